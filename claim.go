@@ -1,0 +1,664 @@
+package claim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// eligibility returns every reason u cannot be claimed by org b (E1–E6),
+// in that order, and u's org. For an original account held by a claim
+// pending_claim is the only reason (E6).
+func (t *txn) eligibility(b Org, u User) ([]Reason, Org, error) {
+	if u.HeldBy != "" {
+		return []Reason{ReasonPendingClaim}, Org{}, nil
+	}
+	src, err := t.org(u.Org)
+	if err != nil {
+		return nil, Org{}, err
+	}
+	var rs []Reason
+	if u.Org == b.ID {
+		rs = append(rs, ReasonAlreadyMember)
+	}
+	dom := domainOf(u.Email)
+	verified, err := t.domainVerified(b.ID, dom)
+	if err != nil {
+		return nil, Org{}, err
+	}
+	if !verified {
+		rs = append(rs, ReasonDomainNotVerified)
+	}
+	if c, err := t.DomainClaimant(dom); err == nil && c != b.ID {
+		rs = append(rs, ReasonDomainClaimedByOther)
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, Org{}, err
+	}
+	if src.Settings.SSO {
+		rs = append(rs, ReasonSourceSSO)
+	}
+	if src.Settings.DirectorySync {
+		rs = append(rs, ReasonSourceDirectorySync)
+	}
+	if u.Claim.pending() {
+		rs = append(rs, ReasonPendingClaim)
+	}
+	return rs, src, nil
+}
+
+// delayedEligible reports whether users of src may be claimed with a
+// delayed claim (M2): an Individual org created before the cutoff.
+func (s *Service) delayedEligible(src Org) bool {
+	return src.Kind == Individual && src.CreatedAt.Before(s.policy.DelayedClaimCutoff)
+}
+
+// mode returns the mode of a claim by b of a user of src (M1).
+func (s *Service) mode(b, src Org, immediateOnly bool) Mode {
+	if b.Settings.AllowContentMigration && !immediateOnly && s.delayedEligible(src) {
+		return Delayed
+	}
+	return Immediate
+}
+
+// actingOrg runs the org-level checks of a claim method (E8): the org
+// exists and does not synchronize from a directory (E7).
+func (t *txn) actingOrg(id OrgID) (Org, error) {
+	b, err := t.org(id)
+	if err != nil {
+		return Org{}, err
+	}
+	if b.Settings.DirectorySync {
+		return Org{}, errf(ErrDirectorySyncEnabled, "org %q", id)
+	}
+	return b, nil
+}
+
+// Claimable iterates over the users org may claim now, in e-mail order,
+// each with the mode a claim would have and its ContentLoss flag (M2).
+// They are the users, on domains org has verified, for whom no reason of
+// E1–E6 holds. The first error ends the iteration: ErrNotFound for an
+// unknown org, ErrDirectorySyncEnabled if org synchronizes from a
+// directory (E7). Like Users, it reads a page per transaction; its cost is
+// in proportion to the users on org's verified domains, not to all users.
+func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate, error] {
+	return func(yield func(Candidate, error) bool) {
+		var b Org
+		var doms []string
+		err := s.view(ctx, func(t *txn) error {
+			var err error
+			if b, err = t.actingOrg(org); err != nil {
+				return err
+			}
+			ds, err := t.Tx.Domains(org)
+			for _, d := range ds {
+				if d.Verified {
+					doms = append(doms, d.Name)
+				}
+			}
+			return err
+		})
+		if err != nil {
+			yield(Candidate{}, err)
+			return
+		}
+		// A merge of one e-mail-ordered stream per verified domain.
+		type stream struct {
+			after string
+			buf   []Candidate
+			done  bool
+		}
+		streams := make([]*stream, len(doms))
+		for i := range streams {
+			streams[i] = &stream{}
+		}
+		for {
+			err := s.view(ctx, func(t *txn) error {
+				for i, st := range streams {
+					for len(st.buf) == 0 && !st.done {
+						raw, err := t.UsersByDomain(doms[i], st.after, pageSize)
+						if err != nil {
+							return err
+						}
+						st.done = len(raw) < pageSize
+						for _, r := range raw {
+							st.after = r.Email
+							u, err := t.current(r)
+							if errors.Is(err, ErrNotFound) {
+								continue
+							}
+							if err != nil {
+								return err
+							}
+							rs, src, err := t.eligibility(b, u)
+							if err != nil {
+								return err
+							}
+							if len(rs) == 0 {
+								m := s.mode(b, src, false)
+								st.buf = append(st.buf, Candidate{User: public(u), Mode: m,
+									ContentLoss: b.Settings.AllowContentMigration && !s.delayedEligible(src)})
+							}
+						}
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				yield(Candidate{}, err)
+				return
+			}
+			// Yield from the streams until one of them needs a refill.
+			for {
+				var min *stream
+				for _, st := range streams {
+					if len(st.buf) == 0 {
+						if !st.done {
+							min = nil
+							goto refill
+						}
+						continue
+					}
+					if min == nil || st.buf[0].User.Email < min.buf[0].User.Email {
+						min = st
+					}
+				}
+				if min == nil {
+					return // every stream done and empty
+				}
+				c := min.buf[0]
+				min.buf = min.buf[1:]
+				if !yield(c, nil) {
+					return
+				}
+			}
+		refill:
+		}
+	}
+}
+
+// Eligibility returns every reason org cannot claim the user with the
+// address now (E1–E6); an empty result means it can. Errors, in order: an
+// *InputError (ErrInvalidEmail) for a bad address; ErrNotFound for an
+// unknown org or address; ErrDirectorySyncEnabled if org synchronizes
+// from a directory (E7).
+func (s *Service) Eligibility(ctx context.Context, org OrgID, email string) ([]Reason, error) {
+	p, err := parseEmailAny("email", email, false)
+	if err != nil {
+		return nil, err
+	}
+	var rs []Reason
+	err = s.view(ctx, func(t *txn) error {
+		b, err := t.actingOrg(org)
+		if err != nil {
+			return err
+		}
+		u, err := t.userByEmail(p.addr)
+		if err != nil {
+			return err
+		}
+		rs, _, err = t.eligibility(b, u)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// ClaimUsers claims users of other orgs into org by ID (K2, method 1).
+// The rules, in the order they are applied:
+//
+//  1. Without opts.Acknowledge the call is refused with
+//     ErrNotAcknowledged before anything is looked at (K1).
+//  2. More than Policy.ListLimit IDs: ErrTooMany (K2).
+//  3. An unknown org: ErrNotFound. An org with directory sync on:
+//     ErrDirectorySyncEnabled (E7). A bad name in opts.Licenses: an
+//     *InputError. These refuse the whole call; nothing is claimed.
+//  4. Then each ID on its own, in input order, with one Result each (K5):
+//     an empty ID is an *InputError (ErrInvalidValue); an ID given before
+//     in the call ErrDuplicate (the first stands); an unknown one
+//     ErrNotFound; a user with any reason of E1–E6 a *RefusalError
+//     (ErrNotEligible) listing all of them; an address too long for its
+//     original's address ErrInvalidEmail (N4).
+//  5. An eligible user is claimed (K6) with the mode of M1: Delayed when
+//     org allows content migration, opts.ImmediateOnly is not set and
+//     the user's org is an Individual org created before
+//     Policy.DelayedClaimCutoff (M2); otherwise Immediate.
+//
+// All claims of a call are one transaction; refused users write nothing.
+// The error is non-nil only for a call-level refusal or a store failure,
+// and then no user is claimed.
+//
+// Claiming user u into org B (K6): an original account is created in u's
+// old org holding u's content, state, licenses and names, with the
+// address <u's address>.convert-user.local, held by B's claim (H1, H2).
+// u moves to B with B's AutoLicenses plus opts.Licenses and no content;
+// Delayed puts it in Delayed Claim, Immediate keeps its state except Not
+// Verified, which becomes Verified (B has verified the domain). The claim
+// (ClaimInfo) records B, the old org, the mode, the previous state, now
+// and the deadline now + Policy.ClaimWindow. Events: claim.created and
+// notify.claim (the claim e-mail, to u's address).
+func (s *Service) ClaimUsers(ctx context.Context, org OrgID, ids []UserID, opts ClaimOptions) ([]Result, error) {
+	in := make([]string, len(ids))
+	for i, id := range ids {
+		in[i] = string(id)
+	}
+	return s.claim(ctx, org, in, s.policy.ListLimit, opts, func(t *txn, i int, input string) (string, UserID, error) {
+		if strings.TrimSpace(input) == "" {
+			return "", "", invalid(ErrInvalidValue, fmt.Sprintf("ids[%d]", i), input, "empty user ID")
+		}
+		return input, UserID(input), nil
+	})
+}
+
+// ClaimEmails claims users of other orgs into org by e-mail address (K3,
+// method 3). It follows the rules of ClaimUsers, with these differences:
+// at most Policy.ManualLimit addresses (ErrTooMany); an address may carry
+// a display name ("Ann <ann@example.com>"); a bad address is an
+// *InputError (ErrInvalidEmail) in its result; an address given before in
+// the call (in any case) is ErrDuplicate in its result, the first
+// standing; an address of no account is ErrNotFound.
+func (s *Service) ClaimEmails(ctx context.Context, org OrgID, addresses []string, opts ClaimOptions) ([]Result, error) {
+	return s.claim(ctx, org, addresses, s.policy.ManualLimit, opts, func(t *txn, i int, input string) (string, UserID, error) {
+		p, err := parseEmailAny(fmt.Sprintf("addresses[%d]", i), input, true)
+		if err != nil {
+			return "", "", err
+		}
+		u, err := t.UserByEmail(p.addr)
+		if errors.Is(err, ErrNotFound) {
+			return p.addr, "", errf(ErrNotFound, "no account has address %s", p.addr)
+		}
+		if err != nil {
+			return "", "", err
+		}
+		return p.addr, u.ID, nil
+	})
+}
+
+// claim is the body of ClaimUsers and ClaimEmails. resolve turns an input
+// into its duplicate-detection key and a user ID.
+func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit int, opts ClaimOptions,
+	resolve func(t *txn, i int, input string) (string, UserID, error)) ([]Result, error) {
+	if !opts.Acknowledge {
+		return nil, errf(ErrNotAcknowledged, "claiming users has a long-term impact: set ClaimOptions.Acknowledge")
+	}
+	if len(inputs) > limit {
+		return nil, errf(ErrTooMany, "%d inputs, at most %d per call", len(inputs), limit)
+	}
+	var results []Result
+	err := s.update(ctx, func(t *txn) error {
+		b, err := t.actingOrg(org)
+		if err != nil {
+			return err
+		}
+		licenses, err := cleanLicenses("ClaimOptions.Licenses", b.Settings.AutoLicenses, opts.Licenses)
+		if err != nil {
+			return err
+		}
+		results = make([]Result, len(inputs))
+		seen := make(map[string]bool, len(inputs))
+		for i, input := range inputs {
+			r := &results[i]
+			r.Input = input
+			key, id, err := resolve(t, i, input)
+			if err == nil && seen[key] {
+				err = errf(ErrDuplicate, "%q is given twice in the call", input)
+			}
+			if key != "" {
+				seen[key] = true
+			}
+			if err == nil {
+				r.User = id
+				r.Mode, err = t.claimOne(b, id, licenses, opts.ImmediateOnly)
+			}
+			if err != nil && !isRefusal(err) {
+				return err // a store failure: nothing is claimed
+			}
+			if err != nil {
+				r.Mode = 0
+			}
+			r.Err = err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// isRefusal reports whether err refuses one input (as opposed to a store
+// failure, which fails the call).
+func isRefusal(err error) bool {
+	for _, e := range []error{ErrNotFound, ErrNotEligible, ErrInvalidEmail, ErrInvalidValue, ErrDuplicate} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// claimOne claims user id into b (K6) or says why not. It writes nothing
+// when it refuses.
+func (t *txn) claimOne(b Org, id UserID, licenses []string, immediateOnly bool) (Mode, error) {
+	// Judge on the read-only view, so that a refusal writes nothing, not
+	// even an expiry it noticed (X3).
+	ro := *t
+	ro.rw = false
+	u, err := ro.user(id)
+	if err != nil {
+		return 0, err
+	}
+	rs, src, err := ro.eligibility(b, u)
+	if err != nil {
+		return 0, err
+	}
+	if len(rs) > 0 {
+		return 0, &RefusalError{User: u.ID, Email: u.Email, Reasons: rs}
+	}
+	if len(u.Email)+len(OriginalSuffix) > maxEmail {
+		return 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account")
+	}
+	if u, err = t.user(id); err != nil { // now persist an expiry, if any
+		return 0, err
+	}
+	m := t.s.mode(b, src, immediateOnly)
+
+	orig := u // the original keeps the state, licenses, content and earlier claim record
+	orig.ID = UserID(newID("usr_"))
+	orig.Email = u.Email + OriginalSuffix
+	orig.HeldBy = b.ID
+
+	on := onClaimImmediate
+	if m == Delayed {
+		on = onClaimDelayed
+	}
+	c := u
+	c.Org = b.ID
+	c.Licenses = append([]string(nil), licenses...)
+	c.Content = 0
+	c.State, _ = next(u.State, on, facts{})
+	if c.State != Inactive {
+		c.InactiveSince = time.Time{}
+	}
+	c.Claim = &ClaimInfo{By: b.ID, From: u.Org, Mode: m, PrevState: u.State, At: t.now,
+		Deadline: t.now.Add(t.s.policy.ClaimWindow), Original: orig.ID}
+	if err := t.UpdateUser(c); err != nil {
+		return 0, err
+	}
+	if err := t.CreateUser(orig); err != nil {
+		return 0, err
+	}
+	if err := t.emit(Event{Type: EventClaimCreated, Org: b.ID, From: u.Org, User: u.ID, Mode: m}); err != nil {
+		return 0, err
+	}
+	return m, t.emit(Event{Type: EventNotifyClaim, Org: b.ID, From: u.Org, User: u.ID, Mode: m, Recipient: u.Email})
+}
+
+// Choose records a claimed user's choice about its original account (C1–
+// C6). The rules, in order:
+//
+//  1. A Choice whose Action is not one of the three, or a NewEmail with an
+//     Action other than ChangeEmail, is an *InputError (ErrInvalidValue);
+//     ChangeEmail needs a valid address not ending in .convert-user.local
+//     (*InputError, ErrInvalidEmail).
+//  2. An unknown user is ErrNotFound. A user with no pending claim —
+//     never claimed, retracted, already chosen, a delayed claim past its
+//     deadline (X1) — is ErrNoPendingClaim.
+//  3. A user that has not signed in since the claim may not choose yet:
+//     ErrChoiceNotAllowed. MigrateContent after an immediate claim:
+//     ErrChoiceNotAllowed.
+//  4. ChangeEmail: the address must be free (ErrEmailTaken) and not on a
+//     domain an org other than the original's has claimed
+//     (ErrDomainClaimedByOther). The original keeps its content and state
+//     under the new address and is an ordinary account of its org again
+//     (C2): user.email_changed.
+//  5. DeleteOriginal: the original and its content are deleted (C3):
+//     user.deleted, content.deleted.
+//  6. MigrateContent: the original's content moves to the user and the
+//     original is removed (C4): content.migrated carries the claiming
+//     org's retention.
+//  7. The claim ends (claim.resolved); the user is Active, or stays
+//     Inactive (C6).
+func (s *Service) Choose(ctx context.Context, id UserID, ch Choice) (User, error) {
+	switch ch.Action {
+	case ChangeEmail, MigrateContent, DeleteOriginal:
+	default:
+		return User{}, invalid(ErrInvalidValue, "Choice.Action", ch.Action, "must be ChangeEmail, MigrateContent or DeleteOriginal")
+	}
+	var newEmail string
+	if ch.Action == ChangeEmail {
+		p, err := parseEmail("Choice.NewEmail", ch.NewEmail, false)
+		if err != nil {
+			return User{}, err
+		}
+		newEmail = p.addr
+	} else if ch.NewEmail != "" {
+		return User{}, invalid(ErrInvalidValue, "Choice.NewEmail", ch.NewEmail, "only with ChangeEmail")
+	}
+	var out User
+	err := s.update(ctx, func(t *txn) error {
+		u, err := t.user(id)
+		if err != nil {
+			return err
+		}
+		if !u.Claim.pending() {
+			return errf(ErrNoPendingClaim, "user %q", id)
+		}
+		c := *u.Claim
+		if !c.SignedIn {
+			return errf(ErrChoiceNotAllowed, "user %q has not signed in since the claim", id)
+		}
+		if ch.Action == MigrateContent && c.Mode != Delayed {
+			return errf(ErrChoiceNotAllowed, "user %q: MigrateContent is for delayed claims only", id)
+		}
+		orig, err := t.User(c.Original)
+		if err != nil {
+			return err
+		}
+		switch ch.Action {
+		case ChangeEmail:
+			if err := t.joinable(orig.Org, newEmail); err != nil {
+				return err
+			}
+			old := orig.Email
+			orig.Email, orig.HeldBy, orig.Claim = newEmail, "", nil
+			if err := t.UpdateUser(orig); err != nil {
+				return err
+			}
+			if err := t.emit(Event{Type: EventUserEmailChanged, Org: orig.Org, From: u.Org, User: orig.ID, Recipient: newEmail, Detail: old}); err != nil {
+				return err
+			}
+		case DeleteOriginal:
+			if err := t.removeUser(orig, EventUserDeleted); err != nil {
+				return err
+			}
+		case MigrateContent:
+			if err := t.migrate(&u, orig); err != nil {
+				return err
+			}
+		}
+		u.State, _ = next(u.State, onChoose, facts{})
+		c.Ended, c.Outcome = t.now, ch.Action
+		u.Claim = &c
+		if err := t.UpdateUser(u); err != nil {
+			return err
+		}
+		out = u
+		return t.emit(Event{Type: EventClaimResolved, Org: u.Org, From: c.From, User: u.ID, Mode: c.Mode, Action: ch.Action})
+	})
+	return public(out), err
+}
+
+// migrate moves orig's content to *u and removes orig (C4).
+func (t *txn) migrate(u *User, orig User) error {
+	b, err := t.org(u.Org)
+	if err != nil {
+		return err
+	}
+	u.Content += orig.Content
+	if err := t.DeleteUser(orig.ID); err != nil {
+		return err
+	}
+	return t.emit(Event{Type: EventContentMigrated, Org: u.Org, From: orig.Org, User: u.ID, Content: orig.Content, Retention: b.Settings.Retention})
+}
+
+// DaysLeft returns the whole days, rounded up, until the deadline of the
+// user's pending claim (X4): 14 right after a claim, 1 in its last day.
+// It is 0 once the claim has ended (chosen, expired) or its window has
+// passed (an immediate claim waiting for the user's choice). It returns
+// ErrNotFound for an unknown user and ErrNoPendingClaim for a user with no
+// claim record (never claimed, retracted, or an original account).
+func (s *Service) DaysLeft(ctx context.Context, id UserID) (int, error) {
+	var days int
+	err := s.view(ctx, func(t *txn) error {
+		u, err := t.user(id)
+		if err != nil {
+			return err
+		}
+		if u.Claim == nil {
+			return errf(ErrNoPendingClaim, "user %q", id)
+		}
+		if !u.Claim.pending() {
+			return nil
+		}
+		days = daysUntil(t.now, u.Claim.Deadline)
+		return nil
+	})
+	return days, err
+}
+
+const day = 24 * time.Hour
+
+// daysUntil is the whole days from now to deadline, rounded up; 0 once
+// deadline is not after now.
+func daysUntil(now, deadline time.Time) int {
+	d := deadline.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return int((d + day - 1) / day)
+}
+
+// RemindDelayed sends a reminder (X5): one notify.reminder event, with
+// the days left in its Detail, to every user of org whose delayed claim
+// is pending and who has not signed in. It returns how many were sent,
+// and ErrNotFound for an unknown org.
+func (s *Service) RemindDelayed(ctx context.Context, org OrgID) (int, error) {
+	var n int
+	err := s.update(ctx, func(t *txn) error {
+		n = 0
+		if _, err := t.org(org); err != nil {
+			return err
+		}
+		for after := ""; ; {
+			raw, err := t.PendingClaimsBy(org, after, pageSize)
+			if err != nil {
+				return err
+			}
+			for _, r := range raw {
+				after = r.Email
+				u, err := t.current(r)
+				if err != nil {
+					return err
+				}
+				if !u.Claim.pending() || u.Claim.Mode != Delayed || u.Claim.SignedIn {
+					continue
+				}
+				days := daysUntil(t.now, u.Claim.Deadline)
+				if err := t.emit(Event{Type: EventNotifyReminder, Org: org, From: u.Claim.From, User: u.ID,
+					Recipient: u.Email, Mode: Delayed, Detail: strconv.Itoa(days)}); err != nil {
+					return err
+				}
+				n++
+			}
+			if len(raw) < pageSize {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Sweep persists what time has decided (P1): every delayed claim past
+// its deadline is resolved as MigrateContent (X1, X3) with claim.expired
+// and content.migrated events. It works in transactions of at most
+// Policy.SweepBatch claims, taking the claims due in deadline order, so
+// its cost is in proportion to the due work; it is idempotent, and
+// sweepers running at once never resolve a claim twice (each resolution
+// is a write transaction that re-reads the claim). A cancelled context
+// stops it between batches with the context's error and the report so
+// far. Reads never need a sweep: they show expired claims resolved.
+func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
+	var rep SweepReport
+	for {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		var n int
+		var more bool
+		err := s.update(ctx, func(t *txn) error {
+			n = 0
+			due, err := t.DueClaims(t.now, s.policy.SweepBatch)
+			if err != nil {
+				return err
+			}
+			more = len(due) == s.policy.SweepBatch
+			for _, u := range due {
+				if !t.expired(u.Claim) {
+					continue
+				}
+				if _, err := t.expire(u); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return rep, err
+		}
+		rep.Expired += n
+		if n > 0 {
+			s.log.InfoContext(ctx, "claim: sweep resolved expired delayed claims", "count", n)
+		}
+		if !more {
+			return rep, nil
+		}
+	}
+}
+
+// Events iterates over the event log in order, starting after sequence
+// number after (0: from the start), a page per read transaction (O2).
+func (s *Service) Events(ctx context.Context, after uint64) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		for {
+			var evs []Event
+			err := s.view(ctx, func(t *txn) error {
+				var err error
+				evs, err = t.Tx.Events(after, pageSize)
+				return err
+			})
+			if err != nil {
+				yield(Event{}, err)
+				return
+			}
+			for _, e := range evs {
+				after = e.Seq
+				if !yield(e, nil) {
+					return
+				}
+			}
+			if len(evs) < pageSize {
+				return
+			}
+		}
+	}
+}

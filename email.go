@@ -1,0 +1,144 @@
+package claim
+
+import (
+	"net/mail"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// OriginalSuffix is appended to a claimed user's address to make the
+// address of the original account left in its old org (K6, N4). No other
+// address may end in it.
+const OriginalSuffix = ".convert-user.local"
+
+const (
+	maxLocalPart = 64  // Control Hub's limit (N1)
+	maxEmail     = 254 // RFC 5321 path limit less the angle brackets (N4)
+	maxDomain    = 253 // N2
+	maxLabel     = 63  // N2
+)
+
+var idnaProfile = idna.New(
+	idna.MapForLookup(),
+	idna.Transitional(false),
+	idna.BidiRule(),
+	idna.VerifyDNSLength(true),
+	idna.StrictDomainName(true),
+)
+
+// NormalizeDomain returns the normalized form of a domain name (N2):
+// lower-case, one trailing dot removed, internationalized names in their
+// ASCII (punycode) form by IDNA lookup rules. Anything else is an
+// *InputError wrapping ErrInvalidDomain.
+func NormalizeDomain(name string) (string, error) {
+	return normalizeDomain("domain", name)
+}
+
+func normalizeDomain(field, name string) (string, error) {
+	d := strings.TrimSpace(name)
+	d = strings.TrimSuffix(d, ".")
+	if d == "" {
+		return "", invalid(ErrInvalidDomain, field, name, "empty")
+	}
+	if strings.ContainsAny(d, " \t\r\n") || strings.Contains(d, "..") {
+		return "", invalid(ErrInvalidDomain, field, name, "spaces or empty labels")
+	}
+	a, err := idnaProfile.ToASCII(d)
+	if err != nil {
+		return "", invalid(ErrInvalidDomain, field, name, err.Error())
+	}
+	a = strings.ToLower(a)
+	if len(a) > maxDomain {
+		return "", invalid(ErrInvalidDomain, field, name, "longer than 253 octets")
+	}
+	for _, l := range strings.Split(a, ".") {
+		if l == "" {
+			return "", invalid(ErrInvalidDomain, field, name, "empty label")
+		}
+		if len(l) > maxLabel {
+			return "", invalid(ErrInvalidDomain, field, name, "a label longer than 63 octets")
+		}
+	}
+	return a, nil
+}
+
+// NormalizeEmail returns the normalized form of a bare e-mail address
+// (N1): trimmed, parsed with net/mail, the local part at most 64
+// characters, the domain normalized as by NormalizeDomain, all lower-case.
+// Addresses ending in OriginalSuffix are refused (N4). Errors are
+// *InputError values wrapping ErrInvalidEmail.
+func NormalizeEmail(addr string) (string, error) {
+	e, err := parseEmail("email", addr, false)
+	if err != nil {
+		return "", err
+	}
+	return e.addr, nil
+}
+
+type parsedEmail struct {
+	addr string // normalized address
+	name string // display name, when one was given
+}
+
+// parseEmail parses addr. With named, a display-name form
+// ("Ann <ann@x.com>") is accepted. Reserved addresses are refused.
+func parseEmail(field, addr string, named bool) (parsedEmail, error) {
+	p, err := parseEmailAny(field, addr, named)
+	if err == nil && strings.HasSuffix(p.addr, OriginalSuffix) {
+		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "the suffix "+OriginalSuffix+" is reserved for original accounts")
+	}
+	return p, err
+}
+
+// parseEmailAny parses addr like parseEmail but accepts the reserved
+// suffix: lookups may name an original account by its address.
+func parseEmailAny(field, addr string, named bool) (parsedEmail, error) {
+	s := strings.TrimSpace(addr)
+	if s == "" {
+		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "empty")
+	}
+	var out parsedEmail
+	if named && strings.ContainsAny(s, "<>") {
+		a, err := mail.ParseAddress(s)
+		if err != nil {
+			return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, strings.TrimPrefix(err.Error(), "mail: "))
+		}
+		out.name = strings.TrimSpace(a.Name)
+		s = a.Address
+	} else {
+		a, err := mail.ParseAddress(s)
+		if err != nil {
+			return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, strings.TrimPrefix(err.Error(), "mail: "))
+		}
+		if a.Name != "" || strings.ContainsAny(s, "<>") {
+			return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "a bare address is expected, without a display name")
+		}
+		s = a.Address
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "missing local part or domain")
+	}
+	local, domain := s[:at], s[at+1:]
+	if len(local) > maxLocalPart {
+		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "local part longer than 64 characters")
+	}
+	if strings.HasPrefix(domain, "[") {
+		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "address literals are not accepted")
+	}
+	d, err := normalizeDomain(field, domain)
+	if err != nil {
+		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "bad domain: "+err.(*InputError).Reason)
+	}
+	out.addr = strings.ToLower(local) + "@" + d
+	if len(out.addr) > maxEmail {
+		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "longer than 254 octets")
+	}
+	return out, nil
+}
+
+// domainOf returns the domain part of a normalized address.
+func domainOf(email string) string {
+	return email[strings.LastIndexByte(email, '@')+1:]
+}

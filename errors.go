@@ -1,0 +1,161 @@
+package claim
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors. Every error the Service returns wraps one or more of
+// these, so callers test them with errors.Is; none of them needs its
+// message parsed. Where a caller needs detail, the error is also one of
+// the structured types below (*InputError, *RefusalError, *RetractError).
+var (
+	// ErrNotFound: an unknown org, user or domain, or a user that exists
+	// but is not in the org named as acting on it (N3).
+	ErrNotFound = errors.New("not found")
+	// ErrInvalidEmail: an e-mail address that is not one (N1, N4).
+	ErrInvalidEmail = errors.New("invalid e-mail address")
+	// ErrInvalidDomain: a domain name that is not one (N2).
+	ErrInvalidDomain = errors.New("invalid domain name")
+	// ErrEmailTaken: the address belongs to another account (U1).
+	ErrEmailTaken = errors.New("e-mail address already taken")
+	// ErrNotVerified: a Not Verified user tried to sign in (U4).
+	ErrNotVerified = errors.New("user not verified")
+	// ErrInactive: an Inactive user tried to sign in (U4).
+	ErrInactive = errors.New("user inactive")
+	// ErrHeldByClaim: the account is an original held by another org's
+	// pending claim and is frozen (H2, U6).
+	ErrHeldByClaim = errors.New("account held by a pending claim")
+	// ErrDomainNotVerified: the org has not verified the domain (D1, D3).
+	ErrDomainNotVerified = errors.New("domain not verified")
+	// ErrDomainClaimedByOther: another org has claimed the domain (D3, D4,
+	// D6, D7).
+	ErrDomainClaimedByOther = errors.New("domain claimed by another organization")
+	// ErrDirectorySyncEnabled: the claiming org synchronizes from a
+	// directory; turn it off before claiming users (E7).
+	ErrDirectorySyncEnabled = errors.New("directory synchronization is enabled")
+	// ErrNotAcknowledged: a claim without the admin's acknowledgement (K1).
+	ErrNotAcknowledged = errors.New("claim not acknowledged")
+	// ErrTooMany: more inputs than the method allows in one call (K2, K3).
+	ErrTooMany = errors.New("too many inputs")
+	// ErrNotEligible: the user cannot be claimed; the error is a
+	// *RefusalError listing every reason (E1–E6).
+	ErrNotEligible = errors.New("user not eligible for claim")
+	// ErrNotClaimant: only the org that made a claim can retract it (R1).
+	ErrNotClaimant = errors.New("not the claiming organization")
+	// ErrSignedIn: the claimed user has signed in (R2).
+	ErrSignedIn = errors.New("user has signed in since the claim")
+	// ErrRetractWindowClosed: 14 days or more have passed since the claim (R3).
+	ErrRetractWindowClosed = errors.New("retraction window closed")
+	// ErrDomainClaimed: the org still claims the domain (D4, R4).
+	ErrDomainClaimed = errors.New("domain is claimed")
+	// ErrChoiceNotAllowed: the user may not make this choice now (C1).
+	ErrChoiceNotAllowed = errors.New("choice not allowed")
+	// ErrNoPendingClaim: the user has no pending claim (C1, X4, R9).
+	ErrNoPendingClaim = errors.New("no pending claim")
+	// ErrSyncThreshold: a full directory sync would deactivate too many
+	// users (Y5).
+	ErrSyncThreshold = errors.New("directory sync would deactivate too many users")
+	// ErrPendingClaims: the org cannot be deleted while claims involving it
+	// are inside their window (G1).
+	ErrPendingClaims = errors.New("claims still pending")
+	// ErrStaleMode: a CSV row's claim mode no longer applies; re-export (M3).
+	ErrStaleMode = errors.New("claim mode no longer applies; re-export the file")
+	// ErrAlreadyClaimed: the org already claimed this user (V4).
+	ErrAlreadyClaimed = errors.New("user already claimed")
+	// ErrDuplicate: the same input twice in one call, or an ID that exists (K3).
+	ErrDuplicate = errors.New("duplicate")
+	// ErrInvalidValue: a field holds a value it cannot hold (N3, Policy).
+	ErrInvalidValue = errors.New("invalid value")
+	// ErrConflict: a store could not commit after its retries (Q1).
+	ErrConflict = errors.New("conflict: transaction could not be committed")
+)
+
+// InputError reports bad input: which field, which value and why. It
+// wraps a sentinel (ErrInvalidValue, ErrInvalidEmail, ErrInvalidDomain …)
+// so errors.Is works on it. An operation that returns an InputError has
+// changed nothing (N3).
+type InputError struct {
+	Field  string // the field or argument, e.g. "Policy.ListLimit" or "email"
+	Value  string // the offending value, quoted as given
+	Reason string // why it is refused, e.g. "must be positive"
+	Err    error  // the sentinel
+}
+
+func (e *InputError) Error() string {
+	return fmt.Sprintf("claim: %s %q: %s: %v", e.Field, e.Value, e.Reason, e.Err)
+}
+
+// Unwrap returns the sentinel.
+func (e *InputError) Unwrap() error { return e.Err }
+
+func invalid(sentinel error, field string, value any, reason string) error {
+	return &InputError{Field: field, Value: fmt.Sprint(value), Reason: reason, Err: sentinel}
+}
+
+// Reason is a stable code saying why a user cannot be claimed (E1–E6).
+type Reason string
+
+// The eligibility reasons, in the order they are checked and reported.
+const (
+	ReasonAlreadyMember        Reason = "already_member"          // E1
+	ReasonDomainNotVerified    Reason = "domain_not_verified"     // E2
+	ReasonDomainClaimedByOther Reason = "domain_claimed_by_other" // E3
+	ReasonSourceSSO            Reason = "source_sso"              // E4
+	ReasonSourceDirectorySync  Reason = "source_directory_sync"   // E5
+	ReasonPendingClaim         Reason = "pending_claim"           // E6
+)
+
+// RefusalError is the error of a user that cannot be claimed. It
+// satisfies errors.Is(err, ErrNotEligible) and lists every reason that
+// applies, in the order of E1–E6.
+type RefusalError struct {
+	User    UserID   // the user refused
+	Email   string   // its address
+	Reasons []Reason // every reason that applies, never empty
+}
+
+func (e *RefusalError) Error() string {
+	rs := make([]string, len(e.Reasons))
+	for i, r := range e.Reasons {
+		rs[i] = string(r)
+	}
+	return fmt.Sprintf("claim: %s: %v: %s", e.Email, ErrNotEligible, strings.Join(rs, ", "))
+}
+
+// Unwrap returns ErrNotEligible.
+func (e *RefusalError) Unwrap() error { return ErrNotEligible }
+
+// Has reports whether r is among the reasons.
+func (e *RefusalError) Has(r Reason) bool {
+	for _, x := range e.Reasons {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// RetractError is the error of a refused retraction (R7): every reason
+// that applies, in the order R1, R2, R3, R4. errors.Is finds each of them.
+type RetractError struct {
+	User    UserID  // the user whose claim was to be retracted
+	Reasons []error // ErrNotClaimant, ErrSignedIn, ErrRetractWindowClosed, ErrDomainClaimed
+}
+
+func (e *RetractError) Error() string {
+	rs := make([]string, len(e.Reasons))
+	for i, r := range e.Reasons {
+		rs[i] = r.Error()
+	}
+	return fmt.Sprintf("claim: cannot retract claim on user %s: %s", e.User, strings.Join(rs, "; "))
+}
+
+// Unwrap returns the reasons.
+func (e *RetractError) Unwrap() []error { return e.Reasons }
+
+// errf wraps a sentinel with context in the package's message style.
+func errf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("claim: %s: %w", fmt.Sprintf(format, args...), sentinel)
+}

@@ -1,0 +1,192 @@
+package claim
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// CreateOrg creates an organization and returns it as stored. An empty
+// ID is generated; a zero CreatedAt is now. It returns an *InputError
+// (ErrInvalidValue) for an empty Name, a Kind that is none or unknown
+// (N5) or bad Settings, and ErrDuplicate if the ID exists. Event:
+// org.created.
+func (s *Service) CreateOrg(ctx context.Context, o Org) (Org, error) {
+	o.Name = strings.TrimSpace(o.Name)
+	if o.Name == "" {
+		return Org{}, invalid(ErrInvalidValue, "Org.Name", o.Name, "required")
+	}
+	if !o.Kind.valid() {
+		return Org{}, invalid(ErrInvalidValue, "Org.Kind", o.Kind, "must be Enterprise, Individual or Consumer")
+	}
+	if strings.TrimSpace(string(o.ID)) != string(o.ID) {
+		return Org{}, invalid(ErrInvalidValue, "Org.ID", o.ID, "leading or trailing spaces")
+	}
+	st, err := cleanSettings(o.Settings)
+	if err != nil {
+		return Org{}, err
+	}
+	o.Settings = st
+	if o.ID == "" {
+		o.ID = OrgID(newID("org_"))
+	}
+	err = s.update(ctx, func(t *txn) error {
+		if o.CreatedAt.IsZero() {
+			o.CreatedAt = t.now
+		}
+		if err := t.CreateOrg(o); err != nil {
+			return err
+		}
+		return t.emit(Event{Type: EventOrgCreated, Org: o.ID, Detail: o.Kind.String()})
+	})
+	if err != nil {
+		return Org{}, err
+	}
+	return o, nil
+}
+
+// Org returns the organization; ErrNotFound if there is none.
+func (s *Service) Org(ctx context.Context, id OrgID) (Org, error) {
+	var o Org
+	err := s.view(ctx, func(t *txn) error {
+		var err error
+		o, err = t.org(id)
+		return err
+	})
+	return o, err
+}
+
+// UpdateSettings replaces the org's settings. It returns ErrNotFound for
+// an unknown org and an *InputError (ErrInvalidValue) for a negative
+// Retention or an empty license name. License names are trimmed and
+// de-duplicated. Event: org.settings_changed. Settings apply to what
+// happens next: claims already made keep their mode.
+func (s *Service) UpdateSettings(ctx context.Context, id OrgID, st Settings) error {
+	st, err := cleanSettings(st)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, func(t *txn) error {
+		o, err := t.org(id)
+		if err != nil {
+			return err
+		}
+		o.Settings = st
+		if err := t.UpdateOrg(o); err != nil {
+			return err
+		}
+		return t.emit(Event{Type: EventOrgSettingsChanged, Org: id})
+	})
+}
+
+func cleanSettings(st Settings) (Settings, error) {
+	if st.Retention < 0 {
+		return Settings{}, invalid(ErrInvalidValue, "Settings.Retention", st.Retention, "must not be negative")
+	}
+	l, err := cleanLicenses("Settings.AutoLicenses", st.AutoLicenses)
+	if err != nil {
+		return Settings{}, err
+	}
+	st.AutoLicenses = l
+	return st, nil
+}
+
+// DeleteOrg deletes an organization irreversibly (G1), in one
+// transaction. The rules, in order:
+//
+//  1. An unknown org is ErrNotFound.
+//  2. Every user of the org is brought up to date (expired delayed claims
+//     resolved, X3).
+//  3. If a claim made by the org, or a claim holding an original account
+//     in the org, is still inside its window, the deletion is refused
+//     with ErrPendingClaims and nothing changes.
+//  4. A claimed user whose claim (made by the org, past its window) is
+//     still pending is deleted and its original account released to its
+//     org with its address and content (P2): original.released.
+//  5. An original account held in the org by another org's claim (past
+//     its window) is deleted with its content, and that claim ends with
+//     Outcome DeleteOriginal: the user has no choice left
+//     (claim.resolved).
+//  6. Every other user is deleted with its content (user.deleted,
+//     content.deleted when it had content).
+//  7. Its domain records go: domain.released for a claimed one,
+//     domain.unverified for every record.
+//  8. The org record goes: org.deleted.
+func (s *Service) DeleteOrg(ctx context.Context, id OrgID) error {
+	return s.update(ctx, func(t *txn) error {
+		if _, err := t.org(id); err != nil {
+			return err
+		}
+		after := ""
+		for {
+			page, err := t.UsersByOrg(id, after, pageSize)
+			if err != nil {
+				return err
+			}
+			for _, u := range page {
+				after = u.Email
+				if err := t.deleteForOrg(id, u); err != nil {
+					return err
+				}
+			}
+			if len(page) < pageSize {
+				break
+			}
+		}
+		doms, err := t.Domains(id)
+		if err != nil {
+			return err
+		}
+		for _, d := range doms {
+			if err := t.DeleteDomain(id, d.Name); err != nil {
+				return err
+			}
+			if d.Claimed {
+				if err := t.emit(Event{Type: EventDomainReleased, Org: id, Detail: d.Name}); err != nil {
+					return err
+				}
+			}
+			if err := t.emit(Event{Type: EventDomainUnverified, Org: id, Detail: d.Name}); err != nil {
+				return err
+			}
+		}
+		if err := t.Tx.DeleteOrg(id); err != nil {
+			return err
+		}
+		return t.emit(Event{Type: EventOrgDeleted, Org: id})
+	})
+}
+
+// deleteForOrg deletes one user of the org being deleted (steps 2–6).
+func (t *txn) deleteForOrg(org OrgID, stored User) error {
+	u, err := t.current(stored)
+	if errors.Is(err, ErrNotFound) {
+		return nil // an original whose delayed claim just expired: gone
+	}
+	if err != nil {
+		return err
+	}
+	if u.HeldBy != "" {
+		h, err := t.holder(u)
+		if err != nil {
+			return err
+		}
+		if t.now.Before(h.Claim.Deadline) {
+			return errf(ErrPendingClaims, "org %q: original account %q is held by a claim of org %q until %s", org, u.Email, h.Claim.By, h.Claim.Deadline.Format("2006-01-02T15:04:05Z07:00"))
+		}
+		if err := t.removeUser(u, EventUserDeleted); err != nil {
+			return err
+		}
+		c := *h.Claim
+		c.Ended, c.Outcome = t.now, DeleteOriginal
+		h.Claim = &c // its state stays: only an immediate claim is pending past its window (X2)
+		if err := t.UpdateUser(h); err != nil {
+			return err
+		}
+		return t.emit(Event{Type: EventClaimResolved, Org: h.Org, From: org, User: h.ID, Mode: c.Mode, Action: DeleteOriginal, Detail: "the original account's organization was deleted"})
+	}
+	if u.Claim.pending() && t.now.Before(u.Claim.Deadline) {
+		return errf(ErrPendingClaims, "org %q: claim on user %q is inside its window until %s", org, u.Email, u.Claim.Deadline.Format("2006-01-02T15:04:05Z07:00"))
+	}
+	return t.deleteUser(u, EventUserDeleted)
+}

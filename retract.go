@@ -1,0 +1,124 @@
+package claim
+
+import (
+	"context"
+	"errors"
+	"iter"
+)
+
+// Retract takes back org's claim on a user (R1–R9): the user returns to
+// the org it was claimed from with its previous state, address, licenses
+// and content, the original account is gone, and org keeps nothing of it
+// (R6): Retract after a claim is the identity on everything but the event
+// log. One user per call (R5). The rules, in order (R7):
+//
+//  1. An unknown org or user is ErrNotFound.
+//  2. A user with no claim record — never claimed, or retracted — is
+//     ErrNoPendingClaim (R9). A claim that has ended (a choice, expiry)
+//     stays on record and is judged by the rules below like a pending
+//     one, so it never succeeds and reports every reason that applies.
+//  3. A claim made by another org is ErrNotClaimant and nothing more:
+//     that org learns no other reason (R1).
+//  4. Then every reason that applies, together, in a *RetractError
+//     (errors.Is finds each): the user signed in since the claim
+//     (ErrSignedIn, R2); now is at or after claim time + ClaimWindow
+//     (ErrRetractWindowClosed, R3); org has claimed the user's domain
+//     (ErrDomainClaimed, R4: release it, retract, claim it again).
+//
+// Events: claim.retracted and original.released.
+func (s *Service) Retract(ctx context.Context, org OrgID, id UserID) error {
+	return s.update(ctx, func(t *txn) error {
+		if _, err := t.org(org); err != nil {
+			return err
+		}
+		u, err := t.user(id)
+		if err != nil {
+			return err
+		}
+		if u.Claim == nil {
+			return errf(ErrNoPendingClaim, "user %q", id)
+		}
+		reasons, err := t.retractRefusals(org, u)
+		if err != nil {
+			return err
+		}
+		if len(reasons) > 0 {
+			return &RetractError{User: id, Reasons: reasons}
+		}
+		if !u.Claim.pending() {
+			return errf(ErrNoPendingClaim, "user %q", id) // unreachable: an ended claim is signed in or past its window
+		}
+		orig, err := t.User(u.Claim.Original)
+		if err != nil {
+			return err
+		}
+		r := orig // the frozen original is the user as it was (H2)
+		r.ID, r.Email, r.HeldBy = u.ID, u.Email, ""
+		r.Content += u.Content
+		r.State, _ = next(u.State, onRetract, facts{prev: u.Claim.PrevState})
+		if err := t.DeleteUser(orig.ID); err != nil {
+			return err
+		}
+		if err := t.UpdateUser(r); err != nil {
+			return err
+		}
+		if err := t.emit(Event{Type: EventClaimRetracted, Org: org, From: r.Org, User: u.ID, Mode: u.Claim.Mode}); err != nil {
+			return err
+		}
+		return t.emit(Event{Type: EventOriginalReleased, Org: r.Org, From: org, User: u.ID, Recipient: r.Email})
+	})
+}
+
+// retractRefusals returns the reasons org may not retract u's claim
+// record, in the order of R7.
+func (t *txn) retractRefusals(org OrgID, u User) ([]error, error) {
+	c := u.Claim
+	if c.By != org {
+		return []error{ErrNotClaimant}, nil
+	}
+	var rs []error
+	if c.SignedIn {
+		rs = append(rs, ErrSignedIn)
+	}
+	if !t.now.Before(c.Deadline) {
+		rs = append(rs, ErrRetractWindowClosed)
+	}
+	claimant, err := t.DomainClaimant(domainOf(u.Email))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if err == nil && claimant == org {
+		rs = append(rs, ErrDomainClaimed)
+	}
+	return rs, nil
+}
+
+// Retractable iterates over the users whose claim org may retract now
+// (R8): exactly those for which Retract would succeed, in e-mail order.
+// ErrNotFound for an unknown org. Its cost is in proportion to org's
+// pending claims.
+func (s *Service) Retractable(ctx context.Context, org OrgID) iter.Seq2[User, error] {
+	return pages(ctx, s, func(t *txn, after string) ([]User, string, bool, error) {
+		if after == "" {
+			if _, err := t.org(org); err != nil {
+				return nil, "", false, err
+			}
+		}
+		var ferr error
+		list := func(after string) ([]User, error) { return t.PendingClaimsBy(org, after, pageSize) }
+		page, cont, more, err := t.currentPage(list, after, func(u User) bool {
+			if !u.Claim.pending() {
+				return false
+			}
+			rs, err := t.retractRefusals(org, u)
+			if err != nil {
+				ferr = err
+			}
+			return len(rs) == 0
+		})
+		if err == nil {
+			err = ferr
+		}
+		return page, cont, more, err
+	})
+}

@@ -1,0 +1,296 @@
+package claim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Service runs the claim workflow on a Store. It is safe for concurrent
+// use (Q1): every operation is one store transaction (or, for batches and
+// sweeps, a documented sequence of them), so when two operations race on
+// one user exactly one wins and the other gets the error it would get had
+// it run second.
+type Service struct {
+	store    Store
+	clock    Clock
+	policy   Policy
+	resolver Resolver
+	log      *slog.Logger
+}
+
+// Resolver looks up DNS TXT records for domain verification (D1).
+// *net.Resolver satisfies it; claimtest.NewResolver is a static one for
+// tests.
+type Resolver interface {
+	LookupTXT(ctx context.Context, name string) ([]string, error)
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock sets the clock (default: the system clock in UTC).
+func WithClock(c Clock) Option { return func(s *Service) { s.clock = c } }
+
+// WithPolicy sets the policy (default: DefaultPolicy()).
+func WithPolicy(p Policy) Option { return func(s *Service) { s.policy = p } }
+
+// WithResolver sets the DNS resolver for domain verification (default:
+// net.DefaultResolver).
+func WithResolver(r Resolver) Option { return func(s *Service) { s.resolver = r } }
+
+// WithLogger sets the logger for operational messages such as sweep
+// progress (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// New returns a Service on store. It returns an *InputError wrapping
+// ErrInvalidValue if store is nil, an option sets a nil clock, resolver or
+// logger, or the Policy makes no sense (naming the field, e.g.
+// "Policy.ClaimWindow").
+func New(store Store, opts ...Option) (*Service, error) {
+	if store == nil {
+		return nil, invalid(ErrInvalidValue, "store", "<nil>", "a Store is required; use NewMemoryStore()")
+	}
+	s := &Service{
+		store:    store,
+		clock:    systemClock{},
+		policy:   DefaultPolicy(),
+		resolver: net.DefaultResolver,
+		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	switch {
+	case s.clock == nil:
+		return nil, invalid(ErrInvalidValue, "WithClock", "<nil>", "a Clock is required")
+	case s.resolver == nil:
+		return nil, invalid(ErrInvalidValue, "WithResolver", "<nil>", "a Resolver is required")
+	case s.log == nil:
+		return nil, invalid(ErrInvalidValue, "WithLogger", "<nil>", "a Logger is required")
+	}
+	if err := s.policy.validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Policy returns the policy the service runs with.
+func (s *Service) Policy() Policy { return s.policy }
+
+// pageSize is how many records one read transaction of an iterator takes.
+const pageSize = 256
+
+// txn is one attempt of a store transaction, with the instant all its
+// rules use.
+type txn struct {
+	Tx
+	s   *Service
+	ctx context.Context
+	now time.Time
+	rw  bool
+}
+
+// view runs fn in a read-only transaction.
+func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
+	return s.store.View(ctx, func(tx Tx) error {
+		return fn(&txn{Tx: tx, s: s, ctx: ctx, now: s.clock.Now(), rw: false})
+	})
+}
+
+// update runs fn in a read-write transaction. The clock is read once per
+// attempt.
+func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
+	return s.store.Update(ctx, func(tx Tx) error {
+		return fn(&txn{Tx: tx, s: s, ctx: ctx, now: s.clock.Now(), rw: true})
+	})
+}
+
+// emit appends an event stamped with the transaction's instant.
+func (t *txn) emit(e Event) error {
+	e.At = t.now
+	_, err := t.AppendEvent(e)
+	return err
+}
+
+// org returns the org or an error wrapping ErrNotFound.
+func (t *txn) org(id OrgID) (Org, error) {
+	o, err := t.Org(id)
+	if errors.Is(err, ErrNotFound) {
+		return Org{}, errf(ErrNotFound, "org %q", id)
+	}
+	return o, err
+}
+
+// user returns the user as of t.now (see current).
+func (t *txn) user(id UserID) (User, error) {
+	u, err := t.User(id)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, errf(ErrNotFound, "user %q", id)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	return t.current(u)
+}
+
+// userByEmail returns the user with the normalized address as of t.now.
+func (t *txn) userByEmail(email string) (User, error) {
+	u, err := t.UserByEmail(email)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, errf(ErrNotFound, "user %q", email)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	return t.current(u)
+}
+
+// member returns user id of org; a user of another org is ErrNotFound (N3).
+func (t *txn) member(org OrgID, id UserID) (User, error) {
+	if _, err := t.org(org); err != nil {
+		return User{}, err
+	}
+	u, err := t.user(id)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Org != org {
+		return User{}, errf(ErrNotFound, "user %q in org %q", id, org)
+	}
+	return u, nil
+}
+
+// expired reports whether c is a pending delayed claim past its deadline
+// (X3: the window is half-open).
+func (t *txn) expired(c *ClaimInfo) bool {
+	return c.pending() && c.Mode == Delayed && !t.now.Before(c.Deadline)
+}
+
+// current brings u up to t.now (X3): a delayed claim past its deadline is
+// resolved as MigrateContent (X1). In a write transaction the expiry is
+// persisted, with its events, as part of the transaction; in a read
+// transaction the resolved view is computed and nothing is written. An
+// original account whose claim has so ended is gone: ErrNotFound.
+func (t *txn) current(u User) (User, error) {
+	if u.HeldBy != "" {
+		holder, err := t.holder(u)
+		if err != nil {
+			return User{}, err
+		}
+		if t.expired(holder.Claim) {
+			if t.rw {
+				if _, err := t.expire(holder); err != nil {
+					return User{}, err
+				}
+			}
+			return User{}, errf(ErrNotFound, "user %q", u.ID)
+		}
+		return u, nil
+	}
+	if !t.expired(u.Claim) {
+		return u, nil
+	}
+	if t.rw {
+		return t.expire(u)
+	}
+	orig, err := t.User(u.Claim.Original)
+	if err != nil {
+		return User{}, fmt.Errorf("claim: original %q of user %q: %w", u.Claim.Original, u.ID, err)
+	}
+	return expiredView(u, orig), nil
+}
+
+// holder returns the claimed user whose pending claim holds original o.
+func (t *txn) holder(o User) (User, error) {
+	u, err := t.UserByEmail(strings.TrimSuffix(o.Email, OriginalSuffix))
+	if err != nil || !u.Claim.pending() || u.Claim.Original != o.ID {
+		return User{}, fmt.Errorf("claim: original %q has no holding claim (store inconsistent): %v", o.ID, err)
+	}
+	return u, nil
+}
+
+// expiredView is u with its expired delayed claim resolved (X1).
+func expiredView(u, orig User) User {
+	r := u
+	c := *u.Claim
+	r.Content += orig.Content
+	r.State, _ = next(u.State, onExpire, facts{claimSignedIn: c.SignedIn, prev: c.PrevState})
+	c.Ended, c.Outcome = c.Deadline, MigrateContent
+	r.Claim = &c
+	if r.State == Inactive && r.InactiveSince.IsZero() {
+		r.InactiveSince = orig.InactiveSince // inactive before the claim: its clock goes on
+	}
+	return r
+}
+
+// expire persists the expiry of u's delayed claim (X1): the original's
+// content moves to u, the original is removed, and the claim ends.
+func (t *txn) expire(u User) (User, error) {
+	orig, err := t.User(u.Claim.Original)
+	if err != nil {
+		return User{}, fmt.Errorf("claim: original %q of user %q: %w", u.Claim.Original, u.ID, err)
+	}
+	r := expiredView(u, orig)
+	if err := t.DeleteUser(orig.ID); err != nil {
+		return User{}, err
+	}
+	if err := t.UpdateUser(r); err != nil {
+		return User{}, err
+	}
+	b, err := t.org(u.Org)
+	if err != nil {
+		return User{}, err
+	}
+	if err := t.emit(Event{Type: EventClaimExpired, Org: u.Org, From: u.Claim.From, User: u.ID, Mode: Delayed, Action: MigrateContent}); err != nil {
+		return User{}, err
+	}
+	if err := t.emit(Event{Type: EventContentMigrated, Org: u.Org, From: u.Claim.From, User: u.ID, Content: orig.Content, Retention: b.Settings.Retention}); err != nil {
+		return User{}, err
+	}
+	return r, nil
+}
+
+// public is u as callers see it: an ended claim record is hidden (the
+// User.Claim field is the pending claim).
+func public(u User) User {
+	if u.Claim != nil && !u.Claim.pending() {
+		u.Claim = nil
+	}
+	return u
+}
+
+// newID returns a random identifier with the prefix.
+func newID(prefix string) string {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// cleanLicenses trims names, drops empty ones and duplicates, keeping the
+// first occurrence's order.
+func cleanLicenses(field string, lists ...[]string) ([]string, error) {
+	var out []string
+	for _, l := range lists {
+		for _, n := range l {
+			n = strings.TrimSpace(n)
+			if n == "" {
+				return nil, invalid(ErrInvalidValue, field, n, "empty license name")
+			}
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}

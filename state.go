@@ -1,0 +1,138 @@
+package claim
+
+import "fmt"
+
+// trigger is what happens to a user: an operation or a rule firing.
+type trigger int
+
+const (
+	onAdd            trigger = iota + 1 // AddUser (U1)
+	onVerifyEmail                       // VerifyEmail (U3)
+	onSignIn                            // SignIn (U4, I1)
+	onDeactivate                        // Deactivate (U5)
+	onReactivate                        // Reactivate (U5)
+	onClaimImmediate                    // an immediate claim (K6)
+	onClaimDelayed                      // a delayed claim (K6)
+	onChoose                            // the claimed user's choice (C6)
+	onExpire                            // a delayed claim's deadline passes (X1)
+	onRetract                           // the claiming org retracts (R6)
+)
+
+var triggerNames = [...]string{"", "add", "verify_email", "sign_in", "deactivate", "reactivate",
+	"claim_immediate", "claim_delayed", "choose", "expire", "retract"}
+
+func (t trigger) String() string { return triggerNames[t] }
+
+// anyState in a transition's from-state matches every state.
+const anyState State = -1
+
+// facts are what guards look at.
+type facts struct {
+	domainVerified bool  // the user's org has verified the e-mail's domain, or the user was site-linked (U1)
+	signedInBefore bool  // the user has ever signed in (LastSignIn set)
+	claimSignedIn  bool  // the user signed in during its pending claim (I1)
+	delayedPending bool  // the user has a pending delayed claim
+	prev           State // the claim's PrevState
+}
+
+// guard is a named condition on a transition; the name is what a state
+// diagram prints.
+type guard struct {
+	name string
+	ok   func(facts) bool
+}
+
+var (
+	always         = guard{"", func(facts) bool { return true }}
+	domainVerified = guard{"domain verified", func(f facts) bool { return f.domainVerified }}
+	signedInBefore = guard{"signed in before", func(f facts) bool { return f.signedInBefore }}
+	delayedPending = guard{"delayed claim pending", func(f facts) bool { return f.delayedPending }}
+	claimSignedIn  = guard{"signed in during claim", func(f facts) bool { return f.claimSignedIn }}
+)
+
+func prevWas(s State) guard {
+	return guard{"was " + s.String(), func(f facts) bool { return f.prev == s }}
+}
+
+// transition is one row of the user state machine: in state from, on
+// trigger on, when guard holds, the user moves to state to — or, when err
+// is set, the operation is refused with err and nothing changes.
+type transition struct {
+	from  State
+	on    trigger
+	guard guard
+	to    State
+	err   error
+}
+
+// transitions is the user state machine (SPEC sections 3, 7, 8, 9). The
+// engine consults it for every state change: the first row whose from,
+// trigger and guard match decides. from 0 is "no user yet". A trigger
+// with no matching row is a bug in the engine, never a silent no-op, so
+// "no change" is written out as a row to the same state.
+var transitions = []transition{
+	// U1: no user is created Inactive or DelayedClaim.
+	{0, onAdd, domainVerified, Verified, nil},
+	{0, onAdd, always, NotVerified, nil},
+
+	// U3
+	{NotVerified, onVerifyEmail, always, Verified, nil},
+	{anyState, onVerifyEmail, always, anyState, nil}, // no change
+
+	// U4, I1. A delayed claim of an Inactive user does not reactivate it.
+	{NotVerified, onSignIn, always, 0, ErrNotVerified},
+	{Inactive, onSignIn, always, 0, ErrInactive},
+	{Verified, onSignIn, always, Active, nil},
+	{Active, onSignIn, always, Active, nil},
+	{DelayedClaim, onSignIn, prevWas(Inactive), 0, ErrInactive},
+	{DelayedClaim, onSignIn, always, DelayedClaim, nil},
+
+	// U5
+	{anyState, onDeactivate, always, Inactive, nil},
+	{Inactive, onReactivate, delayedPending, DelayedClaim, nil},
+	{Inactive, onReactivate, signedInBefore, Active, nil},
+	{Inactive, onReactivate, domainVerified, Verified, nil},
+	{Inactive, onReactivate, always, NotVerified, nil},
+	{anyState, onReactivate, always, anyState, nil}, // no change
+
+	// K6: immediate keeps the state, but the claiming org has verified the
+	// domain (E2), so Not Verified becomes Verified.
+	{NotVerified, onClaimImmediate, always, Verified, nil},
+	{anyState, onClaimImmediate, always, anyState, nil},
+	{anyState, onClaimDelayed, always, DelayedClaim, nil},
+
+	// C6: the chooser signed in; Inactive stays Inactive (U5).
+	{Inactive, onChoose, always, Inactive, nil},
+	{anyState, onChoose, always, Active, nil},
+
+	// X1, U5.
+	{Inactive, onExpire, always, Inactive, nil},
+	{DelayedClaim, onExpire, claimSignedIn, Active, nil},
+	{DelayedClaim, onExpire, prevWas(NotVerified), Verified, nil},
+	{DelayedClaim, onExpire, prevWas(Verified), Verified, nil},
+	{DelayedClaim, onExpire, prevWas(Active), Active, nil},
+	{DelayedClaim, onExpire, prevWas(Inactive), Inactive, nil},
+
+	// R6: back to the previous state, whatever happened in between.
+	{anyState, onRetract, prevWas(NotVerified), NotVerified, nil},
+	{anyState, onRetract, prevWas(Verified), Verified, nil},
+	{anyState, onRetract, prevWas(Active), Active, nil},
+	{anyState, onRetract, prevWas(Inactive), Inactive, nil},
+}
+
+// next returns the state a user in state from moves to on trigger on.
+func next(from State, on trigger, f facts) (State, error) {
+	for _, tr := range transitions {
+		if tr.on != on || (tr.from != from && tr.from != anyState) || !tr.guard.ok(f) {
+			continue
+		}
+		if tr.err != nil {
+			return from, tr.err
+		}
+		if tr.to == anyState {
+			return from, nil
+		}
+		return tr.to, nil
+	}
+	panic(fmt.Sprintf("claim: no transition from %v on %v with %+v", from, on, f))
+}

@@ -1,0 +1,93 @@
+package claim
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps organizations, domains, users and the event log. A Store
+// runs functions in transactions (Q2): every write of a function commits,
+// or none does. Implement it to run the library on your own storage; the
+// package storetest is the conformance suite every Store must pass (Q3).
+//
+// Stores are handed to New; users of the library do not call them
+// directly. Store and Tx are interfaces so that a wrapper can decorate
+// them (fault injection, metrics, tracing).
+type Store interface {
+	// View runs fn in a read-only transaction. Writes through the Tx
+	// return an error. fn sees a consistent state. View returns fn's
+	// error.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in a read-write transaction. When fn returns nil its
+	// writes commit together; when it returns an error or panics, none
+	// does and Update returns that error (or re-panics). Transactions on
+	// the same data are serializable: the outcome is that of some order of
+	// them. A store may run fn more than once to retry a serialization
+	// failure, so fn must have no effect outside the transaction; when it
+	// gives up it returns an error wrapping ErrConflict.
+	Update(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is a transaction of a Store. Values passed in and returned are
+// copies: changing them changes nothing in the store until they are
+// written back. Lookups of missing records return an error wrapping
+// ErrNotFound. List methods return at most limit records (limit > 0),
+// starting after the given key, so callers page through large sets; a
+// store must serve each list from an index, at a cost in proportion to
+// what it returns.
+type Tx interface {
+	// Org returns the org with the id.
+	Org(id OrgID) (Org, error)
+	// CreateOrg inserts o; ErrDuplicate if its ID exists.
+	CreateOrg(o Org) error
+	// UpdateOrg replaces the org with o's ID; ErrNotFound if missing.
+	UpdateOrg(o Org) error
+	// DeleteOrg removes the org record only; ErrNotFound if missing.
+	DeleteOrg(id OrgID) error
+
+	// Domain returns org's record of the domain name.
+	Domain(org OrgID, name string) (Domain, error)
+	// PutDomain inserts or replaces the record (d.Org, d.Name). It returns
+	// ErrDomainClaimedByOther if d.Claimed and another org claims the name.
+	PutDomain(d Domain) error
+	// DeleteDomain removes org's record of the name; ErrNotFound if missing.
+	DeleteDomain(org OrgID, name string) error
+	// Domains lists org's domain records in name order.
+	Domains(org OrgID) ([]Domain, error)
+	// DomainClaimant returns the org that claims the domain name;
+	// ErrNotFound if none does.
+	DomainClaimant(name string) (OrgID, error)
+
+	// User returns the user with the id.
+	User(id UserID) (User, error)
+	// UserByEmail returns the user with the (normalized) address.
+	UserByEmail(email string) (User, error)
+	// CreateUser inserts u; ErrDuplicate if its ID exists, ErrEmailTaken if
+	// its Email does.
+	CreateUser(u User) error
+	// UpdateUser replaces the user with u's ID; ErrNotFound if missing,
+	// ErrEmailTaken if u.Email belongs to another user.
+	UpdateUser(u User) error
+	// DeleteUser removes the user; ErrNotFound if missing.
+	DeleteUser(id UserID) error
+	// UsersByOrg lists the users of org whose Email sorts after the given
+	// address, in e-mail order.
+	UsersByOrg(org OrgID, after string, limit int) ([]User, error)
+	// UsersByDomain lists the users of every org whose Email's domain (the
+	// part after the last '@') is the given one and whose Email sorts
+	// after the given address, in e-mail order.
+	UsersByDomain(domain, after string, limit int) ([]User, error)
+	// PendingClaimsBy lists the users whose claim is pending (Claim set,
+	// Claim.Ended zero) and was made by org, with Email after the given
+	// address, in e-mail order.
+	PendingClaimsBy(org OrgID, after string, limit int) ([]User, error)
+	// DueClaims lists the users whose claim is pending, Delayed, and has
+	// Deadline <= now, in deadline order (ties by ID).
+	DueClaims(now time.Time, limit int) ([]User, error)
+
+	// AppendEvent appends e to the log, assigning the next sequence
+	// number, and returns the event as stored.
+	AppendEvent(e Event) (Event, error)
+	// Events lists the events with Seq > after, in Seq order.
+	Events(after uint64, limit int) ([]Event, error)
+}

@@ -1,0 +1,423 @@
+package claim
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"strings"
+	"time"
+)
+
+// AddUser adds a user to org (U1, U2). The user starts Verified if the
+// org has verified the address's domain or the user was site-linked,
+// else Not Verified, with the org's AutoLicenses.
+//
+// Errors, in order: an *InputError for a bad address (ErrInvalidEmail,
+// N1, N4) or a negative Content (ErrInvalidValue); ErrNotFound for an
+// unknown org; ErrDomainClaimedByOther if another org has claimed the
+// domain (D6); ErrEmailTaken if any account has the address. Event:
+// user.added.
+func (s *Service) AddUser(ctx context.Context, org OrgID, nu NewUser) (User, error) {
+	p, err := parseEmail("NewUser.Email", nu.Email, true)
+	if err != nil {
+		return User{}, err
+	}
+	if nu.Content < 0 {
+		return User{}, invalid(ErrInvalidValue, "NewUser.Content", nu.Content, "must not be negative")
+	}
+	u := User{
+		ID:          UserID(newID("usr_")),
+		Email:       p.addr,
+		FirstName:   strings.TrimSpace(nu.FirstName),
+		LastName:    strings.TrimSpace(nu.LastName),
+		DisplayName: strings.TrimSpace(nu.DisplayName),
+		Org:         org,
+		Content:     nu.Content,
+	}
+	if u.DisplayName == "" {
+		u.DisplayName = p.name
+	}
+	err = s.update(ctx, func(t *txn) error {
+		o, err := t.org(org)
+		if err != nil {
+			return err
+		}
+		if err := t.joinable(org, u.Email); err != nil {
+			return err
+		}
+		verified, err := t.domainVerified(org, domainOf(u.Email))
+		if err != nil {
+			return err
+		}
+		u.State, _ = next(0, onAdd, facts{domainVerified: verified || nu.SiteLinked})
+		u.Licenses = append([]string(nil), o.Settings.AutoLicenses...)
+		u.CreatedAt = t.now
+		if err := t.CreateUser(u); err != nil {
+			return err
+		}
+		return t.emit(Event{Type: EventUserAdded, Org: org, User: u.ID, Detail: u.State.String()})
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// joinable checks that an account with the address may exist in org:
+// no other org has claimed its domain (D6) and no account has it (U1).
+func (t *txn) joinable(org OrgID, email string) error {
+	if c, err := t.DomainClaimant(domainOf(email)); err == nil && c != org {
+		return errf(ErrDomainClaimedByOther, "%s: domain %s is claimed by org %q", email, domainOf(email), c)
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if _, err := t.UserByEmail(email); err == nil {
+		return errf(ErrEmailTaken, "%s", email)
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// domainVerified reports whether org has verified the domain.
+func (t *txn) domainVerified(org OrgID, domain string) (bool, error) {
+	d, err := t.Domain(org, domain)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && d.Verified, err
+}
+
+// User returns the user as of now (a delayed claim past its deadline
+// shows resolved, X3); ErrNotFound if there is none.
+func (s *Service) User(ctx context.Context, id UserID) (User, error) {
+	var u User
+	err := s.view(ctx, func(t *txn) error {
+		var err error
+		u, err = t.user(id)
+		return err
+	})
+	return public(u), err
+}
+
+// UserByEmail returns the user with the address (any case, N1), original
+// accounts included; an *InputError for a bad address, ErrNotFound if
+// there is none.
+func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
+	p, err := parseEmailAny("email", email, false)
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	err = s.view(ctx, func(t *txn) error {
+		var err error
+		u, err = t.userByEmail(p.addr)
+		return err
+	})
+	return public(u), err
+}
+
+// Users iterates over the users of org in e-mail order, as of now,
+// original accounts held by other orgs' claims included (H1). With
+// states, only users in one of them. The iteration reads the store a page
+// at a time, so it holds no lock while the loop body runs; a user changed
+// meanwhile shows as of the read of its page. The first error (an unknown
+// org is ErrNotFound, an invalid state ErrInvalidValue) ends it.
+func (s *Service) Users(ctx context.Context, org OrgID, states ...State) iter.Seq2[User, error] {
+	return func(yield func(User, error) bool) {
+		for _, st := range states {
+			if !st.valid() {
+				yield(User{}, invalid(ErrInvalidValue, "states", st, "not a user state"))
+				return
+			}
+		}
+		pages(ctx, s, func(t *txn, after string) ([]User, string, bool, error) {
+			if after == "" {
+				if _, err := t.org(org); err != nil {
+					return nil, "", false, err
+				}
+			}
+			return t.currentPage(func(after string) ([]User, error) { return t.UsersByOrg(org, after, pageSize) }, after, func(u User) bool {
+				return len(states) == 0 || containsState(states, u.State)
+			})
+		})(yield)
+	}
+}
+
+func containsState(states []State, s State) bool {
+	for _, x := range states {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// currentPage reads one page with list, brings each user up to date and
+// keeps those keep accepts. It returns the page, the key to continue
+// after, and whether more may follow.
+func (t *txn) currentPage(list func(after string) ([]User, error), after string, keep func(User) bool) ([]User, string, bool, error) {
+	raw, err := list(after)
+	if err != nil {
+		return nil, "", false, err
+	}
+	out := make([]User, 0, len(raw))
+	for _, r := range raw {
+		after = r.Email
+		u, err := t.current(r)
+		if errors.Is(err, ErrNotFound) {
+			continue // an original whose claim has expired
+		}
+		if err != nil {
+			return nil, "", false, err
+		}
+		if keep(u) {
+			out = append(out, public(u))
+		}
+	}
+	return out, after, len(raw) == pageSize, nil
+}
+
+// pages turns a paged read into an iterator: each page is one read
+// transaction; no transaction is open while the caller's loop runs.
+func pages[T any](ctx context.Context, s *Service, page func(t *txn, after string) ([]T, string, bool, error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		after := ""
+		for {
+			var items []T
+			var more bool
+			err := s.view(ctx, func(t *txn) error {
+				var err error
+				items, after, more, err = page(t, after)
+				return err
+			})
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			if !more {
+				return
+			}
+		}
+	}
+}
+
+// VerifyEmail marks a Not Verified user Verified (U3); a user in any
+// other state is returned unchanged. Returns ErrNotFound for an unknown
+// user and ErrHeldByClaim for an original account (H2). Event:
+// user.verified.
+func (s *Service) VerifyEmail(ctx context.Context, id UserID) (User, error) {
+	return s.transition(ctx, "", id, onVerifyEmail, EventUserVerified)
+}
+
+// SignIn records a sign-in (U4, I1), in this order:
+//
+//  1. An unknown user is ErrNotFound; an original account is
+//     ErrHeldByClaim (H2).
+//  2. A Not Verified user is refused with ErrNotVerified, an Inactive one
+//     with ErrInactive — also a user delayed-claimed while Inactive: the
+//     claim does not reactivate it.
+//  3. Verified becomes Active; Active and Delayed Claim stay.
+//  4. During a pending claim the claim is marked signed in: it can no
+//     longer be retracted (R2) and the user may choose (C1).
+//
+// LastSignIn is set. Event: user.signed_in.
+func (s *Service) SignIn(ctx context.Context, id UserID) (User, error) {
+	return s.transition(ctx, "", id, onSignIn, EventUserSignedIn)
+}
+
+// Deactivate makes a user of org Inactive, InactiveSince now (U5); an
+// Inactive user is returned unchanged (its purge clock is not restarted).
+// A Delayed Claim user may be deactivated: its claim goes on, and its
+// resolution leaves it Inactive. Returns ErrNotFound for an unknown org
+// or a user not in org (N3) and ErrHeldByClaim for an original account
+// (H2). Event: user.deactivated.
+func (s *Service) Deactivate(ctx context.Context, org OrgID, id UserID) (User, error) {
+	return s.transition(ctx, org, id, onDeactivate, EventUserDeactivated)
+}
+
+// Reactivate makes an Inactive user of org usable again (U5): Delayed
+// Claim if its delayed claim is still pending (the state belongs to the
+// claim), else Active if it has signed in before, else Verified or Not
+// Verified by U1's domain rule. A user in any other state is returned
+// unchanged. Errors as Deactivate. Event: user.reactivated.
+func (s *Service) Reactivate(ctx context.Context, org OrgID, id UserID) (User, error) {
+	return s.transition(ctx, org, id, onReactivate, EventUserReactivated)
+}
+
+// transition runs one single-user state change from the table. With org
+// set the user must belong to it.
+func (s *Service) transition(ctx context.Context, org OrgID, id UserID, on trigger, event string) (User, error) {
+	var out User
+	err := s.update(ctx, func(t *txn) error {
+		var u User
+		var err error
+		if org != "" {
+			u, err = t.member(org, id)
+		} else {
+			u, err = t.user(id)
+		}
+		if err != nil {
+			return err
+		}
+		if u.HeldBy != "" {
+			return errf(ErrHeldByClaim, "user %q is an original account held by org %q", id, u.HeldBy)
+		}
+		f := facts{
+			signedInBefore: !u.LastSignIn.IsZero(),
+			delayedPending: u.Claim.pending() && u.Claim.Mode == Delayed,
+		}
+		if u.Claim.pending() {
+			f.prev, f.claimSignedIn = u.Claim.PrevState, u.Claim.SignedIn
+		}
+		if on == onReactivate {
+			if f.domainVerified, err = t.domainVerified(u.Org, domainOf(u.Email)); err != nil {
+				return err
+			}
+		}
+		to, err := next(u.State, on, f)
+		if err != nil {
+			return errf(err, "user %q", id)
+		}
+		changed := to != u.State
+		switch on {
+		case onSignIn:
+			u.LastSignIn = t.now
+			if u.Claim.pending() {
+				c := *u.Claim
+				c.SignedIn = true
+				u.Claim = &c
+			}
+			changed = true
+		case onDeactivate:
+			if changed {
+				u.InactiveSince = t.now
+			}
+		case onReactivate:
+			if changed {
+				u.InactiveSince = time.Time{}
+			}
+		}
+		u.State = to
+		out = u
+		if !changed {
+			return nil
+		}
+		if err := t.UpdateUser(u); err != nil {
+			return err
+		}
+		return t.emit(Event{Type: event, Org: u.Org, User: u.ID, Detail: to.String()})
+	})
+	return public(out), err
+}
+
+// DeleteUser deletes a user of org and its content (U6). A claimed user
+// whose claim is pending releases its original account back to its org
+// with its address and content (P2). Returns ErrNotFound for an unknown
+// org or a user not in org, and ErrHeldByClaim for an original account
+// held by another org's pending claim (H2). Events: user.deleted,
+// content.deleted (when it had content), original.released (P2).
+func (s *Service) DeleteUser(ctx context.Context, org OrgID, id UserID) error {
+	return s.update(ctx, func(t *txn) error {
+		u, err := t.member(org, id)
+		if err != nil {
+			return err
+		}
+		if u.HeldBy != "" {
+			return errf(ErrHeldByClaim, "user %q is an original account held by org %q", id, u.HeldBy)
+		}
+		return t.deleteUser(u, EventUserDeleted)
+	})
+}
+
+// deleteUser deletes u with its content; if u's claim is pending, its
+// original is released (P2). typ is user.deleted or user.purged.
+func (t *txn) deleteUser(u User, typ string) error {
+	if err := t.removeUser(u, typ); err != nil {
+		return err
+	}
+	if !u.Claim.pending() {
+		return nil
+	}
+	orig, err := t.User(u.Claim.Original)
+	if err != nil {
+		return err
+	}
+	orig.Email, orig.HeldBy = u.Email, ""
+	if err := t.UpdateUser(orig); err != nil {
+		return err
+	}
+	return t.emit(Event{Type: EventOriginalReleased, Org: orig.Org, From: u.Org, User: orig.ID, Recipient: orig.Email})
+}
+
+// removeUser deletes the account u and records its lost content (C5).
+func (t *txn) removeUser(u User, typ string) error {
+	if err := t.DeleteUser(u.ID); err != nil {
+		return err
+	}
+	if err := t.emit(Event{Type: typ, Org: u.Org, User: u.ID, Detail: u.Email}); err != nil {
+		return err
+	}
+	if u.Content == 0 {
+		return nil
+	}
+	return t.emit(Event{Type: EventContentDeleted, Org: u.Org, User: u.ID, Content: u.Content})
+}
+
+// NudgeUnverified sends the "bulk activation email" (U7): one
+// notify.activation event per Not Verified user of org, skipping original
+// accounts (H2) and users who got one less than
+// Policy.ActivationResendGap ago. It returns how many were sent, and
+// ErrNotFound for an unknown org.
+func (s *Service) NudgeUnverified(ctx context.Context, org OrgID) (int, error) {
+	var n int
+	err := s.update(ctx, func(t *txn) error {
+		n = 0
+		if _, err := t.org(org); err != nil {
+			return err
+		}
+		for after := ""; ; {
+			raw, err := t.UsersByOrg(org, after, pageSize)
+			if err != nil {
+				return err
+			}
+			for _, r := range raw {
+				after = r.Email
+				u, err := t.current(r)
+				if errors.Is(err, ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if u.State != NotVerified || u.HeldBy != "" {
+					continue
+				}
+				if !u.ActivationSent.IsZero() && t.now.Sub(u.ActivationSent) < t.s.policy.ActivationResendGap {
+					continue
+				}
+				u.ActivationSent = t.now
+				if err := t.UpdateUser(u); err != nil {
+					return err
+				}
+				if err := t.emit(Event{Type: EventNotifyActivation, Org: org, User: u.ID, Recipient: u.Email}); err != nil {
+					return err
+				}
+				n++
+			}
+			if len(raw) < pageSize {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
