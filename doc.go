@@ -1,0 +1,82 @@
+// Package claim models how an identity admin console claims users from
+// other organizations into its own: Webex Control Hub's "claim users"
+// (also "convert users") workflow, rule by rule.
+//
+// The library decides, records and reports. It does not send e-mail or
+// move data: every change appends events to an event log in the same
+// store transaction (Service.Events), and the host system acts on them —
+// sends the claim e-mail (notify.claim), moves content
+// (content.migrated), deletes it (content.deleted).
+//
+// # Overview
+//
+// An org proves it owns an e-mail domain through DNS
+// (StartDomainVerification, ConfirmDomain) and may then claim the users
+// of other orgs whose addresses are on that domain (Claimable,
+// Eligibility, ClaimUsers, ClaimEmails). A claimed user moves to the
+// claiming org at once; an original account holding its content stays
+// behind in its old org under the address <address>.convert-user.local,
+// frozen, until the user chooses what happens to it (Choose): keep it
+// under a new address, migrate its content, or delete it.
+//
+// A claim is immediate or delayed. A delayed claim (for users of
+// personal accounts created before 6 May 2020, when the claiming org
+// allows content migration) keeps the user in Delayed Claim for 14 days;
+// without a choice by then, its content migrates automatically. The
+// claiming org may retract a claim until the user signs in and for less
+// than 14 days (Retract, Retractable).
+//
+// # Time
+//
+// Windows are deadlines stored with each claim and compared with the
+// Service's Clock on every call: a read after the deadline already shows
+// the claim resolved, and the next write that touches the user persists
+// the resolution in its own transaction. Sweep persists the rest in
+// batches. Nothing runs in the background; a fake clock
+// (claimtest.NewClock) is all a test needs.
+//
+// # User states
+//
+// Users move between the five states only along these transitions
+// (state.go holds them as a table the engine consults):
+//
+//	                 add (domain verified or site-linked)
+//	    (new) ──────────────────────────────────────────────► Verified
+//	      │ add                       verify e-mail              │ sign in
+//	      ▼                         ┌──────────────►             ▼
+//	 Not Verified ──────────────────┘                          Active
+//	      │                                                      │
+//	      │ immediate claim: Not Verified → Verified, others stay │
+//	      │ delayed claim: any state → Delayed Claim              │
+//	      ▼                                                      ▼
+//	 Delayed Claim ──choice──► Active (or Inactive if deactivated)
+//	      │ expiry: Active if signed in during the claim, else the
+//	      │ previous state (Not Verified → Verified)
+//	      │ retract: the previous state
+//	      ▼
+//	 any state ──deactivate──► Inactive ──reactivate──► Delayed Claim
+//	                                      (claim pending), Active (signed
+//	                                      in before), Verified (domain
+//	                                      verified), else Not Verified
+//
+// Refusals are transitions too: signing in is refused for Not Verified
+// (ErrNotVerified) and Inactive users (ErrInactive), also during a
+// delayed claim of a user who was Inactive when claimed.
+//
+// # Stores
+//
+// A Store runs functions in transactions; NewMemoryStore is the embedded
+// default, and the postgres subpackage lets several processes share one
+// database. The storetest package is the conformance suite every Store
+// passes. The Service is safe for concurrent use: when two operations
+// race on one user exactly one wins and the other gets the error it would
+// get had it run second.
+//
+// # Errors
+//
+// Errors wrap sentinels (ErrNotFound, ErrNotEligible, …) for errors.Is.
+// Bad input is an *InputError naming the field and the value; an
+// ineligible user a *RefusalError with every reason; a refused retraction
+// a *RetractError with every reason. An operation that returns an error
+// has changed nothing.
+package claim

@@ -1,0 +1,128 @@
+package claim_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/claimkit/claim"
+	"github.com/claimkit/claim/claimtest"
+)
+
+// exampleWorld is an org, Acme, that has verified acme.example, and Ann,
+// a user of a personal account from 2019 on that domain.
+func exampleWorld() (*claim.Service, *claimtest.Clock, claim.User) {
+	ctx := context.Background()
+	clock := claimtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	dns := claimtest.NewResolver()
+	svc, err := claim.New(claim.NewMemoryStore(), claim.WithClock(clock), claim.WithResolver(dns))
+	if err != nil {
+		panic(err)
+	}
+	must := func(err error) {
+		if err != nil {
+			panic(err)
+		}
+	}
+	_, err = svc.CreateOrg(ctx, claim.Org{ID: "acme", Name: "Acme", Kind: claim.Enterprise,
+		Settings: claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings"}}})
+	must(err)
+	_, err = svc.CreateOrg(ctx, claim.Org{ID: "ann-personal", Name: "Ann", Kind: claim.Individual,
+		CreatedAt: time.Date(2019, 8, 1, 0, 0, 0, 0, time.UTC)})
+	must(err)
+	token, err := svc.StartDomainVerification(ctx, "acme", "acme.example")
+	must(err)
+	dns.Set("acme.example", token)
+	must(svc.ConfirmDomain(ctx, "acme", "acme.example"))
+	ann, err := svc.AddUser(ctx, "ann-personal", claim.NewUser{Email: "ann@acme.example", Content: 40, SiteLinked: true})
+	must(err)
+	return svc, clock, ann
+}
+
+// A service on the in-memory store with a fixed-date clock.
+func ExampleNew() {
+	clock := claimtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	svc, err := claim.New(claim.NewMemoryStore(), claim.WithClock(clock))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("claim window:", svc.Policy().ClaimWindow)
+
+	_, err = claim.New(nil)
+	fmt.Println(err)
+	// Output:
+	// claim window: 336h0m0s
+	// claim: store "<nil>": a Store is required; use NewMemoryStore(): invalid value
+}
+
+// Acme claims Ann and an address nobody has; Ann gets a delayed claim.
+func ExampleService_ClaimUsers() {
+	svc, _, ann := exampleWorld()
+	ctx := context.Background()
+
+	res, err := svc.ClaimUsers(ctx, "acme", []claim.UserID{ann.ID, "nobody"}, claim.ClaimOptions{Acknowledge: true})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("Ann:", res[0].Err, res[0].Mode)
+	fmt.Println("nobody:", errors.Is(res[1].Err, claim.ErrNotFound))
+	u, _ := svc.User(ctx, ann.ID)
+	fmt.Println(u.Org, u.State, u.Licenses, u.Content)
+	orig, _ := svc.UserByEmail(ctx, u.Email+claim.OriginalSuffix)
+	fmt.Println(orig.Email, orig.Org, orig.Content, "held by", orig.HeldBy)
+	// Output:
+	// Ann: <nil> Delayed
+	// nobody: true
+	// acme Delayed Claim [Meetings] 0
+	// ann@acme.example.convert-user.local ann-personal 40 held by acme
+}
+
+// Acme retracts its claim on Ann three days later; a second retraction
+// fails, and so does one after Ann signed in.
+func ExampleService_Retract() {
+	svc, clock, ann := exampleWorld()
+	ctx := context.Background()
+	opts := claim.ClaimOptions{Acknowledge: true}
+
+	svc.ClaimUsers(ctx, "acme", []claim.UserID{ann.ID}, opts)
+	clock.Advance(3 * 24 * time.Hour)
+	fmt.Println(svc.Retract(ctx, "acme", ann.ID))
+	u, _ := svc.User(ctx, ann.ID)
+	fmt.Println(u.Org, u.State, u.Content)
+	fmt.Println(errors.Is(svc.Retract(ctx, "acme", ann.ID), claim.ErrNoPendingClaim))
+
+	svc.ClaimUsers(ctx, "acme", []claim.UserID{ann.ID}, opts)
+	svc.SignIn(ctx, ann.ID)
+	err := svc.Retract(ctx, "acme", ann.ID)
+	fmt.Println(errors.Is(err, claim.ErrSignedIn))
+	// Output:
+	// <nil>
+	// ann-personal Verified 40
+	// true
+	// true
+}
+
+// Ann signs in after the claim and brings her content along.
+func ExampleService_Choose() {
+	svc, clock, ann := exampleWorld()
+	ctx := context.Background()
+
+	svc.ClaimUsers(ctx, "acme", []claim.UserID{ann.ID}, claim.ClaimOptions{Acknowledge: true})
+	_, err := svc.Choose(ctx, ann.ID, claim.Choice{Action: claim.MigrateContent})
+	fmt.Println("before signing in:", errors.Is(err, claim.ErrChoiceNotAllowed))
+
+	clock.Advance(time.Hour)
+	svc.SignIn(ctx, ann.ID)
+	u, err := svc.Choose(ctx, ann.ID, claim.Choice{Action: claim.MigrateContent})
+	fmt.Println(err, u.State, u.Content, u.Claim == nil)
+	for e := range svc.Events(ctx, 0) {
+		if e.Type == claim.EventContentMigrated {
+			fmt.Println(e.Type, e.Content, "items into", e.Org)
+		}
+	}
+	// Output:
+	// before signing in: true
+	// <nil> Active 40 true
+	// content.migrated 40 items into acme
+}
