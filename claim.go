@@ -115,6 +115,7 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 		for i := range streams {
 			streams[i] = &stream{}
 		}
+	refill:
 		for {
 			err := s.view(ctx, func(t *txn) error {
 				for i, st := range streams {
@@ -157,8 +158,7 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 				for _, st := range streams {
 					if len(st.buf) == 0 {
 						if !st.done {
-							min = nil
-							goto refill
+							continue refill // a stream needs its next page
 						}
 						continue
 					}
@@ -175,7 +175,6 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 					return
 				}
 			}
-		refill:
 		}
 	}
 }

@@ -37,27 +37,47 @@
 //
 // # User states
 //
-// Users move between the five states only along these transitions
-// (state.go holds them as a table the engine consults):
+// Users move between the five states only along the rows of this
+// table, which the engine consults for every change: the first row whose
+// state (FROM), trigger (ON) and condition (WHEN) match decides. "(new)"
+// is a user being created, "any" matches every state.
 //
-//	                 add (domain verified or site-linked)
-//	    (new) ──────────────────────────────────────────────► Verified
-//	      │ add                       verify e-mail              │ sign in
-//	      ▼                         ┌──────────────►             ▼
-//	 Not Verified ──────────────────┘                          Active
-//	      │                                                      │
-//	      │ immediate claim: Not Verified → Verified, others stay │
-//	      │ delayed claim: any state → Delayed Claim              │
-//	      ▼                                                      ▼
-//	 Delayed Claim ──choice──► Active (or Inactive if deactivated)
-//	      │ expiry: Active if signed in during the claim, else the
-//	      │ previous state (Not Verified → Verified)
-//	      │ retract: the previous state
-//	      ▼
-//	 any state ──deactivate──► Inactive ──reactivate──► Delayed Claim
-//	                                      (claim pending), Active (signed
-//	                                      in before), Verified (domain
-//	                                      verified), else Not Verified
+// The table is generated from state.go (go test -run TestDocTransitions -update):
+//
+//	FROM           ON               WHEN                    TO
+//	(new)          add              domain verified         Verified
+//	(new)          add                                      Not Verified
+//	Not Verified   verify_email                             Verified
+//	any            verify_email                             unchanged
+//	Not Verified   sign_in                                  refused: user not verified
+//	Inactive       sign_in                                  refused: user inactive
+//	Verified       sign_in                                  Active
+//	Active         sign_in                                  Active
+//	Delayed Claim  sign_in          was Inactive            refused: user inactive
+//	Delayed Claim  sign_in                                  Delayed Claim
+//	any            deactivate                               Inactive
+//	Inactive       reactivate       delayed claim pending   Delayed Claim
+//	Inactive       reactivate       signed in before        Active
+//	Inactive       reactivate       domain verified         Verified
+//	Inactive       reactivate                               Not Verified
+//	any            reactivate                               unchanged
+//	Not Verified   claim_immediate                          Verified
+//	any            claim_immediate                          unchanged
+//	any            claim_delayed                            Delayed Claim
+//	Inactive       choose                                   Inactive
+//	any            choose                                   Active
+//	Inactive       expire                                   Inactive
+//	Delayed Claim  expire           signed in during claim  Active
+//	Delayed Claim  expire           was Not Verified        Verified
+//	Delayed Claim  expire           was Verified            Verified
+//	Delayed Claim  expire           was Active              Active
+//	Delayed Claim  expire           was Inactive            Inactive
+//	any            retract          was Not Verified        Not Verified
+//	any            retract          was Verified            Verified
+//	any            retract          was Active              Active
+//	any            retract          was Inactive            Inactive
+//
+// (End of the generated table.)
 //
 // Refusals are transitions too: signing in is refused for Not Verified
 // (ErrNotVerified) and Inactive users (ErrInactive), also during a

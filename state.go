@@ -136,3 +136,39 @@ func next(from State, on trigger, f facts) (State, error) {
 	}
 	panic(fmt.Sprintf("claim: no transition from %v on %v with %+v", from, on, f))
 }
+
+// transitionTable renders transitions as the aligned text table that
+// doc.go shows (kept in step by TestDocTransitions).
+func transitionTable() string {
+	name := func(s State) string {
+		switch s {
+		case 0:
+			return "(new)"
+		case anyState:
+			return "any"
+		}
+		return s.String()
+	}
+	rows := [][4]string{{"FROM", "ON", "WHEN", "TO"}}
+	for _, tr := range transitions {
+		to := name(tr.to)
+		switch {
+		case tr.err != nil:
+			to = "refused: " + tr.err.Error()
+		case tr.to == anyState:
+			to = "unchanged"
+		}
+		rows = append(rows, [4]string{name(tr.from), tr.on.String(), tr.guard.name, to})
+	}
+	var w [3]int
+	for _, r := range rows {
+		for i := range w {
+			w[i] = max(w[i], len(r[i]))
+		}
+	}
+	var b []byte
+	for _, r := range rows {
+		b = fmt.Appendf(b, "%-*s  %-*s  %-*s  %s\n", w[0], r[0], w[1], r[1], w[2], r[2], r[3])
+	}
+	return string(b)
+}
