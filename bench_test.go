@@ -1,0 +1,75 @@
+package claim_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/claimkit/claim"
+)
+
+// benchWorld fills a memory store with n users in 100-user orgs on
+// domains nobody but the bench org verifies, plus 10 claimable users on
+// target.example.
+func benchWorld(b *testing.B, n int) (*env, []claim.UserID) {
+	b.Helper()
+	e := newEnv(b)
+	e.mustOrg(b, "acme", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true})
+	e.mustVerify(b, "acme", "target.example")
+	for i := 0; i < n; i++ {
+		if i%100 == 0 {
+			e.mustOrg(b, claim.OrgID(fmt.Sprintf("o%d", i/100)), claim.Individual, oldOrgDate, claim.Settings{})
+		}
+		e.mustUser(b, claim.OrgID(fmt.Sprintf("o%d", i/100)), fmt.Sprintf("u%d@d%d.example", i, i/100), 1)
+	}
+	e.mustOrg(b, "src", claim.Individual, oldOrgDate, claim.Settings{})
+	var ids []claim.UserID
+	for i := 0; i < 10; i++ {
+		ids = append(ids, e.mustUser(b, "src", fmt.Sprintf("t%d@target.example", i), 5).ID)
+	}
+	return e, ids
+}
+
+// BenchmarkClaimRetract claims one user and retracts the claim: its cost
+// does not grow with the number of users in the store.
+func BenchmarkClaimRetract(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
+			e, ids := benchWorld(b, n)
+			opts := claim.ClaimOptions{Acknowledge: true}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				id := ids[i%len(ids)]
+				res, err := e.svc.ClaimUsers(e.ctx, "acme", []claim.UserID{id}, opts)
+				if err != nil || res[0].Err != nil {
+					b.Fatalf("ClaimUsers() = %v, %v", res, err)
+				}
+				if err := e.svc.Retract(e.ctx, "acme", id); err != nil {
+					b.Fatalf("Retract() = %v", err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkClaimable lists an org's 10 claimable users: the cost follows
+// the users on its verified domains, not the store's size.
+func BenchmarkClaimable(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
+			e, _ := benchWorld(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				k := 0
+				for _, err := range e.svc.Claimable(e.ctx, "acme") {
+					if err != nil {
+						b.Fatal(err)
+					}
+					k++
+				}
+				if k != 10 {
+					b.Fatalf("Claimable() gave %d candidates, want 10", k)
+				}
+			}
+		})
+	}
+}
