@@ -1,0 +1,620 @@
+package claim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/btree"
+)
+
+// NewMemoryStore returns the embedded default Store. It keeps everything
+// in memory, so its data lasts as long as the process, and it is safe for
+// concurrent use.
+//
+// Transactions are serialized by a read-write lock: Views run in parallel
+// with each other, an Update runs alone for the whole of its fn, so an
+// Update never needs a retry and never returns ErrConflict. An Update
+// writes in place and records how to undo each write; if fn returns an
+// error or panics, the writes are undone in reverse order, the event
+// sequence included. View and Update return an error wrapping ctx.Err()
+// without running fn when ctx is already done. Writes through a View's Tx,
+// and any use of a Tx after its fn has returned, return an error.
+//
+// Cost: a lookup by ID, e-mail address or domain name is a map read. Each
+// list is served from an ordered index (a B-tree) entered at its after
+// key, so a page of k records costs O(log n + k) however many users, orgs
+// or domains the store holds; Events is a slice operation, O(k). Writing a
+// user costs O(log n) per index it is in. Every value is copied in and
+// out, so a user also costs in proportion to its Licenses.
+func NewMemoryStore() Store {
+	return &memStore{data: newMemData()}
+}
+
+var (
+	_ Store = (*memStore)(nil)
+	_ Tx    = (*memTx)(nil)
+)
+
+var (
+	// errMemReadOnly: a write through the Tx of a View.
+	errMemReadOnly = errors.New("write in a read-only transaction")
+	// errMemTxDone: a Tx used after its fn has returned.
+	errMemTxDone = errors.New("transaction has ended")
+)
+
+// memDegree is the degree of the B-tree indexes.
+const memDegree = 32
+
+// memStore is the Store of NewMemoryStore.
+type memStore struct {
+	mu   sync.RWMutex // read-locked by View, write-locked by Update
+	data *memData     // guarded by mu
+}
+
+// memData is the stored records and their indexes. Its set methods are
+// the only code that changes records, and they keep every index in step.
+// Stored values are never changed in place, only replaced, and never
+// handed out without a copy.
+type memData struct {
+	users      map[UserID]User
+	byEmail    map[string]UserID
+	byOrg      *btree.BTreeG[memUserKey] // (Org, Email)
+	byDomain   *btree.BTreeG[memUserKey] // (domain of Email, Email)
+	byClaimant *btree.BTreeG[memUserKey] // (Claim.By, Email), pending claims
+	due        *btree.BTreeG[memDueKey]  // (Claim.Deadline, ID), pending Delayed claims
+
+	orgs map[OrgID]Org
+
+	domains     map[memDomainKey]Domain
+	domainNames *btree.BTreeG[memDomainKey] // (Org, Name)
+	claimants   map[string]OrgID            // Name → the org whose record has Claimed
+
+	events []Event // events[i].Seq == i+1
+}
+
+// memUserKey is an entry of an index of users in e-mail order within a
+// group (an org, a domain, a claimant). E-mail addresses are unique, so
+// (group, email) identifies the entry; id finds the user.
+type memUserKey struct {
+	group string
+	email string
+	id    UserID
+}
+
+func (a memUserKey) less(b memUserKey) bool {
+	if a.group != b.group {
+		return a.group < b.group
+	}
+	return a.email < b.email
+}
+
+// memDueKey is an entry of the index of pending delayed claims.
+type memDueKey struct {
+	deadline time.Time
+	id       UserID
+}
+
+func (a memDueKey) less(b memDueKey) bool {
+	if c := a.deadline.Compare(b.deadline); c != 0 {
+		return c < 0
+	}
+	return a.id < b.id
+}
+
+// memDomainKey identifies an org's record of a domain name.
+type memDomainKey struct {
+	org  OrgID
+	name string
+}
+
+func (a memDomainKey) less(b memDomainKey) bool {
+	if a.org != b.org {
+		return a.org < b.org
+	}
+	return a.name < b.name
+}
+
+func newMemData() *memData {
+	return &memData{
+		users:       make(map[UserID]User),
+		byEmail:     make(map[string]UserID),
+		byOrg:       btree.NewG(memDegree, memUserKey.less),
+		byDomain:    btree.NewG(memDegree, memUserKey.less),
+		byClaimant:  btree.NewG(memDegree, memUserKey.less),
+		due:         btree.NewG(memDegree, memDueKey.less),
+		orgs:        make(map[OrgID]Org),
+		domains:     make(map[memDomainKey]Domain),
+		domainNames: btree.NewG(memDegree, memDomainKey.less),
+		claimants:   make(map[string]OrgID),
+	}
+}
+
+// View runs fn under the read lock. It returns an error wrapping
+// ctx.Err() if ctx is done when View is called, and otherwise fn's error.
+func (s *memStore) View(ctx context.Context, fn func(Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory store: view: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	tx := &memTx{d: s.data}
+	defer func() { tx.done = true }()
+	return fn(tx)
+}
+
+// Update runs fn under the write lock. It returns an error wrapping
+// ctx.Err() if ctx is done when Update is called, and otherwise fn's
+// error.
+// When fn returns an error or panics (or calls runtime.Goexit), every
+// write it made is undone before the lock is released.
+func (s *memStore) Update(ctx context.Context, fn func(Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory store: update: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := &memTx{d: s.data, writable: true}
+	committed := false
+	defer func() {
+		tx.done = true
+		if !committed {
+			tx.rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	committed = true
+	return nil
+}
+
+// memTx is the Tx of a memStore.
+type memTx struct {
+	d        *memData
+	writable bool     // an Update's Tx
+	done     bool     // fn has returned
+	undo     []func() // run in reverse to roll back
+}
+
+// rollback undoes the transaction's writes, last first.
+func (tx *memTx) rollback() {
+	for i := len(tx.undo) - 1; i >= 0; i-- {
+		tx.undo[i]()
+	}
+	tx.undo = nil
+}
+
+// check returns an error if the Tx has ended, or if op is a write and the
+// Tx is read-only.
+func (tx *memTx) check(op string, write bool) error {
+	if tx.done {
+		return fmt.Errorf("memory store: %s: %w", op, errMemTxDone)
+	}
+	if write && !tx.writable {
+		return fmt.Errorf("memory store: %s: %w", op, errMemReadOnly)
+	}
+	return nil
+}
+
+// checkList is check for a list method, which also refuses limit <= 0.
+func (tx *memTx) checkList(op string, limit int) error {
+	if err := tx.check(op, false); err != nil {
+		return err
+	}
+	if limit <= 0 {
+		return fmt.Errorf("memory store: %s: limit %d: must be positive: %w", op, limit, ErrInvalidValue)
+	}
+	return nil
+}
+
+// Org returns the org with the id; ErrNotFound if missing.
+func (tx *memTx) Org(id OrgID) (Org, error) {
+	if err := tx.check("Org", false); err != nil {
+		return Org{}, err
+	}
+	o, ok := tx.d.orgs[id]
+	if !ok {
+		return Org{}, fmt.Errorf("memory store: org %s: %w", id, ErrNotFound)
+	}
+	return memCloneOrg(o), nil
+}
+
+// CreateOrg inserts o; ErrDuplicate if its ID exists.
+func (tx *memTx) CreateOrg(o Org) error {
+	if err := tx.check("CreateOrg", true); err != nil {
+		return err
+	}
+	if _, ok := tx.d.orgs[o.ID]; ok {
+		return fmt.Errorf("memory store: org %s: %w", o.ID, ErrDuplicate)
+	}
+	tx.setOrg(o.ID, &o)
+	return nil
+}
+
+// UpdateOrg replaces the org with o's ID; ErrNotFound if missing.
+func (tx *memTx) UpdateOrg(o Org) error {
+	if err := tx.check("UpdateOrg", true); err != nil {
+		return err
+	}
+	if _, ok := tx.d.orgs[o.ID]; !ok {
+		return fmt.Errorf("memory store: org %s: %w", o.ID, ErrNotFound)
+	}
+	tx.setOrg(o.ID, &o)
+	return nil
+}
+
+// DeleteOrg removes the org record only; ErrNotFound if missing.
+func (tx *memTx) DeleteOrg(id OrgID) error {
+	if err := tx.check("DeleteOrg", true); err != nil {
+		return err
+	}
+	if _, ok := tx.d.orgs[id]; !ok {
+		return fmt.Errorf("memory store: org %s: %w", id, ErrNotFound)
+	}
+	tx.setOrg(id, nil)
+	return nil
+}
+
+// setOrg stores a copy of *o as the org id, or removes the org if o is
+// nil, recording the undo.
+func (tx *memTx) setOrg(id OrgID, o *Org) {
+	d := tx.d
+	prev, existed := d.orgs[id]
+	tx.undo = append(tx.undo, func() {
+		if existed {
+			d.orgs[id] = prev
+		} else {
+			delete(d.orgs, id)
+		}
+	})
+	if o == nil {
+		delete(d.orgs, id)
+		return
+	}
+	d.orgs[id] = memCloneOrg(*o)
+}
+
+// Domain returns org's record of the name; ErrNotFound if missing.
+func (tx *memTx) Domain(org OrgID, name string) (Domain, error) {
+	if err := tx.check("Domain", false); err != nil {
+		return Domain{}, err
+	}
+	dom, ok := tx.d.domains[memDomainKey{org, name}]
+	if !ok {
+		return Domain{}, fmt.Errorf("memory store: domain %s of org %s: %w", name, org, ErrNotFound)
+	}
+	return dom, nil
+}
+
+// PutDomain inserts or replaces the record (d.Org, d.Name). It returns
+// ErrDomainClaimedByOther if d.Claimed and another org claims the name.
+func (tx *memTx) PutDomain(dom Domain) error {
+	if err := tx.check("PutDomain", true); err != nil {
+		return err
+	}
+	if dom.Claimed {
+		if by, ok := tx.d.claimants[dom.Name]; ok && by != dom.Org {
+			return fmt.Errorf("memory store: domain %s claimed by org %s: %w", dom.Name, by, ErrDomainClaimedByOther)
+		}
+	}
+	tx.setDomain(memDomainKey{dom.Org, dom.Name}, &dom)
+	return nil
+}
+
+// DeleteDomain removes org's record of the name; ErrNotFound if missing.
+func (tx *memTx) DeleteDomain(org OrgID, name string) error {
+	if err := tx.check("DeleteDomain", true); err != nil {
+		return err
+	}
+	k := memDomainKey{org, name}
+	if _, ok := tx.d.domains[k]; !ok {
+		return fmt.Errorf("memory store: domain %s of org %s: %w", name, org, ErrNotFound)
+	}
+	tx.setDomain(k, nil)
+	return nil
+}
+
+// setDomain stores *dom as the record k, or removes the record if dom is
+// nil, keeping the name index and the claimants in step and recording
+// the undo.
+func (tx *memTx) setDomain(k memDomainKey, dom *Domain) {
+	d := tx.d
+	prev, existed := d.domains[k]
+	tx.undo = append(tx.undo, func() {
+		if existed {
+			d.setDomain(k, &prev)
+		} else {
+			d.setDomain(k, nil)
+		}
+	})
+	d.setDomain(k, dom)
+}
+
+func (d *memData) setDomain(k memDomainKey, dom *Domain) {
+	if old, ok := d.domains[k]; ok {
+		if old.Claimed && d.claimants[k.name] == k.org {
+			delete(d.claimants, k.name)
+		}
+		delete(d.domains, k)
+		d.domainNames.Delete(k)
+	}
+	if dom == nil {
+		return
+	}
+	d.domains[k] = *dom
+	d.domainNames.ReplaceOrInsert(k)
+	if dom.Claimed {
+		d.claimants[k.name] = k.org
+	}
+}
+
+// Domains lists org's domain records in name order.
+func (tx *memTx) Domains(org OrgID) ([]Domain, error) {
+	if err := tx.check("Domains", false); err != nil {
+		return nil, err
+	}
+	var out []Domain
+	tx.d.domainNames.AscendGreaterOrEqual(memDomainKey{org: org}, func(k memDomainKey) bool {
+		if k.org != org {
+			return false
+		}
+		out = append(out, tx.d.domains[k])
+		return true
+	})
+	return out, nil
+}
+
+// DomainClaimant returns the org that claims the name; ErrNotFound if none
+// does.
+func (tx *memTx) DomainClaimant(name string) (OrgID, error) {
+	if err := tx.check("DomainClaimant", false); err != nil {
+		return "", err
+	}
+	org, ok := tx.d.claimants[name]
+	if !ok {
+		return "", fmt.Errorf("memory store: claimant of domain %s: %w", name, ErrNotFound)
+	}
+	return org, nil
+}
+
+// User returns the user with the id; ErrNotFound if missing.
+func (tx *memTx) User(id UserID) (User, error) {
+	if err := tx.check("User", false); err != nil {
+		return User{}, err
+	}
+	u, ok := tx.d.users[id]
+	if !ok {
+		return User{}, fmt.Errorf("memory store: user %s: %w", id, ErrNotFound)
+	}
+	return memCloneUser(u), nil
+}
+
+// UserByEmail returns the user with the address; ErrNotFound if none.
+func (tx *memTx) UserByEmail(email string) (User, error) {
+	if err := tx.check("UserByEmail", false); err != nil {
+		return User{}, err
+	}
+	id, ok := tx.d.byEmail[email]
+	if !ok {
+		return User{}, fmt.Errorf("memory store: user %s: %w", email, ErrNotFound)
+	}
+	return memCloneUser(tx.d.users[id]), nil
+}
+
+// CreateUser inserts u; ErrDuplicate if its ID exists, ErrEmailTaken if
+// its Email does.
+func (tx *memTx) CreateUser(u User) error {
+	if err := tx.check("CreateUser", true); err != nil {
+		return err
+	}
+	if _, ok := tx.d.users[u.ID]; ok {
+		return fmt.Errorf("memory store: user %s: %w", u.ID, ErrDuplicate)
+	}
+	if other, ok := tx.d.byEmail[u.Email]; ok {
+		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other, ErrEmailTaken)
+	}
+	tx.setUser(u.ID, &u)
+	return nil
+}
+
+// UpdateUser replaces the user with u's ID, re-indexing it; ErrNotFound if
+// missing, ErrEmailTaken if u.Email belongs to another user.
+func (tx *memTx) UpdateUser(u User) error {
+	if err := tx.check("UpdateUser", true); err != nil {
+		return err
+	}
+	if _, ok := tx.d.users[u.ID]; !ok {
+		return fmt.Errorf("memory store: user %s: %w", u.ID, ErrNotFound)
+	}
+	if other, ok := tx.d.byEmail[u.Email]; ok && other != u.ID {
+		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other, ErrEmailTaken)
+	}
+	tx.setUser(u.ID, &u)
+	return nil
+}
+
+// DeleteUser removes the user; ErrNotFound if missing.
+func (tx *memTx) DeleteUser(id UserID) error {
+	if err := tx.check("DeleteUser", true); err != nil {
+		return err
+	}
+	if _, ok := tx.d.users[id]; !ok {
+		return fmt.Errorf("memory store: user %s: %w", id, ErrNotFound)
+	}
+	tx.setUser(id, nil)
+	return nil
+}
+
+// setUser stores a copy of *u as the user id, or removes the user if u is
+// nil, recording the undo.
+func (tx *memTx) setUser(id UserID, u *User) {
+	d := tx.d
+	prev, existed := d.users[id]
+	tx.undo = append(tx.undo, func() {
+		if existed {
+			d.setUser(id, &prev)
+		} else {
+			d.setUser(id, nil)
+		}
+	})
+	if u != nil {
+		c := memCloneUser(*u)
+		u = &c
+	}
+	d.setUser(id, u)
+}
+
+// setUser removes the user id and its index entries, then, if u is not
+// nil, stores *u (which it owns from then on) and indexes it.
+func (d *memData) setUser(id UserID, u *User) {
+	if old, ok := d.users[id]; ok {
+		delete(d.users, id)
+		delete(d.byEmail, old.Email)
+		d.byOrg.Delete(memUserKey{group: string(old.Org), email: old.Email})
+		d.byDomain.Delete(memUserKey{group: memEmailDomain(old.Email), email: old.Email})
+		if old.Claim.pending() {
+			d.byClaimant.Delete(memUserKey{group: string(old.Claim.By), email: old.Email})
+			if old.Claim.Mode == Delayed {
+				d.due.Delete(memDueKey{deadline: old.Claim.Deadline, id: id})
+			}
+		}
+	}
+	if u == nil {
+		return
+	}
+	d.users[id] = *u
+	d.byEmail[u.Email] = id
+	d.byOrg.ReplaceOrInsert(memUserKey{group: string(u.Org), email: u.Email, id: id})
+	d.byDomain.ReplaceOrInsert(memUserKey{group: memEmailDomain(u.Email), email: u.Email, id: id})
+	if u.Claim.pending() {
+		d.byClaimant.ReplaceOrInsert(memUserKey{group: string(u.Claim.By), email: u.Email, id: id})
+		if u.Claim.Mode == Delayed {
+			d.due.ReplaceOrInsert(memDueKey{deadline: u.Claim.Deadline, id: id})
+		}
+	}
+}
+
+// UsersByOrg lists org's users whose Email sorts after the given address,
+// in e-mail order. Returns an error wrapping ErrInvalidValue if limit <= 0.
+func (tx *memTx) UsersByOrg(org OrgID, after string, limit int) ([]User, error) {
+	if err := tx.checkList("UsersByOrg", limit); err != nil {
+		return nil, err
+	}
+	return tx.d.usersIn(tx.d.byOrg, string(org), after, limit), nil
+}
+
+// UsersByDomain lists the users whose Email's domain is the given one and
+// whose Email sorts after the given address, in e-mail order. Returns an
+// error wrapping ErrInvalidValue if limit <= 0.
+func (tx *memTx) UsersByDomain(domain, after string, limit int) ([]User, error) {
+	if err := tx.checkList("UsersByDomain", limit); err != nil {
+		return nil, err
+	}
+	return tx.d.usersIn(tx.d.byDomain, domain, after, limit), nil
+}
+
+// PendingClaimsBy lists the users with a pending claim by org whose Email
+// sorts after the given address, in e-mail order. Returns an error
+// wrapping ErrInvalidValue if limit <= 0.
+func (tx *memTx) PendingClaimsBy(org OrgID, after string, limit int) ([]User, error) {
+	if err := tx.checkList("PendingClaimsBy", limit); err != nil {
+		return nil, err
+	}
+	return tx.d.usersIn(tx.d.byClaimant, string(org), after, limit), nil
+}
+
+// usersIn returns copies of at most limit users of idx's group whose
+// Email sorts after the given address, in e-mail order.
+func (d *memData) usersIn(idx *btree.BTreeG[memUserKey], group, after string, limit int) []User {
+	var out []User
+	idx.AscendGreaterOrEqual(memUserKey{group: group, email: after}, func(k memUserKey) bool {
+		if k.group != group {
+			return false
+		}
+		if k.email == after {
+			return true
+		}
+		out = append(out, memCloneUser(d.users[k.id]))
+		return len(out) < limit
+	})
+	return out
+}
+
+// DueClaims lists the users whose claim is pending, Delayed and has
+// Deadline <= now, in deadline order, ties by ID. Returns an error
+// wrapping ErrInvalidValue if limit <= 0.
+func (tx *memTx) DueClaims(now time.Time, limit int) ([]User, error) {
+	if err := tx.checkList("DueClaims", limit); err != nil {
+		return nil, err
+	}
+	var out []User
+	tx.d.due.Ascend(func(k memDueKey) bool {
+		if k.deadline.After(now) {
+			return false
+		}
+		out = append(out, memCloneUser(tx.d.users[k.id]))
+		return len(out) < limit
+	})
+	return out, nil
+}
+
+// AppendEvent appends e with the next sequence number and returns it as
+// stored.
+func (tx *memTx) AppendEvent(e Event) (Event, error) {
+	if err := tx.check("AppendEvent", true); err != nil {
+		return Event{}, err
+	}
+	d := tx.d
+	n := len(d.events)
+	tx.undo = append(tx.undo, func() {
+		clear(d.events[n:])
+		d.events = d.events[:n]
+	})
+	e.Seq = uint64(n) + 1
+	d.events = append(d.events, e)
+	return e, nil
+}
+
+// Events lists the events with Seq > after, in Seq order. Returns an error
+// wrapping ErrInvalidValue if limit <= 0.
+func (tx *memTx) Events(after uint64, limit int) ([]Event, error) {
+	if err := tx.checkList("Events", limit); err != nil {
+		return nil, err
+	}
+	n := uint64(len(tx.d.events))
+	if after >= n {
+		return nil, nil
+	}
+	end := n
+	if uint64(limit) < n-after {
+		end = after + uint64(limit)
+	}
+	return slices.Clone(tx.d.events[after:end]), nil
+}
+
+// memEmailDomain returns the part of a normalized address after its last
+// '@'.
+func memEmailDomain(email string) string {
+	return email[strings.LastIndexByte(email, '@')+1:]
+}
+
+// memCloneUser returns a copy of u that shares no memory with it.
+func memCloneUser(u User) User {
+	u.Licenses = slices.Clone(u.Licenses)
+	if u.Claim != nil {
+		c := *u.Claim
+		u.Claim = &c
+	}
+	return u
+}
+
+// memCloneOrg returns a copy of o that shares no memory with it.
+func memCloneOrg(o Org) Org {
+	o.Settings.AutoLicenses = slices.Clone(o.Settings.AutoLicenses)
+	return o
+}
