@@ -304,15 +304,17 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 			r := &results[i]
 			r.Input = input
 			key, id, err := resolve(t, i, input)
-			if err == nil && seen[key] {
+			if key != "" && seen[key] { // K3: also an address no account has
 				err = errf(ErrDuplicate, "%q is given twice in the call", input)
 			}
 			if key != "" {
 				seen[key] = true
 			}
 			if err == nil {
-				r.User = id
 				r.Mode, err = t.claimOne(b, id, licenses, opts.ImmediateOnly)
+				if !errors.Is(err, ErrNotFound) {
+					r.User = id // Result.User: the user, when found
+				}
 			}
 			if err != nil && !isRefusal(err) {
 				return err // a store failure: nothing is claimed
@@ -519,7 +521,7 @@ func (s *Service) DaysLeft(ctx context.Context, id UserID) (int, error) {
 		if err != nil {
 			return err
 		}
-		if u.Claim == nil {
+		if u.Claim == nil || u.HeldBy != "" { // an original's Claim is its user's earlier record, not its own (X4)
 			return errf(ErrNoPendingClaim, "user %q", id)
 		}
 		if !u.Claim.pending() {

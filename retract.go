@@ -35,7 +35,7 @@ func (s *Service) Retract(ctx context.Context, org OrgID, id UserID) error {
 		if err != nil {
 			return err
 		}
-		if u.Claim == nil {
+		if u.Claim == nil || u.HeldBy != "" { // an original's Claim is its user's earlier record, not its own (R9)
 			return errf(ErrNoPendingClaim, "user %q", id)
 		}
 		reasons, err := t.retractRefusals(org, u)
