@@ -1,0 +1,31 @@
+package postgres
+
+import "github.com/claimkit/claim"
+
+// ListQueries are the list queries of the Tx, with arguments that make
+// them select a few rows of the table TestListQueriesUseIndexes fills,
+// and the index each must use.
+var ListQueries = []struct {
+	Name, SQL, Index string
+	Args             []any
+}{
+	{"UsersByOrg", queryUsersByOrg, "users_org_email_idx", []any{"org-7", "user-00100@d3.example", 50}},
+	{"UsersByDomain", queryUsersByDomain, "users_domain_email_idx", []any{"d3.example", "user-00100@d3.example", 50}},
+	{"PendingClaimsBy", queryPendingClaimsBy, "users_claim_by_email_idx", []any{"claimer-2", "user-00100@d3.example", 50}},
+	{"DueClaims", queryDueClaims, "users_claim_due_idx", []any{int64(1_700_000_000_000_000_000), 50}},
+	{"Events", queryEvents, "events_pkey", []any{int64(100), 50}},
+}
+
+// Exec runs sql in the transaction of x, a Tx of this package, as the
+// Tx's own statements run: a failure breaks the transaction. Tests use it
+// to make a statement fail with the SQLSTATE they choose.
+func Exec(x claim.Tx, sql string, args ...any) error {
+	t := x.(*tx)
+	if err := t.check("Exec", false); err != nil {
+		return err
+	}
+	if _, err := t.pg.Exec(t.ctx, sql, args...); err != nil {
+		return t.fail("Exec", err)
+	}
+	return nil
+}

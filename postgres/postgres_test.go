@@ -1,0 +1,1535 @@
+package postgres_test
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/claimkit/claim"
+	"github.com/claimkit/claim/claimtest"
+	"github.com/claimkit/claim/postgres"
+	"github.com/claimkit/claim/storetest"
+)
+
+// The environment of the tests: the DSN of a database in which they may
+// create and drop schemas, and whether its absence fails them.
+const (
+	envDSN     = "CLAIM_POSTGRES_DSN"
+	envRequire = "CLAIM_REQUIRE_POSTGRES"
+)
+
+// admin is a pool on the test database without a schema of the tests,
+// for creating, inspecting and dropping them. Shared by all tests.
+var admin struct {
+	once sync.Once
+	pool *pgxpool.Pool
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if admin.pool != nil {
+		admin.pool.Close()
+	}
+	os.Exit(code)
+}
+
+// baseDSN returns the DSN of the test database. It skips the test when
+// none is set, and fails it instead when CLAIM_REQUIRE_POSTGRES=1.
+func baseDSN(tb testing.TB) string {
+	tb.Helper()
+	dsn := os.Getenv(envDSN)
+	if dsn == "" {
+		if os.Getenv(envRequire) == "1" {
+			tb.Fatalf("%s=1 but %s is not set", envRequire, envDSN)
+		}
+		tb.Skipf("%s is not set; skipping the PostgreSQL tests", envDSN)
+	}
+	return dsn
+}
+
+// adminPool returns the admin pool. It skips the test when the server
+// cannot be reached, and fails it instead when CLAIM_REQUIRE_POSTGRES=1.
+func adminPool(tb testing.TB) *pgxpool.Pool {
+	tb.Helper()
+	dsn := baseDSN(tb)
+	admin.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		p, err := pgxpool.New(ctx, dsn)
+		if err == nil {
+			if err = p.Ping(ctx); err != nil {
+				p.Close()
+			}
+		}
+		admin.pool, admin.err = p, err
+	})
+	if admin.err != nil {
+		if os.Getenv(envRequire) == "1" {
+			tb.Fatalf("PostgreSQL at %s cannot be reached: %v", envDSN, admin.err)
+		}
+		tb.Skipf("PostgreSQL at %s cannot be reached: %v", envDSN, admin.err)
+	}
+	return admin.pool
+}
+
+// withParam returns dsn with the connection parameter key set to value.
+func withParam(dsn, key, value string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set(key, value)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " " + key + "='" + strings.ReplaceAll(value, "'", `\'`) + "'"
+}
+
+// createSchema creates a schema with a random name and returns the name
+// and a DSN whose search_path is it. The caller drops it.
+func createSchema(tb testing.TB) (schema, dsn string) {
+	tb.Helper()
+	pool := adminPool(tb)
+	var b [8]byte
+	_, _ = crand.Read(b[:])
+	schema = "claimtest_" + hex.EncodeToString(b[:])
+	if _, err := pool.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("CREATE SCHEMA %s: %v", schema, err)
+	}
+	return schema, withParam(baseDSN(tb), "search_path", schema)
+}
+
+// dropSchema drops the schema and everything in it.
+func dropSchema(tb testing.TB, schema string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := adminPool(tb).Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
+		tb.Errorf("DROP SCHEMA %s: %v", schema, err)
+	}
+}
+
+// newSchema creates a schema that is dropped when the test ends, and
+// returns its name and a DSN whose search_path is it.
+func newSchema(tb testing.TB) (schema, dsn string) {
+	tb.Helper()
+	schema, dsn = createSchema(tb)
+	tb.Cleanup(func() { dropSchema(tb, schema) })
+	return schema, dsn
+}
+
+// open opens a store on dsn and migrates it; the store is closed when
+// the test ends.
+func open(tb testing.TB, dsn string) *postgres.Store {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		tb.Fatalf("Open() = %v, want nil", err)
+	}
+	tb.Cleanup(s.Close)
+	if err := s.Migrate(ctx); err != nil {
+		tb.Fatalf("Migrate() = %v, want nil", err)
+	}
+	return s
+}
+
+// newStore returns a migrated store in a schema of its own, both gone
+// when the test ends.
+func newStore(tb testing.TB) (*postgres.Store, string) {
+	tb.Helper()
+	schema, dsn := newSchema(tb)
+	return open(tb, dsn), schema
+}
+
+// qualified returns the table's name in the schema, quoted.
+func qualified(schema, table string) string {
+	return pgx.Identifier{schema, table}.Sanitize()
+}
+
+func mustUpdate(t *testing.T, s claim.Store, fn func(tx claim.Tx) error) {
+	t.Helper()
+	if err := s.Update(t.Context(), fn); err != nil {
+		t.Fatalf("Update() = %v, want nil", err)
+	}
+}
+
+func mustView(t *testing.T, s claim.Store, fn func(tx claim.Tx) error) {
+	t.Helper()
+	if err := s.View(t.Context(), fn); err != nil {
+		t.Fatalf("View() = %v, want nil", err)
+	}
+}
+
+// user returns a valid user.
+func user(id claim.UserID, email string, org claim.OrgID) claim.User {
+	return claim.User{ID: id, Email: email, Org: org, State: claim.Active, Licenses: []string{"messaging"}}
+}
+
+// pgCode returns the SQLSTATE of the *pgconn.PgError in err's chain, or "".
+func pgCode(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// TestConformance runs the conformance suite, each store in a fresh
+// schema. The model-based subtest asks for a store per rapid check on the
+// same *testing.T; the previous one is then closed and its schema dropped
+// at once, so that a hundred checks do not hold a hundred pools.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	adminPool(t)
+	var mu sync.Mutex
+	release := map[*testing.T]func(){}
+	storetest.Run(t, func(t *testing.T) claim.Store {
+		mu.Lock()
+		prev := release[t]
+		mu.Unlock()
+		if prev != nil {
+			prev()
+		}
+		schema, dsn := createSchema(t)
+		var once sync.Once
+		var s *postgres.Store
+		drop := func() {
+			once.Do(func() {
+				if s != nil {
+					s.Close()
+				}
+				dropSchema(t, schema)
+			})
+		}
+		t.Cleanup(drop)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var err error
+		if s, err = postgres.Open(ctx, dsn); err != nil {
+			t.Fatalf("Open() = %v, want nil", err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("Migrate() = %v, want nil", err)
+		}
+		mu.Lock()
+		release[t] = drop
+		mu.Unlock()
+		return s
+	})
+}
+
+// tables lists the tables of the schema.
+func tables(t *testing.T, schema string) []string {
+	t.Helper()
+	rows, _ := adminPool(t).Query(t.Context(),
+		`SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, schema)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("listing tables: %v", err)
+	}
+	return names
+}
+
+// migrationsApplied returns the versions schema_migrations lists.
+func migrationsApplied(t *testing.T, schema string) []int32 {
+	t.Helper()
+	rows, _ := adminPool(t).Query(t.Context(), `SELECT version FROM `+qualified(schema, "schema_migrations")+` ORDER BY 1`)
+	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		t.Fatalf("reading schema_migrations: %v", err)
+	}
+	return vs
+}
+
+var wantTables = []string{"domains", "events", "orgs", "schema_migrations", "users"}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	t.Parallel()
+	s, schema := newStore(t) // migrated once
+	mustUpdate(t, s, func(tx claim.Tx) error { return tx.CreateUser(user("u1", "ann@x.com", "acme")) })
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate() a second time = %v, want nil", err)
+	}
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate() a third time = %v, want nil", err)
+	}
+	if d := cmp.Diff(wantTables, tables(t, schema)); d != "" {
+		t.Errorf("tables mismatch (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]int32{1}, migrationsApplied(t, schema)); d != "" {
+		t.Errorf("schema_migrations mismatch (-want +got):\n%s", d)
+	}
+	mustView(t, s, func(tx claim.Tx) error {
+		if _, err := tx.User("u1"); err != nil {
+			t.Errorf("User(u1) after migrating again = %v, want the user kept", err)
+		}
+		return nil
+	})
+}
+
+// TestMigrateConcurrently migrates a fresh schema from four stores, as
+// four processes would, at once.
+func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
+	schema, dsn := newSchema(t)
+	const n = 4
+	stores := make([]*postgres.Store, n)
+	for i := range stores {
+		s, err := postgres.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatalf("Open() = %v, want nil", err)
+		}
+		t.Cleanup(s.Close)
+		stores[i] = s
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, n)
+	for i, s := range stores {
+		wg.Go(func() {
+			<-start
+			errs[i] = s.Migrate(t.Context())
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Migrate() in goroutine %d = %v, want nil", i, err)
+		}
+	}
+	if d := cmp.Diff(wantTables, tables(t, schema)); d != "" {
+		t.Errorf("tables mismatch (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]int32{1}, migrationsApplied(t, schema)); d != "" {
+		t.Errorf("schema_migrations mismatch (-want +got):\n%s", d)
+	}
+	for i, s := range stores {
+		id := claim.UserID(fmt.Sprint("u", i))
+		mustUpdate(t, s, func(tx claim.Tx) error { return tx.CreateUser(user(id, string(id)+"@x.com", "acme")) })
+	}
+}
+
+func TestMigrateWithoutSchema(t *testing.T) {
+	t.Parallel()
+	adminPool(t)
+	s, err := postgres.Open(t.Context(), withParam(baseDSN(t), "search_path", "claimtest_does_not_exist"))
+	if err != nil {
+		t.Fatalf("Open() = %v, want nil", err)
+	}
+	defer s.Close()
+	if err := s.Migrate(t.Context()); err == nil || !strings.Contains(err.Error(), "no schema") {
+		t.Errorf("Migrate() with no schema = %v, want an error saying no schema exists", err)
+	}
+}
+
+// TestOpenHonoursSearchPath opens stores with the search_path set in the
+// two ways a DSN can, and finds their tables in the schema.
+func TestOpenHonoursSearchPath(t *testing.T) {
+	t.Parallel()
+	base := baseDSN(t)
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Skipf("%s is not a URL", envDSN)
+	}
+	for _, tt := range []struct {
+		reason string
+		dsn    func(schema string) string
+	}{
+		{"a search_path runtime parameter", func(schema string) string {
+			return withParam(base, "search_path", schema)
+		}},
+		{"options=-csearch_path=…", func(schema string) string {
+			return withParam(base, "options", "-csearch_path="+schema)
+		}},
+	} {
+		t.Run(tt.reason, func(t *testing.T) {
+			t.Parallel()
+			schema, _ := newSchema(t)
+			s := open(t, tt.dsn(schema))
+			mustUpdate(t, s, func(tx claim.Tx) error { return tx.CreateUser(user("u1", "ann@x.com", "acme")) })
+			var n int
+			err := adminPool(t).QueryRow(t.Context(), `SELECT count(*) FROM `+qualified(schema, "users")).Scan(&n)
+			if err != nil || n != 1 {
+				t.Errorf("users in schema %s = %d, %v; want 1, nil", schema, n, err)
+			}
+		})
+	}
+}
+
+func TestOpenUnreachable(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	s, err := postgres.Open(ctx, "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	if err == nil {
+		s.Close()
+		t.Fatal("Open() of a server that is not there = nil, want an error")
+	}
+	if !strings.HasPrefix(err.Error(), "postgres store: open: ") {
+		t.Errorf("Open() = %q, want it to start with %q", err, "postgres store: open: ")
+	}
+	if _, err := postgres.Open(ctx, "postgres://%zz"); err == nil {
+		t.Error("Open() of a malformed DSN = nil, want an error")
+	}
+}
+
+// TestConstraints writes around the store, as another program might, and
+// finds the schema refusing what the store must never hold.
+func TestConstraints(t *testing.T) {
+	t.Parallel()
+	s, schema := newStore(t)
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		if err := tx.CreateUser(user("u1", "ann@x.com", "acme")); err != nil {
+			return err
+		}
+		return tx.PutDomain(claim.Domain{Org: "acme", Name: "x.com", Verified: true, Claimed: true})
+	})
+	users, domains := qualified(schema, "users"), qualified(schema, "domains")
+	n := 0
+	// insertUser returns an INSERT of a valid user of a new ID and address,
+	// but for the columns set sets ("col=value; …").
+	insertUser := func(set string) string {
+		n++
+		cols := map[string]string{"id": fmt.Sprintf("'r%d'", n), "email": fmt.Sprintf("'r%d@x.com'", n),
+			"first_name": "''", "last_name": "''", "display_name": "''", "org_id": "'acme'", "state": "3",
+			"licenses": "'{}'", "content": "0"}
+		for _, kv := range strings.Split(set, ";") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				cols[strings.TrimSpace(k)] = v
+			}
+		}
+		var names, values []string
+		for k, v := range cols {
+			names = append(names, k)
+			values = append(values, v)
+		}
+		return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", users, strings.Join(names, ", "), strings.Join(values, ", "))
+	}
+	claimCols := "claim_by='beta'; claim_from='acme'; claim_mode=2; claim_prev_state=3; claim_signed_in=false; claim_original='o'; claim_outcome=0"
+	tests := []struct {
+		reason         string
+		sql            string
+		code           string // "": accepted
+		constraintName string
+	}{
+		{"a new user", insertUser(""), "", ""},
+		{"a new user with a pending claim", insertUser("id='u3'; email='cat@x.com'; " + claimCols), "", ""},
+		{"the same address in upper case", insertUser("email='ANN@x.com'"), "23514", "users_email_lower_check"},
+		{"the same address in mixed case", insertUser("email='Ann@X.com'"), "23514", "users_email_lower_check"},
+		{"the same address", insertUser("email='ann@x.com'"), "23505", "users_email_key"},
+		{"the same ID", insertUser("id='u1'"), "23505", "users_pkey"},
+		{"state 0", insertUser("state=0"), "23514", "users_state_check"},
+		{"state 6", insertUser("state=6"), "23514", "users_state_check"},
+		{"negative content", insertUser("content=-1"), "23514", "users_content_check"},
+		{"a claim without its claimant", insertUser(strings.Replace(claimCols, "claim_by='beta'", "claim_by=NULL", 1)), "23514", "users_claim_check"},
+		{"half a claim", insertUser("claim_by='beta'; claim_mode=2"), "23514", "users_claim_check"},
+		{"a deadline without a claim", insertUser("claim_deadline=1"), "23514", "users_claim_check"},
+		{"a second claimant of a domain", fmt.Sprintf("INSERT INTO %s (org_id, name, token, verified, claimed) VALUES ('beta', 'x.com', '', true, true)", domains), "23505", "domains_claimant_key"},
+		{"a second, unclaimed record of a domain", fmt.Sprintf("INSERT INTO %s (org_id, name, token, verified, claimed) VALUES ('gamma', 'x.com', '', true, false)", domains), "", ""},
+	}
+	for _, tt := range tests {
+		_, err := adminPool(t).Exec(t.Context(), tt.sql)
+		var pgErr *pgconn.PgError
+		switch {
+		case tt.code == "" && err != nil:
+			t.Errorf("%s: %v, want it accepted", tt.reason, err)
+		case tt.code == "":
+		case !errors.As(err, &pgErr):
+			t.Errorf("%s: %v, want SQLSTATE %s on %s", tt.reason, err, tt.code, tt.constraintName)
+		case pgErr.Code != tt.code || pgErr.ConstraintName != tt.constraintName:
+			t.Errorf("%s: SQLSTATE %s on %q, want %s on %s", tt.reason, pgErr.Code, pgErr.ConstraintName, tt.code, tt.constraintName)
+		}
+	}
+	var domain string
+	if err := adminPool(t).QueryRow(t.Context(), `SELECT domain FROM `+users+` WHERE id = 'u3'`).Scan(&domain); err != nil || domain != "x.com" {
+		t.Errorf("generated domain of cat@x.com = %q, %v; want x.com", domain, err)
+	}
+	mustView(t, s, func(tx claim.Tx) error {
+		got, err := tx.PendingClaimsBy("beta", "", 10)
+		if err != nil || len(got) != 1 || got[0].ID != "u3" || got[0].Claim == nil || got[0].Claim.Mode != claim.Delayed {
+			t.Errorf("PendingClaimsBy(beta) = %v, %v; want u3 with its delayed claim", got, err)
+		}
+		return nil
+	})
+}
+
+// TestConstraintErrors checks the sentinel errors of the store: refused
+// values, and violations of the schema's constraints by a statement that
+// did not look first (as a concurrent writer's row makes them).
+func TestConstraintErrors(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		if err := tx.CreateOrg(claim.Org{ID: "acme", Name: "Acme", Kind: claim.Enterprise}); err != nil {
+			return err
+		}
+		if err := tx.CreateUser(user("u1", "ann@x.com", "acme")); err != nil {
+			return err
+		}
+		return tx.PutDomain(claim.Domain{Org: "acme", Name: "x.com", Claimed: true})
+	})
+	bad := func(change func(u *claim.User)) claim.User {
+		u := user("u2", "bob@x.com", "acme")
+		change(&u)
+		return u
+	}
+	tests := []struct {
+		reason string
+		fn     func(tx claim.Tx) error
+		want   error
+	}{
+		{"CreateUser with upper-case letters", func(tx claim.Tx) error {
+			return tx.CreateUser(bad(func(u *claim.User) { u.Email = "Bob@x.com" }))
+		}, claim.ErrInvalidValue},
+		{"CreateUser with State 0", func(tx claim.Tx) error {
+			return tx.CreateUser(bad(func(u *claim.User) { u.State = 0 }))
+		}, claim.ErrInvalidValue},
+		{"CreateUser with negative Content", func(tx claim.Tx) error {
+			return tx.CreateUser(bad(func(u *claim.User) { u.Content = -1 }))
+		}, claim.ErrInvalidValue},
+		{"CreateUser with a NUL byte", func(tx claim.Tx) error {
+			return tx.CreateUser(bad(func(u *claim.User) { u.FirstName = "a\x00b" }))
+		}, claim.ErrInvalidValue},
+		{"UpdateUser with upper-case letters", func(tx claim.Tx) error {
+			return tx.UpdateUser(bad(func(u *claim.User) { u.ID = "u1"; u.Email = "ANN@x.com" }))
+		}, claim.ErrInvalidValue},
+		{"a raw insert of a taken address", func(tx claim.Tx) error {
+			return postgres.Exec(tx, `INSERT INTO users (id, email, first_name, last_name, display_name, org_id, state, licenses, content)
+				VALUES ('u9', 'ann@x.com', '', '', '', 'acme', 3, '{}', 0)`)
+		}, claim.ErrEmailTaken},
+		{"a raw insert of a taken ID", func(tx claim.Tx) error {
+			return postgres.Exec(tx, `INSERT INTO users (id, email, first_name, last_name, display_name, org_id, state, licenses, content)
+				VALUES ('u1', 'new@x.com', '', '', '', 'acme', 3, '{}', 0)`)
+		}, claim.ErrDuplicate},
+		{"a raw insert of a taken org ID", func(tx claim.Tx) error {
+			return postgres.Exec(tx, `INSERT INTO orgs (id, name, kind, allow_content_migration, auto_licenses, directory_sync, sso, retention)
+				VALUES ('acme', '', 1, false, '{}', false, false, 0)`)
+		}, claim.ErrDuplicate},
+		{"a raw insert of a second claimant", func(tx claim.Tx) error {
+			return postgres.Exec(tx, `INSERT INTO domains (org_id, name, token, verified, claimed) VALUES ('beta', 'x.com', '', true, true)`)
+		}, claim.ErrDomainClaimedByOther},
+	}
+	for _, tt := range tests {
+		var fnErr error
+		err := s.Update(t.Context(), func(tx claim.Tx) error {
+			fnErr = tt.fn(tx)
+			return fnErr
+		})
+		if !errors.Is(fnErr, tt.want) {
+			t.Errorf("%s: %v, want an error wrapping %v", tt.reason, fnErr, tt.want)
+		}
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%s: Update() = %v, want an error wrapping %v", tt.reason, err, tt.want)
+		}
+		// The same failure, ignored by fn: Update must not commit.
+		err = s.Update(t.Context(), func(tx claim.Tx) error {
+			_ = tt.fn(tx)
+			return tx.CreateOrg(claim.Org{ID: "after-" + claim.OrgID(tt.reason), Name: "x", Kind: claim.Enterprise})
+		})
+		if err == nil {
+			t.Errorf("%s, ignored: Update() = nil, want an error", tt.reason)
+		}
+	}
+	mustView(t, s, func(tx claim.Tx) error {
+		users, err := tx.UsersByOrg("acme", "", 10)
+		if err != nil || len(users) != 1 || users[0].Email != "ann@x.com" {
+			t.Errorf("UsersByOrg(acme) = %v, %v; want ann@x.com alone", users, err)
+		}
+		for _, tt := range tests {
+			if _, err := tx.Org("after-" + claim.OrgID(tt.reason)); !errors.Is(err, claim.ErrNotFound) {
+				t.Errorf("%s, ignored: the Update committed", tt.reason)
+			}
+		}
+		return nil
+	})
+}
+
+// TestValuesOutOfRange: values the schema cannot hold are refused before
+// they reach the database, so the transaction goes on.
+func TestValuesOutOfRange(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		for _, u := range []claim.User{
+			func() claim.User {
+				u := user("u1", "a@x.com", "o")
+				u.CreatedAt = time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)
+				return u
+			}(),
+			func() claim.User {
+				u := user("u1", "a@x.com", "o")
+				u.LastSignIn = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+				return u
+			}(),
+			func() claim.User { u := user("u1", "a@x.com", "o"); u.State = 1 << 20; return u }(),
+		} {
+			if err := tx.CreateUser(u); !errors.Is(err, claim.ErrInvalidValue) {
+				t.Errorf("CreateUser(%+v) = %v, want an error wrapping %v", u, err, claim.ErrInvalidValue)
+			}
+		}
+		_, err := tx.AppendEvent(claim.Event{Type: "x", At: time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)})
+		if !errors.Is(err, claim.ErrInvalidValue) {
+			t.Errorf("AppendEvent(At in the year 1000) = %v, want an error wrapping %v", err, claim.ErrInvalidValue)
+		}
+		return tx.CreateUser(user("u1", "a@x.com", "o"))
+	})
+	mustView(t, s, func(tx claim.Tx) error {
+		if _, err := tx.User("u1"); err != nil {
+			t.Errorf("User(u1) = %v, want the user the transaction went on to create", err)
+		}
+		return nil
+	})
+}
+
+// TestNanoseconds: times keep their nanoseconds, come back in UTC, and
+// the zero time stays zero; DueClaims compares at nanosecond precision.
+func TestNanoseconds(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	zone := time.FixedZone("UTC+1", 3600)
+	deadline := time.Date(2026, 3, 16, 9, 0, 0, 123456789, zone)
+	u := user("u1", "ann@x.com", "acme")
+	u.CreatedAt = time.Date(2025, 1, 2, 3, 4, 5, 987654321, zone)
+	u.ActivationSent = time.Date(1700, 1, 1, 0, 0, 0, 1, time.UTC)
+	u.Claim = &claim.ClaimInfo{By: "beta", From: "acme", Mode: claim.Delayed, PrevState: claim.Active,
+		At: deadline.Add(-14 * 24 * time.Hour), Deadline: deadline, Original: "u0"}
+	e := claim.Event{At: u.CreatedAt, Type: claim.EventClaimCreated, Retention: 30*24*time.Hour + time.Nanosecond}
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		if err := tx.CreateUser(u); err != nil {
+			return err
+		}
+		_, err := tx.AppendEvent(e)
+		return err
+	})
+	mustView(t, s, func(tx claim.Tx) error {
+		got, err := tx.User("u1")
+		if err != nil {
+			return err
+		}
+		if d := cmp.Diff(u, got); d != "" {
+			t.Errorf("User(u1) mismatch (-want +got):\n%s", d)
+		}
+		for name, tm := range map[string]time.Time{"CreatedAt": got.CreatedAt, "ActivationSent": got.ActivationSent,
+			"Claim.At": got.Claim.At, "Claim.Deadline": got.Claim.Deadline} {
+			if tm.Location() != time.UTC {
+				t.Errorf("User(u1).%s = %v, want it in UTC", name, tm)
+			}
+		}
+		if !got.LastSignIn.IsZero() || !got.Claim.Ended.IsZero() {
+			t.Errorf("User(u1): LastSignIn %v, Claim.Ended %v; want zero times", got.LastSignIn, got.Claim.Ended)
+		}
+		for _, tt := range []struct {
+			now  time.Time
+			want int
+		}{{deadline.Add(-time.Nanosecond), 0}, {deadline, 1}, {deadline.Add(time.Nanosecond), 1}, {time.Time{}, 0}, {time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), 1}} {
+			due, err := tx.DueClaims(tt.now, 10)
+			if err != nil || len(due) != tt.want {
+				t.Errorf("DueClaims(%v) = %d users, %v; want %d", tt.now, len(due), err, tt.want)
+			}
+		}
+		evs, err := tx.Events(0, 10)
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("Events(0) = %v, %v; want one event", evs, err)
+		}
+		e.Seq = 1
+		if d := cmp.Diff(e, evs[0]); d != "" {
+			t.Errorf("Events(0)[0] mismatch (-want +got):\n%s", d)
+		}
+		return nil
+	})
+}
+
+// TestZeroDeadlineIsDue: a pending delayed claim whose deadline is the
+// zero time is due at any instant, and first, as in the memory store.
+func TestZeroDeadlineIsDue(t *testing.T) {
+	t.Parallel()
+	pg, _ := newStore(t)
+	for _, s := range []claim.Store{claim.NewMemoryStore(), pg} {
+		a, b := user("a", "a@x.com", "o"), user("b", "b@x.com", "o")
+		a.Claim = &claim.ClaimInfo{By: "p", Mode: claim.Delayed, Deadline: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
+		b.Claim = &claim.ClaimInfo{By: "p", Mode: claim.Delayed}
+		mustUpdate(t, s, func(tx claim.Tx) error {
+			if err := tx.CreateUser(a); err != nil {
+				return err
+			}
+			return tx.CreateUser(b)
+		})
+		mustView(t, s, func(tx claim.Tx) error {
+			for _, tt := range []struct {
+				now  time.Time
+				want []claim.UserID
+			}{{time.Time{}, []claim.UserID{"b"}}, {time.Date(1200, 1, 1, 0, 0, 0, 0, time.UTC), []claim.UserID{"b"}}, {time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), []claim.UserID{"b", "a"}}} {
+				due, err := tx.DueClaims(tt.now, 10)
+				var got []claim.UserID
+				for _, u := range due {
+					got = append(got, u.ID)
+				}
+				if err != nil || !slices.Equal(got, tt.want) {
+					t.Errorf("%T: DueClaims(%v) = %v, %v; want %v", s, tt.now, got, err, tt.want)
+				}
+			}
+			return nil
+		})
+	}
+}
+
+// TestUpdateRetriesSerializationFailure: two Updates read the same user,
+// wait until both have read it, and write it back incremented. PostgreSQL
+// refuses the second write (SERIALIZABLE), Update runs its fn again, and
+// both increments count.
+func TestUpdateRetriesSerializationFailure(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	mustUpdate(t, s, func(tx claim.Tx) error { return tx.CreateUser(user("u1", "ann@x.com", "acme")) })
+	var calls atomic.Int32
+	bothRead := newBarrier(2)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			first := true
+			err := s.Update(t.Context(), func(tx claim.Tx) error {
+				calls.Add(1)
+				u, err := tx.User("u1")
+				if err != nil {
+					return err
+				}
+				if first {
+					first = false
+					bothRead.wait()
+				}
+				u.Content++
+				return tx.UpdateUser(u)
+			})
+			if err != nil {
+				t.Errorf("Update() = %v, want nil", err)
+			}
+		})
+	}
+	wg.Wait()
+	mustView(t, s, func(tx claim.Tx) error {
+		u, err := tx.User("u1")
+		if err != nil || u.Content != 2 {
+			t.Errorf("User(u1).Content = %d, %v after two increments; want 2", u.Content, err)
+		}
+		return nil
+	})
+	if n := calls.Load(); n < 3 {
+		t.Errorf("fn ran %d times, want at least 3 (one retry)", n)
+	}
+}
+
+// TestWriteSkew: two Updates each read two users and, finding neither
+// flagged, flag their own — the write skew that snapshot isolation
+// (REPEATABLE READ) lets through and SERIALIZABLE does not. Exactly one
+// flag must end up set.
+func TestWriteSkew(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		if err := tx.CreateUser(user("a", "a@x.com", "acme")); err != nil {
+			return err
+		}
+		return tx.CreateUser(user("b", "b@x.com", "acme"))
+	})
+	var calls atomic.Int32
+	bothRead := newBarrier(2)
+	var wg sync.WaitGroup
+	for _, id := range []claim.UserID{"a", "b"} {
+		wg.Go(func() {
+			first := true
+			err := s.Update(t.Context(), func(tx claim.Tx) error {
+				calls.Add(1)
+				a, err := tx.User("a")
+				if err != nil {
+					return err
+				}
+				b, err := tx.User("b")
+				if err != nil {
+					return err
+				}
+				if first {
+					first = false
+					bothRead.wait()
+				}
+				if a.Content+b.Content > 0 {
+					return nil // the other one is flagged
+				}
+				u := a
+				if id == "b" {
+					u = b
+				}
+				u.Content = 1
+				return tx.UpdateUser(u)
+			})
+			if err != nil {
+				t.Errorf("Update() = %v, want nil", err)
+			}
+		})
+	}
+	wg.Wait()
+	mustView(t, s, func(tx claim.Tx) error {
+		users, err := tx.UsersByOrg("acme", "", 10)
+		flagged := 0
+		for _, u := range users {
+			flagged += u.Content
+		}
+		if err != nil || flagged != 1 {
+			t.Errorf("%d users flagged, %v; want exactly 1", flagged, err)
+		}
+		return nil
+	})
+	if n := calls.Load(); n != 3 {
+		t.Errorf("fn ran %d times, want 3 (one retry)", n)
+	}
+}
+
+// raise is a statement that fails with the SQLSTATE code.
+func raise(code string) string {
+	return fmt.Sprintf(`DO $$ BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '%s'; END $$`, code)
+}
+
+func TestUpdateRetries(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	tests := []struct {
+		reason    string
+		code      string
+		failures  int  // attempts that fail
+		swallow   bool // fn ignores the failure and returns nil
+		wantCalls int
+		wantErr   error // nil: committed
+	}{
+		{"a serialization failure every time", "40001", 100, false, 10, claim.ErrConflict},
+		{"a serialization failure every time, ignored by fn", "40001", 100, true, 10, claim.ErrConflict},
+		{"two serialization failures", "40001", 2, false, 3, nil},
+		{"two deadlocks, ignored by fn", "40P01", 2, true, 3, nil},
+		{"an error that a retry cannot cure", "22012", 100, false, 1, errors.New("22012")},
+		{"an error that a retry cannot cure, ignored by fn", "22012", 100, true, 1, errors.New("22012")},
+	}
+	for i, tt := range tests {
+		calls := 0
+		org := claim.OrgID(fmt.Sprint("org", i))
+		err := s.Update(t.Context(), func(tx claim.Tx) error {
+			calls++
+			if err := tx.CreateOrg(claim.Org{ID: org, Name: "x", Kind: claim.Enterprise}); err != nil {
+				return err
+			}
+			if calls <= tt.failures {
+				err := postgres.Exec(tx, raise(tt.code))
+				if !tt.swallow {
+					return err
+				}
+			}
+			return nil
+		})
+		if calls != tt.wantCalls {
+			t.Errorf("%s: fn ran %d times, want %d", tt.reason, calls, tt.wantCalls)
+		}
+		_, orgErr := viewOrg(t, s, org)
+		switch {
+		case tt.wantErr == nil:
+			if err != nil || orgErr != nil {
+				t.Errorf("%s: Update() = %v and Org() = %v, want nil and nil", tt.reason, err, orgErr)
+			}
+			continue
+		case err == nil:
+			t.Errorf("%s: Update() = nil, want an error", tt.reason)
+			continue
+		case !errors.Is(orgErr, claim.ErrNotFound):
+			t.Errorf("%s: Org() = %v after a failed Update, want ErrNotFound", tt.reason, orgErr)
+		}
+		if errors.Is(tt.wantErr, claim.ErrConflict) != errors.Is(err, claim.ErrConflict) {
+			t.Errorf("%s: Update() = %v; want errors.Is(err, ErrConflict) = %v", tt.reason, err, errors.Is(tt.wantErr, claim.ErrConflict))
+		}
+		if code := pgCode(err); code != tt.code {
+			t.Errorf("%s: Update() = %v, want it to wrap the *pgconn.PgError with SQLSTATE %s", tt.reason, err, tt.code)
+		}
+	}
+}
+
+func viewOrg(t *testing.T, s claim.Store, id claim.OrgID) (claim.Org, error) {
+	t.Helper()
+	var o claim.Org
+	var err error
+	mustView(t, s, func(tx claim.Tx) error {
+		o, err = tx.Org(id)
+		return nil
+	})
+	return o, err
+}
+
+// TestConcurrentRefusals: two Updates race to take one address, or to
+// claim one domain; one wins, and the other gets the error it would get
+// had it run second (Q1).
+func TestConcurrentRefusals(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	tests := []struct {
+		reason string
+		fn     func(i int) func(tx claim.Tx) error
+		want   error
+	}{
+		{"CreateUser of one address", func(i int) func(tx claim.Tx) error {
+			return func(tx claim.Tx) error {
+				switch _, err := tx.UserByEmail("race@x.com"); {
+				case err == nil:
+					return fmt.Errorf("race@x.com: %w", claim.ErrEmailTaken)
+				case !errors.Is(err, claim.ErrNotFound):
+					return err
+				}
+				return tx.CreateUser(user(claim.UserID(fmt.Sprint("racer", i)), "race@x.com", "acme"))
+			}
+		}, claim.ErrEmailTaken},
+		{"PutDomain claiming one name", func(i int) func(tx claim.Tx) error {
+			return func(tx claim.Tx) error {
+				switch _, err := tx.DomainClaimant("race.com"); {
+				case err == nil:
+					return fmt.Errorf("race.com: %w", claim.ErrDomainClaimedByOther)
+				case !errors.Is(err, claim.ErrNotFound):
+					return err
+				}
+				return tx.PutDomain(claim.Domain{Org: claim.OrgID(fmt.Sprint("org", i)), Name: "race.com", Claimed: true})
+			}
+		}, claim.ErrDomainClaimedByOther},
+	}
+	for _, tt := range tests {
+		bothRead := newBarrier(2)
+		errs := make([]error, 2)
+		var calls atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 2 {
+			wg.Go(func() {
+				first := true
+				fn := tt.fn(i)
+				errs[i] = s.Update(t.Context(), func(tx claim.Tx) error {
+					calls.Add(1)
+					if !first {
+						return fn(tx)
+					}
+					first = false
+					// Both read before either writes.
+					err := fn(readThenWait{tx, bothRead})
+					return err
+				})
+			})
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, tt.want):
+				t.Errorf("%s: Update() = %v, want nil or an error wrapping %v", tt.reason, err, tt.want)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("%s: %d Updates succeeded, want 1 (errors %v)", tt.reason, ok, errs)
+		}
+		// Both wrote on the same snapshot: the loser's write failed to
+		// serialize, and its second run saw the winner's.
+		if n := calls.Load(); n != 3 {
+			t.Errorf("%s: fn ran %d times, want 3", tt.reason, n)
+		}
+	}
+}
+
+// readThenWait is a Tx that, after its first read, waits at the barrier.
+type readThenWait struct {
+	claim.Tx
+	b *barrier
+}
+
+func (r readThenWait) UserByEmail(email string) (claim.User, error) {
+	defer r.wait()
+	return r.Tx.UserByEmail(email)
+}
+
+func (r readThenWait) DomainClaimant(name string) (claim.OrgID, error) {
+	defer r.wait()
+	return r.Tx.DomainClaimant(name)
+}
+
+func (r readThenWait) wait() { r.b.wait() }
+
+// barrier lets its n goroutines on once all of them have arrived, or
+// after 10s, so that a goroutine that failed before arriving does not
+// hang the test.
+type barrier struct {
+	left atomic.Int32
+	all  chan struct{}
+}
+
+func newBarrier(n int) *barrier {
+	b := &barrier{all: make(chan struct{})}
+	b.left.Store(int32(n))
+	return b
+}
+
+func (b *barrier) wait() {
+	if b.left.Add(-1) == 0 {
+		close(b.all)
+	}
+	select {
+	case <-b.all:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// TestFailedUpdateLeavesNothing: an Update whose fn fails after writing
+// leaves no record and no event, and uses up no event number.
+func TestFailedUpdateLeavesNothing(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	errFn := errors.New("fn failed")
+	err := s.Update(t.Context(), func(tx claim.Tx) error {
+		if err := tx.CreateOrg(claim.Org{ID: "acme", Name: "Acme", Kind: claim.Enterprise}); err != nil {
+			return err
+		}
+		if err := tx.CreateUser(user("u1", "ann@x.com", "acme")); err != nil {
+			return err
+		}
+		for i := range 3 {
+			e, err := tx.AppendEvent(claim.Event{Type: claim.EventUserAdded})
+			if err != nil {
+				return err
+			}
+			if e.Seq != uint64(i+1) {
+				t.Errorf("AppendEvent().Seq = %d, want %d", e.Seq, i+1)
+			}
+		}
+		return errFn
+	})
+	if !errors.Is(err, errFn) {
+		t.Fatalf("Update() = %v, want %v", err, errFn)
+	}
+	mustView(t, s, func(tx claim.Tx) error {
+		if _, err := tx.Org("acme"); !errors.Is(err, claim.ErrNotFound) {
+			t.Errorf("Org(acme) = %v, want ErrNotFound", err)
+		}
+		if _, err := tx.User("u1"); !errors.Is(err, claim.ErrNotFound) {
+			t.Errorf("User(u1) = %v, want ErrNotFound", err)
+		}
+		if evs, err := tx.Events(0, 10); err != nil || len(evs) != 0 {
+			t.Errorf("Events(0) = %v, %v; want none", evs, err)
+		}
+		return nil
+	})
+	wantNextSeq(t, s, 1)
+}
+
+// wantNextSeq appends an event and fails the test unless it gets Seq want.
+func wantNextSeq(t *testing.T, s claim.Store, want uint64) {
+	t.Helper()
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		e, err := tx.AppendEvent(claim.Event{Type: claim.EventOrgCreated})
+		if err == nil && e.Seq != want {
+			t.Errorf("AppendEvent().Seq = %d, want %d", e.Seq, want)
+		}
+		return err
+	})
+}
+
+// TestFailedCommitSetsSequenceBack makes COMMIT itself fail, with a
+// deferred constraint trigger on the events table, and finds the event
+// number not lost: with an error that is retried (40001), and one that
+// is not.
+func TestFailedCommitSetsSequenceBack(t *testing.T) {
+	t.Parallel()
+	s, schema := newStore(t)
+	_, err := adminPool(t).Exec(t.Context(), fmt.Sprintf(`
+		CREATE FUNCTION %[1]s() RETURNS trigger LANGUAGE plpgsql AS $f$
+		BEGIN
+			IF NEW.detail LIKE 'fail:%%' THEN
+				RAISE EXCEPTION 'injected at commit' USING ERRCODE = substr(NEW.detail, 6);
+			END IF;
+			RETURN NULL;
+		END $f$;
+		CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT ON %[2]s
+			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION %[1]s();`,
+		qualified(schema, "fail_at_commit"), qualified(schema, "events")))
+	if err != nil {
+		t.Fatalf("creating the trigger: %v", err)
+	}
+	appendDetails := func(details ...string) func(tx claim.Tx) error {
+		return func(tx claim.Tx) error {
+			for _, d := range details {
+				if _, err := tx.AppendEvent(claim.Event{Type: "test", Detail: d}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	mustUpdate(t, s, appendDetails("1", "2"))
+
+	calls := 0
+	err = s.Update(t.Context(), func(tx claim.Tx) error {
+		calls++
+		return appendDetails("x", "fail:22012")(tx)
+	})
+	if !strings.Contains(fmt.Sprint(err), "commit") || pgCode(err) != "22012" || calls != 1 {
+		t.Errorf("Update() failing at COMMIT = %v after %d calls, want a commit error with SQLSTATE 22012 after 1", err, calls)
+	}
+
+	calls = 0
+	var last claim.Event
+	err = s.Update(t.Context(), func(tx claim.Tx) error {
+		calls++
+		d := "3"
+		if calls <= 2 {
+			d = "fail:40001"
+		}
+		var err error
+		last, err = tx.AppendEvent(claim.Event{Type: "test", Detail: d})
+		return err
+	})
+	if err != nil || calls != 3 || last.Seq != 3 {
+		t.Errorf("Update() failing at COMMIT twice with 40001 = %v after %d calls, last Seq %d; want nil after 3, Seq 3", err, calls, last.Seq)
+	}
+	mustView(t, s, func(tx claim.Tx) error {
+		evs, err := tx.Events(0, 10)
+		var got []string
+		for _, e := range evs {
+			got = append(got, fmt.Sprint(e.Seq, ":", e.Detail))
+		}
+		if d := cmp.Diff([]string{"1:1", "2:2", "3:3"}, got); err != nil || d != "" {
+			t.Errorf("Events(0) mismatch (-want +got), err %v:\n%s", err, d)
+		}
+		return nil
+	})
+}
+
+// TestEventsNeverSkip runs writers appending events on two stores (two
+// pools, as two processes), holding their transactions open for a while
+// after appending, while a reader pages through Events(after) as a
+// consumer of the log does. The reader must get every committed event,
+// in order, with no number missing: were numbers not handed out in
+// commit order, it would see a number before a smaller one committed,
+// and then never get the smaller one.
+func TestEventsNeverSkip(t *testing.T) {
+	t.Parallel()
+	_, dsn := newSchema(t)
+	stores := []*postgres.Store{open(t, dsn), open(t, dsn)}
+	const writers, updates = 8, 20
+	var committed atomic.Int64
+	var wg sync.WaitGroup
+	for w := range writers {
+		s := stores[w%len(stores)]
+		wg.Go(func() {
+			for u := range updates {
+				n := 1 + (w+u)%3
+				err := s.Update(t.Context(), func(tx claim.Tx) error {
+					for i := range n {
+						if _, err := tx.AppendEvent(claim.Event{Type: "test", Detail: fmt.Sprintf("w%d u%d e%d", w, u, i)}); err != nil {
+							return err
+						}
+					}
+					time.Sleep(time.Duration(rand.IntN(500)) * time.Microsecond)
+					return nil
+				})
+				if err != nil {
+					t.Errorf("Update() = %v, want nil", err)
+					return
+				}
+				committed.Add(int64(n))
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+
+	defer func() { <-done }() // no writer outlives the test
+	var after uint64
+	var got int64
+	finished := false
+	for !finished {
+		select {
+		case <-done:
+			finished = true // one more pass reads the rest
+		default:
+		}
+		for {
+			var page []claim.Event
+			err := stores[0].View(t.Context(), func(tx claim.Tx) error {
+				var err error
+				page, err = tx.Events(after, 5)
+				return err
+			})
+			if err != nil {
+				t.Errorf("View() = %v, want nil", err)
+				return
+			}
+			for _, e := range page {
+				if e.Seq != after+1 {
+					t.Errorf("the reader, after Seq %d, got Seq %d: events were skipped", after, e.Seq)
+					return
+				}
+				after = e.Seq
+				got++
+			}
+			if len(page) < 5 {
+				break
+			}
+		}
+	}
+	if want := committed.Load(); got != want {
+		t.Errorf("the reader got %d events, want the %d committed", got, want)
+	}
+}
+
+// TestCanceledUpdate cancels an Update's context in the middle of fn:
+// nothing commits, the event lock is released, and no number is lost.
+func TestCanceledUpdate(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	err := s.Update(ctx, func(tx claim.Tx) error {
+		if err := tx.CreateOrg(claim.Org{ID: "acme", Name: "Acme", Kind: claim.Enterprise}); err != nil {
+			return err
+		}
+		if _, err := tx.AppendEvent(claim.Event{Type: claim.EventOrgCreated}); err != nil {
+			return err
+		}
+		cancel()
+		_, err := tx.Org("acme")
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Update() canceled in fn = %v, want an error wrapping %v", err, context.Canceled)
+	}
+	if _, err := viewOrg(t, s, "acme"); !errors.Is(err, claim.ErrNotFound) {
+		t.Errorf("Org(acme) = %v after a canceled Update, want ErrNotFound", err)
+	}
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	err = s.Update(ctx, func(tx claim.Tx) error {
+		e, err := tx.AppendEvent(claim.Event{Type: claim.EventOrgCreated})
+		if err == nil && e.Seq != 1 {
+			t.Errorf("AppendEvent().Seq = %d after a canceled Update, want 1", e.Seq)
+		}
+		return err
+	})
+	if err != nil {
+		t.Errorf("Update() after a canceled Update = %v, want nil (the event lock released)", err)
+	}
+}
+
+// TestFullPool: when the pool has no connection to give before the
+// context is done, View and Update say so. A store from New leaves its
+// pool open on Close.
+func TestFullPool(t *testing.T) {
+	t.Parallel()
+	_, dsn := newSchema(t)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := postgres.New(pool)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate() = %v, want nil", err)
+	}
+	held, err := pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, run := range map[string]func(context.Context, func(claim.Tx) error) error{"Update": s.Update, "View": s.View} {
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		err := run(ctx, func(claim.Tx) error { return nil })
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "postgres store: begin: ") {
+			t.Errorf("%s() with the pool full = %v, want \"postgres store: begin: …\" wrapping %v", name, err, context.DeadlineExceeded)
+		}
+	}
+	held.Release()
+	mustUpdate(t, s, func(tx claim.Tx) error { return tx.CreateUser(user("u1", "ann@x.com", "acme")) })
+	s.Close()
+	if err := pool.Ping(t.Context()); err != nil {
+		t.Errorf("Ping() of the caller's pool after Close() = %v, want nil", err)
+	}
+}
+
+// TestClosedStore: a store from Open closes its pool.
+func TestClosedStore(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	s.Close()
+	s.Close() // twice is fine
+	if err := s.Update(t.Context(), func(claim.Tx) error { return nil }); err == nil || !strings.HasPrefix(err.Error(), "postgres store: begin: ") {
+		t.Errorf("Update() after Close() = %v, want \"postgres store: begin: …\"", err)
+	}
+}
+
+// TestDroppedConnection terminates the server process of a transaction
+// in the middle of fn: Update fails with the cause, commits nothing, even
+// if fn ignores the failure, and the store goes on working.
+func TestDroppedConnection(t *testing.T) {
+	t.Parallel()
+	_, dsn := newSchema(t)
+	app := fmt.Sprintf("claimtest-drop-%d", rand.Int64())
+	s := open(t, withParam(dsn, "application_name", app))
+	kill := func() {
+		t.Helper()
+		var n int
+		err := adminPool(t).QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE application_name = $1 AND state LIKE 'idle in transaction%'`, app).Scan(&n)
+		if err != nil || n != 1 {
+			t.Errorf("terminating the transaction's backend: %d terminated, %v; want 1", n, err)
+		}
+	}
+	for _, swallow := range []bool{false, true} {
+		org := claim.OrgID(fmt.Sprint("org-", swallow))
+		err := s.Update(t.Context(), func(tx claim.Tx) error {
+			if err := tx.CreateOrg(claim.Org{ID: org, Name: "x", Kind: claim.Enterprise}); err != nil {
+				return err
+			}
+			kill()
+			_, err := tx.Org(org)
+			if swallow {
+				return nil
+			}
+			return err
+		})
+		if err == nil || errors.Is(err, claim.ErrConflict) || !strings.HasPrefix(err.Error(), "postgres store: ") {
+			t.Errorf("Update() with its connection dropped (fn ignoring it: %v) = %v, want a store error with the cause", swallow, err)
+		}
+		t.Logf("Update() with its connection dropped (fn ignoring it: %v) = %v", swallow, err)
+		if _, err := viewOrg(t, s, org); !errors.Is(err, claim.ErrNotFound) {
+			t.Errorf("Org(%s) = %v after the connection was dropped, want ErrNotFound", org, err)
+		}
+	}
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		return tx.CreateOrg(claim.Org{ID: "after", Name: "x", Kind: claim.Enterprise})
+	})
+}
+
+// TestListQueriesUseIndexes fills a schema with 50,000 users and events
+// and checks that each list query's plan, custom and generic, reads its
+// index in order: an index scan of the right index, no sequential scan,
+// no sort.
+func TestListQueriesUseIndexes(t *testing.T) {
+	t.Parallel()
+	schema, dsn := newSchema(t)
+	s := open(t, dsn)
+	defer s.Close()
+	_, err := adminPool(t).Exec(t.Context(), fmt.Sprintf(`
+		INSERT INTO %[1]s (id, email, first_name, last_name, display_name, org_id, state, licenses, content,
+			claim_by, claim_from, claim_mode, claim_prev_state, claim_at, claim_deadline, claim_signed_in,
+			claim_original, claim_ended, claim_outcome)
+		SELECT 'id-' || lpad(i::text, 5, '0'), 'user-' || lpad(i::text, 5, '0') || '@d' || (i %% 10) || '.example',
+			'', '', '', 'org-' || (i %% 20), 3, '{}', 0,
+			c.by, c.by, c.mode, c.mode, c.deadline, c.deadline, CASE WHEN c.by IS NOT NULL THEN false END,
+			c.by, c.ended, c.mode
+		FROM generate_series(1, 50000) AS i,
+		LATERAL (SELECT
+			CASE WHEN i %% 5 = 0 THEN 'claimer-' || (i %% 7) END AS by,
+			CASE WHEN i %% 5 = 0 THEN (1 + (i %% 3 = 0)::int)::smallint END AS mode,
+			CASE WHEN i %% 5 = 0 THEN 1600000000000000000 + i::bigint * 10000000000 END AS deadline,
+			CASE WHEN i %% 10 = 0 THEN 1 END AS ended) AS c;
+		INSERT INTO %[2]s (seq, type, org_id, from_org, user_id, recipient, content, mode, action, retention, detail)
+		SELECT i, 'test', '', '', '', '', 0, 0, 0, 0, '' FROM generate_series(1, 50000) AS i;
+		ANALYZE %[1]s; ANALYZE %[2]s;`, qualified(schema, "users"), qualified(schema, "events")))
+	if err != nil {
+		t.Fatalf("filling the tables: %v", err)
+	}
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	check := func(kind, name, index string, plan string) {
+		t.Helper()
+		t.Logf("%s plan of %s:\n%s", kind, name, plan)
+		if !strings.Contains(plan, "Index Scan using "+index) && !strings.Contains(plan, "Index Only Scan using "+index) {
+			t.Errorf("%s plan of %s does not scan %s:\n%s", kind, name, index, plan)
+		}
+		if strings.Contains(plan, "Seq Scan") || strings.Contains(plan, "Sort") || strings.Contains(plan, "Bitmap") {
+			t.Errorf("%s plan of %s scans or sorts more than it returns:\n%s", kind, name, plan)
+		}
+	}
+	explain := func(sql string, args ...any) string {
+		t.Helper()
+		rows, _ := conn.Query(t.Context(), "EXPLAIN "+sql, args...)
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("EXPLAIN %s: %v", sql, err)
+		}
+		return strings.Join(lines, "\n")
+	}
+	if _, err := conn.Exec(t.Context(), "SET plan_cache_mode = force_generic_plan"); err != nil {
+		t.Fatal(err)
+	}
+	for i, q := range postgres.ListQueries {
+		check("custom", q.Name, q.Index, explain(q.SQL, q.Args...))
+		// The generic plan, which a prepared statement may settle on.
+		var lits []string
+		for _, a := range q.Args {
+			if s, ok := a.(string); ok {
+				lits = append(lits, "'"+s+"'")
+			} else {
+				lits = append(lits, fmt.Sprint(a))
+			}
+		}
+		stmt := fmt.Sprintf("q%d", i)
+		if _, err := conn.Exec(t.Context(), "PREPARE "+stmt+" AS "+q.SQL); err != nil {
+			t.Fatalf("PREPARE %s: %v", q.Name, err)
+		}
+		check("generic", q.Name, q.Index, explain("EXECUTE "+stmt+"("+strings.Join(lits, ", ")+")"))
+	}
+	// And the queries return what they should from the big table.
+	mustView(t, s, func(tx claim.Tx) error {
+		us, err := tx.UsersByOrg("org-7", "user-00100@d3.example", 3)
+		if err != nil || len(us) != 3 || us[0].Email != "user-00107@d7.example" {
+			t.Errorf("UsersByOrg(org-7, user-00100@d3.example, 3) = %v, %v", us, err)
+		}
+		due, err := tx.DueClaims(time.Unix(0, 1600000000000000000+150*10000000000), 100)
+		if err != nil || len(due) != 5 || due[0].ID != "id-00015" || due[4].ID != "id-00135" {
+			t.Errorf("DueClaims(deadline of user 150) = %d users %v, %v; want 15, 45, 75, 105, 135", len(due), due, err)
+		}
+		return nil
+	})
+}
+
+// TestEngine runs a whole scenario of the claim engine on the store —
+// a domain verified, a user claimed, the claim retracted, the user
+// claimed again, the 14-day window passing to the nanosecond, the sweep
+// expiring the claim — and again on the memory store, and compares what
+// they did.
+func TestEngine(t *testing.T) {
+	t.Parallel()
+	pg, _ := newStore(t)
+	gotPG := scenario(t, pg)
+	gotMem := scenario(t, claim.NewMemoryStore())
+	if d := cmp.Diff(gotMem, gotPG); d != "" {
+		t.Errorf("the scenario on PostgreSQL differs from the memory store's (-memory +postgres):\n%s", d)
+	}
+}
+
+// scenarioResult is what scenario observed, with user IDs, which are
+// random, replaced by labels.
+type scenarioResult struct {
+	Steps  []string
+	Ann    claim.User
+	Events []claim.Event
+}
+
+func scenario(t *testing.T, store claim.Store) scenarioResult {
+	t.Helper()
+	ctx := t.Context()
+	// A start with nanoseconds, so that a store keeping microseconds
+	// would move the deadline.
+	clock := claimtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 123456789, time.UTC))
+	dns := claimtest.NewResolver()
+	svc, err := claim.New(store, claim.WithClock(clock), claim.WithResolver(dns))
+	if err != nil {
+		t.Fatalf("claim.New() = %v, want nil", err)
+	}
+	var res scenarioResult
+	step := func(format string, args ...any) { res.Steps = append(res.Steps, fmt.Sprintf(format, args...)) }
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%T: %s = %v, want nil", store, what, err)
+		}
+	}
+	_, err = svc.CreateOrg(ctx, claim.Org{ID: "acme", Name: "Acme", Kind: claim.Enterprise,
+		Settings: claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings"}}})
+	must("CreateOrg(acme)", err)
+	_, err = svc.CreateOrg(ctx, claim.Org{ID: "personal", Name: "Ann", Kind: claim.Individual,
+		CreatedAt: time.Date(2019, 8, 1, 0, 0, 0, 0, time.UTC)})
+	must("CreateOrg(personal)", err)
+	token, err := svc.StartDomainVerification(ctx, "acme", "acme.example")
+	must("StartDomainVerification", err)
+	dns.Set("acme.example", token)
+	must("ConfirmDomain", svc.ConfirmDomain(ctx, "acme", "acme.example"))
+	ann, err := svc.AddUser(ctx, "personal", claim.NewUser{Email: "Ann Lee <ann@acme.example>", Content: 120})
+	must("AddUser(ann)", err)
+	_, err = svc.AddUser(ctx, "personal", claim.NewUser{Email: "bob@acme.example"})
+	must("AddUser(bob)", err)
+	_, err = svc.VerifyEmail(ctx, ann.ID)
+	must("VerifyEmail", err)
+	_, err = svc.SignIn(ctx, ann.ID)
+	must("SignIn", err)
+
+	ack := claim.ClaimOptions{Acknowledge: true}
+	r, err := svc.ClaimUsers(ctx, "acme", []claim.UserID{ann.ID}, ack)
+	must("ClaimUsers", err)
+	step("claim: %v %v", r[0].Mode, r[0].Err)
+	clock.Advance(3 * 24 * time.Hour)
+	step("retract: %v", svc.Retract(ctx, "acme", ann.ID))
+	clock.Advance(time.Hour)
+	r, err = svc.ClaimUsers(ctx, "acme", []claim.UserID{ann.ID}, ack)
+	must("ClaimUsers again", err)
+	step("claim again: %v %v", r[0].Mode, r[0].Err)
+
+	clock.Advance(14*24*time.Hour - time.Nanosecond)
+	rep, err := svc.Sweep(ctx)
+	must("Sweep", err)
+	days, err := svc.DaysLeft(ctx, ann.ID)
+	step("1ns before the deadline: sweep %+v, days left %d %v", rep, days, err)
+	clock.Advance(time.Nanosecond)
+	rep, err = svc.Sweep(ctx)
+	must("Sweep", err)
+	step("at the deadline: sweep %+v", rep)
+	rep, err = svc.Sweep(ctx)
+	must("Sweep", err)
+	step("again: sweep %+v", rep)
+	step("retract now: %v", svc.Retract(ctx, "acme", ann.ID))
+
+	for i := range res.Steps {
+		res.Steps[i] = strings.ReplaceAll(res.Steps[i], string(ann.ID), "ann")
+	}
+	res.Ann, err = svc.User(ctx, ann.ID)
+	must("User(ann)", err)
+	labels := map[claim.UserID]claim.UserID{}
+	label := func(id claim.UserID) claim.UserID {
+		if id == "" {
+			return ""
+		}
+		if l, ok := labels[id]; ok {
+			return l
+		}
+		labels[id] = claim.UserID(fmt.Sprint("user", len(labels)+1))
+		return labels[id]
+	}
+	res.Ann.ID = label(res.Ann.ID)
+	for e, err := range svc.Events(ctx, 0) {
+		must("Events", err)
+		e.User = label(e.User)
+		res.Events = append(res.Events, e)
+	}
+	if res.Ann.Org != "acme" || res.Ann.Content != 120 || res.Ann.Claim != nil {
+		t.Errorf("%T: Ann after the expiry = %+v, want in acme with her 120 items, no claim", store, res.Ann)
+	}
+	types := map[string]int{}
+	for _, e := range res.Events {
+		types[e.Type]++
+	}
+	if types[claim.EventClaimCreated] != 2 || types[claim.EventClaimRetracted] != 1 || types[claim.EventClaimExpired] != 1 || types[claim.EventContentMigrated] != 1 {
+		t.Errorf("%T: events by type %v, want 2 claim.created, 1 claim.retracted, 1 claim.expired, 1 content.migrated", store, types)
+	}
+	return res
+}

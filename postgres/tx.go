@@ -1,0 +1,880 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/claimkit/claim"
+)
+
+var (
+	// errReadOnly: a write through the Tx of a View.
+	errReadOnly = errors.New("write in a read-only transaction")
+	// errTxDone: a Tx used after its fn has returned.
+	errTxDone = errors.New("transaction has ended")
+)
+
+// tx is the claim.Tx of a View or an Update: one PostgreSQL transaction
+// on one pooled connection. It is not safe for concurrent use.
+//
+// No expected refusal (a missing record, a taken address, a claimed
+// domain) makes a statement fail: each write is a single statement that
+// checks its condition and does nothing when it does not hold, so the
+// transaction stays usable after the refusal, as the claim.Tx contract
+// needs (fn may go on after ErrNotFound). Savepoints would do the same at
+// the price of a subtransaction per write.
+type tx struct {
+	ctx       context.Context
+	conn      *pgxpool.Conn
+	pg        pgx.Tx
+	writable  bool // an Update's
+	done      bool // fn has returned
+	committed bool
+	// broken is the first error that aborted the transaction (a
+	// statement failed on the server, or the connection was lost); every
+	// later call returns an error wrapping it without a round trip.
+	broken error
+	// writeLock: the session holds the write lock, taken before the
+	// transaction's first write (see lockWrites); nextSeq is then the
+	// event sequence's next value as it was when the lock was taken, to
+	// set it back to unless the transaction commits.
+	writeLock bool
+	nextSeq   int64
+}
+
+// check returns an error if t has ended, is broken, or is read-only and
+// op is a write. Before the first write of t it takes the write lock.
+func (t *tx) check(op string, write bool) error {
+	switch {
+	case t.done:
+		return fmt.Errorf("postgres store: %s: %w", op, errTxDone)
+	case write && !t.writable:
+		return fmt.Errorf("postgres store: %s: %w", op, errReadOnly)
+	case t.broken != nil:
+		return fmt.Errorf("postgres store: %s: transaction aborted by an earlier error: %w", op, t.broken)
+	case write && !t.writeLock:
+		return t.lockWrites(op)
+	}
+	return nil
+}
+
+// checkList is check for a list method, which also refuses limit <= 0.
+func (t *tx) checkList(op string, limit int) error {
+	if err := t.check(op, false); err != nil {
+		return err
+	}
+	if limit <= 0 {
+		return fmt.Errorf("postgres store: %s: limit %d: must be positive: %w", op, limit, claim.ErrInvalidValue)
+	}
+	return nil
+}
+
+// fail returns err, from a statement of op, wrapped with op and with the
+// claim sentinel it means, and records that it broke the transaction if
+// it did: every error from the server aborts a PostgreSQL transaction, and
+// so does a lost connection.
+func (t *tx) fail(op string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) || t.conn.Conn().IsClosed() {
+		if t.broken == nil {
+			t.broken = err
+		}
+	}
+	if sentinel := sentinelOf(pgErr); sentinel != nil {
+		return fmt.Errorf("postgres store: %s: %w: %w", op, sentinel, err)
+	}
+	return fmt.Errorf("postgres store: %s: %w", op, err)
+}
+
+// sentinelOf returns the claim error a constraint violation means, as the
+// memory store would report it, or nil. Constraints can only fail this
+// way when a concurrent transaction wrote the conflicting row (the
+// statements check for the rows they can see) or when the values break a
+// CHECK of the schema.
+func sentinelOf(pgErr *pgconn.PgError) error {
+	if pgErr == nil {
+		return nil
+	}
+	switch pgErr.Code {
+	case codeUniqueViolation:
+		switch pgErr.ConstraintName {
+		case "orgs_pkey", "users_pkey", "domains_pkey", "events_pkey":
+			return claim.ErrDuplicate
+		case "users_email_key":
+			return claim.ErrEmailTaken
+		case "domains_claimant_key":
+			return claim.ErrDomainClaimedByOther
+		}
+	case codeCheckViolation, codeNotNullViolation, codeStringTooLong, codeNumericOutOfRange,
+		codeCharacterNotInRepert, codeUntranslatableChar:
+		return claim.ErrInvalidValue
+	}
+	return nil
+}
+
+// Time and duration encoding: Unix nanoseconds, NULL for the zero time.
+
+var (
+	// minTime and maxTime bound the times the store keeps. math.MinInt64
+	// itself is left out: it stands for the zero time where NULL cannot
+	// (the due-claims index sorts a zero deadline first).
+	minTime = time.Unix(0, math.MinInt64+1)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// encTime returns t as Unix nanoseconds, nil for the zero time. It
+// returns an error wrapping claim.ErrInvalidValue for a time outside
+// 1677-09-21 … 2262-04-11, which int64 nanoseconds cannot hold.
+func encTime(field string, t time.Time) (*int64, error) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		return nil, fmt.Errorf("postgres store: %s %v: outside the years 1678 to 2262: %w", field, t, claim.ErrInvalidValue)
+	}
+	n := t.UnixNano()
+	return &n, nil
+}
+
+// decTime returns the time n encodes, in UTC.
+func decTime(n *int64) time.Time {
+	if n == nil {
+		return time.Time{}
+	}
+	return time.Unix(0, *n).UTC()
+}
+
+// small returns v as a smallint, or an error wrapping
+// claim.ErrInvalidValue if it does not fit.
+func small[V ~int](field string, v V) (int16, error) {
+	if v < math.MinInt16 || v > math.MaxInt16 {
+		return 0, fmt.Errorf("postgres store: %s %d: out of range: %w", field, int(v), claim.ErrInvalidValue)
+	}
+	return int16(v), nil
+}
+
+// nullString returns nil for "", else s.
+func nullString[S ~string](s S) *string {
+	if s == "" {
+		return nil
+	}
+	v := string(s)
+	return &v
+}
+
+// stringsOf returns s, or an empty slice for nil (text[] columns are NOT
+// NULL, and pgx sends a nil slice as NULL).
+func stringsOf(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// nilIfEmpty returns nil for an empty slice, as the memory store keeps
+// a nil slice.
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// Orgs.
+
+const orgColumns = `id, name, kind, created_at, allow_content_migration, auto_licenses, directory_sync, sso, retention`
+
+// orgArgs returns o's column values, in orgColumns order.
+func orgArgs(o claim.Org) ([]any, error) {
+	kind, err := small("Org.Kind", o.Kind)
+	if err != nil {
+		return nil, err
+	}
+	created, err := encTime("Org.CreatedAt", o.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	st := o.Settings
+	return []any{string(o.ID), o.Name, kind, created, st.AllowContentMigration,
+		stringsOf(st.AutoLicenses), st.DirectorySync, st.SSO, int64(st.Retention)}, nil
+}
+
+func scanOrg(row pgx.CollectableRow) (claim.Org, error) {
+	var (
+		o         claim.Org
+		id        string
+		kind      int16
+		created   *int64
+		retention int64
+		lics      []string
+	)
+	err := row.Scan(&id, &o.Name, &kind, &created, &o.Settings.AllowContentMigration,
+		&lics, &o.Settings.DirectorySync, &o.Settings.SSO, &retention)
+	o.ID = claim.OrgID(id)
+	o.Kind = claim.OrgKind(kind)
+	o.CreatedAt = decTime(created)
+	o.Settings.AutoLicenses = nilIfEmpty(lics)
+	o.Settings.Retention = time.Duration(retention)
+	return o, err
+}
+
+// Org returns the org with the id; an error wrapping claim.ErrNotFound if
+// there is none.
+func (t *tx) Org(id claim.OrgID) (claim.Org, error) {
+	if err := t.check("Org", false); err != nil {
+		return claim.Org{}, err
+	}
+	rows, _ := t.pg.Query(t.ctx, `SELECT `+orgColumns+` FROM orgs WHERE id = $1`, string(id))
+	o, err := pgx.CollectExactlyOneRow(rows, scanOrg)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return claim.Org{}, fmt.Errorf("postgres store: org %s: %w", id, claim.ErrNotFound)
+	}
+	if err != nil {
+		return claim.Org{}, t.fail("Org", err)
+	}
+	return o, nil
+}
+
+// CreateOrg inserts o; an error wrapping claim.ErrDuplicate if its ID
+// exists.
+func (t *tx) CreateOrg(o claim.Org) error {
+	if err := t.check("CreateOrg", true); err != nil {
+		return err
+	}
+	args, err := orgArgs(o)
+	if err != nil {
+		return err
+	}
+	tag, err := t.pg.Exec(t.ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (id) DO NOTHING`, args...)
+	if err != nil {
+		return t.fail("CreateOrg", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres store: org %s: %w", o.ID, claim.ErrDuplicate)
+	}
+	return nil
+}
+
+// UpdateOrg replaces the org with o's ID; an error wrapping
+// claim.ErrNotFound if there is none.
+func (t *tx) UpdateOrg(o claim.Org) error {
+	if err := t.check("UpdateOrg", true); err != nil {
+		return err
+	}
+	args, err := orgArgs(o)
+	if err != nil {
+		return err
+	}
+	tag, err := t.pg.Exec(t.ctx, `UPDATE orgs SET name = $2, kind = $3, created_at = $4,
+		allow_content_migration = $5, auto_licenses = $6, directory_sync = $7, sso = $8, retention = $9
+		WHERE id = $1`, args...)
+	if err != nil {
+		return t.fail("UpdateOrg", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres store: org %s: %w", o.ID, claim.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteOrg removes the org record only; an error wrapping
+// claim.ErrNotFound if there is none.
+func (t *tx) DeleteOrg(id claim.OrgID) error {
+	if err := t.check("DeleteOrg", true); err != nil {
+		return err
+	}
+	tag, err := t.pg.Exec(t.ctx, `DELETE FROM orgs WHERE id = $1`, string(id))
+	if err != nil {
+		return t.fail("DeleteOrg", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres store: org %s: %w", id, claim.ErrNotFound)
+	}
+	return nil
+}
+
+// Domains.
+
+const domainColumns = `org_id, name, token, verified, verified_at, claimed`
+
+func scanDomain(row pgx.CollectableRow) (claim.Domain, error) {
+	var (
+		d          claim.Domain
+		org        string
+		verifiedAt *int64
+	)
+	err := row.Scan(&org, &d.Name, &d.Token, &d.Verified, &verifiedAt, &d.Claimed)
+	d.Org = claim.OrgID(org)
+	d.VerifiedAt = decTime(verifiedAt)
+	return d, err
+}
+
+// Domain returns org's record of the name; an error wrapping
+// claim.ErrNotFound if there is none.
+func (t *tx) Domain(org claim.OrgID, name string) (claim.Domain, error) {
+	if err := t.check("Domain", false); err != nil {
+		return claim.Domain{}, err
+	}
+	rows, _ := t.pg.Query(t.ctx, `SELECT `+domainColumns+` FROM domains WHERE org_id = $1 AND name = $2`, string(org), name)
+	d, err := pgx.CollectExactlyOneRow(rows, scanDomain)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return claim.Domain{}, fmt.Errorf("postgres store: domain %s of org %s: %w", name, org, claim.ErrNotFound)
+	}
+	if err != nil {
+		return claim.Domain{}, t.fail("Domain", err)
+	}
+	return d, nil
+}
+
+// queryPutDomain upserts a domain record unless it claims a name another
+// org claims, and returns that org then. The two parts run on one
+// snapshot; a claim committed concurrently by another org makes the
+// insert fail on domains_claimant_key (or with a serialization failure).
+const queryPutDomain = `
+WITH other AS (
+	SELECT org_id FROM domains
+	WHERE $6::boolean AND name = $2::text AND claimed AND org_id <> $1::text
+), put AS (
+	INSERT INTO domains (` + domainColumns + `)
+	SELECT $1::text, $2::text, $3::text, $4::boolean, $5::bigint, $6::boolean
+	WHERE NOT EXISTS (SELECT FROM other)
+	ON CONFLICT (org_id, name) DO UPDATE
+	SET token = excluded.token, verified = excluded.verified,
+		verified_at = excluded.verified_at, claimed = excluded.claimed
+)
+SELECT org_id FROM other`
+
+// PutDomain inserts or replaces the record (d.Org, d.Name). It returns an
+// error wrapping claim.ErrDomainClaimedByOther if d.Claimed and another
+// org claims the name.
+func (t *tx) PutDomain(d claim.Domain) error {
+	if err := t.check("PutDomain", true); err != nil {
+		return err
+	}
+	verifiedAt, err := encTime("Domain.VerifiedAt", d.VerifiedAt)
+	if err != nil {
+		return err
+	}
+	var by string
+	err = t.pg.QueryRow(t.ctx, queryPutDomain, string(d.Org), d.Name, d.Token, d.Verified, verifiedAt, d.Claimed).Scan(&by)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return t.fail("PutDomain", err)
+	}
+	return fmt.Errorf("postgres store: domain %s claimed by org %s: %w", d.Name, by, claim.ErrDomainClaimedByOther)
+}
+
+// DeleteDomain removes org's record of the name; an error wrapping
+// claim.ErrNotFound if there is none.
+func (t *tx) DeleteDomain(org claim.OrgID, name string) error {
+	if err := t.check("DeleteDomain", true); err != nil {
+		return err
+	}
+	tag, err := t.pg.Exec(t.ctx, `DELETE FROM domains WHERE org_id = $1 AND name = $2`, string(org), name)
+	if err != nil {
+		return t.fail("DeleteDomain", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres store: domain %s of org %s: %w", name, org, claim.ErrNotFound)
+	}
+	return nil
+}
+
+// Domains lists org's domain records in name order, from the primary key.
+func (t *tx) Domains(org claim.OrgID) ([]claim.Domain, error) {
+	if err := t.check("Domains", false); err != nil {
+		return nil, err
+	}
+	rows, _ := t.pg.Query(t.ctx, `SELECT `+domainColumns+` FROM domains WHERE org_id = $1 ORDER BY name`, string(org))
+	ds, err := pgx.CollectRows(rows, scanDomain)
+	if err != nil {
+		return nil, t.fail("Domains", err)
+	}
+	return ds, nil
+}
+
+// DomainClaimant returns the org that claims the name, from
+// domains_claimant_key; an error wrapping claim.ErrNotFound if none does.
+func (t *tx) DomainClaimant(name string) (claim.OrgID, error) {
+	if err := t.check("DomainClaimant", false); err != nil {
+		return "", err
+	}
+	var org string
+	err := t.pg.QueryRow(t.ctx, `SELECT org_id FROM domains WHERE name = $1 AND claimed`, name).Scan(&org)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("postgres store: claimant of domain %s: %w", name, claim.ErrNotFound)
+	}
+	if err != nil {
+		return "", t.fail("DomainClaimant", err)
+	}
+	return claim.OrgID(org), nil
+}
+
+// Users.
+
+const userColumns = `id, email, first_name, last_name, display_name, org_id, state, licenses, content,
+	created_at, last_sign_in, inactive_since, activation_sent, held_by,
+	claim_by, claim_from, claim_mode, claim_prev_state, claim_at, claim_deadline,
+	claim_signed_in, claim_original, claim_ended, claim_outcome`
+
+// userValues is the VALUES list of userColumns.
+const userValues = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+	$15, $16, $17, $18, $19, $20, $21, $22, $23, $24`
+
+// userArgs returns u's column values, in userColumns order, or an error
+// wrapping claim.ErrInvalidValue if one cannot be stored.
+func userArgs(u claim.User) ([]any, error) {
+	state, err := small("User.State", u.State)
+	if err != nil {
+		return nil, err
+	}
+	var times [4]*int64
+	for i, f := range []struct {
+		name string
+		t    time.Time
+	}{{"User.CreatedAt", u.CreatedAt}, {"User.LastSignIn", u.LastSignIn},
+		{"User.InactiveSince", u.InactiveSince}, {"User.ActivationSent", u.ActivationSent}} {
+		if times[i], err = encTime(f.name, f.t); err != nil {
+			return nil, err
+		}
+	}
+	args := []any{string(u.ID), u.Email, u.FirstName, u.LastName, u.DisplayName, string(u.Org), state,
+		stringsOf(u.Licenses), int64(u.Content), times[0], times[1], times[2], times[3], nullString(u.HeldBy)}
+	c := u.Claim
+	if c == nil {
+		return append(args, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil), nil
+	}
+	mode, err := small("ClaimInfo.Mode", c.Mode)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := small("ClaimInfo.PrevState", c.PrevState)
+	if err != nil {
+		return nil, err
+	}
+	outcome, err := small("ClaimInfo.Outcome", c.Outcome)
+	if err != nil {
+		return nil, err
+	}
+	at, err := encTime("ClaimInfo.At", c.At)
+	if err != nil {
+		return nil, err
+	}
+	deadline, err := encTime("ClaimInfo.Deadline", c.Deadline)
+	if err != nil {
+		return nil, err
+	}
+	ended, err := encTime("ClaimInfo.Ended", c.Ended)
+	if err != nil {
+		return nil, err
+	}
+	return append(args, string(c.By), string(c.From), mode, prev, at, deadline,
+		c.SignedIn, string(c.Original), ended, outcome), nil
+}
+
+func scanUser(row pgx.CollectableRow) (claim.User, error) {
+	var (
+		u                                           claim.User
+		id, org                                     string
+		state                                       int16
+		content                                     int64
+		lics                                        []string
+		created, lastSignIn, inactiveSince, actSent *int64
+		heldBy                                      *string
+		by, from, original                          *string
+		mode, prevState, outcome                    *int16
+		at, deadline, ended                         *int64
+		signedIn                                    *bool
+	)
+	err := row.Scan(&id, &u.Email, &u.FirstName, &u.LastName, &u.DisplayName, &org, &state, &lics, &content,
+		&created, &lastSignIn, &inactiveSince, &actSent, &heldBy,
+		&by, &from, &mode, &prevState, &at, &deadline, &signedIn, &original, &ended, &outcome)
+	if err != nil {
+		return claim.User{}, err
+	}
+	u.ID = claim.UserID(id)
+	u.Org = claim.OrgID(org)
+	u.State = claim.State(state)
+	u.Licenses = nilIfEmpty(lics)
+	u.Content = int(content)
+	u.CreatedAt = decTime(created)
+	u.LastSignIn = decTime(lastSignIn)
+	u.InactiveSince = decTime(inactiveSince)
+	u.ActivationSent = decTime(actSent)
+	if heldBy != nil {
+		u.HeldBy = claim.OrgID(*heldBy)
+	}
+	if by != nil { // users_claim_check: the other claim columns are set too
+		u.Claim = &claim.ClaimInfo{
+			By:        claim.OrgID(*by),
+			From:      claim.OrgID(*from),
+			Mode:      claim.Mode(*mode),
+			PrevState: claim.State(*prevState),
+			At:        decTime(at),
+			Deadline:  decTime(deadline),
+			SignedIn:  *signedIn,
+			Original:  claim.UserID(*original),
+			Ended:     decTime(ended),
+			Outcome:   claim.Action(*outcome),
+		}
+	}
+	return u, nil
+}
+
+// user returns the one user query selects, or an error wrapping
+// claim.ErrNotFound naming key.
+func (t *tx) user(op, key, query string, arg string) (claim.User, error) {
+	if err := t.check(op, false); err != nil {
+		return claim.User{}, err
+	}
+	rows, _ := t.pg.Query(t.ctx, query, arg)
+	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return claim.User{}, fmt.Errorf("postgres store: user %s: %w", key, claim.ErrNotFound)
+	}
+	if err != nil {
+		return claim.User{}, t.fail(op, err)
+	}
+	return u, nil
+}
+
+// User returns the user with the id; an error wrapping claim.ErrNotFound
+// if there is none.
+func (t *tx) User(id claim.UserID) (claim.User, error) {
+	return t.user("User", string(id), `SELECT `+userColumns+` FROM users WHERE id = $1`, string(id))
+}
+
+// UserByEmail returns the user with the address; an error wrapping
+// claim.ErrNotFound if there is none.
+func (t *tx) UserByEmail(email string) (claim.User, error) {
+	return t.user("UserByEmail", email, `SELECT `+userColumns+` FROM users WHERE lower(email) = $1`, email)
+}
+
+// queryCreateUser inserts a user unless its ID or its address is taken,
+// and tells which: the SELECT reads the snapshot the INSERT started from.
+const queryCreateUser = `
+WITH ins AS (
+	INSERT INTO users (` + userColumns + `) VALUES (` + userValues + `)
+	ON CONFLICT DO NOTHING
+	RETURNING 1
+)
+SELECT EXISTS (SELECT FROM ins), EXISTS (SELECT FROM users WHERE id = $1)`
+
+// CreateUser inserts u; an error wrapping claim.ErrDuplicate if its ID
+// exists, claim.ErrEmailTaken if its Email does, claim.ErrInvalidValue if
+// a value cannot be stored or breaks a CHECK of the schema (an address
+// with upper-case letters, a State outside 1…5, a negative Content).
+func (t *tx) CreateUser(u claim.User) error {
+	if err := t.check("CreateUser", true); err != nil {
+		return err
+	}
+	args, err := userArgs(u)
+	if err != nil {
+		return err
+	}
+	var inserted, idTaken bool
+	if err := t.pg.QueryRow(t.ctx, queryCreateUser, args...).Scan(&inserted, &idTaken); err != nil {
+		return t.fail("CreateUser", err)
+	}
+	switch {
+	case inserted:
+		return nil
+	case idTaken:
+		return fmt.Errorf("postgres store: user %s: %w", u.ID, claim.ErrDuplicate)
+	}
+	return fmt.Errorf("postgres store: user %s: %s is another user's: %w", u.ID, u.Email, claim.ErrEmailTaken)
+}
+
+// queryUpdateUser replaces a user unless it is missing or its new address
+// is another user's, and tells which.
+const queryUpdateUser = `
+WITH cur AS (
+	SELECT FROM users WHERE id = $1
+), taken AS (
+	SELECT FROM users WHERE lower(email) = $2 AND id <> $1
+), upd AS (
+	UPDATE users SET email = $2, first_name = $3, last_name = $4, display_name = $5, org_id = $6,
+		state = $7, licenses = $8, content = $9, created_at = $10, last_sign_in = $11,
+		inactive_since = $12, activation_sent = $13, held_by = $14,
+		claim_by = $15, claim_from = $16, claim_mode = $17, claim_prev_state = $18, claim_at = $19,
+		claim_deadline = $20, claim_signed_in = $21, claim_original = $22, claim_ended = $23,
+		claim_outcome = $24
+	WHERE id = $1 AND NOT EXISTS (SELECT FROM taken)
+)
+SELECT EXISTS (SELECT FROM cur), EXISTS (SELECT FROM taken)`
+
+// UpdateUser replaces the user with u's ID; an error wrapping
+// claim.ErrNotFound if there is none, claim.ErrEmailTaken if u.Email
+// belongs to another user, claim.ErrInvalidValue as for CreateUser.
+func (t *tx) UpdateUser(u claim.User) error {
+	if err := t.check("UpdateUser", true); err != nil {
+		return err
+	}
+	args, err := userArgs(u)
+	if err != nil {
+		return err
+	}
+	var exists, taken bool
+	if err := t.pg.QueryRow(t.ctx, queryUpdateUser, args...).Scan(&exists, &taken); err != nil {
+		return t.fail("UpdateUser", err)
+	}
+	switch {
+	case !exists:
+		return fmt.Errorf("postgres store: user %s: %w", u.ID, claim.ErrNotFound)
+	case taken:
+		return fmt.Errorf("postgres store: user %s: %s is another user's: %w", u.ID, u.Email, claim.ErrEmailTaken)
+	}
+	return nil
+}
+
+// DeleteUser removes the user; an error wrapping claim.ErrNotFound if
+// there is none.
+func (t *tx) DeleteUser(id claim.UserID) error {
+	if err := t.check("DeleteUser", true); err != nil {
+		return err
+	}
+	tag, err := t.pg.Exec(t.ctx, `DELETE FROM users WHERE id = $1`, string(id))
+	if err != nil {
+		return t.fail("DeleteUser", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres store: user %s: %w", id, claim.ErrNotFound)
+	}
+	return nil
+}
+
+// The list queries. Each is served by one index entered at its after
+// key (see the migration); TestListQueriesUseIndexes checks the plans.
+const (
+	queryUsersByOrg = `SELECT ` + userColumns + ` FROM users
+		WHERE org_id = $1 AND email > $2 ORDER BY email LIMIT $3`
+	queryUsersByDomain = `SELECT ` + userColumns + ` FROM users
+		WHERE domain = $1 AND email > $2 ORDER BY email LIMIT $3`
+	queryPendingClaimsBy = `SELECT ` + userColumns + ` FROM users
+		WHERE claim_by = $1 AND claim_ended IS NULL AND email > $2 ORDER BY email LIMIT $3`
+	// dueKey must be written as in users_claim_due_idx.
+	dueKey         = `coalesce(claim_deadline, '-9223372036854775808'::bigint)`
+	queryDueClaims = `SELECT ` + userColumns + ` FROM users
+		WHERE claim_by IS NOT NULL AND claim_ended IS NULL AND claim_mode = 2 AND ` + dueKey + ` <= $1
+		ORDER BY ` + dueKey + `, id LIMIT $2`
+	queryEvents = `SELECT ` + eventColumns + ` FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`
+)
+
+// users runs a list query.
+func (t *tx) users(op string, limit int, query string, args ...any) ([]claim.User, error) {
+	if err := t.checkList(op, limit); err != nil {
+		return nil, err
+	}
+	rows, _ := t.pg.Query(t.ctx, query, args...)
+	us, err := pgx.CollectRows(rows, scanUser)
+	if err != nil {
+		return nil, t.fail(op, err)
+	}
+	return us, nil
+}
+
+// UsersByOrg lists org's users whose Email sorts after the given address,
+// in e-mail order, from users_org_email_idx. Returns an error wrapping
+// claim.ErrInvalidValue if limit <= 0.
+func (t *tx) UsersByOrg(org claim.OrgID, after string, limit int) ([]claim.User, error) {
+	return t.users("UsersByOrg", limit, queryUsersByOrg, string(org), after, limit)
+}
+
+// UsersByDomain lists the users whose Email's domain is the given one and
+// whose Email sorts after the given address, in e-mail order, from
+// users_domain_email_idx. Returns an error wrapping claim.ErrInvalidValue
+// if limit <= 0.
+func (t *tx) UsersByDomain(domain, after string, limit int) ([]claim.User, error) {
+	return t.users("UsersByDomain", limit, queryUsersByDomain, domain, after, limit)
+}
+
+// PendingClaimsBy lists the users with a pending claim by org whose Email
+// sorts after the given address, in e-mail order, from
+// users_claim_by_email_idx. Returns an error wrapping
+// claim.ErrInvalidValue if limit <= 0.
+func (t *tx) PendingClaimsBy(org claim.OrgID, after string, limit int) ([]claim.User, error) {
+	return t.users("PendingClaimsBy", limit, queryPendingClaimsBy, string(org), after, limit)
+}
+
+// DueClaims lists the users whose claim is pending, Delayed and has
+// Deadline <= now, in deadline order, ties by ID, from
+// users_claim_due_idx. Returns an error wrapping claim.ErrInvalidValue if
+// limit <= 0.
+func (t *tx) DueClaims(now time.Time, limit int) ([]claim.User, error) {
+	// An instant outside the stored range compares as its end: before
+	// 1678 only zero deadlines are due, after 2262 every deadline is.
+	var n int64
+	switch {
+	case now.Before(minTime):
+		n = math.MinInt64
+	case now.After(maxTime):
+		n = math.MaxInt64
+	default:
+		n = now.UnixNano()
+	}
+	return t.users("DueClaims", limit, queryDueClaims, n, limit)
+}
+
+// The write lock.
+
+// writeLockClass is the first key of the write lock, a session-level
+// advisory lock; the second is the OID of the events table, so that
+// stores in different schemas of one database do not wait for each
+// other.
+const writeLockClass = 0x636c6d65 // "clme"
+
+// queryLockWrites takes the write lock and then (CASE evaluates in
+// order) reads the event sequence's next value, which no one else can
+// take while the lock is held.
+const queryLockWrites = `
+SELECT CASE WHEN pg_advisory_lock($1, 'events'::regclass::oid::int4) IS NULL THEN NULL
+	ELSE (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM events_seq) END`
+
+// queryUnlockWritesReset sets the event sequence back to $2 and then
+// releases the write lock.
+const queryUnlockWritesReset = `
+SELECT CASE WHEN setval('events_seq', $2, false) IS NULL THEN NULL
+	ELSE pg_advisory_unlock($1, 'events'::regclass::oid::int4) END`
+
+// queryUnlockWrites releases the write lock.
+const queryUnlockWrites = `SELECT pg_advisory_unlock($1, 'events'::regclass::oid::int4)`
+
+// lockWrites takes the write lock, before the first write of t, and
+// keeps it past the end of the transaction, until end releases it.
+//
+// The lock puts the transactions that write in one order, which event
+// numbers follow (see AppendEvent); and because a transaction takes it
+// before any row lock (only writes lock rows), it cannot deadlock with
+// them. Had it been taken at the first AppendEvent, after some writes, a
+// transaction holding it could wait for a row that another transaction,
+// waiting for the lock, had written: a deadlock that PostgreSQL breaks
+// only after deadlock_timeout (1s by default). Transactions that only read
+// never take it.
+func (t *tx) lockWrites(op string) error {
+	// Counted as held from here: if the statement fails after taking
+	// it, end still releases it (by closing the connection).
+	t.writeLock = true
+	t.nextSeq = 0
+	if err := t.pg.QueryRow(t.ctx, queryLockWrites, writeLockClass).Scan(&t.nextSeq); err != nil {
+		return t.fail(op+": lock", err)
+	}
+	return nil
+}
+
+// releaseWriteLock releases the write lock after the transaction ended,
+// first setting the event sequence back to where it was when the lock
+// was taken unless the transaction committed, so that no number is lost.
+func (t *tx) releaseWriteLock(ctx context.Context) error {
+	var err error
+	switch {
+	case t.committed:
+		_, err = t.conn.Exec(ctx, queryUnlockWrites, writeLockClass)
+	case t.nextSeq > 0:
+		_, err = t.conn.Exec(ctx, queryUnlockWritesReset, writeLockClass, t.nextSeq)
+	default:
+		// The lock statement failed: whether it took the lock is
+		// unknown, and so is the value to set the sequence back to.
+		// Closing the connection releases the lock if it was taken.
+		err = errors.New("write lock in an unknown state")
+	}
+	if err == nil {
+		t.writeLock = false
+	}
+	return err
+}
+
+// Events.
+
+const eventColumns = `seq, at, type, org_id, from_org, user_id, recipient, content, mode, action, retention, detail`
+
+// queryAppendEvent inserts an event with the next sequence number.
+const queryAppendEvent = `INSERT INTO events (` + eventColumns + `)
+	VALUES (nextval('events_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+	RETURNING seq`
+
+// AppendEvent appends e to the log with the next sequence number and
+// returns it as stored.
+//
+// Sequence numbers come from the events_seq sequence, and only a
+// transaction that holds the write lock takes them; it holds the lock
+// until it has ended (committed, or rolled back and the sequence set
+// back). So numbers are handed out in commit order: when a transaction
+// takes number n, every transaction that took a smaller one has already
+// committed (and is visible to every new snapshot, since the lock is
+// released only after COMMIT has returned) or rolled back. A reader paging through Events(after) can therefore never see n
+// and later find a smaller number appear.
+func (t *tx) AppendEvent(e claim.Event) (claim.Event, error) {
+	if err := t.check("AppendEvent", true); err != nil {
+		return claim.Event{}, err
+	}
+	at, err := encTime("Event.At", e.At)
+	if err != nil {
+		return claim.Event{}, err
+	}
+	mode, err := small("Event.Mode", e.Mode)
+	if err != nil {
+		return claim.Event{}, err
+	}
+	action, err := small("Event.Action", e.Action)
+	if err != nil {
+		return claim.Event{}, err
+	}
+	var seq int64
+	err = t.pg.QueryRow(t.ctx, queryAppendEvent, at, e.Type, string(e.Org), string(e.From), string(e.User),
+		e.Recipient, int64(e.Content), mode, action, int64(e.Retention), e.Detail).Scan(&seq)
+	if err != nil {
+		return claim.Event{}, t.fail("AppendEvent", err)
+	}
+	e.Seq = uint64(seq)
+	return e, nil
+}
+
+func scanEvent(row pgx.CollectableRow) (claim.Event, error) {
+	var (
+		e                  claim.Event
+		seq                int64
+		at                 *int64
+		org, from, user    string
+		content, retention int64
+		mode, action       int16
+	)
+	err := row.Scan(&seq, &at, &e.Type, &org, &from, &user, &e.Recipient, &content, &mode, &action, &retention, &e.Detail)
+	e.Seq = uint64(seq)
+	e.At = decTime(at)
+	e.Org = claim.OrgID(org)
+	e.From = claim.OrgID(from)
+	e.User = claim.UserID(user)
+	e.Content = int(content)
+	e.Mode = claim.Mode(mode)
+	e.Action = claim.Action(action)
+	e.Retention = time.Duration(retention)
+	return e, err
+}
+
+// Events lists the events with Seq > after, in Seq order, from the
+// primary key. Returns an error wrapping claim.ErrInvalidValue if limit
+// <= 0.
+func (t *tx) Events(after uint64, limit int) ([]claim.Event, error) {
+	if err := t.checkList("Events", limit); err != nil {
+		return nil, err
+	}
+	if after >= math.MaxInt64 {
+		return nil, nil
+	}
+	rows, _ := t.pg.Query(t.ctx, queryEvents, int64(after), limit)
+	es, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return nil, t.fail("Events", err)
+	}
+	return es, nil
+}
