@@ -53,7 +53,6 @@
 //	Inactive       sign_in                                  refused: user inactive
 //	Verified       sign_in                                  Active
 //	Active         sign_in                                  Active
-//	Delayed Claim  sign_in          was Inactive            refused: user inactive
 //	Delayed Claim  sign_in                                  Delayed Claim
 //	any            deactivate                               Inactive
 //	Inactive       reactivate       delayed claim pending   Delayed Claim
@@ -80,8 +79,7 @@
 // (End of the generated table.)
 //
 // Refusals are transitions too: signing in is refused for Not Verified
-// (ErrNotVerified) and Inactive users (ErrInactive), also during a
-// delayed claim of a user who was Inactive when claimed.
+// (ErrNotVerified) and Inactive users (ErrInactive).
 //
 // # Stores
 //

@@ -391,8 +391,6 @@ func (m *smModel) signIn(id claim.UserID) (claim.User, error) { // U4, I1
 		return claim.User{}, claim.ErrNotVerified
 	case u.State == claim.Inactive:
 		return claim.User{}, claim.ErrInactive
-	case u.State == claim.DelayedClaim && u.rec.prev == claim.Inactive:
-		return claim.User{}, claim.ErrInactive // the delayed claim did not reactivate it
 	}
 	u = m.write(id)
 	if u.State == claim.Verified {

@@ -804,21 +804,6 @@ func TestRefuseUsers(t *testing.T) {
 					return err
 				}
 			}, want: claim.ErrInactive},
-		{reason: "U4, U5: a user delayed-claimed while Inactive cannot sign in: the claim does not reactivate it", op: "SignIn(ivy delayed from Inactive)",
-			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
-				e.mustOrg(t, "i", claim.Individual, oldOrgDate, claim.Settings{})
-				ivy := e.mustActive(t, "i", "ivy@example.com", 3)
-				rfMustDeactivate(t, e, "i", ivy.ID)
-				rfMustSettings(t, e, "b", claim.Settings{AllowContentMigration: true})
-				if r := e.mustClaim(t, "b", claim.ClaimOptions{}, ivy.ID); r[0].Mode != claim.Delayed {
-					t.Fatalf("mode = %v, want Delayed", r[0].Mode)
-				}
-				return func() error {
-					_, err := e.svc.SignIn(e.ctx, ivy.ID)
-					return err
-				}
-			}, want: claim.ErrInactive},
 		{reason: "U4, U5: a Delayed Claim user deactivated by its new org cannot sign in", op: "SignIn(ivy deactivated)",
 			setup: func(t *testing.T, e *env) func() error {
 				_, ivy := rfDelayed(t, e)
@@ -2241,4 +2226,47 @@ func TestRefuseLengthBoundaries(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDelayedClaimOfInactiveUser: a delayed claim puts an Inactive user
+// in Delayed Claim (K6); it may sign in during the claim (I1) and ends
+// Active at expiry (X1). Not signed in, it ends Inactive again, its
+// inactivity clock going on from before the claim (X1, U5).
+func TestDelayedClaimOfInactiveUser(t *testing.T) {
+	for _, signIn := range []bool{true, false} {
+		t.Run(fmt.Sprintf("signIn=%v", signIn), func(t *testing.T) {
+			e := newEnv(t)
+			e.mustOrg(t, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true})
+			e.mustVerify(t, "b", "example.com")
+			e.mustOrg(t, "i", claim.Individual, oldOrgDate, claim.Settings{})
+			ivy := e.mustActive(t, "i", "ivy@example.com", 3)
+			before, err := e.svc.Deactivate(e.ctx, "i", ivy.ID)
+			if err != nil {
+				t.Fatalf("Deactivate() = %v", err)
+			}
+			e.clock.Advance(time.Hour)
+			if r := e.mustClaim(t, "b", claim.ClaimOptions{}, ivy.ID); r[0].Mode != claim.Delayed {
+				t.Fatalf("ClaimUsers() mode = %v, want Delayed", r[0].Mode)
+			}
+			if got := e.mustGet(t, ivy.ID); got.State != claim.DelayedClaim || !got.InactiveSince.IsZero() {
+				t.Fatalf("after claim: State %v, InactiveSince %v; want Delayed Claim, zero", got.State, got.InactiveSince)
+			}
+			want := claim.Inactive
+			if signIn {
+				u, err := e.svc.SignIn(e.ctx, ivy.ID)
+				if err != nil || u.State != claim.DelayedClaim || !u.Claim.SignedIn {
+					t.Fatalf("SignIn() = %v, %v; want Delayed Claim, signed in", u.State, err)
+				}
+				want = claim.Active
+			}
+			e.clock.Advance(window)
+			got := e.mustGet(t, ivy.ID)
+			if got.State != want || got.Content != 3 || got.Claim != nil {
+				t.Errorf("after expiry: State %v, Content %d, Claim %v; want %v, 3, nil", got.State, got.Content, got.Claim, want)
+			}
+			if want == claim.Inactive && !got.InactiveSince.Equal(before.InactiveSince) {
+				t.Errorf("after expiry: InactiveSince = %v, want %v (from before the claim)", got.InactiveSince, before.InactiveSince)
+			}
+		})
+	}
 }

@@ -79,12 +79,12 @@ var transitions = []transition{
 	{NotVerified, onVerifyEmail, always, Verified, nil},
 	{anyState, onVerifyEmail, always, anyState, nil}, // no change
 
-	// U4, I1. A delayed claim of an Inactive user does not reactivate it.
+	// U4, I1. A delayed claim puts the user in Delayed Claim whatever its
+	// state was, and signing in during a pending claim is allowed (I1).
 	{NotVerified, onSignIn, always, 0, ErrNotVerified},
 	{Inactive, onSignIn, always, 0, ErrInactive},
 	{Verified, onSignIn, always, Active, nil},
 	{Active, onSignIn, always, Active, nil},
-	{DelayedClaim, onSignIn, prevWas(Inactive), 0, ErrInactive},
 	{DelayedClaim, onSignIn, always, DelayedClaim, nil},
 
 	// U5

@@ -221,9 +221,9 @@ func (s *Service) VerifyEmail(ctx context.Context, id UserID) (User, error) {
 //  1. An unknown user is ErrNotFound; an original account is
 //     ErrHeldByClaim (H2).
 //  2. A Not Verified user is refused with ErrNotVerified, an Inactive one
-//     with ErrInactive — also a user delayed-claimed while Inactive: the
-//     claim does not reactivate it.
-//  3. Verified becomes Active; Active and Delayed Claim stay.
+//     (also a claimed user deactivated by its new org) with ErrInactive.
+//  3. Verified becomes Active; Active and Delayed Claim stay (a user
+//     delayed-claimed while Inactive is in Delayed Claim and may sign in).
 //  4. During a pending claim the claim is marked signed in: it can no
 //     longer be retracted (R2) and the user may choose (C1).
 //
