@@ -3,7 +3,6 @@ package claim_test
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/claimkit/claim"
 	"github.com/claimkit/claim/storetest"
@@ -12,9 +11,6 @@ import (
 func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, func(*testing.T) claim.Store { return claim.NewMemoryStore() })
 }
-
-// costNow is the "now" of the benchmark.
-var costNow = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 
 // BenchmarkMemoryStoreUsersByOrg reads a page of 50 of an org's users,
 // from the middle of the org, at two sizes of store: the cost is the
