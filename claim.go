@@ -182,8 +182,8 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 // Eligibility returns every reason org cannot claim the user with the
 // address now (E1–E6); an empty result means it can. Errors, in order: an
 // *InputError (ErrInvalidEmail) for a bad address; ErrNotFound for an
-// unknown org or address; ErrDirectorySyncEnabled if org synchronizes
-// from a directory (E7).
+// unknown org; ErrDirectorySyncEnabled if org synchronizes from a
+// directory (E7); ErrNotFound for an address of no account.
 func (s *Service) Eligibility(ctx context.Context, org OrgID, email string) ([]Reason, error) {
 	p, err := parseEmailAny("email", email, false)
 	if err != nil {
@@ -311,13 +311,17 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 				seen[key] = true
 			}
 			if err == nil {
-				r.Mode, err = t.claimOne(b, id, licenses, opts.ImmediateOnly)
+				var failed error
+				r.Mode, err, failed = t.claimOne(b, id, licenses, opts.ImmediateOnly)
+				if failed != nil {
+					return failed // after a write: the call fails, nothing is claimed
+				}
 				if !errors.Is(err, ErrNotFound) {
 					r.User = id // Result.User: the user, when found
 				}
 			}
 			if err != nil && !isRefusal(err) {
-				return err // a store failure: nothing is claimed
+				return err // a store failure while reading: nothing is claimed
 			}
 			if err != nil {
 				r.Mode = 0
@@ -343,31 +347,33 @@ func isRefusal(err error) bool {
 	return false
 }
 
-// claimOne claims user id into b (K6) or says why not. It writes nothing
-// when it refuses.
-func (t *txn) claimOne(b Org, id UserID, licenses []string, immediateOnly bool) (Mode, error) {
+// claimOne claims user id into b (K6) or says why not (refused). Every
+// refusal is decided before the first write, so a refused user writes
+// nothing; an error after that (failed) fails the whole call, so that no
+// half-made claim can commit as a refusal.
+func (t *txn) claimOne(b Org, id UserID, licenses []string, immediateOnly bool) (m Mode, refused, failed error) {
 	// Judge on the read-only view, so that a refusal writes nothing, not
 	// even an expiry it noticed (X3).
 	ro := *t
 	ro.rw = false
 	u, err := ro.user(id)
 	if err != nil {
-		return 0, err
+		return 0, err, nil
 	}
 	rs, src, err := ro.eligibility(b, u)
 	if err != nil {
-		return 0, err
+		return 0, err, nil
 	}
 	if len(rs) > 0 {
-		return 0, &RefusalError{User: u.ID, Email: u.Email, Reasons: rs}
+		return 0, &RefusalError{User: u.ID, Email: u.Email, Reasons: rs}, nil
 	}
 	if len(u.Email)+len(OriginalSuffix) > maxEmail {
-		return 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account")
+		return 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account"), nil
 	}
 	if u, err = t.user(id); err != nil { // now persist an expiry, if any
-		return 0, err
+		return 0, nil, err
 	}
-	m := t.s.mode(b, src, immediateOnly)
+	m = t.s.mode(b, src, immediateOnly)
 
 	orig := u // the original keeps the state, licenses, content and earlier claim record
 	orig.ID = UserID(newID("usr_"))
@@ -389,15 +395,15 @@ func (t *txn) claimOne(b Org, id UserID, licenses []string, immediateOnly bool) 
 	c.Claim = &ClaimInfo{By: b.ID, From: u.Org, Mode: m, PrevState: u.State, At: t.now,
 		Deadline: t.now.Add(t.s.policy.ClaimWindow), Original: orig.ID}
 	if err := t.UpdateUser(c); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := t.CreateUser(orig); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := t.emit(Event{Type: EventClaimCreated, Org: b.ID, From: u.Org, User: u.ID, Mode: m}); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	return m, t.emit(Event{Type: EventNotifyClaim, Org: b.ID, From: u.Org, User: u.ID, Mode: m, Recipient: u.Email})
+	return m, nil, t.emit(Event{Type: EventNotifyClaim, Org: b.ID, From: u.Org, User: u.ID, Mode: m, Recipient: u.Email})
 }
 
 // Choose records a claimed user's choice about its original account (C1–
@@ -479,7 +485,8 @@ func (s *Service) Choose(ctx context.Context, id UserID, ch Choice) (User, error
 				return err
 			}
 		case MigrateContent:
-			if err := t.migrate(&u, orig); err != nil {
+			u.Content += orig.Content
+			if err := t.migrate(u, orig); err != nil {
 				return err
 			}
 		}
@@ -495,13 +502,13 @@ func (s *Service) Choose(ctx context.Context, id UserID, ch Choice) (User, error
 	return public(out), err
 }
 
-// migrate moves orig's content to *u and removes orig (C4).
-func (t *txn) migrate(u *User, orig User) error {
+// migrate removes orig, whose content has moved to u, with its
+// content.migrated event carrying u's org's retention (C4, X1).
+func (t *txn) migrate(u User, orig User) error {
 	b, err := t.org(u.Org)
 	if err != nil {
 		return err
 	}
-	u.Content += orig.Content
 	if err := t.DeleteUser(orig.ID); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package claim
 import (
 	"net/mail"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -65,7 +66,7 @@ func normalizeDomain(field, name string) (string, error) {
 
 // NormalizeEmail returns the normalized form of a bare e-mail address
 // (N1): trimmed, parsed with net/mail, the local part at most 64
-// characters, the domain normalized as by NormalizeDomain, all lower-case.
+// characters and free of quoting, the domain normalized as by NormalizeDomain, all lower-case.
 // Addresses ending in OriginalSuffix are refused (N4). Errors are
 // *InputError values wrapping ErrInvalidEmail.
 func NormalizeEmail(addr string) (string, error) {
@@ -98,30 +99,19 @@ func parseEmailAny(field, addr string, named bool) (parsedEmail, error) {
 	if s == "" {
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "empty")
 	}
-	var out parsedEmail
-	if named && strings.ContainsAny(s, "<>") {
-		a, err := mail.ParseAddress(s)
-		if err != nil {
-			return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, strings.TrimPrefix(err.Error(), "mail: "))
-		}
-		out.name = strings.TrimSpace(a.Name)
-		s = a.Address
-	} else {
-		a, err := mail.ParseAddress(s)
-		if err != nil {
-			return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, strings.TrimPrefix(err.Error(), "mail: "))
-		}
-		if a.Name != "" || strings.ContainsAny(s, "<>") {
-			return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "a bare address is expected, without a display name")
-		}
-		s = a.Address
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, strings.TrimPrefix(err.Error(), "mail: "))
 	}
-	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 {
+	if !named && (a.Name != "" || strings.ContainsAny(s, "<>")) {
+		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "a bare address is expected, without a display name")
+	}
+	at := strings.LastIndexByte(a.Address, '@')
+	if at <= 0 || at == len(a.Address)-1 {
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "missing local part or domain")
 	}
-	local, domain := s[:at], s[at+1:]
-	if len(local) > maxLocalPart {
+	local, domain := a.Address[:at], a.Address[at+1:]
+	if utf8.RuneCountInString(local) > maxLocalPart {
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "local part longer than 64 characters")
 	}
 	if strings.HasPrefix(domain, "[") {
@@ -131,7 +121,13 @@ func parseEmailAny(field, addr string, named bool) (parsedEmail, error) {
 	if err != nil {
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "bad domain: "+err.(*InputError).Reason)
 	}
-	out.addr = strings.ToLower(local) + "@" + d
+	out := parsedEmail{addr: strings.ToLower(local) + "@" + d, name: strings.TrimSpace(a.Name)}
+	// net/mail unquotes a quoted local part ("john doe"@x.com); such an
+	// address would be stored in a form that no longer parses, so only
+	// local parts that need no quoting are accepted.
+	if b, err := mail.ParseAddress(out.addr); err != nil || b.Address != out.addr {
+		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "a local part that needs quoting is not accepted")
+	}
 	if len(out.addr) > maxEmail {
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "longer than 254 octets")
 	}

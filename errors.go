@@ -3,6 +3,7 @@ package claim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -128,14 +129,7 @@ func (e *RefusalError) Error() string {
 func (e *RefusalError) Unwrap() error { return ErrNotEligible }
 
 // Has reports whether r is among the reasons.
-func (e *RefusalError) Has(r Reason) bool {
-	for _, x := range e.Reasons {
-		if x == r {
-			return true
-		}
-	}
-	return false
-}
+func (e *RefusalError) Has(r Reason) bool { return slices.Contains(e.Reasons, r) }
 
 // RetractError is the error of a refused retraction (R7): every reason
 // that applies, in the order R1, R2, R3, R4. errors.Is finds each of them.

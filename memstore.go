@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -476,7 +475,7 @@ func (d *memData) setUser(id UserID, u *User) {
 		delete(d.users, id)
 		delete(d.byEmail, old.Email)
 		d.byOrg.Delete(memUserKey{group: string(old.Org), email: old.Email})
-		d.byDomain.Delete(memUserKey{group: memEmailDomain(old.Email), email: old.Email})
+		d.byDomain.Delete(memUserKey{group: domainOf(old.Email), email: old.Email})
 		if old.Claim.pending() {
 			d.byClaimant.Delete(memUserKey{group: string(old.Claim.By), email: old.Email})
 			if old.Claim.Mode == Delayed {
@@ -490,7 +489,7 @@ func (d *memData) setUser(id UserID, u *User) {
 	d.users[id] = *u
 	d.byEmail[u.Email] = id
 	d.byOrg.ReplaceOrInsert(memUserKey{group: string(u.Org), email: u.Email, id: id})
-	d.byDomain.ReplaceOrInsert(memUserKey{group: memEmailDomain(u.Email), email: u.Email, id: id})
+	d.byDomain.ReplaceOrInsert(memUserKey{group: domainOf(u.Email), email: u.Email, id: id})
 	if u.Claim.pending() {
 		d.byClaimant.ReplaceOrInsert(memUserKey{group: string(u.Claim.By), email: u.Email, id: id})
 		if u.Claim.Mode == Delayed {
@@ -595,12 +594,6 @@ func (tx *memTx) Events(after uint64, limit int) ([]Event, error) {
 		end = after + uint64(limit)
 	}
 	return slices.Clone(tx.d.events[after:end]), nil
-}
-
-// memEmailDomain returns the part of a normalized address after its last
-// '@'.
-func memEmailDomain(email string) string {
-	return email[strings.LastIndexByte(email, '@')+1:]
 }
 
 // memCloneUser returns a copy of u that shares no memory with it.

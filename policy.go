@@ -74,7 +74,7 @@ func (p Policy) validate() error {
 		return invalid(ErrInvalidValue, "Policy.SyncDeleteMinimum", p.SyncDeleteMinimum, "must not be negative")
 	case p.ActivationResendGap < 0:
 		return invalid(ErrInvalidValue, "Policy.ActivationResendGap", p.ActivationResendGap, "must not be negative")
-	case p.DomainTokenPrefix == "" || strings.ContainsAny(p.DomainTokenPrefix, " \t\r\n\"=") || !isASCII(p.DomainTokenPrefix):
+	case p.DomainTokenPrefix == "" || strings.ContainsAny(p.DomainTokenPrefix, `"=`) || !isASCII(p.DomainTokenPrefix):
 		return invalid(ErrInvalidValue, "Policy.DomainTokenPrefix", p.DomainTokenPrefix, "must be non-empty printable ASCII without spaces, quotes or '='")
 	case p.SweepBatch <= 0:
 		return invalid(ErrInvalidValue, "Policy.SweepBatch", p.SweepBatch, "must be positive")

@@ -2270,3 +2270,19 @@ func TestDelayedClaimOfInactiveUser(t *testing.T) {
 		})
 	}
 }
+
+// TestRefuseEmptyActingOrg: an admin operation naming no org is refused
+// like one naming an unknown org (N3), never run as the user's own.
+func TestRefuseEmptyActingOrg(t *testing.T) {
+	e := newEnv(t)
+	e.mustOrg(t, "a", claim.Individual, oldOrgDate, claim.Settings{})
+	ann := e.mustActive(t, "a", "ann@example.com", 1)
+	before := e.snapshot(t, "a")
+	if _, err := e.svc.Deactivate(e.ctx, "", ann.ID); !errors.Is(err, claim.ErrNotFound) {
+		t.Errorf("Deactivate(\"\") = %v, want %v", err, claim.ErrNotFound)
+	}
+	if _, err := e.svc.Reactivate(e.ctx, "", ann.ID); !errors.Is(err, claim.ErrNotFound) {
+		t.Errorf("Reactivate(\"\") = %v, want %v", err, claim.ErrNotFound)
+	}
+	e.unchanged(t, before, "a")
+}

@@ -45,9 +45,6 @@ func (s *Service) Retract(ctx context.Context, org OrgID, id UserID) error {
 		if len(reasons) > 0 {
 			return &RetractError{User: id, Reasons: reasons}
 		}
-		if !u.Claim.pending() {
-			return errf(ErrNoPendingClaim, "user %q", id) // unreachable: an ended claim is signed in or past its window
-		}
 		orig, err := t.User(u.Claim.Original)
 		if err != nil {
 			return err

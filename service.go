@@ -240,20 +240,13 @@ func (t *txn) expire(u User) (User, error) {
 		return User{}, fmt.Errorf("claim: original %q of user %q: %w", u.Claim.Original, u.ID, err)
 	}
 	r := expiredView(u, orig)
-	if err := t.DeleteUser(orig.ID); err != nil {
-		return User{}, err
-	}
 	if err := t.UpdateUser(r); err != nil {
-		return User{}, err
-	}
-	b, err := t.org(u.Org)
-	if err != nil {
 		return User{}, err
 	}
 	if err := t.emit(Event{Type: EventClaimExpired, Org: u.Org, From: u.Claim.From, User: u.ID, Mode: Delayed, Action: MigrateContent}); err != nil {
 		return User{}, err
 	}
-	if err := t.emit(Event{Type: EventContentMigrated, Org: u.Org, From: u.Claim.From, User: u.ID, Content: orig.Content, Retention: b.Settings.Retention}); err != nil {
+	if err := t.migrate(r, orig); err != nil {
 		return User{}, err
 	}
 	return r, nil

@@ -28,7 +28,7 @@ const anyState State = -1
 
 // facts are what guards look at.
 type facts struct {
-	domainVerified bool  // the user's org has verified the e-mail's domain, or the user was site-linked (U1)
+	domainVerified bool  // the user's org has verified the e-mail's domain; on add, also a site-linked user (U1)
 	signedInBefore bool  // the user has ever signed in (LastSignIn set)
 	claimSignedIn  bool  // the user signed in during its pending claim (I1)
 	delayedPending bool  // the user has a pending delayed claim

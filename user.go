@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 )
@@ -138,19 +139,10 @@ func (s *Service) Users(ctx context.Context, org OrgID, states ...State) iter.Se
 				}
 			}
 			return t.currentPage(func(after string) ([]User, error) { return t.UsersByOrg(org, after, pageSize) }, after, func(u User) bool {
-				return len(states) == 0 || containsState(states, u.State)
+				return len(states) == 0 || slices.Contains(states, u.State)
 			})
 		})(yield)
 	}
-}
-
-func containsState(states []State, s State) bool {
-	for _, x := range states {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // currentPage reads one page with list, brings each user up to date and
@@ -213,7 +205,7 @@ func pages[T any](ctx context.Context, s *Service, page func(t *txn, after strin
 // user and ErrHeldByClaim for an original account (H2). Event:
 // user.verified.
 func (s *Service) VerifyEmail(ctx context.Context, id UserID) (User, error) {
-	return s.transition(ctx, "", id, onVerifyEmail, EventUserVerified)
+	return s.transition(ctx, nil, id, onVerifyEmail, EventUserVerified)
 }
 
 // SignIn records a sign-in (U4, I1), in this order:
@@ -229,7 +221,7 @@ func (s *Service) VerifyEmail(ctx context.Context, id UserID) (User, error) {
 //
 // LastSignIn is set. Event: user.signed_in.
 func (s *Service) SignIn(ctx context.Context, id UserID) (User, error) {
-	return s.transition(ctx, "", id, onSignIn, EventUserSignedIn)
+	return s.transition(ctx, nil, id, onSignIn, EventUserSignedIn)
 }
 
 // Deactivate makes a user of org Inactive, InactiveSince now (U5); an
@@ -239,27 +231,33 @@ func (s *Service) SignIn(ctx context.Context, id UserID) (User, error) {
 // or a user not in org (N3) and ErrHeldByClaim for an original account
 // (H2). Event: user.deactivated.
 func (s *Service) Deactivate(ctx context.Context, org OrgID, id UserID) (User, error) {
-	return s.transition(ctx, org, id, onDeactivate, EventUserDeactivated)
+	return s.transition(ctx, &org, id, onDeactivate, EventUserDeactivated)
 }
 
 // Reactivate makes an Inactive user of org usable again (U5): Delayed
 // Claim if its delayed claim is still pending (the state belongs to the
 // claim), else Active if it has signed in before, else Verified or Not
-// Verified by U1's domain rule. A user in any other state is returned
-// unchanged. Errors as Deactivate. Event: user.reactivated.
+// Verified by U1's domain rule (whether the user was once site-linked is
+// not kept). A user in any other state is returned unchanged. Errors as
+// Deactivate. Event: user.reactivated.
+//
+// An Inactive user claimed immediately stays Inactive (K6) and cannot
+// sign in (U4) until the claiming org reactivates it; until it signs in
+// and chooses, its original account stays held (X2).
 func (s *Service) Reactivate(ctx context.Context, org OrgID, id UserID) (User, error) {
-	return s.transition(ctx, org, id, onReactivate, EventUserReactivated)
+	return s.transition(ctx, &org, id, onReactivate, EventUserReactivated)
 }
 
-// transition runs one single-user state change from the table. With org
-// set the user must belong to it.
-func (s *Service) transition(ctx context.Context, org OrgID, id UserID, on trigger, event string) (User, error) {
+// transition runs one single-user state change from the table. An
+// admin's operation names its org, and the user must belong to it (N3);
+// the user's own (nil org) does not.
+func (s *Service) transition(ctx context.Context, org *OrgID, id UserID, on trigger, event string) (User, error) {
 	var out User
 	err := s.update(ctx, func(t *txn) error {
 		var u User
 		var err error
-		if org != "" {
-			u, err = t.member(org, id)
+		if org != nil {
+			u, err = t.member(*org, id)
 		} else {
 			u, err = t.user(id)
 		}
