@@ -563,31 +563,16 @@ func (s *Service) RemindDelayed(ctx context.Context, org OrgID) (int, error) {
 		if _, err := t.org(org); err != nil {
 			return err
 		}
-		for after := ""; ; {
-			raw, err := t.PendingClaimsBy(org, after, pageSize)
-			if err != nil {
-				return err
-			}
-			for _, r := range raw {
-				after = r.Email
-				u, err := t.current(r)
-				if err != nil {
-					return err
-				}
-				if !u.Claim.pending() || u.Claim.Mode != Delayed || u.Claim.SignedIn {
-					continue
-				}
-				days := daysUntil(t.now, u.Claim.Deadline)
-				if err := t.emit(Event{Type: EventNotifyReminder, Org: org, From: u.Claim.From, User: u.ID,
-					Recipient: u.Email, Mode: Delayed, Detail: strconv.Itoa(days)}); err != nil {
-					return err
-				}
-				n++
-			}
-			if len(raw) < pageSize {
+		list := func(after string, limit int) ([]User, error) { return t.PendingClaimsBy(org, after, limit) }
+		return t.each(list, func(u User) error {
+			if !u.Claim.pending() || u.Claim.Mode != Delayed || u.Claim.SignedIn {
 				return nil
 			}
-		}
+			days := daysUntil(t.now, u.Claim.Deadline)
+			n++
+			return t.emit(Event{Type: EventNotifyReminder, Org: org, From: u.Claim.From, User: u.ID,
+				Recipient: u.Email, Mode: Delayed, Detail: strconv.Itoa(days)})
+		})
 	})
 	if err != nil {
 		return 0, err

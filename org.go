@@ -2,7 +2,6 @@ package claim
 
 import (
 	"context"
-	"errors"
 	"strings"
 )
 
@@ -117,21 +116,9 @@ func (s *Service) DeleteOrg(ctx context.Context, id OrgID) error {
 		if _, err := t.org(id); err != nil {
 			return err
 		}
-		after := ""
-		for {
-			page, err := t.UsersByOrg(id, after, pageSize)
-			if err != nil {
-				return err
-			}
-			for _, u := range page {
-				after = u.Email
-				if err := t.deleteForOrg(id, u); err != nil {
-					return err
-				}
-			}
-			if len(page) < pageSize {
-				break
-			}
+		list := func(after string, limit int) ([]User, error) { return t.UsersByOrg(id, after, limit) }
+		if err := t.each(list, func(u User) error { return t.deleteForOrg(id, u) }); err != nil {
+			return err
 		}
 		doms, err := t.Domains(id)
 		if err != nil {
@@ -157,15 +144,9 @@ func (s *Service) DeleteOrg(ctx context.Context, id OrgID) error {
 	})
 }
 
-// deleteForOrg deletes one user of the org being deleted (steps 2–6).
-func (t *txn) deleteForOrg(org OrgID, stored User) error {
-	u, err := t.current(stored)
-	if errors.Is(err, ErrNotFound) {
-		return nil // an original whose delayed claim just expired: gone
-	}
-	if err != nil {
-		return err
-	}
+// deleteForOrg deletes one user, brought up to date, of the org being
+// deleted (steps 3–6).
+func (t *txn) deleteForOrg(org OrgID, u User) error {
 	if u.HeldBy != "" {
 		h, err := t.holder(u)
 		if err != nil {

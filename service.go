@@ -252,6 +252,34 @@ func (t *txn) expire(u User) (User, error) {
 	return r, nil
 }
 
+// each pages through the users list returns (in its key order), brings
+// each up to date (current) and calls fn with it; originals that an
+// expiry has just removed are skipped. It stops at fn's first error.
+func (t *txn) each(list func(after string, limit int) ([]User, error), fn func(User) error) error {
+	for after := ""; ; {
+		raw, err := list(after, pageSize)
+		if err != nil {
+			return err
+		}
+		for _, r := range raw {
+			after = r.Email
+			u, err := t.current(r)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := fn(u); err != nil {
+				return err
+			}
+		}
+		if len(raw) < pageSize {
+			return nil
+		}
+	}
+}
+
 // public is u as callers see it: an ended claim record is hidden (the
 // User.Claim field is the pending claim).
 func public(u User) User {

@@ -380,39 +380,21 @@ func (s *Service) NudgeUnverified(ctx context.Context, org OrgID) (int, error) {
 		if _, err := t.org(org); err != nil {
 			return err
 		}
-		for after := ""; ; {
-			raw, err := t.UsersByOrg(org, after, pageSize)
-			if err != nil {
-				return err
-			}
-			for _, r := range raw {
-				after = r.Email
-				u, err := t.current(r)
-				if errors.Is(err, ErrNotFound) {
-					continue
-				}
-				if err != nil {
-					return err
-				}
-				if u.State != NotVerified || u.HeldBy != "" {
-					continue
-				}
-				if !u.ActivationSent.IsZero() && t.now.Sub(u.ActivationSent) < t.s.policy.ActivationResendGap {
-					continue
-				}
-				u.ActivationSent = t.now
-				if err := t.UpdateUser(u); err != nil {
-					return err
-				}
-				if err := t.emit(Event{Type: EventNotifyActivation, Org: org, User: u.ID, Recipient: u.Email}); err != nil {
-					return err
-				}
-				n++
-			}
-			if len(raw) < pageSize {
+		list := func(after string, limit int) ([]User, error) { return t.UsersByOrg(org, after, limit) }
+		return t.each(list, func(u User) error {
+			if u.State != NotVerified || u.HeldBy != "" {
 				return nil
 			}
-		}
+			if !u.ActivationSent.IsZero() && t.now.Sub(u.ActivationSent) < t.s.policy.ActivationResendGap {
+				return nil
+			}
+			u.ActivationSent = t.now
+			if err := t.UpdateUser(u); err != nil {
+				return err
+			}
+			n++
+			return t.emit(Event{Type: EventNotifyActivation, Org: org, User: u.ID, Recipient: u.Email})
+		})
 	})
 	if err != nil {
 		return 0, err
