@@ -42,28 +42,55 @@ const smMinChecks = 200
 // usual.
 const smRepeats = 4
 
-// TestStateMachine runs the state machine. rapid reads its number of
-// checks from the -rapid.checks flag (or RAPID_CHECKS) when Check is
-// called; changing that package-wide flag from a test would race with
-// other rapid tests of the package running in parallel. So when the
-// caller has not chosen the number of checks (nor a seed or a fail file,
-// which make every run the same), the test runs rapid.Check as many times
-// as it takes to reach smMinChecks: twice with the default. Every round
-// starts from fresh random seeds. With -short, rapid runs a fifth of the
-// checks, and so does this test.
+// TestStateMachine runs the state machine on memory stores, smMinChecks
+// checks in all (see smRun).
 func TestStateMachine(t *testing.T) {
-	rounds := 1
+	smRun(t, smMinChecks, func(testing.TB) claim.Store { return claim.NewMemoryStore() })
+}
+
+// smRun runs the state machine, each check on a fresh, empty store from
+// newStore. rapid reads its number of checks from the -rapid.checks flag
+// (or RAPID_CHECKS) when Check is called; changing that package-wide flag
+// from a test would race with other rapid tests of the package running in
+// parallel. So when the caller has not chosen the number of checks (nor a
+// seed or a fail file, which make every run the same), smRun runs
+// rapid.Check as many times as it takes to reach checks, each round from
+// fresh random seeds, and lets the checks past that number pass without
+// running the machine; after a failure every check runs, so that rapid
+// can shrink it. With -short, rapid runs a fifth of the checks, and so
+// does smRun. When the caller has chosen, rapid.Check runs once, as told.
+func smRun(t *testing.T, checks int, newStore func(testing.TB) claim.Store) {
+	rounds, budget := 1, -1 // budget < 0: no limit
 	if !smRapidChosen() {
 		n := flag.Lookup("rapid.checks").Value.(flag.Getter).Get().(int)
-		rounds = (smMinChecks + n - 1) / n
+		rounds = (checks + n - 1) / n
+		budget = checks
+		if testing.Short() {
+			budget = max(1, checks/5)
+		}
 	}
+	ran, failing := 0, false
 	for range rounds {
 		rapid.Check(t, func(rt *rapid.T) {
-			actions := rapid.StateMachineActions(smNewMachine(t, rt))
+			if budget >= 0 && ran >= budget && !failing {
+				return
+			}
+			ok := false
+			defer func() {
+				if !ok || rt.Failed() {
+					failing = true
+				}
+			}()
+			actions := rapid.StateMachineActions(smNewMachine(t, rt, newStore))
 			for range smRepeats {
 				rt.Repeat(actions)
 			}
+			ran++
+			ok = true
 		})
+	}
+	if !failing {
+		t.Logf("ran the state machine in %d checks", ran)
 	}
 }
 
@@ -753,10 +780,10 @@ func (a smTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) 
 func (a smTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
 func (a smTB) Logf(format string, args ...any)   { a.rt.Logf(format, args...) }
 
-func smNewMachine(tt *testing.T, t *rapid.T) *smMachine {
+func smNewMachine(tt *testing.T, t *rapid.T, newStore func(testing.TB) claim.Store) *smMachine {
 	tb := smTB{tt, t}
 	s := &smMachine{
-		e: newEnv(tb),
+		e: newEnvOn(tb, newStore(tb)),
 		m: &smModel{now: t0, users: map[claim.UserID]smUser{}, claimant: map[string]claim.OrgID{}},
 	}
 	for _, o := range smWorld {
