@@ -34,7 +34,10 @@ type Store interface {
 // ErrNotFound. List methods return at most limit records (limit > 0),
 // starting after the given key, so callers page through large sets; a
 // store must serve each list from an index, at a cost in proportion to
-// what it returns.
+// what it returns. A limit that is not positive is an error wrapping
+// ErrInvalidValue. A Tx must not be used after its function returns.
+// View and Update return an error wrapping the context's error when ctx
+// is done, and a new store's first event has Seq 1.
 type Tx interface {
 	// Org returns the org with the id.
 	Org(id OrgID) (Org, error)
