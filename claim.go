@@ -580,50 +580,93 @@ func (s *Service) RemindDelayed(ctx context.Context, org OrgID) (int, error) {
 	return n, nil
 }
 
-// Sweep persists what time has decided (P1): every delayed claim past
-// its deadline is resolved as MigrateContent (X1, X3) with claim.expired
-// and content.migrated events. It works in transactions of at most
-// Policy.SweepBatch claims, taking the claims due in deadline order, so
-// its cost is in proportion to the due work; it is idempotent, and
-// sweepers running at once never resolve a claim twice (each resolution
-// is a write transaction that re-reads the claim). A cancelled context
-// stops it between batches with the context's error and the report so
-// far. Reads never need a sweep: they show expired claims resolved.
+// Sweep persists what time has decided (P1), in this order:
+//
+//  1. Every delayed claim past its deadline is resolved as MigrateContent
+//     (X1, X3): claim.expired and content.migrated.
+//  2. Every user Inactive for Policy.InactivePurge or longer (now >=
+//     InactiveSince + InactivePurge) is deleted with its content (Y4):
+//     user.purged and content.deleted. Original accounts held by a claim
+//     are never purged (H2); purging a claimed user whose claim is pending
+//     releases its original to its org (P2): original.released.
+//
+// Each step works in transactions of at most Policy.SweepBatch users,
+// taken from an index in time order, so its cost is in proportion to the
+// due work, not to the number of users. It is idempotent, and sweepers
+// running at once never resolve or purge a user twice (each is a write
+// transaction that re-reads its users). A cancelled context stops it
+// between batches with the context's error and the report so far. Reads
+// need no sweep to show expired claims resolved; until it runs, a purged
+// user's address stays taken.
 func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	var rep SweepReport
+	var err error
+	rep.Expired, err = s.batches(ctx, func(t *txn) ([]User, error) {
+		return t.DueClaims(t.now, s.policy.SweepBatch)
+	}, func(t *txn, u User) (bool, error) {
+		if !t.expired(u.Claim) {
+			return false, nil
+		}
+		_, err := t.expire(u)
+		return err == nil, err
+	})
+	if err != nil {
+		return rep, err
+	}
+	rep.Purged, err = s.batches(ctx, func(t *txn) ([]User, error) {
+		return t.InactiveUsers(t.now.Add(-s.policy.InactivePurge), s.policy.SweepBatch)
+	}, func(t *txn, stored User) (bool, error) {
+		u, err := t.current(stored)
+		if err != nil {
+			return false, err
+		}
+		if u.State != Inactive || u.HeldBy != "" || t.now.Before(u.InactiveSince.Add(s.policy.InactivePurge)) {
+			return false, nil
+		}
+		return true, t.deleteUser(u, EventUserPurged)
+	})
+	return rep, err
+}
+
+// batches runs do on the users list returns, one write transaction per
+// batch, until a batch is not full or do declined one of its users (so a
+// user that stays listed cannot loop it). It returns how many users do
+// handled.
+func (s *Service) batches(ctx context.Context, list func(t *txn) ([]User, error), do func(t *txn, u User) (bool, error)) (int, error) {
+	total := 0
 	for {
 		if err := ctx.Err(); err != nil {
-			return rep, err
+			return total, err
 		}
 		var n int
-		var more bool
+		var full bool
 		err := s.update(ctx, func(t *txn) error {
 			n = 0
-			due, err := t.DueClaims(t.now, s.policy.SweepBatch)
+			users, err := list(t)
 			if err != nil {
 				return err
 			}
-			more = len(due) == s.policy.SweepBatch
-			for _, u := range due {
-				if !t.expired(u.Claim) {
-					continue
-				}
-				if _, err := t.expire(u); err != nil {
+			full = len(users) == s.policy.SweepBatch
+			for _, u := range users {
+				ok, err := do(t, u)
+				if err != nil {
 					return err
 				}
-				n++
+				if ok {
+					n++
+				}
 			}
 			return nil
 		})
 		if err != nil {
-			return rep, err
+			return total, err
 		}
-		rep.Expired += n
+		total += n
 		if n > 0 {
-			s.log.InfoContext(ctx, "claim: sweep resolved expired delayed claims", "count", n)
+			s.log.InfoContext(ctx, "claim: sweep batch", "count", n)
 		}
-		if !more {
-			return rep, nil
+		if !full || n < s.policy.SweepBatch {
+			return total, nil
 		}
 	}
 }

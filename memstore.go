@@ -66,6 +66,7 @@ type memData struct {
 	byDomain   *btree.BTreeG[memUserKey] // (domain of Email, Email)
 	byClaimant *btree.BTreeG[memUserKey] // (Claim.By, Email), pending claims
 	due        *btree.BTreeG[memDueKey]  // (Claim.Deadline, ID), pending Delayed claims
+	inactive   *btree.BTreeG[memDueKey]  // (InactiveSince, ID), Inactive users not held by a claim
 
 	orgs map[OrgID]Org
 
@@ -126,6 +127,7 @@ func newMemData() *memData {
 		byDomain:    btree.NewG(memDegree, memUserKey.less),
 		byClaimant:  btree.NewG(memDegree, memUserKey.less),
 		due:         btree.NewG(memDegree, memDueKey.less),
+		inactive:    btree.NewG(memDegree, memDueKey.less),
 		orgs:        make(map[OrgID]Org),
 		domains:     make(map[memDomainKey]Domain),
 		domainNames: btree.NewG(memDegree, memDomainKey.less),
@@ -482,6 +484,9 @@ func (d *memData) setUser(id UserID, u *User) {
 				d.due.Delete(memDueKey{deadline: old.Claim.Deadline, id: id})
 			}
 		}
+		if memPurgeable(old) {
+			d.inactive.Delete(memDueKey{deadline: old.InactiveSince, id: id})
+		}
 	}
 	if u == nil {
 		return
@@ -496,6 +501,14 @@ func (d *memData) setUser(id UserID, u *User) {
 			d.due.ReplaceOrInsert(memDueKey{deadline: u.Claim.Deadline, id: id})
 		}
 	}
+	if memPurgeable(*u) {
+		d.inactive.ReplaceOrInsert(memDueKey{deadline: u.InactiveSince, id: id})
+	}
+}
+
+// memPurgeable reports whether u belongs in the inactive index.
+func memPurgeable(u User) bool {
+	return u.State == Inactive && u.HeldBy == "" && !u.InactiveSince.IsZero()
 }
 
 // UsersByOrg lists org's users whose Email sorts after the given address,
@@ -554,6 +567,24 @@ func (tx *memTx) DueClaims(now time.Time, limit int) ([]User, error) {
 	var out []User
 	tx.d.due.Ascend(func(k memDueKey) bool {
 		if k.deadline.After(now) {
+			return false
+		}
+		out = append(out, memCloneUser(tx.d.users[k.id]))
+		return len(out) < limit
+	})
+	return out, nil
+}
+
+// InactiveUsers lists the users that are Inactive, not held by a claim
+// and have InactiveSince <= before, in InactiveSince order, ties by ID.
+// Returns an error wrapping ErrInvalidValue if limit <= 0.
+func (tx *memTx) InactiveUsers(before time.Time, limit int) ([]User, error) {
+	if err := tx.checkList("InactiveUsers", limit); err != nil {
+		return nil, err
+	}
+	var out []User
+	tx.d.inactive.Ascend(func(k memDueKey) bool {
+		if k.deadline.After(before) {
 			return false
 		}
 		out = append(out, memCloneUser(tx.d.users[k.id]))

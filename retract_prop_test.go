@@ -184,7 +184,7 @@ func rpUser(t *rapid.T, c *rpCase, email string, states []claim.State, aVerified
 // mode. states are the pre-claim states to draw from, in the order
 // NotVerified, Verified, Active[, Inactive].
 func rpSetup(t *rapid.T, tb testing.TB, mode claim.Mode, states []claim.State) *rpCase {
-	e := newEnv(tb)
+	e := newEnv(tb, rpNoPurge())
 	e.clock.Set(t0.Add(rpDur(t, "start", 0, 2*365*24*time.Hour)))
 	c := &rpCase{e: e, tb: tb, a: "a", b: "b", c: "c", mode: mode}
 	c.domain = rapid.SampledFrom(rpDomains).Draw(t, "domain")
@@ -584,7 +584,7 @@ type rpPopulation struct {
 // "u.example", which they have not (E2). Each user's state is reached
 // through the API.
 func rpPopulate(t *rapid.T, tb testing.TB, claimants ...claim.OrgID) *rpPopulation {
-	e := newEnv(tb)
+	e := newEnv(tb, rpNoPurge())
 	e.clock.Set(t0.Add(rpDur(t, "start", 0, 365*24*time.Hour)))
 	p := &rpPopulation{e: e, tb: tb}
 	rpOrg(t, e, tb, "p0", rpEnterprise, rpSettings(t, "p0", rapid.Bool().Draw(t, "p0 AllowContentMigration")))
@@ -861,4 +861,13 @@ func TestRetractableListsExactlyRetractable(t *testing.T) {
 			}
 		}
 	})
+}
+
+// rpNoPurge keeps the sweep from purging inactive users within the times
+// these properties draw (at most weeks): retraction is their subject,
+// purging has its own tests (purge_test.go).
+func rpNoPurge() claim.Option {
+	p := claim.DefaultPolicy()
+	p.InactivePurge = 10 * 365 * 24 * time.Hour
+	return claim.WithPolicy(p)
 }

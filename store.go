@@ -88,6 +88,11 @@ type Tx interface {
 	// Deadline <= now, in deadline order (ties by ID).
 	DueClaims(now time.Time, limit int) ([]User, error)
 
+	// InactiveUsers lists the users that are Inactive, not held by a
+	// claim (HeldBy empty) and have InactiveSince <= before, in
+	// InactiveSince order (ties by ID): the users the sweep may purge.
+	InactiveUsers(before time.Time, limit int) ([]User, error)
+
 	// AppendEvent appends e to the log, assigning the next sequence
 	// number, and returns the event as stored.
 	AppendEvent(e Event) (Event, error)

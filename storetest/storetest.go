@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) claim.Store) {
 		{"UsersByDomain", testUsersByDomain},
 		{"PendingClaimsBy", testPendingClaimsBy},
 		{"DueClaims", testDueClaims},
+		{"InactiveUsers", testInactiveUsers},
 		{"Events", testEvents},
 		{"InvalidLimit", testInvalidLimit},
 		{"UpdateReturnsFnError", testUpdateReturnsFnError},
@@ -1118,6 +1119,65 @@ func testDueClaims(t *testing.T, s claim.Store) {
 		got, err = tx.DueClaims(t0.In(time.FixedZone("UTC-5", -5*3600)), big)
 		must(t, err, "DueClaims")
 		diffList(t, "DueClaims(t0 in UTC-5)", ids(got), []claim.UserID{"u5", "u1", "u2", "u0"})
+		return nil
+	})
+}
+
+func testInactiveUsers(t *testing.T, s claim.Store) {
+	inactive := func(id claim.UserID, email string, since time.Time) claim.User {
+		u := newUser(id, email, "acme")
+		u.State, u.InactiveSince, u.HeldBy = claim.Inactive, since, ""
+		return u
+	}
+	// E-mail order, ID order and InactiveSince order all differ.
+	first := inactive("u5", "a@x.com", t0.Add(-48*time.Hour))
+	tieA := inactive("u1", "d@x.com", t0.Add(-time.Hour))
+	tieB := inactive("u2", "b@x.com", t0.Add(-time.Hour))
+	atBefore := inactive("u0", "c@x.com", t0)
+	later := inactive("u3", "e@x.com", t0.Add(time.Microsecond))
+	held := inactive("h1", "f@x.com.convert-user.local", t0.Add(-72*time.Hour))
+	held.HeldBy = "beta"
+	active := newUser("a1", "g@x.com", "acme") // a stale InactiveSince does not make it inactive
+	active.InactiveSince = t0.Add(-72 * time.Hour)
+	createUsers(t, s, later, held, atBefore, tieB, active, first, tieA)
+
+	tests := []struct {
+		reason string
+		before time.Time
+		limit  int
+		want   []claim.UserID
+	}{
+		{"InactiveSince == before is listed, later is not; held and active users never", t0, big, []claim.UserID{"u5", "u1", "u2", "u0"}},
+		{"limit", t0, 2, []claim.UserID{"u5", "u1"}},
+		{"a nanosecond before", t0.Add(-time.Nanosecond), big, []claim.UserID{"u5", "u1", "u2"}},
+		{"all", t0.Add(time.Hour), big, []claim.UserID{"u5", "u1", "u2", "u0", "u3"}},
+		{"none yet", t0.Add(-49 * time.Hour), big, nil},
+	}
+	view(t, s, func(tx claim.Tx) error {
+		for _, tt := range tests {
+			got, err := tx.InactiveUsers(tt.before, tt.limit)
+			must(t, err, "InactiveUsers")
+			diffList(t, fmt.Sprintf("InactiveUsers(%v, %d) (%s)", tt.before, tt.limit, tt.reason), ids(got), tt.want)
+		}
+		return nil
+	})
+	// Reactivated, released or held: the index follows UpdateUser.
+	update(t, s, func(tx claim.Tx) error {
+		r := first
+		r.State, r.InactiveSince = claim.Active, time.Time{}
+		must(t, tx.UpdateUser(r), "UpdateUser(reactivate u5)")
+		h := held
+		h.HeldBy, h.Email = "", "f@x.com"
+		must(t, tx.UpdateUser(h), "UpdateUser(release h1)")
+		b := tieB
+		b.HeldBy = "beta"
+		must(t, tx.UpdateUser(b), "UpdateUser(hold u2)")
+		return nil
+	})
+	view(t, s, func(tx claim.Tx) error {
+		got, err := tx.InactiveUsers(t0, big)
+		must(t, err, "InactiveUsers")
+		diffList(t, "InactiveUsers(t0) after updates", ids(got), []claim.UserID{"h1", "u1", "u0"})
 		return nil
 	})
 }
