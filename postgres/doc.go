@@ -111,7 +111,8 @@
 // # Schema
 //
 // Tables orgs, domains, users and events, each list of claim.Tx served
-// by an index entered at its after key (see migrations/0001_initial.sql).
+// by an index entered at its after key (see migrations/0001_initial.sql,
+// and 0002_inactive_index.sql for InactiveUsers).
 // Key columns use COLLATE "C", so lists come in byte order, as Go
 // compares strings, whatever the database's collation. The schema
 // enforces what must hold whatever writes it: one claimant per domain

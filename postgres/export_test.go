@@ -1,6 +1,10 @@
 package postgres
 
-import "github.com/claimkit/claim"
+import (
+	"context"
+
+	"github.com/claimkit/claim"
+)
 
 // ListQueries are the list queries of the Tx, with arguments that make
 // them select a few rows of the table TestListQueriesUseIndexes fills,
@@ -13,6 +17,7 @@ var ListQueries = []struct {
 	{"UsersByDomain", queryUsersByDomain, "users_domain_email_idx", []any{"d3.example", "user-00100@d3.example", 50}},
 	{"PendingClaimsBy", queryPendingClaimsBy, "users_claim_by_email_idx", []any{"claimer-2", "user-00100@d3.example", 50}},
 	{"DueClaims", queryDueClaims, "users_claim_due_idx", []any{int64(1_700_000_000_000_000_000), 50}},
+	{"InactiveUsers", queryInactiveUsers, "users_inactive_idx", []any{int64(1_600_000_000_000_000_000 + 2_000*10_000_000_000), 50}},
 	{"Events", queryEvents, "events_pkey", []any{int64(100), 50}},
 }
 
@@ -28,4 +33,10 @@ func Exec(x claim.Tx, sql string, args ...any) error {
 		return t.fail("Exec", err)
 	}
 	return nil
+}
+
+// MigrateTo is Migrate, applying only the migrations up to version, as
+// an older build of the store would have left the schema.
+func MigrateTo(ctx context.Context, s *Store, version int) error {
+	return s.migrate(ctx, version)
 }

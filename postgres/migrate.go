@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -80,7 +81,13 @@ const migrateLockClass = 0x636c6d6d // "clmm"
 // It returns an error wrapping the cause if no schema of the search_path
 // exists, the database cannot be reached, or a migration fails (that
 // migration is rolled back; those before it stay applied).
-func (s *Store) Migrate(ctx context.Context) (err error) {
+func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrate(ctx, math.MaxInt)
+}
+
+// migrate is Migrate, applying only the migrations up to version upTo
+// (tests use it to leave a schema as an older build did).
+func (s *Store) migrate(ctx context.Context, upTo int) (err error) {
 	ms, err := migrations()
 	if err != nil {
 		return fmt.Errorf("postgres store: migrate: %w", err)
@@ -130,6 +137,9 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 		return fmt.Errorf("postgres store: migrate: read schema_migrations: %w", err)
 	}
 	for _, m := range ms {
+		if m.version > upTo {
+			break
+		}
 		if slices.Contains(applied, int32(m.version)) {
 			continue
 		}

@@ -260,6 +260,64 @@ func migrationsApplied(t *testing.T, schema string) []int32 {
 
 var wantTables = []string{"domains", "events", "orgs", "schema_migrations", "users"}
 
+// wantVersions are the versions of the embedded migrations.
+var wantVersions = []int32{1, 2}
+
+// indexes lists the indexes of the schema's users table.
+func indexes(t *testing.T, schema string) []string {
+	t.Helper()
+	rows, _ := adminPool(t).Query(t.Context(),
+		`SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 AND tablename = 'users' ORDER BY 1`, schema)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("listing indexes: %v", err)
+	}
+	return names
+}
+
+// TestMigrateFromVersion1: a schema that an older build left at version 1,
+// with data in it, is brought to the latest version by Migrate, once; the
+// data stays and the new index serves InactiveUsers.
+func TestMigrateFromVersion1(t *testing.T) {
+	t.Parallel()
+	schema, dsn := newSchema(t)
+	s, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("Open() = %v, want nil", err)
+	}
+	t.Cleanup(s.Close)
+	if err := postgres.MigrateTo(t.Context(), s, 1); err != nil {
+		t.Fatalf("MigrateTo(1) = %v, want nil", err)
+	}
+	if d := cmp.Diff([]int32{1}, migrationsApplied(t, schema)); d != "" {
+		t.Fatalf("schema_migrations at version 1 mismatch (-want +got):\n%s", d)
+	}
+	if slices.Contains(indexes(t, schema), "users_inactive_idx") {
+		t.Fatalf("users_inactive_idx exists at version 1")
+	}
+	u := user("u1", "ann@x.com", "acme")
+	u.State, u.InactiveSince = claim.Inactive, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	mustUpdate(t, s, func(tx claim.Tx) error { return tx.CreateUser(u) })
+	for i := range 2 { // the second Migrate finds nothing to do
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate() #%d from version 1 = %v, want nil", i+1, err)
+		}
+		if d := cmp.Diff(wantVersions, migrationsApplied(t, schema)); d != "" {
+			t.Errorf("schema_migrations after Migrate() #%d mismatch (-want +got):\n%s", i+1, d)
+		}
+	}
+	if !slices.Contains(indexes(t, schema), "users_inactive_idx") {
+		t.Errorf("indexes after Migrate() = %v, want users_inactive_idx among them", indexes(t, schema))
+	}
+	mustView(t, s, func(tx claim.Tx) error {
+		got, err := tx.InactiveUsers(u.InactiveSince, 10)
+		if err != nil || len(got) != 1 || got[0].ID != "u1" {
+			t.Errorf("InactiveUsers() after migrating = %v, %v; want u1", got, err)
+		}
+		return nil
+	})
+}
+
 func TestMigrateIsIdempotent(t *testing.T) {
 	t.Parallel()
 	s, schema := newStore(t) // migrated once
@@ -273,8 +331,11 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if d := cmp.Diff(wantTables, tables(t, schema)); d != "" {
 		t.Errorf("tables mismatch (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff([]int32{1}, migrationsApplied(t, schema)); d != "" {
+	if d := cmp.Diff(wantVersions, migrationsApplied(t, schema)); d != "" {
 		t.Errorf("schema_migrations mismatch (-want +got):\n%s", d)
+	}
+	if !slices.Contains(indexes(t, schema), "users_inactive_idx") {
+		t.Errorf("indexes = %v, want users_inactive_idx among them", indexes(t, schema))
 	}
 	mustView(t, s, func(tx claim.Tx) error {
 		if _, err := tx.User("u1"); err != nil {
@@ -318,7 +379,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	if d := cmp.Diff(wantTables, tables(t, schema)); d != "" {
 		t.Errorf("tables mismatch (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff([]int32{1}, migrationsApplied(t, schema)); d != "" {
+	if d := cmp.Diff(wantVersions, migrationsApplied(t, schema)); d != "" {
 		t.Errorf("schema_migrations mismatch (-want +got):\n%s", d)
 	}
 	for i, s := range stores {
@@ -684,6 +745,132 @@ func TestZeroDeadlineIsDue(t *testing.T) {
 				if err != nil || !slices.Equal(got, tt.want) {
 					t.Errorf("%T: DueClaims(%v) = %v, %v; want %v", s, tt.now, got, err, tt.want)
 				}
+			}
+			return nil
+		})
+	}
+}
+
+// TestInactiveUsers: InactiveUsers lists the Inactive users not held by
+// a claim whose InactiveSince is at or before the given instant, to the
+// nanosecond, in InactiveSince order, ties by ID in byte order, a page of
+// limit at a time; and so does the memory store.
+func TestInactiveUsers(t *testing.T) {
+	t.Parallel()
+	pg, _ := newStore(t)
+	before := time.Date(2026, 3, 16, 9, 0, 0, 123456789, time.UTC)
+	t0 := before.Add(-24 * time.Hour)
+	users := []struct {
+		id     claim.UserID
+		state  claim.State
+		since  time.Time
+		heldBy claim.OrgID
+	}{
+		{"a0", claim.Inactive, t0, ""},
+		{"B0", claim.Inactive, t0, ""}, // "B0" < "a0" in byte order, not in most collations
+		{"first", claim.Inactive, t0.Add(-time.Hour), ""},
+		{"at-before", claim.Inactive, before, ""},                         // == before: listed
+		{"after-before", claim.Inactive, before.Add(time.Nanosecond), ""}, // before+1ns: not listed
+		{"held", claim.Inactive, t0.Add(-2 * time.Hour), "acme2"},         // held by a claim
+		{"stale", claim.Active, t0.Add(-3 * time.Hour), ""},               // not Inactive
+		{"zero", claim.Inactive, time.Time{}, ""},                         // zero InactiveSince
+		{"suspended", claim.NotVerified, t0.Add(-4 * time.Hour), "acme3"}, // neither
+	}
+	want := []claim.UserID{"first", "B0", "a0", "at-before"}
+	ids := func(us []claim.User) []claim.UserID {
+		var got []claim.UserID
+		for _, u := range us {
+			got = append(got, u.ID)
+		}
+		return got
+	}
+	for _, s := range []claim.Store{claim.NewMemoryStore(), pg} {
+		mustUpdate(t, s, func(tx claim.Tx) error {
+			for _, x := range users {
+				u := user(x.id, strings.ToLower(string(x.id))+"@x.com", "acme")
+				u.State, u.InactiveSince, u.HeldBy = x.state, x.since, x.heldBy
+				if err := tx.CreateUser(u); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		mustView(t, s, func(tx claim.Tx) error {
+			for limit := 1; limit <= len(want)+1; limit++ {
+				got, err := tx.InactiveUsers(before, limit)
+				if w := want[:min(limit, len(want))]; err != nil || !slices.Equal(ids(got), w) {
+					t.Errorf("%T: InactiveUsers(before, %d) = %v, %v; want %v", s, limit, ids(got), err, w)
+				}
+			}
+			for _, tt := range []struct {
+				before time.Time
+				want   []claim.UserID
+			}{
+				{before.Add(-time.Nanosecond), []claim.UserID{"first", "B0", "a0"}},
+				{before.Add(time.Nanosecond), []claim.UserID{"first", "B0", "a0", "at-before", "after-before"}},
+				{t0.Add(-time.Hour - time.Nanosecond), nil},
+				{time.Time{}, nil},
+				{time.Date(1200, 1, 1, 0, 0, 0, 0, time.UTC), nil},
+				{time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), []claim.UserID{"first", "B0", "a0", "at-before", "after-before"}},
+			} {
+				got, err := tx.InactiveUsers(tt.before, 10)
+				if err != nil || !slices.Equal(ids(got), tt.want) {
+					t.Errorf("%T: InactiveUsers(%v, 10) = %v, %v; want %v", s, tt.before, ids(got), err, tt.want)
+				}
+			}
+			for _, limit := range []int{0, -1} {
+				if got, err := tx.InactiveUsers(before, limit); !errors.Is(err, claim.ErrInvalidValue) {
+					t.Errorf("%T: InactiveUsers(before, %d) = %v, %v; want an error wrapping ErrInvalidValue", s, limit, ids(got), err)
+				}
+			}
+			return nil
+		})
+		// Paging as the sweep does: purge each page, then ask again.
+		var pages [][]claim.UserID
+		for range len(want) {
+			var page []claim.UserID
+			mustUpdate(t, s, func(tx claim.Tx) error {
+				us, err := tx.InactiveUsers(before, 3)
+				if err != nil {
+					return err
+				}
+				page = ids(us)
+				for _, u := range us {
+					if err := tx.DeleteUser(u.ID); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if len(page) == 0 {
+				break
+			}
+			pages = append(pages, page)
+		}
+		if d := cmp.Diff([][]claim.UserID{{"first", "B0", "a0"}, {"at-before"}}, pages); d != "" {
+			t.Errorf("%T: pages of InactiveUsers(before, 3), purged in turn, mismatch (-want +got):\n%s", s, d)
+		}
+		// Releasing the held user lists it; reactivating one unlists it.
+		mustUpdate(t, s, func(tx claim.Tx) error {
+			h, err := tx.User("held")
+			if err != nil {
+				return err
+			}
+			h.HeldBy = ""
+			if err := tx.UpdateUser(h); err != nil {
+				return err
+			}
+			a, err := tx.User("after-before")
+			if err != nil {
+				return err
+			}
+			a.State = claim.Active
+			return tx.UpdateUser(a)
+		})
+		mustView(t, s, func(tx claim.Tx) error {
+			got, err := tx.InactiveUsers(time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), 10)
+			if w := []claim.UserID{"held"}; err != nil || !slices.Equal(ids(got), w) {
+				t.Errorf("%T: InactiveUsers(3000) after the updates = %v, %v; want %v", s, ids(got), err, w)
 			}
 			return nil
 		})
@@ -1337,18 +1524,23 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	defer s.Close()
 	_, err := adminPool(t).Exec(t.Context(), fmt.Sprintf(`
 		INSERT INTO %[1]s (id, email, first_name, last_name, display_name, org_id, state, licenses, content,
-			claim_by, claim_from, claim_mode, claim_prev_state, claim_at, claim_deadline, claim_signed_in,
+			inactive_since, held_by, claim_by, claim_from, claim_mode, claim_prev_state, claim_at, claim_deadline, claim_signed_in,
 			claim_original, claim_ended, claim_outcome)
 		SELECT 'id-' || lpad(i::text, 5, '0'), 'user-' || lpad(i::text, 5, '0') || '@d' || (i %% 10) || '.example',
-			'', '', '', 'org-' || (i %% 20), 3, '{}', 0,
-			c.by, c.by, c.mode, c.mode, c.deadline, c.deadline, CASE WHEN c.by IS NOT NULL THEN false END,
+			'', '', '', 'org-' || (i %% 20), c.state, '{}', 0, c.inactive, c.held, c.by, c.by, c.mode, c.mode, c.deadline, c.deadline, CASE WHEN c.by IS NOT NULL THEN false END,
 			c.by, c.ended, c.mode
 		FROM generate_series(1, 50000) AS i,
 		LATERAL (SELECT
 			CASE WHEN i %% 5 = 0 THEN 'claimer-' || (i %% 7) END AS by,
 			CASE WHEN i %% 5 = 0 THEN (1 + (i %% 3 = 0)::int)::smallint END AS mode,
 			CASE WHEN i %% 5 = 0 THEN 1600000000000000000 + i::bigint * 10000000000 END AS deadline,
-			CASE WHEN i %% 10 = 0 THEN 1 END AS ended) AS c;
+			CASE WHEN i %% 10 = 0 THEN 1 END AS ended,
+			-- Inactive (4): i %% 8 = 1, since a time that grows with i, held
+			-- by a claim when i %% 24 = 1; and i %% 8 = 3, since the zero
+			-- time. Active (3) with a stale InactiveSince: i %% 8 = 2.
+			CASE WHEN i %% 8 IN (1, 3) THEN 4 ELSE 3 END AS state,
+			CASE WHEN i %% 8 IN (1, 2) THEN 1600000000000000000 + i::bigint * 10000000000 END AS inactive,
+			CASE WHEN i %% 24 = 1 THEN 'holder' END AS held) AS c;
 		INSERT INTO %[2]s (seq, type, org_id, from_org, user_id, recipient, content, mode, action, retention, detail)
 		SELECT i, 'test', '', '', '', '', 0, 0, 0, 0, '' FROM generate_series(1, 50000) AS i;
 		ANALYZE %[1]s; ANALYZE %[2]s;`, qualified(schema, "users"), qualified(schema, "events")))
@@ -1408,6 +1600,14 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		due, err := tx.DueClaims(time.Unix(0, 1600000000000000000+150*10000000000), 100)
 		if err != nil || len(due) != 5 || due[0].ID != "id-00015" || due[4].ID != "id-00135" {
 			t.Errorf("DueClaims(deadline of user 150) = %d users %v, %v; want 15, 45, 75, 105, 135", len(due), due, err)
+		}
+		in, err := tx.InactiveUsers(time.Unix(0, 1600000000000000000+50*10000000000), 100)
+		var ids []claim.UserID
+		for _, u := range in {
+			ids = append(ids, u.ID)
+		}
+		if want := []claim.UserID{"id-00009", "id-00017", "id-00033", "id-00041"}; err != nil || !slices.Equal(ids, want) {
+			t.Errorf("InactiveUsers(inactive since of user 50) = %v, %v; want %v", ids, err, want)
 		}
 		return nil
 	})

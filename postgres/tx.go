@@ -667,6 +667,12 @@ const (
 	queryDueClaims = `SELECT ` + userColumns + ` FROM users
 		WHERE claim_by IS NOT NULL AND claim_ended IS NULL AND claim_mode = 2 AND ` + dueKey + ` <= $1
 		ORDER BY ` + dueKey + `, id LIMIT $2`
+	// queryInactiveUsers must match the predicate of users_inactive_idx
+	// (state 4 is claim.Inactive; held_by NULL is an empty HeldBy). A zero
+	// InactiveSince is NULL, which no comparison selects.
+	queryInactiveUsers = `SELECT ` + userColumns + ` FROM users
+		WHERE state = 4 AND held_by IS NULL AND inactive_since <= $1
+		ORDER BY inactive_since, id LIMIT $2`
 	queryEvents = `SELECT ` + eventColumns + ` FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`
 )
 
@@ -723,6 +729,26 @@ func (t *tx) DueClaims(now time.Time, limit int) ([]claim.User, error) {
 		n = now.UnixNano()
 	}
 	return t.users("DueClaims", limit, queryDueClaims, n, limit)
+}
+
+// InactiveUsers lists the users that are Inactive, not held by a claim
+// and have a non-zero InactiveSince <= before, in InactiveSince order,
+// ties by ID, from users_inactive_idx. Returns an error wrapping
+// claim.ErrInvalidValue if limit <= 0.
+func (t *tx) InactiveUsers(before time.Time, limit int) ([]claim.User, error) {
+	// An instant outside the stored range compares as its end: before
+	// 1678 no user is listed (stored times are above math.MinInt64),
+	// after 2262 every purgeable user is.
+	var n int64
+	switch {
+	case before.Before(minTime):
+		n = math.MinInt64
+	case before.After(maxTime):
+		n = math.MaxInt64
+	default:
+		n = before.UnixNano()
+	}
+	return t.users("InactiveUsers", limit, queryInactiveUsers, n, limit)
 }
 
 // The write lock.
