@@ -125,24 +125,19 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 							return err
 						}
 						st.done = len(raw) < pageSize
-						for _, r := range raw {
-							st.after = r.Email
-							u, err := t.current(r)
-							if errors.Is(err, ErrNotFound) {
-								continue
-							}
-							if err != nil {
-								return err
-							}
+						if len(raw) > 0 {
+							st.after = raw[len(raw)-1].Email
+						}
+						err = t.visit(raw, func(u User) error {
 							rs, src, err := t.eligibility(b, u)
-							if err != nil {
-								return err
-							}
-							if len(rs) == 0 {
-								m := s.mode(b, src, false)
-								st.buf = append(st.buf, Candidate{User: public(u), Mode: m,
+							if err == nil && len(rs) == 0 {
+								st.buf = append(st.buf, Candidate{User: public(u), Mode: s.mode(b, src, false),
 									ContentLoss: b.Settings.AllowContentMigration && !s.delayedEligible(src)})
 							}
+							return err
+						})
+						if err != nil {
+							return err
 						}
 					}
 				}

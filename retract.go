@@ -101,21 +101,13 @@ func (s *Service) Retractable(ctx context.Context, org OrgID) iter.Seq2[User, er
 				return nil, "", false, err
 			}
 		}
-		var ferr error
 		list := func(after string) ([]User, error) { return t.PendingClaimsBy(org, after, pageSize) }
-		page, cont, more, err := t.currentPage(list, after, func(u User) bool {
+		return t.currentPage(list, after, func(u User) (bool, error) {
 			if !u.Claim.pending() {
-				return false
+				return false, nil
 			}
 			rs, err := t.retractRefusals(org, u)
-			if err != nil {
-				ferr = err
-			}
-			return len(rs) == 0
+			return len(rs) == 0, err
 		})
-		if err == nil {
-			err = ferr
-		}
-		return page, cont, more, err
 	})
 }

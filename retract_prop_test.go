@@ -766,14 +766,7 @@ func TestRetractAfterClaimIsIdentity(t *testing.T) {
 		}
 		e.clock.Set(at.Add(r))
 
-		var listed []claim.UserID
-		for u, err := range e.svc.Retractable(e.ctx, "b") {
-			if err != nil {
-				t.Fatalf("Retractable() = %v", err)
-			}
-			listed = append(listed, u.ID)
-		}
-		slices.Sort(listed)
+		listed := rpRetractableIDs(t, e, "b")
 		want := slices.Sorted(slices.Values(claimed))
 		if diff := cmp.Diff(want, listed, claimtest.CmpOptions()); diff != "" {
 			t.Fatalf("Retractable() (-claimed +listed):\n%s", diff)
@@ -843,14 +836,7 @@ func TestRetractableListsExactlyRetractable(t *testing.T) {
 			}
 		}
 		slices.Sort(want)
-		var listed []claim.UserID
-		for u, err := range e.svc.Retractable(e.ctx, "b") {
-			if err != nil {
-				t.Fatalf("Retractable() = %v", err)
-			}
-			listed = append(listed, u.ID)
-		}
-		slices.Sort(listed)
+		listed := rpRetractableIDs(t, e, "b")
 		if diff := cmp.Diff(want, listed, claimtest.CmpOptions()); diff != "" {
 			t.Fatalf("Retractable() (-want +got):\n%s", diff)
 		}
@@ -870,4 +856,17 @@ func rpNoPurge() claim.Option {
 	p := claim.DefaultPolicy()
 	p.InactivePurge = 10 * 365 * 24 * time.Hour
 	return claim.WithPolicy(p)
+}
+
+// rpRetractableIDs returns the IDs Retractable(org) lists, sorted.
+func rpRetractableIDs(t *rapid.T, e *env, org claim.OrgID) []claim.UserID {
+	var ids []claim.UserID
+	for u, err := range e.svc.Retractable(e.ctx, org) {
+		if err != nil {
+			t.Fatalf("Retractable(%s) = %v", org, err)
+		}
+		ids = append(ids, u.ID)
+	}
+	slices.Sort(ids)
+	return ids
 }

@@ -261,23 +261,33 @@ func (t *txn) each(list func(after string, limit int) ([]User, error), fn func(U
 		if err != nil {
 			return err
 		}
-		for _, r := range raw {
-			after = r.Email
-			u, err := t.current(r)
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if err := fn(u); err != nil {
-				return err
-			}
+		if err := t.visit(raw, fn); err != nil {
+			return err
 		}
 		if len(raw) < pageSize {
 			return nil
 		}
+		after = raw[len(raw)-1].Email
 	}
+}
+
+// visit brings each stored user of raw up to date (current) and calls fn
+// with it; originals that an expiry has just removed are skipped. It
+// stops at fn's first error.
+func (t *txn) visit(raw []User, fn func(User) error) error {
+	for _, r := range raw {
+		u, err := t.current(r)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // public is u as callers see it: an ended claim record is hidden (the

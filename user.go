@@ -138,8 +138,8 @@ func (s *Service) Users(ctx context.Context, org OrgID, states ...State) iter.Se
 					return nil, "", false, err
 				}
 			}
-			return t.currentPage(func(after string) ([]User, error) { return t.UsersByOrg(org, after, pageSize) }, after, func(u User) bool {
-				return len(states) == 0 || slices.Contains(states, u.State)
+			return t.currentPage(func(after string) ([]User, error) { return t.UsersByOrg(org, after, pageSize) }, after, func(u User) (bool, error) {
+				return len(states) == 0 || slices.Contains(states, u.State), nil
 			})
 		})(yield)
 	}
@@ -148,26 +148,20 @@ func (s *Service) Users(ctx context.Context, org OrgID, states ...State) iter.Se
 // currentPage reads one page with list, brings each user up to date and
 // keeps those keep accepts. It returns the page, the key to continue
 // after, and whether more may follow.
-func (t *txn) currentPage(list func(after string) ([]User, error), after string, keep func(User) bool) ([]User, string, bool, error) {
+func (t *txn) currentPage(list func(after string) ([]User, error), after string, keep func(User) (bool, error)) ([]User, string, bool, error) {
 	raw, err := list(after)
-	if err != nil {
-		return nil, "", false, err
+	if err != nil || len(raw) == 0 {
+		return nil, after, false, err
 	}
 	out := make([]User, 0, len(raw))
-	for _, r := range raw {
-		after = r.Email
-		u, err := t.current(r)
-		if errors.Is(err, ErrNotFound) {
-			continue // an original whose claim has expired
-		}
-		if err != nil {
-			return nil, "", false, err
-		}
-		if keep(u) {
+	err = t.visit(raw, func(u User) error {
+		ok, err := keep(u)
+		if ok {
 			out = append(out, public(u))
 		}
-	}
-	return out, after, len(raw) == pageSize, nil
+		return err
+	})
+	return out, raw[len(raw)-1].Email, len(raw) == pageSize, err
 }
 
 // pages turns a paged read into an iterator: each page is one read
