@@ -307,7 +307,11 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 			}
 			if err == nil {
 				var failed error
-				r.Mode, err, failed = t.claimOne(b, id, licenses, opts.ImmediateOnly)
+				w := wantToday
+				if opts.ImmediateOnly {
+					w = wantImmediate
+				}
+				r.Mode, err, failed = t.claimOne(b, id, licenses, w)
 				if failed != nil {
 					return failed // after a write: the call fails, nothing is claimed
 				}
@@ -342,33 +346,63 @@ func isRefusal(err error) bool {
 	return false
 }
 
-// claimOne claims user id into b (K6) or says why not (refused). Every
-// refusal is decided before the first write, so a refused user writes
-// nothing; an error after that (failed) fails the whole call, so that no
-// half-made claim can commit as a refusal.
-func (t *txn) claimOne(b Org, id UserID, licenses []string, immediateOnly bool) (m Mode, refused, failed error) {
+// want is the mode a claim asks for: today's (M1), Immediate whatever
+// today's is (ClaimOptions.ImmediateOnly, a CSV row's Immediate), or
+// Delayed only if today's is Delayed (a CSV row's Delayed, M3).
+type want int
+
+const (
+	wantToday want = iota
+	wantImmediate
+	wantDelayed
+)
+
+// judge decides, without writing, whether b may claim user id with the
+// mode asked for: it returns the user, the claim's mode, and the refusal
+// (ErrNotFound, a *RefusalError for E1–E6, ErrInvalidEmail for N4,
+// ErrStaleMode for a Delayed that no longer applies) or a store failure.
+func (t *txn) judge(b Org, id UserID, w want) (u User, m Mode, refused, failed error) {
 	// Judge on the read-only view, so that a refusal writes nothing, not
 	// even an expiry it noticed (X3).
 	ro := *t
 	ro.rw = false
 	u, err := ro.user(id)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, 0, err, nil
+	}
 	if err != nil {
-		return 0, err, nil
+		return User{}, 0, nil, err
 	}
 	rs, src, err := ro.eligibility(b, u)
 	if err != nil {
-		return 0, err, nil
+		return User{}, 0, nil, err
 	}
 	if len(rs) > 0 {
-		return 0, &RefusalError{User: u.ID, Email: u.Email, Reasons: rs}, nil
+		return u, 0, &RefusalError{User: u.ID, Email: u.Email, Reasons: rs}, nil
 	}
 	if len(u.Email)+len(OriginalSuffix) > maxEmail {
-		return 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account"), nil
+		return u, 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account"), nil
 	}
-	if u, err = t.user(id); err != nil { // now persist an expiry, if any
+	m = t.s.mode(b, src, w == wantImmediate)
+	if w == wantDelayed && m != Delayed {
+		return u, 0, errf(ErrStaleMode, "%s can no longer be claimed with a delayed claim, only immediately", u.Email), nil
+	}
+	return u, m, nil, nil
+}
+
+// claimOne claims user id into b (K6) or says why not (refused). Every
+// refusal is decided (judge) before the first write, so a refused user
+// writes nothing; an error after that (failed) fails the whole call, so
+// that no half-made claim can commit as a refusal.
+func (t *txn) claimOne(b Org, id UserID, licenses []string, w want) (m Mode, refused, failed error) {
+	_, m, refused, failed = t.judge(b, id, w)
+	if refused != nil || failed != nil {
+		return 0, refused, failed
+	}
+	u, err := t.user(id) // now persist an expiry, if any
+	if err != nil {
 		return 0, nil, err
 	}
-	m = t.s.mode(b, src, immediateOnly)
 
 	orig := u // the original keeps the state, licenses, content and earlier claim record
 	orig.ID = UserID(newID("usr_"))

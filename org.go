@@ -57,8 +57,10 @@ func (s *Service) Org(ctx context.Context, id OrgID) (Org, error) {
 
 // UpdateSettings replaces the org's settings. It returns ErrNotFound for
 // an unknown org and an *InputError (ErrInvalidValue) for a negative
-// Retention or an empty license name. License names are trimmed and
-// de-duplicated. Event: org.settings_changed. Settings apply to what
+// Retention, an empty license name, a license named like a column of the
+// CSV file (ColumnClaim, …) or two licenses whose names differ only in
+// case (the file's license columns are matched case-insensitively, V7).
+// License names are trimmed and de-duplicated. Event: org.settings_changed. Settings apply to what
 // happens next: claims already made keep their mode.
 func (s *Service) UpdateSettings(ctx context.Context, id OrgID, st Settings) error {
 	st, err := cleanSettings(st)
@@ -85,6 +87,20 @@ func cleanSettings(st Settings) (Settings, error) {
 	l, err := cleanLicenses("Settings.AutoLicenses", st.AutoLicenses)
 	if err != nil {
 		return Settings{}, err
+	}
+	// ExportClaimable gives each license a column of its own, which
+	// ImportClaims finds by name whatever its case (V1, V7).
+	for i, n := range l {
+		for _, c := range columns {
+			if strings.EqualFold(n, c) {
+				return Settings{}, invalid(ErrInvalidValue, "Settings.AutoLicenses", n, "a license may not share its name with the CSV column "+c)
+			}
+		}
+		for _, m := range l[:i] {
+			if strings.EqualFold(n, m) {
+				return Settings{}, invalid(ErrInvalidValue, "Settings.AutoLicenses", n, "names "+m+" again in another case")
+			}
+		}
 	}
 	st.AutoLicenses = l
 	return st, nil

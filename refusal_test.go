@@ -711,6 +711,10 @@ func TestRefuseOrgInput(t *testing.T) {
 			setup: update(claim.Settings{Retention: -time.Hour, SSO: true}), want: claim.ErrInvalidValue, field: "Settings.Retention"},
 		{reason: "N3: UpdateSettings refuses an empty license name", op: "UpdateSettings(a, AutoLicenses [\"\"])",
 			setup: update(claim.Settings{AutoLicenses: []string{""}}), want: claim.ErrInvalidValue, field: "Settings.AutoLicenses"},
+		{reason: "V1: UpdateSettings refuses a license named like a CSV column", op: "UpdateSettings(a, AutoLicenses [\"claim type\"])",
+			setup: update(claim.Settings{AutoLicenses: []string{"Meetings", "claim type"}}), want: claim.ErrInvalidValue, field: "Settings.AutoLicenses"},
+		{reason: "V7: UpdateSettings refuses two licenses differing only in case", op: "UpdateSettings(a, AutoLicenses [Meetings MEETINGS])",
+			setup: update(claim.Settings{AutoLicenses: []string{"Meetings", "Calling", "MEETINGS"}}), want: claim.ErrInvalidValue, field: "Settings.AutoLicenses"},
 		{reason: "N5: Users refuses State 0 (none)", op: "Users(a, 0)",
 			setup: func(t *testing.T, e *env) func() error {
 				rfBase(t, e)
