@@ -1,9 +1,42 @@
 package claim
 
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
 // The CSV method of claiming (SPEC section 10, method 2 of seed 000):
 // ExportClaimable writes the users an org may claim, the admin edits the
-// file, ImportClaims claims what it says. These are the types of its
-// contract; the export and import themselves land with the CSV issue.
+// file, ImportClaims claims what it says.
+
+// The columns of the file, in export order (V1). The first five are
+// Control Hub's; the license columns follow Claim.
+const (
+	ColumnFirstName   = "First Name"
+	ColumnLastName    = "Last Name"
+	ColumnDisplayName = "Display Name"
+	ColumnEmail       = "User ID/Email (Required)" // the only required column
+	ColumnStatus      = "User Status"
+	ColumnClaimType   = "Claim Type" // Immediate or Delayed: the mode fixed at export (M3)
+	ColumnClaim       = "Claim"      // TRUE: claim the row's user; FALSE: skip it
+)
+
+// columns are the fixed columns in export order.
+var columns = []string{ColumnFirstName, ColumnLastName, ColumnDisplayName, ColumnEmail, ColumnStatus,
+	ColumnClaimType, ColumnClaim}
+
+// ErrNotSelected is the error of a CSV row whose Claim cell is FALSE: the
+// admin chose not to claim its user, so the row is skipped.
+var ErrNotSelected = errors.New("row not selected (Claim is FALSE)")
+
+// errNotUTF8 is the ParseError of a field that is not UTF-8 text.
+var errNotUTF8 = errors.New("not UTF-8 text (is this a CSV file?)")
 
 // ImportOptions are the options of ImportClaims.
 type ImportOptions struct {
@@ -25,6 +58,568 @@ type ImportReport struct {
 type RowResult struct {
 	Line  int    // 1-based line (or entry position)
 	Email string // the row's address
-	Mode  Mode   // the claim's mode
+	Mode  Mode   // the claim's mode (for a refused row: the mode it asked for, if any)
 	Err   error  // nil: claimed
+}
+
+// Skipped reports whether the row was skipped rather than refused: its
+// user is already claimed by the org (ErrAlreadyClaimed, V4) or its Claim
+// cell is FALSE (ErrNotSelected).
+func (r RowResult) Skipped() bool {
+	return errors.Is(r.Err, ErrAlreadyClaimed) || errors.Is(r.Err, ErrNotSelected)
+}
+
+// formulaStart reports whether a cell starting with c would run as a
+// formula in a spreadsheet (OWASP's list), or starts with the escape
+// character itself (V5).
+func formulaStart(c byte) bool {
+	switch c {
+	case '=', '+', '-', '@', '\t', '\r', '\n', 0, '\'':
+		return true
+	}
+	return false
+}
+
+// EscapeCell returns v as ExportClaimable writes it (V5): a value that a
+// spreadsheet would run as a formula — its first character is =, +, -, @,
+// tab, carriage return, line feed or NUL — or that starts with ' gets one
+// more leading '. UnescapeCell(EscapeCell(v)) == v for every v.
+func EscapeCell(v string) string {
+	if v != "" && formulaStart(v[0]) {
+		return "'" + v
+	}
+	return v
+}
+
+// UnescapeCell undoes EscapeCell: it removes exactly one leading ' when a
+// formula character or ' follows it, and returns any other value as is.
+func UnescapeCell(v string) string {
+	if len(v) >= 2 && v[0] == '\'' && formulaStart(v[1]) {
+		return v[1:]
+	}
+	return v
+}
+
+// ExportClaimable writes the users org may claim now (those Claimable
+// yields, in e-mail order) as CSV to w (V1): a header, then one row per
+// user with the columns First Name, Last Name, Display Name, User
+// ID/Email (Required), User Status, Claim Type (the mode a claim would
+// have now: Immediate or Delayed, M3), Claim (TRUE), then one TRUE
+// column per license of the org's AutoLicenses, headed by the license's
+// name. Every cell that a spreadsheet would run as a formula is escaped
+// (V5, EscapeCell). Lines end with LF; fields are quoted only when they
+// must be.
+//
+// Errors: ErrNotFound for an unknown org; ErrDirectorySyncEnabled if org
+// synchronizes from a directory (E7); w's error. It reads a page of users
+// per transaction, so a long export does not hold the store; a user
+// claimed by someone else meanwhile is simply not in the file.
+func (s *Service) ExportClaimable(ctx context.Context, org OrgID, w io.Writer) error {
+	var licenses []string
+	err := s.view(ctx, func(t *txn) error {
+		b, err := t.actingOrg(org)
+		licenses = b.Settings.AutoLicenses
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	row := make([]string, 0, len(columns)+len(licenses))
+	row = append(row, columns...)
+	for _, l := range licenses {
+		row = append(row, EscapeCell(l))
+	}
+	if err := cw.Write(row); err != nil {
+		return err
+	}
+	for c, err := range s.Claimable(ctx, org) {
+		if err != nil {
+			return err
+		}
+		u := c.User
+		row = append(row[:0], EscapeCell(u.FirstName), EscapeCell(u.LastName), EscapeCell(u.DisplayName),
+			EscapeCell(u.Email), u.State.String(), c.Mode.String(), "TRUE")
+		for range licenses {
+			row = append(row, "TRUE")
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// importBatch is how many rows ImportClaims claims per store transaction.
+// Each row is atomic whatever the batch: its refusal is decided before it
+// writes, and a batch commits entirely or not at all.
+const importBatch = 256
+
+// maxRecordBytes bounds one CSV record, so that a file that is not CSV at
+// all (one 10 MB line) cannot take unbounded memory.
+const maxRecordBytes = 1 << 20
+
+// ImportClaims claims the users a CSV file lists into org (V2–V7): the
+// file ExportClaimable wrote, edited by the admin. It streams the file;
+// memory grows with the refused and skipped rows it reports, not with the
+// file. The rules, in the order they are applied:
+//
+//  1. Without opts.Acknowledge the call is refused with ErrNotAcknowledged
+//     (K1). An unknown org is ErrNotFound; an org with directory sync on
+//     ErrDirectorySyncEnabled (E7); an empty name in opts.Licenses an
+//     *InputError. Nothing is read from r.
+//  2. The header (its first line; a UTF-8 byte-order mark is skipped)
+//     names the columns, matched case-insensitively after trimming, in any
+//     order. Without a User ID/Email (Required) column, or with a column
+//     named twice, the call is an *InputError (ErrInvalidValue, Field
+//     "header") and nothing is claimed. Columns that are neither the fixed
+//     ones (ColumnFirstName … ColumnClaim) nor one of the org's
+//     AutoLicenses are ignored and listed in ImportReport.UnknownColumns.
+//  3. Each row is then taken on its own, in file order (cells trimmed,
+//     then unescaped with UnescapeCell, values read case-insensitively):
+//     a Claim cell other than TRUE, FALSE or empty, a Claim Type other
+//     than Immediate, Delayed or empty, or a license cell other than TRUE,
+//     FALSE or empty is refused (*InputError, ErrInvalidValue, naming the
+//     column); a bad address ErrInvalidEmail (*InputError); Claim FALSE is
+//     skipped (ErrNotSelected); an address of no account is refused
+//     (ErrNotFound); a user the org already claimed — earlier in this
+//     file or before — is skipped (ErrAlreadyClaimed, V4); a user with
+//     reasons of E1–E6 is refused (*RefusalError, ErrNotEligible).
+//  4. The mode: Immediate is always honoured; Delayed only if a claim
+//     today would be Delayed (M1), else the row is refused (ErrStaleMode:
+//     re-export the file, M3); an empty cell or no Claim Type column
+//     gives today's mode. Without a Claim column every row is claimed.
+//  5. Licenses (V7): the org's AutoLicenses plus opts.Licenses, then each
+//     license column of the file grants (TRUE) or withholds (FALSE) its
+//     license; an empty cell leaves the default.
+//  6. A claimed row is claimed as ClaimUsers claims (K6), events included.
+//
+// Rows are claimed in transactions of a few hundred; every row is claimed
+// entirely or not at all. ImportReport counts every row and lists the
+// refused and skipped ones (RowResult.Line is the row's first line in the
+// file); opts.OnRow receives every row's result, claimed ones included,
+// once its transaction has committed; opts.Progress receives the number
+// of rows done after every transaction (at most importBatch rows apart)
+// and once at the end.
+//
+// With opts.DryRun nothing is written: every row is judged as a real run
+// would judge it at that moment (a row repeating an address that an
+// earlier row would claim is skipped with ErrAlreadyClaimed), so the
+// report is the real run's forecast. Its memory grows with the rows it
+// would claim.
+//
+// A malformed file (broken quoting, a row with another number of fields
+// than the header, text that is not UTF-8, a record over 1 MiB) stops the
+// import at that row: the error wraps ErrInvalidValue and a
+// *csv.ParseError naming the line and column, the rows before it stay
+// claimed and the report so far is returned with it. When ctx is
+// cancelled the import stops after the row it is on, commits the rows
+// before, and returns ctx's error with the report so far. A store failure
+// likewise returns the report of the transactions that committed.
+//
+// Names are not read: the claimed user keeps its account's names. A
+// carriage return and line feed inside a quoted cell read back as a line
+// feed alone, as in every CSV reader.
+func (s *Service) ImportClaims(ctx context.Context, org OrgID, r io.Reader, opts ImportOptions) (ImportReport, error) {
+	var rep ImportReport
+	if !opts.Acknowledge {
+		return rep, errf(ErrNotAcknowledged, "claiming users has a long-term impact: set ImportOptions.Acknowledge")
+	}
+	var b Org
+	var base []string
+	err := s.view(ctx, func(t *txn) error {
+		var err error
+		if b, err = t.actingOrg(org); err != nil {
+			return err
+		}
+		base, err = cleanLicenses("ImportOptions.Licenses", b.Settings.AutoLicenses, opts.Licenses)
+		return err
+	})
+	if err != nil {
+		return rep, err
+	}
+	im := &importer{s: s, b: b, base: base, opts: opts, rep: &rep}
+	if opts.DryRun {
+		im.seen = make(map[string]bool)
+	}
+	if err := im.open(r); err != nil {
+		return rep, err
+	}
+	batch := make([]csvRow, 0, importBatch)
+	for {
+		batch = batch[:0]
+		var readErr error
+		for len(batch) < importBatch {
+			row, err := im.next()
+			if err != nil {
+				readErr = err
+				break
+			}
+			batch = append(batch, row)
+		}
+		if len(batch) > 0 {
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
+			if err := im.run(ctx, batch); err != nil {
+				return rep, err
+			}
+		}
+		if readErr == io.EOF {
+			if opts.Progress != nil && im.reported != im.done {
+				opts.Progress(im.done)
+			}
+			return rep, nil
+		}
+		if readErr != nil {
+			return rep, readErr
+		}
+	}
+}
+
+// csvRow is a row of an import, with what its cells alone decide.
+type csvRow struct {
+	line     int
+	email    string // normalized when err is nil
+	want     want
+	claim    bool
+	licenses []string // the licenses to grant
+	err      error    // a refusal its cells decide
+}
+
+// importer is the state of one ImportClaims call.
+type importer struct {
+	s    *Service
+	b    Org
+	base []string // AutoLicenses plus ImportOptions.Licenses
+	opts ImportOptions
+	rep  *ImportReport
+	seen map[string]bool // dry run: the addresses earlier rows would claim
+
+	in                      *boundedReader
+	cr                      *csv.Reader
+	email, claimType, claim int // column indexes; -1: absent
+	licCols                 []licenseColumn
+	lastLine                int // the last line of the last record read
+	done, reported          int // rows done; rows last given to Progress
+	results                 []RowResult
+}
+
+// licenseColumn is a column of the file naming a license.
+type licenseColumn struct {
+	index int
+	name  string // the license's name, as the org spells it
+}
+
+// boundedReader refuses to hand out more than limit bytes, which
+// ImportClaims moves forward by a record's worth after each record.
+type boundedReader struct {
+	r        io.Reader
+	n, limit int64
+}
+
+// errRecordTooLong is the ParseError of a record over maxRecordBytes.
+var errRecordTooLong = fmt.Errorf("record longer than %d bytes (is this a CSV file?)", maxRecordBytes)
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.n >= b.limit {
+		return 0, errRecordTooLong
+	}
+	if int64(len(p)) > b.limit-b.n {
+		p = p[:b.limit-b.n]
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
+// malformed wraps a parse error of the file.
+func malformed(pe *csv.ParseError) error {
+	return fmt.Errorf("claim: malformed CSV: %w: %w", pe, ErrInvalidValue)
+}
+
+// open reads the header and maps the columns (rule 2).
+func (im *importer) open(r io.Reader) error {
+	var bom [3]byte
+	n, err := io.ReadFull(r, bom[:])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return err
+	}
+	head := bom[:n]
+	if bytes.Equal(head, []byte("\xEF\xBB\xBF")) {
+		head = nil
+	}
+	im.in = &boundedReader{r: io.MultiReader(bytes.NewReader(head), r), limit: maxRecordBytes}
+	im.cr = csv.NewReader(im.in)
+	im.cr.ReuseRecord = true
+	header, err := im.read()
+	if err == io.EOF {
+		return invalid(ErrInvalidValue, "header", "", "the file is empty; the first line must name the columns")
+	}
+	if err != nil {
+		return err
+	}
+	im.email, im.claimType, im.claim = -1, -1, -1
+	named := make(map[string]bool, len(header))
+	for i, h := range header {
+		h = UnescapeCell(strings.TrimSpace(h))
+		key := strings.ToLower(h)
+		if named[key] {
+			return invalid(ErrInvalidValue, "header", h, "a column is named twice")
+		}
+		named[key] = true
+		switch {
+		case strings.EqualFold(h, ColumnEmail):
+			im.email = i
+		case strings.EqualFold(h, ColumnClaimType):
+			im.claimType = i
+		case strings.EqualFold(h, ColumnClaim):
+			im.claim = i
+		case strings.EqualFold(h, ColumnFirstName), strings.EqualFold(h, ColumnLastName),
+			strings.EqualFold(h, ColumnDisplayName), strings.EqualFold(h, ColumnStatus):
+		default:
+			known := false
+			for _, l := range im.b.Settings.AutoLicenses {
+				if strings.EqualFold(h, l) {
+					im.licCols = append(im.licCols, licenseColumn{index: i, name: l})
+					known = true
+				}
+			}
+			if !known {
+				im.rep.UnknownColumns = append(im.rep.UnknownColumns, h)
+			}
+		}
+	}
+	if im.email < 0 {
+		return invalid(ErrInvalidValue, "header", strings.Join(header, ","), "the required column "+ColumnEmail+" is missing")
+	}
+	return nil
+}
+
+// read returns the next record, checked to be UTF-8 text, or io.EOF, or
+// the parse error that stops the import.
+func (im *importer) read() ([]string, error) {
+	rec, err := im.cr.Read()
+	if err == io.EOF {
+		return nil, err
+	}
+	if errors.Is(err, errRecordTooLong) {
+		return nil, malformed(&csv.ParseError{StartLine: im.lastLine + 1, Line: im.lastLine + 1, Column: 1, Err: errRecordTooLong})
+	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return nil, malformed(pe)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim: reading the CSV file after line %d: %w", im.lastLine, err)
+	}
+	for i, f := range rec {
+		if !utf8.ValidString(f) {
+			line, col := im.cr.FieldPos(i)
+			start, _ := im.cr.FieldPos(0)
+			return nil, malformed(&csv.ParseError{StartLine: start, Line: line, Column: col, Err: errNotUTF8})
+		}
+	}
+	im.lastLine, _ = im.cr.FieldPos(len(rec) - 1)
+	im.lastLine += strings.Count(rec[len(rec)-1], "\n")
+	im.in.limit = im.cr.InputOffset() + maxRecordBytes
+	return rec, nil
+}
+
+// next reads and parses the next row.
+func (im *importer) next() (csvRow, error) {
+	rec, err := im.read()
+	if err != nil {
+		return csvRow{}, err
+	}
+	row := csvRow{claim: true}
+	row.line, _ = im.cr.FieldPos(0)
+	cell := func(i int) string {
+		if i < 0 {
+			return ""
+		}
+		return strings.TrimSpace(UnescapeCell(strings.TrimSpace(rec[i])))
+	}
+	raw := cell(im.email)
+	row.email = raw
+	p, err := parseEmailAny(ColumnEmail, raw, false)
+	if err != nil {
+		row.err = err
+		return row, nil
+	}
+	row.email = p.addr
+	switch v := cell(im.claimType); {
+	case v == "":
+	case strings.EqualFold(v, Immediate.String()):
+		row.want = wantImmediate
+	case strings.EqualFold(v, Delayed.String()):
+		row.want = wantDelayed
+	default:
+		row.err = invalid(ErrInvalidValue, ColumnClaimType, v, "must be Immediate or Delayed")
+		return row, nil
+	}
+	if row.claim, row.err = boolCell(ColumnClaim, cell(im.claim), true); row.err != nil {
+		return row, nil
+	}
+	row.licenses = im.base
+	for _, lc := range im.licCols {
+		grant, err := boolCell(lc.name, cell(lc.index), true)
+		if err != nil {
+			row.err = err
+			return row, nil
+		}
+		has := false
+		for _, l := range row.licenses {
+			has = has || l == lc.name
+		}
+		switch {
+		case grant && !has:
+			row.licenses = append(row.licenses[:len(row.licenses):len(row.licenses)], lc.name)
+		case !grant && has:
+			kept := make([]string, 0, len(row.licenses))
+			for _, l := range row.licenses {
+				if l != lc.name {
+					kept = append(kept, l)
+				}
+			}
+			row.licenses = kept
+		}
+	}
+	return row, nil
+}
+
+// boolCell reads a TRUE/FALSE cell; empty gives def.
+func boolCell(column, v string, def bool) (bool, error) {
+	switch {
+	case v == "":
+		return def, nil
+	case strings.EqualFold(v, "true"):
+		return true, nil
+	case strings.EqualFold(v, "false"):
+		return false, nil
+	}
+	return false, invalid(ErrInvalidValue, column, v, "must be TRUE or FALSE")
+}
+
+// run claims (or, in a dry run, judges) a batch of rows in one
+// transaction, then reports them. When ctx is cancelled during the batch
+// the rows done so far commit and ctx's error is returned.
+func (im *importer) run(ctx context.Context, batch []csvRow) error {
+	var stopped error
+	var claimed map[string]bool
+	fn := func(t *txn) error {
+		im.results = im.results[:0] // a store may run fn again
+		stopped = nil
+		if im.seen != nil {
+			claimed = make(map[string]bool)
+		}
+		for _, row := range batch {
+			if err := ctx.Err(); err != nil {
+				stopped = err
+				return nil
+			}
+			res, err := im.one(t, row, claimed)
+			if err != nil {
+				return err
+			}
+			im.results = append(im.results, res)
+		}
+		return nil
+	}
+	// The transaction runs on a context that cancellation does not end, so
+	// that the rows done before a cancellation commit; fn checks ctx
+	// between rows.
+	var err error
+	if im.opts.DryRun {
+		err = im.s.view(context.WithoutCancel(ctx), fn)
+	} else {
+		err = im.s.update(context.WithoutCancel(ctx), fn)
+	}
+	if err != nil {
+		return err
+	}
+	for a := range claimed {
+		im.seen[a] = true
+	}
+	for _, res := range im.results {
+		switch {
+		case res.Err == nil:
+			im.rep.Claimed++
+		case res.Skipped():
+			im.rep.Skipped++
+			im.rep.Rows = append(im.rep.Rows, res)
+		default:
+			im.rep.Refused++
+			im.rep.Rows = append(im.rep.Rows, res)
+		}
+		if im.opts.OnRow != nil {
+			im.opts.OnRow(res)
+		}
+	}
+	im.done += len(im.results)
+	if im.opts.Progress != nil {
+		im.opts.Progress(im.done)
+		im.reported = im.done
+	}
+	return stopped
+}
+
+// one claims or judges one row. claimed, in a dry run, collects the
+// addresses the batch would claim. The error is a store failure.
+func (im *importer) one(t *txn, row csvRow, claimed map[string]bool) (RowResult, error) {
+	res := RowResult{Line: row.line, Email: row.email, Err: row.err}
+	switch row.want {
+	case wantImmediate:
+		res.Mode = Immediate
+	case wantDelayed:
+		res.Mode = Delayed
+	}
+	if res.Err != nil {
+		return res, nil
+	}
+	if !row.claim {
+		res.Err = fmt.Errorf("claim: %s: %w", row.email, ErrNotSelected)
+		return res, nil
+	}
+	if im.seen[row.email] || claimed[row.email] { // a dry run's earlier row
+		res.Err = errAlreadyClaimed(row.email, im.b.ID)
+		return res, nil
+	}
+	u, err := t.UserByEmail(row.email)
+	if errors.Is(err, ErrNotFound) {
+		res.Err = errf(ErrNotFound, "no account has address %s", row.email)
+		return res, nil
+	}
+	if err != nil {
+		return res, err
+	}
+	if u.Org == im.b.ID && u.Claim != nil && u.Claim.By == im.b.ID {
+		res.Err = errAlreadyClaimed(row.email, im.b.ID)
+		return res, nil
+	}
+	var m Mode
+	var refused, failed error
+	if im.opts.DryRun {
+		_, m, refused, failed = t.judge(im.b, u.ID, row.want)
+	} else {
+		m, refused, failed = t.claimOne(im.b, u.ID, row.licenses, row.want)
+	}
+	if failed != nil {
+		return res, failed
+	}
+	if refused != nil {
+		res.Err = refused
+		return res, nil
+	}
+	res.Mode = m
+	if claimed != nil {
+		claimed[row.email] = true
+	}
+	return res, nil
+}
+
+// errAlreadyClaimed is the error of a row whose user org has claimed.
+func errAlreadyClaimed(email string, org OrgID) error {
+	return errf(ErrAlreadyClaimed, "%s is already claimed by org %q", email, org)
 }

@@ -1,0 +1,628 @@
+package claim_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/claimkit/claim"
+)
+
+// csvEnv is org b (Enterprise, content migration on, licenses Meetings
+// and Calling, example.com verified) and users to claim on example.com:
+// ann and cy of an Individual org from before the cutoff (Delayed), bob
+// of an Enterprise org (Immediate), and dee, already a member of b.
+func csvEnv(tb testing.TB) *env {
+	tb.Helper()
+	e := newEnv(tb)
+	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings", "Calling"}})
+	e.mustOrg(tb, "old", claim.Individual, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, "ent", claim.Enterprise, t0, claim.Settings{})
+	e.mustVerify(tb, "b", "example.com")
+	e.mustActive(tb, "old", "ann@example.com", 3)
+	e.mustActive(tb, "old", "cy@example.com", 1)
+	e.mustUser(tb, "ent", "bob@example.com", 2)
+	e.mustUser(tb, "b", "dee@example.com", 0)
+	return e
+}
+
+// importString runs ImportClaims on text with Acknowledge set.
+func (e *env) importString(org claim.OrgID, text string, opts claim.ImportOptions) (claim.ImportReport, error) {
+	opts.Acknowledge = true
+	return e.svc.ImportClaims(e.ctx, org, strings.NewReader(text), opts)
+}
+
+// export returns ExportClaimable's output.
+func (e *env) export(tb testing.TB, org claim.OrgID) string {
+	tb.Helper()
+	var buf bytes.Buffer
+	if err := e.svc.ExportClaimable(e.ctx, org, &buf); err != nil {
+		tb.Fatalf("ExportClaimable(%s) = %v", org, err)
+	}
+	return buf.String()
+}
+
+// rowErrs summarizes a report's rows as "line email: sentinel".
+func rowErrs(rows []claim.RowResult) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, fmt.Sprintf("%d %s: %s", r.Line, r.Email, sentinelOf(r.Err)))
+	}
+	return out
+}
+
+// sentinelOf names the first sentinel err wraps.
+func sentinelOf(err error) string {
+	for _, s := range []struct {
+		name string
+		err  error
+	}{
+		{"ErrAlreadyClaimed", claim.ErrAlreadyClaimed}, {"ErrNotSelected", claim.ErrNotSelected},
+		{"ErrStaleMode", claim.ErrStaleMode}, {"ErrNotEligible", claim.ErrNotEligible},
+		{"ErrNotFound", claim.ErrNotFound}, {"ErrInvalidEmail", claim.ErrInvalidEmail},
+		{"ErrInvalidValue", claim.ErrInvalidValue},
+	} {
+		if errors.Is(err, s.err) {
+			return s.name
+		}
+	}
+	if err == nil {
+		return "nil"
+	}
+	return "other: " + err.Error()
+}
+
+func TestExportClaimable(t *testing.T) {
+	e := csvEnv(t)
+	e.mustUser(t, "ent", "zed@example.com", 0)
+	// Names a spreadsheet would run as formulas, and one with a quote and
+	// a comma.
+	if _, err := e.svc.AddUser(e.ctx, "ent", claim.NewUser{Email: "eve@example.com", FirstName: "=HYPERLINK(\"x\")",
+		LastName: "-1+2", DisplayName: "'quoted, \"and\" comma"}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustUser(t, "ent", "far@elsewhere.org", 0) // not on a verified domain: not claimable
+	got := e.export(t, "b")
+	want := "First Name,Last Name,Display Name,User ID/Email (Required),User Status,Claim Type,Claim,Meetings,Calling\n" +
+		"F,L,,ann@example.com,Active,Delayed,TRUE,TRUE,TRUE\n" +
+		"F,L,,bob@example.com,Not Verified,Immediate,TRUE,TRUE,TRUE\n" +
+		"F,L,,cy@example.com,Active,Delayed,TRUE,TRUE,TRUE\n" +
+		"\"'=HYPERLINK(\"\"x\"\")\",'-1+2,\"''quoted, \"\"and\"\" comma\",eve@example.com,Not Verified,Immediate,TRUE,TRUE,TRUE\n" +
+		"F,L,,zed@example.com,Not Verified,Immediate,TRUE,TRUE,TRUE\n"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ExportClaimable (-want +got):\n%s", diff)
+	}
+}
+
+func TestExportClaimableRefusals(t *testing.T) {
+	e := csvEnv(t)
+	e.mustOrg(t, "sync", claim.Enterprise, t0, claim.Settings{DirectorySync: true})
+	before := e.snapshot(t, "b", "old", "ent")
+	var buf bytes.Buffer
+	if err := e.svc.ExportClaimable(e.ctx, "nope", &buf); !errors.Is(err, claim.ErrNotFound) {
+		t.Errorf("ExportClaimable(unknown org) = %v, want ErrNotFound", err)
+	}
+	if err := e.svc.ExportClaimable(e.ctx, "sync", &buf); !errors.Is(err, claim.ErrDirectorySyncEnabled) {
+		t.Errorf("ExportClaimable(directory-sync org) = %v, want ErrDirectorySyncEnabled", err)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("a refused export wrote %q", buf.String())
+	}
+	werr := errors.New("disk full")
+	if err := e.svc.ExportClaimable(e.ctx, "b", failWriter{werr}); !errors.Is(err, werr) {
+		t.Errorf("ExportClaimable(failing writer) = %v, want %v", err, werr)
+	}
+	e.unchanged(t, before, "b", "old", "ent")
+}
+
+type failWriter struct{ err error }
+
+func (w failWriter) Write([]byte) (int, error) { return 0, w.err }
+
+func TestEscapeCell(t *testing.T) {
+	for _, c := range []struct{ in, out string }{
+		{"", ""}, {"a", "a"}, {"=1", "'=1"}, {"+1", "'+1"}, {"-1", "'-1"}, {"@x", "'@x"},
+		{"\tx", "'\tx"}, {"\rx", "'\rx"}, {"\nx", "'\nx"}, {"\x00x", "'\x00x"}, {"'x", "''x"},
+		{"'", "''"}, {"a=1", "a=1"}, {" =1", " =1"},
+	} {
+		if got := claim.EscapeCell(c.in); got != c.out {
+			t.Errorf("EscapeCell(%q) = %q, want %q", c.in, got, c.out)
+		}
+		if got := claim.UnescapeCell(c.out); got != c.in {
+			t.Errorf("UnescapeCell(%q) = %q, want %q", c.out, got, c.in)
+		}
+	}
+	// A ' before an ordinary character is the admin's, not ours.
+	for _, v := range []string{"'a", "'", "'1"} {
+		if got := claim.UnescapeCell(v); got != v {
+			t.Errorf("UnescapeCell(%q) = %q, want it unchanged", v, got)
+		}
+	}
+}
+
+func TestImportClaimsExported(t *testing.T) {
+	e := csvEnv(t)
+	file := e.export(t, "b")
+	var onRow []claim.RowResult
+	var progress []int
+	rep, err := e.importString("b", file, claim.ImportOptions{
+		OnRow:    func(r claim.RowResult) { onRow = append(onRow, r) },
+		Progress: func(n int) { progress = append(progress, n) },
+	})
+	if err != nil {
+		t.Fatalf("ImportClaims = %v", err)
+	}
+	if diff := cmp.Diff(claim.ImportReport{Claimed: 3}, rep); diff != "" {
+		t.Errorf("report (-want +got):\n%s", diff)
+	}
+	wantRows := []claim.RowResult{{Line: 2, Email: "ann@example.com", Mode: claim.Delayed},
+		{Line: 3, Email: "bob@example.com", Mode: claim.Immediate}, {Line: 4, Email: "cy@example.com", Mode: claim.Delayed}}
+	if diff := cmp.Diff(wantRows, onRow); diff != "" {
+		t.Errorf("OnRow (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{3}, progress); diff != "" {
+		t.Errorf("Progress (-want +got):\n%s", diff)
+	}
+	for _, addr := range []string{"ann@example.com", "bob@example.com", "cy@example.com"} {
+		u, err := e.svc.UserByEmail(e.ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Org != "b" || u.Claim == nil || !slices.Equal(u.Licenses, []string{"Meetings", "Calling"}) {
+			t.Errorf("%s after import: org %s, claim %+v, licenses %v; want claimed into b with Meetings, Calling", addr, u.Org, u.Claim, u.Licenses)
+		}
+	}
+	// V4: re-importing claims nothing twice.
+	before := e.snapshot(t, "b", "old", "ent")
+	rep, err = e.importString("b", file, claim.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2 ann@example.com: ErrAlreadyClaimed", "3 bob@example.com: ErrAlreadyClaimed", "4 cy@example.com: ErrAlreadyClaimed"}
+	if diff := cmp.Diff(want, rowErrs(rep.Rows)); diff != "" || rep.Skipped != 3 || rep.Claimed != 0 || rep.Refused != 0 {
+		t.Errorf("re-import: %+v (-want +got rows):\n%s", rep, diff)
+	}
+	e.unchanged(t, before, "b", "old", "ent")
+}
+
+func TestImportClaimsRows(t *testing.T) {
+	const header = "User ID/Email (Required),Claim Type,Claim,Meetings,Calling\n"
+	for _, c := range []struct {
+		name, file string
+		opts       claim.ImportOptions
+		claimed    int
+		rows       []string
+		unknown    []string
+		licenses   map[string][]string // address: licenses after the import
+		modes      map[string]claim.Mode
+	}{
+		{name: "V2: Claim FALSE skips the row", file: header + "ann@example.com,Delayed,FALSE,,\nbob@example.com,Immediate,true,,\n",
+			claimed: 1, rows: []string{"2 ann@example.com: ErrNotSelected"}},
+		{name: "V2: values are trimmed and read case-insensitively", file: header + " ANN@Example.com , delayed , True ,true,FALSE\n",
+			claimed: 1, licenses: map[string][]string{"ann@example.com": {"Meetings"}}, modes: map[string]claim.Mode{"ann@example.com": claim.Delayed}},
+		{name: "V2: without Claim Type a row gets today's mode; without Claim every row is claimed",
+			file: "User ID/Email (Required)\nann@example.com\nbob@example.com\n", claimed: 2,
+			modes: map[string]claim.Mode{"ann@example.com": claim.Delayed, "bob@example.com": claim.Immediate}},
+		{name: "V2: an empty Claim Type cell gets today's mode", file: header + "ann@example.com,,TRUE,,\n", claimed: 1,
+			modes: map[string]claim.Mode{"ann@example.com": claim.Delayed}},
+		{name: "M3: Immediate is honoured where today's mode is Delayed", file: header + "ann@example.com,Immediate,TRUE,,\n", claimed: 1,
+			modes: map[string]claim.Mode{"ann@example.com": claim.Immediate}},
+		{name: "M3: Delayed where today's mode is Immediate is refused by itself", file: header + "bob@example.com,Delayed,TRUE,,\nann@example.com,Delayed,TRUE,,\n",
+			claimed: 1, rows: []string{"2 bob@example.com: ErrStaleMode"}},
+		{name: "V3: bad cells and unknown or ineligible users are refused one by one",
+			file: header + "not-an-address,,TRUE,,\nann@example.com,Later,TRUE,,\nann@example.com,,maybe,,\nann@example.com,,,yes,\n" +
+				"nobody@example.com,,TRUE,,\ndee@example.com,,TRUE,,\n\"cy@example.com\",,,,\n",
+			claimed: 1, rows: []string{"2 not-an-address: ErrInvalidEmail", "3 ann@example.com: ErrInvalidValue", "4 ann@example.com: ErrInvalidValue",
+				"5 ann@example.com: ErrInvalidValue", "6 nobody@example.com: ErrNotFound", "7 dee@example.com: ErrNotEligible"}},
+		{name: "V4: a row repeated in the file is skipped", file: header + "ann@example.com,,,,\nbob@example.com,,,,\nAnn@example.com,,,,\n",
+			claimed: 2, rows: []string{"4 ann@example.com: ErrAlreadyClaimed"}},
+		{name: "V3: unknown columns are ignored and reported; a BOM and CRLF are accepted",
+			file: "\uFEFFNotes,user id/email (required),CLAIM,Department\r\nhi,ann@example.com,TRUE,x\r\n", claimed: 1,
+			unknown: []string{"Notes", "Department"}},
+		{name: "V5: one leading ' is removed before a formula character", file: "User ID/Email (Required)\n'-x@example.com\n",
+			rows: []string{"2 -x@example.com: ErrNotFound"}},
+		{name: "V7: license columns grant and withhold; a missing column keeps the default",
+			file:    "User ID/Email (Required),Calling\nann@example.com,FALSE\nbob@example.com,\n",
+			opts:    claim.ImportOptions{Licenses: []string{"Messaging"}},
+			claimed: 2,
+			licenses: map[string][]string{"ann@example.com": {"Meetings", "Messaging"},
+				"bob@example.com": {"Meetings", "Calling", "Messaging"}}},
+		{name: "V7: a column grants a license the options do not", file: "User ID/Email (Required),meetings\nann@example.com,TRUE\n",
+			claimed: 1, licenses: map[string][]string{"ann@example.com": {"Meetings", "Calling"}}},
+		{name: "V2: a header-only file claims nothing", file: header},
+		{name: "V2: a line with a quoted empty address is refused", file: "User ID/Email (Required),Claim\n\"\",TRUE\n",
+			rows: []string{"2 : ErrInvalidEmail"}},
+		{name: "V3: a row spanning lines reports its first line", file: "First Name,User ID/Email (Required)\n\"two\nlines\",nobody@example.com\nx,ann@example.com\n",
+			claimed: 1, rows: []string{"2 nobody@example.com: ErrNotFound"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := csvEnv(t)
+			// The dry run forecasts the real run exactly and changes nothing.
+			before := e.snapshot(t, "b", "old", "ent")
+			opts := c.opts
+			opts.DryRun = true
+			dry, err := e.importString("b", c.file, opts)
+			if err != nil {
+				t.Fatalf("dry run: %v", err)
+			}
+			e.unchanged(t, before, "b", "old", "ent")
+			rep, err := e.importString("b", c.file, c.opts)
+			if err != nil {
+				t.Fatalf("ImportClaims = %v", err)
+			}
+			if diff := cmp.Diff(c.rows, rowErrs(rep.Rows)); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+			refused := 0
+			for _, r := range rep.Rows {
+				if !r.Skipped() {
+					refused++
+				}
+			}
+			if rep.Claimed != c.claimed || rep.Refused != refused || rep.Skipped != len(rep.Rows)-refused {
+				t.Errorf("counts: claimed %d refused %d skipped %d; want claimed %d, refused %d", rep.Claimed, rep.Refused, rep.Skipped, c.claimed, refused)
+			}
+			if diff := cmp.Diff(c.unknown, rep.UnknownColumns); diff != "" {
+				t.Errorf("UnknownColumns (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(rep, dry, cmp.Comparer(func(a, b error) bool { return fmt.Sprint(a) == fmt.Sprint(b) })); diff != "" {
+				t.Errorf("dry run differs from the real run (-real +dry):\n%s", diff)
+			}
+			for addr, want := range c.licenses {
+				u, err := e.svc.UserByEmail(e.ctx, addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(want, u.Licenses); diff != "" {
+					t.Errorf("licenses of %s (-want +got):\n%s", addr, diff)
+				}
+			}
+			for addr, want := range c.modes {
+				u, err := e.svc.UserByEmail(e.ctx, addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if u.Claim == nil || u.Claim.Mode != want {
+					t.Errorf("claim of %s: %+v, want mode %v", addr, u.Claim, want)
+				}
+			}
+		})
+	}
+}
+
+// A refused row says why in its error.
+func TestImportClaimsRowErrors(t *testing.T) {
+	e := csvEnv(t)
+	rep, err := e.importString("b", "User ID/Email (Required),Claim Type,Meetings\nbob@example.com,Delayed,\ndee@example.com,,\nann@example.com,,sure\n", claim.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 3 {
+		t.Fatalf("rows: %+v", rep.Rows)
+	}
+	if msg := rep.Rows[0].Err.Error(); !strings.Contains(msg, "re-export") {
+		t.Errorf("stale mode error %q does not say to re-export", msg)
+	}
+	var re *claim.RefusalError
+	if !errors.As(rep.Rows[1].Err, &re) || !slices.Equal(re.Reasons, []claim.Reason{claim.ReasonAlreadyMember}) {
+		t.Errorf("member row: %v, want a RefusalError with already_member", rep.Rows[1].Err)
+	}
+	var ie *claim.InputError
+	if !errors.As(rep.Rows[2].Err, &ie) || ie.Field != "Meetings" || ie.Value != "sure" {
+		t.Errorf("bad license cell: %#v, want an InputError naming Meetings and sure", rep.Rows[2].Err)
+	}
+}
+
+func TestImportClaimsRefusedCalls(t *testing.T) {
+	for _, c := range []struct {
+		name, org, file string
+		opts            claim.ImportOptions
+		want            error
+		field           string
+	}{
+		{name: "K1: no acknowledgement", org: "b", file: "User ID/Email (Required)\nann@example.com\n", want: claim.ErrNotAcknowledged},
+		{name: "unknown org", org: "nope", file: "User ID/Email (Required)\nann@example.com\n", opts: claim.ImportOptions{Acknowledge: true}, want: claim.ErrNotFound},
+		{name: "E7: directory-sync org", org: "sync", file: "User ID/Email (Required)\nann@example.com\n", opts: claim.ImportOptions{Acknowledge: true}, want: claim.ErrDirectorySyncEnabled},
+		{name: "an empty license name", org: "b", file: "User ID/Email (Required)\nann@example.com\n",
+			opts: claim.ImportOptions{Acknowledge: true, Licenses: []string{" "}}, want: claim.ErrInvalidValue, field: "ImportOptions.Licenses"},
+		{name: "V3: the required column missing", org: "b", file: "First Name,Claim\nAnn,TRUE\n",
+			opts: claim.ImportOptions{Acknowledge: true}, want: claim.ErrInvalidValue, field: "header"},
+		{name: "V3: a column named twice", org: "b", file: "User ID/Email (Required),claim,CLAIM\nann@example.com,TRUE,TRUE\n",
+			opts: claim.ImportOptions{Acknowledge: true}, want: claim.ErrInvalidValue, field: "header"},
+		{name: "V3: an empty file", org: "b", file: "", opts: claim.ImportOptions{Acknowledge: true}, want: claim.ErrInvalidValue, field: "header"},
+		{name: "V3: only a BOM", org: "b", file: "\uFEFF", opts: claim.ImportOptions{Acknowledge: true}, want: claim.ErrInvalidValue, field: "header"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := csvEnv(t)
+			e.mustOrg(t, "sync", claim.Enterprise, t0, claim.Settings{DirectorySync: true})
+			before := e.snapshot(t, "b", "old", "ent", "sync")
+			for _, dry := range []bool{false, true} {
+				opts := c.opts
+				opts.DryRun = dry
+				rep, err := e.svc.ImportClaims(e.ctx, claim.OrgID(c.org), strings.NewReader(c.file), opts)
+				if !errors.Is(err, c.want) {
+					t.Fatalf("ImportClaims(dry %v) = %v, want %v", dry, err, c.want)
+				}
+				var ie *claim.InputError
+				if c.field != "" && (!errors.As(err, &ie) || ie.Field != c.field) {
+					t.Errorf("error %v does not name field %q", err, c.field)
+				}
+				if diff := cmp.Diff(claim.ImportReport{}, rep); diff != "" {
+					t.Errorf("report of a refused call (-want +got):\n%s", diff)
+				}
+			}
+			e.unchanged(t, before, "b", "old", "ent", "sync")
+		})
+	}
+}
+
+func TestImportClaimsMalformed(t *testing.T) {
+	const header = "User ID/Email (Required),Claim\n"
+	for _, c := range []struct {
+		name, rest string
+		line, col  int
+		cause      error // a sentinel of the ParseError, if any
+	}{
+		{name: "a bare quote", rest: "bob@example.com,TRUE\nx\"y@example.com,TRUE\n", line: 3, col: 2, cause: csv.ErrBareQuote},
+		{name: "an unterminated quote", rest: "bob@example.com,TRUE\n\"cy@example.com,TRUE\n", line: 3, col: 22, cause: csv.ErrQuote},
+		{name: "a wrong field count", rest: "bob@example.com,TRUE\ncy@example.com\n", line: 3, col: 1, cause: csv.ErrFieldCount},
+		{name: "text that is not UTF-8", rest: "bob@example.com,TRUE\ncy@example.com,\xff\xfe\n", line: 3, col: 16},
+		{name: "a 10 MB line", rest: "bob@example.com,TRUE\n" + strings.Repeat("x", 10<<20) + "\ncy@example.com,TRUE\n", line: 3, col: 1},
+		{name: "binary data", rest: "bob@example.com,TRUE\n\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xc8\x00", line: 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := csvEnv(t)
+			rep, err := e.importString("b", header+c.rest, claim.ImportOptions{})
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) || !errors.Is(err, claim.ErrInvalidValue) {
+				t.Fatalf("ImportClaims = %v, want a *csv.ParseError wrapping ErrInvalidValue", err)
+			}
+			if pe.StartLine != c.line && pe.Line != c.line {
+				t.Errorf("ParseError %+v: want line %d", pe, c.line)
+			}
+			if c.col != 0 && pe.Column != c.col {
+				t.Errorf("ParseError %+v: want column %d", pe, c.col)
+			}
+			if c.cause != nil && !errors.Is(err, c.cause) {
+				t.Errorf("error %v does not wrap %v", err, c.cause)
+			}
+			if !strings.Contains(err.Error(), "line") {
+				t.Errorf("error %q does not name the line", err)
+			}
+			// The row before the bad line stays claimed; nothing after it is.
+			if rep.Claimed != 1 {
+				t.Errorf("report %+v, want the first row claimed", rep)
+			}
+			if u, _ := e.svc.UserByEmail(e.ctx, "bob@example.com"); u.Org != "b" {
+				t.Errorf("bob is in %s, want b: rows before the bad line stay claimed", u.Org)
+			}
+			if u, _ := e.svc.UserByEmail(e.ctx, "cy@example.com"); u.Org != "old" {
+				t.Errorf("cy is in %s, want old: nothing after the bad line is claimed", u.Org)
+			}
+		})
+	}
+}
+
+// cancelReader cancels its context once a given number of bytes is read.
+type cancelReader struct {
+	r      io.Reader
+	n, at  int
+	cancel func()
+}
+
+func (c *cancelReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	if c.n >= c.at {
+		c.cancel()
+	}
+	return n, err
+}
+
+// bulkEnv is org b with example.com verified and n Enterprise users on
+// it, u00000@example.com and on.
+func bulkEnv(tb testing.TB, n int) (*env, string) {
+	tb.Helper()
+	return bulkEnvOn(tb, claim.NewMemoryStore(), n)
+}
+
+func bulkEnvOn(tb testing.TB, store claim.Store, n int) (*env, string) {
+	tb.Helper()
+	e := newEnvOn(tb, store)
+	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{})
+	e.mustOrg(tb, "ent", claim.Enterprise, t0, claim.Settings{})
+	e.mustVerify(tb, "b", "example.com")
+	var file strings.Builder
+	file.WriteString("User ID/Email (Required),Claim\n")
+	for i := range n {
+		addr := fmt.Sprintf("u%06d@example.com", i)
+		e.mustUser(tb, "ent", addr, 1)
+		fmt.Fprintf(&file, "%s,TRUE\n", addr)
+	}
+	return e, file.String()
+}
+
+// claimedOf counts b's users and b's claim.created events.
+func claimedOf(tb testing.TB, e *env) (users, events int) {
+	tb.Helper()
+	for _, err := range e.svc.Users(e.ctx, "b") {
+		if err != nil {
+			tb.Fatal(err)
+		}
+		users++
+	}
+	for ev, err := range e.svc.Events(e.ctx, 0) {
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if ev.Type == claim.EventClaimCreated {
+			events++
+		}
+	}
+	return users, events
+}
+
+func TestImportClaimsCancel(t *testing.T) {
+	e, file := bulkEnv(t, 2000)
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	var progress []int
+	r := &cancelReader{r: strings.NewReader(file), at: len(file) / 3, cancel: cancel}
+	rep, err := e.svc.ImportClaims(ctx, "b", r, claim.ImportOptions{Acknowledge: true, Progress: func(n int) { progress = append(progress, n) }})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("ImportClaims = %v, want context.Canceled", err)
+	}
+	if rep.Claimed == 0 || rep.Claimed >= 2000 {
+		t.Fatalf("claimed %d of 2000: want the import stopped part way", rep.Claimed)
+	}
+	users, events := claimedOf(t, e)
+	if users != rep.Claimed || events != rep.Claimed {
+		t.Errorf("report says %d claimed; b has %d users and the log %d claims", rep.Claimed, users, events)
+	}
+	if len(progress) == 0 || progress[len(progress)-1] != rep.Claimed {
+		t.Errorf("progress %v, want it to end at %d", progress, rep.Claimed)
+	}
+	// Re-running finishes the rest, claiming nothing twice.
+	rep2, err := e.importString("b", file, claim.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep2.Claimed != 2000-rep.Claimed || rep2.Skipped != rep.Claimed {
+		t.Errorf("re-run: %d claimed, %d skipped; want %d and %d", rep2.Claimed, rep2.Skipped, 2000-rep.Claimed, rep.Claimed)
+	}
+	if users, events := claimedOf(t, e); users != 2000 || events != 2000 {
+		t.Errorf("after the re-run b has %d users and the log %d claims, want 2000", users, events)
+	}
+}
+
+// A context cancelled before the call claims nothing.
+func TestImportClaimsCancelledBefore(t *testing.T) {
+	e, file := bulkEnv(t, 3)
+	ctx, cancel := context.WithCancel(e.ctx)
+	cancel()
+	rep, err := e.svc.ImportClaims(ctx, "b", strings.NewReader(file), claim.ImportOptions{Acknowledge: true})
+	if !errors.Is(err, context.Canceled) || rep.Claimed != 0 {
+		t.Errorf("ImportClaims = %+v, %v; want nothing claimed and context.Canceled", rep, err)
+	}
+	if users, _ := claimedOf(t, e); users != 0 {
+		t.Errorf("b has %d users, want 0", users)
+	}
+}
+
+func TestImportClaimsProgress(t *testing.T) {
+	e, file := bulkEnv(t, 2500)
+	var progress []int
+	var lines []int
+	rep, err := e.importString("b", file, claim.ImportOptions{
+		Progress: func(n int) { progress = append(progress, n) },
+		OnRow:    func(r claim.RowResult) { lines = append(lines, r.Line) },
+	})
+	if err != nil || rep.Claimed != 2500 {
+		t.Fatalf("ImportClaims = %+v, %v", rep, err)
+	}
+	// V6: at least every 1,000 rows, increasing, and the total at the end.
+	prev := 0
+	for _, n := range progress {
+		if n <= prev || n-prev > 1000 {
+			t.Fatalf("progress %v: want increasing steps of at most 1,000", progress)
+		}
+		prev = n
+	}
+	if prev != 2500 {
+		t.Errorf("progress ends at %d, want 2500", prev)
+	}
+	if len(lines) != 2500 || !slices.IsSorted(lines) || lines[0] != 2 || lines[2499] != 2501 {
+		t.Errorf("OnRow saw %d rows (first %v): want every row in file order", len(lines), lines[:min(3, len(lines))])
+	}
+}
+
+// A store failure in a batch fails the import; the batches before stay
+// claimed, the failing one leaves nothing, and the report says so.
+func TestImportClaimsStoreFailure(t *testing.T) {
+	boom := errors.New("disk on fire")
+	fs := &faultStore{Store: claim.NewMemoryStore(), err: boom}
+	f, file := bulkEnvOn(t, fs, 600)
+	// Once the first batch is reported, a write of the third claim of the
+	// second batch fails (each claim writes the user, its original and
+	// two events).
+	var onRow int
+	n := 0
+	rep, err := f.importString("b", file, claim.ImportOptions{OnRow: func(claim.RowResult) {
+		onRow++
+		if n++; n == 256 {
+			fs.failAt = 2*4 + 1
+		}
+	}})
+	if !errors.Is(err, boom) {
+		t.Fatalf("ImportClaims = %v, want %v", err, boom)
+	}
+	if rep.Claimed != 256 || onRow != 256 {
+		t.Errorf("report %+v, OnRow %d: want the first batch of 256 only", rep, onRow)
+	}
+	fs.failAt = 0
+	if users, events := claimedOf(t, f); users != 256 || events != 256 {
+		t.Errorf("b has %d users and the log %d claims, want 256", users, events)
+	}
+}
+
+// FuzzImportClaims feeds arbitrary bytes to ImportClaims: it never panics,
+// a dry run forecasts the real run exactly, every row is reported once,
+// and no row the report calls refused or skipped is claimed by it.
+func FuzzImportClaims(f *testing.F) {
+	f.Add([]byte("User ID/Email (Required),Claim Type,Claim,Meetings,Calling\nann@example.com,Delayed,TRUE,TRUE,FALSE\nbob@example.com,Immediate,TRUE,,\n"))
+	f.Add([]byte("\uFEFFuser id/email (required)\r\nbob@example.com\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e := csvEnv(t)
+		e.mustUser(t, "ent", "-x@example.com", 0)
+		dry, dryErr := e.svc.ImportClaims(e.ctx, "b", bytes.NewReader(data), claim.ImportOptions{Acknowledge: true, DryRun: true})
+		var seen []claim.RowResult
+		rep, err := e.svc.ImportClaims(e.ctx, "b", bytes.NewReader(data), claim.ImportOptions{Acknowledge: true,
+			OnRow: func(r claim.RowResult) { seen = append(seen, r) }})
+		if fmt.Sprint(err) != fmt.Sprint(dryErr) {
+			t.Fatalf("real run error %v, dry run error %v", err, dryErr)
+		}
+		errText := cmp.Comparer(func(a, b error) bool { return fmt.Sprint(a) == fmt.Sprint(b) })
+		if diff := cmp.Diff(rep, dry, errText); diff != "" {
+			t.Fatalf("dry run differs from the real run (-real +dry):\n%s", diff)
+		}
+		if len(seen) != rep.Claimed+rep.Refused+rep.Skipped {
+			t.Fatalf("OnRow saw %d rows; the report counts %+v", len(seen), rep)
+		}
+		claimedBy := map[string]bool{} // addresses a row claimed
+		var problems []claim.RowResult
+		for _, r := range seen {
+			if r.Err == nil {
+				if claimedBy[r.Email] {
+					t.Fatalf("%s claimed twice", r.Email)
+				}
+				claimedBy[r.Email] = true
+				continue
+			}
+			problems = append(problems, r)
+		}
+		if diff := cmp.Diff(rep.Rows, problems, errText); diff != "" {
+			t.Fatalf("report rows differ from the refused and skipped rows OnRow saw (-report +OnRow):\n%s", diff)
+		}
+		users, events := claimedOf(t, e)
+		if users-1 != len(claimedBy) || events != len(claimedBy) || rep.Claimed != len(claimedBy) {
+			t.Fatalf("b has %d users (one its own), %d claim events; the report claims %d", users, events, rep.Claimed)
+		}
+		for _, r := range rep.Rows {
+			u, err := e.svc.UserByEmail(e.ctx, r.Email)
+			if err != nil || claimedBy[r.Email] {
+				continue // no such account, or claimed by another row
+			}
+			if u.Org == "b" && u.Claim != nil {
+				t.Fatalf("row %d (%s) is reported %v but its user was claimed", r.Line, r.Email, r.Err)
+			}
+		}
+	})
+}
