@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/claimkit/claim"
@@ -125,4 +126,51 @@ func ExampleService_Choose() {
 	// before signing in: true
 	// <nil> Active 40 true
 	// content.migrated 40 items into acme
+}
+
+// Acme exports the users it may claim, the admin un-ticks nobody and adds
+// a row by hand, and the import claims Ann and reports the bad row.
+func ExampleService_ImportClaims() {
+	ctx := context.Background()
+	svc, _, _ := exampleWorld()
+	var file strings.Builder
+	if err := svc.ExportClaimable(ctx, "acme", &file); err != nil {
+		panic(err)
+	}
+	fmt.Print(file.String())
+	file.WriteString(",,,bob@acme.example,,Immediate,TRUE,TRUE\n") // nobody has this address
+
+	rep, err := svc.ImportClaims(ctx, "acme", strings.NewReader(file.String()), claim.ImportOptions{Acknowledge: true})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("claimed %d, refused %d, skipped %d\n", rep.Claimed, rep.Refused, rep.Skipped)
+	for _, r := range rep.Rows {
+		fmt.Printf("line %d: %s: not found: %v\n", r.Line, r.Email, errors.Is(r.Err, claim.ErrNotFound))
+	}
+	ann, _ := svc.UserByEmail(ctx, "ann@acme.example")
+	fmt.Printf("%s: %s (%s claim), licenses %v\n", ann.Org, ann.State, ann.Claim.Mode, ann.Licenses)
+	// Output:
+	// First Name,Last Name,Display Name,User ID/Email (Required),User Status,Claim Type,Claim,Meetings
+	// ,,,ann@acme.example,Verified,Delayed,TRUE,TRUE
+	// claimed 1, refused 1, skipped 0
+	// line 3: bob@acme.example: not found: true
+	// acme: Delayed Claim (Delayed claim), licenses [Meetings]
+}
+
+// A dry run reports what an import would do and claims nobody.
+func ExampleImportOptions_dryRun() {
+	ctx := context.Background()
+	svc, _, ann := exampleWorld()
+	file := "User ID/Email (Required),Claim Type\nann@acme.example,Delayed\nann@acme.example,Delayed\n"
+	rep, err := svc.ImportClaims(ctx, "acme", strings.NewReader(file), claim.ImportOptions{Acknowledge: true, DryRun: true})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("would claim %d, skip %d: %v\n", rep.Claimed, rep.Skipped, rep.Rows[0].Err)
+	ann, _ = svc.User(ctx, ann.ID)
+	fmt.Println("Ann is still in", ann.Org)
+	// Output:
+	// would claim 1, skip 1: claim: ann@acme.example is already claimed by org "acme": user already claimed
+	// Ann is still in ann-personal
 }
