@@ -586,6 +586,11 @@ func (t *tx) CreateUser(u claim.User) error {
 	if err := t.pg.QueryRow(t.ctx, queryCreateUser, args...).Scan(&inserted, &idTaken); err != nil {
 		return t.fail("CreateUser", err)
 	}
+	return createUserResult(u, inserted, idTaken)
+}
+
+// createUserResult is CreateUser's error for what queryCreateUser found.
+func createUserResult(u claim.User, inserted, idTaken bool) error {
 	switch {
 	case inserted:
 		return nil
@@ -628,6 +633,11 @@ func (t *tx) UpdateUser(u claim.User) error {
 	if err := t.pg.QueryRow(t.ctx, queryUpdateUser, args...).Scan(&exists, &taken); err != nil {
 		return t.fail("UpdateUser", err)
 	}
+	return updateUserResult(u, exists, taken)
+}
+
+// updateUserResult is UpdateUser's error for what queryUpdateUser found.
+func updateUserResult(u claim.User, exists, taken bool) error {
 	switch {
 	case !exists:
 		return fmt.Errorf("postgres store: user %s: %w", u.ID, claim.ErrNotFound)
@@ -643,10 +653,17 @@ func (t *tx) DeleteUser(id claim.UserID) error {
 	if err := t.check("DeleteUser", true); err != nil {
 		return err
 	}
-	tag, err := t.pg.Exec(t.ctx, `DELETE FROM users WHERE id = $1`, string(id))
+	tag, err := t.pg.Exec(t.ctx, queryDeleteUser, string(id))
 	if err != nil {
 		return t.fail("DeleteUser", err)
 	}
+	return deleteUserResult(id, tag)
+}
+
+const queryDeleteUser = `DELETE FROM users WHERE id = $1`
+
+// deleteUserResult is DeleteUser's error for what its DELETE did.
+func deleteUserResult(id claim.UserID, tag pgconn.CommandTag) error {
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("postgres store: user %s: %w", id, claim.ErrNotFound)
 	}
@@ -843,26 +860,34 @@ func (t *tx) AppendEvent(e claim.Event) (claim.Event, error) {
 	if err := t.check("AppendEvent", true); err != nil {
 		return claim.Event{}, err
 	}
-	at, err := encTime("Event.At", e.At)
-	if err != nil {
-		return claim.Event{}, err
-	}
-	mode, err := small("Event.Mode", e.Mode)
-	if err != nil {
-		return claim.Event{}, err
-	}
-	action, err := small("Event.Action", e.Action)
+	args, err := eventArgs(e)
 	if err != nil {
 		return claim.Event{}, err
 	}
 	var seq int64
-	err = t.pg.QueryRow(t.ctx, queryAppendEvent, at, e.Type, string(e.Org), string(e.From), string(e.User),
-		e.Recipient, int64(e.Content), mode, action, int64(e.Retention), e.Detail).Scan(&seq)
-	if err != nil {
+	if err := t.pg.QueryRow(t.ctx, queryAppendEvent, args...).Scan(&seq); err != nil {
 		return claim.Event{}, t.fail("AppendEvent", err)
 	}
 	e.Seq = uint64(seq)
 	return e, nil
+}
+
+// eventArgs are the arguments of queryAppendEvent for e.
+func eventArgs(e claim.Event) ([]any, error) {
+	at, err := encTime("Event.At", e.At)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := small("Event.Mode", e.Mode)
+	if err != nil {
+		return nil, err
+	}
+	action, err := small("Event.Action", e.Action)
+	if err != nil {
+		return nil, err
+	}
+	return []any{at, e.Type, string(e.Org), string(e.From), string(e.User),
+		e.Recipient, int64(e.Content), mode, action, int64(e.Retention), e.Detail}, nil
 }
 
 func scanEvent(row pgx.CollectableRow) (claim.Event, error) {
@@ -903,4 +928,109 @@ func (t *tx) Events(after uint64, limit int) ([]claim.Event, error) {
 		return nil, t.fail("Events", err)
 	}
 	return es, nil
+}
+
+// The bulk path (claim.BulkTx).
+
+var _ claim.BulkTx = (*tx)(nil)
+
+// UsersByEmails returns the users with the addresses in one query, served
+// by the index on lower(email).
+func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
+	if err := t.check("UsersByEmails", false); err != nil {
+		return nil, err
+	}
+	rows, _ := t.pg.Query(t.ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`, emails)
+	us, err := pgx.CollectRows(rows, scanUser)
+	if err != nil {
+		return nil, t.fail("UsersByEmails", err)
+	}
+	return us, nil
+}
+
+// Apply sends the writes as one pipelined batch of the statements the
+// single methods run, and reads their results in order, each as its
+// method would. At the first write that fails it stops and marks the
+// transaction broken: the statements after it may have run, so the
+// transaction must not commit.
+func (t *tx) Apply(writes []claim.Write) error {
+	if err := t.check("Apply", true); err != nil {
+		return err
+	}
+	if len(writes) == 0 {
+		return nil
+	}
+	batch := &pgx.Batch{}
+	for i, w := range writes {
+		switch w.Op {
+		case claim.WriteCreateUser, claim.WriteUpdateUser:
+			args, err := userArgs(w.User)
+			if err != nil {
+				return fmt.Errorf("postgres store: Apply: write %d: %w", i, err)
+			}
+			q := queryCreateUser
+			if w.Op == claim.WriteUpdateUser {
+				q = queryUpdateUser
+			}
+			batch.Queue(q, args...)
+		case claim.WriteDeleteUser:
+			batch.Queue(queryDeleteUser, string(w.User.ID))
+		case claim.WriteAppendEvent:
+			args, err := eventArgs(w.Event)
+			if err != nil {
+				return fmt.Errorf("postgres store: Apply: write %d: %w", i, err)
+			}
+			batch.Queue(queryAppendEvent, args...)
+		default:
+			return fmt.Errorf("postgres store: Apply: write %d: op %d: %w", i, w.Op, claim.ErrInvalidValue)
+		}
+	}
+	br := t.pg.SendBatch(t.ctx, batch)
+	err := t.applyResults(br, writes)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = t.fail("Apply", cerr)
+	}
+	if err != nil && t.broken == nil {
+		t.broken = err
+	}
+	return err
+}
+
+// applyResults reads the results of Apply's batch.
+func (t *tx) applyResults(br pgx.BatchResults, writes []claim.Write) error {
+	for _, w := range writes {
+		var err error
+		switch w.Op {
+		case claim.WriteCreateUser:
+			var inserted, idTaken bool
+			if err = br.QueryRow().Scan(&inserted, &idTaken); err != nil {
+				return t.fail("Apply: CreateUser", err)
+			}
+			err = createUserResult(w.User, inserted, idTaken)
+		case claim.WriteUpdateUser:
+			var exists, taken bool
+			if err = br.QueryRow().Scan(&exists, &taken); err != nil {
+				return t.fail("Apply: UpdateUser", err)
+			}
+			err = updateUserResult(w.User, exists, taken)
+		case claim.WriteDeleteUser:
+			tag, err := br.Exec()
+			if err != nil {
+				return t.fail("Apply: DeleteUser", err)
+			}
+			err = deleteUserResult(w.User.ID, tag)
+			if err != nil {
+				return err
+			}
+		case claim.WriteAppendEvent:
+			var seq int64
+			if err = br.QueryRow().Scan(&seq); err != nil {
+				return t.fail("Apply: AppendEvent", err)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -75,6 +75,7 @@ func Run(t *testing.T, newStore func(t *testing.T) claim.Store) {
 		{"ViewIsReadOnly", testViewIsReadOnly},
 		{"CanceledContext", testCanceledContext},
 		{"Serializable", testSerializable},
+		{"Bulk", testBulk},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

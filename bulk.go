@@ -1,0 +1,369 @@
+package claim
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// BulkTx is an optional capability of a Tx, found by type assertion, for
+// transactions that claim hundreds of users (the batches of
+// ImportClaims): it reads many users in one request and applies many
+// writes in one, so that a batch costs a few round trips to a database
+// instead of several per user.
+//
+// Without it, ImportClaims reads users one by one (each read once per
+// batch) and applies the batch's writes one by one with the Tx's own
+// methods; the outcome is the same.
+type BulkTx interface {
+	// UsersByEmails returns the users whose (normalized) Email is one of
+	// emails, in any order; addresses of no account are left out.
+	UsersByEmails(emails []string) ([]User, error)
+	// Apply performs the writes in order, each with the effect and the
+	// errors of the single method it names (CreateUser, UpdateUser,
+	// DeleteUser, AppendEvent). It stops at the first write that fails
+	// and returns its error; the caller then abandons the transaction.
+	Apply(writes []Write) error
+}
+
+// WriteOp names the Tx method of a Write.
+type WriteOp int
+
+// The writes a BulkTx applies.
+const (
+	WriteCreateUser  WriteOp = iota + 1 // Tx.CreateUser(Write.User)
+	WriteUpdateUser                     // Tx.UpdateUser(Write.User)
+	WriteDeleteUser                     // Tx.DeleteUser(Write.User.ID)
+	WriteAppendEvent                    // Tx.AppendEvent(Write.Event)
+)
+
+// Write is one write of BulkTx.Apply.
+type Write struct {
+	Op    WriteOp
+	User  User  // the user of WriteCreateUser and WriteUpdateUser; WriteDeleteUser reads only its ID
+	Event Event // the event of WriteAppendEvent
+}
+
+// Apply performs writes one by one with tx's methods: what BulkTx.Apply
+// does, for a Tx without the capability (and its definition).
+func Apply(tx Tx, writes []Write) error {
+	for _, w := range writes {
+		var err error
+		switch w.Op {
+		case WriteCreateUser:
+			err = tx.CreateUser(w.User)
+		case WriteUpdateUser:
+			err = tx.UpdateUser(w.User)
+		case WriteDeleteUser:
+			err = tx.DeleteUser(w.User.ID)
+		case WriteAppendEvent:
+			_, err = tx.AppendEvent(w.Event)
+		default:
+			err = invalid(ErrInvalidValue, "Write.Op", int(w.Op), "not a WriteOp")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bulkTx decorates a Tx for a batch of claims. It answers the reads a
+// claim makes (User, UserByEmail, Org, Domain, DomainClaimant) from what
+// the transaction has read or written, so each record is read once per
+// batch, and it queues the user and event writes, applying them together
+// at flush. Every other method flushes the queue and drops the caches
+// first, so that it sees the batch's writes. Queued writes that the store
+// refuses fail at flush, which fails the batch: the same outcome as a
+// claim whose write fails (the whole transaction is abandoned).
+type bulkTx struct {
+	Tx
+	bulk      BulkTx // nil: the store has no bulk path
+	users     map[UserID]*User
+	emails    map[string]UserID // "": no such user
+	orgs      map[OrgID]Org
+	domains   map[[2]string]*Domain // nil: no such record
+	claimants map[string]OrgID      // "": no claimant
+	writes    []Write
+}
+
+func newBulkTx(tx Tx) *bulkTx {
+	b := &bulkTx{Tx: tx}
+	b.bulk, _ = tx.(BulkTx)
+	b.reset()
+	return b
+}
+
+// reset drops the caches.
+func (b *bulkTx) reset() {
+	b.users = make(map[UserID]*User)
+	b.emails = make(map[string]UserID)
+	b.orgs = make(map[OrgID]Org)
+	b.domains = make(map[[2]string]*Domain)
+	b.claimants = make(map[string]OrgID)
+}
+
+// prefetch reads the users with the addresses in one request, when the
+// store can.
+func (b *bulkTx) prefetch(emails []string) error {
+	if b.bulk == nil || len(emails) == 0 {
+		return nil
+	}
+	us, err := b.bulk.UsersByEmails(emails)
+	if err != nil {
+		return err
+	}
+	for _, e := range emails {
+		if _, ok := b.emails[e]; !ok {
+			b.emails[e] = ""
+		}
+	}
+	for _, u := range us {
+		b.remember(u)
+	}
+	return nil
+}
+
+// remember caches a copy of u.
+func (b *bulkTx) remember(u User) {
+	c := memCloneUser(u)
+	b.users[u.ID] = &c
+	b.emails[u.Email] = u.ID
+}
+
+// flush applies the queued writes.
+func (b *bulkTx) flush() error {
+	if len(b.writes) == 0 {
+		return nil
+	}
+	ws := b.writes
+	b.writes = nil
+	if b.bulk != nil {
+		return b.bulk.Apply(ws)
+	}
+	return Apply(b.Tx, ws)
+}
+
+// sync flushes and drops the caches, before a call the caches do not
+// cover.
+func (b *bulkTx) sync() error {
+	err := b.flush()
+	b.reset()
+	return err
+}
+
+func (b *bulkTx) User(id UserID) (User, error) {
+	if u, ok := b.users[id]; ok {
+		if u == nil {
+			return User{}, fmt.Errorf("claim: user %s: %w", id, ErrNotFound)
+		}
+		return memCloneUser(*u), nil
+	}
+	u, err := b.Tx.User(id)
+	if errors.Is(err, ErrNotFound) {
+		b.users[id] = nil
+	}
+	if err != nil {
+		return User{}, err
+	}
+	b.remember(u)
+	return memCloneUser(u), nil
+}
+
+func (b *bulkTx) UserByEmail(email string) (User, error) {
+	if id, ok := b.emails[email]; ok {
+		if id == "" {
+			return User{}, fmt.Errorf("claim: user %s: %w", email, ErrNotFound)
+		}
+		return b.User(id)
+	}
+	u, err := b.Tx.UserByEmail(email)
+	if errors.Is(err, ErrNotFound) {
+		b.emails[email] = ""
+	}
+	if err != nil {
+		return User{}, err
+	}
+	b.remember(u)
+	return memCloneUser(u), nil
+}
+
+func (b *bulkTx) CreateUser(u User) error {
+	b.writes = append(b.writes, Write{Op: WriteCreateUser, User: memCloneUser(u)})
+	b.remember(u)
+	return nil
+}
+
+// forget drops the address of user id from the cache, reading the user
+// first if the cache does not hold it (then no queued write touched it,
+// so the store's record is current).
+func (b *bulkTx) forget(id UserID) error {
+	old, err := b.User(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil // the queued write fails at flush, as it would have now
+	}
+	if err != nil {
+		return err
+	}
+	b.emails[old.Email] = ""
+	return nil
+}
+
+func (b *bulkTx) UpdateUser(u User) error {
+	if err := b.forget(u.ID); err != nil {
+		return err
+	}
+	b.writes = append(b.writes, Write{Op: WriteUpdateUser, User: memCloneUser(u)})
+	b.remember(u)
+	return nil
+}
+
+func (b *bulkTx) DeleteUser(id UserID) error {
+	if err := b.forget(id); err != nil {
+		return err
+	}
+	b.users[id] = nil
+	b.writes = append(b.writes, Write{Op: WriteDeleteUser, User: User{ID: id}})
+	return nil
+}
+
+// AppendEvent queues e; the event it returns has no Seq yet.
+func (b *bulkTx) AppendEvent(e Event) (Event, error) {
+	b.writes = append(b.writes, Write{Op: WriteAppendEvent, Event: e})
+	return e, nil
+}
+
+func (b *bulkTx) Org(id OrgID) (Org, error) {
+	if o, ok := b.orgs[id]; ok {
+		return memCloneOrg(o), nil
+	}
+	o, err := b.Tx.Org(id)
+	if err != nil {
+		return Org{}, err
+	}
+	b.orgs[id] = memCloneOrg(o)
+	return o, nil
+}
+
+func (b *bulkTx) Domain(org OrgID, name string) (Domain, error) {
+	k := [2]string{string(org), name}
+	if d, ok := b.domains[k]; ok {
+		if d == nil {
+			return Domain{}, fmt.Errorf("claim: domain %s of org %s: %w", name, org, ErrNotFound)
+		}
+		return *d, nil
+	}
+	d, err := b.Tx.Domain(org, name)
+	if errors.Is(err, ErrNotFound) {
+		b.domains[k] = nil
+	}
+	if err != nil {
+		return Domain{}, err
+	}
+	b.domains[k] = &d
+	return d, nil
+}
+
+func (b *bulkTx) DomainClaimant(name string) (OrgID, error) {
+	if c, ok := b.claimants[name]; ok {
+		if c == "" {
+			return "", fmt.Errorf("claim: domain %s: no claimant: %w", name, ErrNotFound)
+		}
+		return c, nil
+	}
+	c, err := b.Tx.DomainClaimant(name)
+	if errors.Is(err, ErrNotFound) {
+		b.claimants[name] = ""
+	}
+	if err != nil {
+		return "", err
+	}
+	b.claimants[name] = c
+	return c, nil
+}
+
+// The methods the caches do not cover see every queued write.
+
+func (b *bulkTx) CreateOrg(o Org) error {
+	if err := b.sync(); err != nil {
+		return err
+	}
+	return b.Tx.CreateOrg(o)
+}
+
+func (b *bulkTx) UpdateOrg(o Org) error {
+	if err := b.sync(); err != nil {
+		return err
+	}
+	return b.Tx.UpdateOrg(o)
+}
+
+func (b *bulkTx) DeleteOrg(id OrgID) error {
+	if err := b.sync(); err != nil {
+		return err
+	}
+	return b.Tx.DeleteOrg(id)
+}
+
+func (b *bulkTx) PutDomain(d Domain) error {
+	if err := b.sync(); err != nil {
+		return err
+	}
+	return b.Tx.PutDomain(d)
+}
+
+func (b *bulkTx) DeleteDomain(org OrgID, name string) error {
+	if err := b.sync(); err != nil {
+		return err
+	}
+	return b.Tx.DeleteDomain(org, name)
+}
+
+func (b *bulkTx) Domains(org OrgID) ([]Domain, error) {
+	if err := b.sync(); err != nil {
+		return nil, err
+	}
+	return b.Tx.Domains(org)
+}
+
+func (b *bulkTx) UsersByOrg(org OrgID, after string, limit int) ([]User, error) {
+	if err := b.sync(); err != nil {
+		return nil, err
+	}
+	return b.Tx.UsersByOrg(org, after, limit)
+}
+
+func (b *bulkTx) UsersByDomain(domain, after string, limit int) ([]User, error) {
+	if err := b.sync(); err != nil {
+		return nil, err
+	}
+	return b.Tx.UsersByDomain(domain, after, limit)
+}
+
+func (b *bulkTx) PendingClaimsBy(org OrgID, after string, limit int) ([]User, error) {
+	if err := b.sync(); err != nil {
+		return nil, err
+	}
+	return b.Tx.PendingClaimsBy(org, after, limit)
+}
+
+func (b *bulkTx) InactiveUsers(before time.Time, limit int) ([]User, error) {
+	if err := b.sync(); err != nil {
+		return nil, err
+	}
+	return b.Tx.InactiveUsers(before, limit)
+}
+
+func (b *bulkTx) DueClaims(now time.Time, limit int) ([]User, error) {
+	if err := b.sync(); err != nil {
+		return nil, err
+	}
+	return b.Tx.DueClaims(now, limit)
+}
+
+func (b *bulkTx) Events(after uint64, limit int) ([]Event, error) {
+	if err := b.sync(); err != nil {
+		return nil, err
+	}
+	return b.Tx.Events(after, limit)
+}

@@ -1,0 +1,212 @@
+package claim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
+)
+
+// bulkOp is one call of TestBulkTxIsTransparent.
+type bulkOp struct {
+	name string
+	call func(tx Tx) string // the call's observable result
+}
+
+// outcome renders a result and the sentinel of its error.
+func outcome(v any, err error) string {
+	for _, s := range []error{ErrNotFound, ErrDuplicate, ErrEmailTaken, ErrDomainClaimedByOther} {
+		if errors.Is(err, s) {
+			return fmt.Sprintf("%v", s)
+		}
+	}
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	show := func(u User) string {
+		c := "none"
+		if u.Claim != nil {
+			c = fmt.Sprintf("%+v", *u.Claim)
+		}
+		u.Claim = nil
+		return fmt.Sprintf("%+v claim %s", u, c)
+	}
+	switch v := v.(type) {
+	case User:
+		return show(v)
+	case []User:
+		var out string
+		for _, u := range v {
+			out += show(u) + "; "
+		}
+		return out
+	}
+	return fmt.Sprintf("%+v", v)
+}
+
+// TestBulkTxIsTransparent: a sequence of calls through a bulkTx, flushed
+// at the end, returns what the same calls return on the Tx itself and
+// leaves the same store — with and without the store's BulkTx path.
+func TestBulkTxIsTransparent(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+		ids := []UserID{"u1", "u2", "u3", "u4", "u5"}
+		addrs := []string{"a@x.example", "b@x.example", "c@y.example", "d@y.example", "e@x.example", "f@y.example"}
+		// A model of which IDs and addresses exist, so that the writes
+		// drawn are valid (a bulkTx reports a bad write at flush).
+		byID := map[UserID]string{"u5": "f@y.example"} // u5 exists from the start
+		taken := map[string]bool{"f@y.example": true}
+		var ops []bulkOp
+		n := rapid.IntRange(1, 30).Draw(rt, "ops")
+		for range n {
+			id := rapid.SampledFrom(ids).Draw(rt, "id")
+			addr := rapid.SampledFrom(addrs).Draw(rt, "email")
+			org := rapid.SampledFrom([]OrgID{"o1", "o2"}).Draw(rt, "org")
+			dom := rapid.SampledFrom([]string{"x.example", "y.example"}).Draw(rt, "domain")
+			content := rapid.IntRange(0, 9).Draw(rt, "content")
+			switch rapid.IntRange(0, 12).Draw(rt, "kind") {
+			case 0, 1:
+				if byID[id] != "" || taken[addr] {
+					continue
+				}
+				byID[id], taken[addr] = addr, true
+				u := User{ID: id, Email: addr, Org: org, State: Verified, Content: content, Licenses: []string{"L"}, CreatedAt: now}
+				ops = append(ops, bulkOp{"CreateUser " + string(id), func(tx Tx) string { return outcome(nil, tx.CreateUser(u)) }})
+			case 2, 3:
+				old := byID[id]
+				if old == "" || (taken[addr] && addr != old) {
+					continue
+				}
+				delete(taken, old)
+				byID[id], taken[addr] = addr, true
+				u := User{ID: id, Email: addr, Org: org, State: Active, Content: content, CreatedAt: now,
+					Claim: &ClaimInfo{By: org, Mode: Delayed, At: now, Deadline: now.Add(time.Hour)}}
+				ops = append(ops, bulkOp{"UpdateUser " + string(id), func(tx Tx) string { return outcome(nil, tx.UpdateUser(u)) }})
+			case 4:
+				if byID[id] == "" {
+					continue
+				}
+				delete(taken, byID[id])
+				delete(byID, id)
+				ops = append(ops, bulkOp{"DeleteUser " + string(id), func(tx Tx) string { return outcome(nil, tx.DeleteUser(id)) }})
+			case 5:
+				ops = append(ops, bulkOp{"User " + string(id), func(tx Tx) string { return outcome(tx.User(id)) }})
+			case 6:
+				ops = append(ops, bulkOp{"UserByEmail " + addr, func(tx Tx) string { return outcome(tx.UserByEmail(addr)) }})
+			case 7:
+				e := Event{At: now, Type: EventUserAdded, Org: org, User: id, Content: content}
+				ops = append(ops, bulkOp{"AppendEvent", func(tx Tx) string {
+					_, err := tx.AppendEvent(e)
+					return outcome(nil, err)
+				}})
+			case 8:
+				ops = append(ops, bulkOp{"Org " + string(org), func(tx Tx) string { return outcome(tx.Org(org)) }})
+			case 9:
+				ops = append(ops, bulkOp{"Domain " + dom, func(tx Tx) string { return outcome(tx.Domain(org, dom)) }})
+				ops = append(ops, bulkOp{"DomainClaimant " + dom, func(tx Tx) string { return outcome(tx.DomainClaimant(dom)) }})
+			case 10:
+				d := Domain{Org: org, Name: dom, Verified: true, Claimed: content%2 == 0}
+				ops = append(ops, bulkOp{"PutDomain " + dom, func(tx Tx) string { return outcome(nil, tx.PutDomain(d)) }})
+			case 11:
+				ops = append(ops, bulkOp{"UsersByOrg " + string(org), func(tx Tx) string { return outcome(tx.UsersByOrg(org, "", 100)) }})
+				ops = append(ops, bulkOp{"UsersByDomain " + dom, func(tx Tx) string { return outcome(tx.UsersByDomain(dom, "", 100)) }})
+				ops = append(ops, bulkOp{"PendingClaimsBy " + string(org), func(tx Tx) string { return outcome(tx.PendingClaimsBy(org, "", 100)) }})
+				ops = append(ops, bulkOp{"DueClaims", func(tx Tx) string { return outcome(tx.DueClaims(now.Add(2*time.Hour), 100)) }})
+				ops = append(ops, bulkOp{"InactiveUsers", func(tx Tx) string { return outcome(tx.InactiveUsers(now, 100)) }})
+				ops = append(ops, bulkOp{"Events", func(tx Tx) string { return outcome(tx.Events(0, 100)) }})
+				ops = append(ops, bulkOp{"Domains " + string(org), func(tx Tx) string { return outcome(tx.Domains(org)) }})
+			case 12:
+				o := Org{ID: org, Name: "renamed " + string(org), Kind: Enterprise, CreatedAt: now}
+				ops = append(ops, bulkOp{"UpdateOrg " + string(org), func(tx Tx) string { return outcome(nil, tx.UpdateOrg(o)) }})
+			}
+		}
+		prefetch := rapid.SliceOfN(rapid.SampledFrom(addrs), 0, 4).Draw(rt, "prefetch")
+
+		run := func(bulk, withPath bool) ([]string, string) {
+			s := NewMemoryStore()
+			ctx := context.Background()
+			err := s.Update(ctx, func(tx Tx) error {
+				for _, o := range []OrgID{"o1", "o2"} {
+					if err := tx.CreateOrg(Org{ID: o, Name: string(o), Kind: Enterprise, CreatedAt: now}); err != nil {
+						return err
+					}
+				}
+				return tx.CreateUser(User{ID: "u5", Email: "f@y.example", Org: "o2", State: Inactive, InactiveSince: now, CreatedAt: now})
+			})
+			if err != nil {
+				rt.Fatal(err)
+			}
+			var out []string
+			err = s.Update(ctx, func(tx Tx) error {
+				if withPath {
+					tx = memBulk{tx}
+				}
+				use := tx
+				var bt *bulkTx
+				if bulk {
+					bt = newBulkTx(tx)
+					if err := bt.prefetch(prefetch); err != nil {
+						return err
+					}
+					use = bt
+				}
+				for _, op := range ops {
+					out = append(out, op.name+": "+op.call(use))
+				}
+				if bt != nil {
+					return bt.flush()
+				}
+				return nil
+			})
+			if err != nil {
+				rt.Fatalf("Update = %v", err)
+			}
+			var final string
+			_ = s.View(ctx, func(tx Tx) error {
+				for _, o := range []OrgID{"o1", "o2"} {
+					us, err := tx.UsersByOrg(o, "", 100)
+					final += outcome(us, err)
+				}
+				evs, err := tx.Events(0, 100)
+				final += outcome(evs, err)
+				return nil
+			})
+			return out, final
+		}
+		wantOut, wantFinal := run(false, false)
+		for _, withPath := range []bool{false, true} {
+			gotOut, gotFinal := run(true, withPath)
+			if diff := cmp.Diff(wantOut, gotOut); diff != "" {
+				rt.Fatalf("results through bulkTx (store's bulk path %v) differ (-direct +bulk):\n%s", withPath, diff)
+			}
+			if diff := cmp.Diff(wantFinal, gotFinal); diff != "" {
+				rt.Fatalf("store after bulkTx (store's bulk path %v) differs (-direct +bulk):\n%s", withPath, diff)
+			}
+		}
+	})
+}
+
+// memBulk gives a memory store's Tx the BulkTx capability, built from
+// its single methods, so that bulkTx's use of the capability is tested.
+type memBulk struct{ Tx }
+
+func (m memBulk) UsersByEmails(emails []string) ([]User, error) {
+	var us []User
+	for _, e := range emails {
+		u, err := m.UserByEmail(e)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		us = append(us, u)
+	}
+	return us, nil
+}
+
+func (m memBulk) Apply(ws []Write) error { return Apply(m.Tx, ws) }
