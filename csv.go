@@ -195,8 +195,9 @@ const maxRecordBytes = 1 << 20
 //     license; an empty cell leaves the default.
 //  6. A claimed row is claimed as ClaimUsers claims (K6), events included.
 //
-// Rows are claimed in transactions of a few hundred; every row is claimed
-// entirely or not at all. ImportReport counts every row and lists the
+// Rows are claimed in transactions of a few hundred (with the store's
+// BulkTx path when it has one); every row is claimed entirely or not at
+// all. ImportReport counts every row and lists the
 // refused and skipped ones (RowResult.Line is the row's first line in the
 // file); opts.OnRow receives every row's result, claimed ones included,
 // once its transaction has committed; opts.Progress receives the number
@@ -508,24 +509,36 @@ func boolCell(column, v string, def bool) (bool, error) {
 func (im *importer) run(ctx context.Context, batch []csvRow) error {
 	var stopped error
 	var claimed map[string]bool
+	emails := make([]string, 0, len(batch))
+	for _, row := range batch {
+		if row.err == nil && row.claim {
+			emails = append(emails, row.email)
+		}
+	}
 	fn := func(t *txn) error {
 		im.results = im.results[:0] // a store may run fn again
 		stopped = nil
 		if im.seen != nil {
 			claimed = make(map[string]bool)
 		}
+		bt := newBulkTx(t.Tx)
+		if err := bt.prefetch(emails); err != nil {
+			return err
+		}
+		bulk := *t
+		bulk.Tx = bt
 		for _, row := range batch {
 			if err := ctx.Err(); err != nil {
 				stopped = err
-				return nil
+				break
 			}
-			res, err := im.one(t, row, claimed)
+			res, err := im.one(&bulk, row, claimed)
 			if err != nil {
 				return err
 			}
 			im.results = append(im.results, res)
 		}
-		return nil
+		return bt.flush()
 	}
 	// The transaction runs on a context that cancellation does not end, so
 	// that the rows done before a cancellation commit; fn checks ctx
