@@ -25,6 +25,9 @@ type fleet struct {
 	stores [4]*postgres.Store
 	clock  *claimtest.Clock
 	dns    *claimtest.Resolver
+	// crashed: a process was killed in a transaction that appended
+	// events, which may leave a gap in the event numbers (see doc.go).
+	crashed bool
 }
 
 // newFleet opens four stores on a new schema, each with its own pool,
@@ -32,6 +35,12 @@ type fleet struct {
 func newFleet(t *testing.T) *fleet {
 	t.Helper()
 	_, dsn := newSchema(t)
+	return newFleetOn(t, dsn)
+}
+
+// newFleetOn is newFleet on the schema of dsn.
+func newFleetOn(t *testing.T, dsn string) *fleet {
+	t.Helper()
 	f := &fleet{clock: claimtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)), dns: claimtest.NewResolver()}
 	for i := range f.svcs {
 		f.stores[i] = open(t, dsn)
@@ -92,8 +101,12 @@ func (f *fleet) mustUsers(t *testing.T, org claim.OrgID, prefix, domain string, 
 		content += users[i].Content
 	}
 	mustUpdate(t, f.stores[0], func(tx claim.Tx) error {
-		for _, u := range users {
-			if err := tx.CreateUser(u); err != nil {
+		ws := make([]claim.Write, len(users))
+		for i, u := range users {
+			ws[i] = claim.Write{Op: claim.WriteCreateUser, User: u}
+		}
+		for chunk := range slices.Chunk(ws, 5000) { // pipelined: a round trip a chunk
+			if err := tx.(claim.BulkTx).Apply(chunk); err != nil {
 				return err
 			}
 		}
@@ -432,7 +445,7 @@ func checkFleet(t *testing.T, f *fleet, orgs []claim.OrgID, content int) {
 		if err != nil {
 			t.Fatalf("Events() = %v", err)
 		}
-		if ev.Seq != seq+1 {
+		if ev.Seq != seq+1 && (!f.crashed || ev.Seq <= seq) {
 			t.Errorf("event %d follows event %d", ev.Seq, seq)
 		}
 		seq = ev.Seq
