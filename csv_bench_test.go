@@ -1,0 +1,195 @@
+package claim_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/claimkit/claim"
+)
+
+// importWorld is org b (Enterprise, licenses Meetings and Calling,
+// example.com verified) and n Enterprise users on example.com, with the
+// file ExportClaimable writes for them: n rows of nine columns.
+func importWorld(tb testing.TB, n int) (*env, []byte) {
+	tb.Helper()
+	e := newEnv(tb)
+	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AutoLicenses: []string{"Meetings", "Calling"}})
+	e.mustVerify(tb, "b", "example.com")
+	for i := range n {
+		if i%1000 == 0 {
+			e.mustOrg(tb, claim.OrgID(fmt.Sprintf("o%d", i/1000)), claim.Enterprise, t0, claim.Settings{})
+		}
+		if _, err := e.svc.AddUser(e.ctx, claim.OrgID(fmt.Sprintf("o%d", i/1000)), claim.NewUser{
+			Email: fmt.Sprintf("user%07d@example.com", i), FirstName: "Given", LastName: fmt.Sprintf("Family%d", i),
+			DisplayName: fmt.Sprintf("Given Family%d", i), Content: 3}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := e.svc.ExportClaimable(e.ctx, "b", &buf); err != nil {
+		tb.Fatal(err)
+	}
+	return e, buf.Bytes()
+}
+
+// BenchmarkImportClaims imports a 100,000-row export into a memory store
+// that holds those users (issue figure: at least a quarter of
+// BenchmarkReadCSVBaseline's rows per second).
+func BenchmarkImportClaims(b *testing.B) {
+	const rows = 100_000
+	b.ReportAllocs()
+	var total time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		e, file := importWorld(b, rows)
+		runtime.GC()
+		b.StartTimer()
+		start := time.Now()
+		rep, err := e.svc.ImportClaims(e.ctx, "b", bytes.NewReader(file), claim.ImportOptions{Acknowledge: true})
+		total += time.Since(start)
+		if err != nil || rep.Claimed != rows {
+			b.Fatalf("ImportClaims = %d claimed, %v", rep.Claimed, err)
+		}
+	}
+	b.ReportMetric(float64(rows*b.N)/total.Seconds(), "rows/s")
+}
+
+// BenchmarkReadCSVBaseline reads the same bytes with encoding/csv alone,
+// doing nothing per row.
+func BenchmarkReadCSVBaseline(b *testing.B) {
+	const rows = 100_000
+	_, file := importWorld(b, rows)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(file)))
+	var total time.Duration
+	for b.Loop() {
+		start := time.Now()
+		r := csv.NewReader(bytes.NewReader(file))
+		r.ReuseRecord = true
+		n := 0
+		for {
+			_, err := r.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		total += time.Since(start)
+		if n != rows+1 {
+			b.Fatalf("read %d records", n)
+		}
+	}
+	b.ReportMetric(float64(rows*b.N)/total.Seconds(), "rows/s")
+}
+
+// heapSampler records the peak of live heap objects while it runs.
+type heapSampler struct {
+	peak atomic.Uint64
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startHeapSampler() *heapSampler {
+	h := &heapSampler{stop: make(chan struct{})}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > h.peak.Load() {
+				h.peak.Store(v)
+			}
+			select {
+			case <-h.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return h
+}
+
+func (h *heapSampler) Stop() uint64 { close(h.stop); h.wg.Wait(); return h.peak.Load() }
+
+// liveHeap returns the live heap after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkImportClaimsPeakHeap imports 1,000,000 rows and reports the
+// peak heap above the store's own size (issue figure: under 64 MiB).
+// The store's size is its live heap after the import (it holds every
+// claimed user, its original and their events); the file is streamed
+// from a reader that generates it, so the file itself is not in memory.
+func BenchmarkImportClaimsPeakHeap(b *testing.B) {
+	const rows = 1_000_000
+	for b.Loop() {
+		b.StopTimer()
+		e, _ := importWorld(b, 0)
+		for i := range rows {
+			if i%1000 == 0 {
+				e.mustOrg(b, claim.OrgID(fmt.Sprintf("o%d", i/1000)), claim.Enterprise, t0, claim.Settings{})
+			}
+			if _, err := e.svc.AddUser(e.ctx, claim.OrgID(fmt.Sprintf("o%d", i/1000)), claim.NewUser{Email: fmt.Sprintf("user%07d@example.com", i)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		before := liveHeap()
+		b.StartTimer()
+		h := startHeapSampler()
+		rep, err := e.svc.ImportClaims(e.ctx, "b", newRowsReader(rows), claim.ImportOptions{Acknowledge: true})
+		peak := h.Stop()
+		b.StopTimer()
+		if err != nil || rep.Claimed != rows {
+			b.Fatalf("ImportClaims = %d claimed, %v", rep.Claimed, err)
+		}
+		after := liveHeap()
+		b.ReportMetric(float64(before)/(1<<20), "store-before-MiB")
+		b.ReportMetric(float64(after)/(1<<20), "store-after-MiB")
+		b.ReportMetric((float64(peak)-float64(after))/(1<<20), "peak-above-store-MiB")
+		if peak > after+64<<20 {
+			b.Errorf("peak heap %d MiB is more than 64 MiB above the store's %d MiB", peak>>20, after>>20)
+		}
+		b.StartTimer()
+	}
+}
+
+// rowsReader generates an import file of n rows as it is read.
+type rowsReader struct {
+	n, i int
+	buf  []byte
+}
+
+func newRowsReader(n int) *rowsReader {
+	return &rowsReader{n: n, buf: []byte("User ID/Email (Required),Claim Type,Claim,Meetings,Calling\n")}
+}
+
+func (r *rowsReader) Read(p []byte) (int, error) {
+	for len(r.buf) < len(p) && r.i < r.n {
+		r.buf = fmt.Appendf(r.buf, "user%07d@example.com,Immediate,TRUE,TRUE,FALSE\n", r.i)
+		r.i++
+	}
+	if len(r.buf) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[:copy(r.buf, r.buf[n:])]
+	return n, nil
+}
