@@ -49,6 +49,12 @@ func (e *env) mustEnterprise(tb testing.TB, id claim.EnterpriseID, trusted bool,
 	return ent
 }
 
+// fataler is what the helpers below need of a *testing.T or *rapid.T.
+type fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // mustProvision provisions a subscriber (an empty email for untrusted
 // templates).
 func (e *env) mustProvision(tb testing.TB, ent claim.EnterpriseID, id claim.SubscriberID, email string) claim.Subscriber {
@@ -60,7 +66,7 @@ func (e *env) mustProvision(tb testing.TB, ent claim.EnterpriseID, id claim.Subs
 	return s
 }
 
-func (e *env) mustEnterpriseGet(tb testing.TB, id claim.EnterpriseID) claim.BroadWorksEnterprise {
+func (e *env) mustEnterpriseGet(tb fataler, id claim.EnterpriseID) claim.BroadWorksEnterprise {
 	tb.Helper()
 	ent, err := e.svc.Enterprise(e.ctx, bwPartner, id)
 	if err != nil {
@@ -79,7 +85,7 @@ func (e *env) mustProfile(tb testing.TB, org claim.OrgID) claim.OrgProfile {
 }
 
 // events returns the events after seq.
-func (e *env) events(tb testing.TB, after uint64) []claim.Event {
+func (e *env) events(tb fataler, after uint64) []claim.Event {
 	tb.Helper()
 	var out []claim.Event
 	for ev, err := range e.svc.Events(e.ctx, after) {
@@ -92,7 +98,7 @@ func (e *env) events(tb testing.TB, after uint64) []claim.Event {
 }
 
 // lastSeq returns the sequence number of the last event.
-func (e *env) lastSeq(tb testing.TB) uint64 {
+func (e *env) lastSeq(tb fataler) uint64 {
 	tb.Helper()
 	evs := e.events(tb, 0)
 	if len(evs) == 0 {
