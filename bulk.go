@@ -72,8 +72,11 @@ func Apply(tx Tx, writes []Write) error {
 // claim makes (User, UserByEmail, Org, Domain, DomainClaimant) from what
 // the transaction has read or written, so each record is read once per
 // batch, and it queues the user and event writes, applying them together
-// at flush. Every other method flushes the queue and drops the caches
-// first, so that it sees the batch's writes. Queued writes that the store
+// at flush. Every other method on users, events, orgs and domains
+// flushes the queue and drops the caches first, so that it sees the
+// batch's writes; the methods on other records (BroadWorks enterprises,
+// subscribers, org profiles) pass straight through, as they neither read
+// nor change what the queue and the caches hold. Queued writes that the store
 // refuses fail at flush, which fails the batch: the same outcome as a
 // claim whose write fails (the whole transaction is abandoned).
 type bulkTx struct {

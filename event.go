@@ -18,6 +18,9 @@ type Event struct {
 	Action    Action        // the choice (claim.resolved, claim.expired)
 	Retention time.Duration // the receiving org's retention (content.migrated)
 	Detail    string        // free text: a domain, a reason, the days left
+	// Subscriber is the BroadWorks subscriber concerned (bw.subscriber_*,
+	// bw.consent, notify.bw_*).
+	Subscriber SubscriberID
 }
 
 // The event types. More may be added; these keep their meaning.

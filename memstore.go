@@ -75,6 +75,8 @@ type memData struct {
 	claimants   map[string]OrgID            // Name → the org whose record has Claimed
 
 	events []Event // events[i].Seq == i+1
+
+	bw *memBW // Webex for BroadWorks records (memstore_broadworks.go)
 }
 
 // memUserKey is an entry of an index of users in e-mail order within a
@@ -132,6 +134,7 @@ func newMemData() *memData {
 		domains:     make(map[memDomainKey]Domain),
 		domainNames: btree.NewG(memDegree, memDomainKey.less),
 		claimants:   make(map[string]OrgID),
+		bw:          newMemBW(),
 	}
 }
 

@@ -93,6 +93,39 @@ type Tx interface {
 	// InactiveSince order (ties by ID): the users the sweep may purge.
 	InactiveUsers(before time.Time, limit int) ([]User, error)
 
+	// Enterprise returns the BroadWorks enterprise with the id.
+	Enterprise(id EnterpriseID) (BroadWorksEnterprise, error)
+	// EnterpriseByOrg returns the enterprise whose Org is org.
+	EnterpriseByOrg(org OrgID) (BroadWorksEnterprise, error)
+	// PutEnterprise inserts or replaces the enterprise with e's ID. It
+	// returns ErrOrgMapped if e.Org is set and another enterprise has that
+	// Org, or the stored enterprise has another Org that is set (B5: an
+	// enterprise's Org is cleared before it names another).
+	PutEnterprise(e BroadWorksEnterprise) error
+	// DeleteEnterprise removes the enterprise; ErrNotFound if missing.
+	DeleteEnterprise(id EnterpriseID) error
+
+	// Subscriber returns the BroadWorks subscriber with the id.
+	Subscriber(id SubscriberID) (Subscriber, error)
+	// SubscriberByEmail returns the subscriber with the (normalized,
+	// non-empty) address.
+	SubscriberByEmail(email string) (Subscriber, error)
+	// PutSubscriber inserts or replaces the subscriber with s's ID. It
+	// returns ErrEmailTaken if s.Email is set and another subscriber has
+	// it.
+	PutSubscriber(s Subscriber) error
+	// DeleteSubscriber removes the subscriber; ErrNotFound if missing.
+	DeleteSubscriber(id SubscriberID) error
+	// SubscribersByEnterprise lists the subscribers of the enterprise
+	// whose ID sorts after the given one, in ID order.
+	SubscribersByEnterprise(e EnterpriseID, after SubscriberID, limit int) ([]Subscriber, error)
+
+	// OrgProfile returns the profile of the org (admins, restricted admin
+	// mode, licenses); ErrNotFound if none was stored.
+	OrgProfile(org OrgID) (OrgProfile, error)
+	// PutOrgProfile inserts or replaces the profile of p.Org.
+	PutOrgProfile(p OrgProfile) error
+
 	// AppendEvent appends e to the log, assigning the next sequence
 	// number, and returns the event as stored.
 	AppendEvent(e Event) (Event, error)

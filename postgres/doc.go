@@ -112,7 +112,9 @@
 //
 // Tables orgs, domains, users and events, each list of claim.Tx served
 // by an index entered at its after key (see migrations/0001_initial.sql,
-// and 0002_inactive_index.sql for InactiveUsers).
+// and 0002_inactive_index.sql for InactiveUsers; 0003_broadworks.sql for
+// the Webex-for-BroadWorks tables, whose partial unique index on
+// bw_enterprises.org_id keeps one org to one enterprise, B5).
 // Key columns use COLLATE "C", so lists come in byte order, as Go
 // compares strings, whatever the database's collation. The schema
 // enforces what must hold whatever writes it: one claimant per domain

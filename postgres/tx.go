@@ -105,10 +105,12 @@ func sentinelOf(pgErr *pgconn.PgError) error {
 	switch pgErr.Code {
 	case codeUniqueViolation:
 		switch pgErr.ConstraintName {
-		case "orgs_pkey", "users_pkey", "domains_pkey", "events_pkey":
+		case "orgs_pkey", "users_pkey", "domains_pkey", "events_pkey", "bw_enterprises_pkey", "bw_subscribers_pkey":
 			return claim.ErrDuplicate
-		case "users_email_key":
+		case "users_email_key", "bw_subscribers_email_key":
 			return claim.ErrEmailTaken
+		case "bw_enterprises_org_key":
+			return claim.ErrOrgMapped
 		case "domains_claimant_key":
 			return claim.ErrDomainClaimedByOther
 		}
@@ -838,11 +840,11 @@ func (t *tx) releaseWriteLock(ctx context.Context) error {
 
 // Events.
 
-const eventColumns = `seq, at, type, org_id, from_org, user_id, recipient, content, mode, action, retention, detail`
+const eventColumns = `seq, at, type, org_id, from_org, user_id, recipient, content, mode, action, retention, detail, subscriber`
 
 // queryAppendEvent inserts an event with the next sequence number.
 const queryAppendEvent = `INSERT INTO events (` + eventColumns + `)
-	VALUES (nextval('events_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+	VALUES (nextval('events_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 	RETURNING seq`
 
 // AppendEvent appends e to the log with the next sequence number and
@@ -887,7 +889,7 @@ func eventArgs(e claim.Event) ([]any, error) {
 		return nil, err
 	}
 	return []any{at, e.Type, string(e.Org), string(e.From), string(e.User),
-		e.Recipient, int64(e.Content), mode, action, int64(e.Retention), e.Detail}, nil
+		e.Recipient, int64(e.Content), mode, action, int64(e.Retention), e.Detail, string(e.Subscriber)}, nil
 }
 
 func scanEvent(row pgx.CollectableRow) (claim.Event, error) {
@@ -896,10 +898,11 @@ func scanEvent(row pgx.CollectableRow) (claim.Event, error) {
 		seq                int64
 		at                 *int64
 		org, from, user    string
+		subscriber         string
 		content, retention int64
 		mode, action       int16
 	)
-	err := row.Scan(&seq, &at, &e.Type, &org, &from, &user, &e.Recipient, &content, &mode, &action, &retention, &e.Detail)
+	err := row.Scan(&seq, &at, &e.Type, &org, &from, &user, &e.Recipient, &content, &mode, &action, &retention, &e.Detail, &subscriber)
 	e.Seq = uint64(seq)
 	e.At = decTime(at)
 	e.Org = claim.OrgID(org)
@@ -909,6 +912,7 @@ func scanEvent(row pgx.CollectableRow) (claim.Event, error) {
 	e.Mode = claim.Mode(mode)
 	e.Action = claim.Action(action)
 	e.Retention = time.Duration(retention)
+	e.Subscriber = claim.SubscriberID(subscriber)
 	return e, err
 }
 

@@ -10,7 +10,10 @@
 // exclusive after key and the paging of every list; the event sequence;
 // that an Update whose fn fails or panics leaves no trace, not even a used
 // event number; that a View cannot write; that concurrent Updates are
-// serializable; and, in a rapid state-machine test, that random sequences
+// serializable; the Webex-for-BroadWorks records (enterprises with one org
+// each, B5, also under racing Updates; subscribers with unique addresses
+// and their list by enterprise; org profiles; their rollback); and, in a
+// rapid state-machine test, that random sequences
 // of writes keep every query equal to a model built of plain maps.
 //
 // Run it under the race detector:
@@ -76,6 +79,11 @@ func Run(t *testing.T, newStore func(t *testing.T) claim.Store) {
 		{"CanceledContext", testCanceledContext},
 		{"Serializable", testSerializable},
 		{"Bulk", testBulk},
+		{"Enterprises", testEnterprises},
+		{"EnterpriseRace", testEnterpriseRace},
+		{"Subscribers", testSubscribers},
+		{"OrgProfiles", testOrgProfiles},
+		{"BroadWorksRollback", testBroadWorksRollback},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

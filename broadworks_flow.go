@@ -1,0 +1,1084 @@
+package claim
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"slices"
+	"strings"
+)
+
+// CreateEnterprise records a partner's BroadWorks enterprise. It belongs
+// to no org until its first subscriber's address is known (B2–B4). The
+// rules, in order:
+//
+//  1. An *InputError (ErrInvalidValue) for an empty or untrimmed ID, an
+//     empty Name, or Org, Attach or Workspaces set (the Service sets
+//     them); an *InputError (ErrInvalidEmail) for a bad
+//     Template.PartnerAdmin.
+//  2. ErrNotFound for an unknown Partner or Target.
+//  3. An *InputError (ErrInvalidValue) for a Target that is not a customer
+//     (Enterprise) org or is the partner itself.
+//  4. ErrDuplicate if the ID exists.
+//
+// A zero CreatedAt is now. Event: bw.enterprise_created.
+func (s *Service) CreateEnterprise(ctx context.Context, e BroadWorksEnterprise) (BroadWorksEnterprise, error) {
+	if strings.TrimSpace(string(e.ID)) != string(e.ID) || e.ID == "" {
+		return BroadWorksEnterprise{}, invalid(ErrInvalidValue, "Enterprise.ID", e.ID, "required, without leading or trailing spaces")
+	}
+	e.Name = strings.TrimSpace(e.Name)
+	switch {
+	case e.Name == "":
+		return BroadWorksEnterprise{}, invalid(ErrInvalidValue, "Enterprise.Name", e.Name, "required")
+	case e.Org != "":
+		return BroadWorksEnterprise{}, invalid(ErrInvalidValue, "Enterprise.Org", e.Org, "set by provisioning; use Target to name an org to attach to")
+	case e.Attach != "":
+		return BroadWorksEnterprise{}, invalid(ErrInvalidValue, "Enterprise.Attach", e.Attach, "set by provisioning")
+	case len(e.Workspaces) > 0:
+		return BroadWorksEnterprise{}, invalid(ErrInvalidValue, "Enterprise.Workspaces", e.Workspaces, "use AddWorkspace")
+	}
+	p, err := parseEmail("Enterprise.Template.PartnerAdmin", e.Template.PartnerAdmin, false)
+	if err != nil {
+		return BroadWorksEnterprise{}, err
+	}
+	e.Template.PartnerAdmin = p.addr
+	err = s.update(ctx, func(t *txn) error {
+		if _, err := t.org(e.Partner); err != nil {
+			return err
+		}
+		if e.Target != "" {
+			o, err := t.org(e.Target)
+			if err != nil {
+				return err
+			}
+			if o.Kind != Enterprise || o.ID == e.Partner {
+				return invalid(ErrInvalidValue, "Enterprise.Target", e.Target, "must be a customer (Enterprise) org other than the partner")
+			}
+		}
+		if _, err := t.Enterprise(e.ID); err == nil {
+			return errf(ErrDuplicate, "enterprise %q exists", e.ID)
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = t.now
+		}
+		if err := t.PutEnterprise(e); err != nil {
+			return err
+		}
+		return t.emit(Event{Type: EventEnterpriseCreated, Org: e.Partner, Detail: string(e.ID)})
+	})
+	if err != nil {
+		return BroadWorksEnterprise{}, err
+	}
+	return e, nil
+}
+
+// Enterprise returns the partner's enterprise; ErrNotFound for an unknown
+// one or another partner's (N3).
+func (s *Service) Enterprise(ctx context.Context, partner OrgID, id EnterpriseID) (BroadWorksEnterprise, error) {
+	var e BroadWorksEnterprise
+	err := s.view(ctx, func(t *txn) error {
+		var err error
+		e, err = t.enterprise(partner, id)
+		return err
+	})
+	return e, err
+}
+
+// enterprise returns the partner's enterprise, or ErrNotFound.
+func (t *txn) enterprise(partner OrgID, id EnterpriseID) (BroadWorksEnterprise, error) {
+	e, err := t.Enterprise(id)
+	if errors.Is(err, ErrNotFound) || err == nil && e.Partner != partner {
+		return BroadWorksEnterprise{}, errf(ErrNotFound, "enterprise %q of partner %q", id, partner)
+	}
+	return e, err
+}
+
+// subscriber returns the subscriber, or ErrNotFound; with a partner, a
+// subscriber of another partner's enterprise is ErrNotFound too (N3).
+func (t *txn) subscriber(partner *OrgID, id SubscriberID) (Subscriber, BroadWorksEnterprise, error) {
+	sub, err := t.Subscriber(id)
+	if errors.Is(err, ErrNotFound) {
+		return Subscriber{}, BroadWorksEnterprise{}, errf(ErrNotFound, "subscriber %q", id)
+	}
+	if err != nil {
+		return Subscriber{}, BroadWorksEnterprise{}, err
+	}
+	e, err := t.Enterprise(sub.Enterprise)
+	if err != nil {
+		return Subscriber{}, BroadWorksEnterprise{}, err
+	}
+	if partner != nil && e.Partner != *partner {
+		return Subscriber{}, BroadWorksEnterprise{}, errf(ErrNotFound, "subscriber %q of partner %q", id, *partner)
+	}
+	return sub, e, nil
+}
+
+// Subscriber returns the subscriber; ErrNotFound if there is none.
+func (s *Service) Subscriber(ctx context.Context, id SubscriberID) (Subscriber, error) {
+	var sub Subscriber
+	err := s.view(ctx, func(t *txn) error {
+		var err error
+		sub, _, err = t.subscriber(nil, id)
+		return err
+	})
+	return sub, err
+}
+
+// Subscribers iterates over the subscribers of the partner's enterprise in
+// ID order, a page per read transaction; the first error (ErrNotFound for
+// an unknown enterprise or another partner's) ends it.
+func (s *Service) Subscribers(ctx context.Context, partner OrgID, id EnterpriseID) iter.Seq2[Subscriber, error] {
+	return pages(ctx, s, func(t *txn, after string) ([]Subscriber, string, bool, error) {
+		if _, err := t.enterprise(partner, id); err != nil {
+			return nil, "", false, err
+		}
+		subs, err := t.SubscribersByEnterprise(id, SubscriberID(after), pageSize)
+		if err != nil || len(subs) == 0 {
+			return nil, after, false, err
+		}
+		return subs, string(subs[len(subs)-1].ID), len(subs) == pageSize, nil
+	})
+}
+
+// OrgProfile returns the org's admins, restricted admin mode and
+// licenses (the zero profile for an org that has none); ErrNotFound for
+// an unknown org.
+func (s *Service) OrgProfile(ctx context.Context, org OrgID) (OrgProfile, error) {
+	var p OrgProfile
+	err := s.view(ctx, func(t *txn) error {
+		var err error
+		p, err = t.profile(org)
+		return err
+	})
+	return p, err
+}
+
+// profile returns the org's profile, the zero one if none is stored, or
+// ErrNotFound for an unknown org.
+func (t *txn) profile(org OrgID) (OrgProfile, error) {
+	if _, err := t.org(org); err != nil {
+		return OrgProfile{}, err
+	}
+	p, err := t.Tx.OrgProfile(org)
+	if errors.Is(err, ErrNotFound) {
+		return OrgProfile{Org: org}, nil
+	}
+	return p, err
+}
+
+// AddAdmin makes a.Email an administrator of org with a.Role, replacing
+// its entry if it has one. A customer admin approves an attach this way
+// (B3): it adds the partner admin of the onboarding template as an
+// external Full Admin (Partner set to the partner org), then the partner
+// retries provisioning (RetrySubscriber). Errors, in order: an
+// *InputError for a bad address (ErrInvalidEmail) or a Role that is
+// neither FullAdmin nor ProvisioningAdmin (ErrInvalidValue); ErrNotFound
+// for an unknown org or Partner. Event: bw.admin_added.
+func (s *Service) AddAdmin(ctx context.Context, org OrgID, a Admin) error {
+	p, err := parseEmail("Admin.Email", a.Email, false)
+	if err != nil {
+		return err
+	}
+	a.Email = p.addr
+	if a.Role != FullAdmin && a.Role != ProvisioningAdmin {
+		return invalid(ErrInvalidValue, "Admin.Role", a.Role, "must be full_admin or provisioning_admin")
+	}
+	return s.update(ctx, func(t *txn) error {
+		prof, err := t.profile(org)
+		if err != nil {
+			return err
+		}
+		if a.Partner != "" {
+			if _, err := t.org(a.Partner); err != nil {
+				return err
+			}
+		}
+		return t.putAdmin(prof, a, "")
+	})
+}
+
+// putAdmin stores prof with the admin entry a and writes bw.admin_added.
+func (t *txn) putAdmin(prof OrgProfile, a Admin, sub SubscriberID) error {
+	prof.putAdmin(a)
+	if err := t.PutOrgProfile(prof); err != nil {
+		return err
+	}
+	return t.emit(Event{Type: EventAdminAdded, Org: prof.Org, From: a.Partner, Recipient: a.Email, Detail: string(a.Role), Subscriber: sub})
+}
+
+// SetOrgLicenses replaces org's licenses, which decide the partner's role
+// on an automatic attach (B3). Errors, in order: an *InputError
+// (ErrInvalidValue) for an empty or repeated name or an unknown status;
+// ErrNotFound for an unknown org. Event: bw.licenses_changed.
+func (s *Service) SetOrgLicenses(ctx context.Context, org OrgID, ls []OrgLicense) error {
+	var clean []OrgLicense
+	for _, l := range ls {
+		l.Name = strings.TrimSpace(l.Name)
+		switch {
+		case l.Name == "":
+			return invalid(ErrInvalidValue, "OrgLicense.Name", l.Name, "required")
+		case l.Status != LicenseActive && l.Status != LicenseSuspended && l.Status != LicenseCancelled:
+			return invalid(ErrInvalidValue, "OrgLicense.Status", l.Status, "must be active, suspended or cancelled")
+		case slices.ContainsFunc(clean, func(m OrgLicense) bool { return m.Name == l.Name }):
+			return invalid(ErrDuplicate, "OrgLicense.Name", l.Name, "given twice")
+		}
+		clean = append(clean, l)
+	}
+	return s.update(ctx, func(t *txn) error {
+		prof, err := t.profile(org)
+		if err != nil {
+			return err
+		}
+		prof.Licenses = nil
+		for _, l := range clean {
+			prof.putLicense(l)
+		}
+		if err := t.PutOrgProfile(prof); err != nil {
+			return err
+		}
+		return t.emit(Event{Type: EventLicensesChanged, Org: org})
+	})
+}
+
+// SetRestrictedAdminMode turns org's "Restricted by Partner Mode" on or
+// off; setting it to what it is does nothing. ErrNotFound for an unknown
+// org. Event: bw.restricted_mode_changed.
+func (s *Service) SetRestrictedAdminMode(ctx context.Context, org OrgID, on bool) error {
+	return s.update(ctx, func(t *txn) error {
+		prof, err := t.profile(org)
+		if err != nil {
+			return err
+		}
+		return t.setRestricted(prof, on)
+	})
+}
+
+func (t *txn) setRestricted(prof OrgProfile, on bool) error {
+	if prof.RestrictedAdminMode == on {
+		return nil
+	}
+	prof.RestrictedAdminMode = on
+	if err := t.PutOrgProfile(prof); err != nil {
+		return err
+	}
+	detail := "off"
+	if on {
+		detail = "on"
+	}
+	return t.emit(Event{Type: EventRestrictedModeChanged, Org: prof.Org, Detail: detail})
+}
+
+// AddWorkspace adds a BroadWorks workspace to the partner's enterprise.
+// Errors, in order: an *InputError (ErrInvalidValue) for an empty name;
+// ErrNotFound for an unknown enterprise or another partner's; ErrDuplicate
+// if it has the workspace. Event: bw.workspace_added.
+func (s *Service) AddWorkspace(ctx context.Context, partner OrgID, id EnterpriseID, name string) error {
+	return s.workspace(ctx, partner, id, name, true)
+}
+
+// RemoveWorkspace removes a BroadWorks workspace from the partner's
+// enterprise (B6). Errors, in order: an *InputError (ErrInvalidValue) for
+// an empty name; ErrNotFound for an unknown enterprise or another
+// partner's, or a workspace it does not have. Event: bw.workspace_removed.
+func (s *Service) RemoveWorkspace(ctx context.Context, partner OrgID, id EnterpriseID, name string) error {
+	return s.workspace(ctx, partner, id, name, false)
+}
+
+func (s *Service) workspace(ctx context.Context, partner OrgID, id EnterpriseID, name string, add bool) error {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return invalid(ErrInvalidValue, "workspace", name, "required")
+	}
+	return s.update(ctx, func(t *txn) error {
+		e, err := t.enterprise(partner, id)
+		if err != nil {
+			return err
+		}
+		i, found := slices.BinarySearch(e.Workspaces, name)
+		typ := EventWorkspaceAdded
+		switch {
+		case add && found:
+			return errf(ErrDuplicate, "enterprise %q has workspace %q", id, name)
+		case add:
+			e.Workspaces = slices.Insert(e.Workspaces, i, name)
+		case !found:
+			return errf(ErrNotFound, "workspace %q of enterprise %q", name, id)
+		default:
+			e.Workspaces = slices.Delete(e.Workspaces, i, i+1)
+			typ = EventWorkspaceRemoved
+		}
+		if err := t.PutEnterprise(e); err != nil {
+			return err
+		}
+		return t.emit(Event{Type: typ, Org: e.Org, From: partner, Detail: name})
+	})
+}
+
+// newSubscriberID checks a subscriber ID: required, trimmed.
+func newSubscriberID(id SubscriberID) error {
+	if id == "" || strings.TrimSpace(string(id)) != string(id) {
+		return invalid(ErrInvalidValue, "NewSubscriber.ID", id, "required, without leading or trailing spaces")
+	}
+	return nil
+}
+
+// ProvisionSubscriber provisions a subscriber of the partner's enterprise
+// (B1–B5). The rules, in order:
+//
+//  1. An *InputError for an empty or untrimmed ID (ErrInvalidValue) or a
+//     bad address (ErrInvalidEmail).
+//  2. ErrNotFound for an unknown partner or enterprise, or another
+//     partner's enterprise (N3).
+//  3. An *InputError (ErrInvalidEmail) for a missing address when the
+//     template trusts addresses, or (ErrInvalidValue) an address given
+//     when it does not: the user enters it through the activation link.
+//  4. ErrDuplicate if the subscriber exists; ErrEmailTaken if another
+//     subscriber has the address.
+//  5. Untrusted template: the subscriber is pending_email_input and the
+//     activation link goes to it (notify.bw_activation_link). Done; see
+//     EnterEmail.
+//  6. Trusted template: while the enterprise belongs to no org and another
+//     of its subscribers waits for the attach to be approved (status
+//     error), ErrApprovalRequired (an *AttachError): finish the attach
+//     first.
+//  7. The address is placed (see place, below); its refusals are
+//     ErrHeldByClaim for an address held by a pending claim, and
+//     ErrUseAttach for a user of a customer org other than the
+//     enterprise's own (or the attach target's).
+//
+// Placing an address, for the enterprise's first known address (the
+// enterprise belongs to no org yet):
+//
+//   - B3, B4: the enterprise has a Target and a user of that org has the
+//     address: the attach. It needs approval when the org has
+//     AttachApprovalUsers users or more, a verified domain or a claimed
+//     domain, unless the customer admin already made the template's
+//     partner admin an external Full Admin (AttachApproved). Needing it,
+//     the subscriber is recorded in status error with the reasons (see
+//     Subscriber.Err), the org's own Full Admins get notify.admin_invite
+//     unless Template.NoAdminInvite, and nothing else changes: the call
+//     returns the subscriber and no error. Otherwise the enterprise
+//     attaches (bw.attached): the partner admin becomes the org's
+//     ProvisioningAdmin, or its FullAdmin when the org has no license or
+//     only suspended or cancelled ones (AttachAutomatic); restricted
+//     admin mode goes off; the org gets the BroadWorksLicense; its name
+//     and settings (authentication included) do not change. The
+//     subscriber is provisioned as that existing user and is not made an
+//     admin.
+//   - B2, B4: otherwise a new customer org is created, named after the
+//     enterprise, with the partner admin as its external FullAdmin and
+//     the BroadWorksLicense; this subscriber is its first user and
+//     becomes its administrator (Admin) once provisioned.
+//
+// Then, in the enterprise's org: an address nobody has becomes a new
+// Verified user (provisioned); a user of the org itself is provisioned as
+// is; a user of a Consumer or Individual org makes the subscriber
+// pending_user_migration (B1) with notify.bw_consent to the address
+// (trusted flow), and nothing of the old account changes until Consent.
+//
+// Events: bw.subscriber_added, bw.subscriber_status for every status it
+// takes (provisioning right before provisioned), and those of the steps
+// above (org.created, bw.org_created, bw.attached, bw.admin_added,
+// bw.restricted_mode_changed, bw.licenses_changed, user.added).
+func (s *Service) ProvisionSubscriber(ctx context.Context, partner OrgID, id EnterpriseID, ns NewSubscriber) (Subscriber, error) {
+	if err := newSubscriberID(ns.ID); err != nil {
+		return Subscriber{}, err
+	}
+	var email string
+	if strings.TrimSpace(ns.Email) != "" {
+		p, err := parseEmail("NewSubscriber.Email", ns.Email, false)
+		if err != nil {
+			return Subscriber{}, err
+		}
+		email = p.addr
+	}
+	var out Subscriber
+	err := s.update(ctx, func(t *txn) error {
+		if _, err := t.org(partner); err != nil {
+			return err
+		}
+		e, err := t.enterprise(partner, id)
+		if err != nil {
+			return err
+		}
+		flow := FlowUntrusted
+		if e.Template.TrustedEmail {
+			flow = FlowTrusted
+			if email == "" {
+				return invalid(ErrInvalidEmail, "NewSubscriber.Email", ns.Email, "required: the onboarding template trusts e-mail addresses")
+			}
+		} else if email != "" {
+			return invalid(ErrInvalidValue, "NewSubscriber.Email", ns.Email, "the onboarding template does not trust e-mail addresses: the user enters one through the activation link")
+		}
+		sub := Subscriber{ID: ns.ID, Enterprise: id, Flow: flow, Email: email,
+			FirstName: strings.TrimSpace(ns.FirstName), LastName: strings.TrimSpace(ns.LastName), CreatedAt: t.now}
+		if err := t.newSubscriber(e, sub); err != nil {
+			return err
+		}
+		if flow == FlowUntrusted {
+			if err := t.setStatus(e, &sub, StatusPendingEmailInput); err != nil {
+				return err
+			}
+			if err := t.emit(Event{Type: EventNotifyActivationLink, Org: e.Org, From: partner, Recipient: string(sub.ID), Subscriber: sub.ID}); err != nil {
+				return err
+			}
+		} else {
+			if err := t.approvalPending(e, sub.ID); err != nil {
+				return err
+			}
+			if err := t.place(&e, &sub); err != nil {
+				return err
+			}
+		}
+		out = sub
+		return t.PutSubscriber(sub)
+	})
+	return out, err
+}
+
+// newSubscriber checks that sub's ID and address are free and writes
+// bw.subscriber_added.
+func (t *txn) newSubscriber(e BroadWorksEnterprise, sub Subscriber) error {
+	if _, err := t.Subscriber(sub.ID); err == nil {
+		return errf(ErrDuplicate, "subscriber %q exists", sub.ID)
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if err := t.emailFree(sub); err != nil {
+		return err
+	}
+	return t.emit(Event{Type: EventSubscriberAdded, Org: e.Org, From: e.Partner, Subscriber: sub.ID, Detail: string(sub.Flow)})
+}
+
+// emailFree returns ErrEmailTaken if another subscriber has sub's address.
+func (t *txn) emailFree(sub Subscriber) error {
+	if sub.Email == "" {
+		return nil
+	}
+	other, err := t.SubscriberByEmail(sub.Email)
+	if err == nil && other.ID != sub.ID {
+		return errf(ErrEmailTaken, "%s is the address of subscriber %q", sub.Email, other.ID)
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// setStatus moves sub to st and writes bw.subscriber_status.
+func (t *txn) setStatus(e BroadWorksEnterprise, sub *Subscriber, st SubscriberStatus) error {
+	sub.Status, sub.UpdatedAt = st, t.now
+	if st != StatusError {
+		sub.Reasons = nil
+	}
+	return t.emit(Event{Type: EventSubscriberStatus, Org: e.Org, From: e.Partner, User: sub.User, Subscriber: sub.ID, Detail: string(st)})
+}
+
+// approvalPending returns an *AttachError if e belongs to no org and a
+// subscriber other than except waits for the attach's approval.
+func (t *txn) approvalPending(e BroadWorksEnterprise, except SubscriberID) error {
+	if e.Org != "" {
+		return nil
+	}
+	for after := SubscriberID(""); ; {
+		subs, err := t.SubscribersByEnterprise(e.ID, after, pageSize)
+		if err != nil {
+			return err
+		}
+		for _, o := range subs {
+			if o.Status == StatusError && o.ID != except {
+				return &AttachError{Enterprise: e.ID, Org: e.Target, Reasons: o.Reasons}
+			}
+		}
+		if len(subs) < pageSize {
+			return nil
+		}
+		after = subs[len(subs)-1].ID
+	}
+}
+
+// holderOf returns the account that has the address (found false if
+// none) and the kind of its org. ErrHeldByClaim if the account is part of
+// a pending claim.
+func (t *txn) holderOf(email string) (u User, kind OrgKind, found bool, err error) {
+	u, err = t.userByEmail(email)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, 0, false, nil
+	}
+	if err != nil {
+		return User{}, 0, false, err
+	}
+	if u.HeldBy != "" || u.Claim.pending() {
+		return User{}, 0, false, errf(ErrHeldByClaim, "%s belongs to an account in a pending claim; wait until the claim ends", email)
+	}
+	o, err := t.org(u.Org)
+	if err != nil {
+		return User{}, 0, false, err
+	}
+	return u, o.Kind, true, nil
+}
+
+// checkAddress refuses an address that cannot be placed in e's org (or
+// its target while it has none): ErrHeldByClaim, ErrUseAttach. It
+// changes nothing.
+func (t *txn) checkAddress(e BroadWorksEnterprise, email string) error {
+	u, kind, found, err := t.holderOf(email)
+	if err != nil || !found || kind != Enterprise {
+		return err
+	}
+	home := e.Org
+	if home == "" {
+		home = e.Target
+	}
+	if u.Org != home || home == "" {
+		return errf(ErrUseAttach, "%s is a user of customer org %q; attach the enterprise to that org instead of moving the user", email, u.Org)
+	}
+	return nil
+}
+
+// place places sub's known, trusted or validated address (see
+// ProvisionSubscriber): it decides e's org if e has none (B2–B4), then
+// provisions sub or makes it wait for consent (B1). It updates *e and
+// *sub; the caller stores sub.
+func (t *txn) place(e *BroadWorksEnterprise, sub *Subscriber) error {
+	u, kind, found, err := t.holderOf(sub.Email)
+	if err != nil {
+		return err
+	}
+	if e.Org == "" {
+		if e.Target != "" && found && u.Org == e.Target {
+			return t.attach(e, sub, u)
+		}
+		if found && kind == Enterprise {
+			return errf(ErrUseAttach, "%s is a user of customer org %q; attach the enterprise to that org instead of moving the user", sub.Email, u.Org)
+		}
+		if err := t.newBWOrg(e, sub); err != nil {
+			return err
+		}
+		sub.Admin = true
+	}
+	switch {
+	case !found:
+		return t.provision(*e, sub, nil)
+	case u.Org == e.Org:
+		return t.provision(*e, sub, &u)
+	case kind == Enterprise:
+		return errf(ErrUseAttach, "%s is a user of customer org %q; attach the enterprise to that org instead of moving the user", sub.Email, u.Org)
+	}
+	sub.Old = u.ID
+	if err := t.setStatus(*e, sub, StatusPendingUserMigration); err != nil {
+		return err
+	}
+	if sub.Flow != FlowTrusted {
+		return nil // the validation e-mail the user just followed was the notification
+	}
+	return t.emit(Event{Type: EventNotifyConsent, Org: e.Org, From: u.Org, User: u.ID, Recipient: sub.Email, Subscriber: sub.ID})
+}
+
+// provision gives sub its Webex account in e's org: existing (u), or a
+// new Verified user; a subscriber marked Admin becomes the org's Full
+// Admin (B2).
+func (t *txn) provision(e BroadWorksEnterprise, sub *Subscriber, u *User) error {
+	if err := t.setStatus(e, sub, StatusProvisioning); err != nil {
+		return err
+	}
+	if u == nil {
+		o, err := t.org(e.Org)
+		if err != nil {
+			return err
+		}
+		nu := User{ID: UserID(newID("usr_")), Email: sub.Email, FirstName: sub.FirstName, LastName: sub.LastName,
+			DisplayName: strings.TrimSpace(sub.FirstName + " " + sub.LastName), Org: e.Org, CreatedAt: t.now,
+			Licenses: slices.Clone(o.Settings.AutoLicenses)}
+		// The address was trusted by the partner or validated by the user.
+		nu.State, _ = next(0, onAdd, facts{domainVerified: true})
+		if err := t.CreateUser(nu); err != nil {
+			return err
+		}
+		if err := t.emit(Event{Type: EventUserAdded, Org: e.Org, User: nu.ID, Detail: nu.State.String()}); err != nil {
+			return err
+		}
+		u = &nu
+	}
+	sub.User, sub.Old = u.ID, ""
+	if err := t.setStatus(e, sub, StatusProvisioned); err != nil {
+		return err
+	}
+	if !sub.Admin {
+		return nil
+	}
+	prof, err := t.profile(e.Org)
+	if err != nil {
+		return err
+	}
+	return t.putAdmin(prof, Admin{Email: sub.Email, Role: FullAdmin}, sub.ID)
+}
+
+// newBWOrg creates the org of an enterprise that has none (B2, B4).
+func (t *txn) newBWOrg(e *BroadWorksEnterprise, sub *Subscriber) error {
+	o := Org{ID: OrgID(newID("org_")), Name: e.Name, Kind: Enterprise, CreatedAt: t.now}
+	if err := t.CreateOrg(o); err != nil {
+		return err
+	}
+	if err := t.emit(Event{Type: EventOrgCreated, Org: o.ID, Detail: o.Kind.String()}); err != nil {
+		return err
+	}
+	if err := t.emit(Event{Type: EventBWOrgCreated, Org: o.ID, From: e.Partner, Subscriber: sub.ID, Detail: string(e.ID)}); err != nil {
+		return err
+	}
+	if err := t.mapOrg(e, o.ID, AttachNew); err != nil {
+		return err
+	}
+	prof := OrgProfile{Org: o.ID}
+	prof.putLicense(OrgLicense{Name: BroadWorksLicense, Status: LicenseActive})
+	return t.putAdmin(prof, Admin{Email: e.Template.PartnerAdmin, Role: FullAdmin, Partner: e.Partner}, sub.ID)
+}
+
+// mapOrg makes org e's org (B5). An org that belongs to another
+// enterprise is ErrOrgMapped; the store refuses it too.
+func (t *txn) mapOrg(e *BroadWorksEnterprise, org OrgID, mode AttachMode) error {
+	if other, err := t.EnterpriseByOrg(org); err == nil && other.ID != e.ID {
+		return errf(ErrOrgMapped, "org %q belongs to enterprise %q", org, other.ID)
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	e.Org, e.Attach = org, mode
+	return t.PutEnterprise(*e)
+}
+
+// attachReasons returns why attaching to org needs approval (B3), in the
+// order of the AttachReason constants.
+func (t *txn) attachReasons(org OrgID) ([]AttachReason, error) {
+	var rs []AttachReason
+	n := 0
+	for after := ""; n < AttachApprovalUsers; {
+		us, err := t.UsersByOrg(org, after, min(pageSize, AttachApprovalUsers-n))
+		if err != nil {
+			return nil, err
+		}
+		n += len(us)
+		if len(us) == 0 {
+			break
+		}
+		after = us[len(us)-1].Email
+	}
+	if n >= AttachApprovalUsers {
+		rs = append(rs, ReasonManyUsers)
+	}
+	doms, err := t.Domains(org)
+	if err != nil {
+		return nil, err
+	}
+	if slices.ContainsFunc(doms, func(d Domain) bool { return d.Verified }) {
+		rs = append(rs, ReasonVerifiedDomain)
+	}
+	if slices.ContainsFunc(doms, func(d Domain) bool { return d.Claimed }) {
+		rs = append(rs, ReasonClaimedDomain)
+	}
+	return rs, nil
+}
+
+// attach attaches e to its Target, whose user u has sub's address (B3,
+// B4), or records that it needs approval.
+func (t *txn) attach(e *BroadWorksEnterprise, sub *Subscriber, u User) error {
+	org := e.Target
+	if other, err := t.EnterpriseByOrg(org); err == nil && other.ID != e.ID {
+		return errf(ErrOrgMapped, "org %q belongs to enterprise %q", org, other.ID)
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	reasons, err := t.attachReasons(org)
+	if err != nil {
+		return err
+	}
+	prof, err := t.profile(org)
+	if err != nil {
+		return err
+	}
+	pa, isAdmin := prof.admin(e.Template.PartnerAdmin)
+	approved := isAdmin && pa.Role == FullAdmin && pa.Partner == e.Partner
+	if len(reasons) > 0 && !approved {
+		sub.Reasons = reasons
+		if err := t.setStatus(*e, sub, StatusError); err != nil {
+			return err
+		}
+		if e.Template.NoAdminInvite {
+			return nil
+		}
+		for _, a := range prof.Admins {
+			if a.Partner == "" && a.Role == FullAdmin {
+				if err := t.emit(Event{Type: EventNotifyAdminInvite, Org: org, From: e.Partner, Recipient: a.Email, Subscriber: sub.ID, Detail: e.Template.PartnerAdmin}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	mode := AttachApproved
+	if !approved {
+		mode = AttachAutomatic
+	}
+	if err := t.mapOrg(e, org, mode); err != nil {
+		return err
+	}
+	if err := t.emit(Event{Type: EventAttached, Org: org, From: e.Partner, Subscriber: sub.ID, Detail: string(mode)}); err != nil {
+		return err
+	}
+	if err := t.setRestricted(prof, false); err != nil {
+		return err
+	}
+	prof.RestrictedAdminMode = false
+	if !approved {
+		role := FullAdmin
+		if slices.ContainsFunc(prof.Licenses, func(l OrgLicense) bool { return l.Status == LicenseActive }) {
+			role = ProvisioningAdmin
+		}
+		prof.putAdmin(Admin{Email: e.Template.PartnerAdmin, Role: role, Partner: e.Partner})
+		if err := t.emit(Event{Type: EventAdminAdded, Org: org, From: e.Partner, Recipient: e.Template.PartnerAdmin, Detail: string(role), Subscriber: sub.ID}); err != nil {
+			return err
+		}
+	}
+	prof.putLicense(OrgLicense{Name: BroadWorksLicense, Status: LicenseActive})
+	if err := t.PutOrgProfile(prof); err != nil {
+		return err
+	}
+	if err := t.emit(Event{Type: EventLicensesChanged, Org: org, From: e.Partner, Detail: BroadWorksLicense}); err != nil {
+		return err
+	}
+	return t.provision(*e, sub, &u) // B4: not an admin
+}
+
+// EnterEmail is the user following the activation link of the untrusted
+// flow and entering its address (B1). The rules, in order:
+//
+//  1. An *InputError (ErrInvalidEmail) for a bad address.
+//  2. ErrNotFound for an unknown subscriber.
+//  3. ErrSubscriberStatus unless it is pending_email_input.
+//  4. ErrEmailTaken if another subscriber has the address.
+//  5. ErrHeldByClaim if the address is part of a pending claim;
+//     ErrUseAttach if it is a user's of a customer org other than the
+//     enterprise's (or its attach target's).
+//  6. The subscriber is pending_email_validation and the "Join Now"
+//     e-mail goes to the address (notify.bw_validation).
+//
+// Events: bw.subscriber_status, notify.bw_validation.
+func (s *Service) EnterEmail(ctx context.Context, id SubscriberID, email string) (Subscriber, error) {
+	p, err := parseEmail("email", email, false)
+	if err != nil {
+		return Subscriber{}, err
+	}
+	var out Subscriber
+	err = s.update(ctx, func(t *txn) error {
+		sub, e, err := t.subscriber(nil, id)
+		if err != nil {
+			return err
+		}
+		if sub.Status != StatusPendingEmailInput {
+			return errf(ErrSubscriberStatus, "subscriber %q is %s, not %s", id, sub.Status, StatusPendingEmailInput)
+		}
+		sub.Email = p.addr
+		if err := t.awaitValidation(e, &sub); err != nil {
+			return err
+		}
+		out = sub
+		return t.PutSubscriber(sub)
+	})
+	return out, err
+}
+
+// awaitValidation checks sub's new address (ErrEmailTaken, ErrHeldByClaim,
+// ErrUseAttach) and sends the validation e-mail.
+func (t *txn) awaitValidation(e BroadWorksEnterprise, sub *Subscriber) error {
+	if err := t.emailFree(*sub); err != nil {
+		return err
+	}
+	if err := t.checkAddress(e, sub.Email); err != nil {
+		return err
+	}
+	if err := t.setStatus(e, sub, StatusPendingEmailValidation); err != nil {
+		return err
+	}
+	return t.emit(Event{Type: EventNotifyEmailValidation, Org: e.Org, From: e.Partner, Recipient: sub.Email, Subscriber: sub.ID})
+}
+
+// SelfActivate is a BroadWorks user signing in to the user portal with
+// its BroadWorks credentials and entering its address (B1). The rules,
+// in order:
+//
+//  1. An *InputError for an empty or untrimmed ID (ErrInvalidValue) or a
+//     bad or missing address (ErrInvalidEmail).
+//  2. ErrNotFound for an unknown enterprise.
+//  3. ErrDuplicate if the subscriber exists (a subscriber the partner
+//     provisioned follows its own flow).
+//  4. Then as EnterEmail, steps 4–6: the subscriber is
+//     pending_email_validation, flow self_activation.
+//
+// Events: bw.subscriber_added, bw.subscriber_status, notify.bw_validation.
+func (s *Service) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSubscriber) (Subscriber, error) {
+	if err := newSubscriberID(ns.ID); err != nil {
+		return Subscriber{}, err
+	}
+	p, err := parseEmail("NewSubscriber.Email", ns.Email, false)
+	if err != nil {
+		return Subscriber{}, err
+	}
+	var out Subscriber
+	err = s.update(ctx, func(t *txn) error {
+		e, err := t.Enterprise(id)
+		if errors.Is(err, ErrNotFound) {
+			return errf(ErrNotFound, "enterprise %q", id)
+		} else if err != nil {
+			return err
+		}
+		sub := Subscriber{ID: ns.ID, Enterprise: id, Flow: FlowSelfActivation, Email: p.addr,
+			FirstName: strings.TrimSpace(ns.FirstName), LastName: strings.TrimSpace(ns.LastName), CreatedAt: t.now}
+		if err := t.newSubscriber(e, sub); err != nil {
+			return err
+		}
+		if err := t.awaitValidation(e, &sub); err != nil {
+			return err
+		}
+		out = sub
+		return t.PutSubscriber(sub)
+	})
+	return out, err
+}
+
+// ValidateEmail is the user clicking "Join Now" in the validation e-mail
+// (untrusted flow and self-activation, B1). The rules, in order:
+//
+//  1. ErrNotFound for an unknown subscriber.
+//  2. ErrSubscriberStatus unless it is pending_email_validation.
+//  3. ErrApprovalRequired as ProvisionSubscriber's step 6.
+//  4. The address is placed as by ProvisionSubscriber (B1–B4); an
+//     existing account of a Consumer or Individual org makes the
+//     subscriber pending_user_migration, the user being sent on to log in
+//     and delete it (no further e-mail).
+func (s *Service) ValidateEmail(ctx context.Context, id SubscriberID) (Subscriber, error) {
+	var out Subscriber
+	err := s.update(ctx, func(t *txn) error {
+		sub, e, err := t.subscriber(nil, id)
+		if err != nil {
+			return err
+		}
+		if sub.Status != StatusPendingEmailValidation {
+			return errf(ErrSubscriberStatus, "subscriber %q is %s, not %s", id, sub.Status, StatusPendingEmailValidation)
+		}
+		if err := t.approvalPending(e, sub.ID); err != nil {
+			return err
+		}
+		if err := t.place(&e, &sub); err != nil {
+			return err
+		}
+		out = sub
+		return t.PutSubscriber(sub)
+	})
+	return out, err
+}
+
+// Consent is the user, logged in to the consumer portal, deleting its old
+// account: the consent of B1. The rules, in order:
+//
+//  1. ErrNotFound for an unknown subscriber.
+//  2. ErrSubscriberStatus unless it is pending_user_migration.
+//  3. The account that has the address now is the one deleted: if it is
+//     part of a pending claim, ErrHeldByClaim; if it has moved to a
+//     customer org, ErrUseAttach. (If no account has the address any
+//     more, nothing is deleted.)
+//  4. The old account is deleted with its content, in this transaction
+//     and never before: user.deleted, content.deleted (its Content, when
+//     it had any), bw.consent.
+//  5. The subscriber is provisioned with the same address as a new
+//     Verified user of the enterprise's org; the org's first subscriber
+//     becomes its Full Admin (B2).
+func (s *Service) Consent(ctx context.Context, id SubscriberID) (Subscriber, error) {
+	var out Subscriber
+	err := s.update(ctx, func(t *txn) error {
+		sub, e, err := t.subscriber(nil, id)
+		if err != nil {
+			return err
+		}
+		if sub.Status != StatusPendingUserMigration || e.Org == "" {
+			return errf(ErrSubscriberStatus, "subscriber %q is %s, not %s", id, sub.Status, StatusPendingUserMigration)
+		}
+		u, kind, found, err := t.holderOf(sub.Email)
+		if err != nil {
+			return err
+		}
+		if found {
+			if kind == Enterprise {
+				return errf(ErrUseAttach, "%s is now a user of customer org %q", sub.Email, u.Org)
+			}
+			if err := t.removeUser(u, EventUserDeleted); err != nil {
+				return err
+			}
+			if err := t.emit(Event{Type: EventConsent, Org: e.Org, From: u.Org, User: u.ID, Content: u.Content, Recipient: sub.Email, Subscriber: sub.ID}); err != nil {
+				return err
+			}
+		}
+		if err := t.provision(e, &sub, nil); err != nil {
+			return err
+		}
+		out = sub
+		return t.PutSubscriber(sub)
+	})
+	return out, err
+}
+
+// RetrySubscriber provisions a subscriber in status error again, as
+// ProvisionSubscriber places an address: after the customer admin has
+// made the partner admin an external Full Admin (AddAdmin), the attach
+// goes through (B3); still needing approval, the subscriber stays in
+// error and the invitation goes out again. Errors, in order: ErrNotFound
+// for an unknown subscriber or another partner's; ErrSubscriberStatus
+// unless it is in status error; then those of placing (ErrHeldByClaim,
+// ErrUseAttach, ErrOrgMapped).
+func (s *Service) RetrySubscriber(ctx context.Context, partner OrgID, id SubscriberID) (Subscriber, error) {
+	var out Subscriber
+	err := s.update(ctx, func(t *txn) error {
+		sub, e, err := t.subscriber(&partner, id)
+		if err != nil {
+			return err
+		}
+		if sub.Status != StatusError {
+			return errf(ErrSubscriberStatus, "subscriber %q is %s, not %s", id, sub.Status, StatusError)
+		}
+		if err := t.place(&e, &sub); err != nil {
+			return err
+		}
+		out = sub
+		return t.PutSubscriber(sub)
+	})
+	return out, err
+}
+
+// RemoveSubscriber removes a subscriber of the partner's enterprise (the
+// "Remove a BroadWorks Subscriber API", B6). A provisioned subscriber's
+// Webex account stays in the org (DeleteUser removes it); a pending one
+// simply goes, and an old account waiting for consent is left as it is.
+// ErrNotFound for an unknown subscriber or another partner's. Event:
+// bw.subscriber_removed.
+func (s *Service) RemoveSubscriber(ctx context.Context, partner OrgID, id SubscriberID) error {
+	return s.update(ctx, func(t *txn) error {
+		sub, e, err := t.subscriber(&partner, id)
+		if err != nil {
+			return err
+		}
+		if err := t.DeleteSubscriber(id); err != nil {
+			return err
+		}
+		return t.emit(Event{Type: EventSubscriberRemoved, Org: e.Org, From: partner, User: sub.User, Subscriber: id, Detail: string(sub.Status)})
+	})
+}
+
+// Detach detaches the partner's enterprise from the existing customer org
+// it was attached to (B6). The rules, in order:
+//
+//  1. An *InputError (ErrInvalidValue) for a flow other than
+//     DetachStandard and DetachHybrid.
+//  2. ErrNotFound for an unknown enterprise or another partner's.
+//  3. ErrNotAttached unless it was attached (AttachAutomatic or
+//     AttachApproved; an org created for it, AttachNew, is not detached).
+//  4. A *DetachError (ErrDetachBlocked) while workspaces, subscribers
+//     (provisioned or in error) or pending users (pending_* statuses)
+//     remain, with how many of each: remove them first.
+//  5. Standard flow: the org's BroadWorksLicense is cancelled
+//     (bw.subscription_cancelled), the partner's admin entries in it are
+//     removed (bw.admin_removed: the partner loses access), and the
+//     enterprise with all its data is deleted (bw.enterprise_deleted).
+//     Hybrid flow: the org's licenses and admins are kept, and the
+//     enterprise stays, belonging to no org.
+//
+// Either way the org no longer belongs to the enterprise (B5), and may be
+// attached again. Event: bw.detached.
+func (s *Service) Detach(ctx context.Context, partner OrgID, id EnterpriseID, flow DetachFlow) error {
+	if flow != DetachStandard && flow != DetachHybrid {
+		return invalid(ErrInvalidValue, "flow", flow, "must be standard or hybrid")
+	}
+	return s.update(ctx, func(t *txn) error {
+		e, err := t.enterprise(partner, id)
+		if err != nil {
+			return err
+		}
+		if e.Attach != AttachAutomatic && e.Attach != AttachApproved {
+			return errf(ErrNotAttached, "enterprise %q (attach mode %q)", id, e.Attach)
+		}
+		if err := t.detachable(e); err != nil {
+			return err
+		}
+		org := e.Org
+		if flow == DetachStandard {
+			if err := t.cancelAccess(e); err != nil {
+				return err
+			}
+			if err := t.DeleteEnterprise(id); err != nil {
+				return err
+			}
+			if err := t.emit(Event{Type: EventEnterpriseDeleted, Org: partner, Detail: string(id)}); err != nil {
+				return err
+			}
+		} else {
+			e.Org, e.Attach = "", ""
+			if err := t.PutEnterprise(e); err != nil {
+				return err
+			}
+		}
+		return t.emit(Event{Type: EventDetached, Org: org, From: partner, Detail: string(flow)})
+	})
+}
+
+// detachable returns a *DetachError if e has workspaces or subscribers.
+func (t *txn) detachable(e BroadWorksEnterprise) error {
+	de := &DetachError{Enterprise: e.ID, Workspaces: len(e.Workspaces)}
+	for after := SubscriberID(""); ; {
+		subs, err := t.SubscribersByEnterprise(e.ID, after, pageSize)
+		if err != nil {
+			return err
+		}
+		for _, sub := range subs {
+			if sub.Status.pending() {
+				de.Pending++
+			} else {
+				de.Subscribers++
+			}
+		}
+		if len(subs) < pageSize {
+			break
+		}
+		after = subs[len(subs)-1].ID
+	}
+	if de.Workspaces+de.Subscribers+de.Pending > 0 {
+		return de
+	}
+	return nil
+}
+
+// cancelAccess cancels e's org's BroadWorks license and removes the
+// partner's admin entries (standard detach, B6).
+func (t *txn) cancelAccess(e BroadWorksEnterprise) error {
+	prof, err := t.profile(e.Org)
+	if err != nil {
+		return err
+	}
+	if i := slices.IndexFunc(prof.Licenses, func(l OrgLicense) bool { return l.Name == BroadWorksLicense }); i >= 0 {
+		prof.Licenses = slices.Clone(prof.Licenses)
+		prof.Licenses[i].Status = LicenseCancelled
+		if err := t.emit(Event{Type: EventSubscriptionCancelled, Org: e.Org, From: e.Partner, Detail: BroadWorksLicense}); err != nil {
+			return err
+		}
+	}
+	var kept []Admin
+	for _, a := range prof.Admins {
+		if a.Partner != e.Partner {
+			kept = append(kept, a)
+			continue
+		}
+		if err := t.emit(Event{Type: EventAdminRemoved, Org: e.Org, From: e.Partner, Recipient: a.Email, Detail: string(a.Role)}); err != nil {
+			return err
+		}
+	}
+	prof.Admins = kept
+	return t.PutOrgProfile(prof)
+}

@@ -1,0 +1,327 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/claimkit/claim"
+)
+
+// Webex for BroadWorks: enterprises, subscribers and org profiles
+// (migrations/0003_broadworks.sql).
+
+const enterpriseColumns = `id, partner_id, name, partner_admin, trusted_email, no_admin_invite,
+	target_org, org_id, attach, workspaces, created_at`
+
+func scanEnterprise(row pgx.CollectableRow) (claim.BroadWorksEnterprise, error) {
+	var (
+		e                   claim.BroadWorksEnterprise
+		id, partner, attach string
+		target, org         *string
+		ws                  []string
+		created             *int64
+	)
+	err := row.Scan(&id, &partner, &e.Name, &e.Template.PartnerAdmin, &e.Template.TrustedEmail,
+		&e.Template.NoAdminInvite, &target, &org, &attach, &ws, &created)
+	e.ID = claim.EnterpriseID(id)
+	e.Partner = claim.OrgID(partner)
+	if target != nil {
+		e.Target = claim.OrgID(*target)
+	}
+	if org != nil {
+		e.Org = claim.OrgID(*org)
+	}
+	e.Attach = claim.AttachMode(attach)
+	e.Workspaces = nilIfEmpty(ws)
+	e.CreatedAt = decTime(created)
+	return e, err
+}
+
+// enterprise returns the one enterprise query selects, or an error
+// wrapping claim.ErrNotFound naming key.
+func (t *tx) enterprise(op, key, query, arg string) (claim.BroadWorksEnterprise, error) {
+	if err := t.check(op, false); err != nil {
+		return claim.BroadWorksEnterprise{}, err
+	}
+	rows, _ := t.pg.Query(t.ctx, query, arg)
+	e, err := pgx.CollectExactlyOneRow(rows, scanEnterprise)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return claim.BroadWorksEnterprise{}, fmt.Errorf("postgres store: enterprise %s: %w", key, claim.ErrNotFound)
+	}
+	if err != nil {
+		return claim.BroadWorksEnterprise{}, t.fail(op, err)
+	}
+	return e, nil
+}
+
+// Enterprise returns the enterprise with the id; an error wrapping
+// claim.ErrNotFound if there is none.
+func (t *tx) Enterprise(id claim.EnterpriseID) (claim.BroadWorksEnterprise, error) {
+	return t.enterprise("Enterprise", string(id), `SELECT `+enterpriseColumns+` FROM bw_enterprises WHERE id = $1`, string(id))
+}
+
+// EnterpriseByOrg returns the enterprise whose Org is org, from
+// bw_enterprises_org_key; an error wrapping claim.ErrNotFound if none.
+func (t *tx) EnterpriseByOrg(org claim.OrgID) (claim.BroadWorksEnterprise, error) {
+	return t.enterprise("EnterpriseByOrg", "of org "+string(org), `SELECT `+enterpriseColumns+` FROM bw_enterprises WHERE org_id = $1`, string(org))
+}
+
+// queryPutEnterprise upserts an enterprise unless its org is another
+// enterprise's or it would move from one org to another (B5), and tells
+// which. A mapping committed concurrently makes the insert fail on
+// bw_enterprises_org_key (or with a serialization failure).
+const queryPutEnterprise = `
+WITH other AS (
+	SELECT id FROM bw_enterprises WHERE $8::text IS NOT NULL AND org_id = $8::text AND id <> $1::text
+), moved AS (
+	SELECT org_id FROM bw_enterprises
+	WHERE id = $1::text AND $8::text IS NOT NULL AND org_id IS NOT NULL AND org_id <> $8::text
+), put AS (
+	INSERT INTO bw_enterprises (` + enterpriseColumns + `)
+	SELECT $1::text, $2::text, $3::text, $4::text, $5::boolean, $6::boolean, $7::text, $8::text, $9::text, $10::text[], $11::bigint
+	WHERE NOT EXISTS (SELECT FROM other) AND NOT EXISTS (SELECT FROM moved)
+	ON CONFLICT (id) DO UPDATE
+	SET partner_id = excluded.partner_id, name = excluded.name, partner_admin = excluded.partner_admin,
+		trusted_email = excluded.trusted_email, no_admin_invite = excluded.no_admin_invite,
+		target_org = excluded.target_org, org_id = excluded.org_id, attach = excluded.attach,
+		workspaces = excluded.workspaces, created_at = excluded.created_at
+)
+SELECT (SELECT id FROM other), (SELECT org_id FROM moved)`
+
+// PutEnterprise inserts or replaces the enterprise with e's ID. It
+// returns an error wrapping claim.ErrOrgMapped if e.Org is another
+// enterprise's or the stored enterprise has another Org (B5), and
+// claim.ErrInvalidValue if a value cannot be stored.
+func (t *tx) PutEnterprise(e claim.BroadWorksEnterprise) error {
+	if err := t.check("PutEnterprise", true); err != nil {
+		return err
+	}
+	created, err := encTime("BroadWorksEnterprise.CreatedAt", e.CreatedAt)
+	if err != nil {
+		return err
+	}
+	var other, moved *string
+	err = t.pg.QueryRow(t.ctx, queryPutEnterprise, string(e.ID), string(e.Partner), e.Name, e.Template.PartnerAdmin,
+		e.Template.TrustedEmail, e.Template.NoAdminInvite, nullString(e.Target), nullString(e.Org), string(e.Attach),
+		stringsOf(e.Workspaces), created).Scan(&other, &moved)
+	switch {
+	case err != nil:
+		return t.fail("PutEnterprise", err)
+	case other != nil:
+		return fmt.Errorf("postgres store: enterprise %s: org %s belongs to enterprise %s: %w", e.ID, e.Org, *other, claim.ErrOrgMapped)
+	case moved != nil:
+		return fmt.Errorf("postgres store: enterprise %s belongs to org %s, not %s: %w", e.ID, *moved, e.Org, claim.ErrOrgMapped)
+	}
+	return nil
+}
+
+// DeleteEnterprise removes the enterprise; an error wrapping
+// claim.ErrNotFound if there is none.
+func (t *tx) DeleteEnterprise(id claim.EnterpriseID) error {
+	return t.deleteRow("DeleteEnterprise", "enterprise", `DELETE FROM bw_enterprises WHERE id = $1`, string(id))
+}
+
+// deleteRow runs a DELETE of one row by key; an error wrapping
+// claim.ErrNotFound if it deleted none.
+func (t *tx) deleteRow(op, what, query, key string) error {
+	if err := t.check(op, true); err != nil {
+		return err
+	}
+	tag, err := t.pg.Exec(t.ctx, query, key)
+	if err != nil {
+		return t.fail(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres store: %s %s: %w", what, key, claim.ErrNotFound)
+	}
+	return nil
+}
+
+const subscriberColumns = `id, enterprise_id, flow, email, first_name, last_name, status, admin,
+	user_id, old_user, reasons, created_at, updated_at`
+
+func scanSubscriber(row pgx.CollectableRow) (claim.Subscriber, error) {
+	var (
+		s                     claim.Subscriber
+		id, ent, flow, status string
+		email, user, old      *string
+		reasons               []string
+		created, updated      *int64
+	)
+	err := row.Scan(&id, &ent, &flow, &email, &s.FirstName, &s.LastName, &status, &s.Admin,
+		&user, &old, &reasons, &created, &updated)
+	s.ID = claim.SubscriberID(id)
+	s.Enterprise = claim.EnterpriseID(ent)
+	s.Flow = claim.Flow(flow)
+	s.Status = claim.SubscriberStatus(status)
+	if email != nil {
+		s.Email = *email
+	}
+	if user != nil {
+		s.User = claim.UserID(*user)
+	}
+	if old != nil {
+		s.Old = claim.UserID(*old)
+	}
+	for _, r := range reasons {
+		s.Reasons = append(s.Reasons, claim.AttachReason(r))
+	}
+	s.CreatedAt = decTime(created)
+	s.UpdatedAt = decTime(updated)
+	return s, err
+}
+
+// subscriber returns the one subscriber query selects, or an error
+// wrapping claim.ErrNotFound naming key.
+func (t *tx) subscriber(op, key, query, arg string) (claim.Subscriber, error) {
+	if err := t.check(op, false); err != nil {
+		return claim.Subscriber{}, err
+	}
+	rows, _ := t.pg.Query(t.ctx, query, arg)
+	s, err := pgx.CollectExactlyOneRow(rows, scanSubscriber)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return claim.Subscriber{}, fmt.Errorf("postgres store: subscriber %s: %w", key, claim.ErrNotFound)
+	}
+	if err != nil {
+		return claim.Subscriber{}, t.fail(op, err)
+	}
+	return s, nil
+}
+
+// Subscriber returns the subscriber with the id; an error wrapping
+// claim.ErrNotFound if there is none.
+func (t *tx) Subscriber(id claim.SubscriberID) (claim.Subscriber, error) {
+	return t.subscriber("Subscriber", string(id), `SELECT `+subscriberColumns+` FROM bw_subscribers WHERE id = $1`, string(id))
+}
+
+// SubscriberByEmail returns the subscriber with the address, from
+// bw_subscribers_email_key; an error wrapping claim.ErrNotFound if none.
+func (t *tx) SubscriberByEmail(email string) (claim.Subscriber, error) {
+	return t.subscriber("SubscriberByEmail", email, `SELECT `+subscriberColumns+` FROM bw_subscribers WHERE email = $1`, email)
+}
+
+// queryPutSubscriber upserts a subscriber unless its address is another
+// subscriber's, and returns that subscriber then.
+const queryPutSubscriber = `
+WITH taken AS (
+	SELECT id FROM bw_subscribers WHERE $4::text IS NOT NULL AND email = $4::text AND id <> $1::text
+), put AS (
+	INSERT INTO bw_subscribers (` + subscriberColumns + `)
+	SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::boolean,
+		$9::text, $10::text, $11::text[], $12::bigint, $13::bigint
+	WHERE NOT EXISTS (SELECT FROM taken)
+	ON CONFLICT (id) DO UPDATE
+	SET enterprise_id = excluded.enterprise_id, flow = excluded.flow, email = excluded.email,
+		first_name = excluded.first_name, last_name = excluded.last_name, status = excluded.status,
+		admin = excluded.admin, user_id = excluded.user_id, old_user = excluded.old_user,
+		reasons = excluded.reasons, created_at = excluded.created_at, updated_at = excluded.updated_at
+)
+SELECT id FROM taken`
+
+// PutSubscriber inserts or replaces the subscriber with s's ID. It
+// returns an error wrapping claim.ErrEmailTaken if another subscriber has
+// s.Email, and claim.ErrInvalidValue if a value cannot be stored or
+// breaks a CHECK (an unknown status or flow, an upper-case address).
+func (t *tx) PutSubscriber(s claim.Subscriber) error {
+	if err := t.check("PutSubscriber", true); err != nil {
+		return err
+	}
+	created, err := encTime("Subscriber.CreatedAt", s.CreatedAt)
+	if err != nil {
+		return err
+	}
+	updated, err := encTime("Subscriber.UpdatedAt", s.UpdatedAt)
+	if err != nil {
+		return err
+	}
+	reasons := make([]string, len(s.Reasons))
+	for i, r := range s.Reasons {
+		reasons[i] = string(r)
+	}
+	var other string
+	err = t.pg.QueryRow(t.ctx, queryPutSubscriber, string(s.ID), string(s.Enterprise), string(s.Flow),
+		nullString(s.Email), s.FirstName, s.LastName, string(s.Status), s.Admin, nullString(s.User),
+		nullString(s.Old), reasons, created, updated).Scan(&other)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return t.fail("PutSubscriber", err)
+	}
+	return fmt.Errorf("postgres store: subscriber %s: %s is subscriber %s's: %w", s.ID, s.Email, other, claim.ErrEmailTaken)
+}
+
+// DeleteSubscriber removes the subscriber; an error wrapping
+// claim.ErrNotFound if there is none.
+func (t *tx) DeleteSubscriber(id claim.SubscriberID) error {
+	return t.deleteRow("DeleteSubscriber", "subscriber", `DELETE FROM bw_subscribers WHERE id = $1`, string(id))
+}
+
+// querySubscribersByEnterprise is served by bw_subscribers_enterprise_idx.
+const querySubscribersByEnterprise = `SELECT ` + subscriberColumns + ` FROM bw_subscribers
+	WHERE enterprise_id = $1 AND id > $2 ORDER BY id LIMIT $3`
+
+// SubscribersByEnterprise lists the enterprise's subscribers whose ID
+// sorts after the given one, in ID order, from
+// bw_subscribers_enterprise_idx. Returns an error wrapping
+// claim.ErrInvalidValue if limit <= 0.
+func (t *tx) SubscribersByEnterprise(e claim.EnterpriseID, after claim.SubscriberID, limit int) ([]claim.Subscriber, error) {
+	if err := t.checkList("SubscribersByEnterprise", limit); err != nil {
+		return nil, err
+	}
+	rows, _ := t.pg.Query(t.ctx, querySubscribersByEnterprise, string(e), string(after), limit)
+	subs, err := pgx.CollectRows(rows, scanSubscriber)
+	if err != nil {
+		return nil, t.fail("SubscribersByEnterprise", err)
+	}
+	return subs, nil
+}
+
+// OrgProfile returns the org's profile; an error wrapping
+// claim.ErrNotFound if none was stored.
+func (t *tx) OrgProfile(org claim.OrgID) (claim.OrgProfile, error) {
+	if err := t.check("OrgProfile", false); err != nil {
+		return claim.OrgProfile{}, err
+	}
+	p := claim.OrgProfile{Org: org}
+	err := t.pg.QueryRow(t.ctx, `SELECT restricted_admin_mode, admins, licenses FROM bw_org_profiles WHERE org_id = $1`,
+		string(org)).Scan(&p.RestrictedAdminMode, &p.Admins, &p.Licenses)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return claim.OrgProfile{}, fmt.Errorf("postgres store: profile of org %s: %w", org, claim.ErrNotFound)
+	}
+	if err != nil {
+		return claim.OrgProfile{}, t.fail("OrgProfile", err)
+	}
+	if len(p.Admins) == 0 {
+		p.Admins = nil
+	}
+	if len(p.Licenses) == 0 {
+		p.Licenses = nil
+	}
+	return p, nil
+}
+
+// PutOrgProfile inserts or replaces the profile of p.Org.
+func (t *tx) PutOrgProfile(p claim.OrgProfile) error {
+	if err := t.check("PutOrgProfile", true); err != nil {
+		return err
+	}
+	admins, licenses := p.Admins, p.Licenses
+	if admins == nil {
+		admins = []claim.Admin{}
+	}
+	if licenses == nil {
+		licenses = []claim.OrgLicense{}
+	}
+	_, err := t.pg.Exec(t.ctx, `INSERT INTO bw_org_profiles (org_id, restricted_admin_mode, admins, licenses)
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (org_id) DO UPDATE
+		SET restricted_admin_mode = excluded.restricted_admin_mode, admins = excluded.admins, licenses = excluded.licenses`,
+		string(p.Org), p.RestrictedAdminMode, admins, licenses)
+	if err != nil {
+		return t.fail("PutOrgProfile", err)
+	}
+	return nil
+}
