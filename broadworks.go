@@ -312,6 +312,8 @@ type AttachError struct {
 	Reasons    []AttachReason
 }
 
+// Error says which enterprise needs approval, why, and what the customer
+// admin does about it.
 func (e *AttachError) Error() string {
 	rs := make([]string, len(e.Reasons))
 	for i, r := range e.Reasons {
@@ -332,6 +334,8 @@ type DetachError struct {
 	Pending     int // subscribers in a pending_* status
 }
 
+// Error says what of the enterprise remains and that it must be removed
+// first.
 func (e *DetachError) Error() string {
 	return fmt.Sprintf("claim: enterprise %s: %v: %d workspace(s), %d subscriber(s), %d pending user(s); remove them first",
 		e.Enterprise, ErrDetachBlocked, e.Workspaces, e.Subscribers, e.Pending)

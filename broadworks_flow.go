@@ -209,9 +209,11 @@ func (t *txn) putAdmin(prof OrgProfile, a Admin, sub SubscriberID) error {
 }
 
 // SetOrgLicenses replaces org's licenses, which decide the partner's role
-// on an automatic attach (B3). Errors, in order: an *InputError
-// (ErrInvalidValue) for an empty or repeated name or an unknown status;
-// ErrNotFound for an unknown org. Event: bw.licenses_changed.
+// on an automatic attach (B3). Names are trimmed. Errors, in order, for
+// the first license that has one: an *InputError (ErrInvalidValue) for an
+// empty name or an unknown status, an *InputError (ErrDuplicate) for a
+// name given twice; then ErrNotFound for an unknown org. Event:
+// bw.licenses_changed.
 func (s *Service) SetOrgLicenses(ctx context.Context, org OrgID, ls []OrgLicense) error {
 	var clean []OrgLicense
 	for _, l := range ls {
@@ -343,10 +345,11 @@ func newSubscriberID(id SubscriberID) error {
 //     of its subscribers waits for the attach to be approved (status
 //     error), ErrApprovalRequired (an *AttachError): finish the attach
 //     first.
-//  7. The address is placed (see place, below); its refusals are
-//     ErrHeldByClaim for an address held by a pending claim, and
+//  7. The address is placed (see "Placing an address", below); its
+//     refusals are ErrHeldByClaim for an address held by a pending claim,
 //     ErrUseAttach for a user of a customer org other than the
-//     enterprise's own (or the attach target's).
+//     enterprise's own (or the attach target's), and ErrOrgMapped (B5)
+//     when the attach target already belongs to another enterprise.
 //
 // Placing an address, for the enterprise's first known address (the
 // enterprise belongs to no org yet):
@@ -633,7 +636,10 @@ func (t *txn) newBWOrg(e *BroadWorksEnterprise, sub *Subscriber) error {
 	}
 	prof := OrgProfile{Org: o.ID}
 	prof.putLicense(OrgLicense{Name: BroadWorksLicense, Status: LicenseActive})
-	return t.putAdmin(prof, Admin{Email: e.Template.PartnerAdmin, Role: FullAdmin, Partner: e.Partner}, sub.ID)
+	if err := t.putAdmin(prof, Admin{Email: e.Template.PartnerAdmin, Role: FullAdmin, Partner: e.Partner}, sub.ID); err != nil {
+		return err
+	}
+	return t.emit(Event{Type: EventLicensesChanged, Org: o.ID, From: e.Partner, Subscriber: sub.ID, Detail: BroadWorksLicense})
 }
 
 // mapOrg makes org e's org (B5). An org that belongs to another
@@ -744,7 +750,7 @@ func (t *txn) attach(e *BroadWorksEnterprise, sub *Subscriber, u User) error {
 	if err := t.PutOrgProfile(prof); err != nil {
 		return err
 	}
-	if err := t.emit(Event{Type: EventLicensesChanged, Org: org, From: e.Partner, Detail: BroadWorksLicense}); err != nil {
+	if err := t.emit(Event{Type: EventLicensesChanged, Org: org, From: e.Partner, Subscriber: sub.ID, Detail: BroadWorksLicense}); err != nil {
 		return err
 	}
 	return t.provision(*e, sub, &u) // B4: not an admin
@@ -852,10 +858,18 @@ func (s *Service) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSubsc
 //  1. ErrNotFound for an unknown subscriber.
 //  2. ErrSubscriberStatus unless it is pending_email_validation.
 //  3. ErrApprovalRequired as ProvisionSubscriber's step 6.
-//  4. The address is placed as by ProvisionSubscriber (B1–B4); an
-//     existing account of a Consumer or Individual org makes the
-//     subscriber pending_user_migration, the user being sent on to log in
-//     and delete it (no further e-mail).
+//  4. The address is placed as by ProvisionSubscriber (B1–B4), with its
+//     refusals: ErrHeldByClaim for an address held by a pending claim,
+//     ErrUseAttach for a user of a customer org other than the
+//     enterprise's (or its attach target's), ErrOrgMapped (B5) when the
+//     target already belongs to another enterprise. An existing account
+//     of a Consumer or Individual org makes the subscriber
+//     pending_user_migration, the user being sent on to log in and delete
+//     it (no further e-mail); an attach that needs approval leaves it in
+//     status error (see ProvisionSubscriber).
+//
+// Events: bw.subscriber_status for every status it takes, and those of
+// placing (see ProvisionSubscriber).
 func (s *Service) ValidateEmail(ctx context.Context, id SubscriberID) (Subscriber, error) {
 	var out Subscriber
 	err := s.update(ctx, func(t *txn) error {
@@ -885,14 +899,20 @@ func (s *Service) ValidateEmail(ctx context.Context, id SubscriberID) (Subscribe
 //  2. ErrSubscriberStatus unless it is pending_user_migration.
 //  3. The account that has the address now is the one deleted: if it is
 //     part of a pending claim, ErrHeldByClaim; if it has moved to a
-//     customer org, ErrUseAttach. (If no account has the address any
-//     more, nothing is deleted.)
+//     customer org other than the enterprise's, ErrUseAttach. If it has
+//     moved into the enterprise's own org (claimed by it, say), nothing is
+//     deleted and the subscriber is provisioned as that user, as
+//     ProvisionSubscriber provisions a user of the org itself; if no
+//     account has the address any more, nothing is deleted either.
 //  4. The old account is deleted with its content, in this transaction
 //     and never before: user.deleted, content.deleted (its Content, when
 //     it had any), bw.consent.
 //  5. The subscriber is provisioned with the same address as a new
 //     Verified user of the enterprise's org; the org's first subscriber
 //     becomes its Full Admin (B2).
+//
+// Events: those of steps 4 and 5 (bw.subscriber_status provisioning and
+// provisioned, user.added, bw.admin_added for the first subscriber).
 func (s *Service) Consent(ctx context.Context, id SubscriberID) (Subscriber, error) {
 	var out Subscriber
 	err := s.update(ctx, func(t *txn) error {
@@ -906,6 +926,13 @@ func (s *Service) Consent(ctx context.Context, id SubscriberID) (Subscriber, err
 		u, kind, found, err := t.holderOf(sub.Email)
 		if err != nil {
 			return err
+		}
+		if found && u.Org == e.Org {
+			if err := t.provision(e, &sub, &u); err != nil {
+				return err
+			}
+			out = sub
+			return t.PutSubscriber(sub)
 		}
 		if found {
 			if kind == Enterprise {
