@@ -1000,14 +1000,16 @@ func (s *Service) RemoveSubscriber(ctx context.Context, partner OrgID, id Subscr
 	})
 }
 
-// Detach detaches the partner's enterprise from the existing customer org
-// it was attached to (B6). The rules, in order:
+// Detach detaches the partner's enterprise from the org it belongs to
+// (B6): an existing customer org it was attached to, or the org its first
+// provisioning created (which stays, an ordinary customer org; detaching
+// is what lets DeleteOrg delete it). The rules, in order:
 //
 //  1. An *InputError (ErrInvalidValue) for a flow other than
 //     DetachStandard and DetachHybrid.
 //  2. ErrNotFound for an unknown enterprise or another partner's.
-//  3. ErrNotAttached unless it was attached (AttachAutomatic or
-//     AttachApproved; an org created for it, AttachNew, is not detached).
+//  3. ErrNotAttached if it belongs to no org (none yet, an attach still
+//     waiting for approval, or detached before).
 //  4. A *DetachError (ErrDetachBlocked) while workspaces, subscribers
 //     (provisioned or in error) or pending users (pending_* statuses)
 //     remain, with how many of each: remove them first.
@@ -1029,8 +1031,8 @@ func (s *Service) Detach(ctx context.Context, partner OrgID, id EnterpriseID, fl
 		if err != nil {
 			return err
 		}
-		if e.Attach != AttachAutomatic && e.Attach != AttachApproved {
-			return errf(ErrNotAttached, "enterprise %q (attach mode %q)", id, e.Attach)
+		if e.Org == "" {
+			return errf(ErrNotAttached, "enterprise %q belongs to no org", id)
 		}
 		if err := t.detachable(e); err != nil {
 			return err
@@ -1108,4 +1110,54 @@ func (t *txn) cancelAccess(e BroadWorksEnterprise) error {
 	}
 	prof.Admins = kept
 	return t.PutOrgProfile(prof)
+}
+
+// orgEnterprises applies DeleteOrg's BroadWorks rules to org (B5, B6): it
+// refuses an org an enterprise belongs to, and a partner org one of whose
+// enterprises belongs to an org or still has workspaces or subscribers;
+// otherwise it returns the partner's enterprises, which go with it.
+func (t *txn) orgEnterprises(org OrgID) ([]BroadWorksEnterprise, error) {
+	if e, err := t.EnterpriseByOrg(org); err == nil {
+		return nil, errf(ErrEnterpriseAttached, "org %q belongs to BroadWorks enterprise %q of partner %q; remove its workspaces and subscribers and detach it (Detach) first", org, e.ID, e.Partner)
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	var out []BroadWorksEnterprise
+	for after := EnterpriseID(""); ; {
+		es, err := t.EnterprisesByPartner(org, after, pageSize)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			if e.Org != "" {
+				return nil, errf(ErrEnterpriseAttached, "partner org %q: its BroadWorks enterprise %q belongs to org %q; remove its workspaces and subscribers and detach it (Detach) first", org, e.ID, e.Org)
+			}
+			if err := t.detachable(e); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, es...)
+		if len(es) < pageSize {
+			return out, nil
+		}
+		after = es[len(es)-1].ID
+	}
+}
+
+// deleteOrgBW deletes what BroadWorks keeps of org, which DeleteOrg is
+// deleting: its profile, and es, its enterprises as a partner
+// (bw.enterprise_deleted each).
+func (t *txn) deleteOrgBW(org OrgID, es []BroadWorksEnterprise) error {
+	if err := t.DeleteOrgProfile(org); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	for _, e := range es {
+		if err := t.DeleteEnterprise(e.ID); err != nil {
+			return err
+		}
+		if err := t.emit(Event{Type: EventEnterpriseDeleted, Org: org, Detail: string(e.ID)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

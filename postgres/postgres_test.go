@@ -261,7 +261,7 @@ func migrationsApplied(t *testing.T, schema string) []int32 {
 var wantTables = []string{"bw_enterprises", "bw_org_profiles", "bw_subscribers", "domains", "events", "orgs", "schema_migrations", "users"}
 
 // wantVersions are the versions of the embedded migrations.
-var wantVersions = []int32{1, 2, 3}
+var wantVersions = []int32{1, 2, 3, 4}
 
 // indexes lists the indexes of the schema's users table.
 func indexes(t *testing.T, schema string) []string {
