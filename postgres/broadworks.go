@@ -62,10 +62,13 @@ func (t *tx) Enterprise(id claim.EnterpriseID) (claim.BroadWorksEnterprise, erro
 	return t.enterprise("Enterprise", string(id), `SELECT `+enterpriseColumns+` FROM bw_enterprises WHERE id = $1`, string(id))
 }
 
+// queryEnterpriseByOrg is served by bw_enterprises_org_key.
+const queryEnterpriseByOrg = `SELECT ` + enterpriseColumns + ` FROM bw_enterprises WHERE org_id = $1`
+
 // EnterpriseByOrg returns the enterprise whose Org is org, from
 // bw_enterprises_org_key; an error wrapping claim.ErrNotFound if none.
 func (t *tx) EnterpriseByOrg(org claim.OrgID) (claim.BroadWorksEnterprise, error) {
-	return t.enterprise("EnterpriseByOrg", "of org "+string(org), `SELECT `+enterpriseColumns+` FROM bw_enterprises WHERE org_id = $1`, string(org))
+	return t.enterprise("EnterpriseByOrg", "of org "+string(org), queryEnterpriseByOrg, string(org))
 }
 
 // queryPutEnterprise upserts an enterprise unless its org is another
@@ -221,10 +224,13 @@ func (t *tx) Subscriber(id claim.SubscriberID) (claim.Subscriber, error) {
 	return t.subscriber("Subscriber", string(id), `SELECT `+subscriberColumns+` FROM bw_subscribers WHERE id = $1`, string(id))
 }
 
+// querySubscriberByEmail is served by bw_subscribers_email_key.
+const querySubscriberByEmail = `SELECT ` + subscriberColumns + ` FROM bw_subscribers WHERE email = $1`
+
 // SubscriberByEmail returns the subscriber with the address, from
 // bw_subscribers_email_key; an error wrapping claim.ErrNotFound if none.
 func (t *tx) SubscriberByEmail(email string) (claim.Subscriber, error) {
-	return t.subscriber("SubscriberByEmail", email, `SELECT `+subscriberColumns+` FROM bw_subscribers WHERE email = $1`, email)
+	return t.subscriber("SubscriberByEmail", email, querySubscriberByEmail, email)
 }
 
 // queryPutSubscriber upserts a subscriber unless its address is another
