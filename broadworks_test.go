@@ -26,10 +26,17 @@ const (
 )
 
 // bwWorld creates the partner, consumer, individual and two customer
-// orgs; cust has SSO on (its authentication settings, B4).
+// orgs on a memory store; cust has SSO on (its authentication settings,
+// B4).
 func bwWorld(tb testing.TB) *env {
 	tb.Helper()
-	e := newEnv(tb)
+	return bwWorldOn(tb, claim.NewMemoryStore())
+}
+
+// bwWorldOn is bwWorld on an empty store.
+func bwWorldOn(tb testing.TB, store claim.Store) *env {
+	tb.Helper()
+	e := newEnvOn(tb, store)
 	e.mustOrg(tb, bwPartner, claim.Enterprise, oldOrgDate, claim.Settings{})
 	e.mustOrg(tb, bwConsumer, claim.Consumer, oldOrgDate, claim.Settings{})
 	e.mustOrg(tb, bwInd, claim.Individual, oldOrgDate, claim.Settings{})
