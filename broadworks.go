@@ -296,9 +296,13 @@ var (
 	// ErrSubscriberStatus: the subscriber's status does not allow the
 	// operation (B1).
 	ErrSubscriberStatus = errors.New("subscriber status does not allow this")
-	// ErrNotAttached: the enterprise is not attached to an existing org
-	// (B6).
-	ErrNotAttached = errors.New("enterprise not attached to an existing organization")
+	// ErrNotAttached: the enterprise belongs to no org, so there is
+	// nothing to detach (B6).
+	ErrNotAttached = errors.New("enterprise not attached to an organization")
+	// ErrEnterpriseAttached: DeleteOrg refuses an org that a BroadWorks
+	// enterprise belongs to, or a partner org one of whose enterprises
+	// belongs to an org (B5, B6): detach the enterprise first.
+	ErrEnterpriseAttached = errors.New("a BroadWorks enterprise belongs to the organization; detach it first")
 	// ErrDetachBlocked: workspaces, subscribers or pending users remain;
 	// the error is a *DetachError saying how many of each (B6).
 	ErrDetachBlocked = errors.New("BroadWorks workspaces, subscribers or pending users remain")
@@ -312,6 +316,8 @@ type AttachError struct {
 	Reasons    []AttachReason
 }
 
+// Error says which enterprise needs approval, why, and what the customer
+// admin does about it.
 func (e *AttachError) Error() string {
 	rs := make([]string, len(e.Reasons))
 	for i, r := range e.Reasons {
@@ -332,6 +338,8 @@ type DetachError struct {
 	Pending     int // subscribers in a pending_* status
 }
 
+// Error says what of the enterprise remains and that it must be removed
+// first.
 func (e *DetachError) Error() string {
 	return fmt.Sprintf("claim: enterprise %s: %v: %d workspace(s), %d subscriber(s), %d pending user(s); remove them first",
 		e.Enterprise, ErrDetachBlocked, e.Workspaces, e.Subscribers, e.Pending)

@@ -209,9 +209,11 @@ func (t *txn) putAdmin(prof OrgProfile, a Admin, sub SubscriberID) error {
 }
 
 // SetOrgLicenses replaces org's licenses, which decide the partner's role
-// on an automatic attach (B3). Errors, in order: an *InputError
-// (ErrInvalidValue) for an empty or repeated name or an unknown status;
-// ErrNotFound for an unknown org. Event: bw.licenses_changed.
+// on an automatic attach (B3). Names are trimmed. Errors, in order, for
+// the first license that has one: an *InputError (ErrInvalidValue) for an
+// empty name or an unknown status, an *InputError (ErrDuplicate) for a
+// name given twice; then ErrNotFound for an unknown org. Event:
+// bw.licenses_changed.
 func (s *Service) SetOrgLicenses(ctx context.Context, org OrgID, ls []OrgLicense) error {
 	var clean []OrgLicense
 	for _, l := range ls {
@@ -343,10 +345,11 @@ func newSubscriberID(id SubscriberID) error {
 //     of its subscribers waits for the attach to be approved (status
 //     error), ErrApprovalRequired (an *AttachError): finish the attach
 //     first.
-//  7. The address is placed (see place, below); its refusals are
-//     ErrHeldByClaim for an address held by a pending claim, and
+//  7. The address is placed (see "Placing an address", below); its
+//     refusals are ErrHeldByClaim for an address held by a pending claim,
 //     ErrUseAttach for a user of a customer org other than the
-//     enterprise's own (or the attach target's).
+//     enterprise's own (or the attach target's), and ErrOrgMapped (B5)
+//     when the attach target already belongs to another enterprise.
 //
 // Placing an address, for the enterprise's first known address (the
 // enterprise belongs to no org yet):
@@ -633,7 +636,10 @@ func (t *txn) newBWOrg(e *BroadWorksEnterprise, sub *Subscriber) error {
 	}
 	prof := OrgProfile{Org: o.ID}
 	prof.putLicense(OrgLicense{Name: BroadWorksLicense, Status: LicenseActive})
-	return t.putAdmin(prof, Admin{Email: e.Template.PartnerAdmin, Role: FullAdmin, Partner: e.Partner}, sub.ID)
+	if err := t.putAdmin(prof, Admin{Email: e.Template.PartnerAdmin, Role: FullAdmin, Partner: e.Partner}, sub.ID); err != nil {
+		return err
+	}
+	return t.emit(Event{Type: EventLicensesChanged, Org: o.ID, From: e.Partner, Subscriber: sub.ID, Detail: BroadWorksLicense})
 }
 
 // mapOrg makes org e's org (B5). An org that belongs to another
@@ -744,7 +750,7 @@ func (t *txn) attach(e *BroadWorksEnterprise, sub *Subscriber, u User) error {
 	if err := t.PutOrgProfile(prof); err != nil {
 		return err
 	}
-	if err := t.emit(Event{Type: EventLicensesChanged, Org: org, From: e.Partner, Detail: BroadWorksLicense}); err != nil {
+	if err := t.emit(Event{Type: EventLicensesChanged, Org: org, From: e.Partner, Subscriber: sub.ID, Detail: BroadWorksLicense}); err != nil {
 		return err
 	}
 	return t.provision(*e, sub, &u) // B4: not an admin
@@ -852,10 +858,18 @@ func (s *Service) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSubsc
 //  1. ErrNotFound for an unknown subscriber.
 //  2. ErrSubscriberStatus unless it is pending_email_validation.
 //  3. ErrApprovalRequired as ProvisionSubscriber's step 6.
-//  4. The address is placed as by ProvisionSubscriber (B1–B4); an
-//     existing account of a Consumer or Individual org makes the
-//     subscriber pending_user_migration, the user being sent on to log in
-//     and delete it (no further e-mail).
+//  4. The address is placed as by ProvisionSubscriber (B1–B4), with its
+//     refusals: ErrHeldByClaim for an address held by a pending claim,
+//     ErrUseAttach for a user of a customer org other than the
+//     enterprise's (or its attach target's), ErrOrgMapped (B5) when the
+//     target already belongs to another enterprise. An existing account
+//     of a Consumer or Individual org makes the subscriber
+//     pending_user_migration, the user being sent on to log in and delete
+//     it (no further e-mail); an attach that needs approval leaves it in
+//     status error (see ProvisionSubscriber).
+//
+// Events: bw.subscriber_status for every status it takes, and those of
+// placing (see ProvisionSubscriber).
 func (s *Service) ValidateEmail(ctx context.Context, id SubscriberID) (Subscriber, error) {
 	var out Subscriber
 	err := s.update(ctx, func(t *txn) error {
@@ -885,14 +899,20 @@ func (s *Service) ValidateEmail(ctx context.Context, id SubscriberID) (Subscribe
 //  2. ErrSubscriberStatus unless it is pending_user_migration.
 //  3. The account that has the address now is the one deleted: if it is
 //     part of a pending claim, ErrHeldByClaim; if it has moved to a
-//     customer org, ErrUseAttach. (If no account has the address any
-//     more, nothing is deleted.)
+//     customer org other than the enterprise's, ErrUseAttach. If it has
+//     moved into the enterprise's own org (claimed by it, say), nothing is
+//     deleted and the subscriber is provisioned as that user, as
+//     ProvisionSubscriber provisions a user of the org itself; if no
+//     account has the address any more, nothing is deleted either.
 //  4. The old account is deleted with its content, in this transaction
 //     and never before: user.deleted, content.deleted (its Content, when
 //     it had any), bw.consent.
 //  5. The subscriber is provisioned with the same address as a new
 //     Verified user of the enterprise's org; the org's first subscriber
 //     becomes its Full Admin (B2).
+//
+// Events: those of steps 4 and 5 (bw.subscriber_status provisioning and
+// provisioned, user.added, bw.admin_added for the first subscriber).
 func (s *Service) Consent(ctx context.Context, id SubscriberID) (Subscriber, error) {
 	var out Subscriber
 	err := s.update(ctx, func(t *txn) error {
@@ -906,6 +926,13 @@ func (s *Service) Consent(ctx context.Context, id SubscriberID) (Subscriber, err
 		u, kind, found, err := t.holderOf(sub.Email)
 		if err != nil {
 			return err
+		}
+		if found && u.Org == e.Org {
+			if err := t.provision(e, &sub, &u); err != nil {
+				return err
+			}
+			out = sub
+			return t.PutSubscriber(sub)
 		}
 		if found {
 			if kind == Enterprise {
@@ -973,14 +1000,16 @@ func (s *Service) RemoveSubscriber(ctx context.Context, partner OrgID, id Subscr
 	})
 }
 
-// Detach detaches the partner's enterprise from the existing customer org
-// it was attached to (B6). The rules, in order:
+// Detach detaches the partner's enterprise from the org it belongs to
+// (B6): an existing customer org it was attached to, or the org its first
+// provisioning created (which stays, an ordinary customer org; detaching
+// is what lets DeleteOrg delete it). The rules, in order:
 //
 //  1. An *InputError (ErrInvalidValue) for a flow other than
 //     DetachStandard and DetachHybrid.
 //  2. ErrNotFound for an unknown enterprise or another partner's.
-//  3. ErrNotAttached unless it was attached (AttachAutomatic or
-//     AttachApproved; an org created for it, AttachNew, is not detached).
+//  3. ErrNotAttached if it belongs to no org (none yet, an attach still
+//     waiting for approval, or detached before).
 //  4. A *DetachError (ErrDetachBlocked) while workspaces, subscribers
 //     (provisioned or in error) or pending users (pending_* statuses)
 //     remain, with how many of each: remove them first.
@@ -1002,8 +1031,8 @@ func (s *Service) Detach(ctx context.Context, partner OrgID, id EnterpriseID, fl
 		if err != nil {
 			return err
 		}
-		if e.Attach != AttachAutomatic && e.Attach != AttachApproved {
-			return errf(ErrNotAttached, "enterprise %q (attach mode %q)", id, e.Attach)
+		if e.Org == "" {
+			return errf(ErrNotAttached, "enterprise %q belongs to no org", id)
 		}
 		if err := t.detachable(e); err != nil {
 			return err
@@ -1081,4 +1110,54 @@ func (t *txn) cancelAccess(e BroadWorksEnterprise) error {
 	}
 	prof.Admins = kept
 	return t.PutOrgProfile(prof)
+}
+
+// orgEnterprises applies DeleteOrg's BroadWorks rules to org (B5, B6): it
+// refuses an org an enterprise belongs to, and a partner org one of whose
+// enterprises belongs to an org or still has workspaces or subscribers;
+// otherwise it returns the partner's enterprises, which go with it.
+func (t *txn) orgEnterprises(org OrgID) ([]BroadWorksEnterprise, error) {
+	if e, err := t.EnterpriseByOrg(org); err == nil {
+		return nil, errf(ErrEnterpriseAttached, "org %q belongs to BroadWorks enterprise %q of partner %q; remove its workspaces and subscribers and detach it (Detach) first", org, e.ID, e.Partner)
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	var out []BroadWorksEnterprise
+	for after := EnterpriseID(""); ; {
+		es, err := t.EnterprisesByPartner(org, after, pageSize)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			if e.Org != "" {
+				return nil, errf(ErrEnterpriseAttached, "partner org %q: its BroadWorks enterprise %q belongs to org %q; remove its workspaces and subscribers and detach it (Detach) first", org, e.ID, e.Org)
+			}
+			if err := t.detachable(e); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, es...)
+		if len(es) < pageSize {
+			return out, nil
+		}
+		after = es[len(es)-1].ID
+	}
+}
+
+// deleteOrgBW deletes what BroadWorks keeps of org, which DeleteOrg is
+// deleting: its profile, and es, its enterprises as a partner
+// (bw.enterprise_deleted each).
+func (t *txn) deleteOrgBW(org OrgID, es []BroadWorksEnterprise) error {
+	if err := t.DeleteOrgProfile(org); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	for _, e := range es {
+		if err := t.DeleteEnterprise(e.ID); err != nil {
+			return err
+		}
+		if err := t.emit(Event{Type: EventEnterpriseDeleted, Org: org, Detail: string(e.ID)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

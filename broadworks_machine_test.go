@@ -29,7 +29,28 @@ import (
 // TestBWStateMachine runs the provisioning machine on memory stores.
 func TestBWStateMachine(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		rt.Repeat(rapid.StateMachineActions(newBWMachine(t, rt)))
+		rt.Repeat(rapid.StateMachineActions(newBWMachine(t, claim.NewMemoryStore())))
+	})
+}
+
+// bwPostgresChecks is the number of rapid checks TestBWStateMachinePostgres
+// runs when the caller does not choose (see smChecks): every step is a few
+// dozen round trips to the server (the step, then Check's reads), so a
+// check costs about a third of a second under -race, and the test should
+// stay well under 30 s. The memory-store run (TestBWStateMachine) explores
+// more.
+const bwPostgresChecks = 30
+
+// TestBWStateMachinePostgres runs the provisioning machine of
+// TestBWStateMachine on the PostgreSQL store: one store in a schema of its
+// own, emptied before each check (see TestStateMachinePostgres). It skips
+// when CLAIM_POSTGRES_DSN is unset or the server cannot be reached, and
+// fails instead when CLAIM_REQUIRE_POSTGRES=1.
+func TestBWStateMachinePostgres(t *testing.T) {
+	store, empty := smPostgresStore(t)
+	smChecks(t, bwPostgresChecks, func(rt *rapid.T) {
+		empty(t)
+		rt.Repeat(rapid.StateMachineActions(newBWMachine(t, store)))
 	})
 }
 
@@ -72,8 +93,9 @@ type bwMachine struct {
 	seq      uint64                      // the last event seen
 }
 
-func newBWMachine(tb testing.TB, rt *rapid.T) *bwMachine {
-	e := bwWorld(tb)
+// newBWMachine builds the machine's world on store, which must be empty.
+func newBWMachine(tb testing.TB, store claim.Store) *bwMachine {
+	e := bwWorldOn(tb, store)
 	e.mustOrg(tb, "big", claim.Enterprise, oldOrgDate, claim.Settings{})
 	e.mustVerify(tb, "big", "big.example")
 	m := &bwMachine{e: e, users: map[string]bwmUser{}, subs: map[claim.SubscriberID]bwmSub{},

@@ -2,6 +2,7 @@ package claim_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -69,23 +70,43 @@ type bwState struct {
 
 func (e *env) bwSnapshot(tb testing.TB) bwState {
 	tb.Helper()
-	st := bwState{World: e.snapshot(tb, bwOrgs...), Enterprises: map[claim.EnterpriseID]claim.BroadWorksEnterprise{},
+	return e.bwSnapshotOf(tb, map[claim.OrgID][]claim.EnterpriseID{bwPartner: bwEnterprises}, bwOrgs)
+}
+
+// bwSnapshotOf reads the enterprises of each partner (by ID; missing ones
+// are left out) with their subscribers, the users and profiles of the
+// orgs and of the orgs the enterprises belong to (an org that does not
+// exist has no users and the zero profile), and the event log.
+func (e *env) bwSnapshotOf(tb testing.TB, ents map[claim.OrgID][]claim.EnterpriseID, orgs []claim.OrgID) bwState {
+	tb.Helper()
+	st := bwState{Enterprises: map[claim.EnterpriseID]claim.BroadWorksEnterprise{},
 		Subscribers: map[claim.EnterpriseID][]claim.Subscriber{}, Profiles: map[claim.OrgID]claim.OrgProfile{}}
-	for _, id := range bwEnterprises {
-		ent, err := e.svc.Enterprise(e.ctx, bwPartner, id)
-		if err != nil {
-			continue
-		}
-		st.Enterprises[id] = ent
-		for s, err := range e.svc.Subscribers(e.ctx, bwPartner, id) {
+	orgs = slices.Clone(orgs)
+	for partner, ids := range ents {
+		for _, id := range ids {
+			ent, err := e.svc.Enterprise(e.ctx, partner, id)
 			if err != nil {
-				tb.Fatalf("Subscribers(%s) = %v", id, err)
+				continue
 			}
-			st.Subscribers[id] = append(st.Subscribers[id], s)
+			st.Enterprises[id] = ent
+			if ent.Org != "" && !slices.Contains(orgs, ent.Org) {
+				orgs = append(orgs, ent.Org)
+			}
+			for s, err := range e.svc.Subscribers(e.ctx, partner, id) {
+				if err != nil {
+					tb.Fatalf("Subscribers(%s) = %v", id, err)
+				}
+				st.Subscribers[id] = append(st.Subscribers[id], s)
+			}
 		}
 	}
-	for _, o := range bwOrgs {
-		st.Profiles[o] = e.mustProfile(tb, o)
+	st.World = e.snapshot(tb, orgs...)
+	for _, o := range orgs {
+		p, err := e.svc.OrgProfile(e.ctx, o)
+		if err != nil && !errors.Is(err, claim.ErrNotFound) {
+			tb.Fatalf("OrgProfile(%s) = %v", o, err)
+		}
+		st.Profiles[o] = p
 	}
 	return st
 }

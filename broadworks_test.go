@@ -26,10 +26,17 @@ const (
 )
 
 // bwWorld creates the partner, consumer, individual and two customer
-// orgs; cust has SSO on (its authentication settings, B4).
+// orgs on a memory store; cust has SSO on (its authentication settings,
+// B4).
 func bwWorld(tb testing.TB) *env {
 	tb.Helper()
-	e := newEnv(tb)
+	return bwWorldOn(tb, claim.NewMemoryStore())
+}
+
+// bwWorldOn is bwWorld on an empty store.
+func bwWorldOn(tb testing.TB, store claim.Store) *env {
+	tb.Helper()
+	e := newEnvOn(tb, store)
 	e.mustOrg(tb, bwPartner, claim.Enterprise, oldOrgDate, claim.Settings{})
 	e.mustOrg(tb, bwConsumer, claim.Consumer, oldOrgDate, claim.Settings{})
 	e.mustOrg(tb, bwInd, claim.Individual, oldOrgDate, claim.Settings{})
@@ -542,7 +549,7 @@ func TestFirstProvisioning(t *testing.T) {
 		t.Fatalf("org = %+v, %v (enterprise %+v), want a new customer org named after the enterprise", org, err, ent)
 	}
 	wantTypes := []string{claim.EventSubscriberAdded, claim.EventOrgCreated, claim.EventBWOrgCreated, claim.EventAdminAdded,
-		claim.EventSubscriberStatus, claim.EventUserAdded, claim.EventSubscriberStatus, claim.EventAdminAdded}
+		claim.EventLicensesChanged, claim.EventSubscriberStatus, claim.EventUserAdded, claim.EventSubscriberStatus, claim.EventAdminAdded}
 	if diff := cmp.Diff(wantTypes, types(e.events(t, seq))); diff != "" {
 		t.Errorf("first provisioning events (-want +got):\n%s", diff)
 	}
@@ -554,6 +561,10 @@ func TestFirstProvisioning(t *testing.T) {
 	want := []claim.Admin{{Email: "boss@new.example", Role: claim.FullAdmin}, {Email: bwAdmin, Role: claim.FullAdmin, Partner: bwPartner}}
 	if diff := cmp.Diff(want, prof.Admins); diff != "" {
 		t.Errorf("admins of the new org (-want +got):\n%s", diff)
+	}
+	wantLic := []claim.OrgLicense{{Name: claim.BroadWorksLicense, Status: claim.LicenseActive}}
+	if diff := cmp.Diff(wantLic, prof.Licenses); diff != "" {
+		t.Errorf("licenses of the new org (-want +got):\n%s", diff)
 	}
 	if ent2 := e.mustEnterpriseGet(t, "ent"); ent2.Org != ent.Org {
 		t.Errorf("enterprise moved from %s to %s (B5)", ent.Org, ent2.Org)
@@ -629,5 +640,75 @@ func TestDetach(t *testing.T) {
 				t.Errorf("re-attach: enterprise in %q, want cust", ent2.Org)
 			}
 		})
+	}
+}
+
+// TestAttachNoAdminInvite: with "Allow admin-invite emails when attaching
+// to existing orgs" turned off in the template, an attach that needs
+// approval still waits for it (B3), but no customer admin is e-mailed.
+func TestAttachNoAdminInvite(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NoAdminInvite=%v", off), func(t *testing.T) {
+			e := bwWorld(t)
+			ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
+			e.mustVerify(t, bwCust, "cust.example")
+			bwMustAdmin(t, e, bwCust, claim.Admin{Email: "boss@cust.example", Role: claim.FullAdmin})
+			if _, err := e.svc.CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: "ent", Partner: bwPartner, Name: "Ent",
+				Template: claim.Template{PartnerAdmin: bwAdmin, TrustedEmail: true, NoAdminInvite: off}, Target: bwCust}); err != nil {
+				t.Fatalf("CreateEnterprise() = %v", err)
+			}
+			seq := e.lastSeq(t)
+			if sub := e.mustProvision(t, "ent", "s1", ann.Email); sub.Status != claim.StatusError {
+				t.Fatalf("status = %s, want error (approval needed)", sub.Status)
+			}
+			var invites []string
+			for _, ev := range e.events(t, seq) {
+				if ev.Type == claim.EventNotifyAdminInvite {
+					invites = append(invites, ev.Recipient)
+				}
+			}
+			var want []string
+			if !off {
+				want = []string{"boss@cust.example"}
+			}
+			if diff := cmp.Diff(want, invites); diff != "" {
+				t.Errorf("admin invites (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestConsentAccountInOwnOrg: while a subscriber waits for consent, the
+// account with its address moves into the enterprise's own org (here:
+// deleted and added again there). Consent then deletes nothing and
+// provisions the subscriber as that user (B1), rather than sending the
+// partner to the attach flow for its own org.
+func TestConsentAccountInOwnOrg(t *testing.T) {
+	e := bwWorld(t)
+	e.mustEnterprise(t, "ent", true, "")
+	e.mustProvision(t, "ent", "s0", "boss@new.example")
+	ent := e.mustEnterpriseGet(t, "ent")
+	carl := e.mustActive(t, bwConsumer, "carl@x.example", 2)
+	if sub := e.mustProvision(t, "ent", "s1", carl.Email); sub.Status != claim.StatusPendingUserMigration {
+		t.Fatalf("s1 = %+v, want pending_user_migration", sub)
+	}
+	if err := e.svc.DeleteUser(e.ctx, bwConsumer, carl.ID); err != nil {
+		t.Fatalf("DeleteUser() = %v", err)
+	}
+	mine := e.mustUser(t, ent.Org, carl.Email, 5)
+	seq := e.lastSeq(t)
+	got, err := e.svc.Consent(e.ctx, "s1")
+	if err != nil {
+		t.Fatalf("Consent() = %v", err)
+	}
+	if got.Status != claim.StatusProvisioned || got.User != mine.ID || got.Old != "" || got.Admin {
+		t.Errorf("Consent() = %+v, want provisioned as %s", got, mine.ID)
+	}
+	if u := e.mustGet(t, mine.ID); u.Org != ent.Org || u.Content != 5 {
+		t.Errorf("user after consent = %+v, want kept in %s with its content", u, ent.Org)
+	}
+	wantTypes := []string{claim.EventSubscriberStatus, claim.EventSubscriberStatus}
+	if diff := cmp.Diff(wantTypes, types(e.events(t, seq))); diff != "" {
+		t.Errorf("events: nothing deleted (-want +got):\n%s", diff)
 	}
 }

@@ -39,8 +39,8 @@ func TestStateMachinePostgres(t *testing.T) {
 }
 
 // smPostgresStore returns a migrated PostgreSQL store in a new schema, and
-// a function that empties it: no orgs, domains, users or events, and the
-// event sequence back at 1. The schema is dropped when the test ends.
+// a function that empties it: no orgs, domains, users, events or
+// BroadWorks records, and the event sequence back at 1. The schema is dropped when the test ends.
 func smPostgresStore(t *testing.T) (*postgres.Store, func(testing.TB)) {
 	t.Helper()
 	dsn := os.Getenv("CLAIM_POSTGRES_DSN")
@@ -90,7 +90,7 @@ func smPostgresStore(t *testing.T) (*postgres.Store, func(testing.TB)) {
 	}
 
 	var tables []string
-	for _, name := range []string{"orgs", "domains", "users", "events"} {
+	for _, name := range []string{"orgs", "domains", "users", "events", "bw_enterprises", "bw_subscribers", "bw_org_profiles"} {
 		tables = append(tables, pgx.Identifier{schema, name}.Sanitize())
 	}
 	// RESTART IDENTITY also restarts events_seq, which events.seq owns.

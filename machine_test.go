@@ -60,6 +60,17 @@ func TestStateMachine(t *testing.T) {
 // can shrink it. With -short, rapid runs a fifth of the checks, and so
 // does smRun. When the caller has chosen, rapid.Check runs once, as told.
 func smRun(t *testing.T, checks int, newStore func(testing.TB) claim.Store) {
+	smChecks(t, checks, func(rt *rapid.T) {
+		actions := rapid.StateMachineActions(smNewMachine(t, rt, newStore))
+		for range smRepeats {
+			rt.Repeat(actions)
+		}
+	})
+}
+
+// smChecks runs check in rapid checks, checks of them in all unless the
+// caller chose rapid's number of checks, seed or fail file (see smRun).
+func smChecks(t *testing.T, checks int, check func(rt *rapid.T)) {
 	rounds, budget := 1, -1 // budget < 0: no limit
 	if !smRapidChosen() {
 		n := flag.Lookup("rapid.checks").Value.(flag.Getter).Get().(int)
@@ -81,16 +92,13 @@ func smRun(t *testing.T, checks int, newStore func(testing.TB) claim.Store) {
 					failing = true
 				}
 			}()
-			actions := rapid.StateMachineActions(smNewMachine(t, rt, newStore))
-			for range smRepeats {
-				rt.Repeat(actions)
-			}
+			check(rt)
 			ran++
 			ok = true
 		})
 	}
 	if !failing {
-		t.Logf("ran the state machine in %d checks", ran)
+		t.Logf("ran %d checks", ran)
 	}
 }
 

@@ -13,33 +13,53 @@ import (
 // undo log.
 type memBW struct {
 	enterprises map[EnterpriseID]BroadWorksEnterprise
-	entByOrg    map[OrgID]EnterpriseID // B5: at most one enterprise per org
+	entByOrg    map[OrgID]EnterpriseID                         // B5: at most one enterprise per org
+	entByPart   *btree.BTreeG[memPairKey[OrgID, EnterpriseID]] // (Partner, ID)
 	subscribers map[SubscriberID]Subscriber
 	subByEmail  map[string]SubscriberID
-	subByEnt    *btree.BTreeG[memSubKey] // (Enterprise, ID)
+	subByEnt    *btree.BTreeG[memPairKey[EnterpriseID, SubscriberID]] // (Enterprise, ID)
 	profiles    map[OrgID]OrgProfile
 }
 
-// memSubKey is an entry of the index of subscribers by enterprise.
-type memSubKey struct {
-	ent EnterpriseID
-	id  SubscriberID
+// memPairKey is an entry of an index of records (second) by what they
+// belong to (first): subscribers by enterprise, enterprises by partner.
+type memPairKey[A, B ~string] struct {
+	first  A
+	second B
 }
 
-func (a memSubKey) less(b memSubKey) bool {
-	if a.ent != b.ent {
-		return a.ent < b.ent
+func (a memPairKey[A, B]) less(b memPairKey[A, B]) bool {
+	if a.first != b.first {
+		return a.first < b.first
 	}
-	return a.id < b.id
+	return a.second < b.second
+}
+
+// memPage returns at most limit records, got by get, of the entries of
+// index under first whose second sorts after the given one, in order.
+func memPage[A, B ~string, V any](index *btree.BTreeG[memPairKey[A, B]], first A, after B, limit int, get func(B) V) []V {
+	var out []V
+	index.AscendGreaterOrEqual(memPairKey[A, B]{first, after}, func(k memPairKey[A, B]) bool {
+		if k.first != first {
+			return false
+		}
+		if k.second == after {
+			return true
+		}
+		out = append(out, get(k.second))
+		return len(out) < limit
+	})
+	return out
 }
 
 func newMemBW() *memBW {
 	return &memBW{
 		enterprises: make(map[EnterpriseID]BroadWorksEnterprise),
 		entByOrg:    make(map[OrgID]EnterpriseID),
+		entByPart:   btree.NewG(memDegree, memPairKey[OrgID, EnterpriseID].less),
 		subscribers: make(map[SubscriberID]Subscriber),
 		subByEmail:  make(map[string]SubscriberID),
-		subByEnt:    btree.NewG(memDegree, memSubKey.less),
+		subByEnt:    btree.NewG(memDegree, memPairKey[EnterpriseID, SubscriberID].less),
 		profiles:    make(map[OrgID]OrgProfile),
 	}
 }
@@ -122,6 +142,7 @@ func (bw *memBW) setEnterprise(id EnterpriseID, e *BroadWorksEnterprise) {
 		if old.Org != "" {
 			delete(bw.entByOrg, old.Org)
 		}
+		bw.entByPart.Delete(memPairKey[OrgID, EnterpriseID]{old.Partner, id})
 	}
 	if e == nil {
 		return
@@ -130,6 +151,19 @@ func (bw *memBW) setEnterprise(id EnterpriseID, e *BroadWorksEnterprise) {
 	if e.Org != "" {
 		bw.entByOrg[e.Org] = id
 	}
+	bw.entByPart.ReplaceOrInsert(memPairKey[OrgID, EnterpriseID]{e.Partner, id})
+}
+
+// EnterprisesByPartner lists at most limit enterprises of the partner
+// whose ID sorts after the given one, in ID order. Returns an error
+// wrapping ErrInvalidValue if limit <= 0.
+func (tx *memTx) EnterprisesByPartner(partner OrgID, after EnterpriseID, limit int) ([]BroadWorksEnterprise, error) {
+	if err := tx.checkList("EnterprisesByPartner", limit); err != nil {
+		return nil, err
+	}
+	return memPage(tx.d.bw.entByPart, partner, after, limit, func(id EnterpriseID) BroadWorksEnterprise {
+		return memCloneEnterprise(tx.d.bw.enterprises[id])
+	}), nil
 }
 
 // Subscriber returns the subscriber with the id; ErrNotFound if missing.
@@ -204,7 +238,7 @@ func (bw *memBW) setSubscriber(id SubscriberID, s *Subscriber) {
 		if old.Email != "" {
 			delete(bw.subByEmail, old.Email)
 		}
-		bw.subByEnt.Delete(memSubKey{old.Enterprise, id})
+		bw.subByEnt.Delete(memPairKey[EnterpriseID, SubscriberID]{old.Enterprise, id})
 	}
 	if s == nil {
 		return
@@ -213,7 +247,7 @@ func (bw *memBW) setSubscriber(id SubscriberID, s *Subscriber) {
 	if s.Email != "" {
 		bw.subByEmail[s.Email] = id
 	}
-	bw.subByEnt.ReplaceOrInsert(memSubKey{s.Enterprise, id})
+	bw.subByEnt.ReplaceOrInsert(memPairKey[EnterpriseID, SubscriberID]{s.Enterprise, id})
 }
 
 // SubscribersByEnterprise lists at most limit subscribers of the
@@ -223,18 +257,9 @@ func (tx *memTx) SubscribersByEnterprise(e EnterpriseID, after SubscriberID, lim
 	if err := tx.checkList("SubscribersByEnterprise", limit); err != nil {
 		return nil, err
 	}
-	var out []Subscriber
-	tx.d.bw.subByEnt.AscendGreaterOrEqual(memSubKey{e, after}, func(k memSubKey) bool {
-		if k.ent != e {
-			return false
-		}
-		if k.id == after {
-			return true
-		}
-		out = append(out, memCloneSubscriber(tx.d.bw.subscribers[k.id]))
-		return len(out) < limit
-	})
-	return out, nil
+	return memPage(tx.d.bw.subByEnt, e, after, limit, func(id SubscriberID) Subscriber {
+		return memCloneSubscriber(tx.d.bw.subscribers[id])
+	}), nil
 }
 
 // OrgProfile returns the org's profile; ErrNotFound if none was stored.
@@ -264,6 +289,22 @@ func (tx *memTx) PutOrgProfile(p OrgProfile) error {
 		}
 	})
 	bw.profiles[p.Org] = memCloneProfile(p)
+	return nil
+}
+
+// DeleteOrgProfile removes the org's profile; ErrNotFound if none was
+// stored.
+func (tx *memTx) DeleteOrgProfile(org OrgID) error {
+	if err := tx.check("DeleteOrgProfile", true); err != nil {
+		return err
+	}
+	bw := tx.d.bw
+	prev, ok := bw.profiles[org]
+	if !ok {
+		return fmt.Errorf("memory store: profile of org %s: %w", org, ErrNotFound)
+	}
+	tx.undo = append(tx.undo, func() { bw.profiles[org] = prev })
+	delete(bw.profiles, org)
 	return nil
 }
 

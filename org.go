@@ -110,26 +110,51 @@ func cleanSettings(st Settings) (Settings, error) {
 // transaction. The rules, in order:
 //
 //  1. An unknown org is ErrNotFound.
-//  2. Every user of the org is brought up to date (expired delayed claims
+//  2. If a BroadWorks enterprise belongs to the org (attached to it, or
+//     the org was created for it; B5), the deletion is refused with
+//     ErrEnterpriseAttached and nothing changes: its subscribers hold
+//     accounts of the org, so the partner removes its workspaces and
+//     subscribers and detaches it (Detach, B6) first.
+//  3. If the org is a BroadWorks partner, each of its enterprises in ID
+//     order is checked: one that belongs to an org refuses the deletion
+//     with ErrEnterpriseAttached (detach it first), one that still has
+//     workspaces, subscribers or pending users with a *DetachError
+//     (ErrDetachBlocked) saying how many of each (remove them first);
+//     nothing changes.
+//  4. Every user of the org is brought up to date (expired delayed claims
 //     resolved, X3).
-//  3. If a claim made by the org, or a claim holding an original account
+//  5. If a claim made by the org, or a claim holding an original account
 //     in the org, is still inside its window, the deletion is refused
 //     with ErrPendingClaims and nothing changes.
-//  4. A claimed user whose claim (made by the org, past its window) is
+//  6. A claimed user whose claim (made by the org, past its window) is
 //     still pending is deleted and its original account released to its
 //     org with its address and content (P2): original.released.
-//  5. An original account held in the org by another org's claim (past
+//  7. An original account held in the org by another org's claim (past
 //     its window) is deleted with its content, and that claim ends with
 //     Outcome DeleteOriginal: the user has no choice left
 //     (claim.resolved).
-//  6. Every other user is deleted with its content (user.deleted,
+//  8. Every other user is deleted with its content (user.deleted,
 //     content.deleted when it had content).
-//  7. Its domain records go: domain.released for a claimed one,
+//  9. Its domain records go: domain.released for a claimed one,
 //     domain.unverified for every record.
-//  8. The org record goes: org.deleted.
+//  10. Its BroadWorks records go: its OrgProfile (admins, restricted
+//     admin mode, licenses), and, for a partner, its enterprises, empty
+//     by rule 3 (bw.enterprise_deleted each).
+//  11. The org record goes: org.deleted.
+//
+// Left as they are: other partners' enterprises whose attach Target is
+// the org (their next first subscriber matches no user of it, so a new
+// org is created, B4); admin entries of other orgs that name the org as
+// their Partner (external admins' addresses, which those orgs' admins
+// remove); and subscribers waiting for consent to move a user of the org
+// (B1), whose Consent, the account being gone, then deletes nothing.
 func (s *Service) DeleteOrg(ctx context.Context, id OrgID) error {
 	return s.update(ctx, func(t *txn) error {
 		if _, err := t.org(id); err != nil {
+			return err
+		}
+		ents, err := t.orgEnterprises(id)
+		if err != nil {
 			return err
 		}
 		list := func(after string, limit int) ([]User, error) { return t.UsersByOrg(id, after, limit) }
@@ -153,6 +178,9 @@ func (s *Service) DeleteOrg(ctx context.Context, id OrgID) error {
 				return err
 			}
 		}
+		if err := t.deleteOrgBW(id, ents); err != nil {
+			return err
+		}
 		if err := t.Tx.DeleteOrg(id); err != nil {
 			return err
 		}
@@ -161,7 +189,7 @@ func (s *Service) DeleteOrg(ctx context.Context, id OrgID) error {
 }
 
 // deleteForOrg deletes one user, brought up to date, of the org being
-// deleted (steps 3–6).
+// deleted (steps 5–8).
 func (t *txn) deleteForOrg(org OrgID, u User) error {
 	if u.HeldBy != "" {
 		h, err := t.holder(u)

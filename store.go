@@ -104,6 +104,9 @@ type Tx interface {
 	PutEnterprise(e BroadWorksEnterprise) error
 	// DeleteEnterprise removes the enterprise; ErrNotFound if missing.
 	DeleteEnterprise(id EnterpriseID) error
+	// EnterprisesByPartner lists the enterprises of the partner whose ID
+	// sorts after the given one, in ID order.
+	EnterprisesByPartner(partner OrgID, after EnterpriseID, limit int) ([]BroadWorksEnterprise, error)
 
 	// Subscriber returns the BroadWorks subscriber with the id.
 	Subscriber(id SubscriberID) (Subscriber, error)
@@ -125,6 +128,9 @@ type Tx interface {
 	OrgProfile(org OrgID) (OrgProfile, error)
 	// PutOrgProfile inserts or replaces the profile of p.Org.
 	PutOrgProfile(p OrgProfile) error
+	// DeleteOrgProfile removes the profile of the org; ErrNotFound if
+	// none was stored.
+	DeleteOrgProfile(org OrgID) error
 
 	// AppendEvent appends e to the log, assigning the next sequence
 	// number, and returns the event as stored.

@@ -10,7 +10,7 @@ import (
 )
 
 // Webex for BroadWorks: enterprises, subscribers and org profiles
-// (migrations/0003_broadworks.sql).
+// (migrations/0003_broadworks.sql, 0004_broadworks_partner.sql).
 
 const enterpriseColumns = `id, partner_id, name, partner_admin, trusted_email, no_admin_invite,
 	target_org, org_id, attach, workspaces, created_at`
@@ -62,10 +62,13 @@ func (t *tx) Enterprise(id claim.EnterpriseID) (claim.BroadWorksEnterprise, erro
 	return t.enterprise("Enterprise", string(id), `SELECT `+enterpriseColumns+` FROM bw_enterprises WHERE id = $1`, string(id))
 }
 
+// queryEnterpriseByOrg is served by bw_enterprises_org_key.
+const queryEnterpriseByOrg = `SELECT ` + enterpriseColumns + ` FROM bw_enterprises WHERE org_id = $1`
+
 // EnterpriseByOrg returns the enterprise whose Org is org, from
 // bw_enterprises_org_key; an error wrapping claim.ErrNotFound if none.
 func (t *tx) EnterpriseByOrg(org claim.OrgID) (claim.BroadWorksEnterprise, error) {
-	return t.enterprise("EnterpriseByOrg", "of org "+string(org), `SELECT `+enterpriseColumns+` FROM bw_enterprises WHERE org_id = $1`, string(org))
+	return t.enterprise("EnterpriseByOrg", "of org "+string(org), queryEnterpriseByOrg, string(org))
 }
 
 // queryPutEnterprise upserts an enterprise unless its org is another
@@ -121,6 +124,31 @@ func (t *tx) PutEnterprise(e claim.BroadWorksEnterprise) error {
 // claim.ErrNotFound if there is none.
 func (t *tx) DeleteEnterprise(id claim.EnterpriseID) error {
 	return t.deleteRow("DeleteEnterprise", "enterprise", `DELETE FROM bw_enterprises WHERE id = $1`, string(id))
+}
+
+// queryEnterprisesByPartner is served by bw_enterprises_partner_idx.
+const queryEnterprisesByPartner = `SELECT ` + enterpriseColumns + ` FROM bw_enterprises
+	WHERE partner_id = $1 AND id > $2 ORDER BY id LIMIT $3`
+
+// EnterprisesByPartner lists the partner's enterprises whose ID sorts
+// after the given one, in ID order, from bw_enterprises_partner_idx
+// (migration 4). Returns an error wrapping claim.ErrInvalidValue if
+// limit <= 0.
+func (t *tx) EnterprisesByPartner(partner claim.OrgID, after claim.EnterpriseID, limit int) ([]claim.BroadWorksEnterprise, error) {
+	if err := t.checkList("EnterprisesByPartner", limit); err != nil {
+		return nil, err
+	}
+	return collect(t, "EnterprisesByPartner", scanEnterprise, queryEnterprisesByPartner, string(partner), string(after), limit)
+}
+
+// collect returns the rows of query, scanned by scan.
+func collect[T any](t *tx, op string, scan pgx.RowToFunc[T], query string, args ...any) ([]T, error) {
+	rows, _ := t.pg.Query(t.ctx, query, args...)
+	out, err := pgx.CollectRows(rows, scan)
+	if err != nil {
+		return nil, t.fail(op, err)
+	}
+	return out, nil
 }
 
 // deleteRow runs a DELETE of one row by key; an error wrapping
@@ -196,10 +224,13 @@ func (t *tx) Subscriber(id claim.SubscriberID) (claim.Subscriber, error) {
 	return t.subscriber("Subscriber", string(id), `SELECT `+subscriberColumns+` FROM bw_subscribers WHERE id = $1`, string(id))
 }
 
+// querySubscriberByEmail is served by bw_subscribers_email_key.
+const querySubscriberByEmail = `SELECT ` + subscriberColumns + ` FROM bw_subscribers WHERE email = $1`
+
 // SubscriberByEmail returns the subscriber with the address, from
 // bw_subscribers_email_key; an error wrapping claim.ErrNotFound if none.
 func (t *tx) SubscriberByEmail(email string) (claim.Subscriber, error) {
-	return t.subscriber("SubscriberByEmail", email, `SELECT `+subscriberColumns+` FROM bw_subscribers WHERE email = $1`, email)
+	return t.subscriber("SubscriberByEmail", email, querySubscriberByEmail, email)
 }
 
 // queryPutSubscriber upserts a subscriber unless its address is another
@@ -271,12 +302,7 @@ func (t *tx) SubscribersByEnterprise(e claim.EnterpriseID, after claim.Subscribe
 	if err := t.checkList("SubscribersByEnterprise", limit); err != nil {
 		return nil, err
 	}
-	rows, _ := t.pg.Query(t.ctx, querySubscribersByEnterprise, string(e), string(after), limit)
-	subs, err := pgx.CollectRows(rows, scanSubscriber)
-	if err != nil {
-		return nil, t.fail("SubscribersByEnterprise", err)
-	}
-	return subs, nil
+	return collect(t, "SubscribersByEnterprise", scanSubscriber, querySubscribersByEnterprise, string(e), string(after), limit)
 }
 
 // OrgProfile returns the org's profile; an error wrapping
@@ -324,4 +350,10 @@ func (t *tx) PutOrgProfile(p claim.OrgProfile) error {
 		return t.fail("PutOrgProfile", err)
 	}
 	return nil
+}
+
+// DeleteOrgProfile removes the org's profile; an error wrapping
+// claim.ErrNotFound if none was stored.
+func (t *tx) DeleteOrgProfile(org claim.OrgID) error {
+	return t.deleteRow("DeleteOrgProfile", "profile of org", `DELETE FROM bw_org_profiles WHERE org_id = $1`, string(org))
 }

@@ -6,9 +6,10 @@ import (
 	"github.com/claimkit/claim"
 )
 
-// ListQueries are the list queries of the Tx, with arguments that make
-// them select a few rows of the table TestListQueriesUseIndexes fills,
-// and the index each must use.
+// ListQueries are the list queries of the Tx, and the BroadWorks lookups
+// by a partial unique index, with arguments that make them select a few
+// rows of the tables TestListQueriesUseIndexes fills, and the index each
+// must use.
 var ListQueries = []struct {
 	Name, SQL, Index string
 	Args             []any
@@ -19,6 +20,10 @@ var ListQueries = []struct {
 	{"DueClaims", queryDueClaims, "users_claim_due_idx", []any{int64(1_700_000_000_000_000_000), 50}},
 	{"InactiveUsers", queryInactiveUsers, "users_inactive_idx", []any{int64(1_600_000_000_000_000_000 + 2_000*10_000_000_000), 50}},
 	{"Events", queryEvents, "events_pkey", []any{int64(100), 50}},
+	{"SubscribersByEnterprise", querySubscribersByEnterprise, "bw_subscribers_enterprise_idx", []any{"ent-007", "sub-00100", 50}},
+	{"EnterprisesByPartner", queryEnterprisesByPartner, "bw_enterprises_partner_idx", []any{"partner-3", "ent-00100", 50}},
+	{"SubscriberByEmail", querySubscriberByEmail, "bw_subscribers_email_key", []any{"sub-00100@x.example"}},
+	{"EnterpriseByOrg", queryEnterpriseByOrg, "bw_enterprises_org_key", []any{"org-00100"}},
 }
 
 // Exec runs sql in the transaction of x, a Tx of this package, as the

@@ -261,7 +261,7 @@ func migrationsApplied(t *testing.T, schema string) []int32 {
 var wantTables = []string{"bw_enterprises", "bw_org_profiles", "bw_subscribers", "domains", "events", "orgs", "schema_migrations", "users"}
 
 // wantVersions are the versions of the embedded migrations.
-var wantVersions = []int32{1, 2, 3}
+var wantVersions = []int32{1, 2, 3, 4}
 
 // indexes lists the indexes of the schema's users table.
 func indexes(t *testing.T, schema string) []string {
@@ -1513,10 +1513,15 @@ func TestDroppedConnection(t *testing.T) {
 	})
 }
 
-// TestListQueriesUseIndexes fills a schema with 50,000 users and events
-// and checks that each list query's plan, custom and generic, reads its
-// index in order: an index scan of the right index, no sequential scan,
-// no sort.
+// TestListQueriesUseIndexes fills a schema with 50,000 users, events,
+// BroadWorks subscribers (250 in each of 200 enterprises) and BroadWorks
+// enterprises (250 for each of 200 partners, every other one in an org)
+// — enough that neither reading a primary key in order and filtering nor
+// sorting a whole enterprise's or partner's rows pays — and checks that
+// each list query's plan, custom and generic, reads its index in order:
+// an index scan of the right index, no sequential scan, no sort. The
+// BroadWorks lookups by a partial unique index (SubscriberByEmail,
+// EnterpriseByOrg) are checked the same way.
 func TestListQueriesUseIndexes(t *testing.T) {
 	t.Parallel()
 	schema, dsn := newSchema(t)
@@ -1543,7 +1548,17 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			CASE WHEN i %% 24 = 1 THEN 'holder' END AS held) AS c;
 		INSERT INTO %[2]s (seq, type, org_id, from_org, user_id, recipient, content, mode, action, retention, detail)
 		SELECT i, 'test', '', '', '', '', 0, 0, 0, 0, '' FROM generate_series(1, 50000) AS i;
-		ANALYZE %[1]s; ANALYZE %[2]s;`, qualified(schema, "users"), qualified(schema, "events")))
+		INSERT INTO %[3]s (id, enterprise_id, flow, email, first_name, last_name, status, admin, user_id, old_user, reasons, created_at, updated_at)
+		SELECT 'sub-' || lpad(i::text, 5, '0'), 'ent-' || lpad((i %% 200)::text, 3, '0'), 'trusted_email',
+			CASE WHEN i %% 4 <> 0 THEN 'sub-' || lpad(i::text, 5, '0') || '@x.example' END, '', '', 'provisioned', false,
+			NULL, NULL, '{}', NULL, NULL
+		FROM generate_series(1, 50000) AS i;
+		INSERT INTO %[4]s (id, partner_id, name, partner_admin, trusted_email, no_admin_invite, target_org, org_id, attach, workspaces, created_at)
+		SELECT 'ent-' || lpad(i::text, 5, '0'), 'partner-' || (i %% 200), 'Enterprise', 'pat@x.example', true, false, NULL,
+			CASE WHEN i %% 2 = 0 THEN 'org-' || lpad(i::text, 5, '0') END, CASE WHEN i %% 2 = 0 THEN 'new' ELSE '' END, '{}', NULL
+		FROM generate_series(1, 50000) AS i;
+		ANALYZE %[1]s; ANALYZE %[2]s; ANALYZE %[3]s; ANALYZE %[4]s;`,
+		qualified(schema, "users"), qualified(schema, "events"), qualified(schema, "bw_subscribers"), qualified(schema, "bw_enterprises")))
 	if err != nil {
 		t.Fatalf("filling the tables: %v", err)
 	}
@@ -1608,6 +1623,20 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		}
 		if want := []claim.UserID{"id-00009", "id-00017", "id-00033", "id-00041"}; err != nil || !slices.Equal(ids, want) {
 			t.Errorf("InactiveUsers(inactive since of user 50) = %v, %v; want %v", ids, err, want)
+		}
+		subs, err := tx.SubscribersByEnterprise("ent-007", "sub-00100", 3)
+		if err != nil || len(subs) != 3 || subs[0].ID != "sub-00207" || subs[2].ID != "sub-00607" {
+			t.Errorf("SubscribersByEnterprise(ent-007, sub-00100, 3) = %v, %v; want sub-00207, sub-00407, sub-00607", subs, err)
+		}
+		ents, err := tx.EnterprisesByPartner("partner-3", "ent-00100", 2)
+		if err != nil || len(ents) != 2 || ents[0].ID != "ent-00203" || ents[1].ID != "ent-00403" {
+			t.Errorf("EnterprisesByPartner(partner-3, ent-00100, 2) = %v, %v; want ent-00203, ent-00403", ents, err)
+		}
+		if sub, err := tx.SubscriberByEmail("sub-00101@x.example"); err != nil || sub.ID != "sub-00101" {
+			t.Errorf("SubscriberByEmail(sub-00101@x.example) = %+v, %v; want sub-00101", sub, err)
+		}
+		if e, err := tx.EnterpriseByOrg("org-00100"); err != nil || e.ID != "ent-00100" {
+			t.Errorf("EnterpriseByOrg(org-00100) = %+v, %v; want ent-00100", e, err)
 		}
 		return nil
 	})

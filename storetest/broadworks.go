@@ -172,6 +172,61 @@ func testEnterpriseRace(t *testing.T, s claim.Store) {
 	}
 }
 
+// testEnterprisesByPartner: a partner's enterprises in ID order, a page
+// at a time, kept in step when an enterprise changes partner or goes.
+func testEnterprisesByPartner(t *testing.T, s claim.Store) {
+	ofPartner := func(id claim.EnterpriseID, partner claim.OrgID) claim.BroadWorksEnterprise {
+		e := newEnterprise(id)
+		e.Partner = partner
+		return e
+	}
+	list := func(tx claim.Tx, partner claim.OrgID, after claim.EnterpriseID, limit int) []claim.EnterpriseID {
+		es, err := tx.EnterprisesByPartner(partner, after, limit)
+		must(t, err, fmt.Sprintf("EnterprisesByPartner(%s, %q, %d)", partner, after, limit))
+		ids := []claim.EnterpriseID{}
+		for _, e := range es {
+			if e.Partner != partner {
+				t.Errorf("EnterprisesByPartner(%s) returned %s of partner %s", partner, e.ID, e.Partner)
+			}
+			ids = append(ids, e.ID)
+		}
+		return ids
+	}
+	update(t, s, func(tx claim.Tx) error {
+		for _, e := range []claim.BroadWorksEnterprise{ofPartner("ent-c", "p1"), ofPartner("ent-a", "p1"),
+			mapped(ofPartner("ent-b", "p1"), "acme"), ofPartner("ent-d", "p2"), ofPartner("ent-0", "p0")} {
+			must(t, tx.PutEnterprise(e), "PutEnterprise("+string(e.ID)+")")
+		}
+		return nil
+	})
+	view(t, s, func(tx claim.Tx) error {
+		es, err := tx.EnterprisesByPartner("p1", "", big)
+		must(t, err, "EnterprisesByPartner(p1)")
+		diffList(t, "EnterprisesByPartner(p1)", es, []claim.BroadWorksEnterprise{
+			ofPartner("ent-a", "p1"), mapped(ofPartner("ent-b", "p1"), "acme"), ofPartner("ent-c", "p1")})
+		es[0].Workspaces[0] = "scribbled"
+		diffList(t, "EnterprisesByPartner(p1, \"\", 2)", list(tx, "p1", "", 2), []claim.EnterpriseID{"ent-a", "ent-b"})
+		diffList(t, "EnterprisesByPartner(p1, ent-a, 1)", list(tx, "p1", "ent-a", 1), []claim.EnterpriseID{"ent-b"})
+		diffList(t, "EnterprisesByPartner(p1, ent-b, big)", list(tx, "p1", "ent-b", big), []claim.EnterpriseID{"ent-c"})
+		diffList(t, "EnterprisesByPartner(p1, ent-c, big)", list(tx, "p1", "ent-c", big), []claim.EnterpriseID{})
+		diffList(t, "EnterprisesByPartner(p2)", list(tx, "p2", "", big), []claim.EnterpriseID{"ent-d"})
+		diffList(t, "EnterprisesByPartner(p3)", list(tx, "p3", "", big), []claim.EnterpriseID{})
+		return nil
+	})
+	update(t, s, func(tx claim.Tx) error {
+		must(t, tx.PutEnterprise(ofPartner("ent-b", "p2")), "PutEnterprise(ent-b to p2)")
+		must(t, tx.DeleteEnterprise("ent-c"), "DeleteEnterprise(ent-c)")
+		return nil
+	})
+	view(t, s, func(tx claim.Tx) error {
+		es, err := tx.EnterprisesByPartner("p1", "", big)
+		must(t, err, "EnterprisesByPartner(p1) after changes")
+		diffList(t, "EnterprisesByPartner(p1) after changing a copy and the partners", es, []claim.BroadWorksEnterprise{ofPartner("ent-a", "p1")})
+		diffList(t, "EnterprisesByPartner(p2) after changes", list(tx, "p2", "", big), []claim.EnterpriseID{"ent-b", "ent-d"})
+		return nil
+	})
+}
+
 func testSubscribers(t *testing.T, s claim.Store) {
 	view(t, s, func(tx claim.Tx) error {
 		_, err := tx.Subscriber("s1")
@@ -336,6 +391,20 @@ func testOrgProfiles(t *testing.T, s claim.Store) {
 		diffList(t, "OrgProfile(beta) after changing a copy", got, claim.OrgProfile{Org: "beta"})
 		return nil
 	})
+	update(t, s, func(tx claim.Tx) error {
+		must(t, tx.DeleteOrgProfile("beta"), "DeleteOrgProfile(beta)")
+		wantErr(t, tx.DeleteOrgProfile("beta"), claim.ErrNotFound, "DeleteOrgProfile(beta) twice")
+		wantErr(t, tx.DeleteOrgProfile("gamma"), claim.ErrNotFound, "DeleteOrgProfile(gamma), never stored")
+		return nil
+	})
+	view(t, s, func(tx claim.Tx) error {
+		_, err := tx.OrgProfile("beta")
+		wantErr(t, err, claim.ErrNotFound, "OrgProfile(beta) after DeleteOrgProfile")
+		got, err := tx.OrgProfile("acme")
+		must(t, err, "OrgProfile(acme) after deleting beta's")
+		diffList(t, "OrgProfile(acme) after deleting beta's", got, q)
+		return nil
+	})
 }
 
 // testBroadWorksRollback: an Update that fails leaves none of its
@@ -361,6 +430,10 @@ func testBroadWorksRollback(t *testing.T, s claim.Store) {
 		must(t, tx.PutOrgProfile(claim.OrgProfile{Org: "acme"}), "PutOrgProfile(acme)")
 		must(t, tx.PutOrgProfile(claim.OrgProfile{Org: "beta"}), "PutOrgProfile(beta)")
 		must(t, tx.DeleteEnterprise("ent-a"), "DeleteEnterprise(ent-a)")
+		c := newEnterprise("ent-c")
+		c.Partner = "other-partner"
+		must(t, tx.PutEnterprise(c), "PutEnterprise(ent-c of other-partner)")
+		must(t, tx.DeleteOrgProfile("acme"), "DeleteOrgProfile(acme)")
 		return errFn
 	})
 	wantErr(t, err, errFn, "Update() whose fn fails")
@@ -385,6 +458,14 @@ func testBroadWorksRollback(t *testing.T, s claim.Store) {
 		diffList(t, "OrgProfile(acme) after rollback", p, claim.OrgProfile{Org: "acme", RestrictedAdminMode: true})
 		_, err = tx.OrgProfile("beta")
 		wantErr(t, err, claim.ErrNotFound, "OrgProfile(beta) after rollback")
+		es, err := tx.EnterprisesByPartner(a.Partner, "", big)
+		must(t, err, "EnterprisesByPartner() after rollback")
+		diffList(t, "EnterprisesByPartner() after rollback", es, []claim.BroadWorksEnterprise{a})
+		es, err = tx.EnterprisesByPartner("other-partner", "", big)
+		must(t, err, "EnterprisesByPartner(other-partner) after rollback")
+		if len(es) != 0 {
+			t.Errorf("EnterprisesByPartner(other-partner) after rollback = %+v, want none", es)
+		}
 		evs, err := tx.Events(0, big)
 		must(t, err, "Events")
 		if len(evs) != 1 || evs[0].Subscriber != "s1" {

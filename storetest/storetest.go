@@ -81,6 +81,7 @@ func Run(t *testing.T, newStore func(t *testing.T) claim.Store) {
 		{"Bulk", testBulk},
 		{"Enterprises", testEnterprises},
 		{"EnterpriseRace", testEnterpriseRace},
+		{"EnterprisesByPartner", testEnterprisesByPartner},
 		{"Subscribers", testSubscribers},
 		{"OrgProfiles", testOrgProfiles},
 		{"BroadWorksRollback", testBroadWorksRollback},
@@ -1290,6 +1291,10 @@ func testInvalidLimit(t *testing.T, s claim.Store) {
 			wantErr(t, err, claim.ErrInvalidValue, fmt.Sprintf("DueClaims(t0, %d)", limit))
 			_, err = tx.Events(0, limit)
 			wantErr(t, err, claim.ErrInvalidValue, fmt.Sprintf("Events(0, %d)", limit))
+			_, err = tx.SubscribersByEnterprise("ent", "", limit)
+			wantErr(t, err, claim.ErrInvalidValue, fmt.Sprintf("SubscribersByEnterprise(ent, \"\", %d)", limit))
+			_, err = tx.EnterprisesByPartner("partner", "", limit)
+			wantErr(t, err, claim.ErrInvalidValue, fmt.Sprintf("EnterprisesByPartner(partner, \"\", %d)", limit))
 		}
 		return nil
 	})
