@@ -75,6 +75,14 @@
 //	any            retract          was Verified            Verified
 //	any            retract          was Active              Active
 //	any            retract          was Inactive            Inactive
+//	(new)          sync             domain verified         Active
+//	(new)          sync                                     Not Verified
+//	Inactive       sync             delayed claim pending   Delayed Claim
+//	Delayed Claim  sync                                     Delayed Claim
+//	any            sync             domain verified         Active
+//	Inactive       sync             signed in before        Active
+//	Inactive       sync                                     Not Verified
+//	any            sync                                     unchanged
 //
 // (End of the generated table.)
 //
