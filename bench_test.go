@@ -2,6 +2,7 @@ package claim_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/claimkit/claim"
@@ -68,6 +69,47 @@ func BenchmarkClaimable(b *testing.B) {
 				}
 				if k != 10 {
 					b.Fatalf("Claimable() gave %d candidates, want 10", k)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSyncDirectory runs a full sync of an n-entry directory against
+// an org of n users (Y2, Y3), at 10,000 and 100,000: the 100,000 case
+// costs about 10 times the 10,000 one (it must stay under 12). The
+// directories are in shuffled order and each leaves out another 5% of the
+// users, so every sync deactivates 5% of the org, reactivates the 5% the
+// previous one left out and finds the other 90% unchanged.
+func BenchmarkSyncDirectory(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
+			e := newEnv(b)
+			e.mustOrg(b, "acme", claim.Enterprise, t0, claim.Settings{AutoLicenses: []string{"Meetings"}})
+			e.mustVerify(b, "acme", "acme.example")
+			all := make([]claim.DirectoryEntry, n)
+			for i := range all {
+				all[i] = claim.DirectoryEntry{Email: fmt.Sprintf("user%07d@acme.example", i), FirstName: "F", LastName: "L"}
+			}
+			rand.New(rand.NewPCG(1, 2)).Shuffle(n, func(i, j int) { all[i], all[j] = all[j], all[i] })
+			if rep := e.mustSync(b, "acme", all, claim.SyncOptions{}); len(rep.Created) != n {
+				b.Fatalf("setup created %d users, want %d", len(rep.Created), n)
+			}
+			const windows = 4
+			dirs := make([][]claim.DirectoryEntry, windows)
+			for w := range dirs {
+				for i, en := range all {
+					if i%20 != w { // leave out one user in 20: 5%
+						dirs[w] = append(dirs[w], en)
+					}
+				}
+			}
+			opts := claim.SyncOptions{Full: true}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				rep, err := e.svc.SyncDirectory(e.ctx, "acme", dirs[i%windows], opts)
+				if err != nil || len(rep.Deactivated) != n/20 {
+					b.Fatalf("SyncDirectory() deactivated %d, %v; want %d", len(rep.Deactivated), err, n/20)
 				}
 			}
 		})

@@ -78,7 +78,7 @@ func (e *SyncThresholdError) Unwrap() error { return ErrSyncThreshold }
 // (SPEC section 11); it is SyncDirectorySeq over the slice, which it does
 // not copy.
 func (s *Service) SyncDirectory(ctx context.Context, org OrgID, entries []DirectoryEntry, opts SyncOptions) (SyncReport, error) {
-	return s.SyncDirectorySeq(ctx, org, slices.Values(entries), opts)
+	return s.syncDirectory(ctx, org, slices.Values(entries), len(entries), opts)
 }
 
 // SyncDirectorySeq synchronizes org's users with its directory, the
@@ -158,6 +158,12 @@ func (s *Service) SyncDirectory(ctx context.Context, org OrgID, entries []Direct
 // deadline (X1, as every write does), and one directory.synced whose
 // Detail sums the report up.
 func (s *Service) SyncDirectorySeq(ctx context.Context, org OrgID, entries iter.Seq[DirectoryEntry], opts SyncOptions) (SyncReport, error) {
+	return s.syncDirectory(ctx, org, entries, 0, opts)
+}
+
+// syncDirectory is SyncDirectorySeq; size, when known, is the number of
+// entries.
+func (s *Service) syncDirectory(ctx context.Context, org OrgID, entries iter.Seq[DirectoryEntry], size int, opts SyncOptions) (SyncReport, error) {
 	if opts.IgnoreThreshold && !opts.Full {
 		return SyncReport{}, invalid(ErrInvalidValue, "SyncOptions.IgnoreThreshold", true,
 			"only a full sync deactivates users; set Full too, or leave IgnoreThreshold off")
@@ -172,7 +178,7 @@ func (s *Service) SyncDirectorySeq(ctx context.Context, org OrgID, entries iter.
 	var rep SyncReport
 	fp := syncFingerprint{seed: maphash.MakeSeed()}
 	err := run(ctx, func(t *txn) error {
-		sy := &syncer{t: t, opts: opts, seen: make(map[string]int), domains: make(map[string]syncDomain)}
+		sy := &syncer{t: t, opts: opts, seen: make(map[string]int, size), domains: make(map[string]syncDomain)}
 		err := sy.run(org, entries, &fp)
 		rep = sy.rep
 		return err

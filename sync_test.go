@@ -442,11 +442,10 @@ func TestSyncPurgeClock(t *testing.T) {
 	}
 }
 
-// syOrgOf fills org d (verified v.example) with n Active users
-// u000@v.example … and inactive more Inactive ones i000@v.example ….
-func syOrgOf(tb testing.TB, e *env, n, inactive int) []string {
+// syOrgOf fills org d with n users u000@v.example … and inactive more
+// Inactive ones i000@v.example …, which it returns too.
+func syOrgOf(tb testing.TB, e *env, n, inactive int) (addrs, gone []string) {
 	tb.Helper()
-	var addrs, gone []string
 	for i := range n {
 		addrs = append(addrs, fmt.Sprintf("u%03d@v.example", i))
 	}
@@ -457,7 +456,7 @@ func syOrgOf(tb testing.TB, e *env, n, inactive int) []string {
 	if inactive > 0 {
 		e.mustSync(tb, "d", syEntries(addrs...), claim.SyncOptions{Full: true})
 	}
-	return addrs
+	return addrs, gone
 }
 
 // TestSyncThreshold: Y5's boundaries. A full sync may deactivate up to
@@ -471,8 +470,9 @@ func TestSyncThreshold(t *testing.T) {
 		reason          string
 		opts            []claim.Option
 		users, inactive int
-		held            int // users of d claimed away by b (their originals stay in d, held)
-		drop            int // users missing from the directory
+		held            int  // users of d claimed away by b (their originals stay in d, held)
+		named           bool // the Inactive users are in the directory (and reactivated)
+		drop            int  // users missing from the directory
 		ignore          bool
 		refused         bool
 		of              int // the error's Of
@@ -485,6 +485,7 @@ func TestSyncThreshold(t *testing.T) {
 		{reason: "11 of 55 is 20%: allowed", users: 55, drop: 11},
 		{reason: "inactive users are not counted: 19 of 95 allowed", users: 95, inactive: 5, drop: 19},
 		{reason: "inactive users are not counted: 20 of 95 refused", users: 95, inactive: 5, drop: 20, refused: true, of: 95},
+		{reason: "inactive users the directory names are not counted: 20 of 95 refused", users: 95, inactive: 5, named: true, drop: 20, refused: true, of: 95},
 		{reason: "held originals are not counted: 11 of 50 refused", users: 55, held: 5, drop: 11, refused: true, of: 50},
 		{reason: "a threshold of 0.29 lets 29 of 100 go", users: 100, drop: 29,
 			opts: []claim.Option{rfPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold = 0.29 })}},
@@ -500,7 +501,7 @@ func TestSyncThreshold(t *testing.T) {
 			e := newEnv(t, c.opts...)
 			e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
 			e.mustVerify(t, "d", "v.example")
-			addrs := syOrgOf(t, e, c.users, c.inactive)
+			addrs, gone := syOrgOf(t, e, c.users, c.inactive)
 			if c.held > 0 {
 				e.mustOrg(t, "b", claim.Enterprise, t0, claim.Settings{})
 				e.mustVerify(t, "b", "v.example")
@@ -510,6 +511,9 @@ func TestSyncThreshold(t *testing.T) {
 				addrs = addrs[c.held:]
 			}
 			dir := syEntries(addrs[c.drop:]...)
+			if c.named {
+				dir = append(dir, syEntries(gone...)...)
+			}
 			before := e.snapshot(t, "d", "b")
 			for _, dry := range []bool{true, false} {
 				opts := claim.SyncOptions{Full: true, DryRun: dry, IgnoreThreshold: c.ignore}
@@ -550,7 +554,7 @@ func TestSyncThreshold(t *testing.T) {
 func TestSyncThresholdMessage(t *testing.T) {
 	e := newEnv(t)
 	e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
-	addrs := syOrgOf(t, e, 40, 0)
+	addrs, _ := syOrgOf(t, e, 40, 0)
 	_, err := e.svc.SyncDirectory(e.ctx, "d", syEntries(addrs[:28]...), claim.SyncOptions{Full: true})
 	want := `claim: full sync of org "d" would deactivate 12 of its 40 users that are not inactive (30.0%), ` +
 		`more than 20% and more than 10; add the users to the directory or set SyncOptions.IgnoreThreshold: ` +
@@ -606,7 +610,7 @@ func TestSyncSeqRetried(t *testing.T) {
 	e := newEnvOn(t, rs)
 	e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
 	e.mustVerify(t, "d", "v.example")
-	addrs := syOrgOf(t, e, 5, 0)
+	addrs, _ := syOrgOf(t, e, 5, 0)
 	dir := syEntries(append(addrs[1:], "new@v.example")...)
 
 	rs.retries = 1
