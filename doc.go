@@ -26,6 +26,12 @@
 // claiming org may retract a claim until the user signs in and for less
 // than 14 days (Retract, Retractable).
 //
+// An org that keeps its users in a directory synchronizes it
+// (SyncDirectory, SyncDirectorySeq): a dry run reports exactly what the
+// sync would do, a full sync deactivates the users the directory does not
+// name (claimed users included), and Sweep deletes users Inactive for 30
+// days.
+//
 // # Time
 //
 // Windows are deadlines stored with each claim and compared with the

@@ -698,3 +698,68 @@ func TestSyncCancelled(t *testing.T) {
 	}
 	e.unchanged(t, before, "d")
 }
+
+// TestRefuseSync: the call-level refusals of SyncDirectory, in the style
+// of refusal_test.go: each is checked with errors.Is (and the
+// *InputError's field), and the world — users of every org, the event
+// log, orgs and domains — is unchanged (N3, Y5, O2).
+func TestRefuseSync(t *testing.T) {
+	syncOf := func(org claim.OrgID, entries []claim.DirectoryEntry, opts claim.SyncOptions) func(t *testing.T, e *env) func() error {
+		return func(t *testing.T, e *env) func() error {
+			rfBase(t, e)
+			e.mustOrg(t, "i", claim.Individual, oldOrgDate, claim.Settings{})
+			e.mustUser(t, "i", "ivy@example.com", 0)
+			for k := range 10 { // a has 12 users: ann, nora and these
+				e.mustUser(t, "a", fmt.Sprintf("u%d@example.com", k), 0)
+			}
+			return func() error {
+				_, err := e.svc.SyncDirectory(e.ctx, org, entries, opts)
+				return err
+			}
+		}
+	}
+	seq := func(org claim.OrgID, entries iter.Seq[claim.DirectoryEntry], opts claim.SyncOptions) func(t *testing.T, e *env) func() error {
+		return func(t *testing.T, e *env) func() error {
+			rfBase(t, e)
+			return func() error {
+				_, err := e.svc.SyncDirectorySeq(e.ctx, org, entries, opts)
+				return err
+			}
+		}
+	}
+	some := syEntries("ann@example.com", "new@example.com")
+	rfRun(t, []rfCase{
+		{reason: "N3: an unknown org is ErrNotFound", op: "SyncDirectory(zz)",
+			setup: syncOf("zz", some, claim.SyncOptions{}), want: claim.ErrNotFound},
+		{reason: "N3: an empty org ID is ErrNotFound", op: "SyncDirectory(\"\")",
+			setup: syncOf("", some, claim.SyncOptions{Full: true}), want: claim.ErrNotFound},
+		{reason: "N3: an unknown org is ErrNotFound on a dry run too", op: "SyncDirectory(zz, DryRun)",
+			setup: syncOf("zz", some, claim.SyncOptions{DryRun: true}), want: claim.ErrNotFound},
+		{reason: "Y5: IgnoreThreshold needs Full", op: "SyncDirectory(a, IgnoreThreshold)",
+			setup: syncOf("a", some, claim.SyncOptions{IgnoreThreshold: true}), want: claim.ErrInvalidValue, field: "SyncOptions.IgnoreThreshold"},
+		{reason: "Y5: IgnoreThreshold needs Full, on a dry run too", op: "SyncDirectory(a, DryRun, IgnoreThreshold)",
+			setup: syncOf("a", some, claim.SyncOptions{DryRun: true, IgnoreThreshold: true}), want: claim.ErrInvalidValue, field: "SyncOptions.IgnoreThreshold"},
+		{reason: "N3: the options are checked before the org", op: "SyncDirectory(zz, IgnoreThreshold)",
+			setup: syncOf("zz", some, claim.SyncOptions{IgnoreThreshold: true}), want: claim.ErrInvalidValue, field: "SyncOptions.IgnoreThreshold", not: []error{claim.ErrNotFound}},
+		{reason: "N3: a nil sequence is refused, not taken for an empty directory", op: "SyncDirectorySeq(a, nil, Full)",
+			setup: seq("a", nil, claim.SyncOptions{Full: true, IgnoreThreshold: true}), want: claim.ErrInvalidValue, field: "entries"},
+		{reason: "an Individual org has no directory", op: "SyncDirectory(i)",
+			setup: syncOf("i", syEntries("ivy@example.com"), claim.SyncOptions{Full: true}), want: claim.ErrInvalidValue, field: "org"},
+		{reason: "the Consumer org has no directory", op: "SyncDirectory(zz Consumer)",
+			setup: func(t *testing.T, e *env) func() error {
+				rfBase(t, e)
+				e.mustOrg(t, "zz", claim.Consumer, t0, claim.Settings{})
+				e.mustUser(t, "zz", "zed@example.org", 0)
+				return func() error {
+					_, err := e.svc.SyncDirectory(e.ctx, "zz", nil, claim.SyncOptions{Full: true, IgnoreThreshold: true})
+					return err
+				}
+			}, want: claim.ErrInvalidValue, field: "org"},
+		{reason: "Y5: an empty full directory would deactivate all 12 users of a", op: "SyncDirectory(a, [], Full)",
+			setup: syncOf("a", nil, claim.SyncOptions{Full: true}), want: claim.ErrSyncThreshold},
+		{reason: "Y5: the dry run is refused alike", op: "SyncDirectory(a, [], Full, DryRun)",
+			setup: syncOf("a", nil, claim.SyncOptions{Full: true, DryRun: true}), want: claim.ErrSyncThreshold},
+		{reason: "Y5: creations and promotions of a refused sync are undone too", op: "SyncDirectory(a, [new, ...], Full)",
+			setup: syncOf("a", syEntries("new@example.com", "other@example.com", "ann@example.com"), claim.SyncOptions{Full: true}), want: claim.ErrSyncThreshold},
+	})
+}
