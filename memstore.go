@@ -35,8 +35,9 @@ func NewMemoryStore() Store {
 }
 
 var (
-	_ Store = (*memStore)(nil)
-	_ Tx    = (*memTx)(nil)
+	_ Store          = (*memStore)(nil)
+	_ Tx             = (*memTx)(nil)
+	_ OrgEmailLister = (*memTx)(nil)
 )
 
 var (
@@ -520,6 +521,27 @@ func (tx *memTx) UsersByOrg(org OrgID, after string, limit int) ([]User, error) 
 	return tx.d.usersIn(tx.d.byOrg, string(org), after, limit), nil
 }
 
+// EmailsByOrg lists the addresses of org's users that sort after the
+// given one, in e-mail order, from the keys of the UsersByOrg index alone
+// (OrgEmailLister). Returns an error wrapping ErrInvalidValue if limit <= 0.
+func (tx *memTx) EmailsByOrg(org OrgID, after string, limit int) ([]string, error) {
+	if err := tx.checkList("EmailsByOrg", limit); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, min(limit, tx.d.byOrg.Len()))
+	tx.d.byOrg.AscendGreaterOrEqual(memUserKey{group: string(org), email: after}, func(k memUserKey) bool {
+		if k.group != string(org) {
+			return false
+		}
+		if k.email == after {
+			return true
+		}
+		out = append(out, k.email)
+		return len(out) < limit
+	})
+	return out, nil
+}
+
 // UsersByDomain lists the users whose Email's domain is the given one and
 // whose Email sorts after the given address, in e-mail order. Returns an
 // error wrapping ErrInvalidValue if limit <= 0.
@@ -543,7 +565,7 @@ func (tx *memTx) PendingClaimsBy(org OrgID, after string, limit int) ([]User, er
 // usersIn returns copies of at most limit users of idx's group whose
 // Email sorts after the given address, in e-mail order.
 func (d *memData) usersIn(idx *btree.BTreeG[memUserKey], group, after string, limit int) []User {
-	var out []User
+	out := make([]User, 0, min(limit, idx.Len())) // a page is usually full: no regrowing
 	idx.AscendGreaterOrEqual(memUserKey{group: group, email: after}, func(k memUserKey) bool {
 		if k.group != group {
 			return false
