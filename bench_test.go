@@ -96,18 +96,17 @@ func BenchmarkSyncDirectory(b *testing.B) {
 				b.Fatalf("setup created %d users, want %d", len(rep.Created), n)
 			}
 			const windows = 4
-			dirs := make([][]claim.DirectoryEntry, windows)
-			for w := range dirs {
-				for i, en := range all {
-					if i%20 != w { // leave out one user in 20: 5%
-						dirs[w] = append(dirs[w], en)
-					}
-				}
-			}
+			dir := make([]claim.DirectoryEntry, 0, n)
 			opts := claim.SyncOptions{Full: true}
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				rep, err := e.svc.SyncDirectory(e.ctx, "acme", dirs[i%windows], opts)
+				dir = dir[:0]
+				for k, en := range all {
+					if k%20 != i%windows { // leave out one user in 20: 5%
+						dir = append(dir, en)
+					}
+				}
+				rep, err := e.svc.SyncDirectory(e.ctx, "acme", dir, opts)
 				if err != nil || len(rep.Deactivated) != n/20 {
 					b.Fatalf("SyncDirectory() deactivated %d, %v; want %d", len(rep.Deactivated), err, n/20)
 				}

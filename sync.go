@@ -455,28 +455,69 @@ func (sy *syncer) update(u User, typ string) error {
 }
 
 // deactivateMissing deactivates the org's users that no entry names
-// (rule 5) and counts the base of Y5.
+// (rule 5) and counts them into the base of Y5. It lists the org's
+// addresses through the Tx's OrgEmailLister when it has one and reads in
+// full only the users the directory does not name; otherwise it pages
+// through UsersByOrg.
 func (sy *syncer) deactivateMissing() error {
 	t := sy.t
-	list := func(after string, limit int) ([]User, error) {
-		if err := t.ctx.Err(); err != nil {
-			return nil, err
+	lister, ok := t.Tx.(OrgEmailLister)
+	if !ok {
+		list := func(after string, limit int) ([]User, error) {
+			if err := t.ctx.Err(); err != nil {
+				return nil, err
+			}
+			return t.UsersByOrg(sy.org.ID, after, limit)
 		}
-		return t.UsersByOrg(sy.org.ID, after, limit)
-	}
-	return t.each(list, func(u User) error {
-		if _, ok := sy.seen[u.Email]; ok || u.HeldBy != "" {
-			return nil
-		}
-		if u.State == Inactive {
-			return nil
-		}
-		sy.base++
-		to, _ := next(u.State, onDeactivate, facts{})
-		sy.rep.Deactivated = append(sy.rep.Deactivated, u.Email)
-		return sy.write(func() error {
-			u.State, u.InactiveSince = to, t.now
-			return sy.update(u, EventUserDeactivated)
+		return t.each(list, func(u User) error {
+			if _, ok := sy.seen[u.Email]; ok {
+				return nil
+			}
+			return sy.missing(u)
 		})
+	}
+	for after := ""; ; {
+		if err := t.ctx.Err(); err != nil {
+			return err
+		}
+		emails, err := lister.EmailsByOrg(sy.org.ID, after, pageSize)
+		if err != nil {
+			return err
+		}
+		for _, email := range emails {
+			if _, ok := sy.seen[email]; ok {
+				continue
+			}
+			u, err := t.userByEmail(email)
+			if errors.Is(err, ErrNotFound) {
+				continue // an original whose claim has just expired (X1)
+			}
+			if err != nil {
+				return err
+			}
+			if err := sy.missing(u); err != nil {
+				return err
+			}
+		}
+		if len(emails) < pageSize {
+			return nil
+		}
+		after = emails[len(emails)-1]
+	}
+}
+
+// missing handles u, a user of the org the directory does not name: held
+// originals are skipped (H2), Inactive users stay as they are, the others
+// count into the base and are deactivated (Y2).
+func (sy *syncer) missing(u User) error {
+	if u.HeldBy != "" || u.State == Inactive {
+		return nil
+	}
+	sy.base++
+	to, _ := next(u.State, onDeactivate, facts{})
+	sy.rep.Deactivated = append(sy.rep.Deactivated, u.Email)
+	return sy.write(func() error {
+		u.State, u.InactiveSince = to, sy.t.now
+		return sy.update(u, EventUserDeactivated)
 	})
 }

@@ -1,6 +1,7 @@
 package claim_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -46,8 +47,24 @@ type syUserSpec struct {
 	claimedSignIn, claimedDeact bool // for users d claimed
 }
 
+// syPlainStore decorates a Store so that its Tx has no optional
+// capability: the sync then takes its fallback path (UsersByOrg instead of
+// claim.OrgEmailLister).
+type syPlainStore struct{ claim.Store }
+
+func (s syPlainStore) View(ctx context.Context, fn func(claim.Tx) error) error {
+	return s.Store.View(ctx, func(tx claim.Tx) error { return fn(struct{ claim.Tx }{tx}) })
+}
+
+func (s syPlainStore) Update(ctx context.Context, fn func(claim.Tx) error) error {
+	return s.Store.Update(ctx, func(tx claim.Tx) error { return fn(struct{ claim.Tx }{tx}) })
+}
+
 func syDraw(tt *testing.T, t *rapid.T, store claim.Store) *syDrawn {
 	tb := smTB{tt, t}
+	if rapid.Bool().Draw(t, "a Tx without OrgEmailLister") {
+		store = syPlainStore{store}
+	}
 	pol := claim.DefaultPolicy()
 	pol.SyncDeleteMinimum = rapid.IntRange(0, 4).Draw(t, "Policy.SyncDeleteMinimum")
 	pol.SyncDeleteThreshold = rapid.SampledFrom([]float64{0, 0.2, 0.5, 1}).Draw(t, "Policy.SyncDeleteThreshold")
