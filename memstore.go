@@ -472,38 +472,73 @@ func (tx *memTx) setUser(id UserID, u *User) {
 }
 
 // setUser removes the user id and its index entries, then, if u is not
-// nil, stores *u (which it owns from then on) and indexes it.
+// nil, stores *u (which it owns from then on) and indexes it. An index
+// entry whose key does not change is left where it is, so that an update
+// of a user's state costs only the indexes it moves in.
 func (d *memData) setUser(id UserID, u *User) {
-	if old, ok := d.users[id]; ok {
-		delete(d.users, id)
-		delete(d.byEmail, old.Email)
-		d.byOrg.Delete(memUserKey{group: string(old.Org), email: old.Email})
-		d.byDomain.Delete(memUserKey{group: domainOf(old.Email), email: old.Email})
-		if old.Claim.pending() {
-			d.byClaimant.Delete(memUserKey{group: string(old.Claim.By), email: old.Email})
-			if old.Claim.Mode == Delayed {
-				d.due.Delete(memDueKey{deadline: old.Claim.Deadline, id: id})
-			}
-		}
-		if memPurgeable(old) {
-			d.inactive.Delete(memDueKey{deadline: old.InactiveSince, id: id})
+	old, existed := d.users[id]
+	var from, to memEntries
+	if existed {
+		from = memEntriesOf(id, old)
+		if u == nil || u.Email != old.Email {
+			delete(d.byEmail, old.Email)
 		}
 	}
 	if u == nil {
-		return
+		delete(d.users, id)
+	} else {
+		to = memEntriesOf(id, *u)
+		d.users[id] = *u
+		d.byEmail[u.Email] = id
 	}
-	d.users[id] = *u
-	d.byEmail[u.Email] = id
-	d.byOrg.ReplaceOrInsert(memUserKey{group: string(u.Org), email: u.Email, id: id})
-	d.byDomain.ReplaceOrInsert(memUserKey{group: domainOf(u.Email), email: u.Email, id: id})
+	memReindex(d.byOrg, from.org, to.org)
+	memReindex(d.byDomain, from.domain, to.domain)
+	memReindex(d.byClaimant, from.claimant, to.claimant)
+	memReindex(d.due, from.due, to.due)
+	memReindex(d.inactive, from.inactive, to.inactive)
+}
+
+// memEntry is an index entry of a user, or none (ok false).
+type memEntry[K comparable] struct {
+	key K
+	ok  bool
+}
+
+// memEntries are the index entries of a stored user.
+type memEntries struct {
+	org, domain, claimant memEntry[memUserKey]
+	due, inactive         memEntry[memDueKey]
+}
+
+// memEntriesOf returns the index entries of user u with the id.
+func memEntriesOf(id UserID, u User) memEntries {
+	e := memEntries{
+		org:    memEntry[memUserKey]{memUserKey{group: string(u.Org), email: u.Email, id: id}, true},
+		domain: memEntry[memUserKey]{memUserKey{group: domainOf(u.Email), email: u.Email, id: id}, true},
+	}
 	if u.Claim.pending() {
-		d.byClaimant.ReplaceOrInsert(memUserKey{group: string(u.Claim.By), email: u.Email, id: id})
+		e.claimant = memEntry[memUserKey]{memUserKey{group: string(u.Claim.By), email: u.Email, id: id}, true}
 		if u.Claim.Mode == Delayed {
-			d.due.ReplaceOrInsert(memDueKey{deadline: u.Claim.Deadline, id: id})
+			e.due = memEntry[memDueKey]{memDueKey{deadline: u.Claim.Deadline, id: id}, true}
 		}
 	}
-	if memPurgeable(*u) {
-		d.inactive.ReplaceOrInsert(memDueKey{deadline: u.InactiveSince, id: id})
+	if memPurgeable(u) {
+		e.inactive = memEntry[memDueKey]{memDueKey{deadline: u.InactiveSince, id: id}, true}
+	}
+	return e
+}
+
+// memReindex moves an entry of idx from one key to another: it deletes
+// from and inserts to, unless they are the same entry.
+func memReindex[K comparable](idx *btree.BTreeG[K], from, to memEntry[K]) {
+	if from == to {
+		return
+	}
+	if from.ok {
+		idx.Delete(from.key)
+	}
+	if to.ok {
+		idx.ReplaceOrInsert(to.key)
 	}
 }
 
