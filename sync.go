@@ -178,7 +178,7 @@ func (s *Service) syncDirectory(ctx context.Context, org OrgID, entries iter.Seq
 	var rep SyncReport
 	fp := syncFingerprint{seed: maphash.MakeSeed()}
 	err := run(ctx, func(t *txn) error {
-		sy := &syncer{t: t, opts: opts, seen: make(map[string]int, size), domains: make(map[string]syncDomain)}
+		sy := &syncer{t: t, opts: opts, seen: make(map[string]syncSeen, size), domains: make(map[string]syncDomain)}
 		err := sy.run(org, entries, &fp)
 		rep = sy.rep
 		return err
@@ -196,13 +196,46 @@ type syncer struct {
 	opts SyncOptions
 	org  Org
 	rep  SyncReport
-	// seen maps the normalized address of every valid entry to its line.
-	seen map[string]int
+	// seen maps the normalized address of every valid entry to its line
+	// and what the sync does with it.
+	seen map[string]syncSeen
 	// domains caches, per domain, whether org verified it and who claims it.
 	domains map[string]syncDomain
 	// base counts org's users that were not Inactive before the sync,
 	// held originals left out (Y5).
 	base int
+}
+
+// syncSeen is what a sync knows of an address its directory names.
+type syncSeen struct {
+	line int32    // the entry's line
+	kind syncKind // what the sync does with the user
+}
+
+// syncKind is what a sync does with the user of an address.
+type syncKind uint8
+
+// The sync kinds; syncNone is a refused entry.
+const (
+	syncNone syncKind = iota
+	syncCreated
+	syncPromoted
+	syncReactivated
+	syncUnchanged
+)
+
+// list returns the report's list of the users of the org of the kind:
+// nil for syncNone and syncCreated.
+func (r *SyncReport) list(k syncKind) *[]string {
+	switch k {
+	case syncPromoted:
+		return &r.Promoted
+	case syncReactivated:
+		return &r.Reactivated
+	case syncUnchanged:
+		return &r.Unchanged
+	}
+	return nil
 }
 
 // syncDomain is what a sync needs to know of one domain.
@@ -289,8 +322,13 @@ func (sy *syncer) run(id OrgID, entries iter.Seq[DirectoryEntry], fp *syncFinger
 			return err
 		}
 	}
-	for _, l := range [][]string{sy.rep.Created, sy.rep.Promoted, sy.rep.Reactivated, sy.rep.Deactivated, sy.rep.Unchanged} {
-		slices.Sort(l)
+	// A full sync has listed the org's users in e-mail order, and them
+	// only: the users it creates remain to be sorted.
+	slices.Sort(sy.rep.Created)
+	if !sy.opts.Full {
+		for _, l := range [][]string{sy.rep.Promoted, sy.rep.Reactivated, sy.rep.Unchanged} {
+			slices.Sort(l)
+		}
 	}
 	if n := len(sy.rep.Deactivated); sy.opts.Full && !sy.opts.IgnoreThreshold && sy.exceeds(n) {
 		return &SyncThresholdError{Org: id, Deactivate: n, Of: sy.base,
@@ -363,15 +401,10 @@ func (sy *syncer) entry(line int, e DirectoryEntry) error {
 		return nil
 	}
 	if first, ok := sy.seen[p.addr]; ok {
-		sy.refuse(line, p.addr, errf(ErrDuplicate, "%s is the address of line %d too", p.addr, first))
+		sy.refuse(line, p.addr, errf(ErrDuplicate, "%s is the address of line %d too", p.addr, first.line))
 		return nil
 	}
-	sy.seen[p.addr] = line
-	// Judge on the read-only view, so that a refused entry writes nothing,
-	// not even an expiry it noticed (X3).
-	ro := *t
-	ro.rw = false
-	u, err := ro.userByEmail(p.addr)
+	stored, err := t.UserByEmail(p.addr)
 	found := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
@@ -380,9 +413,12 @@ func (sy *syncer) entry(line int, e DirectoryEntry) error {
 	if err != nil {
 		return err
 	}
-	if found && u.Org == sy.org.ID {
-		return sy.member(u, d)
+	if found && stored.Org == sy.org.ID {
+		kind, err := sy.member(stored, d)
+		sy.seen[p.addr] = syncSeen{int32(line), kind}
+		return err
 	}
+	sy.seen[p.addr] = syncSeen{int32(line), syncNone}
 	if d.claimant != "" && d.claimant != sy.org.ID {
 		sy.refuse(line, p.addr, errf(ErrDomainClaimedByOther, "%s: domain %s is claimed by org %q", p.addr, domainOf(p.addr), d.claimant))
 		return nil
@@ -391,7 +427,8 @@ func (sy *syncer) entry(line int, e DirectoryEntry) error {
 		sy.refuse(line, p.addr, errf(ErrEmailTaken, "%s belongs to an account of another org", p.addr))
 		return nil
 	}
-	u = User{
+	sy.seen[p.addr] = syncSeen{int32(line), syncCreated}
+	u := User{
 		ID:          UserID(newID("usr_")),
 		Email:       p.addr,
 		FirstName:   strings.TrimSpace(e.FirstName),
@@ -414,9 +451,19 @@ func (sy *syncer) entry(line int, e DirectoryEntry) error {
 	})
 }
 
-// member applies an entry to u, a user of the org (rule 4).
-func (sy *syncer) member(u User, d syncDomain) error {
+// member applies an entry to stored, a user of the org as the store
+// holds it (rule 4), and returns what it did. An incremental sync lists
+// the user in its report here, a full one when it lists the org.
+func (sy *syncer) member(stored User, d syncDomain) (syncKind, error) {
 	t := sy.t
+	// Judge on the read-only view (X3): a delayed claim past its deadline
+	// shows resolved, and the expiry is written only with a change.
+	ro := *t
+	ro.rw = false
+	u, err := ro.current(stored)
+	if err != nil {
+		return syncNone, err
+	}
 	if u.State != Inactive {
 		sy.base++
 	}
@@ -425,19 +472,22 @@ func (sy *syncer) member(u User, d syncDomain) error {
 		signedInBefore: !u.LastSignIn.IsZero(),
 		delayedPending: u.Claim.pending() && u.Claim.Mode == Delayed,
 	})
-	if to == u.State {
-		sy.rep.Unchanged = append(sy.rep.Unchanged, u.Email)
-		return nil
+	kind, typ := syncUnchanged, ""
+	switch {
+	case to == u.State:
+	case u.State == Inactive:
+		kind, typ = syncReactivated, EventUserReactivated
+	default:
+		kind, typ = syncPromoted, EventUserPromoted
 	}
-	typ := EventUserPromoted
-	if u.State == Inactive {
-		typ = EventUserReactivated
-		sy.rep.Reactivated = append(sy.rep.Reactivated, u.Email)
-	} else {
-		sy.rep.Promoted = append(sy.rep.Promoted, u.Email)
+	if !sy.opts.Full {
+		sy.list(u.Email, kind)
 	}
-	return sy.write(func() error {
-		u, err := t.userByEmail(u.Email) // persist an expiry (X3)
+	if kind == syncUnchanged {
+		return kind, nil
+	}
+	return kind, sy.write(func() error {
+		u, err := t.current(stored) // persists an expiry (X3)
 		if err != nil {
 			return err
 		}
@@ -470,7 +520,8 @@ func (sy *syncer) deactivateMissing() error {
 			return t.UsersByOrg(sy.org.ID, after, limit)
 		}
 		return t.each(list, func(u User) error {
-			if _, ok := sy.seen[u.Email]; ok {
+			if seen, ok := sy.seen[u.Email]; ok {
+				sy.list(u.Email, seen.kind)
 				return nil
 			}
 			return sy.missing(u)
@@ -485,7 +536,8 @@ func (sy *syncer) deactivateMissing() error {
 			return err
 		}
 		for _, email := range emails {
-			if _, ok := sy.seen[email]; ok {
+			if seen, ok := sy.seen[email]; ok {
+				sy.list(email, seen.kind)
 				continue
 			}
 			u, err := t.userByEmail(email)
@@ -503,6 +555,14 @@ func (sy *syncer) deactivateMissing() error {
 			return nil
 		}
 		after = emails[len(emails)-1]
+	}
+}
+
+// list adds a user of the org the directory names to the report, unless
+// the sync created it (those are listed when created).
+func (sy *syncer) list(email string, k syncKind) {
+	if l := sy.rep.list(k); l != nil {
+		*l = append(*l, email)
 	}
 }
 
