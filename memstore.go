@@ -61,8 +61,8 @@ type memStore struct {
 // Stored values are never changed in place, only replaced, and never
 // handed out without a copy.
 type memData struct {
-	users      map[UserID]User
-	byEmail    map[string]UserID
+	users      map[UserID]*User          // never changed in place, only replaced
+	byEmail    map[string]*User          // the same records as users, by address
 	byOrg      *btree.BTreeG[memUserKey] // (Org, Email)
 	byDomain   *btree.BTreeG[memUserKey] // (domain of Email, Email)
 	byClaimant *btree.BTreeG[memUserKey] // (Claim.By, Email), pending claims
@@ -122,8 +122,8 @@ func (a memDomainKey) less(b memDomainKey) bool {
 
 func newMemData() *memData {
 	return &memData{
-		users:       make(map[UserID]User),
-		byEmail:     make(map[string]UserID),
+		users:       make(map[UserID]*User),
+		byEmail:     make(map[string]*User),
 		byOrg:       btree.NewG(memDegree, memUserKey.less),
 		byDomain:    btree.NewG(memDegree, memUserKey.less),
 		byClaimant:  btree.NewG(memDegree, memUserKey.less),
@@ -393,7 +393,7 @@ func (tx *memTx) User(id UserID) (User, error) {
 	if !ok {
 		return User{}, fmt.Errorf("memory store: user %s: %w", id, ErrNotFound)
 	}
-	return memCloneUser(u), nil
+	return memCloneUser(*u), nil
 }
 
 // UserByEmail returns the user with the address; ErrNotFound if none.
@@ -401,11 +401,11 @@ func (tx *memTx) UserByEmail(email string) (User, error) {
 	if err := tx.check("UserByEmail", false); err != nil {
 		return User{}, err
 	}
-	id, ok := tx.d.byEmail[email]
+	u, ok := tx.d.byEmail[email]
 	if !ok {
 		return User{}, fmt.Errorf("memory store: user %s: %w", email, ErrNotFound)
 	}
-	return memCloneUser(tx.d.users[id]), nil
+	return memCloneUser(*u), nil
 }
 
 // CreateUser inserts u; ErrDuplicate if its ID exists, ErrEmailTaken if
@@ -418,7 +418,7 @@ func (tx *memTx) CreateUser(u User) error {
 		return fmt.Errorf("memory store: user %s: %w", u.ID, ErrDuplicate)
 	}
 	if other, ok := tx.d.byEmail[u.Email]; ok {
-		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other, ErrEmailTaken)
+		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other.ID, ErrEmailTaken)
 	}
 	tx.setUser(u.ID, &u)
 	return nil
@@ -433,8 +433,8 @@ func (tx *memTx) UpdateUser(u User) error {
 	if _, ok := tx.d.users[u.ID]; !ok {
 		return fmt.Errorf("memory store: user %s: %w", u.ID, ErrNotFound)
 	}
-	if other, ok := tx.d.byEmail[u.Email]; ok && other != u.ID {
-		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other, ErrEmailTaken)
+	if other, ok := tx.d.byEmail[u.Email]; ok && other.ID != u.ID {
+		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other.ID, ErrEmailTaken)
 	}
 	tx.setUser(u.ID, &u)
 	return nil
@@ -456,14 +456,8 @@ func (tx *memTx) DeleteUser(id UserID) error {
 // nil, recording the undo.
 func (tx *memTx) setUser(id UserID, u *User) {
 	d := tx.d
-	prev, existed := d.users[id]
-	tx.undo = append(tx.undo, func() {
-		if existed {
-			d.setUser(id, &prev)
-		} else {
-			d.setUser(id, nil)
-		}
-	})
+	prev := d.users[id] // nil if none; a stored record is never changed, so it can be stored again
+	tx.undo = append(tx.undo, func() { d.setUser(id, prev) })
 	if u != nil {
 		c := memCloneUser(*u)
 		u = &c
@@ -479,7 +473,7 @@ func (d *memData) setUser(id UserID, u *User) {
 	old, existed := d.users[id]
 	var from, to memEntries
 	if existed {
-		from = memEntriesOf(id, old)
+		from = memEntriesOf(id, *old)
 		if u == nil || u.Email != old.Email {
 			delete(d.byEmail, old.Email)
 		}
@@ -488,8 +482,8 @@ func (d *memData) setUser(id UserID, u *User) {
 		delete(d.users, id)
 	} else {
 		to = memEntriesOf(id, *u)
-		d.users[id] = *u
-		d.byEmail[u.Email] = id
+		d.users[id] = u
+		d.byEmail[u.Email] = u
 	}
 	memReindex(d.byOrg, from.org, to.org)
 	memReindex(d.byDomain, from.domain, to.domain)
@@ -608,7 +602,7 @@ func (d *memData) usersIn(idx *btree.BTreeG[memUserKey], group, after string, li
 		if k.email == after {
 			return true
 		}
-		out = append(out, memCloneUser(d.users[k.id]))
+		out = append(out, memCloneUser(*d.users[k.id]))
 		return len(out) < limit
 	})
 	return out
@@ -626,7 +620,7 @@ func (tx *memTx) DueClaims(now time.Time, limit int) ([]User, error) {
 		if k.deadline.After(now) {
 			return false
 		}
-		out = append(out, memCloneUser(tx.d.users[k.id]))
+		out = append(out, memCloneUser(*tx.d.users[k.id]))
 		return len(out) < limit
 	})
 	return out, nil
@@ -644,7 +638,7 @@ func (tx *memTx) InactiveUsers(before time.Time, limit int) ([]User, error) {
 		if k.deadline.After(before) {
 			return false
 		}
-		out = append(out, memCloneUser(tx.d.users[k.id]))
+		out = append(out, memCloneUser(*tx.d.users[k.id]))
 		return len(out) < limit
 	})
 	return out, nil
