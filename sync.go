@@ -204,6 +204,9 @@ type syncer struct {
 	// base counts org's users that were not Inactive before the sync,
 	// held originals left out (Y5).
 	base int
+	// kinds counts the members of each kind, so that a full sync can size
+	// its report's lists before it fills them.
+	kinds [syncUnchanged + 1]int
 }
 
 // syncSeen is what a sync knows of an address its directory names.
@@ -480,6 +483,7 @@ func (sy *syncer) member(stored User, d syncDomain) (syncKind, error) {
 	default:
 		kind, typ = syncPromoted, EventUserPromoted
 	}
+	sy.kinds[kind]++
 	if !sy.opts.Full {
 		sy.list(u.Email, kind)
 	}
@@ -511,6 +515,9 @@ func (sy *syncer) update(u User, typ string) error {
 // through UsersByOrg.
 func (sy *syncer) deactivateMissing() error {
 	t := sy.t
+	for k := syncPromoted; k <= syncUnchanged; k++ {
+		*sy.rep.list(k) = make([]string, 0, sy.kinds[k])
+	}
 	lister, ok := t.Tx.(OrgEmailLister)
 	if !ok {
 		list := func(after string, limit int) ([]User, error) {
