@@ -140,9 +140,11 @@ func (s *Service) SyncDirectory(ctx context.Context, org OrgID, entries []Direct
 //
 // Memory: entries are streamed; the sync keeps the set of the
 // directory's normalized addresses and the report, and pages through the
-// org's users for step 5, so it holds nothing per user of the org that
-// the directory does not name but its report line. Cost: a few indexed
-// store lookups per entry and a page read per 256 users of org.
+// org's addresses for step 5 (OrgEmailLister, or UsersByOrg), so it
+// holds nothing per user of the org that the directory does not name but
+// its report line. Cost: one indexed store lookup per entry, one per user
+// the directory does not name, a page read per 256 users of org, and the
+// writes.
 //
 // Settings.DirectorySync is not consulted: it decides whether org's
 // users may be claimed (E5) and whether org may claim (E7), while the
@@ -153,10 +155,11 @@ func (s *Service) SyncDirectory(ctx context.Context, org OrgID, entries []Direct
 // the context's error. Other errors are the store's, with an empty report.
 //
 // Events (none on a dry run): user.added, user.promoted,
-// user.reactivated, user.deactivated (Detail: the new state) per user,
-// claim.expired and content.migrated for delayed claims found past their
-// deadline (X1, as every write does), and one directory.synced whose
-// Detail sums the report up.
+// user.reactivated, user.deactivated (Detail: the new state) per user;
+// claim.expired and content.migrated first for a user it changes whose
+// delayed claim is past its deadline (X1, X3: reads show it resolved, a
+// write persists it); and one directory.synced whose Detail sums the
+// report up.
 func (s *Service) SyncDirectorySeq(ctx context.Context, org OrgID, entries iter.Seq[DirectoryEntry], opts SyncOptions) (SyncReport, error) {
 	return s.syncDirectory(ctx, org, entries, 0, opts)
 }
@@ -509,45 +512,49 @@ func (sy *syncer) update(u User, typ string) error {
 }
 
 // deactivateMissing deactivates the org's users that no entry names
-// (rule 5) and counts them into the base of Y5. It lists the org's
-// addresses through the Tx's OrgEmailLister when it has one and reads in
-// full only the users the directory does not name; otherwise it pages
-// through UsersByOrg.
+// (rule 5), counting them into the base of Y5, and, walking the org in
+// e-mail order, lists the members the directory names in the report. It
+// lists the org's addresses through the Tx's OrgEmailLister when it has
+// one and reads in full only the users the directory does not name;
+// otherwise it pages through UsersByOrg. Either way only the users it
+// deactivates have an expired claim persisted (X3).
 func (sy *syncer) deactivateMissing() error {
 	t := sy.t
 	for k := syncPromoted; k <= syncUnchanged; k++ {
 		*sy.rep.list(k) = make([]string, 0, sy.kinds[k])
 	}
-	lister, ok := t.Tx.(OrgEmailLister)
-	if !ok {
-		list := func(after string, limit int) ([]User, error) {
-			if err := t.ctx.Err(); err != nil {
-				return nil, err
-			}
-			return t.UsersByOrg(sy.org.ID, after, limit)
-		}
-		return t.each(list, func(u User) error {
-			if seen, ok := sy.seen[u.Email]; ok {
-				sy.list(u.Email, seen.kind)
-				return nil
-			}
-			return sy.missing(u)
-		})
-	}
+	lister, _ := t.Tx.(OrgEmailLister)
 	for after := ""; ; {
 		if err := t.ctx.Err(); err != nil {
 			return err
 		}
-		emails, err := lister.EmailsByOrg(sy.org.ID, after, pageSize)
+		var emails []string
+		var users []User
+		var err error
+		if lister != nil {
+			emails, err = lister.EmailsByOrg(sy.org.ID, after, pageSize)
+		} else {
+			users, err = t.UsersByOrg(sy.org.ID, after, pageSize)
+			emails = make([]string, len(users))
+			for i, u := range users {
+				emails[i] = u.Email
+			}
+		}
 		if err != nil {
 			return err
 		}
-		for _, email := range emails {
+		for i, email := range emails {
 			if seen, ok := sy.seen[email]; ok {
 				sy.list(email, seen.kind)
 				continue
 			}
-			u, err := t.userByEmail(email)
+			var raw User
+			if users != nil {
+				raw = users[i]
+			} else if raw, err = t.UserByEmail(email); err != nil {
+				return err
+			}
+			u, err := t.current(raw)
 			if errors.Is(err, ErrNotFound) {
 				continue // an original whose claim has just expired (X1)
 			}
