@@ -40,11 +40,10 @@ type syDrawn struct {
 
 // syUserSpec is how one of d's own users is made.
 type syUserSpec struct {
-	dom                         string
-	early                       bool // added before d verified v.example: Not Verified there
-	verify, signIn, deactivate  bool
-	away                        bool // claimed away by b (v.example only)
-	claimedSignIn, claimedDeact bool // for users d claimed
+	dom                        string
+	early                      bool // added before d verified v.example: Not Verified there
+	verify, signIn, deactivate bool
+	away                       bool // claimed away by b (v.example only)
 }
 
 // syPlainStore decorates a Store so that its Tx has no optional
