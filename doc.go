@@ -26,6 +26,12 @@
 // claiming org may retract a claim until the user signs in and for less
 // than 14 days (Retract, Retractable).
 //
+// An org that keeps its users in a directory synchronizes it
+// (SyncDirectory, SyncDirectorySeq): a dry run reports exactly what the
+// sync would do, a full sync deactivates the users the directory does not
+// name (claimed users included), and Sweep deletes users Inactive for 30
+// days.
+//
 // # Webex for BroadWorks
 //
 // A service provider (a partner org) provisions the subscribers of its
@@ -90,6 +96,14 @@
 //	any            retract          was Verified            Verified
 //	any            retract          was Active              Active
 //	any            retract          was Inactive            Inactive
+//	(new)          sync             domain verified         Active
+//	(new)          sync                                     Not Verified
+//	Inactive       sync             delayed claim pending   Delayed Claim
+//	Delayed Claim  sync                                     Delayed Claim
+//	any            sync             domain verified         Active
+//	Inactive       sync             signed in before        Active
+//	Inactive       sync                                     Not Verified
+//	any            sync                                     unchanged
 //
 // (End of the generated table.)
 //

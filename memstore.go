@@ -35,8 +35,9 @@ func NewMemoryStore() Store {
 }
 
 var (
-	_ Store = (*memStore)(nil)
-	_ Tx    = (*memTx)(nil)
+	_ Store          = (*memStore)(nil)
+	_ Tx             = (*memTx)(nil)
+	_ OrgEmailLister = (*memTx)(nil)
 )
 
 var (
@@ -60,8 +61,8 @@ type memStore struct {
 // Stored values are never changed in place, only replaced, and never
 // handed out without a copy.
 type memData struct {
-	users      map[UserID]User
-	byEmail    map[string]UserID
+	users      map[UserID]*User          // never changed in place, only replaced
+	byEmail    map[string]*User          // the same records as users, by address
 	byOrg      *btree.BTreeG[memUserKey] // (Org, Email)
 	byDomain   *btree.BTreeG[memUserKey] // (domain of Email, Email)
 	byClaimant *btree.BTreeG[memUserKey] // (Claim.By, Email), pending claims
@@ -123,8 +124,8 @@ func (a memDomainKey) less(b memDomainKey) bool {
 
 func newMemData() *memData {
 	return &memData{
-		users:       make(map[UserID]User),
-		byEmail:     make(map[string]UserID),
+		users:       make(map[UserID]*User),
+		byEmail:     make(map[string]*User),
 		byOrg:       btree.NewG(memDegree, memUserKey.less),
 		byDomain:    btree.NewG(memDegree, memUserKey.less),
 		byClaimant:  btree.NewG(memDegree, memUserKey.less),
@@ -395,7 +396,7 @@ func (tx *memTx) User(id UserID) (User, error) {
 	if !ok {
 		return User{}, fmt.Errorf("memory store: user %s: %w", id, ErrNotFound)
 	}
-	return memCloneUser(u), nil
+	return memCloneUser(*u), nil
 }
 
 // UserByEmail returns the user with the address; ErrNotFound if none.
@@ -403,11 +404,11 @@ func (tx *memTx) UserByEmail(email string) (User, error) {
 	if err := tx.check("UserByEmail", false); err != nil {
 		return User{}, err
 	}
-	id, ok := tx.d.byEmail[email]
+	u, ok := tx.d.byEmail[email]
 	if !ok {
 		return User{}, fmt.Errorf("memory store: user %s: %w", email, ErrNotFound)
 	}
-	return memCloneUser(tx.d.users[id]), nil
+	return memCloneUser(*u), nil
 }
 
 // CreateUser inserts u; ErrDuplicate if its ID exists, ErrEmailTaken if
@@ -420,7 +421,7 @@ func (tx *memTx) CreateUser(u User) error {
 		return fmt.Errorf("memory store: user %s: %w", u.ID, ErrDuplicate)
 	}
 	if other, ok := tx.d.byEmail[u.Email]; ok {
-		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other, ErrEmailTaken)
+		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other.ID, ErrEmailTaken)
 	}
 	tx.setUser(u.ID, &u)
 	return nil
@@ -435,8 +436,8 @@ func (tx *memTx) UpdateUser(u User) error {
 	if _, ok := tx.d.users[u.ID]; !ok {
 		return fmt.Errorf("memory store: user %s: %w", u.ID, ErrNotFound)
 	}
-	if other, ok := tx.d.byEmail[u.Email]; ok && other != u.ID {
-		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other, ErrEmailTaken)
+	if other, ok := tx.d.byEmail[u.Email]; ok && other.ID != u.ID {
+		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other.ID, ErrEmailTaken)
 	}
 	tx.setUser(u.ID, &u)
 	return nil
@@ -458,14 +459,8 @@ func (tx *memTx) DeleteUser(id UserID) error {
 // nil, recording the undo.
 func (tx *memTx) setUser(id UserID, u *User) {
 	d := tx.d
-	prev, existed := d.users[id]
-	tx.undo = append(tx.undo, func() {
-		if existed {
-			d.setUser(id, &prev)
-		} else {
-			d.setUser(id, nil)
-		}
-	})
+	prev := d.users[id] // nil if none; a stored record is never changed, so it can be stored again
+	tx.undo = append(tx.undo, func() { d.setUser(id, prev) })
 	if u != nil {
 		c := memCloneUser(*u)
 		u = &c
@@ -474,38 +469,73 @@ func (tx *memTx) setUser(id UserID, u *User) {
 }
 
 // setUser removes the user id and its index entries, then, if u is not
-// nil, stores *u (which it owns from then on) and indexes it.
+// nil, stores *u (which it owns from then on) and indexes it. An index
+// entry whose key does not change is left where it is, so that an update
+// of a user's state costs only the indexes it moves in.
 func (d *memData) setUser(id UserID, u *User) {
-	if old, ok := d.users[id]; ok {
-		delete(d.users, id)
-		delete(d.byEmail, old.Email)
-		d.byOrg.Delete(memUserKey{group: string(old.Org), email: old.Email})
-		d.byDomain.Delete(memUserKey{group: domainOf(old.Email), email: old.Email})
-		if old.Claim.pending() {
-			d.byClaimant.Delete(memUserKey{group: string(old.Claim.By), email: old.Email})
-			if old.Claim.Mode == Delayed {
-				d.due.Delete(memDueKey{deadline: old.Claim.Deadline, id: id})
-			}
-		}
-		if memPurgeable(old) {
-			d.inactive.Delete(memDueKey{deadline: old.InactiveSince, id: id})
+	old, existed := d.users[id]
+	var from, to memEntries
+	if existed {
+		from = memEntriesOf(id, *old)
+		if u == nil || u.Email != old.Email {
+			delete(d.byEmail, old.Email)
 		}
 	}
 	if u == nil {
-		return
+		delete(d.users, id)
+	} else {
+		to = memEntriesOf(id, *u)
+		d.users[id] = u
+		d.byEmail[u.Email] = u
 	}
-	d.users[id] = *u
-	d.byEmail[u.Email] = id
-	d.byOrg.ReplaceOrInsert(memUserKey{group: string(u.Org), email: u.Email, id: id})
-	d.byDomain.ReplaceOrInsert(memUserKey{group: domainOf(u.Email), email: u.Email, id: id})
+	memReindex(d.byOrg, from.org, to.org)
+	memReindex(d.byDomain, from.domain, to.domain)
+	memReindex(d.byClaimant, from.claimant, to.claimant)
+	memReindex(d.due, from.due, to.due)
+	memReindex(d.inactive, from.inactive, to.inactive)
+}
+
+// memEntry is an index entry of a user, or none (ok false).
+type memEntry[K comparable] struct {
+	key K
+	ok  bool
+}
+
+// memEntries are the index entries of a stored user.
+type memEntries struct {
+	org, domain, claimant memEntry[memUserKey]
+	due, inactive         memEntry[memDueKey]
+}
+
+// memEntriesOf returns the index entries of user u with the id.
+func memEntriesOf(id UserID, u User) memEntries {
+	e := memEntries{
+		org:    memEntry[memUserKey]{memUserKey{group: string(u.Org), email: u.Email, id: id}, true},
+		domain: memEntry[memUserKey]{memUserKey{group: domainOf(u.Email), email: u.Email, id: id}, true},
+	}
 	if u.Claim.pending() {
-		d.byClaimant.ReplaceOrInsert(memUserKey{group: string(u.Claim.By), email: u.Email, id: id})
+		e.claimant = memEntry[memUserKey]{memUserKey{group: string(u.Claim.By), email: u.Email, id: id}, true}
 		if u.Claim.Mode == Delayed {
-			d.due.ReplaceOrInsert(memDueKey{deadline: u.Claim.Deadline, id: id})
+			e.due = memEntry[memDueKey]{memDueKey{deadline: u.Claim.Deadline, id: id}, true}
 		}
 	}
-	if memPurgeable(*u) {
-		d.inactive.ReplaceOrInsert(memDueKey{deadline: u.InactiveSince, id: id})
+	if memPurgeable(u) {
+		e.inactive = memEntry[memDueKey]{memDueKey{deadline: u.InactiveSince, id: id}, true}
+	}
+	return e
+}
+
+// memReindex moves an entry of idx from one key to another: it deletes
+// from and inserts to, unless they are the same entry.
+func memReindex[K comparable](idx *btree.BTreeG[K], from, to memEntry[K]) {
+	if from == to {
+		return
+	}
+	if from.ok {
+		idx.Delete(from.key)
+	}
+	if to.ok {
+		idx.ReplaceOrInsert(to.key)
 	}
 }
 
@@ -521,6 +551,27 @@ func (tx *memTx) UsersByOrg(org OrgID, after string, limit int) ([]User, error) 
 		return nil, err
 	}
 	return tx.d.usersIn(tx.d.byOrg, string(org), after, limit), nil
+}
+
+// EmailsByOrg lists the addresses of org's users that sort after the
+// given one, in e-mail order, from the keys of the UsersByOrg index alone
+// (OrgEmailLister). Returns an error wrapping ErrInvalidValue if limit <= 0.
+func (tx *memTx) EmailsByOrg(org OrgID, after string, limit int) ([]string, error) {
+	if err := tx.checkList("EmailsByOrg", limit); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, min(limit, tx.d.byOrg.Len()))
+	tx.d.byOrg.AscendGreaterOrEqual(memUserKey{group: string(org), email: after}, func(k memUserKey) bool {
+		if k.group != string(org) {
+			return false
+		}
+		if k.email == after {
+			return true
+		}
+		out = append(out, k.email)
+		return len(out) < limit
+	})
+	return out, nil
 }
 
 // UsersByDomain lists the users whose Email's domain is the given one and
@@ -546,7 +597,7 @@ func (tx *memTx) PendingClaimsBy(org OrgID, after string, limit int) ([]User, er
 // usersIn returns copies of at most limit users of idx's group whose
 // Email sorts after the given address, in e-mail order.
 func (d *memData) usersIn(idx *btree.BTreeG[memUserKey], group, after string, limit int) []User {
-	var out []User
+	out := make([]User, 0, min(limit, idx.Len())) // a page is usually full: no regrowing
 	idx.AscendGreaterOrEqual(memUserKey{group: group, email: after}, func(k memUserKey) bool {
 		if k.group != group {
 			return false
@@ -554,7 +605,7 @@ func (d *memData) usersIn(idx *btree.BTreeG[memUserKey], group, after string, li
 		if k.email == after {
 			return true
 		}
-		out = append(out, memCloneUser(d.users[k.id]))
+		out = append(out, memCloneUser(*d.users[k.id]))
 		return len(out) < limit
 	})
 	return out
@@ -572,7 +623,7 @@ func (tx *memTx) DueClaims(now time.Time, limit int) ([]User, error) {
 		if k.deadline.After(now) {
 			return false
 		}
-		out = append(out, memCloneUser(tx.d.users[k.id]))
+		out = append(out, memCloneUser(*tx.d.users[k.id]))
 		return len(out) < limit
 	})
 	return out, nil
@@ -590,7 +641,7 @@ func (tx *memTx) InactiveUsers(before time.Time, limit int) ([]User, error) {
 		if k.deadline.After(before) {
 			return false
 		}
-		out = append(out, memCloneUser(tx.d.users[k.id]))
+		out = append(out, memCloneUser(*tx.d.users[k.id]))
 		return len(out) < limit
 	})
 	return out, nil

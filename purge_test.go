@@ -67,6 +67,10 @@ func TestPurgeTiming(t *testing.T) {
 		t.Errorf("events of the purge = %v, want %v", types, want)
 	}
 
+	e.clock.Set(t0.Add(10*24*time.Hour + purgeAfter - time.Second))
+	if rep, err := e.svc.Sweep(e.ctx); err != nil || rep != (claim.SweepReport{}) {
+		t.Errorf("Sweep() at bob's 30 days minus a second = %+v, %v; want nothing done", rep, err)
+	}
 	e.clock.Set(t0.Add(10*24*time.Hour + purgeAfter))
 	if rep, err := e.svc.Sweep(e.ctx); err != nil || rep.Purged != 1 {
 		t.Errorf("Sweep() at bob's 30 days = %+v, %v; want Purged 1", rep, err)

@@ -16,10 +16,11 @@ const (
 	onChoose                            // the claimed user's choice (C6)
 	onExpire                            // a delayed claim's deadline passes (X1)
 	onRetract                           // the claiming org retracts (R6)
+	onSync                              // a directory entry names the user (Y3)
 )
 
 var triggerNames = [...]string{"", "add", "verify_email", "sign_in", "deactivate", "reactivate",
-	"claim_immediate", "claim_delayed", "choose", "expire", "retract"}
+	"claim_immediate", "claim_delayed", "choose", "expire", "retract", "sync"}
 
 func (t trigger) String() string { return triggerNames[t] }
 
@@ -118,6 +119,19 @@ var transitions = []transition{
 	{anyState, onRetract, prevWas(Verified), Verified, nil},
 	{anyState, onRetract, prevWas(Active), Active, nil},
 	{anyState, onRetract, prevWas(Inactive), Inactive, nil},
+
+	// Y3, U5: a directory entry creates the user, or promotes it to Active
+	// on a verified domain, or reactivates it by U5's rule; a Delayed
+	// Claim user's state belongs to its claim. (A full sync's
+	// deactivation of users without an entry, Y2, is onDeactivate.)
+	{0, onSync, domainVerified, Active, nil},
+	{0, onSync, always, NotVerified, nil},
+	{Inactive, onSync, delayedPending, DelayedClaim, nil},
+	{DelayedClaim, onSync, always, DelayedClaim, nil},
+	{anyState, onSync, domainVerified, Active, nil},
+	{Inactive, onSync, signedInBefore, Active, nil},
+	{Inactive, onSync, always, NotVerified, nil},
+	{anyState, onSync, always, anyState, nil}, // no change
 }
 
 // next returns the state a user in state from moves to on trigger on.

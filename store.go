@@ -138,3 +138,19 @@ type Tx interface {
 	// Events lists the events with Seq > after, in Seq order.
 	Events(after uint64, limit int) ([]Event, error)
 }
+
+// OrgEmailLister is an optional capability of a Tx: the addresses of an
+// org's users without the users themselves. EmailsByOrg lists the
+// addresses of org's users that sort after the given one, in e-mail
+// order, at most limit of them (a limit that is not positive is an error
+// wrapping ErrInvalidValue), served from the index UsersByOrg uses: the
+// addresses of UsersByOrg(org, after, limit), at a fraction of its cost.
+//
+// A full directory sync (Service.SyncDirectory) lists the org this way
+// to find the users its directory does not name, reading only those in
+// full. With a Tx that lacks it (a decorating wrapper, say) the sync pages
+// through UsersByOrg instead, with the same outcome. Both stores of this
+// module have it; storetest checks it when a Tx has it.
+type OrgEmailLister interface {
+	EmailsByOrg(org OrgID, after string, limit int) ([]string, error)
+}

@@ -15,6 +15,7 @@ var ListQueries = []struct {
 	Args             []any
 }{
 	{"UsersByOrg", queryUsersByOrg, "users_org_email_idx", []any{"org-7", "user-00100@d3.example", 50}},
+	{"EmailsByOrg", queryEmailsByOrg, "users_org_email_idx", []any{"org-7", "user-00100@d3.example", 50}},
 	{"UsersByDomain", queryUsersByDomain, "users_domain_email_idx", []any{"d3.example", "user-00100@d3.example", 50}},
 	{"PendingClaimsBy", queryPendingClaimsBy, "users_claim_by_email_idx", []any{"claimer-2", "user-00100@d3.example", 50}},
 	{"DueClaims", queryDueClaims, "users_claim_due_idx", []any{int64(1_700_000_000_000_000_000), 50}},

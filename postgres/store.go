@@ -16,8 +16,9 @@ import (
 )
 
 var (
-	_ claim.Store = (*Store)(nil)
-	_ claim.Tx    = (*tx)(nil)
+	_ claim.Store          = (*Store)(nil)
+	_ claim.Tx             = (*tx)(nil)
+	_ claim.OrgEmailLister = (*tx)(nil)
 )
 
 // Retries of a serialization failure or a deadlock (Update).

@@ -677,6 +677,8 @@ func deleteUserResult(id claim.UserID, tag pgconn.CommandTag) error {
 const (
 	queryUsersByOrg = `SELECT ` + userColumns + ` FROM users
 		WHERE org_id = $1 AND email > $2 ORDER BY email LIMIT $3`
+	queryEmailsByOrg = `SELECT email FROM users
+		WHERE org_id = $1 AND email > $2 ORDER BY email LIMIT $3`
 	queryUsersByDomain = `SELECT ` + userColumns + ` FROM users
 		WHERE domain = $1 AND email > $2 ORDER BY email LIMIT $3`
 	queryPendingClaimsBy = `SELECT ` + userColumns + ` FROM users
@@ -713,6 +715,22 @@ func (t *tx) users(op string, limit int, query string, args ...any) ([]claim.Use
 // claim.ErrInvalidValue if limit <= 0.
 func (t *tx) UsersByOrg(org claim.OrgID, after string, limit int) ([]claim.User, error) {
 	return t.users("UsersByOrg", limit, queryUsersByOrg, string(org), after, limit)
+}
+
+// EmailsByOrg lists the addresses of org's users that sort after the
+// given one, in e-mail order, from users_org_email_idx alone (an
+// index-only scan; claim.OrgEmailLister). Returns an error wrapping
+// claim.ErrInvalidValue if limit <= 0.
+func (t *tx) EmailsByOrg(org claim.OrgID, after string, limit int) ([]string, error) {
+	if err := t.checkList("EmailsByOrg", limit); err != nil {
+		return nil, err
+	}
+	rows, _ := t.pg.Query(t.ctx, queryEmailsByOrg, string(org), after, limit)
+	emails, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, t.fail("EmailsByOrg", err)
+	}
+	return emails, nil
 }
 
 // UsersByDomain lists the users whose Email's domain is the given one and

@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) claim.Store) {
 		{"UpdateUserReindexes", testUpdateUserReindexes},
 		{"DeleteUserUnindexes", testDeleteUserUnindexes},
 		{"UsersByOrg", testUsersByOrg},
+		{"EmailsByOrg", testEmailsByOrg},
 		{"UsersByDomain", testUsersByDomain},
 		{"PendingClaimsBy", testPendingClaimsBy},
 		{"DueClaims", testDueClaims},
@@ -914,6 +915,43 @@ func shuffled(users []claim.User) []claim.User {
 		out[i], out[j] = out[j], out[i]
 	}
 	return out
+}
+
+// testEmailsByOrg checks the optional claim.OrgEmailLister of a Tx: it
+// lists exactly the addresses UsersByOrg lists, for every org, after key
+// and limit, and refuses a limit that is not positive. It skips when the
+// store's Tx lacks the capability.
+func testEmailsByOrg(t *testing.T, s claim.Store) {
+	var users []claim.User
+	for i := range 12 {
+		users = append(users, newUser(claim.UserID(fmt.Sprintf("u%02d", 99-i)), fmt.Sprintf("user%02d@acme.com", i), "acme"))
+		for _, o := range []claim.OrgID{"acme-2", "acmf", "acm"} {
+			users = append(users, newUser(claim.UserID(fmt.Sprintf("%s-%02d", o, i)), fmt.Sprintf("user%02d.%s@acme.com", i, o), o))
+		}
+	}
+	createUsers(t, s, shuffled(users)...)
+	view(t, s, func(tx claim.Tx) error {
+		l, ok := tx.(claim.OrgEmailLister)
+		if !ok {
+			t.Skip("the store's Tx is not a claim.OrgEmailLister")
+		}
+		for _, org := range []claim.OrgID{"acme", "acme-2", "acm", "acmd"} {
+			for _, after := range []string{"", "user03@acme.com", "user03@acme.coa", "user05.acm@acme.com", "user11@acme.com", "zzz"} {
+				for _, limit := range []int{1, 4, 12, big} {
+					want, err := tx.UsersByOrg(org, after, limit)
+					must(t, err, "UsersByOrg")
+					got, err := l.EmailsByOrg(org, after, limit)
+					must(t, err, "EmailsByOrg")
+					diffList(t, fmt.Sprintf("EmailsByOrg(%s, %q, %d)", org, after, limit), got, emails(want))
+				}
+			}
+		}
+		for _, limit := range []int{0, -1} {
+			_, err := l.EmailsByOrg("acme", "", limit)
+			wantErr(t, err, claim.ErrInvalidValue, fmt.Sprintf("EmailsByOrg(acme, \"\", %d)", limit))
+		}
+		return nil
+	})
 }
 
 func testUsersByOrg(t *testing.T, s claim.Store) {

@@ -1,0 +1,765 @@
+package claim_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/claimkit/claim"
+	"github.com/claimkit/claim/claimtest"
+)
+
+// Directory synchronization (SPEC section 11, Y1–Y6): behaviour on small
+// hand-made orgs. sync_prop_test.go holds the properties, and
+// refusal_test.go's style is followed by TestRefuseSync.
+
+// mustSync runs a sync and fails on an error.
+func (e *env) mustSync(tb testing.TB, org claim.OrgID, entries []claim.DirectoryEntry, opts claim.SyncOptions) claim.SyncReport {
+	tb.Helper()
+	rep, err := e.svc.SyncDirectory(e.ctx, org, entries, opts)
+	if err != nil {
+		tb.Fatalf("SyncDirectory(%s, %+v) = %v", org, opts, err)
+	}
+	return rep
+}
+
+// syEntries returns one entry per address, with names.
+func syEntries(addrs ...string) []claim.DirectoryEntry {
+	es := make([]claim.DirectoryEntry, len(addrs))
+	for i, a := range addrs {
+		es[i] = claim.DirectoryEntry{Email: a, FirstName: "F" + a, LastName: "L", DisplayName: "D " + a}
+	}
+	return es
+}
+
+// syCmp compares reports: errors are equal when one matches the other
+// by errors.Is (a want holding a sentinel) or when both say the same (a
+// dry run's and a real run's errors, made apart).
+var syCmp = cmp.Options{
+	cmpopts.EquateEmpty(),
+	cmp.Comparer(func(a, b error) bool {
+		return errors.Is(a, b) || errors.Is(b, a) || (a != nil && b != nil && a.Error() == b.Error())
+	}),
+}
+
+// syByEmail returns the user with the address.
+func syByEmail(tb testing.TB, e *env, email string) claim.User {
+	tb.Helper()
+	u, err := e.svc.UserByEmail(e.ctx, email)
+	if err != nil {
+		tb.Fatalf("UserByEmail(%s) = %v", email, err)
+	}
+	return u
+}
+
+// syEvents returns the events after seq as "type user detail" lines, the
+// user given by its address (looked up in users).
+func syEvents(tb testing.TB, e *env, seq uint64, users map[claim.UserID]string) []string {
+	tb.Helper()
+	var out []string
+	for ev, err := range e.svc.Events(e.ctx, seq) {
+		if err != nil {
+			tb.Fatalf("Events() = %v", err)
+		}
+		f := []string{ev.Type, string(ev.Org)}
+		if ev.User != "" {
+			f = append(f, users[ev.User])
+		}
+		out = append(out, strings.Join(append(f, ev.Detail), " "))
+	}
+	return out
+}
+
+// syBase makes org d (Enterprise, AutoLicenses Meetings) with users in
+// every state on v.example, which d has verified, and on u.example, which
+// it has not: nora Not Verified, vic Verified, ann and gone Active, ina
+// Inactive (signed in before), ian Inactive (never signed in); uma Not
+// Verified, una Inactive (once Verified, never signed in), usa Inactive
+// (signed in before).
+func syBase(tb testing.TB, e *env) {
+	tb.Helper()
+	e.mustOrg(tb, "d", claim.Enterprise, t0, claim.Settings{AutoLicenses: []string{"Meetings"}})
+	e.mustUser(tb, "d", "nora@v.example", 0) // before the verification: Not Verified
+	e.mustVerify(tb, "d", "v.example")
+	e.mustUser(tb, "d", "vic@v.example", 0)
+	e.mustActive(tb, "d", "ann@v.example", 0)
+	ina := e.mustActive(tb, "d", "ina@v.example", 0)
+	ian := e.mustUser(tb, "d", "ian@v.example", 0)
+	e.mustActive(tb, "d", "gone@v.example", 0)
+	e.mustUser(tb, "d", "uma@u.example", 0)
+	una := e.mustUser(tb, "d", "una@u.example", 0)
+	if _, err := e.svc.VerifyEmail(e.ctx, una.ID); err != nil {
+		tb.Fatal(err)
+	}
+	usa := e.mustUser(tb, "d", "usa@u.example", 0)
+	if _, err := e.svc.VerifyEmail(e.ctx, usa.ID); err != nil {
+		tb.Fatal(err)
+	}
+	rfMustSignIn(tb, e, usa.ID)
+	for _, u := range []claim.User{ina, ian, una, usa} {
+		rfMustDeactivate(tb, e, "d", u.ID)
+	}
+}
+
+// TestSyncFull: a full sync creates, promotes, reactivates and
+// deactivates by Y2, Y3 and U5, matching addresses in any case (Y6); the
+// dry run reports the same and changes nothing (Y1); the events say what
+// happened.
+func TestSyncFull(t *testing.T) {
+	e := newEnv(t)
+	syBase(t, e)
+	e.clock.Advance(time.Hour)
+	dir := syEntries("NORA@V.example", "vic@v.example", "Ann@v.example", "ina@v.example", "ian@v.example",
+		"uma@U.EXAMPLE", "una@u.example", "usa@u.example", "Neo Nix <neo@v.example>", "nu@u.example")
+	dir[8].DisplayName = ""
+	want := claim.SyncReport{
+		Created:     []string{"neo@v.example", "nu@u.example"},
+		Promoted:    []string{"nora@v.example", "vic@v.example"},
+		Reactivated: []string{"ian@v.example", "ina@v.example", "una@u.example", "usa@u.example"},
+		Deactivated: []string{"gone@v.example"},
+		Unchanged:   []string{"ann@v.example", "uma@u.example"},
+	}
+
+	before := e.snapshot(t, "d")
+	dry := e.mustSync(t, "d", dir, claim.SyncOptions{DryRun: true, Full: true})
+	e.unchanged(t, before, "d")
+	if diff := cmp.Diff(want, dry, syCmp); diff != "" {
+		t.Errorf("dry run's report (-want +got):\n%s", diff)
+	}
+
+	seq := lastSeq(t, e)
+	got := e.mustSync(t, "d", dir, claim.SyncOptions{Full: true})
+	if diff := cmp.Diff(dry, got, syCmp); diff != "" {
+		t.Errorf("real run's report differs from the dry run's (-dry +real):\n%s", diff)
+	}
+	wantStates := map[string]claim.State{
+		"nora@v.example": claim.Active, "vic@v.example": claim.Active, "ann@v.example": claim.Active,
+		"ina@v.example": claim.Active, "ian@v.example": claim.Active, "gone@v.example": claim.Inactive,
+		"uma@u.example": claim.NotVerified, "una@u.example": claim.NotVerified, "usa@u.example": claim.Active,
+		"neo@v.example": claim.Active, "nu@u.example": claim.NotVerified,
+	}
+	names := map[claim.UserID]string{}
+	for addr, st := range wantStates {
+		u := syByEmail(t, e, addr)
+		names[u.ID] = addr
+		if u.State != st {
+			t.Errorf("%s = %v, want %v", addr, u.State, st)
+		}
+		if wantSince := (st == claim.Inactive); wantSince != !u.InactiveSince.IsZero() {
+			t.Errorf("%s: InactiveSince = %v with state %v", addr, u.InactiveSince, u.State)
+		}
+	}
+	if g := syByEmail(t, e, "gone@v.example"); !g.InactiveSince.Equal(t0.Add(time.Hour)) {
+		t.Errorf("gone: InactiveSince = %v, want the sync's instant %v (Y2)", g.InactiveSince, t0.Add(time.Hour))
+	}
+	neo := syByEmail(t, e, "neo@v.example")
+	wantNeo := claim.User{ID: neo.ID, Email: "neo@v.example", FirstName: "FNeo Nix <neo@v.example>", LastName: "L",
+		DisplayName: "Neo Nix", Org: "d", State: claim.Active, Licenses: []string{"Meetings"}, CreatedAt: t0.Add(time.Hour)}
+	if diff := cmp.Diff(wantNeo, neo, claimtest.CmpOptions()); diff != "" {
+		t.Errorf("created user (-want +got):\n%s", diff)
+	}
+	if nu := syByEmail(t, e, "nu@u.example"); nu.DisplayName != "D nu@u.example" || nu.FirstName != "Fnu@u.example" {
+		t.Errorf("nu = %+v, want the entry's names", nu)
+	}
+	wantEvents := []string{
+		"user.promoted d nora@v.example Active",
+		"user.promoted d vic@v.example Active",
+		"user.reactivated d ina@v.example Active",
+		"user.reactivated d ian@v.example Active",
+		"user.reactivated d una@u.example Not Verified",
+		"user.reactivated d usa@u.example Active",
+		"user.added d neo@v.example Active",
+		"user.added d nu@u.example Not Verified",
+		"user.deactivated d gone@v.example Inactive",
+		"directory.synced d full: created 2, promoted 2, reactivated 4, deactivated 1, unchanged 2, refused 0",
+	}
+	if diff := cmp.Diff(wantEvents, syEvents(t, e, seq, names)); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+
+	// The same directory again changes no state: everyone is unchanged.
+	again := e.mustSync(t, "d", dir, claim.SyncOptions{Full: true})
+	wantAgain := claim.SyncReport{Unchanged: slices.Sorted(func(yield func(string) bool) {
+		for a := range wantStates {
+			if a != "gone@v.example" && !yield(a) {
+				return
+			}
+		}
+	})}
+	if diff := cmp.Diff(wantAgain, again, syCmp); diff != "" {
+		t.Errorf("second sync (-want +got):\n%s", diff)
+	}
+}
+
+// TestSyncIncremental: an incremental sync creates, promotes and
+// reactivates like a full one and deactivates nobody.
+func TestSyncIncremental(t *testing.T) {
+	e := newEnv(t)
+	syBase(t, e)
+	got := e.mustSync(t, "d", syEntries("ina@v.example", "vic@v.example", "new@v.example"), claim.SyncOptions{})
+	want := claim.SyncReport{Created: []string{"new@v.example"}, Promoted: []string{"vic@v.example"}, Reactivated: []string{"ina@v.example"}}
+	if diff := cmp.Diff(want, got, syCmp); diff != "" {
+		t.Errorf("incremental sync (-want +got):\n%s", diff)
+	}
+	for _, a := range []string{"ann@v.example", "gone@v.example", "nora@v.example"} {
+		if u := syByEmail(t, e, a); u.State == claim.Inactive {
+			t.Errorf("%s is Inactive after an incremental sync; it deactivates nobody", a)
+		}
+	}
+	if got := rfCount(t, e, claim.EventDirectorySynced); got != 1 {
+		t.Errorf("%d directory.synced events, want 1", got)
+	}
+}
+
+// TestSyncRefusedEntries: bad entries are refused one by one with their
+// 1-based line, the rest proceeds, and the dry run reports the same
+// (Y3, N1, N4, D6, U1).
+func TestSyncRefusedEntries(t *testing.T) {
+	e := newEnv(t)
+	syBase(t, e)
+	e.mustOrg(t, "o", claim.Enterprise, t0, claim.Settings{})
+	e.mustUser(t, "o", "olga@v.example", 0)
+	e.mustOrg(t, "c", claim.Enterprise, t0, claim.Settings{})
+	e.mustVerify(t, "c", "c.example")
+	rfMustClaimDomain(t, e, "c", "c.example")
+	e.mustUser(t, "c", "cara@c.example", 0) // another org's account on a claimed domain
+
+	dir := syEntries(
+		"not an address",                 // 1
+		"ann@v.example",                  // 2
+		"ANN@v.example",                  // 3: duplicate in another case
+		"olga@v.example",                 // 4: another org's account
+		"new@c.example",                  // 5: domain claimed by c
+		"cara@c.example",                 // 6: both: D6 is reported
+		"x@v.example.convert-user.local", // 7: reserved suffix
+		"new@v.example",                  // 8
+		"  ",                             // 9
+		"new@V.example",                  // 10: duplicate of a created user
+	)
+	type row struct {
+		Line  int
+		Email string
+		Err   error
+	}
+	want := []row{
+		{1, "not an address", claim.ErrInvalidEmail},
+		{3, "ann@v.example", claim.ErrDuplicate},
+		{4, "olga@v.example", claim.ErrEmailTaken},
+		{5, "new@c.example", claim.ErrDomainClaimedByOther},
+		{6, "cara@c.example", claim.ErrDomainClaimedByOther},
+		{7, "x@v.example.convert-user.local", claim.ErrInvalidEmail},
+		{9, "  ", claim.ErrInvalidEmail},
+		{10, "new@v.example", claim.ErrDuplicate},
+	}
+	for _, dry := range []bool{true, false} {
+		rep := e.mustSync(t, "d", dir, claim.SyncOptions{DryRun: dry})
+		var got []row
+		for _, r := range rep.Refused {
+			got = append(got, row{r.Line, r.Email, r.Err})
+			if r.Mode != 0 {
+				t.Errorf("line %d: Mode = %v, want none", r.Line, r.Mode)
+			}
+		}
+		if diff := cmp.Diff(want, got, syCmp); diff != "" {
+			t.Errorf("DryRun %v: refused (-want +got):\n%s", dry, diff)
+		}
+		for _, r := range rep.Refused {
+			if errors.Is(r.Err, claim.ErrInvalidEmail) {
+				var ie *claim.InputError
+				if !errors.As(r.Err, &ie) || ie.Field != "DirectoryEntry.Email" || ie.Value != dir[r.Line-1].Email {
+					t.Errorf("line %d: %v, want an *InputError naming DirectoryEntry.Email and the value", r.Line, r.Err)
+				}
+			}
+			if errors.Is(r.Err, claim.ErrEmailTaken) && errors.Is(r.Err, claim.ErrDomainClaimedByOther) {
+				t.Errorf("line %d: %v reports two reasons", r.Line, r.Err)
+			}
+		}
+		if !slices.Equal(rep.Created, []string{"new@v.example"}) || !slices.Equal(rep.Unchanged, []string{"ann@v.example"}) {
+			t.Errorf("DryRun %v: Created %v, Unchanged %v; want [new@v.example], [ann@v.example]", dry, rep.Created, rep.Unchanged)
+		}
+	}
+	if u := syByEmail(t, e, "olga@v.example"); u.Org != "o" {
+		t.Errorf("olga moved to %s", u.Org)
+	}
+	if _, err := e.svc.UserByEmail(e.ctx, "new@c.example"); !errors.Is(err, claim.ErrNotFound) {
+		t.Errorf("UserByEmail(new@c.example) = %v, want ErrNotFound: the entry was refused (D6)", err)
+	}
+}
+
+// TestSyncMemberOnClaimedDomain: a user of the org on a domain another
+// org has since claimed is matched like any member (D6 keeps users from
+// joining; this one has joined), so a full sync does not deactivate it.
+func TestSyncMemberOnClaimedDomain(t *testing.T) {
+	e := newEnv(t)
+	e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
+	e.mustVerify(t, "d", "v.example")
+	vic := e.mustUser(t, "d", "vic@v.example", 0)
+	e.mustOrg(t, "c", claim.Enterprise, t0, claim.Settings{})
+	e.mustVerify(t, "c", "v.example")
+	rfMustClaimDomain(t, e, "c", "v.example")
+	rep := e.mustSync(t, "d", syEntries("vic@v.example"), claim.SyncOptions{Full: true})
+	if !slices.Equal(rep.Promoted, []string{"vic@v.example"}) || len(rep.Refused) != 0 || len(rep.Deactivated) != 0 {
+		t.Errorf("report = %+v, want vic promoted", rep)
+	}
+	if got := e.mustGet(t, vic.ID); got.State != claim.Active {
+		t.Errorf("vic = %v, want Active", got.State)
+	}
+}
+
+// TestSyncClaims: claimed users without an entry are deactivated by a
+// full sync (Y2), Delayed Claim users named by it keep their state (U5),
+// an Inactive user whose delayed claim is pending comes back in Delayed
+// Claim, and original accounts held by another org's claim are never
+// touched (H2) — nor can an entry name them (N4) or the user claimed
+// away (U1).
+func TestSyncClaims(t *testing.T) {
+	e := newEnv(t)
+	e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true})
+	e.mustVerify(t, "d", "v.example")
+	e.mustOrg(t, "i", claim.Individual, oldOrgDate, claim.Settings{})
+	dee := e.mustActive(t, "i", "dee@v.example", 3) // delayed claim, in the directory
+	dan := e.mustActive(t, "i", "dan@v.example", 3) // delayed claim, missing
+	dot := e.mustActive(t, "i", "dot@v.example", 3) // delayed claim, deactivated, in the directory
+	e.mustOrg(t, "x", claim.Enterprise, t0, claim.Settings{})
+	imm := e.mustActive(t, "x", "imm@v.example", 1) // immediate claim, missing
+	e.mustClaim(t, "d", claim.ClaimOptions{}, dee.ID, dan.ID, dot.ID, imm.ID)
+	rfMustDeactivate(t, e, "d", dot.ID)
+	// b claims kim away from d: kim's original stays in d, held by b.
+	kim := e.mustActive(t, "d", "kim@v.example", 2)
+	e.mustOrg(t, "b", claim.Enterprise, t0, claim.Settings{})
+	e.mustVerify(t, "b", "v.example")
+	e.mustClaim(t, "b", claim.ClaimOptions{}, kim.ID)
+	orig := syByEmail(t, e, "kim@v.example"+claim.OriginalSuffix)
+
+	dir := syEntries("dee@v.example", "dot@v.example", "kim@v.example", "kim@v.example"+claim.OriginalSuffix)
+	dry := e.mustSync(t, "d", dir, claim.SyncOptions{Full: true, DryRun: true})
+	rep := e.mustSync(t, "d", dir, claim.SyncOptions{Full: true})
+	if diff := cmp.Diff(dry, rep, syCmp); diff != "" {
+		t.Errorf("real run differs from the dry run (-dry +real):\n%s", diff)
+	}
+	want := claim.SyncReport{
+		Reactivated: []string{"dot@v.example"},
+		Deactivated: []string{"dan@v.example", "imm@v.example"},
+		Unchanged:   []string{"dee@v.example"},
+	}
+	if diff := cmp.Diff(want, rep, syCmp, cmp.FilterPath(func(p cmp.Path) bool {
+		return p.Last().String() == ".Refused"
+	}, cmp.Ignore())); diff != "" {
+		t.Errorf("report (-want +got):\n%s", diff)
+	}
+	if len(rep.Refused) != 2 || !errors.Is(rep.Refused[0].Err, claim.ErrEmailTaken) || !errors.Is(rep.Refused[1].Err, claim.ErrInvalidEmail) {
+		t.Errorf("Refused = %+v, want kim ErrEmailTaken (claimed away to b), her original's address ErrInvalidEmail", rep.Refused)
+	}
+	for _, c := range []struct {
+		u    claim.User
+		want claim.State
+	}{{dee, claim.DelayedClaim}, {dan, claim.Inactive}, {dot, claim.DelayedClaim}, {imm, claim.Inactive}} {
+		got := e.mustGet(t, c.u.ID)
+		if got.State != c.want || got.Claim == nil {
+			t.Errorf("%s = %v (claim %+v), want %v with its claim pending", c.u.Email, got.State, got.Claim, c.want)
+		}
+	}
+	if got := e.mustGet(t, orig.ID); !cmp.Equal(orig, got, claimtest.CmpOptions()) {
+		t.Errorf("held original changed by the sync (H2):\n%s", cmp.Diff(orig, got, claimtest.CmpOptions()))
+	}
+}
+
+// TestSyncExpiredClaim: a delayed claim past its deadline is resolved
+// when the sync meets the user (X3): the dry run shows it resolved, the
+// real run persists the expiry with its events and reports the same.
+func TestSyncExpiredClaim(t *testing.T) {
+	e := newEnv(t)
+	e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true})
+	e.mustVerify(t, "d", "v.example")
+	e.mustOrg(t, "i", claim.Individual, oldOrgDate, claim.Settings{})
+	ivy := e.mustUser(t, "i", "ivy@v.example", 4) // Not Verified: i has not verified v.example
+	e.mustClaim(t, "d", claim.ClaimOptions{}, ivy.ID)
+	e.clock.Advance(window)
+	dir := syEntries("ivy@v.example")
+	dry := e.mustSync(t, "d", dir, claim.SyncOptions{DryRun: true})
+	if c := rfCount(t, e, claim.EventClaimExpired); c != 0 {
+		t.Fatalf("a dry run wrote %d claim.expired events", c)
+	}
+	rep := e.mustSync(t, "d", dir, claim.SyncOptions{})
+	if diff := cmp.Diff(dry, rep, syCmp); diff != "" {
+		t.Errorf("real run differs from the dry run (-dry +real):\n%s", diff)
+	}
+	if !slices.Equal(rep.Promoted, []string{"ivy@v.example"}) {
+		t.Errorf("report = %+v, want ivy promoted (Verified after the expiry, Active by Y3)", rep)
+	}
+	got := e.mustGet(t, ivy.ID)
+	if got.State != claim.Active || got.Claim != nil || got.Content != 4 {
+		t.Errorf("ivy = %v, claim %+v, content %d; want Active, claim resolved, 4 items migrated", got.State, got.Claim, got.Content)
+	}
+	if c := rfCount(t, e, claim.EventClaimExpired); c != 1 {
+		t.Errorf("%d claim.expired events, want 1", c)
+	}
+}
+
+// TestSyncPurgeClock: a user deactivated by a full sync is purged 30 days
+// later (Y4); one the directory names again is reactivated, and when a
+// later sync deactivates it again its purge clock starts again.
+func TestSyncPurgeClock(t *testing.T) {
+	e := newEnv(t)
+	e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
+	e.mustVerify(t, "d", "v.example")
+	e.mustSync(t, "d", syEntries("ann@v.example", "bob@v.example", "cat@v.example"), claim.SyncOptions{})
+	e.mustSync(t, "d", syEntries("cat@v.example"), claim.SyncOptions{Full: true}) // ann, bob Inactive at t0
+	e.clock.Advance(20 * 24 * time.Hour)
+	rep := e.mustSync(t, "d", syEntries("bob@v.example", "cat@v.example"), claim.SyncOptions{})
+	if !slices.Equal(rep.Reactivated, []string{"bob@v.example"}) {
+		t.Fatalf("Reactivated = %v, want bob", rep.Reactivated)
+	}
+	e.clock.Advance(5 * 24 * time.Hour)
+	e.mustSync(t, "d", syEntries("cat@v.example"), claim.SyncOptions{Full: true}) // bob Inactive at t0+25d
+	bobSince := t0.Add(25 * 24 * time.Hour)
+	if got := syByEmail(t, e, "bob@v.example"); !got.InactiveSince.Equal(bobSince) {
+		t.Errorf("bob: InactiveSince = %v, want %v", got.InactiveSince, bobSince)
+	}
+	if got := syByEmail(t, e, "ann@v.example"); !got.InactiveSince.Equal(t0) {
+		t.Errorf("ann: InactiveSince = %v, want %v: a second full sync does not restart an Inactive user's clock", got.InactiveSince, t0)
+	}
+
+	e.clock.Set(t0.Add(purgeAfter))
+	if rep, err := e.svc.Sweep(e.ctx); err != nil || rep != (claim.SweepReport{Purged: 1}) {
+		t.Errorf("Sweep() at ann's 30 days = %+v, %v; want ann purged", rep, err)
+	}
+	e.clock.Set(bobSince.Add(purgeAfter - time.Second))
+	if rep, err := e.svc.Sweep(e.ctx); err != nil || rep != (claim.SweepReport{}) {
+		t.Errorf("Sweep() at bob's 30 days minus a second = %+v, %v; want nothing", rep, err)
+	}
+	e.clock.Set(bobSince.Add(purgeAfter))
+	if rep, err := e.svc.Sweep(e.ctx); err != nil || rep != (claim.SweepReport{Purged: 1}) {
+		t.Errorf("Sweep() at bob's 30 days = %+v, %v; want bob purged", rep, err)
+	}
+}
+
+// syOrgOf fills org d with n users u000@v.example … and inactive more
+// Inactive ones i000@v.example …, which it returns too.
+func syOrgOf(tb testing.TB, e *env, n, inactive int) (addrs, gone []string) {
+	tb.Helper()
+	for i := range n {
+		addrs = append(addrs, fmt.Sprintf("u%03d@v.example", i))
+	}
+	for i := range inactive {
+		gone = append(gone, fmt.Sprintf("i%03d@v.example", i))
+	}
+	e.mustSync(tb, "d", syEntries(append(slices.Clone(addrs), gone...)...), claim.SyncOptions{})
+	if inactive > 0 {
+		e.mustSync(tb, "d", syEntries(addrs...), claim.SyncOptions{Full: true})
+	}
+	return addrs, gone
+}
+
+// TestSyncThreshold: Y5's boundaries. A full sync may deactivate up to
+// Policy.SyncDeleteThreshold of the org's users that are not Inactive, or
+// up to Policy.SyncDeleteMinimum of them, whichever is more; beyond both
+// it is refused with a *SyncThresholdError, changing nothing, unless
+// IgnoreThreshold is set. Inactive users and held originals are not
+// counted.
+func TestSyncThreshold(t *testing.T) {
+	cases := []struct {
+		reason          string
+		opts            []claim.Option
+		users, inactive int
+		held            int  // users of d claimed away by b (their originals stay in d, held)
+		named           bool // the Inactive users are in the directory (and reactivated)
+		drop            int  // users missing from the directory
+		ignore          bool
+		refused         bool
+		of              int // the error's Of
+	}{
+		{reason: "20 of 100 is the threshold itself: allowed", users: 100, drop: 20},
+		{reason: "21 of 100 is more than 20%: refused", users: 100, drop: 21, refused: true, of: 100},
+		{reason: "21 of 100 with IgnoreThreshold: allowed", users: 100, drop: 21, ignore: true},
+		{reason: "10 of 20 is the minimum: allowed", users: 20, drop: 10},
+		{reason: "11 of 20 is more than the minimum and 20%: refused", users: 20, drop: 11, refused: true, of: 20},
+		{reason: "11 of 55 is 20%: allowed", users: 55, drop: 11},
+		{reason: "inactive users are not counted: 19 of 95 allowed", users: 95, inactive: 5, drop: 19},
+		{reason: "inactive users are not counted: 20 of 95 refused", users: 95, inactive: 5, drop: 20, refused: true, of: 95},
+		{reason: "inactive users the directory names are not counted: 20 of 95 refused", users: 95, inactive: 5, named: true, drop: 20, refused: true, of: 95},
+		{reason: "held originals are not counted: 11 of 50 refused", users: 55, held: 5, drop: 11, refused: true, of: 50},
+		{reason: "a threshold of 0.29 lets 29 of 100 go", users: 100, drop: 29,
+			opts: []claim.Option{rfPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold = 0.29 })}},
+		{reason: "a threshold of 0.29 refuses 30 of 100", users: 100, drop: 30, refused: true, of: 100,
+			opts: []claim.Option{rfPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold = 0.29 })}},
+		{reason: "minimum 0 and threshold 0: one is too many", users: 5, drop: 1, refused: true, of: 5,
+			opts: []claim.Option{rfPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold, p.SyncDeleteMinimum = 0, 0 })}},
+		{reason: "minimum 0 and threshold 0: none is fine", users: 5, drop: 0,
+			opts: []claim.Option{rfPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold, p.SyncDeleteMinimum = 0, 0 })}},
+	}
+	for _, c := range cases {
+		t.Run(c.reason, func(t *testing.T) {
+			e := newEnv(t, c.opts...)
+			e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
+			e.mustVerify(t, "d", "v.example")
+			addrs, gone := syOrgOf(t, e, c.users, c.inactive)
+			if c.held > 0 {
+				e.mustOrg(t, "b", claim.Enterprise, t0, claim.Settings{})
+				e.mustVerify(t, "b", "v.example")
+				for _, a := range addrs[:c.held] {
+					e.mustClaim(t, "b", claim.ClaimOptions{}, syByEmail(t, e, a).ID)
+				}
+				addrs = addrs[c.held:]
+			}
+			dir := syEntries(addrs[c.drop:]...)
+			if c.named {
+				dir = append(dir, syEntries(gone...)...)
+			}
+			before := e.snapshot(t, "d", "b")
+			for _, dry := range []bool{true, false} {
+				opts := claim.SyncOptions{Full: true, DryRun: dry, IgnoreThreshold: c.ignore}
+				rep, err := e.svc.SyncDirectory(e.ctx, "d", dir, opts)
+				if len(rep.Deactivated) != c.drop || !slices.Equal(rep.Deactivated, addrs[:c.drop]) {
+					t.Errorf("%+v: Deactivated = %v, want %v", opts, rep.Deactivated, addrs[:c.drop])
+				}
+				if len(rep.Unchanged) != len(addrs)-c.drop {
+					t.Errorf("%+v: %d unchanged, want %d", opts, len(rep.Unchanged), len(addrs)-c.drop)
+				}
+				if !c.refused {
+					if err != nil {
+						t.Errorf("SyncDirectory(%+v) = %v, want success", opts, err)
+					}
+					continue
+				}
+				var te *claim.SyncThresholdError
+				if !errors.Is(err, claim.ErrSyncThreshold) || !errors.As(err, &te) {
+					t.Fatalf("SyncDirectory(%+v) = %v, want a *SyncThresholdError", opts, err)
+				}
+				p := e.svc.Policy()
+				want := claim.SyncThresholdError{Org: "d", Deactivate: c.drop, Of: c.of, Threshold: p.SyncDeleteThreshold, Minimum: p.SyncDeleteMinimum}
+				if *te != want {
+					t.Errorf("error = %+v, want %+v", *te, want)
+				}
+				msg := fmt.Sprintf("would deactivate %d of its %d users that are not inactive (%.1f%%)", c.drop, c.of, 100*float64(c.drop)/float64(c.of))
+				if !strings.Contains(err.Error(), msg) {
+					t.Errorf("error %q does not say %q", err, msg)
+				}
+				e.unchanged(t, before, "d", "b")
+			}
+		})
+	}
+}
+
+// TestSyncThresholdMessage: the error says how many users and what share
+// (Y5), in words an admin reads.
+func TestSyncThresholdMessage(t *testing.T) {
+	e := newEnv(t)
+	e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
+	addrs, _ := syOrgOf(t, e, 40, 0)
+	_, err := e.svc.SyncDirectory(e.ctx, "d", syEntries(addrs[:28]...), claim.SyncOptions{Full: true})
+	want := `claim: full sync of org "d" would deactivate 12 of its 40 users that are not inactive (30.0%), ` +
+		`more than 20% and more than 10; add the users to the directory or set SyncOptions.IgnoreThreshold: ` +
+		`directory sync would deactivate too many users`
+	if err == nil || err.Error() != want {
+		t.Errorf("SyncDirectory() = %v,\nwant %s", err, want)
+	}
+}
+
+// TestSyncDirectorySyncSetting: the org's DirectorySync setting does not
+// matter to SyncDirectory (decision in its doc comment).
+func TestSyncDirectorySyncSetting(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		e := newEnv(t)
+		e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{DirectorySync: on})
+		rep := e.mustSync(t, "d", syEntries("a@v.example"), claim.SyncOptions{Full: true})
+		if !slices.Equal(rep.Created, []string{"a@v.example"}) {
+			t.Errorf("DirectorySync %v: Created = %v, want [a@v.example]", on, rep.Created)
+		}
+	}
+}
+
+// retryStore decorates a Store: its next Update runs fn once more first
+// and rolls that attempt back, as a store retrying a serialization
+// failure does.
+type retryStore struct {
+	claim.Store
+	retries int
+}
+
+var errSyRetry = errors.New("retry")
+
+func (s *retryStore) Update(ctx context.Context, fn func(claim.Tx) error) error {
+	for ; s.retries > 0; s.retries-- {
+		if err := s.Store.Update(ctx, func(tx claim.Tx) error {
+			if err := fn(tx); err != nil {
+				return err
+			}
+			return errSyRetry
+		}); !errors.Is(err, errSyRetry) {
+			return err
+		}
+	}
+	return s.Store.Update(ctx, fn)
+}
+
+// TestSyncSeqRetried: a store that runs the sync again ranges over the
+// entries again; a sequence that yields the same entries gives the same
+// sync, one that yields others (a reader already drained) fails the
+// sync, changing nothing, rather than being taken for an empty directory.
+func TestSyncSeqRetried(t *testing.T) {
+	rs := &retryStore{Store: claim.NewMemoryStore()}
+	e := newEnvOn(t, rs)
+	e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
+	e.mustVerify(t, "d", "v.example")
+	addrs, _ := syOrgOf(t, e, 5, 0)
+	dir := syEntries(append(addrs[1:], "new@v.example")...)
+
+	rs.retries = 1
+	rep, err := e.svc.SyncDirectorySeq(e.ctx, "d", slices.Values(dir), claim.SyncOptions{Full: true})
+	want := claim.SyncReport{Created: []string{"new@v.example"}, Deactivated: addrs[:1], Unchanged: addrs[1:]}
+	if err != nil || !cmp.Equal(want, rep, syCmp) {
+		t.Errorf("retried SyncDirectorySeq() = %+v, %v; want %+v", rep, err, want)
+	}
+	if c := rfCount(t, e, claim.EventDirectorySynced); c != 2 {
+		t.Errorf("%d directory.synced events, want 2 (the setup's and this one's, once)", c)
+	}
+
+	before := e.snapshot(t, "d")
+	next, stop := iter.Pull(slices.Values(syEntries(addrs...)))
+	defer stop()
+	once := func(yield func(claim.DirectoryEntry) bool) { // a reader: a second range yields nothing
+		for {
+			en, ok := next()
+			if !ok || !yield(en) {
+				return
+			}
+		}
+	}
+	rs.retries = 1
+	rep, err = e.svc.SyncDirectorySeq(e.ctx, "d", once, claim.SyncOptions{Full: true, IgnoreThreshold: true})
+	var ie *claim.InputError
+	if !errors.Is(err, claim.ErrInvalidValue) || !errors.As(err, &ie) || ie.Field != "entries" {
+		t.Errorf("SyncDirectorySeq(single-use sequence, retried) = %+v, %v; want an *InputError naming entries", rep, err)
+	}
+	if rep.Deactivated != nil || rep.Unchanged != nil {
+		t.Errorf("report of a failed sync = %+v, want empty", rep)
+	}
+	e.unchanged(t, before, "d")
+}
+
+// TestSyncWriteFailure: a store error on any write of a sync fails the
+// whole sync and leaves nothing, with an empty report (O2).
+func TestSyncWriteFailure(t *testing.T) {
+	// promote vic (2 writes), create new (2), deactivate ann (2), directory.synced (1)
+	for at := 1; at <= 7; at++ {
+		t.Run(fmt.Sprintf("write%d", at), func(t *testing.T) {
+			fs := &faultStore{Store: claim.NewMemoryStore()}
+			e := newEnvOn(t, fs)
+			e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
+			e.mustUser(t, "d", "vic@v.example", 0)
+			e.mustUser(t, "d", "ann@v.example", 0)
+			e.mustVerify(t, "d", "v.example")
+			before := e.snapshot(t, "d")
+			fs.failAt, fs.err = at, errors.New("injected")
+			rep, err := e.svc.SyncDirectory(e.ctx, "d", syEntries("vic@v.example", "new@v.example"), claim.SyncOptions{Full: true})
+			fs.failAt = 0
+			if err == nil || err.Error() != "injected" || !cmp.Equal(rep, claim.SyncReport{}) {
+				t.Fatalf("SyncDirectory() = %+v, %v; want an empty report and the injected error", rep, err)
+			}
+			e.unchanged(t, before, "d")
+		})
+	}
+}
+
+// TestSyncCancelled: a context cancelled during a long sync stops it with
+// the context's error, changing nothing.
+func TestSyncCancelled(t *testing.T) {
+	e := newEnv(t)
+	e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
+	before := e.snapshot(t, "d")
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	n := 0
+	entries := func(yield func(claim.DirectoryEntry) bool) {
+		for ; n < 5000; n++ {
+			if n == 1500 {
+				cancel()
+			}
+			if !yield(claim.DirectoryEntry{Email: fmt.Sprintf("u%d@v.example", n)}) {
+				return
+			}
+		}
+	}
+	rep, err := e.svc.SyncDirectorySeq(ctx, "d", entries, claim.SyncOptions{})
+	if !errors.Is(err, context.Canceled) || rep.Created != nil {
+		t.Errorf("SyncDirectorySeq(cancelled) = %d created, %v; want nothing and %v", len(rep.Created), err, context.Canceled)
+	}
+	if n >= 5000 {
+		t.Errorf("the sync read all %d entries after the cancellation; want it to stop within %d", n, 1000)
+	}
+	e.unchanged(t, before, "d")
+}
+
+// TestRefuseSync: the call-level refusals of SyncDirectory, in the style
+// of refusal_test.go: each is checked with errors.Is (and the
+// *InputError's field), and the world — users of every org, the event
+// log, orgs and domains — is unchanged (N3, Y5, O2).
+func TestRefuseSync(t *testing.T) {
+	syncOf := func(org claim.OrgID, entries []claim.DirectoryEntry, opts claim.SyncOptions) func(t *testing.T, e *env) func() error {
+		return func(t *testing.T, e *env) func() error {
+			rfBase(t, e)
+			e.mustOrg(t, "i", claim.Individual, oldOrgDate, claim.Settings{})
+			e.mustUser(t, "i", "ivy@example.com", 0)
+			for k := range 10 { // a has 12 users: ann, nora and these
+				e.mustUser(t, "a", fmt.Sprintf("u%d@example.com", k), 0)
+			}
+			return func() error {
+				_, err := e.svc.SyncDirectory(e.ctx, org, entries, opts)
+				return err
+			}
+		}
+	}
+	seq := func(org claim.OrgID, entries iter.Seq[claim.DirectoryEntry], opts claim.SyncOptions) func(t *testing.T, e *env) func() error {
+		return func(t *testing.T, e *env) func() error {
+			rfBase(t, e)
+			return func() error {
+				_, err := e.svc.SyncDirectorySeq(e.ctx, org, entries, opts)
+				return err
+			}
+		}
+	}
+	some := syEntries("ann@example.com", "new@example.com")
+	rfRun(t, []rfCase{
+		{reason: "N3: an unknown org is ErrNotFound", op: "SyncDirectory(zz)",
+			setup: syncOf("zz", some, claim.SyncOptions{}), want: claim.ErrNotFound},
+		{reason: "N3: an empty org ID is ErrNotFound", op: "SyncDirectory(\"\")",
+			setup: syncOf("", some, claim.SyncOptions{Full: true}), want: claim.ErrNotFound},
+		{reason: "N3: an unknown org is ErrNotFound on a dry run too", op: "SyncDirectory(zz, DryRun)",
+			setup: syncOf("zz", some, claim.SyncOptions{DryRun: true}), want: claim.ErrNotFound},
+		{reason: "Y5: IgnoreThreshold needs Full", op: "SyncDirectory(a, IgnoreThreshold)",
+			setup: syncOf("a", some, claim.SyncOptions{IgnoreThreshold: true}), want: claim.ErrInvalidValue, field: "SyncOptions.IgnoreThreshold"},
+		{reason: "Y5: IgnoreThreshold needs Full, on a dry run too", op: "SyncDirectory(a, DryRun, IgnoreThreshold)",
+			setup: syncOf("a", some, claim.SyncOptions{DryRun: true, IgnoreThreshold: true}), want: claim.ErrInvalidValue, field: "SyncOptions.IgnoreThreshold"},
+		{reason: "N3: the options are checked before the org", op: "SyncDirectory(zz, IgnoreThreshold)",
+			setup: syncOf("zz", some, claim.SyncOptions{IgnoreThreshold: true}), want: claim.ErrInvalidValue, field: "SyncOptions.IgnoreThreshold", not: []error{claim.ErrNotFound}},
+		{reason: "N3: a nil sequence is refused, not taken for an empty directory", op: "SyncDirectorySeq(a, nil, Full)",
+			setup: seq("a", nil, claim.SyncOptions{Full: true, IgnoreThreshold: true}), want: claim.ErrInvalidValue, field: "entries"},
+		{reason: "an Individual org has no directory", op: "SyncDirectory(i)",
+			setup: syncOf("i", syEntries("ivy@example.com"), claim.SyncOptions{Full: true}), want: claim.ErrInvalidValue, field: "org"},
+		{reason: "the Consumer org has no directory", op: "SyncDirectory(zz Consumer)",
+			setup: func(t *testing.T, e *env) func() error {
+				rfBase(t, e)
+				e.mustOrg(t, "zz", claim.Consumer, t0, claim.Settings{})
+				e.mustUser(t, "zz", "zed@example.org", 0)
+				return func() error {
+					_, err := e.svc.SyncDirectory(e.ctx, "zz", nil, claim.SyncOptions{Full: true, IgnoreThreshold: true})
+					return err
+				}
+			}, want: claim.ErrInvalidValue, field: "org"},
+		{reason: "Y5: an empty full directory would deactivate all 12 users of a", op: "SyncDirectory(a, [], Full)",
+			setup: syncOf("a", nil, claim.SyncOptions{Full: true}), want: claim.ErrSyncThreshold},
+		{reason: "Y5: the dry run is refused alike", op: "SyncDirectory(a, [], Full, DryRun)",
+			setup: syncOf("a", nil, claim.SyncOptions{Full: true, DryRun: true}), want: claim.ErrSyncThreshold},
+		{reason: "Y5: creations and promotions of a refused sync are undone too", op: "SyncDirectory(a, [new, ...], Full)",
+			setup: syncOf("a", syEntries("new@example.com", "other@example.com", "ann@example.com"), claim.SyncOptions{Full: true}), want: claim.ErrSyncThreshold},
+	})
+}
