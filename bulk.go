@@ -73,8 +73,8 @@ func Apply(tx Tx, writes []Write) error {
 // the transaction has read or written, so each record is read once per
 // batch, and it queues the user and event writes, applying them together
 // at flush. Every other method on users, events, orgs and domains
-// flushes the queue and drops the caches first, so that it sees the
-// batch's writes; the methods on other records (BroadWorks enterprises,
+// flushes the queue first, so that it sees the batch's writes (and those
+// that write orgs or domains drop the caches); the methods on other records (BroadWorks enterprises,
 // subscribers, org profiles) pass straight through, as they neither read
 // nor change what the queue and the caches hold. Queued writes that the store
 // refuses fail at flush, which fails the batch: the same outcome as a
@@ -285,7 +285,10 @@ func (b *bulkTx) DomainClaimant(name string) (OrgID, error) {
 	return c, nil
 }
 
-// The methods the caches do not cover see every queued write.
+// The methods the caches do not cover see every queued write: the reads
+// flush the queue (the caches stay right: they hold what the queue wrote);
+// the writes to orgs and domains also drop the caches, which they make
+// stale.
 
 func (b *bulkTx) CreateOrg(o Org) error {
 	if err := b.sync(); err != nil {
@@ -323,49 +326,49 @@ func (b *bulkTx) DeleteDomain(org OrgID, name string) error {
 }
 
 func (b *bulkTx) Domains(org OrgID) ([]Domain, error) {
-	if err := b.sync(); err != nil {
+	if err := b.flush(); err != nil {
 		return nil, err
 	}
 	return b.Tx.Domains(org)
 }
 
 func (b *bulkTx) UsersByOrg(org OrgID, after string, limit int) ([]User, error) {
-	if err := b.sync(); err != nil {
+	if err := b.flush(); err != nil {
 		return nil, err
 	}
 	return b.Tx.UsersByOrg(org, after, limit)
 }
 
 func (b *bulkTx) UsersByDomain(domain, after string, limit int) ([]User, error) {
-	if err := b.sync(); err != nil {
+	if err := b.flush(); err != nil {
 		return nil, err
 	}
 	return b.Tx.UsersByDomain(domain, after, limit)
 }
 
 func (b *bulkTx) PendingClaimsBy(org OrgID, after string, limit int) ([]User, error) {
-	if err := b.sync(); err != nil {
+	if err := b.flush(); err != nil {
 		return nil, err
 	}
 	return b.Tx.PendingClaimsBy(org, after, limit)
 }
 
 func (b *bulkTx) InactiveUsers(before time.Time, limit int) ([]User, error) {
-	if err := b.sync(); err != nil {
+	if err := b.flush(); err != nil {
 		return nil, err
 	}
 	return b.Tx.InactiveUsers(before, limit)
 }
 
 func (b *bulkTx) DueClaims(now time.Time, limit int) ([]User, error) {
-	if err := b.sync(); err != nil {
+	if err := b.flush(); err != nil {
 		return nil, err
 	}
 	return b.Tx.DueClaims(now, limit)
 }
 
 func (b *bulkTx) Events(after uint64, limit int) ([]Event, error) {
-	if err := b.sync(); err != nil {
+	if err := b.flush(); err != nil {
 		return nil, err
 	}
 	return b.Tx.Events(after, limit)

@@ -68,14 +68,31 @@ func TestBulkTxIsTransparent(t *testing.T) {
 			org := rapid.SampledFrom([]OrgID{"o1", "o2"}).Draw(rt, "org")
 			dom := rapid.SampledFrom([]string{"x.example", "y.example"}).Draw(rt, "domain")
 			content := rapid.IntRange(0, 9).Draw(rt, "content")
-			switch rapid.IntRange(0, 12).Draw(rt, "kind") {
+			// Each write is read around: before it (so that the cache
+			// holds the old value) and after it (which must see the write).
+			readUser := func(id UserID, addrs ...string) {
+				ops = append(ops, bulkOp{"User " + string(id), func(tx Tx) string { return outcome(tx.User(id)) }})
+				for _, a := range addrs {
+					ops = append(ops, bulkOp{"UserByEmail " + a, func(tx Tx) string { return outcome(tx.UserByEmail(a)) }})
+				}
+			}
+			readDomain := func(org OrgID, dom string) {
+				ops = append(ops, bulkOp{"Domain " + dom, func(tx Tx) string { return outcome(tx.Domain(org, dom)) }})
+				ops = append(ops, bulkOp{"DomainClaimant " + dom, func(tx Tx) string { return outcome(tx.DomainClaimant(dom)) }})
+			}
+			readOrg := func(org OrgID) {
+				ops = append(ops, bulkOp{"Org " + string(org), func(tx Tx) string { return outcome(tx.Org(org)) }})
+			}
+			switch rapid.IntRange(0, 14).Draw(rt, "kind") {
 			case 0, 1:
 				if byID[id] != "" || taken[addr] {
 					continue
 				}
 				byID[id], taken[addr] = addr, true
 				u := User{ID: id, Email: addr, Org: org, State: Verified, Content: content, Licenses: []string{"L"}, CreatedAt: now}
+				readUser(id, addr)
 				ops = append(ops, bulkOp{"CreateUser " + string(id), func(tx Tx) string { return outcome(nil, tx.CreateUser(u)) }})
+				readUser(id, addr)
 			case 2, 3:
 				old := byID[id]
 				if old == "" || (taken[addr] && addr != old) {
@@ -85,14 +102,21 @@ func TestBulkTxIsTransparent(t *testing.T) {
 				byID[id], taken[addr] = addr, true
 				u := User{ID: id, Email: addr, Org: org, State: Active, Content: content, CreatedAt: now,
 					Claim: &ClaimInfo{By: org, Mode: Delayed, At: now, Deadline: now.Add(time.Hour)}}
+				readUser(id, old, addr)
 				ops = append(ops, bulkOp{"UpdateUser " + string(id), func(tx Tx) string { return outcome(nil, tx.UpdateUser(u)) }})
+				readUser(id, old, addr)
 			case 4:
 				if byID[id] == "" {
 					continue
 				}
-				delete(taken, byID[id])
+				old := byID[id]
+				delete(taken, old)
 				delete(byID, id)
+				if rapid.Bool().Draw(rt, "read before") {
+					readUser(id, old)
+				}
 				ops = append(ops, bulkOp{"DeleteUser " + string(id), func(tx Tx) string { return outcome(nil, tx.DeleteUser(id)) }})
+				readUser(id, old)
 			case 5:
 				ops = append(ops, bulkOp{"User " + string(id), func(tx Tx) string { return outcome(tx.User(id)) }})
 			case 6:
@@ -110,7 +134,9 @@ func TestBulkTxIsTransparent(t *testing.T) {
 				ops = append(ops, bulkOp{"DomainClaimant " + dom, func(tx Tx) string { return outcome(tx.DomainClaimant(dom)) }})
 			case 10:
 				d := Domain{Org: org, Name: dom, Verified: true, Claimed: content%2 == 0}
+				readDomain(org, dom)
 				ops = append(ops, bulkOp{"PutDomain " + dom, func(tx Tx) string { return outcome(nil, tx.PutDomain(d)) }})
+				readDomain(org, dom)
 			case 11:
 				ops = append(ops, bulkOp{"UsersByOrg " + string(org), func(tx Tx) string { return outcome(tx.UsersByOrg(org, "", 100)) }})
 				ops = append(ops, bulkOp{"UsersByDomain " + dom, func(tx Tx) string { return outcome(tx.UsersByDomain(dom, "", 100)) }})
@@ -120,8 +146,22 @@ func TestBulkTxIsTransparent(t *testing.T) {
 				ops = append(ops, bulkOp{"Events", func(tx Tx) string { return outcome(tx.Events(0, 100)) }})
 				ops = append(ops, bulkOp{"Domains " + string(org), func(tx Tx) string { return outcome(tx.Domains(org)) }})
 			case 12:
-				o := Org{ID: org, Name: "renamed " + string(org), Kind: Enterprise, CreatedAt: now}
+				o := Org{ID: org, Name: "renamed " + string(org) + fmt.Sprint(content), Kind: Enterprise, CreatedAt: now}
+				readOrg(org)
 				ops = append(ops, bulkOp{"UpdateOrg " + string(org), func(tx Tx) string { return outcome(nil, tx.UpdateOrg(o)) }})
+				readOrg(org)
+			case 13:
+				readDomain(org, dom)
+				ops = append(ops, bulkOp{"DeleteDomain " + dom, func(tx Tx) string { return outcome(nil, tx.DeleteDomain(org, dom)) }})
+				readDomain(org, dom)
+			case 14:
+				id := OrgID(fmt.Sprintf("n%d", content))
+				o := Org{ID: id, Name: "new", Kind: Consumer, CreatedAt: now}
+				readOrg(id)
+				ops = append(ops, bulkOp{"CreateOrg " + string(id), func(tx Tx) string { return outcome(nil, tx.CreateOrg(o)) }})
+				readOrg(id)
+				ops = append(ops, bulkOp{"DeleteOrg " + string(id), func(tx Tx) string { return outcome(nil, tx.DeleteOrg(id)) }})
+				readOrg(id)
 			}
 		}
 		prefetch := rapid.SliceOfN(rapid.SampledFrom(addrs), 0, 4).Draw(rt, "prefetch")
@@ -210,3 +250,76 @@ func (m memBulk) UsersByEmails(emails []string) ([]User, error) {
 }
 
 func (m memBulk) Apply(ws []Write) error { return Apply(m.Tx, ws) }
+
+// countTx counts the user lookups that reach the store.
+type countTx struct {
+	memBulk
+	lookups int
+}
+
+func (c *countTx) User(id UserID) (User, error) { c.lookups++; return c.memBulk.User(id) }
+
+func (c *countTx) UserByEmail(e string) (User, error) {
+	c.lookups++
+	return c.memBulk.UserByEmail(e)
+}
+
+func (c *countTx) Domain(org OrgID, name string) (Domain, error) {
+	c.lookups++
+	return c.memBulk.Domain(org, name)
+}
+
+func (c *countTx) DomainClaimant(name string) (OrgID, error) {
+	c.lookups++
+	return c.memBulk.DomainClaimant(name)
+}
+
+// After a prefetch, the batch's users, and its addresses of no account,
+// are answered without a lookup in the store.
+func TestBulkTxPrefetch(t *testing.T) {
+	s := NewMemoryStore()
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	err := s.Update(ctx, func(tx Tx) error {
+		if err := tx.CreateOrg(Org{ID: "o1", Name: "o1", Kind: Enterprise, CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.CreateUser(User{ID: "u1", Email: "a@x.example", Org: "o1", State: Verified, CreatedAt: now}); err != nil {
+			return err
+		}
+		ct := &countTx{memBulk: memBulk{tx}}
+		bt := newBulkTx(ct)
+		if err := bt.prefetch([]string{"a@x.example", "nobody@x.example"}); err != nil {
+			return err
+		}
+		if u, err := bt.UserByEmail("a@x.example"); err != nil || u.ID != "u1" {
+			t.Errorf("UserByEmail(a) = %+v, %v", u, err)
+		}
+		if u, err := bt.User("u1"); err != nil || u.Email != "a@x.example" {
+			t.Errorf("User(u1) = %+v, %v", u, err)
+		}
+		if _, err := bt.UserByEmail("nobody@x.example"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("UserByEmail(nobody) = %v, want ErrNotFound", err)
+		}
+		if ct.lookups != 0 {
+			t.Errorf("%d lookups reached the store after the prefetch, want 0", ct.lookups)
+		}
+		// A missing domain record and a domain nobody claims are looked
+		// up once.
+		for range 3 {
+			if _, err := bt.Domain("o1", "x.example"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Domain(o1, x.example) = %v, want ErrNotFound", err)
+			}
+			if _, err := bt.DomainClaimant("x.example"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("DomainClaimant(x.example) = %v, want ErrNotFound", err)
+			}
+		}
+		if ct.lookups != 2 {
+			t.Errorf("%d lookups reached the store for two missing records read three times, want 2", ct.lookups)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

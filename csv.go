@@ -607,7 +607,9 @@ func (im *importer) one(t *txn, row csvRow, claimed map[string]bool) (RowResult,
 	if err != nil {
 		return res, err
 	}
-	if u.Org == im.b.ID && u.Claim != nil && u.Claim.By == im.b.ID {
+	// A user of the org with a claim record (pending or ended) came in by
+	// the org's claim: every record of a user in org B was made by B.
+	if u.Org == im.b.ID && u.Claim != nil {
 		res.Err = errAlreadyClaimed(row.email, im.b.ID)
 		return res, nil
 	}

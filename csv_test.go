@@ -370,12 +370,14 @@ func TestImportClaimsMalformed(t *testing.T) {
 		name, rest string
 		line, col  int
 		cause      error // a sentinel of the ParseError, if any
+		tooLong    bool  // refused for its length
 	}{
 		{name: "a bare quote", rest: "bob@example.com,TRUE\nx\"y@example.com,TRUE\n", line: 3, col: 2, cause: csv.ErrBareQuote},
 		{name: "an unterminated quote", rest: "bob@example.com,TRUE\n\"cy@example.com,TRUE\n", line: 3, col: 22, cause: csv.ErrQuote},
 		{name: "a wrong field count", rest: "bob@example.com,TRUE\ncy@example.com\n", line: 3, col: 1, cause: csv.ErrFieldCount},
 		{name: "text that is not UTF-8", rest: "bob@example.com,TRUE\ncy@example.com,\xff\xfe\n", line: 3, col: 16},
-		{name: "a 10 MB line", rest: "bob@example.com,TRUE\n" + strings.Repeat("x", 10<<20) + "\ncy@example.com,TRUE\n", line: 3, col: 1},
+		{name: "a 10 MB line", rest: "bob@example.com,TRUE\n" + strings.Repeat("x", 10<<20) + "\ncy@example.com,TRUE\n", line: 3, col: 1, tooLong: true},
+		{name: "a record just over 1 MiB", rest: "bob@example.com,TRUE\n" + "cy@example.com," + strings.Repeat("x", 1<<20) + "\n", line: 3, col: 1, tooLong: true},
 		{name: "binary data", rest: "bob@example.com,TRUE\n\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xc8\x00", line: 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -393,6 +395,9 @@ func TestImportClaimsMalformed(t *testing.T) {
 			}
 			if c.cause != nil && !errors.Is(err, c.cause) {
 				t.Errorf("error %v does not wrap %v", err, c.cause)
+			}
+			if got := strings.Contains(err.Error(), "record longer than"); got != c.tooLong {
+				t.Errorf("error %q: says the record is too long: %v, want %v", err, got, c.tooLong)
 			}
 			if !strings.Contains(err.Error(), "line") {
 				t.Errorf("error %q does not name the line", err)
@@ -625,4 +630,56 @@ func FuzzImportClaims(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A record of just under 1 MiB is read: the limit is on length, not on
+// content.
+func TestImportClaimsLongRecord(t *testing.T) {
+	e := csvEnv(t)
+	name := strings.Repeat("x", 1<<20-100)
+	rep, err := e.importString("b", "First Name,User ID/Email (Required)\n"+name+",ann@example.com\n"+name+",bob@example.com\n", claim.ImportOptions{})
+	if err != nil || rep.Claimed != 2 {
+		t.Errorf("ImportClaims(records of 1 MiB - 100 bytes) = %+v, %v; want both claimed", rep, err)
+	}
+}
+
+// cancelStore cancels a context at the n-th user lookup by address of an
+// Update: in the middle of an import's batch.
+type cancelStore struct {
+	claim.Store
+	n      int
+	cancel func()
+}
+
+func (s *cancelStore) Update(ctx context.Context, fn func(claim.Tx) error) error {
+	return s.Store.Update(ctx, func(tx claim.Tx) error { return fn(&cancelTx{Tx: tx, s: s}) })
+}
+
+type cancelTx struct {
+	claim.Tx
+	s *cancelStore
+}
+
+func (t *cancelTx) UserByEmail(email string) (claim.User, error) {
+	if t.s.n--; t.s.n == 0 {
+		t.s.cancel()
+	}
+	return t.Tx.UserByEmail(email)
+}
+
+// V6: cancelled in the middle of a batch, the import stops after the row
+// it is on: the rows before commit, none after is claimed.
+func TestImportClaimsCancelMidBatch(t *testing.T) {
+	cs := &cancelStore{Store: claim.NewMemoryStore()}
+	e, file := bulkEnvOn(t, cs, 100)
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	cs.n, cs.cancel = 10, cancel
+	rep, err := e.svc.ImportClaims(ctx, "b", strings.NewReader(file), claim.ImportOptions{Acknowledge: true})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("ImportClaims = %v, want context.Canceled", err)
+	}
+	if users, events := claimedOf(t, e); rep.Claimed != 10 || users != 10 || events != 10 {
+		t.Errorf("claimed %d (b has %d users, %d claim events), want the 10 rows up to the cancellation", rep.Claimed, users, events)
+	}
 }
