@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -178,11 +179,12 @@ const maxRecordBytes = 1 << 20
 //     AutoLicenses are ignored and listed in ImportReport.UnknownColumns.
 //  3. Each row is then taken on its own, in file order (cells trimmed,
 //     then unescaped with UnescapeCell, values read case-insensitively):
-//     a Claim cell other than TRUE, FALSE or empty, a Claim Type other
-//     than Immediate, Delayed or empty, or a license cell other than TRUE,
-//     FALSE or empty is refused (*InputError, ErrInvalidValue, naming the
-//     column); a bad address ErrInvalidEmail (*InputError); Claim FALSE is
-//     skipped (ErrNotSelected); an address of no account is refused
+//     a Claim cell other than TRUE, FALSE or empty is refused (ErrInvalidValue);
+//     Claim FALSE is skipped (ErrNotSelected), whatever its other cells
+//     say; then a Claim Type other than Immediate, Delayed or empty, or a
+//     license cell other than TRUE, FALSE or empty, is refused
+//     (*InputError, ErrInvalidValue, naming the column); a bad address
+//     ErrInvalidEmail (*InputError); an address of no account is refused
 //     (ErrNotFound); a user the org already claimed — earlier in this
 //     file or before — is skipped (ErrAlreadyClaimed, V4); a user with
 //     reasons of E1–E6 is refused (*RefusalError, ErrNotEligible).
@@ -197,7 +199,11 @@ const maxRecordBytes = 1 << 20
 //
 // Rows are claimed in transactions of a few hundred (with the store's
 // BulkTx path when it has one); every row is claimed entirely or not at
-// all. ImportReport counts every row and lists the
+// all. Each transaction reads the org again: an org deleted or put under
+// directory sync in the middle of an import stops it there with rule 1's
+// error, and changed settings (the mode of M1, AutoLicenses) apply from
+// the next transaction on. The file's license columns are matched against
+// the AutoLicenses of the start. ImportReport counts every row and lists the
 // refused and skipped ones (RowResult.Line is the row's first line in the
 // file); opts.OnRow receives every row's result, claimed ones included,
 // once its transaction has committed; opts.Progress receives the number
@@ -228,19 +234,18 @@ func (s *Service) ImportClaims(ctx context.Context, org OrgID, r io.Reader, opts
 		return rep, errf(ErrNotAcknowledged, "claiming users has a long-term impact: set ImportOptions.Acknowledge")
 	}
 	var b Org
-	var base []string
 	err := s.view(ctx, func(t *txn) error {
 		var err error
 		if b, err = t.actingOrg(org); err != nil {
 			return err
 		}
-		base, err = cleanLicenses("ImportOptions.Licenses", b.Settings.AutoLicenses, opts.Licenses)
+		_, err = cleanLicenses("ImportOptions.Licenses", b.Settings.AutoLicenses, opts.Licenses)
 		return err
 	})
 	if err != nil {
 		return rep, err
 	}
-	im := &importer{s: s, b: b, base: base, opts: opts, rep: &rep}
+	im := &importer{s: s, b: b, opts: opts, rep: &rep}
 	if opts.DryRun {
 		im.seen = make(map[string]bool)
 	}
@@ -281,19 +286,18 @@ func (s *Service) ImportClaims(ctx context.Context, org OrgID, r io.Reader, opts
 
 // csvRow is a row of an import, with what its cells alone decide.
 type csvRow struct {
-	line     int
-	email    string // normalized when err is nil
-	want     want
-	claim    bool
-	licenses []string // the licenses to grant
-	err      error    // a refusal its cells decide
+	line   int
+	email  string // normalized when err is nil
+	want   want
+	claim  bool
+	grants []int8 // per license column: 1 grants, -1 withholds, 0 (or nil) leaves the default
+	err    error  // a refusal its cells decide
 }
 
 // importer is the state of one ImportClaims call.
 type importer struct {
 	s    *Service
 	b    Org
-	base []string // AutoLicenses plus ImportOptions.Licenses
 	opts ImportOptions
 	rep  *ImportReport
 	seen map[string]bool // dry run: the addresses earlier rows would claim
@@ -442,14 +446,10 @@ func (im *importer) next() (csvRow, error) {
 		}
 		return strings.TrimSpace(UnescapeCell(strings.TrimSpace(rec[i])))
 	}
-	raw := cell(im.email)
-	row.email = raw
-	p, err := parseEmailAny(ColumnEmail, raw, false)
-	if err != nil {
-		row.err = err
-		return row, nil
+	row.email = cell(im.email)
+	if row.claim, row.err = boolCell(ColumnClaim, cell(im.claim), true); row.err != nil || !row.claim {
+		return row, nil // a Claim FALSE row is skipped whatever its other cells say
 	}
-	row.email = p.addr
 	switch v := cell(im.claimType); {
 	case v == "":
 	case strings.EqualFold(v, Immediate.String()):
@@ -460,34 +460,54 @@ func (im *importer) next() (csvRow, error) {
 		row.err = invalid(ErrInvalidValue, ColumnClaimType, v, "must be Immediate or Delayed")
 		return row, nil
 	}
-	if row.claim, row.err = boolCell(ColumnClaim, cell(im.claim), true); row.err != nil {
-		return row, nil
-	}
-	row.licenses = im.base
-	for _, lc := range im.licCols {
-		grant, err := boolCell(lc.name, cell(lc.index), true)
+	for i, lc := range im.licCols {
+		v := cell(lc.index)
+		if v == "" {
+			continue
+		}
+		grant, err := boolCell(lc.name, v, true)
 		if err != nil {
 			row.err = err
 			return row, nil
 		}
-		has := false
-		for _, l := range row.licenses {
-			has = has || l == lc.name
+		if row.grants == nil {
+			row.grants = make([]int8, len(im.licCols))
 		}
+		row.grants[i] = -1
+		if grant {
+			row.grants[i] = 1
+		}
+	}
+	p, err := parseEmailAny(ColumnEmail, row.email, false)
+	if err != nil {
+		row.err = err
+		return row, nil
+	}
+	row.email = p.addr
+	return row, nil
+}
+
+// licenses returns the licenses of a row: base, then each license column
+// of the file granting (TRUE) or withholding (FALSE) its license (V7).
+func (im *importer) licenses(base []string, grants []int8) []string {
+	ls := base
+	for i, g := range grants {
+		name := im.licCols[i].name
+		has := slices.Contains(ls, name)
 		switch {
-		case grant && !has:
-			row.licenses = append(row.licenses[:len(row.licenses):len(row.licenses)], lc.name)
-		case !grant && has:
-			kept := make([]string, 0, len(row.licenses))
-			for _, l := range row.licenses {
-				if l != lc.name {
+		case g > 0 && !has:
+			ls = append(ls[:len(ls):len(ls)], name)
+		case g < 0 && has:
+			kept := make([]string, 0, len(ls))
+			for _, l := range ls {
+				if l != name {
 					kept = append(kept, l)
 				}
 			}
-			row.licenses = kept
+			ls = kept
 		}
 	}
-	return row, nil
+	return ls
 }
 
 // boolCell reads a TRUE/FALSE cell; empty gives def.
@@ -521,6 +541,17 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 		if im.seen != nil {
 			claimed = make(map[string]bool)
 		}
+		// The org as of this batch (rule 1 again): an org deleted or put
+		// under directory sync meanwhile stops the import here, and
+		// settings changed meanwhile apply from here on (M1, V7).
+		b, err := t.actingOrg(im.b.ID)
+		if err != nil {
+			return err
+		}
+		base, err := cleanLicenses("ImportOptions.Licenses", b.Settings.AutoLicenses, im.opts.Licenses)
+		if err != nil {
+			return err
+		}
 		bt := newBulkTx(t.Tx)
 		if err := bt.prefetch(emails); err != nil {
 			return err
@@ -532,7 +563,7 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 				stopped = err
 				break
 			}
-			res, err := im.one(&bulk, row, claimed)
+			res, err := im.one(&bulk, b, base, row, claimed)
 			if err != nil {
 				return err
 			}
@@ -580,7 +611,7 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 
 // one claims or judges one row. claimed, in a dry run, collects the
 // addresses the batch would claim. The error is a store failure.
-func (im *importer) one(t *txn, row csvRow, claimed map[string]bool) (RowResult, error) {
+func (im *importer) one(t *txn, b Org, base []string, row csvRow, claimed map[string]bool) (RowResult, error) {
 	res := RowResult{Line: row.line, Email: row.email, Err: row.err}
 	switch row.want {
 	case wantImmediate:
@@ -596,7 +627,7 @@ func (im *importer) one(t *txn, row csvRow, claimed map[string]bool) (RowResult,
 		return res, nil
 	}
 	if im.seen[row.email] || claimed[row.email] { // a dry run's earlier row
-		res.Err = errAlreadyClaimed(row.email, im.b.ID)
+		res.Err = errAlreadyClaimed(row.email, b.ID)
 		return res, nil
 	}
 	u, err := t.UserByEmail(row.email)
@@ -609,16 +640,16 @@ func (im *importer) one(t *txn, row csvRow, claimed map[string]bool) (RowResult,
 	}
 	// A user of the org with a claim record (pending or ended) came in by
 	// the org's claim: every record of a user in org B was made by B.
-	if u.Org == im.b.ID && u.Claim != nil {
-		res.Err = errAlreadyClaimed(row.email, im.b.ID)
+	if u.Org == b.ID && u.Claim != nil {
+		res.Err = errAlreadyClaimed(row.email, b.ID)
 		return res, nil
 	}
 	var m Mode
 	var refused, failed error
 	if im.opts.DryRun {
-		_, m, refused, failed = t.judge(im.b, u.ID, row.want)
+		_, m, refused, failed = t.judge(b, u.ID, row.want)
 	} else {
-		m, refused, failed = t.claimOne(im.b, u.ID, row.licenses, row.want)
+		m, refused, failed = t.claimOne(b, u.ID, im.licenses(base, row.grants), row.want)
 	}
 	if failed != nil {
 		return res, failed

@@ -683,3 +683,106 @@ func TestImportClaimsCancelMidBatch(t *testing.T) {
 		t.Errorf("claimed %d (b has %d users, %d claim events), want the 10 rows up to the cancellation", rep.Claimed, users, events)
 	}
 }
+
+// Each batch reads the org again (rule 1, E7, E8, M1): what an admin
+// changes in the middle of a long import applies from the next batch on.
+func TestImportClaimsOrgChangesMidImport(t *testing.T) {
+	setup := func(t *testing.T, st claim.Settings, kind claim.OrgKind) (*env, string) {
+		e := newEnv(t)
+		e.mustOrg(t, "a", kind, oldOrgDate, claim.Settings{})
+		e.mustOrg(t, "b", claim.Enterprise, t0, st)
+		e.mustVerify(t, "b", "example.com")
+		var f strings.Builder
+		f.WriteString("User ID/Email (Required),Claim Type\n")
+		for i := range 300 {
+			e.mustUser(t, "a", fmt.Sprintf("u%04d@example.com", i), 1)
+			mode := "Immediate"
+			if kind == claim.Individual {
+				mode = "Delayed"
+			}
+			fmt.Fprintf(&f, "u%04d@example.com,%s\n", i, mode)
+		}
+		return e, f.String()
+	}
+	once := func(fn func()) func(int) {
+		done := false
+		return func(int) {
+			if !done {
+				done = true
+				fn()
+			}
+		}
+	}
+	t.Run("E7: directory sync turned on stops the import", func(t *testing.T) {
+		e, file := setup(t, claim.Settings{}, claim.Enterprise)
+		rep, err := e.importString("b", file, claim.ImportOptions{Progress: once(func() {
+			if err := e.svc.UpdateSettings(e.ctx, "b", claim.Settings{DirectorySync: true}); err != nil {
+				t.Fatal(err)
+			}
+		})})
+		if !errors.Is(err, claim.ErrDirectorySyncEnabled) || rep.Claimed != 256 {
+			t.Errorf("ImportClaims = %d claimed, %v; want the first batch (256) and ErrDirectorySyncEnabled", rep.Claimed, err)
+		}
+		if users, _ := claimedOf(t, e); users != 256 {
+			t.Errorf("b has %d users, want 256", users)
+		}
+	})
+	t.Run("E8: the org deleted stops the import", func(t *testing.T) {
+		e, file := setup(t, claim.Settings{}, claim.Enterprise)
+		file = strings.Replace(file, "User ID/Email (Required),Claim Type\n", "User ID/Email (Required),Claim Type,Claim\n", 1)
+		var f strings.Builder
+		for i, line := range strings.Split(strings.TrimSuffix(file, "\n"), "\n") {
+			switch {
+			case i == 0:
+				f.WriteString(line)
+			case i <= 256:
+				f.WriteString(line + ",FALSE") // the first batch claims nobody
+			default:
+				f.WriteString(line + ",TRUE")
+			}
+			f.WriteString("\n")
+		}
+		rep, err := e.importString("b", f.String(), claim.ImportOptions{Progress: once(func() {
+			if err := e.svc.DeleteOrg(e.ctx, "b"); err != nil {
+				t.Fatal(err)
+			}
+		})})
+		if !errors.Is(err, claim.ErrNotFound) || rep.Claimed != 0 || rep.Skipped != 256 {
+			t.Errorf("ImportClaims = %+v, %v; want 256 skipped, nothing claimed and ErrNotFound", rep, err)
+		}
+	})
+	t.Run("M3: content migration turned off refuses the Delayed rows after it", func(t *testing.T) {
+		e, file := setup(t, claim.Settings{AllowContentMigration: true}, claim.Individual)
+		rep, err := e.importString("b", file, claim.ImportOptions{Progress: once(func() {
+			if err := e.svc.UpdateSettings(e.ctx, "b", claim.Settings{}); err != nil {
+				t.Fatal(err)
+			}
+		})})
+		if err != nil || rep.Claimed != 256 || rep.Refused != 44 {
+			t.Fatalf("ImportClaims = %d claimed, %d refused, %v; want 256 and 44", rep.Claimed, rep.Refused, err)
+		}
+		for _, r := range rep.Rows {
+			if !errors.Is(r.Err, claim.ErrStaleMode) {
+				t.Fatalf("row %d: %v, want ErrStaleMode", r.Line, r.Err)
+			}
+		}
+	})
+}
+
+// Claim FALSE skips a row whatever its other cells say; a bad Claim cell
+// is refused before the address is looked at (rule 3).
+func TestImportClaimsCellOrder(t *testing.T) {
+	e := csvEnv(t)
+	rep, err := e.importString("b", "User ID/Email (Required),Claim Type,Claim\nnot-an-address,Later,FALSE\nnot-an-address,,maybe\nnot-an-address,Later,\n", claim.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2 not-an-address: ErrNotSelected", "3 not-an-address: ErrInvalidValue", "4 not-an-address: ErrInvalidValue"}
+	if diff := cmp.Diff(want, rowErrs(rep.Rows)); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	var ie *claim.InputError
+	if !errors.As(rep.Rows[1].Err, &ie) || ie.Field != claim.ColumnClaim {
+		t.Errorf("row 3: %v, want an InputError naming %s", rep.Rows[1].Err, claim.ColumnClaim)
+	}
+}
