@@ -308,6 +308,11 @@ func (sy *syncer) run(id OrgID, entries iter.Seq[DirectoryEntry], fp *syncFinger
 	sy.org = o
 	fp.start()
 	line := 0
+	// After a failed entry the attempt still reads (and fingerprints) the
+	// rest of the entries: a store that runs the sync again must be handed
+	// the same entries, and only a fingerprint of all of them can tell. A
+	// done context stops it at once: no store retries after that.
+	var failed error
 	for e := range entries {
 		line++
 		fp.add(e)
@@ -316,12 +321,15 @@ func (sy *syncer) run(id OrgID, entries iter.Seq[DirectoryEntry], fp *syncFinger
 				return err
 			}
 		}
-		if err := sy.entry(line, e); err != nil {
-			return err
+		if failed == nil {
+			failed = sy.entry(line, e)
 		}
 	}
 	if err := fp.check(); err != nil {
 		return err
+	}
+	if failed != nil {
+		return failed
 	}
 	if sy.opts.Full {
 		if err := sy.deactivateMissing(); err != nil {
@@ -554,14 +562,18 @@ func (sy *syncer) deactivateMissing() error {
 			} else if raw, err = t.UserByEmail(email); err != nil {
 				return err
 			}
-			u, err := t.current(raw)
+			// Decide on the read-only view: a user the sync leaves alone
+			// keeps its expired claim unpersisted (X3).
+			ro := *t
+			ro.rw = false
+			u, err := ro.current(raw)
 			if errors.Is(err, ErrNotFound) {
-				continue // an original whose claim has just expired (X1)
+				continue // an original whose claim has expired (X1)
 			}
 			if err != nil {
 				return err
 			}
-			if err := sy.missing(u); err != nil {
+			if err := sy.missing(raw, u); err != nil {
 				return err
 			}
 		}
@@ -580,10 +592,12 @@ func (sy *syncer) list(email string, k syncKind) {
 	}
 }
 
-// missing handles u, a user of the org the directory does not name: held
-// originals are skipped (H2), Inactive users stay as they are, the others
-// count into the base and are deactivated (Y2).
-func (sy *syncer) missing(u User) error {
+// missing handles u (raw as stored, brought up to now on a read-only
+// view), a user of the org the directory does not name: held originals
+// are skipped (H2), Inactive users stay as they are, the others count
+// into the base and are deactivated (Y2), which first persists an expired
+// claim of theirs (X3).
+func (sy *syncer) missing(raw, u User) error {
 	if u.HeldBy != "" || u.State == Inactive {
 		return nil
 	}
@@ -591,6 +605,10 @@ func (sy *syncer) missing(u User) error {
 	to, _ := next(u.State, onDeactivate, facts{})
 	sy.rep.Deactivated = append(sy.rep.Deactivated, u.Email)
 	return sy.write(func() error {
+		u, err := sy.t.current(raw)
+		if err != nil {
+			return err
+		}
 		u.State, u.InactiveSince = to, sy.t.now
 		return sy.update(u, EventUserDeactivated)
 	})

@@ -763,3 +763,88 @@ func TestRefuseSync(t *testing.T) {
 			setup: syncOf("a", syEntries("new@example.com", "other@example.com", "ann@example.com"), claim.SyncOptions{Full: true}), want: claim.ErrSyncThreshold},
 	})
 }
+
+// retryOnceStore fails the first Update that writes a user, as a
+// serialization failure would, and runs its function again: what the
+// Store contract allows.
+type retryOnceStore struct {
+	claim.Store
+	armed bool
+}
+
+var errSerialization = errors.New("simulated serialization failure")
+
+type failUpdateTx struct{ claim.Tx }
+
+func (failUpdateTx) UpdateUser(claim.User) error { return errSerialization }
+
+func (s *retryOnceStore) Update(ctx context.Context, fn func(claim.Tx) error) error {
+	if s.armed {
+		s.armed = false
+		err := s.Store.Update(ctx, func(tx claim.Tx) error { return fn(failUpdateTx{tx}) })
+		if !errors.Is(err, errSerialization) {
+			return err
+		}
+	}
+	return s.Store.Update(ctx, fn)
+}
+
+// A store running the sync again after a failure in the middle of the
+// entries must be handed the same entries: a sequence that can be read
+// only once fails the sync (ErrInvalidValue) instead of passing for an
+// empty directory that deactivates everyone (Y2).
+func TestSyncSingleUseSeqRetried(t *testing.T) {
+	rs := &retryOnceStore{Store: claim.NewMemoryStore()}
+	e := newEnvOn(t, rs)
+	e.mustOrg(t, "a", claim.Enterprise, t0, claim.Settings{})
+	e.mustVerify(t, "a", "example.com")
+	var entries []claim.DirectoryEntry
+	for i := range 5 {
+		addr := fmt.Sprintf("u%d@example.com", i)
+		e.mustUser(t, "a", addr, 0) // Verified: the sync promotes them, a write
+		entries = append(entries, claim.DirectoryEntry{Email: addr})
+	}
+	before := e.snapshot(t, "a")
+	i := 0
+	once := func(yield func(claim.DirectoryEntry) bool) {
+		for ; i < len(entries); i++ {
+			if !yield(entries[i]) {
+				i++
+				return
+			}
+		}
+	}
+	rs.armed = true
+	rep, err := e.svc.SyncDirectorySeq(e.ctx, "a", once, claim.SyncOptions{Full: true})
+	if !errors.Is(err, claim.ErrInvalidValue) {
+		t.Fatalf("SyncDirectorySeq = %+v, %v; want an error wrapping ErrInvalidValue", rep, err)
+	}
+	e.unchanged(t, before, "a")
+}
+
+// A full sync leaves an unnamed, already Inactive user alone, its expired
+// delayed claim included: only a write that touches a user persists an
+// expiry (X3).
+func TestSyncLeavesUntouchedExpiry(t *testing.T) {
+	e := newEnv(t)
+	e.mustOrg(t, "i", claim.Individual, oldOrgDate, claim.Settings{})
+	e.mustOrg(t, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true})
+	e.mustVerify(t, "b", "example.com")
+	x := e.mustUser(t, "i", "x@example.com", 7)
+	e.mustClaim(t, "b", claim.ClaimOptions{}, x.ID)
+	e.mustUser(t, "b", "keep@example.com", 0)
+	dir := []claim.DirectoryEntry{{Email: "keep@example.com"}}
+	if rep, err := e.svc.SyncDirectory(e.ctx, "b", dir, claim.SyncOptions{Full: true}); err != nil || !slices.Equal(rep.Deactivated, []string{"x@example.com"}) {
+		t.Fatalf("first sync = %+v, %v; want x deactivated", rep, err)
+	}
+	e.clock.Advance(window + 1)
+	before := e.snapshot(t, "b", "i")
+	rep, err := e.svc.SyncDirectory(e.ctx, "b", dir, claim.SyncOptions{Full: true})
+	if err != nil || len(rep.Deactivated) != 0 {
+		t.Fatalf("second sync = %+v, %v; want nobody deactivated", rep, err)
+	}
+	after := e.snapshot(t, "b", "i")
+	if len(after.Events) != len(before.Events)+1 || after.Events[len(after.Events)-1].Type != claim.EventDirectorySynced {
+		t.Errorf("events of the second sync: %v; want directory.synced alone", after.Events[len(before.Events):])
+	}
+}
