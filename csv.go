@@ -446,7 +446,13 @@ func (im *importer) next() (csvRow, error) {
 		}
 		return strings.TrimSpace(UnescapeCell(strings.TrimSpace(rec[i])))
 	}
+	// RowResult.Email is the normalized address whenever it is one, so
+	// the address is parsed first; its error counts after the others.
 	row.email = cell(im.email)
+	p, emailErr := parseEmailAny(ColumnEmail, row.email, false)
+	if emailErr == nil {
+		row.email = p.addr
+	}
 	if row.claim, row.err = boolCell(ColumnClaim, cell(im.claim), true); row.err != nil || !row.claim {
 		return row, nil // a Claim FALSE row is skipped whatever its other cells say
 	}
@@ -478,12 +484,7 @@ func (im *importer) next() (csvRow, error) {
 			row.grants[i] = 1
 		}
 	}
-	p, err := parseEmailAny(ColumnEmail, row.email, false)
-	if err != nil {
-		row.err = err
-		return row, nil
-	}
-	row.email = p.addr
+	row.err = emailErr
 	return row, nil
 }
 

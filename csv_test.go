@@ -773,11 +773,13 @@ func TestImportClaimsOrgChangesMidImport(t *testing.T) {
 // is refused before the address is looked at (rule 3).
 func TestImportClaimsCellOrder(t *testing.T) {
 	e := csvEnv(t)
-	rep, err := e.importString("b", "User ID/Email (Required),Claim Type,Claim\nnot-an-address,Later,FALSE\nnot-an-address,,maybe\nnot-an-address,Later,\n", claim.ImportOptions{})
+	rep, err := e.importString("b", "User ID/Email (Required),Claim Type,Claim\nnot-an-address,Later,FALSE\nnot-an-address,,maybe\nnot-an-address,Later,\nAnn@Example.COM,,maybe\n", claim.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"2 not-an-address: ErrNotSelected", "3 not-an-address: ErrInvalidValue", "4 not-an-address: ErrInvalidValue"}
+	// A row's address is reported normalized whenever it is one.
+	want := []string{"2 not-an-address: ErrNotSelected", "3 not-an-address: ErrInvalidValue", "4 not-an-address: ErrInvalidValue",
+		"5 ann@example.com: ErrInvalidValue"}
 	if diff := cmp.Diff(want, rowErrs(rep.Rows)); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}
