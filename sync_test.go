@@ -848,3 +848,39 @@ func TestSyncLeavesUntouchedExpiry(t *testing.T) {
 		t.Errorf("events of the second sync: %v; want directory.synced alone", after.Events[len(before.Events):])
 	}
 }
+
+// A full sync of an org larger than a page lists and deactivates users
+// on every page of the walk over the org (Y2), with and without the
+// store's OrgEmailLister.
+func TestSyncPagesLargeOrg(t *testing.T) {
+	for _, lister := range []bool{true, false} {
+		t.Run(fmt.Sprintf("lister=%v", lister), func(t *testing.T) {
+			var st claim.Store = claim.NewMemoryStore()
+			if !lister {
+				st = &faultStore{Store: st} // its Tx has no OrgEmailLister
+			}
+			e := newEnvOn(t, st)
+			e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
+			e.mustVerify(t, "d", "v.example")
+			addrs, _ := syOrgOf(t, e, 700, 0)
+			var kept, gone []string
+			for i, a := range addrs {
+				if i%3 == 1 { // the first of each page (0, 256, 512) is kept
+					gone = append(gone, a)
+				} else {
+					kept = append(kept, a)
+				}
+			}
+			rep, err := e.svc.SyncDirectory(e.ctx, "d", syEntries(kept...), claim.SyncOptions{Full: true, IgnoreThreshold: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(gone, rep.Deactivated); diff != "" {
+				t.Errorf("Deactivated (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(kept, rep.Unchanged); diff != "" {
+				t.Errorf("Unchanged (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
