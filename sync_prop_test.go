@@ -165,27 +165,6 @@ func syDraw(tt *testing.T, t *rapid.T, store claim.Store) *syDrawn {
 	return w
 }
 
-// syCheck runs prop under rapid.Check. With budget > 0, checks past that
-// many pass without running prop (as smRun does; after a failure every
-// check runs, so that rapid can shrink it).
-func syCheck(t *testing.T, budget int, prop func(*rapid.T)) {
-	ran, failing := 0, false
-	rapid.Check(t, func(rt *rapid.T) {
-		if budget > 0 && ran >= budget && !failing {
-			return
-		}
-		ok := false
-		defer func() {
-			if !ok || rt.Failed() {
-				failing = true
-			}
-		}()
-		prop(rt)
-		ran++
-		ok = true
-	})
-}
-
 // syUnchanged fails the check unless the world of syOrgs is as before.
 func syUnchanged(t *rapid.T, tb testing.TB, e *env, before world, what string) {
 	if diff := cmp.Diff(before, e.snapshot(tb, syOrgs...), claimtest.CmpOptions()); diff != "" {
@@ -198,7 +177,7 @@ func syUnchanged(t *rapid.T, tb testing.TB, e *env, before world, what string) {
 // error equal the real run's. A real run refused by Y5 changes nothing
 // either.
 func TestSyncDryRunProperty(t *testing.T) {
-	syCheck(t, 0, func(rt *rapid.T) { syDryRunProperty(t, rt, claim.NewMemoryStore()) })
+	rapid.Check(t, func(rt *rapid.T) { syDryRunProperty(t, rt, claim.NewMemoryStore()) })
 }
 
 func syDryRunProperty(tt *testing.T, t *rapid.T, store claim.Store) {
@@ -236,7 +215,7 @@ func syDryRunProperty(tt *testing.T, t *rapid.T, store claim.Store) {
 // of another org's claimed domain are not; other orgs do not change. After
 // an incremental sync no one was deactivated. The report says the same.
 func TestSyncOutcomeProperty(t *testing.T) {
-	syCheck(t, 0, func(rt *rapid.T) { syOutcomeProperty(t, rt, claim.NewMemoryStore()) })
+	rapid.Check(t, func(rt *rapid.T) { syOutcomeProperty(t, rt, claim.NewMemoryStore()) })
 }
 
 func syOutcomeProperty(tt *testing.T, t *rapid.T, store claim.Store) {
@@ -347,13 +326,13 @@ func TestSyncPropertiesPostgres(t *testing.T) {
 	store, empty := smPostgresStore(t)
 	const checks = 30
 	t.Run("dry run", func(t *testing.T) {
-		syCheck(t, checks, func(rt *rapid.T) {
+		smChecks(t, checks, func(rt *rapid.T) {
 			empty(t)
 			syDryRunProperty(t, rt, store)
 		})
 	})
 	t.Run("outcome", func(t *testing.T) {
-		syCheck(t, checks, func(rt *rapid.T) {
+		smChecks(t, checks, func(rt *rapid.T) {
 			empty(t)
 			syOutcomeProperty(t, rt, store)
 		})

@@ -579,17 +579,27 @@ func TestSyncDirectorySyncSetting(t *testing.T) {
 
 // retryStore decorates a Store: its next Update runs fn once more first
 // and rolls that attempt back, as a store retrying a serialization
-// failure does.
+// failure does. With failWrites, that attempt fails at its first
+// UpdateUser, in the middle of its work, as a serialization failure can.
 type retryStore struct {
 	claim.Store
-	retries int
+	retries    int
+	failWrites bool
 }
+
+// failUpdateTx fails every UpdateUser with errSyRetry.
+type failUpdateTx struct{ claim.Tx }
+
+func (failUpdateTx) UpdateUser(claim.User) error { return errSyRetry }
 
 var errSyRetry = errors.New("retry")
 
 func (s *retryStore) Update(ctx context.Context, fn func(claim.Tx) error) error {
 	for ; s.retries > 0; s.retries-- {
 		if err := s.Store.Update(ctx, func(tx claim.Tx) error {
+			if s.failWrites {
+				tx = failUpdateTx{tx}
+			}
 			if err := fn(tx); err != nil {
 				return err
 			}
@@ -764,37 +774,12 @@ func TestRefuseSync(t *testing.T) {
 	})
 }
 
-// retryOnceStore fails the first Update that writes a user, as a
-// serialization failure would, and runs its function again: what the
-// Store contract allows.
-type retryOnceStore struct {
-	claim.Store
-	armed bool
-}
-
-var errSerialization = errors.New("simulated serialization failure")
-
-type failUpdateTx struct{ claim.Tx }
-
-func (failUpdateTx) UpdateUser(claim.User) error { return errSerialization }
-
-func (s *retryOnceStore) Update(ctx context.Context, fn func(claim.Tx) error) error {
-	if s.armed {
-		s.armed = false
-		err := s.Store.Update(ctx, func(tx claim.Tx) error { return fn(failUpdateTx{tx}) })
-		if !errors.Is(err, errSerialization) {
-			return err
-		}
-	}
-	return s.Store.Update(ctx, fn)
-}
-
 // A store running the sync again after a failure in the middle of the
 // entries must be handed the same entries: a sequence that can be read
 // only once fails the sync (ErrInvalidValue) instead of passing for an
 // empty directory that deactivates everyone (Y2).
 func TestSyncSingleUseSeqRetried(t *testing.T) {
-	rs := &retryOnceStore{Store: claim.NewMemoryStore()}
+	rs := &retryStore{Store: claim.NewMemoryStore(), failWrites: true}
 	e := newEnvOn(t, rs)
 	e.mustOrg(t, "a", claim.Enterprise, t0, claim.Settings{})
 	e.mustVerify(t, "a", "example.com")
@@ -814,7 +799,7 @@ func TestSyncSingleUseSeqRetried(t *testing.T) {
 			}
 		}
 	}
-	rs.armed = true
+	rs.retries = 1
 	rep, err := e.svc.SyncDirectorySeq(e.ctx, "a", once, claim.SyncOptions{Full: true})
 	if !errors.Is(err, claim.ErrInvalidValue) {
 		t.Fatalf("SyncDirectorySeq = %+v, %v; want an error wrapping ErrInvalidValue", rep, err)
