@@ -115,6 +115,16 @@ func (t *txn) subscriber(partner *OrgID, id SubscriberID) (Subscriber, BroadWork
 	return sub, e, nil
 }
 
+// subscriberIn is subscriber for a step of a flow that needs the
+// subscriber in status want: ErrSubscriberStatus otherwise.
+func (t *txn) subscriberIn(partner *OrgID, id SubscriberID, want SubscriberStatus) (Subscriber, BroadWorksEnterprise, error) {
+	sub, e, err := t.subscriber(partner, id)
+	if err == nil && sub.Status != want {
+		err = errf(ErrSubscriberStatus, "subscriber %q is %s, not %s", id, sub.Status, want)
+	}
+	return sub, e, err
+}
+
 // Subscriber returns the subscriber; ErrNotFound if there is none.
 func (s *Service) Subscriber(ctx context.Context, id SubscriberID) (Subscriber, error) {
 	var sub Subscriber
@@ -777,12 +787,9 @@ func (s *Service) EnterEmail(ctx context.Context, id SubscriberID, email string)
 	}
 	var out Subscriber
 	err = s.update(ctx, func(t *txn) error {
-		sub, e, err := t.subscriber(nil, id)
+		sub, e, err := t.subscriberIn(nil, id, StatusPendingEmailInput)
 		if err != nil {
 			return err
-		}
-		if sub.Status != StatusPendingEmailInput {
-			return errf(ErrSubscriberStatus, "subscriber %q is %s, not %s", id, sub.Status, StatusPendingEmailInput)
 		}
 		sub.Email = p.addr
 		if err := t.awaitValidation(e, &sub); err != nil {
@@ -873,12 +880,9 @@ func (s *Service) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSubsc
 func (s *Service) ValidateEmail(ctx context.Context, id SubscriberID) (Subscriber, error) {
 	var out Subscriber
 	err := s.update(ctx, func(t *txn) error {
-		sub, e, err := t.subscriber(nil, id)
+		sub, e, err := t.subscriberIn(nil, id, StatusPendingEmailValidation)
 		if err != nil {
 			return err
-		}
-		if sub.Status != StatusPendingEmailValidation {
-			return errf(ErrSubscriberStatus, "subscriber %q is %s, not %s", id, sub.Status, StatusPendingEmailValidation)
 		}
 		if err := t.approvalPending(e, sub.ID); err != nil {
 			return err
@@ -916,11 +920,11 @@ func (s *Service) ValidateEmail(ctx context.Context, id SubscriberID) (Subscribe
 func (s *Service) Consent(ctx context.Context, id SubscriberID) (Subscriber, error) {
 	var out Subscriber
 	err := s.update(ctx, func(t *txn) error {
-		sub, e, err := t.subscriber(nil, id)
+		sub, e, err := t.subscriberIn(nil, id, StatusPendingUserMigration)
 		if err != nil {
 			return err
 		}
-		if sub.Status != StatusPendingUserMigration || e.Org == "" {
+		if e.Org == "" { // the enterprise belongs to no org: nothing to migrate into
 			return errf(ErrSubscriberStatus, "subscriber %q is %s, not %s", id, sub.Status, StatusPendingUserMigration)
 		}
 		u, kind, found, err := t.holderOf(sub.Email)
@@ -965,12 +969,9 @@ func (s *Service) Consent(ctx context.Context, id SubscriberID) (Subscriber, err
 func (s *Service) RetrySubscriber(ctx context.Context, partner OrgID, id SubscriberID) (Subscriber, error) {
 	var out Subscriber
 	err := s.update(ctx, func(t *txn) error {
-		sub, e, err := t.subscriber(&partner, id)
+		sub, e, err := t.subscriberIn(&partner, id, StatusError)
 		if err != nil {
 			return err
-		}
-		if sub.Status != StatusError {
-			return errf(ErrSubscriberStatus, "subscriber %q is %s, not %s", id, sub.Status, StatusError)
 		}
 		if err := t.place(&e, &sub); err != nil {
 			return err

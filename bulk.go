@@ -169,8 +169,8 @@ func (b *bulkTx) User(id UserID) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	b.remember(u)
-	return memCloneUser(u), nil
+	b.remember(u) // caches a copy: u, the store's own copy, is the caller's
+	return u, nil
 }
 
 func (b *bulkTx) UserByEmail(email string) (User, error) {
@@ -187,8 +187,8 @@ func (b *bulkTx) UserByEmail(email string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	b.remember(u)
-	return memCloneUser(u), nil
+	b.remember(u) // caches a copy: u, the store's own copy, is the caller's
+	return u, nil
 }
 
 func (b *bulkTx) CreateUser(u User) error {
