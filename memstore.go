@@ -29,7 +29,10 @@ import (
 // key, so a page of k records costs O(log n + k) however many users, orgs
 // or domains the store holds; Events is a slice operation, O(k). Writing a
 // user costs O(log n) per index it is in. Every value is copied in and
-// out, so a user also costs in proportion to its Licenses.
+// out, so a user also costs in proportion to its Licenses; the Tx's
+// BulkTx.Apply, which ImportClaims uses, keeps the Licenses and Claim it
+// is handed instead of copying them. The event log grows in chunks, never
+// copying the events it holds.
 func NewMemoryStore() Store {
 	return &memStore{data: newMemData()}
 }
@@ -38,6 +41,7 @@ var (
 	_ Store          = (*memStore)(nil)
 	_ Tx             = (*memTx)(nil)
 	_ OrgEmailLister = (*memTx)(nil)
+	_ BulkTx         = (*memTx)(nil)
 )
 
 var (
@@ -49,6 +53,9 @@ var (
 
 // memDegree is the degree of the B-tree indexes.
 const memDegree = 32
+
+// memEventChunk is the number of events in a chunk of the event log.
+const memEventChunk = 1024
 
 // memStore is the Store of NewMemoryStore.
 type memStore struct {
@@ -75,7 +82,11 @@ type memData struct {
 	domainNames *btree.BTreeG[memDomainKey] // (Org, Name)
 	claimants   map[string]OrgID            // Name → the org whose record has Claimed
 
-	events []Event // events[i].Seq == i+1
+	// events is the log in chunks of memEventChunk events, all full but
+	// the last, so that it grows without copying: the event with Seq s is
+	// events[(s-1)/memEventChunk][(s-1)%memEventChunk]. nevents counts them.
+	events  [][]Event
+	nevents int
 
 	bw *memBW // Webex for BroadWorks records (memstore_broadworks.go)
 }
@@ -147,7 +158,7 @@ func (s *memStore) View(ctx context.Context, fn func(Tx) error) error {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	tx := &memTx{d: s.data}
+	tx := &memTx{d: s.data, events0: -1}
 	defer func() { tx.done = true }()
 	return fn(tx)
 }
@@ -163,7 +174,7 @@ func (s *memStore) Update(ctx context.Context, fn func(Tx) error) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx := &memTx{d: s.data, writable: true}
+	tx := &memTx{d: s.data, writable: true, events0: -1}
 	committed := false
 	defer func() {
 		tx.done = true
@@ -181,17 +192,44 @@ func (s *memStore) Update(ctx context.Context, fn func(Tx) error) error {
 // memTx is the Tx of a memStore.
 type memTx struct {
 	d        *memData
-	writable bool     // an Update's Tx
-	done     bool     // fn has returned
-	undo     []func() // run in reverse to roll back
+	writable bool      // an Update's Tx
+	done     bool      // fn has returned
+	undo     []memUndo // run in reverse to roll back
+	// events0 is the length of the event log before the transaction's
+	// first AppendEvent, or -1 if it has appended none: rolling back
+	// truncates the log to it, so appending an event records no undo.
+	events0 int
 }
 
-// rollback undoes the transaction's writes, last first.
+// memUndo is an entry of a transaction's undo log. A user write, by far
+// the most frequent, is kept as data (put prev back as the user id), so
+// that it costs no closure; any other write is undone by fn.
+type memUndo struct {
+	fn   func() // nil: a user write
+	id   UserID
+	prev *User // nil: the user did not exist
+}
+
+// onUndo records fn as the undo of a write other than a user's.
+func (tx *memTx) onUndo(fn func()) {
+	tx.undo = append(tx.undo, memUndo{fn: fn})
+}
+
+// rollback undoes the transaction's writes, last first, then drops the
+// events it appended.
 func (tx *memTx) rollback() {
 	for i := len(tx.undo) - 1; i >= 0; i-- {
-		tx.undo[i]()
+		if u := tx.undo[i]; u.fn != nil {
+			u.fn()
+		} else {
+			tx.d.setUser(u.id, u.prev)
+		}
 	}
 	tx.undo = nil
+	if tx.events0 >= 0 {
+		tx.d.truncateEvents(tx.events0)
+		tx.events0 = -1
+	}
 }
 
 // check returns an error if the Tx has ended, or if op is a write and the
@@ -270,7 +308,7 @@ func (tx *memTx) DeleteOrg(id OrgID) error {
 func (tx *memTx) setOrg(id OrgID, o *Org) {
 	d := tx.d
 	prev, existed := d.orgs[id]
-	tx.undo = append(tx.undo, func() {
+	tx.onUndo(func() {
 		if existed {
 			d.orgs[id] = prev
 		} else {
@@ -330,7 +368,7 @@ func (tx *memTx) DeleteDomain(org OrgID, name string) error {
 func (tx *memTx) setDomain(k memDomainKey, dom *Domain) {
 	d := tx.d
 	prev, existed := d.domains[k]
-	tx.undo = append(tx.undo, func() {
+	tx.onUndo(func() {
 		if existed {
 			d.setDomain(k, &prev)
 		} else {
@@ -417,13 +455,21 @@ func (tx *memTx) CreateUser(u User) error {
 	if err := tx.check("CreateUser", true); err != nil {
 		return err
 	}
+	if err := tx.creatable(&u); err != nil {
+		return err
+	}
+	tx.setUser(u.ID, &u)
+	return nil
+}
+
+// creatable returns CreateUser's error for u, if any.
+func (tx *memTx) creatable(u *User) error {
 	if _, ok := tx.d.users[u.ID]; ok {
 		return fmt.Errorf("memory store: user %s: %w", u.ID, ErrDuplicate)
 	}
 	if other, ok := tx.d.byEmail[u.Email]; ok {
 		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other.ID, ErrEmailTaken)
 	}
-	tx.setUser(u.ID, &u)
 	return nil
 }
 
@@ -433,13 +479,21 @@ func (tx *memTx) UpdateUser(u User) error {
 	if err := tx.check("UpdateUser", true); err != nil {
 		return err
 	}
+	if err := tx.updatable(&u); err != nil {
+		return err
+	}
+	tx.setUser(u.ID, &u)
+	return nil
+}
+
+// updatable returns UpdateUser's error for u, if any.
+func (tx *memTx) updatable(u *User) error {
 	if _, ok := tx.d.users[u.ID]; !ok {
 		return fmt.Errorf("memory store: user %s: %w", u.ID, ErrNotFound)
 	}
 	if other, ok := tx.d.byEmail[u.Email]; ok && other.ID != u.ID {
 		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other.ID, ErrEmailTaken)
 	}
-	tx.setUser(u.ID, &u)
 	return nil
 }
 
@@ -455,17 +509,73 @@ func (tx *memTx) DeleteUser(id UserID) error {
 	return nil
 }
 
+// UsersByEmails returns the users with the addresses, in the order of
+// emails, leaving out addresses of no account (BulkTx).
+func (tx *memTx) UsersByEmails(emails []string) ([]User, error) {
+	if err := tx.check("UsersByEmails", false); err != nil {
+		return nil, err
+	}
+	out := make([]User, 0, len(emails))
+	for _, e := range emails {
+		if u, ok := tx.d.byEmail[e]; ok {
+			out = append(out, memCloneUser(*u))
+		}
+	}
+	return out, nil
+}
+
+// Apply performs the writes in order, with the checks and errors of
+// CreateUser, UpdateUser, DeleteUser and AppendEvent, stopping at the
+// first that fails (BulkTx). The users' Licenses and Claim are stored as
+// they are, not copied: Apply's caller hands them over.
+func (tx *memTx) Apply(writes []Write) error {
+	if err := tx.check("Apply", true); err != nil {
+		return err
+	}
+	for i := range writes {
+		w := &writes[i]
+		var err error
+		switch w.Op {
+		case WriteCreateUser:
+			if err = tx.creatable(&w.User); err == nil {
+				u := w.User
+				tx.putUser(u.ID, &u)
+			}
+		case WriteUpdateUser:
+			if err = tx.updatable(&w.User); err == nil {
+				u := w.User
+				tx.putUser(u.ID, &u)
+			}
+		case WriteDeleteUser:
+			err = tx.DeleteUser(w.User.ID)
+		case WriteAppendEvent:
+			tx.appendEvent(w.Event)
+		default:
+			err = fmt.Errorf("memory store: Apply: write %d: op %d: not a WriteOp: %w", i, w.Op, ErrInvalidValue)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // setUser stores a copy of *u as the user id, or removes the user if u is
 // nil, recording the undo.
 func (tx *memTx) setUser(id UserID, u *User) {
-	d := tx.d
-	prev := d.users[id] // nil if none; a stored record is never changed, so it can be stored again
-	tx.undo = append(tx.undo, func() { d.setUser(id, prev) })
 	if u != nil {
 		c := memCloneUser(*u)
 		u = &c
 	}
-	d.setUser(id, u)
+	tx.putUser(id, u)
+}
+
+// putUser stores *u, which it owns from then on, as the user id, or
+// removes the user if u is nil, recording the undo.
+func (tx *memTx) putUser(id UserID, u *User) {
+	// A stored record is never changed, so prev can be stored again.
+	tx.undo = append(tx.undo, memUndo{id: id, prev: tx.d.users[id]})
+	tx.d.setUser(id, u)
 }
 
 // setUser removes the user id and its index entries, then, if u is not
@@ -653,15 +763,38 @@ func (tx *memTx) AppendEvent(e Event) (Event, error) {
 	if err := tx.check("AppendEvent", true); err != nil {
 		return Event{}, err
 	}
+	return tx.appendEvent(e), nil
+}
+
+// appendEvent is AppendEvent once the Tx is checked.
+func (tx *memTx) appendEvent(e Event) Event {
 	d := tx.d
-	n := len(d.events)
-	tx.undo = append(tx.undo, func() {
-		clear(d.events[n:])
-		d.events = d.events[:n]
-	})
-	e.Seq = uint64(n) + 1
-	d.events = append(d.events, e)
-	return e, nil
+	if tx.events0 < 0 {
+		tx.events0 = d.nevents
+	}
+	if d.nevents%memEventChunk == 0 {
+		d.events = append(d.events, make([]Event, 0, memEventChunk))
+	}
+	d.nevents++
+	e.Seq = uint64(d.nevents)
+	last := &d.events[len(d.events)-1]
+	*last = append(*last, e)
+	return e
+}
+
+// truncateEvents drops the events after the first n.
+func (d *memData) truncateEvents(n int) {
+	for d.nevents > n {
+		last := len(d.events) - 1
+		keep := max(n-last*memEventChunk, 0)
+		clear(d.events[last][keep:])
+		d.events[last] = d.events[last][:keep]
+		d.nevents = last*memEventChunk + keep
+		if keep == 0 {
+			d.events[last] = nil
+			d.events = d.events[:last]
+		}
+	}
 }
 
 // Events lists the events with Seq > after, in Seq order. Returns an error
@@ -670,7 +803,7 @@ func (tx *memTx) Events(after uint64, limit int) ([]Event, error) {
 	if err := tx.checkList("Events", limit); err != nil {
 		return nil, err
 	}
-	n := uint64(len(tx.d.events))
+	n := uint64(tx.d.nevents)
 	if after >= n {
 		return nil, nil
 	}
@@ -678,7 +811,14 @@ func (tx *memTx) Events(after uint64, limit int) ([]Event, error) {
 	if uint64(limit) < n-after {
 		end = after + uint64(limit)
 	}
-	return slices.Clone(tx.d.events[after:end]), nil
+	out := make([]Event, 0, end-after)
+	for i := after; i < end; {
+		chunk := tx.d.events[i/memEventChunk]
+		j := min(end-i, uint64(len(chunk))-i%memEventChunk)
+		out = append(out, chunk[i%memEventChunk:i%memEventChunk+j]...)
+		i += j
+	}
+	return out, nil
 }
 
 // memCloneUser returns a copy of u that shares no memory with it.

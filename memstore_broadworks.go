@@ -126,7 +126,7 @@ func (tx *memTx) DeleteEnterprise(id EnterpriseID) error {
 func (tx *memTx) setEnterprise(id EnterpriseID, e *BroadWorksEnterprise) {
 	bw := tx.d.bw
 	prev, existed := bw.enterprises[id]
-	tx.undo = append(tx.undo, func() {
+	tx.onUndo(func() {
 		if existed {
 			bw.setEnterprise(id, &prev)
 		} else {
@@ -222,7 +222,7 @@ func (tx *memTx) DeleteSubscriber(id SubscriberID) error {
 func (tx *memTx) setSubscriber(id SubscriberID, s *Subscriber) {
 	bw := tx.d.bw
 	prev, existed := bw.subscribers[id]
-	tx.undo = append(tx.undo, func() {
+	tx.onUndo(func() {
 		if existed {
 			bw.setSubscriber(id, &prev)
 		} else {
@@ -281,7 +281,7 @@ func (tx *memTx) PutOrgProfile(p OrgProfile) error {
 	}
 	bw := tx.d.bw
 	prev, existed := bw.profiles[p.Org]
-	tx.undo = append(tx.undo, func() {
+	tx.onUndo(func() {
 		if existed {
 			bw.profiles[p.Org] = prev
 		} else {
@@ -303,7 +303,7 @@ func (tx *memTx) DeleteOrgProfile(org OrgID) error {
 	if !ok {
 		return fmt.Errorf("memory store: profile of org %s: %w", org, ErrNotFound)
 	}
-	tx.undo = append(tx.undo, func() { bw.profiles[org] = prev })
+	tx.onUndo(func() { bw.profiles[org] = prev })
 	delete(bw.profiles, org)
 	return nil
 }

@@ -1,8 +1,14 @@
 package claim_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"pgregory.net/rapid"
 
 	"github.com/claimkit/claim"
 	"github.com/claimkit/claim/storetest"
@@ -95,4 +101,94 @@ func TestMemoryStoreTxAfterEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("View() = %v, want nil", err)
 	}
+}
+
+// TestMemoryStoreEventLog: the memory store keeps its event log in chunks
+// of 1,024 events. Transactions that append any number of events, across
+// chunk boundaries, commit them with consecutive Seqs or, when they fail
+// or panic, leave no event and no user write behind; Events pages
+// through the log from any position, across chunks.
+func TestMemoryStoreEventLog(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		s := claim.NewMemoryStore()
+		ctx := context.Background()
+		var model []claim.Event
+		users := 0
+		steps := rapid.IntRange(1, 6).Draw(rt, "transactions")
+		for step := range steps {
+			k := rapid.OneOf(rapid.IntRange(0, 3), rapid.IntRange(1020, 1030), rapid.IntRange(0, 2100)).Draw(rt, "events")
+			end := rapid.SampledFrom([]string{"commit", "error", "panic"}).Draw(rt, "end")
+			id := claim.UserID(fmt.Sprintf("u%d", step))
+			var added []claim.Event
+			run := func() (err error) {
+				defer func() {
+					if p := recover(); p != nil {
+						err = fmt.Errorf("panic: %v", p)
+					}
+				}()
+				return s.Update(ctx, func(tx claim.Tx) error {
+					for i := range k {
+						e, err := tx.AppendEvent(claim.Event{Type: claim.EventUserAdded, Detail: fmt.Sprintf("%d.%d", step, i)})
+						if err != nil {
+							return err
+						}
+						added = append(added, e)
+						if i == k/2 {
+							if err := tx.CreateUser(claim.User{ID: id, Email: string(id) + "@x.example", Org: "o"}); err != nil {
+								return err
+							}
+						}
+					}
+					switch end {
+					case "error":
+						return errors.New("abandon")
+					case "panic":
+						panic("abandon")
+					}
+					return nil
+				})
+			}
+			err := run()
+			if (err == nil) != (end == "commit") {
+				rt.Fatalf("transaction %d (%s) = %v", step, end, err)
+			}
+			for i, e := range added {
+				if want := uint64(len(model) + i + 1); e.Seq != want {
+					rt.Fatalf("transaction %d: event %d has Seq %d, want %d", step, i, e.Seq, want)
+				}
+			}
+			if end == "commit" {
+				model = append(model, added...)
+				if k > 0 {
+					users++
+				}
+			}
+			after := rapid.IntRange(0, len(model)+2).Draw(rt, "after")
+			limit := rapid.IntRange(1, 2200).Draw(rt, "limit")
+			err = s.View(ctx, func(tx claim.Tx) error {
+				got, err := tx.Events(uint64(after), limit)
+				if err != nil {
+					return err
+				}
+				var want []claim.Event
+				if after < len(model) {
+					want = model[after:min(after+limit, len(model))]
+				}
+				if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+					rt.Fatalf("Events(%d, %d) of %d (-want +got):\n%s", after, limit, len(model), diff)
+				}
+				us, err := tx.UsersByOrg("o", "", 100)
+				if err != nil {
+					return err
+				}
+				if len(us) != users {
+					rt.Fatalf("%d users after %d transactions, want %d", len(us), step+1, users)
+				}
+				return nil
+			})
+			if err != nil {
+				rt.Fatal(err)
+			}
+		}
+	})
 }

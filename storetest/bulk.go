@@ -88,6 +88,7 @@ func testBulk(t *testing.T, s claim.Store) {
 	}{
 		{"CreateUser of an ID that exists", []claim.Write{{Op: claim.WriteAppendEvent, Event: e3}, {Op: claim.WriteCreateUser, User: dupID}}, claim.ErrDuplicate},
 		{"CreateUser of a taken address", []claim.Write{{Op: claim.WriteCreateUser, User: taken}, {Op: claim.WriteAppendEvent, Event: e3}}, claim.ErrEmailTaken},
+		{"UpdateUser to a taken address", []claim.Write{{Op: claim.WriteUpdateUser, User: func() claim.User { u := a2; u.Email = "c@x.example"; return u }()}}, claim.ErrEmailTaken},
 		{"UpdateUser of a missing user", []claim.Write{{Op: claim.WriteAppendEvent, Event: e3}, {Op: claim.WriteUpdateUser, User: missing}}, claim.ErrNotFound},
 		{"DeleteUser of a missing user", []claim.Write{{Op: claim.WriteDeleteUser, User: missing}}, claim.ErrNotFound},
 		{"an unknown op", []claim.Write{{Op: 0}}, claim.ErrInvalidValue},
