@@ -23,6 +23,9 @@ type BulkTx interface {
 	// errors of the single method it names (CreateUser, UpdateUser,
 	// DeleteUser, AppendEvent). It stops at the first write that fails
 	// and returns its error; the caller then abandons the transaction.
+	// The caller hands over what the writes' users point to (Licenses,
+	// Claim): a store may keep them rather than copy them, so the caller
+	// must not change them afterwards. It may reuse writes itself.
 	Apply(writes []Write) error
 }
 
@@ -86,24 +89,46 @@ type bulkTx struct {
 	emails    map[string]UserID // "": no such user
 	orgs      map[OrgID]Org
 	domains   map[[2]string]*Domain // nil: no such record
-	claimants map[string]OrgID      // "": no claimant
+	claimants map[string]bulkClaimant
 	writes    []Write
 }
 
+// bulkClaimant is a cached answer of DomainClaimant.
+type bulkClaimant struct {
+	org OrgID
+	err error // wraps ErrNotFound: no claimant
+}
+
 func newBulkTx(tx Tx) *bulkTx {
-	b := &bulkTx{Tx: tx}
-	b.bulk, _ = tx.(BulkTx)
-	b.reset()
+	b := &bulkTx{
+		users:     make(map[UserID]*User),
+		emails:    make(map[string]UserID),
+		orgs:      make(map[OrgID]Org),
+		domains:   make(map[[2]string]*Domain),
+		claimants: make(map[string]bulkClaimant),
+	}
+	b.rebind(tx)
 	return b
+}
+
+// rebind makes b a decorator of tx, another transaction, with empty caches
+// and queue: a caller that runs many transactions reuses one bulkTx's
+// memory.
+func (b *bulkTx) rebind(tx Tx) {
+	b.Tx = tx
+	b.bulk, _ = tx.(BulkTx)
+	clear(b.writes)
+	b.writes = b.writes[:0]
+	b.reset()
 }
 
 // reset drops the caches.
 func (b *bulkTx) reset() {
-	b.users = make(map[UserID]*User)
-	b.emails = make(map[string]UserID)
-	b.orgs = make(map[OrgID]Org)
-	b.domains = make(map[[2]string]*Domain)
-	b.claimants = make(map[string]OrgID)
+	clear(b.users)
+	clear(b.emails)
+	clear(b.orgs)
+	clear(b.domains)
+	clear(b.claimants)
 }
 
 // prefetch reads the users with the addresses in one request, when the
@@ -129,22 +154,40 @@ func (b *bulkTx) prefetch(emails []string) error {
 
 // remember caches a copy of u.
 func (b *bulkTx) remember(u User) {
-	c := memCloneUser(u)
-	b.users[u.ID] = &c
+	b.keep(memCloneUser(u))
+}
+
+// keep caches u, which shares no memory with the caller's users. Neither
+// the cache nor a store changes a user's Licenses or Claim in place, so u
+// may share them with a queued write.
+func (b *bulkTx) keep(u User) {
+	b.users[u.ID] = &u
 	b.emails[u.Email] = u.ID
 }
 
-// flush applies the queued writes.
+// queue queues the write of a copy of u, and caches it.
+func (b *bulkTx) queue(op WriteOp, u User) {
+	c := memCloneUser(u)
+	b.writes = append(b.writes, Write{Op: op, User: c})
+	b.keep(c)
+}
+
+// flush applies the queued writes, then reuses the queue's memory.
 func (b *bulkTx) flush() error {
 	if len(b.writes) == 0 {
 		return nil
 	}
 	ws := b.writes
 	b.writes = nil
+	var err error
 	if b.bulk != nil {
-		return b.bulk.Apply(ws)
+		err = b.bulk.Apply(ws)
+	} else {
+		err = Apply(b.Tx, ws)
 	}
-	return Apply(b.Tx, ws)
+	clear(ws)
+	b.writes = ws[:0]
+	return err
 }
 
 // sync flushes and drops the caches, before a call the caches do not
@@ -192,8 +235,7 @@ func (b *bulkTx) UserByEmail(email string) (User, error) {
 }
 
 func (b *bulkTx) CreateUser(u User) error {
-	b.writes = append(b.writes, Write{Op: WriteCreateUser, User: memCloneUser(u)})
-	b.remember(u)
+	b.queue(WriteCreateUser, u)
 	return nil
 }
 
@@ -216,8 +258,7 @@ func (b *bulkTx) UpdateUser(u User) error {
 	if err := b.forget(u.ID); err != nil {
 		return err
 	}
-	b.writes = append(b.writes, Write{Op: WriteUpdateUser, User: memCloneUser(u)})
-	b.remember(u)
+	b.queue(WriteUpdateUser, u)
 	return nil
 }
 
@@ -267,22 +308,18 @@ func (b *bulkTx) Domain(org OrgID, name string) (Domain, error) {
 	return d, nil
 }
 
+// DomainClaimant answers a domain claimed by no org, which every row of an
+// import on an unclaimed domain asks about, with the store's own error.
 func (b *bulkTx) DomainClaimant(name string) (OrgID, error) {
 	if c, ok := b.claimants[name]; ok {
-		if c == "" {
-			return "", fmt.Errorf("claim: domain %s: no claimant: %w", name, ErrNotFound)
-		}
-		return c, nil
+		return c.org, c.err
 	}
 	c, err := b.Tx.DomainClaimant(name)
-	if errors.Is(err, ErrNotFound) {
-		b.claimants[name] = ""
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return "", err
 	}
-	b.claimants[name] = c
-	return c, nil
+	b.claimants[name] = bulkClaimant{c, err}
+	return c, err
 }
 
 // The methods the caches do not cover see every queued write: the reads

@@ -182,8 +182,8 @@ func TestBulkTxIsTransparent(t *testing.T) {
 			}
 			var out []string
 			err = s.Update(ctx, func(tx Tx) error {
-				if withPath {
-					tx = memBulk{tx}
+				if !withPath {
+					tx = plainTx{tx} // without the memory store's bulk path
 				}
 				use := tx
 				var bt *bulkTx
@@ -229,6 +229,9 @@ func TestBulkTxIsTransparent(t *testing.T) {
 		}
 	})
 }
+
+// plainTx hides the BulkTx capability of a memory store's Tx.
+type plainTx struct{ Tx }
 
 // memBulk gives a memory store's Tx the BulkTx capability, built from
 // its single methods, so that bulkTx's use of the capability is tested.
@@ -322,4 +325,86 @@ func TestBulkTxPrefetch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestBulkTxRebind: a bulkTx rebound to a later transaction (as
+// ImportClaims reuses one across its batches) starts with nothing cached
+// and nothing queued: it reads what other transactions wrote since, and
+// it applies neither the earlier transactions' writes again nor those an
+// abandoned transaction queued.
+func TestBulkTxRebind(t *testing.T) {
+	s := NewMemoryStore()
+	ctx := context.Background()
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	u := User{ID: "u1", Email: "a@x.example", Org: "o1", State: Verified, CreatedAt: now}
+	var bt *bulkTx
+	err := s.Update(ctx, func(tx Tx) error {
+		if err := tx.CreateOrg(Org{ID: "o1", Name: "o1", Kind: Enterprise, CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.CreateUser(u); err != nil {
+			return err
+		}
+		bt = newBulkTx(tx)
+		if _, err := bt.DomainClaimant("x.example"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("DomainClaimant(x.example) = %v, want ErrNotFound", err)
+		}
+		if _, err := bt.User("u1"); err != nil {
+			return err
+		}
+		if _, err := bt.AppendEvent(Event{At: now, Type: EventUserAdded, Org: "o1", User: "u1"}); err != nil {
+			return err
+		}
+		return bt.flush()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An abandoned transaction (a store retrying fn, a failed batch)
+	// leaves its queued writes unapplied.
+	abandon := errors.New("abandon")
+	err = s.Update(ctx, func(tx Tx) error {
+		bt.rebind(tx)
+		if _, err := bt.AppendEvent(Event{At: now, Type: EventUserDeleted, Org: "o1", User: "u1"}); err != nil {
+			return err
+		}
+		return abandon
+	})
+	if !errors.Is(err, abandon) {
+		t.Fatalf("Update = %v, want %v", err, abandon)
+	}
+	moved := u
+	moved.Email = "b@x.example"
+	err = s.Update(ctx, func(tx Tx) error {
+		if err := tx.UpdateUser(moved); err != nil {
+			return err
+		}
+		return tx.PutDomain(Domain{Org: "o1", Name: "x.example", Verified: true, Claimed: true})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(ctx, func(tx Tx) error {
+		bt.rebind(tx)
+		if got, err := bt.User("u1"); err != nil || got.Email != "b@x.example" {
+			t.Errorf("User(u1) after rebind = %+v, %v; want the address written since", got, err)
+		}
+		if _, err := bt.UserByEmail("a@x.example"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("UserByEmail(a) after rebind = %v, want ErrNotFound", err)
+		}
+		if c, err := bt.DomainClaimant("x.example"); err != nil || c != "o1" {
+			t.Errorf("DomainClaimant(x.example) after rebind = %q, %v; want o1", c, err)
+		}
+		return bt.flush()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.View(ctx, func(tx Tx) error {
+		evs, err := tx.Events(0, 10)
+		if err != nil || len(evs) != 1 {
+			t.Errorf("Events = %d events, %v; want the one event, applied once", len(evs), err)
+		}
+		return nil
+	})
 }

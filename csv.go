@@ -309,6 +309,7 @@ type importer struct {
 	lastLine                int // the last line of the last record read
 	done, reported          int // rows done; rows last given to Progress
 	results                 []RowResult
+	bt                      *bulkTx // the batches' decorator, reused
 }
 
 // licenseColumn is a column of the file naming a license.
@@ -553,7 +554,12 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 		if err != nil {
 			return err
 		}
-		bt := newBulkTx(t.Tx)
+		if im.bt == nil {
+			im.bt = newBulkTx(t.Tx)
+		} else {
+			im.bt.rebind(t.Tx)
+		}
+		bt := im.bt
 		if err := bt.prefetch(emails); err != nil {
 			return err
 		}
