@@ -83,7 +83,8 @@ type memData struct {
 	claimants   map[string]OrgID            // Name → the org whose record has Claimed
 
 	// events is the log in chunks of memEventChunk events, all full but
-	// the last, so that it grows without copying: the event with Seq s is
+	// the last, so that it grows without copying the whole log: the
+	// event with Seq s is
 	// events[(s-1)/memEventChunk][(s-1)%memEventChunk]. nevents counts them.
 	events  [][]Event
 	nevents int
@@ -773,7 +774,14 @@ func (tx *memTx) appendEvent(e Event) Event {
 		tx.events0 = d.nevents
 	}
 	if d.nevents%memEventChunk == 0 {
-		d.events = append(d.events, make([]Event, 0, memEventChunk))
+		// The first chunk grows as a slice does, so that a store of a few
+		// events (a test's) does not hold a whole chunk; the others are
+		// made whole, so that a long log is never copied.
+		var c []Event
+		if len(d.events) > 0 {
+			c = make([]Event, 0, memEventChunk)
+		}
+		d.events = append(d.events, c)
 	}
 	d.nevents++
 	e.Seq = uint64(d.nevents)

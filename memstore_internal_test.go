@@ -50,3 +50,35 @@ func BenchmarkMemoryIndexFloor(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows*b.N)/total.Seconds(), "rows/s")
 }
+
+// TestMemoryEventChunks: a store of a few events holds a few events' worth
+// of log, not a whole chunk; the chunks after the first are made whole,
+// so that appending to them never copies.
+func TestMemoryEventChunks(t *testing.T) {
+	s := NewMemoryStore().(*memStore)
+	appendN := func(n int) {
+		t.Helper()
+		err := s.Update(t.Context(), func(tx Tx) error {
+			for range n {
+				if _, err := tx.AppendEvent(Event{Type: EventUserAdded}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendN(3)
+	if c := cap(s.data.events[0]); c >= memEventChunk/4 {
+		t.Errorf("3 events: the first chunk holds room for %d", c)
+	}
+	appendN(memEventChunk)
+	if n := len(s.data.events); n != 2 {
+		t.Fatalf("%d events in %d chunks, want 2", memEventChunk+3, n)
+	}
+	if c := cap(s.data.events[1]); c != memEventChunk {
+		t.Errorf("the second chunk holds room for %d, want %d", c, memEventChunk)
+	}
+}
