@@ -23,9 +23,10 @@ type BulkTx interface {
 	// errors of the single method it names (CreateUser, UpdateUser,
 	// DeleteUser, AppendEvent). It stops at the first write that fails
 	// and returns its error; the caller then abandons the transaction.
-	// The caller hands over what the writes' users point to (Licenses,
-	// Claim): a store may keep them rather than copy them, so the caller
-	// must not change them afterwards. It may reuse writes itself.
+	// What the writes' users point to (Licenses, Claim) is shared, not
+	// handed over: a store may keep it rather than copy it, so neither
+	// the caller nor the store may change it afterwards. The slice writes
+	// itself is the caller's again once Apply returns.
 	Apply(writes []Write) error
 }
 
@@ -116,10 +117,16 @@ func newBulkTx(tx Tx) *bulkTx {
 // memory.
 func (b *bulkTx) rebind(tx Tx) {
 	b.Tx = tx
-	b.bulk, _ = tx.(BulkTx)
+	b.bulk, _ = tx.(BulkTx) // nil for a nil tx
 	clear(b.writes)
 	b.writes = b.writes[:0]
 	b.reset()
+}
+
+// release empties b's caches and queue and drops its transaction, which
+// has ended, so that b holds nothing of it until the next rebind.
+func (b *bulkTx) release() {
+	b.rebind(nil)
 }
 
 // reset drops the caches.
@@ -147,7 +154,7 @@ func (b *bulkTx) prefetch(emails []string) error {
 		}
 	}
 	for _, u := range us {
-		b.remember(u)
+		b.keep(u) // the store's copy
 	}
 	return nil
 }

@@ -587,6 +587,9 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 	} else {
 		err = im.s.update(context.WithoutCancel(ctx), fn)
 	}
+	if im.bt != nil {
+		im.bt.release() // the transaction has ended: hold nothing of it
+	}
 	if err != nil {
 		return err
 	}

@@ -27,12 +27,13 @@ import (
 // Cost: a lookup by ID, e-mail address or domain name is a map read. Each
 // list is served from an ordered index (a B-tree) entered at its after
 // key, so a page of k records costs O(log n + k) however many users, orgs
-// or domains the store holds; Events is a slice operation, O(k). Writing a
+// or domains the store holds; Events copies the k events, O(k). Writing a
 // user costs O(log n) per index it is in. Every value is copied in and
 // out, so a user also costs in proportion to its Licenses; the Tx's
 // BulkTx.Apply, which ImportClaims uses, keeps the Licenses and Claim it
-// is handed instead of copying them. The event log grows in chunks, never
-// copying the events it holds.
+// is handed instead of copying them. The event log is kept in chunks of
+// 1,024 events: appending copies at most the first chunk as it grows,
+// never the whole log.
 func NewMemoryStore() Store {
 	return &memStore{data: newMemData()}
 }
@@ -187,6 +188,7 @@ func (s *memStore) Update(ctx context.Context, fn func(Tx) error) error {
 		return err
 	}
 	committed = true
+	tx.undo = nil // nothing to undo: let the replaced records go
 	return nil
 }
 
