@@ -184,16 +184,14 @@ func (b *bulkTx) flush() error {
 	if len(b.writes) == 0 {
 		return nil
 	}
-	ws := b.writes
-	b.writes = nil
 	var err error
 	if b.bulk != nil {
-		err = b.bulk.Apply(ws)
+		err = b.bulk.Apply(b.writes)
 	} else {
-		err = Apply(b.Tx, ws)
+		err = Apply(b.Tx, b.writes)
 	}
-	clear(ws)
-	b.writes = ws[:0]
+	clear(b.writes)
+	b.writes = b.writes[:0]
 	return err
 }
 
@@ -206,21 +204,31 @@ func (b *bulkTx) sync() error {
 }
 
 func (b *bulkTx) User(id UserID) (User, error) {
+	u, err := b.lookup(id)
+	if err != nil {
+		return User{}, err
+	}
+	return memCloneUser(*u), nil
+}
+
+// lookup returns the cached user id, reading it into the cache first if
+// need be; the caller must not change it.
+func (b *bulkTx) lookup(id UserID) (*User, error) {
 	if u, ok := b.users[id]; ok {
 		if u == nil {
-			return User{}, fmt.Errorf("claim: user %s: %w", id, ErrNotFound)
+			return nil, fmt.Errorf("claim: user %s: %w", id, ErrNotFound)
 		}
-		return memCloneUser(*u), nil
+		return u, nil
 	}
 	u, err := b.Tx.User(id)
 	if errors.Is(err, ErrNotFound) {
 		b.users[id] = nil
 	}
 	if err != nil {
-		return User{}, err
+		return nil, err
 	}
-	b.remember(u) // caches a copy: u, the store's own copy, is the caller's
-	return u, nil
+	b.keep(u) // the store's copy
+	return b.users[id], nil
 }
 
 func (b *bulkTx) UserByEmail(email string) (User, error) {
@@ -250,7 +258,7 @@ func (b *bulkTx) CreateUser(u User) error {
 // first if the cache does not hold it (then no queued write touched it,
 // so the store's record is current).
 func (b *bulkTx) forget(id UserID) error {
-	old, err := b.User(id)
+	old, err := b.lookup(id)
 	if errors.Is(err, ErrNotFound) {
 		return nil // the queued write fails at flush, as it would have now
 	}

@@ -358,36 +358,35 @@ const (
 )
 
 // judge decides, without writing, whether b may claim user id with the
-// mode asked for: it returns the user, the claim's mode, and the refusal
+// mode asked for: it returns the claim's mode and the refusal
 // (ErrNotFound, a *RefusalError for E1–E6, ErrInvalidEmail for N4,
 // ErrStaleMode for a Delayed that no longer applies) or a store failure.
-func (t *txn) judge(b Org, id UserID, w want) (u User, m Mode, refused, failed error) {
+func (t *txn) judge(b Org, id UserID, w want) (m Mode, refused, failed error) {
 	// Judge on the read-only view, so that a refusal writes nothing, not
 	// even an expiry it noticed (X3).
-	ro := *t
-	ro.rw = false
+	ro := t.readOnly()
 	u, err := ro.user(id)
 	if errors.Is(err, ErrNotFound) {
-		return User{}, 0, err, nil
+		return 0, err, nil
 	}
 	if err != nil {
-		return User{}, 0, nil, err
+		return 0, nil, err
 	}
 	rs, src, err := ro.eligibility(b, u)
 	if err != nil {
-		return User{}, 0, nil, err
+		return 0, nil, err
 	}
 	if len(rs) > 0 {
-		return u, 0, &RefusalError{User: u.ID, Email: u.Email, Reasons: rs}, nil
+		return 0, &RefusalError{User: u.ID, Email: u.Email, Reasons: rs}, nil
 	}
 	if len(u.Email)+len(OriginalSuffix) > maxEmail {
-		return u, 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account"), nil
+		return 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account"), nil
 	}
 	m = t.s.mode(b, src, w == wantImmediate)
 	if w == wantDelayed && m != Delayed {
-		return u, 0, errf(ErrStaleMode, "%s can no longer be claimed with a delayed claim, only immediately", u.Email), nil
+		return 0, errf(ErrStaleMode, "%s can no longer be claimed with a delayed claim, only immediately", u.Email), nil
 	}
-	return u, m, nil, nil
+	return m, nil, nil
 }
 
 // claimOne claims user id into b (K6) or says why not (refused). Every
@@ -395,7 +394,7 @@ func (t *txn) judge(b Org, id UserID, w want) (u User, m Mode, refused, failed e
 // writes nothing; an error after that (failed) fails the whole call, so
 // that no half-made claim can commit as a refusal.
 func (t *txn) claimOne(b Org, id UserID, licenses []string, w want) (m Mode, refused, failed error) {
-	_, m, refused, failed = t.judge(b, id, w)
+	m, refused, failed = t.judge(b, id, w)
 	if refused != nil || failed != nil {
 		return 0, refused, failed
 	}

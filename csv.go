@@ -44,7 +44,7 @@ type ImportOptions struct {
 	Acknowledge bool            // the admin's acknowledgement (K1); required
 	DryRun      bool            // check the whole file, claim nothing
 	Licenses    []string        // granted on top of the org's AutoLicenses
-	Progress    func(rows int)  // called at least every 1,000 rows and at the end
+	Progress    func(rows int)  // called at least every 1,000 rows, the last time with the total
 	OnRow       func(RowResult) // receives every row's result as it happens
 }
 
@@ -207,8 +207,8 @@ const maxRecordBytes = 1 << 20
 // refused and skipped ones (RowResult.Line is the row's first line in the
 // file); opts.OnRow receives every row's result, claimed ones included,
 // once its transaction has committed; opts.Progress receives the number
-// of rows done after every transaction (at most importBatch rows apart)
-// and once at the end.
+// of rows done after every transaction (at most importBatch rows apart),
+// so the last call has the total (a file of no rows makes none).
 //
 // With opts.DryRun nothing is written: every row is judged as a real run
 // would judge it at that moment (a row repeating an address that an
@@ -245,7 +245,7 @@ func (s *Service) ImportClaims(ctx context.Context, org OrgID, r io.Reader, opts
 	if err != nil {
 		return rep, err
 	}
-	im := &importer{s: s, b: b, opts: opts, rep: &rep}
+	im := &importer{s: s, b: b, opts: opts, rep: &rep, bt: newBulkTx(nil)}
 	if opts.DryRun {
 		im.seen = make(map[string]bool)
 	}
@@ -273,10 +273,7 @@ func (s *Service) ImportClaims(ctx context.Context, org OrgID, r io.Reader, opts
 			}
 		}
 		if readErr == io.EOF {
-			if opts.Progress != nil && im.reported != im.done {
-				opts.Progress(im.done)
-			}
-			return rep, nil
+			return rep, nil // Progress has had the last batch's count
 		}
 		if readErr != nil {
 			return rep, readErr
@@ -289,9 +286,8 @@ type csvRow struct {
 	line   int
 	email  string // normalized when err is nil
 	want   want
-	claim  bool
 	grants []int8 // per license column: 1 grants, -1 withholds, 0 (or nil) leaves the default
-	err    error  // a refusal its cells decide
+	err    error  // a refusal its cells decide, or ErrNotSelected (Claim FALSE)
 }
 
 // importer is the state of one ImportClaims call.
@@ -307,7 +303,7 @@ type importer struct {
 	email, claimType, claim int // column indexes; -1: absent
 	licCols                 []licenseColumn
 	lastLine                int // the last line of the last record read
-	done, reported          int // rows done; rows last given to Progress
+	done                    int // rows done
 	results                 []RowResult
 	bt                      *bulkTx // the batches' decorator, reused
 }
@@ -439,7 +435,7 @@ func (im *importer) next() (csvRow, error) {
 	if err != nil {
 		return csvRow{}, err
 	}
-	row := csvRow{claim: true}
+	var row csvRow
 	row.line, _ = im.cr.FieldPos(0)
 	cell := func(i int) string {
 		if i < 0 {
@@ -454,8 +450,14 @@ func (im *importer) next() (csvRow, error) {
 	if emailErr == nil {
 		row.email = p.addr
 	}
-	if row.claim, row.err = boolCell(ColumnClaim, cell(im.claim), true); row.err != nil || !row.claim {
-		return row, nil // a Claim FALSE row is skipped whatever its other cells say
+	claim, err := boolCell(ColumnClaim, cell(im.claim))
+	if err != nil {
+		row.err = err
+		return row, nil
+	}
+	if !claim { // skipped whatever its other cells say
+		row.err = fmt.Errorf("claim: %s: %w", row.email, ErrNotSelected)
+		return row, nil
 	}
 	switch v := cell(im.claimType); {
 	case v == "":
@@ -472,7 +474,7 @@ func (im *importer) next() (csvRow, error) {
 		if v == "" {
 			continue
 		}
-		grant, err := boolCell(lc.name, v, true)
+		grant, err := boolCell(lc.name, v)
 		if err != nil {
 			row.err = err
 			return row, nil
@@ -512,11 +514,11 @@ func (im *importer) licenses(base []string, grants []int8) []string {
 	return ls
 }
 
-// boolCell reads a TRUE/FALSE cell; empty gives def.
-func boolCell(column, v string, def bool) (bool, error) {
+// boolCell reads a TRUE/FALSE cell; empty gives TRUE.
+func boolCell(column, v string) (bool, error) {
 	switch {
 	case v == "":
-		return def, nil
+		return true, nil
 	case strings.EqualFold(v, "true"):
 		return true, nil
 	case strings.EqualFold(v, "false"):
@@ -533,7 +535,7 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 	var claimed map[string]bool
 	emails := make([]string, 0, len(batch))
 	for _, row := range batch {
-		if row.err == nil && row.claim {
+		if row.err == nil {
 			emails = append(emails, row.email)
 		}
 	}
@@ -554,12 +556,8 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 		if err != nil {
 			return err
 		}
-		if im.bt == nil {
-			im.bt = newBulkTx(t.Tx)
-		} else {
-			im.bt.rebind(t.Tx)
-		}
 		bt := im.bt
+		bt.rebind(t.Tx) // empty, also when a store runs fn again
 		if err := bt.prefetch(emails); err != nil {
 			return err
 		}
@@ -587,9 +585,7 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 	} else {
 		err = im.s.update(context.WithoutCancel(ctx), fn)
 	}
-	if im.bt != nil {
-		im.bt.release() // the transaction has ended: hold nothing of it
-	}
+	im.bt.release() // the transaction has ended: hold nothing of it
 	if err != nil {
 		return err
 	}
@@ -614,7 +610,6 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 	im.done += len(im.results)
 	if im.opts.Progress != nil {
 		im.opts.Progress(im.done)
-		im.reported = im.done
 	}
 	return stopped
 }
@@ -630,10 +625,6 @@ func (im *importer) one(t *txn, b Org, base []string, row csvRow, claimed map[st
 		res.Mode = Delayed
 	}
 	if res.Err != nil {
-		return res, nil
-	}
-	if !row.claim {
-		res.Err = fmt.Errorf("claim: %s: %w", row.email, ErrNotSelected)
 		return res, nil
 	}
 	if im.seen[row.email] || claimed[row.email] { // a dry run's earlier row
@@ -657,7 +648,7 @@ func (im *importer) one(t *txn, b Org, base []string, row csvRow, claimed map[st
 	var m Mode
 	var refused, failed error
 	if im.opts.DryRun {
-		_, m, refused, failed = t.judge(b, u.ID, row.want)
+		m, refused, failed = t.judge(b, u.ID, row.want)
 	} else {
 		m, refused, failed = t.claimOne(b, u.ID, im.licenses(base, row.grants), row.want)
 	}

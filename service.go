@@ -99,6 +99,15 @@ type txn struct {
 	rw  bool
 }
 
+// readOnly returns t's read-only view: its reads resolve expired claims
+// (X1) without writing the expiry, so a decision that ends in a refusal,
+// or in no change, writes nothing (X3).
+func (t *txn) readOnly() txn {
+	ro := *t
+	ro.rw = false
+	return ro
+}
+
 // view runs fn in a read-only transaction.
 func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
 	return s.store.View(ctx, func(tx Tx) error {

@@ -472,8 +472,7 @@ func (sy *syncer) member(stored User, d syncDomain) (syncKind, error) {
 	t := sy.t
 	// Judge on the read-only view (X3): a delayed claim past its deadline
 	// shows resolved, and the expiry is written only with a change.
-	ro := *t
-	ro.rw = false
+	ro := t.readOnly()
 	u, err := ro.current(stored)
 	if err != nil {
 		return syncNone, err
@@ -564,8 +563,7 @@ func (sy *syncer) deactivateMissing() error {
 			}
 			// Decide on the read-only view: a user the sync leaves alone
 			// keeps its expired claim unpersisted (X3).
-			ro := *t
-			ro.rw = false
+			ro := t.readOnly()
 			u, err := ro.current(raw)
 			if errors.Is(err, ErrNotFound) {
 				continue // an original whose claim has expired (X1)
