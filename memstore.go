@@ -160,7 +160,7 @@ func (s *memStore) View(ctx context.Context, fn func(Tx) error) error {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	tx := &memTx{d: s.data, events0: -1}
+	tx := &memTx{d: s.data}
 	defer func() { tx.done = true }()
 	return fn(tx)
 }
@@ -176,7 +176,7 @@ func (s *memStore) Update(ctx context.Context, fn func(Tx) error) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx := &memTx{d: s.data, writable: true, events0: -1}
+	tx := &memTx{d: s.data, writable: true, events0: s.data.nevents}
 	committed := false
 	defer func() {
 		tx.done = true
@@ -198,9 +198,9 @@ type memTx struct {
 	writable bool      // an Update's Tx
 	done     bool      // fn has returned
 	undo     []memUndo // run in reverse to roll back
-	// events0 is the length of the event log before the transaction's
-	// first AppendEvent, or -1 if it has appended none: rolling back
-	// truncates the log to it, so appending an event records no undo.
+	// events0 is the length of the event log when the transaction began:
+	// rolling back truncates the log to it, so appending an event records
+	// no undo.
 	events0 int
 }
 
@@ -229,10 +229,7 @@ func (tx *memTx) rollback() {
 		}
 	}
 	tx.undo = nil
-	if tx.events0 >= 0 {
-		tx.d.truncateEvents(tx.events0)
-		tx.events0 = -1
-	}
+	tx.d.truncateEvents(tx.events0)
 }
 
 // check returns an error if the Tx has ended, or if op is a write and the
@@ -674,16 +671,7 @@ func (tx *memTx) EmailsByOrg(org OrgID, after string, limit int) ([]string, erro
 		return nil, err
 	}
 	out := make([]string, 0, min(limit, tx.d.byOrg.Len()))
-	tx.d.byOrg.AscendGreaterOrEqual(memUserKey{group: string(org), email: after}, func(k memUserKey) bool {
-		if k.group != string(org) {
-			return false
-		}
-		if k.email == after {
-			return true
-		}
-		out = append(out, k.email)
-		return len(out) < limit
-	})
+	memKeysIn(tx.d.byOrg, string(org), after, limit, func(k memUserKey) { out = append(out, k.email) })
 	return out, nil
 }
 
@@ -711,6 +699,14 @@ func (tx *memTx) PendingClaimsBy(org OrgID, after string, limit int) ([]User, er
 // Email sorts after the given address, in e-mail order.
 func (d *memData) usersIn(idx *btree.BTreeG[memUserKey], group, after string, limit int) []User {
 	out := make([]User, 0, min(limit, idx.Len())) // a page is usually full: no regrowing
+	memKeysIn(idx, group, after, limit, func(k memUserKey) { out = append(out, memCloneUser(*d.users[k.id])) })
+	return out
+}
+
+// memKeysIn calls yield with the entries of idx's group whose email sorts
+// after the given one, in order, at most limit of them.
+func memKeysIn(idx *btree.BTreeG[memUserKey], group, after string, limit int, yield func(memUserKey)) {
+	n := 0
 	idx.AscendGreaterOrEqual(memUserKey{group: group, email: after}, func(k memUserKey) bool {
 		if k.group != group {
 			return false
@@ -718,10 +714,10 @@ func (d *memData) usersIn(idx *btree.BTreeG[memUserKey], group, after string, li
 		if k.email == after {
 			return true
 		}
-		out = append(out, memCloneUser(*d.users[k.id]))
-		return len(out) < limit
+		yield(k)
+		n++
+		return n < limit
 	})
-	return out
 }
 
 // DueClaims lists the users whose claim is pending, Delayed and has
@@ -772,9 +768,6 @@ func (tx *memTx) AppendEvent(e Event) (Event, error) {
 // appendEvent is AppendEvent once the Tx is checked.
 func (tx *memTx) appendEvent(e Event) Event {
 	d := tx.d
-	if tx.events0 < 0 {
-		tx.events0 = d.nevents
-	}
 	if d.nevents%memEventChunk == 0 {
 		// The first chunk grows as a slice does, so that a store of a few
 		// events (a test's) does not hold a whole chunk; the others are

@@ -185,7 +185,7 @@ func (tx *memTx) SubscriberByEmail(email string) (Subscriber, error) {
 		return Subscriber{}, err
 	}
 	id, ok := tx.d.bw.subByEmail[email]
-	if !ok || email == "" {
+	if !ok { // subByEmail holds no empty address
 		return Subscriber{}, fmt.Errorf("memory store: subscriber %s: %w", email, ErrNotFound)
 	}
 	return memCloneSubscriber(tx.d.bw.subscribers[id]), nil
@@ -197,7 +197,7 @@ func (tx *memTx) PutSubscriber(s Subscriber) error {
 	if err := tx.check("PutSubscriber", true); err != nil {
 		return err
 	}
-	if other, ok := tx.d.bw.subByEmail[s.Email]; ok && s.Email != "" && other != s.ID {
+	if other, ok := tx.d.bw.subByEmail[s.Email]; ok && other != s.ID {
 		return fmt.Errorf("memory store: subscriber %s: %s is subscriber %s's: %w", s.ID, s.Email, other, ErrEmailTaken)
 	}
 	s = memCloneSubscriber(s)
