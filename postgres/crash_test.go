@@ -32,8 +32,8 @@ var crashNow = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 // database is consistent: each row is claimed entirely (the user in the
 // claiming org with its pending claim, its original held in the old org
 // with the content, claim.created and notify.claim) or not at all (the
-// user untouched, no event), and the rows the child reported done are
-// claimed. Importing the same file again claims the rest and skips the
+// user untouched, no event), and the claimed rows are the file's first
+// ones, the rows the child reported done among them. Importing the same file again claims the rest and skips the
 // rows already claimed (V4).
 func TestImportCrash(t *testing.T) {
 	if dsn := os.Getenv(envCrashDSN); dsn != "" {
@@ -105,6 +105,13 @@ func TestImportCrash(t *testing.T) {
 	claimed := crashCheck(t, f, ids, seqBefore)
 	if len(claimed) < reported || len(claimed) >= n {
 		t.Fatalf("%d rows claimed after the kill; the child reported %d done of %d", len(claimed), reported, n)
+	}
+	// Batches commit in file order: the claimed rows are the file's first
+	// ones, those reported done among them.
+	for i, id := range ids[:len(claimed)] {
+		if !claimed[id] {
+			t.Fatalf("row %d (%s) is not claimed, yet %d rows are", i+1, id, len(claimed))
+		}
 	}
 	checkFleet(t, f, []claim.OrgID{"ent", "b"}, content)
 

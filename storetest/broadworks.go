@@ -132,6 +132,10 @@ func testEnterprises(t *testing.T, s claim.Store) {
 		got, err := tx.Enterprise("ent-b")
 		must(t, err, "Enterprise(ent-b)")
 		got.Workspaces[0] = "scribbled"
+		in := mapped(b, "beta")
+		in.Workspaces = slices.Clone(in.Workspaces)
+		must(t, tx.PutEnterprise(in), "PutEnterprise(ent-b in beta) again")
+		in.Workspaces[0] = "scribbled after PutEnterprise"
 		return nil
 	})
 	view(t, s, func(tx claim.Tx) error {
@@ -150,9 +154,6 @@ func testEnterpriseRace(t *testing.T, s claim.Store) {
 	for i := range n {
 		go func() {
 			errs <- s.Update(t.Context(), func(tx claim.Tx) error {
-				if _, err := tx.EnterpriseByOrg("acme"); err == nil {
-					return fmt.Errorf("acme is mapped: %w", claim.ErrOrgMapped)
-				}
 				return tx.PutEnterprise(mapped(newEnterprise(claim.EnterpriseID(fmt.Sprintf("ent-%d", i))), "acme"))
 			})
 		}()
@@ -328,11 +329,15 @@ func testSubscribers(t *testing.T, s claim.Store) {
 		diffList(t, "SubscribersByEnterprise(e2) after changes", subIDs(e2), []claim.SubscriberID{"s4", "s6", "s7", "s8"})
 		return nil
 	})
-	// Copies.
+	// Copies: changing a value returned or passed in changes nothing stored.
 	update(t, s, func(tx claim.Tx) error {
 		got, err := tx.Subscriber("s7")
 		must(t, err, "Subscriber(s7)")
 		got.Reasons[0] = "scribbled"
+		in := moved
+		in.Reasons = slices.Clone(in.Reasons)
+		must(t, tx.PutSubscriber(in), "PutSubscriber(s7) again")
+		in.Reasons[0] = "scribbled after PutSubscriber"
 		return nil
 	})
 	view(t, s, func(tx claim.Tx) error {
@@ -373,22 +378,25 @@ func testOrgProfiles(t *testing.T, s claim.Store) {
 		got, err = tx.OrgProfile("beta")
 		must(t, err, "OrgProfile(beta)")
 		diffList(t, "OrgProfile(beta)", got, claim.OrgProfile{Org: "beta"})
-		got.Admins = append(got.Admins, claim.Admin{Email: "scribbled"})
 		return nil
 	})
 	q := p
 	q.Admins, q.RestrictedAdminMode, q.Licenses = p.Admins[:1], false, nil
+	// Copies: changing a value returned or passed in changes nothing stored.
 	update(t, s, func(tx claim.Tx) error {
-		must(t, tx.PutOrgProfile(q), "PutOrgProfile(acme) replaced")
+		in := q
+		in.Admins = slices.Clone(q.Admins)
+		must(t, tx.PutOrgProfile(in), "PutOrgProfile(acme) replaced")
+		in.Admins[0].Email = "scribbled after PutOrgProfile"
+		got, err := tx.OrgProfile("acme")
+		must(t, err, "OrgProfile(acme)")
+		got.Admins[0].Email = "scribbled"
 		return nil
 	})
 	view(t, s, func(tx claim.Tx) error {
 		got, err := tx.OrgProfile("acme")
 		must(t, err, "OrgProfile(acme)")
-		diffList(t, "OrgProfile(acme) replaced", got, q)
-		got, err = tx.OrgProfile("beta")
-		must(t, err, "OrgProfile(beta)")
-		diffList(t, "OrgProfile(beta) after changing a copy", got, claim.OrgProfile{Org: "beta"})
+		diffList(t, "OrgProfile(acme) replaced, after changing copies", got, q)
 		return nil
 	})
 	update(t, s, func(tx claim.Tx) error {

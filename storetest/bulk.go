@@ -110,6 +110,8 @@ func testBulk(t *testing.T, s claim.Store) {
 		diffList(t, "Events after failed Applies", evs, []claim.Event{e1, e2})
 		return nil
 	})
+	// Not even a used event number: the next event is the third.
+	checkNextSeq(t, s, 3)
 
 	// A View refuses the writes.
 	err := s.View(t.Context(), func(tx claim.Tx) error {
