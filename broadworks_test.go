@@ -107,11 +107,14 @@ func (e *env) events(tb fataler, after uint64) []claim.Event {
 // lastSeq returns the sequence number of the last event.
 func (e *env) lastSeq(tb fataler) uint64 {
 	tb.Helper()
-	evs := e.events(tb, 0)
-	if len(evs) == 0 {
-		return 0
+	var seq uint64
+	for ev, err := range e.svc.Events(e.ctx, 0) {
+		if err != nil {
+			tb.Fatalf("Events() = %v", err)
+		}
+		seq = ev.Seq
 	}
-	return evs[len(evs)-1].Seq
+	return seq
 }
 
 // types returns the types of evs.

@@ -42,7 +42,7 @@ func TestPurgeTiming(t *testing.T) {
 	}
 
 	e.clock.Set(t0.Add(purgeAfter))
-	seq := lastSeq(t, e)
+	seq := e.lastSeq(t)
 	rep, err = e.svc.Sweep(e.ctx)
 	if err != nil || rep != (claim.SweepReport{Purged: 1}) {
 		t.Fatalf("Sweep() at 30d = %+v, %v; want Purged 1", rep, err)
@@ -110,18 +110,6 @@ func TestPurgeClaims(t *testing.T) {
 	if got.Email != "ann@example.com" || got.HeldBy != "" || got.Org != "a" || got.Content != 5 || got.State != claim.Inactive {
 		t.Errorf("released original = %+v; want ann@example.com in a, not held, 5 items, Inactive", got)
 	}
-}
-
-func lastSeq(t *testing.T, e *env) uint64 {
-	t.Helper()
-	var seq uint64
-	for ev, err := range e.svc.Events(e.ctx, 0) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		seq = ev.Seq
-	}
-	return seq
 }
 
 func equalStrings(a, b []string) bool {

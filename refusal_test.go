@@ -1382,7 +1382,7 @@ func TestRefuseMixedBatch(t *testing.T) {
 	for _, id := range refused {
 		beforeUsers[id] = e.mustGet(t, id)
 	}
-	seq := rfLastSeq(t, e)
+	seq := e.lastSeq(t)
 
 	ids := []claim.UserID{f.ann.ID, "usr_nobody", bea.ID, f.nora.ID, "", sam.ID, f.ann.ID}
 	want := []error{nil, claim.ErrNotFound, claim.ErrNotEligible, nil, claim.ErrInvalidValue, claim.ErrNotEligible, claim.ErrDuplicate}
@@ -1425,18 +1425,6 @@ func TestRefuseMixedBatch(t *testing.T) {
 	if got := rfCount(t, e, claim.EventClaimCreated); got != 2 {
 		t.Errorf("claim.created events = %d, want 2", got)
 	}
-}
-
-func rfLastSeq(tb testing.TB, e *env) uint64 {
-	tb.Helper()
-	var seq uint64
-	for ev, err := range e.svc.Events(e.ctx, 0) {
-		if err != nil {
-			tb.Fatalf("Events() = %v", err)
-		}
-		seq = ev.Seq
-	}
-	return seq
 }
 
 // TestRefuseCountBoundaries: exactly the limit is accepted (K2, K3).

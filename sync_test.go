@@ -135,7 +135,7 @@ func TestSyncFull(t *testing.T) {
 		t.Errorf("dry run's report (-want +got):\n%s", diff)
 	}
 
-	seq := lastSeq(t, e)
+	seq := e.lastSeq(t)
 	got := e.mustSync(t, "d", dir, claim.SyncOptions{Full: true})
 	if diff := cmp.Diff(dry, got, syCmp); diff != "" {
 		t.Errorf("real run's report differs from the dry run's (-dry +real):\n%s", diff)
