@@ -438,7 +438,7 @@ func (s *Service) ProvisionSubscriber(ctx context.Context, partner OrgID, id Ent
 				return err
 			}
 		} else {
-			if err := t.approvalPending(e, sub.ID); err != nil {
+			if err := t.approvalPending(e); err != nil {
 				return err
 			}
 			if err := t.place(&e, &sub); err != nil {
@@ -490,8 +490,9 @@ func (t *txn) setStatus(e BroadWorksEnterprise, sub *Subscriber, st SubscriberSt
 }
 
 // approvalPending returns an *AttachError if e belongs to no org and a
-// subscriber other than except waits for the attach's approval.
-func (t *txn) approvalPending(e BroadWorksEnterprise, except SubscriberID) error {
+// subscriber waits for the attach's approval (the one its caller is
+// placing is not stored in status error).
+func (t *txn) approvalPending(e BroadWorksEnterprise) error {
 	if e.Org != "" {
 		return nil
 	}
@@ -501,7 +502,7 @@ func (t *txn) approvalPending(e BroadWorksEnterprise, except SubscriberID) error
 			return err
 		}
 		for _, o := range subs {
-			if o.Status == StatusError && o.ID != except {
+			if o.Status == StatusError {
 				return &AttachError{Enterprise: e.ID, Org: e.Target, Reasons: o.Reasons}
 			}
 		}
@@ -546,9 +547,15 @@ func (t *txn) checkAddress(e BroadWorksEnterprise, email string) error {
 		home = e.Target
 	}
 	if u.Org != home || home == "" {
-		return errf(ErrUseAttach, "%s is a user of customer org %q; attach the enterprise to that org instead of moving the user", email, u.Org)
+		return errUseAttach(email, u.Org)
 	}
 	return nil
+}
+
+// errUseAttach is the refusal of an address that a user of another
+// customer org has (B4).
+func errUseAttach(email string, org OrgID) error {
+	return errf(ErrUseAttach, "%s is a user of customer org %q; attach the enterprise to that org instead of moving the user", email, org)
 }
 
 // place places sub's known, trusted or validated address (see
@@ -565,7 +572,7 @@ func (t *txn) place(e *BroadWorksEnterprise, sub *Subscriber) error {
 			return t.attach(e, sub, u)
 		}
 		if found && kind == Enterprise {
-			return errf(ErrUseAttach, "%s is a user of customer org %q; attach the enterprise to that org instead of moving the user", sub.Email, u.Org)
+			return errUseAttach(sub.Email, u.Org)
 		}
 		if err := t.newBWOrg(e, sub); err != nil {
 			return err
@@ -578,7 +585,7 @@ func (t *txn) place(e *BroadWorksEnterprise, sub *Subscriber) error {
 	case u.Org == e.Org:
 		return t.provision(*e, sub, &u)
 	case kind == Enterprise:
-		return errf(ErrUseAttach, "%s is a user of customer org %q; attach the enterprise to that org instead of moving the user", sub.Email, u.Org)
+		return errUseAttach(sub.Email, u.Org)
 	}
 	sub.Old = u.ID
 	if err := t.setStatus(*e, sub, StatusPendingUserMigration); err != nil {
@@ -652,14 +659,9 @@ func (t *txn) newBWOrg(e *BroadWorksEnterprise, sub *Subscriber) error {
 	return t.emit(Event{Type: EventLicensesChanged, Org: o.ID, From: e.Partner, Subscriber: sub.ID, Detail: BroadWorksLicense})
 }
 
-// mapOrg makes org e's org (B5). An org that belongs to another
-// enterprise is ErrOrgMapped; the store refuses it too.
+// mapOrg makes org e's org (B5): a new org, or one attach has found
+// free (the store refuses a second mapping too).
 func (t *txn) mapOrg(e *BroadWorksEnterprise, org OrgID, mode AttachMode) error {
-	if other, err := t.EnterpriseByOrg(org); err == nil && other.ID != e.ID {
-		return errf(ErrOrgMapped, "org %q belongs to enterprise %q", org, other.ID)
-	} else if err != nil && !errors.Is(err, ErrNotFound) {
-		return err
-	}
 	e.Org, e.Attach = org, mode
 	return t.PutEnterprise(*e)
 }
@@ -884,7 +886,7 @@ func (s *Service) ValidateEmail(ctx context.Context, id SubscriberID) (Subscribe
 		if err != nil {
 			return err
 		}
-		if err := t.approvalPending(e, sub.ID); err != nil {
+		if err := t.approvalPending(e); err != nil {
 			return err
 		}
 		if err := t.place(&e, &sub); err != nil {
@@ -924,9 +926,9 @@ func (s *Service) Consent(ctx context.Context, id SubscriberID) (Subscriber, err
 		if err != nil {
 			return err
 		}
-		if e.Org == "" { // the enterprise belongs to no org: nothing to migrate into
-			return errf(ErrSubscriberStatus, "subscriber %q is %s, not %s", id, sub.Status, StatusPendingUserMigration)
-		}
+		// A subscriber becomes pending_user_migration only once its
+		// enterprise has an org, which it keeps while the subscriber is
+		// pending (Detach and DeleteOrg refuse).
 		u, kind, found, err := t.holderOf(sub.Email)
 		if err != nil {
 			return err
