@@ -78,11 +78,14 @@ func Apply(tx Tx, writes []Write) error {
 // batch, and it queues the user and event writes, applying them together
 // at flush. Every other method on users, events, orgs and domains
 // flushes the queue first, so that it sees the batch's writes (and those
-// that write orgs or domains drop the caches); the methods on other records (BroadWorks enterprises,
-// subscribers, org profiles) pass straight through, as they neither read
-// nor change what the queue and the caches hold. Queued writes that the store
-// refuses fail at flush, which fails the batch: the same outcome as a
-// claim whose write fails (the whole transaction is abandoned).
+// that write orgs or domains drop the caches); the methods on other
+// records (BroadWorks enterprises, subscribers, org profiles) pass
+// straight through, as they neither read nor change what the queue and
+// the caches hold. The claim path calls none of those other methods
+// today; they keep the decorator a faithful Tx for whatever it comes to
+// call (TestBulkTxIsTransparent). Queued writes that the store refuses
+// fail at flush, which fails the batch: the same outcome as a claim whose
+// write fails (the whole transaction is abandoned).
 type bulkTx struct {
 	Tx
 	bulk      BulkTx // nil: the store has no bulk path
