@@ -42,18 +42,7 @@ func scanEnterprise(row pgx.CollectableRow) (claim.BroadWorksEnterprise, error) 
 // enterprise returns the one enterprise query selects, or an error
 // wrapping claim.ErrNotFound naming key.
 func (t *tx) enterprise(op, key, query, arg string) (claim.BroadWorksEnterprise, error) {
-	if err := t.check(op, false); err != nil {
-		return claim.BroadWorksEnterprise{}, err
-	}
-	rows, _ := t.pg.Query(t.ctx, query, arg)
-	e, err := pgx.CollectExactlyOneRow(rows, scanEnterprise)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return claim.BroadWorksEnterprise{}, fmt.Errorf("postgres store: enterprise %s: %w", key, claim.ErrNotFound)
-	}
-	if err != nil {
-		return claim.BroadWorksEnterprise{}, t.fail(op, err)
-	}
-	return e, nil
+	return one(t, op, "enterprise", key, scanEnterprise, query, arg)
 }
 
 // Enterprise returns the enterprise with the id; an error wrapping
@@ -204,18 +193,7 @@ func scanSubscriber(row pgx.CollectableRow) (claim.Subscriber, error) {
 // subscriber returns the one subscriber query selects, or an error
 // wrapping claim.ErrNotFound naming key.
 func (t *tx) subscriber(op, key, query, arg string) (claim.Subscriber, error) {
-	if err := t.check(op, false); err != nil {
-		return claim.Subscriber{}, err
-	}
-	rows, _ := t.pg.Query(t.ctx, query, arg)
-	s, err := pgx.CollectExactlyOneRow(rows, scanSubscriber)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return claim.Subscriber{}, fmt.Errorf("postgres store: subscriber %s: %w", key, claim.ErrNotFound)
-	}
-	if err != nil {
-		return claim.Subscriber{}, t.fail(op, err)
-	}
-	return s, nil
+	return one(t, op, "subscriber", key, scanSubscriber, query, arg)
 }
 
 // Subscriber returns the subscriber with the id; an error wrapping

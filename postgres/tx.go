@@ -536,18 +536,25 @@ func scanUser(row pgx.CollectableRow) (claim.User, error) {
 // user returns the one user query selects, or an error wrapping
 // claim.ErrNotFound naming key.
 func (t *tx) user(op, key, query string, arg string) (claim.User, error) {
+	return one(t, op, "user", key, scanUser, query, arg)
+}
+
+// one returns the one row query selects, scanned by scan, or an error
+// wrapping claim.ErrNotFound naming the record (what, key).
+func one[T any](t *tx, op, what, key string, scan pgx.RowToFunc[T], query, arg string) (T, error) {
+	var zero T
 	if err := t.check(op, false); err != nil {
-		return claim.User{}, err
+		return zero, err
 	}
 	rows, _ := t.pg.Query(t.ctx, query, arg)
-	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	v, err := pgx.CollectExactlyOneRow(rows, scan)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return claim.User{}, fmt.Errorf("postgres store: user %s: %w", key, claim.ErrNotFound)
+		return zero, fmt.Errorf("postgres store: %s %s: %w", what, key, claim.ErrNotFound)
 	}
 	if err != nil {
-		return claim.User{}, t.fail(op, err)
+		return zero, t.fail(op, err)
 	}
-	return u, nil
+	return v, nil
 }
 
 // User returns the user with the id; an error wrapping claim.ErrNotFound
@@ -702,12 +709,7 @@ func (t *tx) users(op string, limit int, query string, args ...any) ([]claim.Use
 	if err := t.checkList(op, limit); err != nil {
 		return nil, err
 	}
-	rows, _ := t.pg.Query(t.ctx, query, args...)
-	us, err := pgx.CollectRows(rows, scanUser)
-	if err != nil {
-		return nil, t.fail(op, err)
-	}
-	return us, nil
+	return collect(t, op, scanUser, query, args...)
 }
 
 // UsersByOrg lists org's users whose Email sorts after the given address,
@@ -725,12 +727,7 @@ func (t *tx) EmailsByOrg(org claim.OrgID, after string, limit int) ([]string, er
 	if err := t.checkList("EmailsByOrg", limit); err != nil {
 		return nil, err
 	}
-	rows, _ := t.pg.Query(t.ctx, queryEmailsByOrg, string(org), after, limit)
-	emails, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, t.fail("EmailsByOrg", err)
-	}
-	return emails, nil
+	return collect(t, "EmailsByOrg", pgx.RowTo[string], queryEmailsByOrg, string(org), after, limit)
 }
 
 // UsersByDomain lists the users whose Email's domain is the given one and
@@ -962,12 +959,7 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	if err := t.check("UsersByEmails", false); err != nil {
 		return nil, err
 	}
-	rows, _ := t.pg.Query(t.ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`, emails)
-	us, err := pgx.CollectRows(rows, scanUser)
-	if err != nil {
-		return nil, t.fail("UsersByEmails", err)
-	}
-	return us, nil
+	return collect(t, "UsersByEmails", scanUser, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`, emails)
 }
 
 // Apply sends the writes as one pipelined batch of the statements the
@@ -1036,14 +1028,11 @@ func (t *tx) applyResults(br pgx.BatchResults, writes []claim.Write) error {
 			}
 			err = updateUserResult(w.User, exists, taken)
 		case claim.WriteDeleteUser:
-			tag, err := br.Exec()
-			if err != nil {
+			var tag pgconn.CommandTag
+			if tag, err = br.Exec(); err != nil {
 				return t.fail("Apply: DeleteUser", err)
 			}
 			err = deleteUserResult(w.User.ID, tag)
-			if err != nil {
-				return err
-			}
 		case claim.WriteAppendEvent:
 			var seq int64
 			if err = br.QueryRow().Scan(&seq); err != nil {
