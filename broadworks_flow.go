@@ -260,21 +260,23 @@ func (s *Service) SetOrgLicenses(ctx context.Context, org OrgID, ls []OrgLicense
 func (s *Service) SetRestrictedAdminMode(ctx context.Context, org OrgID, on bool) error {
 	return s.update(ctx, func(t *txn) error {
 		prof, err := t.profile(org)
-		if err != nil {
+		if err != nil || prof.RestrictedAdminMode == on {
 			return err
 		}
-		return t.setRestricted(prof, on)
+		if err := t.setRestricted(&prof, on); err != nil {
+			return err
+		}
+		return t.PutOrgProfile(prof)
 	})
 }
 
-func (t *txn) setRestricted(prof OrgProfile, on bool) error {
+// setRestricted turns *prof's restricted admin mode on or off, with its
+// event if that changes it; the caller writes *prof.
+func (t *txn) setRestricted(prof *OrgProfile, on bool) error {
 	if prof.RestrictedAdminMode == on {
 		return nil
 	}
 	prof.RestrictedAdminMode = on
-	if err := t.PutOrgProfile(prof); err != nil {
-		return err
-	}
 	detail := "off"
 	if on {
 		detail = "on"
@@ -744,10 +746,9 @@ func (t *txn) attach(e *BroadWorksEnterprise, sub *Subscriber, u User) error {
 	if err := t.emit(Event{Type: EventAttached, Org: org, From: e.Partner, Subscriber: sub.ID, Detail: string(mode)}); err != nil {
 		return err
 	}
-	if err := t.setRestricted(prof, false); err != nil {
+	if err := t.setRestricted(&prof, false); err != nil {
 		return err
 	}
-	prof.RestrictedAdminMode = false
 	if !approved {
 		role := FullAdmin
 		if slices.ContainsFunc(prof.Licenses, func(l OrgLicense) bool { return l.Status == LicenseActive }) {

@@ -715,3 +715,39 @@ func TestConsentAccountInOwnOrg(t *testing.T) {
 		t.Errorf("events: nothing deleted (-want +got):\n%s", diff)
 	}
 }
+
+// TestSetRestrictedAdminMode: turning the mode on writes it with its
+// event; setting it to what it is does nothing; the automatic attach that
+// turns it off (B4) says so in the log.
+func TestSetRestrictedAdminMode(t *testing.T) {
+	e := bwWorld(t)
+	ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
+	seq := e.lastSeq(t)
+	for range 2 {
+		if err := e.svc.SetRestrictedAdminMode(e.ctx, bwCust, true); err != nil {
+			t.Fatalf("SetRestrictedAdminMode(on) = %v", err)
+		}
+	}
+	if !e.mustProfile(t, bwCust).RestrictedAdminMode {
+		t.Fatal("restricted admin mode off after turning it on")
+	}
+	evs := e.events(t, seq)
+	if len(evs) != 1 || evs[0].Type != claim.EventRestrictedModeChanged || evs[0].Detail != "on" || evs[0].Org != bwCust {
+		t.Errorf("events = %+v, want one bw.restricted_mode_changed on", evs)
+	}
+	e.mustEnterprise(t, "ent", true, bwCust)
+	seq = e.lastSeq(t)
+	e.mustProvision(t, "ent", "s1", ann.Email)
+	if e.mustProfile(t, bwCust).RestrictedAdminMode {
+		t.Error("restricted admin mode on after the automatic attach, want off (B4)")
+	}
+	off := 0
+	for _, ev := range e.events(t, seq) {
+		if ev.Type == claim.EventRestrictedModeChanged && ev.Detail == "off" && ev.Org == bwCust {
+			off++
+		}
+	}
+	if off != 1 {
+		t.Errorf("%d bw.restricted_mode_changed off events for the attach, want 1", off)
+	}
+}
