@@ -616,10 +616,7 @@ func (t *txn) provision(e BroadWorksEnterprise, sub *Subscriber, u *User) error 
 			Licenses: slices.Clone(o.Settings.AutoLicenses)}
 		// The address was trusted by the partner or validated by the user.
 		nu.State, _ = next(0, onAdd, facts{domainVerified: true})
-		if err := t.CreateUser(nu); err != nil {
-			return err
-		}
-		if err := t.emit(Event{Type: EventUserAdded, Org: e.Org, User: nu.ID, Detail: nu.State.String()}); err != nil {
+		if err := t.addUser(nu); err != nil {
 			return err
 		}
 		u = &nu

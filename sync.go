@@ -457,12 +457,7 @@ func (sy *syncer) entry(line int, e DirectoryEntry) error {
 	}
 	u.State, _ = next(0, onSync, facts{domainVerified: d.verified})
 	sy.rep.Created = append(sy.rep.Created, u.Email)
-	return sy.write(func() error {
-		if err := t.CreateUser(u); err != nil {
-			return err
-		}
-		return t.emit(Event{Type: EventUserAdded, Org: u.Org, User: u.ID, Detail: u.State.String()})
-	})
+	return sy.write(func() error { return t.addUser(u) })
 }
 
 // member applies an entry to stored, a user of the org as the store

@@ -53,15 +53,20 @@ func (s *Service) AddUser(ctx context.Context, org OrgID, nu NewUser) (User, err
 		u.State, _ = next(0, onAdd, facts{domainVerified: verified || nu.SiteLinked})
 		u.Licenses = append([]string(nil), o.Settings.AutoLicenses...)
 		u.CreatedAt = t.now
-		if err := t.CreateUser(u); err != nil {
-			return err
-		}
-		return t.emit(Event{Type: EventUserAdded, Org: org, User: u.ID, Detail: u.State.String()})
+		return t.addUser(u)
 	})
 	if err != nil {
 		return User{}, err
 	}
 	return u, nil
+}
+
+// addUser stores u, a new user, with its user.added event.
+func (t *txn) addUser(u User) error {
+	if err := t.CreateUser(u); err != nil {
+		return err
+	}
+	return t.emit(Event{Type: EventUserAdded, Org: u.Org, User: u.ID, Detail: u.State.String()})
 }
 
 // joinable checks that an account with the address may exist in org:
