@@ -61,7 +61,7 @@ func Apply(tx Tx, writes []Write) error {
 		case WriteDeleteUser:
 			err = tx.DeleteUser(w.User.ID)
 		case WriteAppendEvent:
-			_, err = tx.AppendEvent(w.Event)
+			err = tx.AppendEvent(w.Event)
 		default:
 			err = invalid(ErrInvalidValue, "Write.Op", int(w.Op), "not a WriteOp")
 		}
@@ -289,10 +289,10 @@ func (b *bulkTx) DeleteUser(id UserID) error {
 	return nil
 }
 
-// AppendEvent queues e; the event it returns has no Seq yet.
-func (b *bulkTx) AppendEvent(e Event) (Event, error) {
+// AppendEvent queues e.
+func (b *bulkTx) AppendEvent(e Event) error {
 	b.writes = append(b.writes, Write{Op: WriteAppendEvent, Event: e})
-	return e, nil
+	return nil
 }
 
 func (b *bulkTx) Org(id OrgID) (Org, error) {

@@ -124,7 +124,7 @@ func TestBulkTxIsTransparent(t *testing.T) {
 			case 7:
 				e := Event{At: now, Type: EventUserAdded, Org: org, User: id, Content: content}
 				ops = append(ops, bulkOp{"AppendEvent", func(tx Tx) string {
-					_, err := tx.AppendEvent(e)
+					err := tx.AppendEvent(e)
 					return outcome(nil, err)
 				}})
 			case 8:
@@ -352,7 +352,7 @@ func TestBulkTxRebind(t *testing.T) {
 		if _, err := bt.User("u1"); err != nil {
 			return err
 		}
-		if _, err := bt.AppendEvent(Event{At: now, Type: EventUserAdded, Org: "o1", User: "u1"}); err != nil {
+		if err := bt.AppendEvent(Event{At: now, Type: EventUserAdded, Org: "o1", User: "u1"}); err != nil {
 			return err
 		}
 		return bt.flush()
@@ -365,7 +365,7 @@ func TestBulkTxRebind(t *testing.T) {
 	abandon := errors.New("abandon")
 	err = s.Update(ctx, func(tx Tx) error {
 		bt.rebind(tx)
-		if _, err := bt.AppendEvent(Event{At: now, Type: EventUserDeleted, Org: "o1", User: "u1"}); err != nil {
+		if err := bt.AppendEvent(Event{At: now, Type: EventUserDeleted, Org: "o1", User: "u1"}); err != nil {
 			return err
 		}
 		return abandon

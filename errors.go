@@ -71,6 +71,13 @@ var (
 	ErrInvalidValue = errors.New("invalid value")
 	// ErrConflict: a store could not commit after its retries (Q1).
 	ErrConflict = errors.New("conflict: transaction could not be committed")
+	// ErrOutcomeUnknown: the connection to the store was lost after the
+	// transaction's COMMIT was sent and before its answer came, so whether
+	// the operation took effect is unknown. Read again (the user, the
+	// event log) to learn what happened before retrying an operation that
+	// is not idempotent. A store returns no other error for work that
+	// committed.
+	ErrOutcomeUnknown = errors.New("outcome unknown: the connection was lost while the transaction committed")
 )
 
 // InputError reports bad input: which field, which value and why. It

@@ -59,9 +59,9 @@ func (t *faultTx) DeleteUser(id claim.UserID) error {
 	return t.Tx.DeleteUser(id)
 }
 
-func (t *faultTx) AppendEvent(e claim.Event) (claim.Event, error) {
+func (t *faultTx) AppendEvent(e claim.Event) error {
 	if err := t.fault(); err != nil {
-		return claim.Event{}, err
+		return err
 	}
 	return t.Tx.AppendEvent(e)
 }

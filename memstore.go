@@ -756,17 +756,20 @@ func (tx *memTx) InactiveUsers(before time.Time, limit int) ([]User, error) {
 	return out, nil
 }
 
-// AppendEvent appends e with the next sequence number and returns it as
-// stored.
-func (tx *memTx) AppendEvent(e Event) (Event, error) {
+// AppendEvent appends e to the log with the next sequence number. The
+// store runs one Update at a time, so append order is commit order; a
+// transaction that does not commit truncates the log back to where it
+// began.
+func (tx *memTx) AppendEvent(e Event) error {
 	if err := tx.check("AppendEvent", true); err != nil {
-		return Event{}, err
+		return err
 	}
-	return tx.appendEvent(e), nil
+	tx.appendEvent(e)
+	return nil
 }
 
 // appendEvent is AppendEvent once the Tx is checked.
-func (tx *memTx) appendEvent(e Event) Event {
+func (tx *memTx) appendEvent(e Event) {
 	d := tx.d
 	if d.nevents%memEventChunk == 0 {
 		// The first chunk grows as a slice does, so that a store of a few
@@ -782,7 +785,6 @@ func (tx *memTx) appendEvent(e Event) Event {
 	e.Seq = uint64(d.nevents)
 	last := &d.events[len(d.events)-1]
 	*last = append(*last, e)
-	return e
 }
 
 // truncateEvents drops the events after the first n.
@@ -800,13 +802,18 @@ func (d *memData) truncateEvents(n int) {
 	}
 }
 
-// Events lists the events with Seq > after, in Seq order. Returns an error
-// wrapping ErrInvalidValue if limit <= 0.
+// Events lists the committed events with Seq > after, in Seq order: in
+// an Update, those of the transactions before it, not its own (as a
+// database's snapshot would). Returns an error wrapping ErrInvalidValue if
+// limit <= 0.
 func (tx *memTx) Events(after uint64, limit int) ([]Event, error) {
 	if err := tx.checkList("Events", limit); err != nil {
 		return nil, err
 	}
 	n := uint64(tx.d.nevents)
+	if tx.writable {
+		n = uint64(tx.events0)
+	}
 	if after >= n {
 		return nil, nil
 	}

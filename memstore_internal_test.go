@@ -60,7 +60,7 @@ func TestMemoryEventChunks(t *testing.T) {
 		t.Helper()
 		err := s.Update(t.Context(), func(tx Tx) error {
 			for range n {
-				if _, err := tx.AppendEvent(Event{Type: EventUserAdded}); err != nil {
+				if err := tx.AppendEvent(Event{Type: EventUserAdded}); err != nil {
 					return err
 				}
 			}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"slices"
@@ -64,7 +63,7 @@ func New(store Store, opts ...Option) (*Service, error) {
 		clock:    systemClock{},
 		policy:   DefaultPolicy(),
 		resolver: net.DefaultResolver,
-		log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		log:      discardLogger,
 	}
 	for _, o := range opts {
 		o(s)
@@ -108,9 +107,32 @@ func (t *txn) readOnly() txn {
 	return ro
 }
 
+// loggerKey is the context key of the Service's logger (ContextLogger).
+type loggerKey struct{}
+
+// ContextLogger returns the logger of the Service that passed ctx to a
+// Store's View or Update (its WithLogger), so that a store can log what
+// it does for an operation, such as a transaction it runs again, where
+// the service's owner reads its logs. It returns a logger that discards
+// everything when ctx carries none.
+func ContextLogger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return discardLogger
+}
+
+// discardLogger is the default logger: it writes nothing.
+var discardLogger = slog.New(slog.DiscardHandler)
+
+// storeCtx is ctx carrying the service's logger for the store.
+func (s *Service) storeCtx(ctx context.Context) context.Context {
+	return context.WithValue(ctx, loggerKey{}, s.log)
+}
+
 // view runs fn in a read-only transaction.
 func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
-	return s.store.View(ctx, func(tx Tx) error {
+	return s.store.View(s.storeCtx(ctx), func(tx Tx) error {
 		return fn(&txn{Tx: tx, s: s, ctx: ctx, now: s.clock.Now(), rw: false})
 	})
 }
@@ -118,7 +140,7 @@ func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
 // update runs fn in a read-write transaction. The clock is read once per
 // attempt.
 func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
-	return s.store.Update(ctx, func(tx Tx) error {
+	return s.store.Update(s.storeCtx(ctx), func(tx Tx) error {
 		return fn(&txn{Tx: tx, s: s, ctx: ctx, now: s.clock.Now(), rw: true})
 	})
 }
@@ -126,8 +148,7 @@ func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
 // emit appends an event stamped with the transaction's instant.
 func (t *txn) emit(e Event) error {
 	e.At = t.now
-	_, err := t.AppendEvent(e)
-	return err
+	return t.AppendEvent(e)
 }
 
 // org returns the org or an error wrapping ErrNotFound.

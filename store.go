@@ -132,10 +132,19 @@ type Tx interface {
 	// none was stored.
 	DeleteOrgProfile(org OrgID) error
 
-	// AppendEvent appends e to the log, assigning the next sequence
-	// number, and returns the event as stored.
-	AppendEvent(e Event) (Event, error)
-	// Events lists the events with Seq > after, in Seq order.
+	// AppendEvent adds e to the transaction's events (e.Seq is ignored).
+	// They join the log when the transaction commits, numbered in the
+	// order appended and after every event of every transaction that
+	// committed before, so that the numbers follow commit order: once a
+	// reader has seen Seq n, no event with a smaller number can appear
+	// later (O1). A transaction that does not commit adds none. Numbers
+	// start at 1 and increase by one, except that a store may skip the
+	// numbers of a transaction whose COMMIT itself failed. The number is
+	// not known before the commit, and Events does not list the
+	// transaction's own events.
+	AppendEvent(e Event) error
+	// Events lists the committed events with Seq > after, in Seq order:
+	// in an Update, those committed before the transaction began.
 	Events(after uint64, limit int) ([]Event, error)
 }
 

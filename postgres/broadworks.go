@@ -95,9 +95,9 @@ func (t *tx) PutEnterprise(e claim.BroadWorksEnterprise) error {
 		return err
 	}
 	var other, moved *string
-	err = t.pg.QueryRow(t.ctx, queryPutEnterprise, string(e.ID), string(e.Partner), e.Name, e.Template.PartnerAdmin,
+	err = t.writeRow(queryPutEnterprise, []any{string(e.ID), string(e.Partner), e.Name, e.Template.PartnerAdmin,
 		e.Template.TrustedEmail, e.Template.NoAdminInvite, nullString(e.Target), nullString(e.Org), string(e.Attach),
-		stringsOf(e.Workspaces), created).Scan(&other, &moved)
+		stringsOf(e.Workspaces), created}, &other, &moved)
 	switch {
 	case err != nil:
 		return t.fail("PutEnterprise", err)
@@ -130,23 +130,13 @@ func (t *tx) EnterprisesByPartner(partner claim.OrgID, after claim.EnterpriseID,
 	return collect(t, "EnterprisesByPartner", scanEnterprise, queryEnterprisesByPartner, string(partner), string(after), limit)
 }
 
-// collect returns the rows of query, scanned by scan.
-func collect[T any](t *tx, op string, scan pgx.RowToFunc[T], query string, args ...any) ([]T, error) {
-	rows, _ := t.pg.Query(t.ctx, query, args...)
-	out, err := pgx.CollectRows(rows, scan)
-	if err != nil {
-		return nil, t.fail(op, err)
-	}
-	return out, nil
-}
-
 // deleteRow runs a DELETE of one row by key; an error wrapping
 // claim.ErrNotFound if it deleted none.
 func (t *tx) deleteRow(op, what, query, key string) error {
 	if err := t.check(op, true); err != nil {
 		return err
 	}
-	tag, err := t.pg.Exec(t.ctx, query, key)
+	tag, err := t.write(query, key)
 	if err != nil {
 		return t.fail(op, err)
 	}
@@ -250,9 +240,9 @@ func (t *tx) PutSubscriber(s claim.Subscriber) error {
 		reasons[i] = string(r)
 	}
 	var other string
-	err = t.pg.QueryRow(t.ctx, queryPutSubscriber, string(s.ID), string(s.Enterprise), string(s.Flow),
+	err = t.writeRow(queryPutSubscriber, []any{string(s.ID), string(s.Enterprise), string(s.Flow),
 		nullString(s.Email), s.FirstName, s.LastName, string(s.Status), s.Admin, nullString(s.User),
-		nullString(s.Old), reasons, created, updated).Scan(&other)
+		nullString(s.Old), reasons, created, updated}, &other)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil
@@ -290,8 +280,8 @@ func (t *tx) OrgProfile(org claim.OrgID) (claim.OrgProfile, error) {
 		return claim.OrgProfile{}, err
 	}
 	p := claim.OrgProfile{Org: org}
-	err := t.pg.QueryRow(t.ctx, `SELECT restricted_admin_mode, admins, licenses FROM bw_org_profiles WHERE org_id = $1`,
-		string(org)).Scan(&p.RestrictedAdminMode, &p.Admins, &p.Licenses)
+	err := t.queryRow(`SELECT restricted_admin_mode, admins, licenses FROM bw_org_profiles WHERE org_id = $1`,
+		[]any{string(org)}, &p.RestrictedAdminMode, &p.Admins, &p.Licenses)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return claim.OrgProfile{}, fmt.Errorf("postgres store: profile of org %s: %w", org, claim.ErrNotFound)
 	}
@@ -319,7 +309,7 @@ func (t *tx) PutOrgProfile(p claim.OrgProfile) error {
 	if licenses == nil {
 		licenses = []claim.OrgLicense{}
 	}
-	_, err := t.pg.Exec(t.ctx, `INSERT INTO bw_org_profiles (org_id, restricted_admin_mode, admins, licenses)
+	_, err := t.write(`INSERT INTO bw_org_profiles (org_id, restricted_admin_mode, admins, licenses)
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (org_id) DO UPDATE
 		SET restricted_admin_mode = excluded.restricted_admin_mode, admins = excluded.admins, licenses = excluded.licenses`,

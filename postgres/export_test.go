@@ -35,7 +35,7 @@ func Exec(x claim.Tx, sql string, args ...any) error {
 	if err := t.check("Exec", false); err != nil {
 		return err
 	}
-	if _, err := t.pg.Exec(t.ctx, sql, args...); err != nil {
+	if _, err := t.exec(sql, args...); err != nil {
 		return t.fail("Exec", err)
 	}
 	return nil

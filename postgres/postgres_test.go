@@ -261,7 +261,7 @@ func migrationsApplied(t *testing.T, schema string) []int32 {
 var wantTables = []string{"bw_enterprises", "bw_org_profiles", "bw_subscribers", "domains", "events", "orgs", "schema_migrations", "users"}
 
 // wantVersions are the versions of the embedded migrations.
-var wantVersions = []int32{1, 2, 3, 4}
+var wantVersions = []int32{1, 2, 3, 4, 5}
 
 // indexes lists the indexes of the schema's users table.
 func indexes(t *testing.T, schema string) []string {
@@ -645,7 +645,7 @@ func TestValuesOutOfRange(t *testing.T) {
 				t.Errorf("CreateUser(%+v) = %v, want an error wrapping %v", u, err, claim.ErrInvalidValue)
 			}
 		}
-		_, err := tx.AppendEvent(claim.Event{Type: "x", At: time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)})
+		err := tx.AppendEvent(claim.Event{Type: "x", At: time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)})
 		if !errors.Is(err, claim.ErrInvalidValue) {
 			t.Errorf("AppendEvent(At in the year 1000) = %v, want an error wrapping %v", err, claim.ErrInvalidValue)
 		}
@@ -676,8 +676,7 @@ func TestNanoseconds(t *testing.T) {
 		if err := tx.CreateUser(u); err != nil {
 			return err
 		}
-		_, err := tx.AppendEvent(e)
-		return err
+		return tx.AppendEvent(e)
 	})
 	mustView(t, s, func(tx claim.Tx) error {
 		got, err := tx.User("u1")
@@ -982,8 +981,10 @@ func TestWriteSkew(t *testing.T) {
 		}
 		return nil
 	})
-	if n := calls.Load(); n != 3 {
-		t.Errorf("fn ran %d times, want 3 (one retry)", n)
+	// At least one retry; both may fail once, as both send their write
+	// with COMMIT and PostgreSQL may find each the pivot of the other.
+	if n := calls.Load(); n < 3 {
+		t.Errorf("fn ran %d times, want 3 or more (a retry)", n)
 	}
 }
 
@@ -1193,13 +1194,9 @@ func TestFailedUpdateLeavesNothing(t *testing.T) {
 		if err := tx.CreateUser(user("u1", "ann@x.com", "acme")); err != nil {
 			return err
 		}
-		for i := range 3 {
-			e, err := tx.AppendEvent(claim.Event{Type: claim.EventUserAdded})
-			if err != nil {
+		for range 3 {
+			if err := tx.AppendEvent(claim.Event{Type: claim.EventUserAdded}); err != nil {
 				return err
-			}
-			if e.Seq != uint64(i+1) {
-				t.Errorf("AppendEvent().Seq = %d, want %d", e.Seq, i+1)
 			}
 		}
 		return errFn
@@ -1222,23 +1219,28 @@ func TestFailedUpdateLeavesNothing(t *testing.T) {
 	wantNextSeq(t, s, 1)
 }
 
-// wantNextSeq appends an event and fails the test unless it gets Seq want.
+// wantNextSeq appends an event and fails the test unless it is committed
+// with Seq want, as the last event.
 func wantNextSeq(t *testing.T, s claim.Store, want uint64) {
 	t.Helper()
 	mustUpdate(t, s, func(tx claim.Tx) error {
-		e, err := tx.AppendEvent(claim.Event{Type: claim.EventOrgCreated})
-		if err == nil && e.Seq != want {
-			t.Errorf("AppendEvent().Seq = %d, want %d", e.Seq, want)
+		return tx.AppendEvent(claim.Event{Type: claim.EventOrgCreated, Detail: "next"})
+	})
+	mustView(t, s, func(tx claim.Tx) error {
+		got, err := tx.Events(want-1, 10)
+		if err != nil || len(got) != 1 || got[0].Seq != want || got[0].Detail != "next" {
+			t.Errorf("Events(%d) after appending one event = %v, %v; want it alone with Seq %d", want-1, got, err, want)
 		}
-		return err
+		return nil
 	})
 }
 
-// TestFailedCommitSetsSequenceBack makes COMMIT itself fail, with a
-// deferred constraint trigger on the events table, and finds the event
-// number not lost: with an error that is retried (40001), and one that
-// is not.
-func TestFailedCommitSetsSequenceBack(t *testing.T) {
+// TestFailedCommit makes COMMIT itself fail, with a deferred constraint
+// trigger on the events table, with an error that is retried (40001) and
+// one that is not: the failed attempts leave no event, and the log stays
+// in order. (Their numbers are skipped: they were taken just before
+// COMMIT, which the Tx contract allows.)
+func TestFailedCommit(t *testing.T) {
 	t.Parallel()
 	s, schema := newStore(t)
 	_, err := adminPool(t).Exec(t.Context(), fmt.Sprintf(`
@@ -1258,7 +1260,7 @@ func TestFailedCommitSetsSequenceBack(t *testing.T) {
 	appendDetails := func(details ...string) func(tx claim.Tx) error {
 		return func(tx claim.Tx) error {
 			for _, d := range details {
-				if _, err := tx.AppendEvent(claim.Event{Type: "test", Detail: d}); err != nil {
+				if err := tx.AppendEvent(claim.Event{Type: "test", Detail: d}); err != nil {
 					return err
 				}
 			}
@@ -1277,27 +1279,27 @@ func TestFailedCommitSetsSequenceBack(t *testing.T) {
 	}
 
 	calls = 0
-	var last claim.Event
 	err = s.Update(t.Context(), func(tx claim.Tx) error {
 		calls++
 		d := "3"
 		if calls <= 2 {
 			d = "fail:40001"
 		}
-		var err error
-		last, err = tx.AppendEvent(claim.Event{Type: "test", Detail: d})
-		return err
+		return tx.AppendEvent(claim.Event{Type: "test", Detail: d})
 	})
-	if err != nil || calls != 3 || last.Seq != 3 {
-		t.Errorf("Update() failing at COMMIT twice with 40001 = %v after %d calls, last Seq %d; want nil after 3, Seq 3", err, calls, last.Seq)
+	if err != nil || calls != 3 {
+		t.Errorf("Update() failing at COMMIT twice with 40001 = %v after %d calls; want nil after 3", err, calls)
 	}
 	mustView(t, s, func(tx claim.Tx) error {
 		evs, err := tx.Events(0, 10)
 		var got []string
-		for _, e := range evs {
-			got = append(got, fmt.Sprint(e.Seq, ":", e.Detail))
+		for i, e := range evs {
+			got = append(got, e.Detail)
+			if i > 0 && e.Seq <= evs[i-1].Seq {
+				t.Errorf("Events(0): Seq %d after %d", e.Seq, evs[i-1].Seq)
+			}
 		}
-		if d := cmp.Diff([]string{"1:1", "2:2", "3:3"}, got); err != nil || d != "" {
+		if d := cmp.Diff([]string{"1", "2", "3"}, got); err != nil || d != "" {
 			t.Errorf("Events(0) mismatch (-want +got), err %v:\n%s", err, d)
 		}
 		return nil
@@ -1325,7 +1327,7 @@ func TestEventsNeverSkip(t *testing.T) {
 				n := 1 + (w+u)%3
 				err := s.Update(t.Context(), func(tx claim.Tx) error {
 					for i := range n {
-						if _, err := tx.AppendEvent(claim.Event{Type: "test", Detail: fmt.Sprintf("w%d u%d e%d", w, u, i)}); err != nil {
+						if err := tx.AppendEvent(claim.Event{Type: "test", Detail: fmt.Sprintf("w%d u%d e%d", w, u, i)}); err != nil {
 							return err
 						}
 					}
@@ -1392,7 +1394,7 @@ func TestCanceledUpdate(t *testing.T) {
 		if err := tx.CreateOrg(claim.Org{ID: "acme", Name: "Acme", Kind: claim.Enterprise}); err != nil {
 			return err
 		}
-		if _, err := tx.AppendEvent(claim.Event{Type: claim.EventOrgCreated}); err != nil {
+		if err := tx.AppendEvent(claim.Event{Type: claim.EventOrgCreated}); err != nil {
 			return err
 		}
 		cancel()
@@ -1407,16 +1409,7 @@ func TestCanceledUpdate(t *testing.T) {
 	}
 	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	err = s.Update(ctx, func(tx claim.Tx) error {
-		e, err := tx.AppendEvent(claim.Event{Type: claim.EventOrgCreated})
-		if err == nil && e.Seq != 1 {
-			t.Errorf("AppendEvent().Seq = %d after a canceled Update, want 1", e.Seq)
-		}
-		return err
-	})
-	if err != nil {
-		t.Errorf("Update() after a canceled Update = %v, want nil (the event lock released)", err)
-	}
+	wantNextSeq(t, s, 1)
 }
 
 // TestFullPool: when the pool has no connection to give before the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -31,10 +32,16 @@ const (
 	// [d/2, d) so that transactions that collided do not collide again.
 	backoffBase = 2 * time.Millisecond
 	backoffMax  = 200 * time.Millisecond
-	// cleanupTimeout bounds the rollback and the release of the event lock
-	// after a transaction, which run even when the caller's context is
-	// done.
+	// cleanupTimeout bounds the rollback after a transaction, which runs
+	// even when the caller's context is done.
 	cleanupTimeout = 10 * time.Second
+	// pessimisticAttempt is the first attempt that locks the users table
+	// against other writers before it reads (see Update).
+	pessimisticAttempt = 3
+	// commitTimeout bounds the wait for the answer to COMMIT, which runs
+	// even when the caller's context is done: past it the outcome is
+	// unknown.
+	commitTimeout = 30 * time.Second
 )
 
 // SQLSTATE codes the store acts on.
@@ -104,10 +111,11 @@ func (s *Store) Close() {
 }
 
 // View runs fn in a read-only transaction on one snapshot of the
-// database: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY. fn sees
-// every transaction that committed before its first read and nothing
-// later, and never waits for a writer or makes one fail. Writes through
-// the Tx return an error without reaching the database.
+// database: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY, sent with
+// fn's first read. fn sees every transaction that committed before its
+// first read and nothing later, and never waits for a writer or makes one
+// fail. Writes through the Tx return an error without reaching the
+// database.
 //
 // View returns fn's error if it returns one. Otherwise it returns an error
 // wrapping the cause if ctx is done before fn runs, no connection can be
@@ -117,7 +125,7 @@ func (s *Store) View(ctx context.Context, fn func(claim.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres store: view: %w", err)
 	}
-	t, err := s.begin(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, false, false)
+	t, err := s.begin(ctx, beginView, false)
 	if err != nil {
 		return err
 	}
@@ -129,43 +137,66 @@ func (s *Store) View(ctx context.Context, fn func(claim.Tx) error) error {
 	if t.broken != nil {
 		return fmt.Errorf("postgres store: view: %w", t.broken)
 	}
-	if err := t.pg.Commit(ctx); err != nil {
+	if !t.begun {
+		return nil
+	}
+	if err := t.send(ctx, func(b *pgx.Batch) { b.Queue("COMMIT") }); err != nil {
 		return fmt.Errorf("postgres store: view: commit: %w", err)
 	}
 	t.committed = true
 	return nil
 }
 
+// The statements that begin a transaction.
+const (
+	beginView   = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`
+	beginUpdate = `BEGIN ISOLATION LEVEL SERIALIZABLE`
+)
+
 // Update runs fn in a read-write transaction at isolation level
 // SERIALIZABLE, so that concurrent Updates, in this process or another,
-// have the outcome of some serial order of them (Q1, Q2). When
-// PostgreSQL cannot serialize the transaction (SQLSTATE 40001) or finds
-// it in a deadlock (40P01) — at any statement or at COMMIT, and even if fn
-// swallowed the error — Update rolls back and runs fn again, after a
-// randomized, exponentially growing wait (2ms at first, at most 200ms),
-// up to 10 times in all. A run after the first takes the store's write
-// lock before it begins (the first run takes it at its first write): its
-// snapshot then sees every earlier writer and no other writer can commit
-// until it ends, so it cannot lose to another Update's writes again, and
-// a hot record does not starve it. fn must have no effect outside the
-// transaction.
+// have the outcome of some serial order of them (Q1, Q2). BEGIN travels
+// with fn's first statement, and the writes fn defers, its events and
+// COMMIT travel together at the end (see the package documentation).
 //
-// Update returns nil when the transaction committed. It returns fn's
-// error, after rolling back, when fn returns one (and the transaction was
-// not aborted by a serialization failure, which is retried instead). If
-// fn panics, Update rolls back and panics again with the same value.
-// Otherwise it returns:
+// Update runs fn again, after a randomized, exponentially growing wait
+// (2ms at first, at most 200ms), up to 10 times in all, when the attempt
+// failed in a way that committed nothing and may pass if tried again:
+// PostgreSQL could not serialize the transaction (SQLSTATE 40001) or
+// found it in a deadlock (40P01), at any statement or at COMMIT, even if
+// fn swallowed the error; or the connection failed (or none could be
+// had) before COMMIT was sent. Each retry is logged at Debug level
+// through the logger of claim.ContextLogger(ctx), with its SQLSTATE. fn
+// must have no effect outside the transaction.
+//
+// From the third attempt on, the transaction first locks the users table
+// in SHARE ROW EXCLUSIVE mode, before its first query, so that its
+// snapshot is taken once every earlier writer of users has ended: no
+// other transaction can then write a user until it ends, so it cannot
+// lose to another writer of users again, and a hot record (four sweepers
+// on the same due claims, say) does not starve it. Readers are not
+// blocked. The lock is the transaction's and ends with it, so it works
+// behind a pooler in transaction mode.
+//
+// Update returns nil when the transaction committed, and no error but
+// one wrapping claim.ErrOutcomeUnknown for a transaction that committed.
+// It returns fn's error, after rolling back, when fn returns one (and
+// the attempt is not retried as above). If fn panics, Update rolls back
+// and panics again with the same value. Otherwise it returns:
 //   - an error wrapping claim.ErrConflict and the last failure, after the
-//     10th attempt failed to serialize;
-//   - an error wrapping ctx.Err() if ctx is done before fn runs or while
-//     Update waits to retry; a context done while a statement runs makes
+//     10th attempt failed;
+//   - an error wrapping ctx.Err() if ctx is done before fn runs, while
+//     Update waits to retry, or when fn returns: COMMIT is not sent, and
+//     nothing is committed; a context done while a statement runs makes
 //     that statement fail with an error wrapping it;
-//   - "postgres store: begin: …" wrapping the cause if no connection can
-//     be had (the server is down, or the pool is full until ctx is done);
 //   - an error wrapping the cause if a statement of fn failed (a database
-//     error or a lost connection) though fn returned nil, or COMMIT failed
-//     ("postgres store: commit: …"). If the connection is lost during
-//     COMMIT, whether the transaction committed is unknown.
+//     error) though fn returned nil, or COMMIT failed ("postgres store:
+//     commit: …"); nothing is committed;
+//   - an error wrapping claim.ErrOutcomeUnknown if the connection was
+//     lost, or the commit timeout passed, after COMMIT was sent and before
+//     its answer came: the transaction may or may not have committed.
+//     Once sent, COMMIT is awaited whatever ctx does, for up to
+//     commitTimeout.
 func (s *Store) Update(ctx context.Context, fn func(claim.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres store: update: %w", err)
@@ -173,11 +204,12 @@ func (s *Store) Update(ctx context.Context, fn func(claim.Tx) error) error {
 	var last error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		if attempt > 1 {
+			logRetry(ctx, attempt, last)
 			if err := sleep(ctx, backoff(attempt)); err != nil {
 				return fmt.Errorf("postgres store: update: waiting to retry after %w: %w", last, err)
 			}
 		}
-		retry, err := s.attempt(ctx, fn, attempt > 1)
+		retry, err := s.attempt(ctx, fn, attempt >= pessimisticAttempt)
 		if !retry {
 			return err
 		}
@@ -186,19 +218,35 @@ func (s *Store) Update(ctx context.Context, fn func(claim.Tx) error) error {
 	return fmt.Errorf("postgres store: update: gave up after %d attempts: %w: %w", maxAttempts, claim.ErrConflict, last)
 }
 
-// attempt runs fn once in a serializable transaction. retry reports that
-// the transaction failed to serialize and fn should run again; err is
-// then the failure. A pessimistic attempt takes the write lock before it
-// begins.
-func (s *Store) attempt(ctx context.Context, fn func(claim.Tx) error, pessimistic bool) (retry bool, err error) {
-	t, err := s.begin(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable}, true, pessimistic)
-	if err != nil {
-		return retryable(err), err
+// logRetry logs, at Debug level, that Update runs fn again after err.
+func logRetry(ctx context.Context, attempt int, err error) {
+	l := claim.ContextLogger(ctx)
+	if !l.Enabled(ctx, slog.LevelDebug) {
+		return
 	}
+	code := ""
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		code = pgErr.Code
+	}
+	l.LogAttrs(ctx, slog.LevelDebug, "postgres store: transaction retried",
+		slog.Int("attempt", attempt), slog.String("sqlstate", code), slog.String("error", err.Error()))
+}
+
+// attempt runs fn once in a serializable transaction. retry reports that
+// the attempt committed nothing and fn should run again; err is then the
+// failure.
+func (s *Store) attempt(ctx context.Context, fn func(claim.Tx) error, pessimistic bool) (retry bool, err error) {
+	t, err := s.begin(ctx, beginUpdate, true)
+	if err != nil {
+		var connectErr *pgconn.ConnectError
+		return errors.As(err, &connectErr) && ctx.Err() == nil, err
+	}
+	t.pessimistic = pessimistic
 	defer t.end()
 	ferr := fn(t)
 	t.done = true
-	if t.broken != nil && retryable(t.broken) {
+	if t.broken != nil && t.retryable(ctx, t.broken) {
 		return true, fmt.Errorf("postgres store: update: %w", t.broken)
 	}
 	if ferr != nil {
@@ -208,62 +256,82 @@ func (s *Store) attempt(ctx context.Context, fn func(claim.Tx) error, pessimisti
 		return false, fmt.Errorf("postgres store: update: a statement failed: %w", t.broken)
 	}
 	if err := ctx.Err(); err != nil {
-		// Not sent: COMMIT would fail and close the connection, and the
-		// deferred rollback sets the event sequence back.
+		// Not sent: the deferred rollback ends the transaction.
 		return false, fmt.Errorf("postgres store: commit: %w", err)
 	}
-	if err := t.pg.Commit(ctx); err != nil {
-		return retryable(err), fmt.Errorf("postgres store: commit: %w", err)
-	}
-	t.committed = true
-	return false, nil
+	return t.commit(ctx)
 }
 
-// begin acquires a connection and begins a transaction on it; if
-// lockFirst, it takes the write lock first, so that the transaction's
-// snapshot is taken after every earlier writer has ended.
-func (s *Store) begin(ctx context.Context, opts pgx.TxOptions, writable, lockFirst bool) (*tx, error) {
+// commit sends the transaction's deferred writes, its events and COMMIT
+// in one batch, and awaits the answer whatever ctx does, for up to
+// commitTimeout. See Update for what it returns.
+func (t *tx) commit(ctx context.Context) (retry bool, err error) {
+	if !t.begun && len(t.pending) == 0 && t.events.n == 0 {
+		t.committed = true // nothing was read or written
+		return false, nil
+	}
+	effects := t.wrote || len(t.pending) > 0 || t.events.n > 0
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	err = t.send(cctx, func(b *pgx.Batch) {
+		if t.events.n > 0 {
+			t.events.queue(b)
+		}
+		b.Queue("COMMIT")
+	})
+	if err == nil {
+		t.committed = true
+		return false, nil
+	}
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr):
+		// The server answered: a statement or COMMIT failed, and the
+		// transaction rolled back.
+		err = t.fail("commit", err)
+		return retryable(err), err
+	case pgconn.SafeToRetry(err) || !effects:
+		// Nothing was sent, or there was nothing to commit.
+		return ctx.Err() == nil, fmt.Errorf("postgres store: commit: %w", err)
+	}
+	return false, fmt.Errorf("postgres store: commit: %w: %w", claim.ErrOutcomeUnknown, err)
+}
+
+// begin acquires a connection for a transaction that begin begins with
+// its first batch.
+func (s *Store) begin(ctx context.Context, begin string, writable bool) (*tx, error) {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: begin: %w", err)
 	}
-	t := &tx{ctx: ctx, conn: c, writable: writable}
-	if lockFirst {
-		t.writeLock = true // see lockWrites
-		if err := c.QueryRow(ctx, queryLockWrites, writeLockClass).Scan(&t.nextSeq); err != nil {
-			t.end()
-			return nil, fmt.Errorf("postgres store: begin: lock: %w", err)
-		}
-	}
-	if t.pg, err = c.BeginTx(ctx, opts); err != nil {
-		t.end()
-		return nil, fmt.Errorf("postgres store: begin: %w", err)
-	}
-	return t, nil
+	return &tx{ctx: ctx, conn: c, writable: writable, begin: begin}, nil
 }
 
-// end finishes t: it rolls back unless t committed, releases the write
-// lock (setting the event sequence back if t did not commit), and returns
-// the connection to the pool, closing it if any of that failed, so that
-// the server drops whatever the session still held. It runs deferred, so
-// also when fn panics or calls runtime.Goexit.
+// end finishes t: it rolls back unless t committed or never began, and
+// returns the connection to the pool, closing it if the rollback failed,
+// so that the server drops whatever the session still held. It runs
+// deferred, so also when fn panics or calls runtime.Goexit.
 func (t *tx) end() {
 	t.done = true
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), cleanupTimeout)
-	defer cancel()
-	ok := true
-	if t.pg != nil && !t.committed {
-		if err := t.pg.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
-			ok = false
+	if t.begun && !t.committed {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), cleanupTimeout)
+		defer cancel()
+		if _, err := t.conn.Exec(ctx, "ROLLBACK"); err != nil {
+			_ = t.conn.Conn().Close(ctx)
 		}
 	}
-	if ok && t.writeLock {
-		ok = t.releaseWriteLock(ctx) == nil
-	}
-	if !ok {
-		_ = t.conn.Conn().Close(ctx)
-	}
 	t.conn.Release()
+}
+
+// retryable reports whether err, which broke t, leaves nothing committed
+// and may pass if the transaction runs again: a serialization failure, a
+// deadlock, or a lost connection while ctx is not done.
+func (t *tx) retryable(ctx context.Context, err error) bool {
+	if retryable(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	return !errors.As(err, &pgErr) && t.conn.Conn().IsClosed() && ctx.Err() == nil
 }
 
 // retryable reports whether err is a serialization failure or a deadlock,

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/claimkit/claim"
 )
@@ -20,78 +18,6 @@ var (
 	// errTxDone: a Tx used after its fn has returned.
 	errTxDone = errors.New("transaction has ended")
 )
-
-// tx is the claim.Tx of a View or an Update: one PostgreSQL transaction
-// on one pooled connection. It is not safe for concurrent use.
-//
-// No expected refusal (a missing record, a taken address, a claimed
-// domain) makes a statement fail: each write is a single statement that
-// checks its condition and does nothing when it does not hold, so the
-// transaction stays usable after the refusal, as the claim.Tx contract
-// needs (fn may go on after ErrNotFound). Savepoints would do the same at
-// the price of a subtransaction per write.
-type tx struct {
-	ctx       context.Context
-	conn      *pgxpool.Conn
-	pg        pgx.Tx
-	writable  bool // an Update's
-	done      bool // fn has returned
-	committed bool
-	// broken is the first error that aborted the transaction (a
-	// statement failed on the server, or the connection was lost); every
-	// later call returns an error wrapping it without a round trip.
-	broken error
-	// writeLock: the session holds the write lock, taken before the
-	// transaction's first write (see lockWrites); nextSeq is then the
-	// event sequence's next value as it was when the lock was taken, to
-	// set it back to unless the transaction commits.
-	writeLock bool
-	nextSeq   int64
-}
-
-// check returns an error if t has ended, is broken, or is read-only and
-// op is a write. Before the first write of t it takes the write lock.
-func (t *tx) check(op string, write bool) error {
-	switch {
-	case t.done:
-		return fmt.Errorf("postgres store: %s: %w", op, errTxDone)
-	case write && !t.writable:
-		return fmt.Errorf("postgres store: %s: %w", op, errReadOnly)
-	case t.broken != nil:
-		return fmt.Errorf("postgres store: %s: transaction aborted by an earlier error: %w", op, t.broken)
-	case write && !t.writeLock:
-		return t.lockWrites(op)
-	}
-	return nil
-}
-
-// checkList is check for a list method, which also refuses limit <= 0.
-func (t *tx) checkList(op string, limit int) error {
-	if err := t.check(op, false); err != nil {
-		return err
-	}
-	if limit <= 0 {
-		return fmt.Errorf("postgres store: %s: limit %d: must be positive: %w", op, limit, claim.ErrInvalidValue)
-	}
-	return nil
-}
-
-// fail returns err, from a statement of op, wrapped with op and with the
-// claim sentinel it means, and records that it broke the transaction if
-// it did: every error from the server aborts a PostgreSQL transaction, and
-// so does a lost connection.
-func (t *tx) fail(op string, err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) || t.conn.Conn().IsClosed() {
-		if t.broken == nil {
-			t.broken = err
-		}
-	}
-	if sentinel := sentinelOf(pgErr); sentinel != nil {
-		return fmt.Errorf("postgres store: %s: %w: %w", op, sentinel, err)
-	}
-	return fmt.Errorf("postgres store: %s: %w", op, err)
-}
 
 // sentinelOf returns the claim error a constraint violation means, as the
 // memory store would report it, or nil. Constraints can only fail this
@@ -233,15 +159,20 @@ func (t *tx) Org(id claim.OrgID) (claim.Org, error) {
 	if err := t.check("Org", false); err != nil {
 		return claim.Org{}, err
 	}
-	rows, _ := t.pg.Query(t.ctx, `SELECT `+orgColumns+` FROM orgs WHERE id = $1`, string(id))
-	o, err := pgx.CollectExactlyOneRow(rows, scanOrg)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return claim.Org{}, fmt.Errorf("postgres store: org %s: %w", id, claim.ErrNotFound)
+	if o, ok := t.cache.orgs[id]; ok {
+		if o == nil {
+			return claim.Org{}, fmt.Errorf("postgres store: org %s: %w", id, claim.ErrNotFound)
+		}
+		return cloneOrg(*o), nil
 	}
-	if err != nil {
-		return claim.Org{}, t.fail("Org", err)
+	o, err := one(t, "Org", "org", string(id), scanOrg, `SELECT `+orgColumns+` FROM orgs WHERE id = $1`, string(id))
+	switch {
+	case errors.Is(err, claim.ErrNotFound):
+		t.cache.putOrg(id, nil)
+	case err == nil:
+		t.cache.putOrg(id, &o)
 	}
-	return o, nil
+	return o, err
 }
 
 // CreateOrg inserts o; an error wrapping claim.ErrDuplicate if its ID
@@ -254,7 +185,7 @@ func (t *tx) CreateOrg(o claim.Org) error {
 	if err != nil {
 		return err
 	}
-	tag, err := t.pg.Exec(t.ctx, `INSERT INTO orgs (`+orgColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	tag, err := t.write(`INSERT INTO orgs (`+orgColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (id) DO NOTHING`, args...)
 	if err != nil {
 		return t.fail("CreateOrg", err)
@@ -262,6 +193,7 @@ func (t *tx) CreateOrg(o claim.Org) error {
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("postgres store: org %s: %w", o.ID, claim.ErrDuplicate)
 	}
+	t.cache.putOrg(o.ID, &o)
 	return nil
 }
 
@@ -275,7 +207,7 @@ func (t *tx) UpdateOrg(o claim.Org) error {
 	if err != nil {
 		return err
 	}
-	tag, err := t.pg.Exec(t.ctx, `UPDATE orgs SET name = $2, kind = $3, created_at = $4,
+	tag, err := t.write(`UPDATE orgs SET name = $2, kind = $3, created_at = $4,
 		allow_content_migration = $5, auto_licenses = $6, directory_sync = $7, sso = $8, retention = $9
 		WHERE id = $1`, args...)
 	if err != nil {
@@ -284,6 +216,7 @@ func (t *tx) UpdateOrg(o claim.Org) error {
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("postgres store: org %s: %w", o.ID, claim.ErrNotFound)
 	}
+	t.cache.putOrg(o.ID, &o)
 	return nil
 }
 
@@ -293,13 +226,14 @@ func (t *tx) DeleteOrg(id claim.OrgID) error {
 	if err := t.check("DeleteOrg", true); err != nil {
 		return err
 	}
-	tag, err := t.pg.Exec(t.ctx, `DELETE FROM orgs WHERE id = $1`, string(id))
+	tag, err := t.write(`DELETE FROM orgs WHERE id = $1`, string(id))
 	if err != nil {
 		return t.fail("DeleteOrg", err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("postgres store: org %s: %w", id, claim.ErrNotFound)
 	}
+	t.cache.putOrg(id, nil)
 	return nil
 }
 
@@ -325,15 +259,16 @@ func (t *tx) Domain(org claim.OrgID, name string) (claim.Domain, error) {
 	if err := t.check("Domain", false); err != nil {
 		return claim.Domain{}, err
 	}
-	rows, _ := t.pg.Query(t.ctx, `SELECT `+domainColumns+` FROM domains WHERE org_id = $1 AND name = $2`, string(org), name)
-	d, err := pgx.CollectExactlyOneRow(rows, scanDomain)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return claim.Domain{}, fmt.Errorf("postgres store: domain %s of org %s: %w", name, org, claim.ErrNotFound)
-	}
+	ds, err := t.domainRecords("Domain", name)
 	if err != nil {
-		return claim.Domain{}, t.fail("Domain", err)
+		return claim.Domain{}, err
 	}
-	return d, nil
+	for _, d := range ds {
+		if d.Org == org {
+			return d, nil
+		}
+	}
+	return claim.Domain{}, fmt.Errorf("postgres store: domain %s of org %s: %w", name, org, claim.ErrNotFound)
 }
 
 // queryPutDomain upserts a domain record unless it claims a name another
@@ -366,7 +301,8 @@ func (t *tx) PutDomain(d claim.Domain) error {
 		return err
 	}
 	var by string
-	err = t.pg.QueryRow(t.ctx, queryPutDomain, string(d.Org), d.Name, d.Token, d.Verified, verifiedAt, d.Claimed).Scan(&by)
+	err = t.writeRow(queryPutDomain, []any{string(d.Org), d.Name, d.Token, d.Verified, verifiedAt, d.Claimed}, &by)
+	delete(t.cache.domains, d.Name)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil
@@ -382,7 +318,8 @@ func (t *tx) DeleteDomain(org claim.OrgID, name string) error {
 	if err := t.check("DeleteDomain", true); err != nil {
 		return err
 	}
-	tag, err := t.pg.Exec(t.ctx, `DELETE FROM domains WHERE org_id = $1 AND name = $2`, string(org), name)
+	tag, err := t.write(`DELETE FROM domains WHERE org_id = $1 AND name = $2`, string(org), name)
+	delete(t.cache.domains, name)
 	if err != nil {
 		return t.fail("DeleteDomain", err)
 	}
@@ -397,12 +334,7 @@ func (t *tx) Domains(org claim.OrgID) ([]claim.Domain, error) {
 	if err := t.check("Domains", false); err != nil {
 		return nil, err
 	}
-	rows, _ := t.pg.Query(t.ctx, `SELECT `+domainColumns+` FROM domains WHERE org_id = $1 ORDER BY name`, string(org))
-	ds, err := pgx.CollectRows(rows, scanDomain)
-	if err != nil {
-		return nil, t.fail("Domains", err)
-	}
-	return ds, nil
+	return collect(t, "Domains", scanDomain, `SELECT `+domainColumns+` FROM domains WHERE org_id = $1 ORDER BY name`, string(org))
 }
 
 // DomainClaimant returns the org that claims the name, from
@@ -411,15 +343,16 @@ func (t *tx) DomainClaimant(name string) (claim.OrgID, error) {
 	if err := t.check("DomainClaimant", false); err != nil {
 		return "", err
 	}
-	var org string
-	err := t.pg.QueryRow(t.ctx, `SELECT org_id FROM domains WHERE name = $1 AND claimed`, name).Scan(&org)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("postgres store: claimant of domain %s: %w", name, claim.ErrNotFound)
-	}
+	ds, err := t.domainRecords("DomainClaimant", name)
 	if err != nil {
-		return "", t.fail("DomainClaimant", err)
+		return "", err
 	}
-	return claim.OrgID(org), nil
+	for _, d := range ds {
+		if d.Claimed {
+			return d.Org, nil
+		}
+	}
+	return "", fmt.Errorf("postgres store: claimant of domain %s: %w", name, claim.ErrNotFound)
 }
 
 // Users.
@@ -533,40 +466,31 @@ func scanUser(row pgx.CollectableRow) (claim.User, error) {
 	return u, nil
 }
 
-// user returns the one user query selects, or an error wrapping
-// claim.ErrNotFound naming key.
-func (t *tx) user(op, key, query string, arg string) (claim.User, error) {
-	return one(t, op, "user", key, scanUser, query, arg)
-}
-
-// one returns the one row query selects, scanned by scan, or an error
-// wrapping claim.ErrNotFound naming the record (what, key).
-func one[T any](t *tx, op, what, key string, scan pgx.RowToFunc[T], query, arg string) (T, error) {
-	var zero T
+// user returns the user with the key (an ID or an address, as where
+// selects it), from the cache or with what fetchUser reads beside it.
+func (t *tx) user(op, key, where string, cached func() (claim.User, bool, bool)) (claim.User, error) {
 	if err := t.check(op, false); err != nil {
-		return zero, err
+		return claim.User{}, err
 	}
-	rows, _ := t.pg.Query(t.ctx, query, arg)
-	v, err := pgx.CollectExactlyOneRow(rows, scan)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return zero, fmt.Errorf("postgres store: %s %s: %w", what, key, claim.ErrNotFound)
+	if u, found, ok := cached(); ok {
+		if !found {
+			return claim.User{}, fmt.Errorf("postgres store: user %s: %w", key, claim.ErrNotFound)
+		}
+		return u, nil
 	}
-	if err != nil {
-		return zero, t.fail(op, err)
-	}
-	return v, nil
+	return t.fetchUser(op, key, where)
 }
 
 // User returns the user with the id; an error wrapping claim.ErrNotFound
 // if there is none.
 func (t *tx) User(id claim.UserID) (claim.User, error) {
-	return t.user("User", string(id), `SELECT `+userColumns+` FROM users WHERE id = $1`, string(id))
+	return t.user("User", string(id), whereUserID, func() (claim.User, bool, bool) { return t.cache.user(id) })
 }
 
 // UserByEmail returns the user with the address; an error wrapping
 // claim.ErrNotFound if there is none.
 func (t *tx) UserByEmail(email string) (claim.User, error) {
-	return t.user("UserByEmail", email, `SELECT `+userColumns+` FROM users WHERE lower(email) = $1`, email)
+	return t.user("UserByEmail", email, whereUserEmail, func() (claim.User, bool, bool) { return t.cache.userByEmail(email) })
 }
 
 // queryCreateUser inserts a user unless its ID or its address is taken,
@@ -587,15 +511,26 @@ func (t *tx) CreateUser(u claim.User) error {
 	if err := t.check("CreateUser", true); err != nil {
 		return err
 	}
+	if _, idFound, idKnown := t.cache.user(u.ID); idKnown && !idFound {
+		if _, emailFound, emailKnown := t.cache.userByEmail(u.Email); emailKnown && !emailFound {
+			if ok, err := t.deferUser("CreateUser", u, queryDeferredCreateUser); ok {
+				return err
+			}
+		}
+	}
 	args, err := userArgs(u)
 	if err != nil {
 		return err
 	}
 	var inserted, idTaken bool
-	if err := t.pg.QueryRow(t.ctx, queryCreateUser, args...).Scan(&inserted, &idTaken); err != nil {
+	if err := t.writeRow(queryCreateUser, args, &inserted, &idTaken); err != nil {
 		return t.fail("CreateUser", err)
 	}
-	return createUserResult(u, inserted, idTaken)
+	if err := createUserResult(u, inserted, idTaken); err != nil {
+		return err
+	}
+	t.cache.putUser(u)
+	return nil
 }
 
 // createUserResult is CreateUser's error for what queryCreateUser found.
@@ -609,6 +544,14 @@ func createUserResult(u claim.User, inserted, idTaken bool) error {
 	return fmt.Errorf("postgres store: user %s: %s is another user's: %w", u.ID, u.Email, claim.ErrEmailTaken)
 }
 
+// userSet is the SET list that writes userColumns from userValues.
+const userSet = `email = $2, first_name = $3, last_name = $4, display_name = $5, org_id = $6,
+	state = $7, licenses = $8, content = $9, created_at = $10, last_sign_in = $11,
+	inactive_since = $12, activation_sent = $13, held_by = $14,
+	claim_by = $15, claim_from = $16, claim_mode = $17, claim_prev_state = $18, claim_at = $19,
+	claim_deadline = $20, claim_signed_in = $21, claim_original = $22, claim_ended = $23,
+	claim_outcome = $24`
+
 // queryUpdateUser replaces a user unless it is missing or its new address
 // is another user's, and tells which.
 const queryUpdateUser = `
@@ -617,12 +560,7 @@ WITH cur AS (
 ), taken AS (
 	SELECT FROM users WHERE lower(email) = $2 AND id <> $1
 ), upd AS (
-	UPDATE users SET email = $2, first_name = $3, last_name = $4, display_name = $5, org_id = $6,
-		state = $7, licenses = $8, content = $9, created_at = $10, last_sign_in = $11,
-		inactive_since = $12, activation_sent = $13, held_by = $14,
-		claim_by = $15, claim_from = $16, claim_mode = $17, claim_prev_state = $18, claim_at = $19,
-		claim_deadline = $20, claim_signed_in = $21, claim_original = $22, claim_ended = $23,
-		claim_outcome = $24
+	UPDATE users SET `+userSet+`
 	WHERE id = $1 AND NOT EXISTS (SELECT FROM taken)
 )
 SELECT EXISTS (SELECT FROM cur), EXISTS (SELECT FROM taken)`
@@ -634,15 +572,24 @@ func (t *tx) UpdateUser(u claim.User) error {
 	if err := t.check("UpdateUser", true); err != nil {
 		return err
 	}
+	if old, found, _ := t.cache.user(u.ID); found && old.Email == u.Email {
+		if ok, err := t.deferUser("UpdateUser", u, queryDeferredUpdateUser); ok {
+			return err
+		}
+	}
 	args, err := userArgs(u)
 	if err != nil {
 		return err
 	}
 	var exists, taken bool
-	if err := t.pg.QueryRow(t.ctx, queryUpdateUser, args...).Scan(&exists, &taken); err != nil {
+	if err := t.writeRow(queryUpdateUser, args, &exists, &taken); err != nil {
 		return t.fail("UpdateUser", err)
 	}
-	return updateUserResult(u, exists, taken)
+	if err := updateUserResult(u, exists, taken); err != nil {
+		return err
+	}
+	t.cache.putUser(u)
+	return nil
 }
 
 // updateUserResult is UpdateUser's error for what queryUpdateUser found.
@@ -662,11 +609,20 @@ func (t *tx) DeleteUser(id claim.UserID) error {
 	if err := t.check("DeleteUser", true); err != nil {
 		return err
 	}
-	tag, err := t.pg.Exec(t.ctx, queryDeleteUser, string(id))
+	if _, found, _ := t.cache.user(id); found {
+		t.pending = append(t.pending, deferred{op: "DeleteUser", key: string(id), sql: queryDeferredDeleteUser, args: []any{string(id)}})
+		t.cache.dropUser(id)
+		return nil
+	}
+	tag, err := t.write(queryDeleteUser, string(id))
 	if err != nil {
 		return t.fail("DeleteUser", err)
 	}
-	return deleteUserResult(id, tag)
+	if err := deleteUserResult(id, tag); err != nil {
+		return err
+	}
+	t.cache.dropUser(id)
+	return nil
 }
 
 const queryDeleteUser = `DELETE FROM users WHERE id = $1`
@@ -785,126 +741,19 @@ func (t *tx) InactiveUsers(before time.Time, limit int) ([]claim.User, error) {
 	return t.users("InactiveUsers", limit, queryInactiveUsers, n, limit)
 }
 
-// The write lock.
-
-// writeLockClass is the first key of the write lock, a session-level
-// advisory lock; the second is the OID of the events table, so that
-// stores in different schemas of one database do not wait for each
-// other.
-const writeLockClass = 0x636c6d65 // "clme"
-
-// queryLockWrites takes the write lock and then (CASE evaluates in
-// order) reads the event sequence's next value, which no one else can
-// take while the lock is held.
-const queryLockWrites = `
-SELECT CASE WHEN pg_advisory_lock($1, 'events'::regclass::oid::int4) IS NULL THEN NULL
-	ELSE (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM events_seq) END`
-
-// queryUnlockWritesReset sets the event sequence back to $2 and then
-// releases the write lock.
-const queryUnlockWritesReset = `
-SELECT CASE WHEN setval('events_seq', $2, false) IS NULL THEN NULL
-	ELSE pg_advisory_unlock($1, 'events'::regclass::oid::int4) END`
-
-// queryUnlockWrites releases the write lock.
-const queryUnlockWrites = `SELECT pg_advisory_unlock($1, 'events'::regclass::oid::int4)`
-
-// lockWrites takes the write lock, before the first write of t, and
-// keeps it past the end of the transaction, until end releases it.
-//
-// The lock puts the transactions that write in one order, which event
-// numbers follow (see AppendEvent); and because a transaction takes it
-// before any row lock (only writes lock rows), it cannot deadlock with
-// them. Had it been taken at the first AppendEvent, after some writes, a
-// transaction holding it could wait for a row that another transaction,
-// waiting for the lock, had written: a deadlock that PostgreSQL breaks
-// only after deadlock_timeout (1s by default). Transactions that only read
-// never take it.
-func (t *tx) lockWrites(op string) error {
-	// Counted as held from here: if the statement fails after taking
-	// it, end still releases it (by closing the connection).
-	t.writeLock = true
-	t.nextSeq = 0
-	if err := t.pg.QueryRow(t.ctx, queryLockWrites, writeLockClass).Scan(&t.nextSeq); err != nil {
-		return t.fail(op+": lock", err)
-	}
-	return nil
-}
-
-// releaseWriteLock releases the write lock after the transaction ended,
-// first setting the event sequence back to where it was when the lock
-// was taken unless the transaction committed, so that no number is lost.
-func (t *tx) releaseWriteLock(ctx context.Context) error {
-	var err error
-	switch {
-	case t.committed:
-		_, err = t.conn.Exec(ctx, queryUnlockWrites, writeLockClass)
-	case t.nextSeq > 0:
-		_, err = t.conn.Exec(ctx, queryUnlockWritesReset, writeLockClass, t.nextSeq)
-	default:
-		// The lock statement failed: whether it took the lock is
-		// unknown, and so is the value to set the sequence back to.
-		// Closing the connection releases the lock if it was taken.
-		err = errors.New("write lock in an unknown state")
-	}
-	if err == nil {
-		t.writeLock = false
-	}
-	return err
-}
-
 // Events.
 
 const eventColumns = `seq, at, type, org_id, from_org, user_id, recipient, content, mode, action, retention, detail, subscriber`
 
-// queryAppendEvent inserts an event with the next sequence number.
-const queryAppendEvent = `INSERT INTO events (` + eventColumns + `)
-	VALUES (nextval('events_seq'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-	RETURNING seq`
-
-// AppendEvent appends e to the log with the next sequence number and
-// returns it as stored.
-//
-// Sequence numbers come from the events_seq sequence, and only a
-// transaction that holds the write lock takes them; it holds the lock
-// until it has ended (committed, or rolled back and the sequence set
-// back). So numbers are handed out in commit order: when a transaction
-// takes number n, every transaction that took a smaller one has already
-// committed (and is visible to every new snapshot, since the lock is
-// released only after COMMIT has returned) or rolled back. A reader paging through Events(after) can therefore never see n
-// and later find a smaller number appear.
-func (t *tx) AppendEvent(e claim.Event) (claim.Event, error) {
+// AppendEvent adds e to the events the transaction inserts at commit,
+// numbered then (see the package documentation, "Event sequence
+// numbers"). It returns an error wrapping claim.ErrInvalidValue at once
+// if a value of e cannot be stored.
+func (t *tx) AppendEvent(e claim.Event) error {
 	if err := t.check("AppendEvent", true); err != nil {
-		return claim.Event{}, err
+		return err
 	}
-	args, err := eventArgs(e)
-	if err != nil {
-		return claim.Event{}, err
-	}
-	var seq int64
-	if err := t.pg.QueryRow(t.ctx, queryAppendEvent, args...).Scan(&seq); err != nil {
-		return claim.Event{}, t.fail("AppendEvent", err)
-	}
-	e.Seq = uint64(seq)
-	return e, nil
-}
-
-// eventArgs are the arguments of queryAppendEvent for e.
-func eventArgs(e claim.Event) ([]any, error) {
-	at, err := encTime("Event.At", e.At)
-	if err != nil {
-		return nil, err
-	}
-	mode, err := small("Event.Mode", e.Mode)
-	if err != nil {
-		return nil, err
-	}
-	action, err := small("Event.Action", e.Action)
-	if err != nil {
-		return nil, err
-	}
-	return []any{at, e.Type, string(e.Org), string(e.From), string(e.User),
-		e.Recipient, int64(e.Content), mode, action, int64(e.Retention), e.Detail, string(e.Subscriber)}, nil
+	return t.events.add(e)
 }
 
 func scanEvent(row pgx.CollectableRow) (claim.Event, error) {
@@ -941,12 +790,7 @@ func (t *tx) Events(after uint64, limit int) ([]claim.Event, error) {
 	if after >= math.MaxInt64 {
 		return nil, nil
 	}
-	rows, _ := t.pg.Query(t.ctx, queryEvents, int64(after), limit)
-	es, err := pgx.CollectRows(rows, scanEvent)
-	if err != nil {
-		return nil, t.fail("Events", err)
-	}
-	return es, nil
+	return collect(t, "Events", scanEvent, queryEvents, int64(after), limit)
 }
 
 // The bulk path (claim.BulkTx).
@@ -971,10 +815,12 @@ func (t *tx) Apply(writes []claim.Write) error {
 	if err := t.check("Apply", true); err != nil {
 		return err
 	}
-	if len(writes) == 0 {
-		return nil
+	type queued struct {
+		sql  string
+		args []any
+		fn   func(pgx.Row) error
 	}
-	batch := &pgx.Batch{}
+	var qs []queued
 	for i, w := range writes {
 		switch w.Op {
 		case claim.WriteCreateUser, claim.WriteUpdateUser:
@@ -982,66 +828,54 @@ func (t *tx) Apply(writes []claim.Write) error {
 			if err != nil {
 				return fmt.Errorf("postgres store: Apply: write %d: %w", i, err)
 			}
-			q := queryCreateUser
+			q, result := queryCreateUser, createUserResult
 			if w.Op == claim.WriteUpdateUser {
-				q = queryUpdateUser
+				q, result = queryUpdateUser, updateUserResult
 			}
-			batch.Queue(q, args...)
+			qs = append(qs, queued{q, args, func(row pgx.Row) error {
+				var a, b bool
+				if err := row.Scan(&a, &b); err != nil {
+					return err
+				}
+				return result(w.User, a, b)
+			}})
 		case claim.WriteDeleteUser:
-			batch.Queue(queryDeleteUser, string(w.User.ID))
+			qs = append(qs, queued{queryDeleteUserCount, []any{string(w.User.ID)}, func(row pgx.Row) error {
+				var n int64
+				if err := row.Scan(&n); err != nil {
+					return err
+				}
+				return deleteUserResult(w.User.ID, pgconn.NewCommandTag(fmt.Sprintf("DELETE %d", n)))
+			}})
 		case claim.WriteAppendEvent:
-			args, err := eventArgs(w.Event)
-			if err != nil {
+			if err := t.events.add(w.Event); err != nil {
 				return fmt.Errorf("postgres store: Apply: write %d: %w", i, err)
 			}
-			batch.Queue(queryAppendEvent, args...)
 		default:
 			return fmt.Errorf("postgres store: Apply: write %d: op %d: %w", i, w.Op, claim.ErrInvalidValue)
 		}
 	}
-	br := t.pg.SendBatch(t.ctx, batch)
-	err := t.applyResults(br, writes)
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = t.fail("Apply", cerr)
+	if len(qs) == 0 {
+		return nil
 	}
-	if err != nil && t.broken == nil {
-		t.broken = err
+	t.wrote = true
+	err := t.send(t.ctx, func(b *pgx.Batch) {
+		for _, q := range qs {
+			b.Queue(q.sql, q.args...).QueryRow(q.fn)
+		}
+	})
+	t.cache.forgetUsers()
+	if err != nil {
+		// A refusal leaves the writes after it run: the transaction
+		// must not commit.
+		err = t.fail("Apply", err)
+		if t.broken == nil {
+			t.broken = err
+		}
 	}
 	return err
 }
 
-// applyResults reads the results of Apply's batch.
-func (t *tx) applyResults(br pgx.BatchResults, writes []claim.Write) error {
-	for _, w := range writes {
-		var err error
-		switch w.Op {
-		case claim.WriteCreateUser:
-			var inserted, idTaken bool
-			if err = br.QueryRow().Scan(&inserted, &idTaken); err != nil {
-				return t.fail("Apply: CreateUser", err)
-			}
-			err = createUserResult(w.User, inserted, idTaken)
-		case claim.WriteUpdateUser:
-			var exists, taken bool
-			if err = br.QueryRow().Scan(&exists, &taken); err != nil {
-				return t.fail("Apply: UpdateUser", err)
-			}
-			err = updateUserResult(w.User, exists, taken)
-		case claim.WriteDeleteUser:
-			var tag pgconn.CommandTag
-			if tag, err = br.Exec(); err != nil {
-				return t.fail("Apply: DeleteUser", err)
-			}
-			err = deleteUserResult(w.User.ID, tag)
-		case claim.WriteAppendEvent:
-			var seq int64
-			if err = br.QueryRow().Scan(&seq); err != nil {
-				return t.fail("Apply: AppendEvent", err)
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// queryDeleteUserCount is queryDeleteUser returning how many rows it
+// deleted.
+const queryDeleteUserCount = `WITH w AS (DELETE FROM users WHERE id = $1 RETURNING 1) SELECT count(*) FROM w`

@@ -1,0 +1,537 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/claimkit/claim"
+)
+
+// tx is the claim.Tx of a View or an Update: one PostgreSQL transaction
+// on one pooled connection, driven in batches so that it costs few round
+// trips (see the package documentation, "Round trips"). It is not safe
+// for concurrent use.
+//
+// No expected refusal (a missing record, a taken address, a claimed
+// domain) makes a statement fail: each write that can be refused is a
+// single statement that checks its condition and does nothing when it
+// does not hold, so the transaction stays usable after the refusal, as
+// the claim.Tx contract needs (fn may go on after ErrNotFound).
+type tx struct {
+	ctx      context.Context
+	conn     *pgxpool.Conn
+	writable bool // an Update's
+	// pessimistic: the transaction locks the users table against other
+	// writers before its first read (an Update's later attempts).
+	pessimistic bool
+	begin       string // the statement that begins the transaction
+	begun       bool   // begin has been sent, with the first batch
+	done        bool   // fn has returned
+	// committed: COMMIT succeeded.
+	committed bool
+	// wrote: a write statement has been sent (not only deferred).
+	wrote bool
+	// broken is the first error that aborted the transaction (a
+	// statement failed on the server, or the connection was lost); every
+	// later call returns an error wrapping it without a round trip.
+	broken error
+	// pending are writes whose outcome the transaction already knows
+	// from its own reads (see defer): they travel with the next batch.
+	pending []deferred
+	// events are the appended events, inserted and numbered at commit.
+	events eventBatch
+	// cache holds the records the transaction has read or written.
+	cache cache
+}
+
+// deferred is a write sent with the next batch. Its statement fails on
+// the server unless it writes exactly one row, so that a batch ending in
+// COMMIT cannot commit around it.
+type deferred struct {
+	op   string // the method, for errors
+	key  string // the record, for errors
+	sql  string
+	args []any
+}
+
+// check returns an error if t has ended, is broken, or is read-only and
+// op is a write.
+func (t *tx) check(op string, write bool) error {
+	switch {
+	case t.done:
+		return fmt.Errorf("postgres store: %s: %w", op, errTxDone)
+	case write && !t.writable:
+		return fmt.Errorf("postgres store: %s: %w", op, errReadOnly)
+	case t.broken != nil:
+		return fmt.Errorf("postgres store: %s: transaction aborted by an earlier error: %w", op, t.broken)
+	}
+	return nil
+}
+
+// checkList is check for a list method, which also refuses limit <= 0.
+func (t *tx) checkList(op string, limit int) error {
+	if err := t.check(op, false); err != nil {
+		return err
+	}
+	if limit <= 0 {
+		return fmt.Errorf("postgres store: %s: limit %d: must be positive: %w", op, limit, claim.ErrInvalidValue)
+	}
+	return nil
+}
+
+// fail returns err, from a statement of op, wrapped with op and with the
+// claim sentinel it means, and records that it broke the transaction if
+// it did: every error from the server aborts a PostgreSQL transaction, and
+// so does a lost connection.
+func (t *tx) fail(op string, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) || t.conn.Conn().IsClosed() {
+		if t.broken == nil {
+			t.broken = err
+		}
+	}
+	if sentinel := sentinelOf(pgErr); sentinel != nil {
+		return fmt.Errorf("postgres store: %s: %w: %w", op, sentinel, err)
+	}
+	return fmt.Errorf("postgres store: %s: %w", op, err)
+}
+
+// send sends one batch and waits for its answers: BEGIN if this is the
+// transaction's first batch, the deferred writes, then what queue
+// queues, whose callbacks run in order. It is one round trip (pgx adds one
+// the first time a connection meets a statement, to prepare it).
+func (t *tx) send(ctx context.Context, queue func(*pgx.Batch)) error {
+	b := &pgx.Batch{}
+	if !t.begun {
+		b.Queue(t.begin)
+		if t.writable {
+			// Index scans take predicate locks on index pages; a
+			// sequential scan takes one on the whole table, which
+			// every write to it conflicts with. On a small table the
+			// planner prefers the latter.
+			b.Queue(`SET LOCAL enable_seqscan = off`)
+		}
+		if t.pessimistic {
+			// Before any query, so that the snapshot is taken once
+			// every earlier writer of users has ended.
+			b.Queue(`LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`)
+		}
+	}
+	for _, w := range t.pending {
+		b.Queue(w.sql, w.args...).QueryRow(func(row pgx.Row) error {
+			var one int64
+			if err := row.Scan(&one); err != nil {
+				return fmt.Errorf("%s %s: %w", w.op, w.key, err)
+			}
+			return nil
+		})
+	}
+	if len(t.pending) > 0 {
+		t.wrote = true
+	}
+	clear(t.pending)
+	t.pending = t.pending[:0]
+	queue(b)
+	t.begun = true
+	return t.conn.SendBatch(ctx, b).Close()
+}
+
+// queryRow runs one statement and scans its one row into dest; an error
+// wrapping pgx.ErrNoRows if it returns none.
+func (t *tx) queryRow(sql string, args []any, dest ...any) error {
+	return t.send(t.ctx, func(b *pgx.Batch) {
+		b.Queue(sql, args...).QueryRow(func(row pgx.Row) error { return row.Scan(dest...) })
+	})
+}
+
+// exec runs one statement and returns its command tag.
+func (t *tx) exec(sql string, args ...any) (pgconn.CommandTag, error) {
+	var tag pgconn.CommandTag
+	err := t.send(t.ctx, func(b *pgx.Batch) {
+		b.Queue(sql, args...).Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
+	})
+	return tag, err
+}
+
+// write is exec for a write statement.
+func (t *tx) write(sql string, args ...any) (pgconn.CommandTag, error) {
+	t.wrote = true
+	return t.exec(sql, args...)
+}
+
+// writeRow is queryRow for a write statement.
+func (t *tx) writeRow(sql string, args []any, dest ...any) error {
+	t.wrote = true
+	return t.queryRow(sql, args, dest...)
+}
+
+// queueRows queues query on b, collecting its rows, scanned by scan, into
+// out.
+func queueRows[T any](b *pgx.Batch, out *[]T, scan pgx.RowToFunc[T], query string, args ...any) {
+	b.Queue(query, args...).Query(func(rows pgx.Rows) error {
+		var err error
+		*out, err = pgx.CollectRows(rows, scan)
+		return err
+	})
+}
+
+// collect returns the rows of query, scanned by scan.
+func collect[T any](t *tx, op string, scan pgx.RowToFunc[T], query string, args ...any) ([]T, error) {
+	var out []T
+	if err := t.send(t.ctx, func(b *pgx.Batch) { queueRows(b, &out, scan, query, args...) }); err != nil {
+		return nil, t.fail(op, err)
+	}
+	return out, nil
+}
+
+// one returns the one row query selects, scanned by scan, or an error
+// wrapping claim.ErrNotFound naming the record (what, key).
+func one[T any](t *tx, op, what, key string, scan pgx.RowToFunc[T], query string, args ...any) (T, error) {
+	var zero T
+	if err := t.check(op, false); err != nil {
+		return zero, err
+	}
+	rows, err := collect(t, op, scan, query, args...)
+	if err != nil {
+		return zero, err
+	}
+	if len(rows) == 0 {
+		return zero, fmt.Errorf("postgres store: %s %s: %w", what, key, claim.ErrNotFound)
+	}
+	return rows[0], nil
+}
+
+// Deferred writes.
+//
+// A write is deferred, sent with the transaction's next batch instead of
+// on its own, only when the transaction's own reads prove that the store
+// cannot refuse it: UpdateUser of a user it has read, with the address
+// unchanged; DeleteUser of a user it has read; CreateUser of an ID and an
+// address it has found free. Its statement then cannot fail but for a
+// concurrent transaction, which SERIALIZABLE reports as a serialization
+// failure (and the store retries), or for a value the schema refuses,
+// which userStorable checks first. Every other write goes at once, with
+// whatever is deferred before it, and returns its refusal as the Tx
+// contract says.
+
+// userStorable reports whether the schema takes u as it is: what
+// userArgs checks, plus the CHECK constraints of the users table and
+// text PostgreSQL can store (valid UTF-8 without NUL). A user it
+// refuses is written at once, so that the refusal comes from the method.
+func userStorable(u claim.User) bool {
+	if u.Email != strings.ToLower(u.Email) || u.State < claim.NotVerified || u.State > claim.DelayedClaim || u.Content < 0 {
+		return false
+	}
+	for _, s := range []string{string(u.ID), u.Email, u.FirstName, u.LastName, u.DisplayName, string(u.Org), string(u.HeldBy)} {
+		if !storableText(s) {
+			return false
+		}
+	}
+	for _, s := range u.Licenses {
+		if !storableText(s) {
+			return false
+		}
+	}
+	if c := u.Claim; c != nil && (!storableText(string(c.By)) || !storableText(string(c.From)) || !storableText(string(c.Original))) {
+		return false
+	}
+	return true
+}
+
+// storableText reports whether a text column takes s.
+func storableText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// deferUser defers a write of u (op names the method): the deferred
+// statement, sql, must fail unless it writes one row.
+func (t *tx) deferUser(op string, u claim.User, sql string) (bool, error) {
+	if !userStorable(u) {
+		return false, nil
+	}
+	args, err := userArgs(u)
+	if err != nil {
+		return true, err
+	}
+	t.pending = append(t.pending, deferred{op: op, key: string(u.ID), sql: sql, args: args})
+	t.cache.putUser(u)
+	return true, nil
+}
+
+// The deferred statements. Division by zero is how a statement fails
+// when it wrote no row: it cannot happen unless the transaction's own
+// reads were wrong.
+const (
+	queryDeferredUpdateUser = `WITH w AS (UPDATE users SET ` + userSet + ` WHERE id = $1 RETURNING 1)
+SELECT 1 / count(*) FROM w`
+	queryDeferredCreateUser = `INSERT INTO users (` + userColumns + `) VALUES (` + userValues + `) RETURNING 1`
+	queryDeferredDeleteUser = `WITH w AS (DELETE FROM users WHERE id = $1 RETURNING 1) SELECT 1 / count(*) FROM w`
+)
+
+// The cache of records read and written.
+
+// cache holds the records a transaction has read or written, as the
+// transaction sees them: its snapshot with its own writes. A key present
+// with a nil value is known to be absent. Values are the cache's own
+// copies; callers get copies of them.
+type cache struct {
+	users  map[claim.UserID]*claim.User
+	emails map[string]claim.UserID // "": no user has the address
+	orgs   map[claim.OrgID]*claim.Org
+	// domains holds, per name, every org's record of it (a name present
+	// with no records has none).
+	domains map[string][]claim.Domain
+}
+
+// hasDomain reports whether the records of the name are cached.
+func (c *cache) hasDomain(name string) bool {
+	_, ok := c.domains[name]
+	return ok
+}
+
+func (c *cache) init() {
+	if c.users == nil {
+		c.users = make(map[claim.UserID]*claim.User)
+		c.emails = make(map[string]claim.UserID)
+		c.orgs = make(map[claim.OrgID]*claim.Org)
+		c.domains = make(map[string][]claim.Domain)
+	}
+}
+
+// user returns the cached user with the id: ok reports that the cache
+// knows, found that the user exists.
+func (c *cache) user(id claim.UserID) (u claim.User, found, ok bool) {
+	p, ok := c.users[id]
+	if !ok || p == nil {
+		return claim.User{}, false, ok
+	}
+	return cloneUser(*p), true, true
+}
+
+// userByEmail is user by address.
+func (c *cache) userByEmail(email string) (u claim.User, found, ok bool) {
+	id, ok := c.emails[email]
+	if !ok {
+		return claim.User{}, false, false
+	}
+	if id == "" {
+		return claim.User{}, false, true
+	}
+	return c.user(id)
+}
+
+// putUser records u as the user with its ID and address; the address the
+// user had before is free.
+func (c *cache) putUser(u claim.User) {
+	c.init()
+	if old := c.users[u.ID]; old != nil && old.Email != u.Email {
+		c.emails[old.Email] = ""
+	}
+	v := cloneUser(u)
+	c.users[u.ID] = &v
+	c.emails[u.Email] = u.ID
+}
+
+// dropUser records that the user with the id is gone.
+func (c *cache) dropUser(id claim.UserID) {
+	c.init()
+	if old := c.users[id]; old != nil {
+		c.emails[old.Email] = ""
+	}
+	c.users[id] = nil
+}
+
+// forgetUsers empties the user caches (after writes the cache cannot
+// follow).
+func (c *cache) forgetUsers() {
+	clear(c.users)
+	clear(c.emails)
+}
+
+func cloneUser(u claim.User) claim.User {
+	if u.Licenses != nil {
+		u.Licenses = append([]string(nil), u.Licenses...)
+	}
+	if u.Claim != nil {
+		c := *u.Claim
+		u.Claim = &c
+	}
+	return u
+}
+
+func cloneOrg(o claim.Org) claim.Org {
+	if o.Settings.AutoLicenses != nil {
+		o.Settings.AutoLicenses = append([]string(nil), o.Settings.AutoLicenses...)
+	}
+	return o
+}
+
+// putOrg records o; a nil o with the id records that there is none.
+func (c *cache) putOrg(id claim.OrgID, o *claim.Org) {
+	c.init()
+	if o != nil {
+		v := cloneOrg(*o)
+		o = &v
+	}
+	c.orgs[id] = o
+}
+
+// domainOf returns the part of an address after its last '@', as the
+// users table's domain column holds it.
+func domainOf(email string) string {
+	return email[strings.LastIndexByte(email, '@')+1:]
+}
+
+// fetchUser reads the user that where selects ($1 is key) together with
+// what a decision about the user reads next, in one round trip: the
+// original account its claim holds, its org, and every org's record of
+// its domain. It caches them all.
+func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
+	var users, originals []claim.User
+	var orgs []claim.Org
+	var domains []claim.Domain
+	err := t.send(t.ctx, func(b *pgx.Batch) {
+		queueRows(b, &users, scanUser, `SELECT `+userColumns+` FROM users WHERE `+where, key)
+		queueRows(b, &originals, scanUser, `SELECT `+userColumns+` FROM users
+			WHERE id = (SELECT claim_original FROM users WHERE `+where+`)`, key)
+		queueRows(b, &orgs, scanOrg, `SELECT `+orgColumns+` FROM orgs
+			WHERE id = (SELECT org_id FROM users WHERE `+where+`)`, key)
+		queueRows(b, &domains, scanDomain, `SELECT `+domainColumns+` FROM domains
+			WHERE name = (SELECT domain FROM users WHERE `+where+`) ORDER BY org_id`, key)
+	})
+	if err != nil {
+		return claim.User{}, t.fail(op, err)
+	}
+	c := &t.cache
+	c.init()
+	if len(users) == 0 {
+		if where == whereUserID {
+			c.users[claim.UserID(key)] = nil
+		} else {
+			c.emails[key] = ""
+		}
+		return claim.User{}, fmt.Errorf("postgres store: user %s: %w", key, claim.ErrNotFound)
+	}
+	u := users[0]
+	for _, o := range originals {
+		if _, ok := c.users[o.ID]; !ok {
+			c.putUser(o)
+		}
+	}
+	if _, ok := c.orgs[u.Org]; !ok {
+		if len(orgs) == 1 {
+			c.putOrg(u.Org, &orgs[0])
+		} else {
+			c.putOrg(u.Org, nil)
+		}
+	}
+	if d := domainOf(u.Email); !c.hasDomain(d) {
+		c.domains[d] = domains
+	}
+	c.putUser(u)
+	return u, nil
+}
+
+// The where clauses of fetchUser.
+const (
+	whereUserID    = `id = $1`
+	whereUserEmail = `lower(email) = $1`
+)
+
+// domainRecords returns every org's record of the domain name, read once
+// per transaction.
+func (t *tx) domainRecords(op, name string) ([]claim.Domain, error) {
+	t.cache.init()
+	if ds, ok := t.cache.domains[name]; ok {
+		return ds, nil
+	}
+	ds, err := collect(t, op, scanDomain, `SELECT `+domainColumns+` FROM domains WHERE name = $1 ORDER BY org_id`, name)
+	if err != nil {
+		return nil, err
+	}
+	t.cache.domains[name] = ds
+	return ds, nil
+}
+
+// Events.
+
+// eventBatch holds the appended events, column by column, for the one
+// statement that inserts them at commit.
+type eventBatch struct {
+	n                                                   int
+	at                                                  []*int64
+	typ, org, from, user, recipient, detail, subscriber []string
+	content, retention                                  []int64
+	mode, action                                        []int16
+}
+
+// add appends e's columns.
+func (b *eventBatch) add(e claim.Event) error {
+	at, err := encTime("Event.At", e.At)
+	if err != nil {
+		return err
+	}
+	mode, err := small("Event.Mode", e.Mode)
+	if err != nil {
+		return err
+	}
+	action, err := small("Event.Action", e.Action)
+	if err != nil {
+		return err
+	}
+	for _, s := range []string{e.Type, string(e.Org), string(e.From), string(e.User), e.Recipient, e.Detail, string(e.Subscriber)} {
+		if !storableText(s) {
+			return fmt.Errorf("postgres store: event %s: text %q is not valid UTF-8 without NUL: %w", e.Type, s, claim.ErrInvalidValue)
+		}
+	}
+	b.n++
+	b.at = append(b.at, at)
+	b.typ = append(b.typ, e.Type)
+	b.org = append(b.org, string(e.Org))
+	b.from = append(b.from, string(e.From))
+	b.user = append(b.user, string(e.User))
+	b.recipient = append(b.recipient, e.Recipient)
+	b.content = append(b.content, int64(e.Content))
+	b.mode = append(b.mode, mode)
+	b.action = append(b.action, action)
+	b.retention = append(b.retention, int64(e.Retention))
+	b.detail = append(b.detail, e.Detail)
+	b.subscriber = append(b.subscriber, string(e.Subscriber))
+	return nil
+}
+
+// queryLockEvents takes the event lock, a transaction-level advisory lock
+// keyed by the events table, which the transaction holds until it has
+// ended (see the package documentation, "Event sequence numbers").
+const queryLockEvents = `SELECT pg_advisory_xact_lock($1, 'events'::regclass::oid::int4)`
+
+// eventLockClass is the first key of the event lock; the second is the
+// OID of the events table, so that stores in different schemas of one
+// database do not wait for each other.
+const eventLockClass = 0x636c6d65 // "clme"
+
+// queryInsertEvents inserts $1 events, numbered from the event sequence
+// in the order given: it takes the next number and moves the sequence
+// past the last one, which only a holder of the event lock does.
+const queryInsertEvents = `INSERT INTO events (` + eventColumns + `)
+SELECT r.last - $1::bigint + e.ord, e.at, e.type, e.org_id, e.from_org, e.user_id, e.recipient,
+	e.content, e.mode, e.action, e.retention, e.detail, e.subscriber
+FROM (SELECT setval('events_seq', nextval('events_seq') + $1::bigint - 1) AS last) AS r,
+	unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+		$8::bigint[], $9::smallint[], $10::smallint[], $11::bigint[], $12::text[], $13::text[])
+	WITH ORDINALITY AS e(at, type, org_id, from_org, user_id, recipient, content, mode, action, retention,
+		detail, subscriber, ord)`
+
+// queue queues the statements that number and insert the events.
+func (b *eventBatch) queue(batch *pgx.Batch) {
+	batch.Queue(queryLockEvents, eventLockClass)
+	batch.Queue(queryInsertEvents, int64(b.n), b.at, b.typ, b.org, b.from, b.user, b.recipient,
+		b.content, b.mode, b.action, b.retention, b.detail, b.subscriber)
+}
