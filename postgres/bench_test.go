@@ -86,23 +86,48 @@ type statements struct {
 }
 
 func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if s.on.Load() {
-		q := strings.TrimSpace(d.SQL)
-		if i := strings.IndexByte(q, '\n'); i >= 0 {
-			q = q[:i]
-		}
-		if len(q) > 60 {
-			q = q[:60] + "…"
-		}
-		s.mu.Lock()
-		s.count[q]++
-		s.mu.Unlock()
-	}
+	s.record(d.SQL)
 	return ctx
 }
 
 func (s *statements) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
-	if c := pgCode(d.Err); c == "40001" || c == "40P01" {
+	s.failed(d.Err)
+}
+
+// The store sends its statements in batches: a pgx BatchTracer too.
+
+func (s *statements) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+func (s *statements) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	s.record(d.SQL)
+}
+
+func (s *statements) TraceBatchEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchEndData) {
+	s.failed(d.Err)
+}
+
+// record counts a statement by its first line, while on.
+func (s *statements) record(sql string) {
+	if !s.on.Load() {
+		return
+	}
+	q := strings.TrimSpace(sql)
+	if i := strings.IndexByte(q, '\n'); i >= 0 {
+		q = q[:i]
+	}
+	if len(q) > 60 {
+		q = q[:60] + "…"
+	}
+	s.mu.Lock()
+	s.count[q]++
+	s.mu.Unlock()
+}
+
+// failed counts err if it is a serialization failure or a deadlock.
+func (s *statements) failed(err error) {
+	if c := pgCode(err); c == "40001" || c == "40P01" {
 		s.failures.Add(1)
 	}
 }

@@ -20,7 +20,7 @@ var ListQueries = []struct {
 	{"PendingClaimsBy", queryPendingClaimsBy, "users_claim_by_email_idx", []any{"claimer-2", "user-00100@d3.example", 50}},
 	{"DueClaims", queryDueClaims, "users_claim_due_idx", []any{int64(1_700_000_000_000_000_000), 50}},
 	{"InactiveUsers", queryInactiveUsers, "users_inactive_idx", []any{int64(1_600_000_000_000_000_000 + 2_000*10_000_000_000), 50}},
-	{"Events", queryEvents, "events_pkey", []any{int64(100), 50}},
+	{"Events", queryEventsSettled, "events_pkey", []any{int64(100), 50}},
 	{"SubscribersByEnterprise", querySubscribersByEnterprise, "bw_subscribers_enterprise_idx", []any{"ent-007", "sub-00100", 50}},
 	{"EnterprisesByPartner", queryEnterprisesByPartner, "bw_enterprises_partner_idx", []any{"partner-3", "ent-00100", 50}},
 	{"SubscriberByEmail", querySubscriberByEmail, "bw_subscribers_email_key", []any{"sub-00100@x.example"}},

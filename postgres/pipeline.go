@@ -26,6 +26,7 @@ import (
 // the claim.Tx contract needs (fn may go on after ErrNotFound).
 type tx struct {
 	ctx      context.Context
+	pool     *pgxpool.Pool // for Events in a transaction that has begun
 	conn     *pgxpool.Conn
 	writable bool // an Update's
 	// pessimistic: the transaction locks the users table against other
@@ -104,24 +105,24 @@ func (t *tx) fail(op string, err error) error {
 }
 
 // send sends one batch and waits for its answers: BEGIN if this is the
-// transaction's first batch, the deferred writes, then what queue
+// transaction's first batch, the deferred writes, then what add
 // queues, whose callbacks run in order. It is one round trip (pgx adds one
 // the first time a connection meets a statement, to prepare it).
-func (t *tx) send(ctx context.Context, queue func(*pgx.Batch)) error {
+func (t *tx) send(ctx context.Context, add func(*pgx.Batch)) error {
 	b := &pgx.Batch{}
 	if !t.begun {
-		b.Queue(t.begin)
+		queue(b, t.begin)
 		if t.writable {
 			// Index scans take predicate locks on index pages; a
 			// sequential scan takes one on the whole table, which
 			// every write to it conflicts with. On a small table the
 			// planner prefers the latter.
-			b.Queue(`SET LOCAL enable_seqscan = off`)
+			queue(b, `SET LOCAL enable_seqscan = off`)
 		}
 		if t.pessimistic {
 			// Before any query, so that the snapshot is taken once
 			// every earlier writer of users has ended.
-			b.Queue(`LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`)
+			queue(b, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`)
 		}
 	}
 	for _, w := range t.pending {
@@ -138,9 +139,17 @@ func (t *tx) send(ctx context.Context, queue func(*pgx.Batch)) error {
 	}
 	clear(t.pending)
 	t.pending = t.pending[:0]
-	queue(b)
+	add(b)
 	t.begun = true
 	return t.conn.SendBatch(ctx, b).Close()
+}
+
+// queue queues a statement whose result is not read. Its error, if it
+// fails, is the batch's: pgx keeps the first error of a statement with a
+// callback, where a failure of one without could surface only as a later,
+// vaguer error (a lost connection as "conn closed", safe to retry).
+func queue(b *pgx.Batch, sql string, args ...any) {
+	b.Queue(sql, args...).Exec(func(pgconn.CommandTag) error { return nil })
 }
 
 // queryRow runs one statement and scans its one row into dest; an error
@@ -507,31 +516,63 @@ func (b *eventBatch) add(e claim.Event) error {
 	return nil
 }
 
-// queryLockEvents takes the event lock, a transaction-level advisory lock
-// keyed by the events table, which the transaction holds until it has
-// ended (see the package documentation, "Event sequence numbers").
-const queryLockEvents = `SELECT pg_advisory_xact_lock($1, 'events'::regclass::oid::int4)`
+// The event lock is a transaction-level advisory lock keyed by the events
+// table: writers hold it shared from just before they take their numbers
+// until they have ended, readers take it exclusive before they read (see
+// the package documentation, "Event sequence numbers").
+const (
+	// eventLockClass is the first key of the event lock; the second is
+	// the OID of the events table, so that stores in different schemas
+	// of one database do not wait for each other.
+	eventLockClass = 0x636c6d65 // "clme"
 
-// eventLockClass is the first key of the event lock; the second is the
-// OID of the events table, so that stores in different schemas of one
-// database do not wait for each other.
-const eventLockClass = 0x636c6d65 // "clme"
+	queryLockEventsShared = `SELECT pg_advisory_xact_lock_shared($1, 'events'::regclass::oid::int4)`
+	queryLockEvents       = `SELECT pg_advisory_xact_lock($1, 'events'::regclass::oid::int4)`
+)
 
-// queryInsertEvents inserts $1 events, numbered from the event sequence
-// in the order given: it takes the next number and moves the sequence
-// past the last one, which only a holder of the event lock does.
-const queryInsertEvents = `INSERT INTO events (` + eventColumns + `)
-SELECT r.last - $1::bigint + e.ord, e.at, e.type, e.org_id, e.from_org, e.user_id, e.recipient,
+// queryInsertEvents inserts $1 events with numbers from the event
+// sequence, increasing in the order given: generate_series yields the
+// positions in order and nextval runs once a position, in that order.
+const queryInsertEvents = `WITH n AS MATERIALIZED (
+	SELECT ord, nextval('events_seq') AS seq FROM generate_series(1, $1::bigint) AS ord
+)
+INSERT INTO events (` + eventColumns + `)
+SELECT n.seq, e.at, e.type, e.org_id, e.from_org, e.user_id, e.recipient,
 	e.content, e.mode, e.action, e.retention, e.detail, e.subscriber
-FROM (SELECT setval('events_seq', nextval('events_seq') + $1::bigint - 1) AS last) AS r,
-	unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+FROM n JOIN unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 		$8::bigint[], $9::smallint[], $10::smallint[], $11::bigint[], $12::text[], $13::text[])
 	WITH ORDINALITY AS e(at, type, org_id, from_org, user_id, recipient, content, mode, action, retention,
-		detail, subscriber, ord)`
+		detail, subscriber, ord) USING (ord)`
 
 // queue queues the statements that number and insert the events.
 func (b *eventBatch) queue(batch *pgx.Batch) {
-	batch.Queue(queryLockEvents, eventLockClass)
-	batch.Queue(queryInsertEvents, int64(b.n), b.at, b.typ, b.org, b.from, b.user, b.recipient,
+	queue(batch, queryLockEventsShared, eventLockClass)
+	queue(batch, queryInsertEvents, int64(b.n), b.at, b.typ, b.org, b.from, b.user, b.recipient,
 		b.content, b.mode, b.action, b.retention, b.detail, b.subscriber)
+}
+
+// queryEventsSettled lists the events with seq > $1, at most $2, up to
+// the last number taken: the statement runs while the transaction holds
+// the event lock exclusive, when every number taken belongs to a
+// transaction that has ended.
+const queryEventsSettled = `SELECT ` + eventColumns + ` FROM events
+	WHERE seq > $1 AND seq <= (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_seq)
+	ORDER BY seq LIMIT $2`
+
+// readEvents lists up to limit events after the given number, none of
+// them before an event that has yet to commit: in a transaction of its
+// own, it waits for the writers that are numbering events to end, then
+// reads the events up to the last number taken. It runs on c, which must
+// not be in a transaction.
+func readEvents(ctx context.Context, c *pgx.Conn, after uint64, limit int) ([]claim.Event, error) {
+	var es []claim.Event
+	b := &pgx.Batch{}
+	queue(b, `BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY`)
+	queue(b, queryLockEvents, eventLockClass)
+	queueRows(b, &es, scanEvent, queryEventsSettled, int64(after), limit)
+	queue(b, `COMMIT`)
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return es, nil
 }

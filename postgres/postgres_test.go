@@ -1566,7 +1566,9 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		if !strings.Contains(plan, "Index Scan using "+index) && !strings.Contains(plan, "Index Only Scan using "+index) {
 			t.Errorf("%s plan of %s does not scan %s:\n%s", kind, name, index, plan)
 		}
-		if strings.Contains(plan, "Seq Scan") || strings.Contains(plan, "Sort") || strings.Contains(plan, "Bitmap") {
+		// The event sequence is one row: reading it is no table scan.
+		scans := strings.ReplaceAll(plan, "Seq Scan on events_seq", "")
+		if strings.Contains(scans, "Seq Scan") || strings.Contains(scans, "Sort") || strings.Contains(scans, "Bitmap") {
 			t.Errorf("%s plan of %s scans or sorts more than it returns:\n%s", kind, name, plan)
 		}
 	}

@@ -140,12 +140,15 @@ func (s *Store) View(ctx context.Context, fn func(claim.Tx) error) error {
 	if !t.begun {
 		return nil
 	}
-	if err := t.send(ctx, func(b *pgx.Batch) { b.Queue("COMMIT") }); err != nil {
+	if err := t.send(ctx, func(b *pgx.Batch) { queue(b, "COMMIT") }); err != nil {
 		return fmt.Errorf("postgres store: view: commit: %w", err)
 	}
 	t.committed = true
 	return nil
 }
+
+// errLostBeforeCommit: the connection was gone before COMMIT was sent.
+var errLostBeforeCommit = errors.New("connection lost before COMMIT was sent")
 
 // The statements that begin a transaction.
 const (
@@ -271,13 +274,17 @@ func (t *tx) commit(ctx context.Context) (retry bool, err error) {
 		return false, nil
 	}
 	effects := t.wrote || len(t.pending) > 0 || t.events.n > 0
+	if t.conn.Conn().IsClosed() {
+		// Lost before COMMIT could be sent: nothing is committed.
+		return ctx.Err() == nil, fmt.Errorf("postgres store: commit: %w", errLostBeforeCommit)
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
 	err = t.send(cctx, func(b *pgx.Batch) {
 		if t.events.n > 0 {
 			t.events.queue(b)
 		}
-		b.Queue("COMMIT")
+		queue(b, "COMMIT")
 	})
 	if err == nil {
 		t.committed = true
@@ -290,10 +297,13 @@ func (t *tx) commit(ctx context.Context) (retry bool, err error) {
 		// transaction rolled back.
 		err = t.fail("commit", err)
 		return retryable(err), err
-	case pgconn.SafeToRetry(err) || !effects:
-		// Nothing was sent, or there was nothing to commit.
+	case !effects:
+		// Nothing to commit: whatever happened, nothing did.
 		return ctx.Err() == nil, fmt.Errorf("postgres store: commit: %w", err)
 	}
+	// The batch may have reached the server whole, whatever pgx says of
+	// it: a connection cut as the batch is written can surface as an
+	// error that calls itself safe to retry.
 	return false, fmt.Errorf("postgres store: commit: %w: %w", claim.ErrOutcomeUnknown, err)
 }
 
@@ -304,7 +314,7 @@ func (s *Store) begin(ctx context.Context, begin string, writable bool) (*tx, er
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: begin: %w", err)
 	}
-	return &tx{ctx: ctx, conn: c, writable: writable, begin: begin}, nil
+	return &tx{ctx: ctx, pool: s.pool, conn: c, writable: writable, begin: begin}, nil
 }
 
 // end finishes t: it rolls back unless t committed or never began, and

@@ -560,7 +560,7 @@ WITH cur AS (
 ), taken AS (
 	SELECT FROM users WHERE lower(email) = $2 AND id <> $1
 ), upd AS (
-	UPDATE users SET `+userSet+`
+	UPDATE users SET ` + userSet + `
 	WHERE id = $1 AND NOT EXISTS (SELECT FROM taken)
 )
 SELECT EXISTS (SELECT FROM cur), EXISTS (SELECT FROM taken)`
@@ -657,7 +657,6 @@ const (
 	queryInactiveUsers = `SELECT ` + userColumns + ` FROM users
 		WHERE state = 4 AND held_by IS NULL AND inactive_since <= $1
 		ORDER BY inactive_since, id LIMIT $2`
-	queryEvents = `SELECT ` + eventColumns + ` FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`
 )
 
 // users runs a list query.
@@ -780,9 +779,15 @@ func scanEvent(row pgx.CollectableRow) (claim.Event, error) {
 	return e, err
 }
 
-// Events lists the events with Seq > after, in Seq order, from the
-// primary key. Returns an error wrapping claim.ErrInvalidValue if limit
-// <= 0.
+// Events lists the committed events with Seq > after, in Seq order, up
+// to limit of them, from the primary key. It never lists an event before
+// one with a smaller number that has yet to commit (see the package
+// documentation, "Event sequence numbers"): it waits for the
+// transactions that are numbering events to end, and reads in a
+// transaction of its own: on t's connection if t has not begun (one
+// round trip; later reads of t see a later snapshot), else on another
+// connection of the pool. So it lists no event of t. Returns an error
+// wrapping claim.ErrInvalidValue if limit <= 0.
 func (t *tx) Events(after uint64, limit int) ([]claim.Event, error) {
 	if err := t.checkList("Events", limit); err != nil {
 		return nil, err
@@ -790,7 +795,23 @@ func (t *tx) Events(after uint64, limit int) ([]claim.Event, error) {
 	if after >= math.MaxInt64 {
 		return nil, nil
 	}
-	return collect(t, "Events", scanEvent, queryEvents, int64(after), limit)
+	c := t.conn
+	if t.begun {
+		var err error
+		if c, err = t.pool.Acquire(t.ctx); err != nil {
+			return nil, fmt.Errorf("postgres store: Events: %w", err)
+		}
+		defer c.Release()
+	}
+	es, err := readEvents(t.ctx, c.Conn(), after, limit)
+	if err != nil {
+		if c != t.conn {
+			return nil, fmt.Errorf("postgres store: Events: %w", err)
+		}
+		t.begun = true // its transaction may be open: end rolls it back
+		return nil, t.fail("Events", err)
+	}
+	return es, nil
 }
 
 // The bulk path (claim.BulkTx).
