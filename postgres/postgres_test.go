@@ -28,11 +28,18 @@ import (
 )
 
 // The environment of the tests: the DSN of a database in which they may
-// create and drop schemas, and whether its absence fails them.
+// create and drop schemas, whether its absence fails them, and whether
+// the DSN leads to a pooler in transaction mode (PgBouncer, as .ci/run
+// starts it), which keeps no session state between transactions.
 const (
 	envDSN     = "CLAIM_POSTGRES_DSN"
 	envRequire = "CLAIM_REQUIRE_POSTGRES"
+	envPooler  = "CLAIM_POSTGRES_TXPOOLER"
 )
+
+// behindPooler reports whether the tests run through a transaction-mode
+// pooler.
+func behindPooler() bool { return os.Getenv(envPooler) == "1" }
 
 // admin is a pool on the test database without a schema of the tests,
 // for creating, inspecting and dropping them. Shared by all tests.
@@ -108,6 +115,18 @@ func createSchema(tb testing.TB) (schema, dsn string) {
 	var b [8]byte
 	_, _ = crand.Read(b[:])
 	schema = "claimtest_" + hex.EncodeToString(b[:])
+	if behindPooler() {
+		// A transaction-mode pooler (PgBouncer 1.18) passes on no
+		// search_path: the schema is the default one of a role of its
+		// own, which the store connects as.
+		_, err := pool.Exec(context.Background(), fmt.Sprintf(`CREATE ROLE %[1]s LOGIN;
+			CREATE SCHEMA %[1]s AUTHORIZATION %[1]s;
+			ALTER ROLE %[1]s SET search_path = %[1]s`, schema))
+		if err != nil {
+			tb.Fatalf("CREATE ROLE and SCHEMA %s: %v", schema, err)
+		}
+		return schema, withParam(baseDSN(tb), "user", schema)
+	}
 	if _, err := pool.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
 		tb.Fatalf("CREATE SCHEMA %s: %v", schema, err)
 	}
@@ -121,6 +140,11 @@ func dropSchema(tb testing.TB, schema string) {
 	defer cancel()
 	if _, err := adminPool(tb).Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
 		tb.Errorf("DROP SCHEMA %s: %v", schema, err)
+	}
+	if behindPooler() {
+		// The pooler may still hold server connections of the role;
+		// a role left behind holds nothing.
+		_, _ = adminPool(tb).Exec(ctx, "DROP ROLE IF EXISTS "+schema)
 	}
 }
 
