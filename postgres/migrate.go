@@ -67,9 +67,11 @@ func migrations() ([]migration, error) {
 // that apply migrations with their own tool instead of Migrate. The files
 // sit at the root of the file system, named NNNN_name.sql (0001_initial.sql,
 // 0002_inactive_index.sql, …): apply them in the order of their numbers,
-// each exactly once and each in one transaction of its own (a file holds
-// several statements and none of them manages transactions, so a tool
-// that wraps each file in BEGIN … COMMIT, as most do, is right). A
+// each exactly once, in the schema the store will use (the first of its
+// search_path), and each in one transaction of its own, as Migrate does.
+// A file holds several statements and none of them starts or ends a
+// transaction, so wrap each file in BEGIN … COMMIT, or send it whole as
+// one simple-protocol query, which PostgreSQL runs as one transaction. A
 // released file never changes; a new version of the library may add
 // files with higher numbers.
 //
