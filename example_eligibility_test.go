@@ -59,13 +59,17 @@ func eligibilityWorld(ctx context.Context) *claim.Service {
 	if err := svc.ConfirmDomain(ctx, "acme", "acme.example"); err != nil {
 		panic(err)
 	}
-	for org, email := range map[claim.OrgID]string{"ann-personal": "ann@acme.example", "bobco": "bob@acme.example"} {
-		if _, err := svc.AddUser(ctx, org, claim.NewUser{Email: email}); err != nil {
+	for _, u := range []struct {
+		org   claim.OrgID
+		email string
+	}{
+		{"ann-personal", "ann@acme.example"},
+		{"bobco", "bob@acme.example"},
+		{"ann-personal", "cat@elsewhere.example"},
+	} {
+		if _, err := svc.AddUser(ctx, u.org, claim.NewUser{Email: u.email}); err != nil {
 			panic(err)
 		}
-	}
-	if _, err := svc.AddUser(ctx, "ann-personal", claim.NewUser{Email: "cat@elsewhere.example"}); err != nil {
-		panic(err)
 	}
 	return svc
 }

@@ -46,6 +46,7 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/term"
 
 	"github.com/claimkit/claim"
@@ -169,6 +170,17 @@ func runOn(ctx context.Context, args []string, stdout, stderr io.Writer, termina
 		return err
 	}
 	defer closeStore()
+	if err := work(ctx, svc, c, stdout, stderr); err != nil {
+		if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == "42P01" && !c.migrate {
+			return fmt.Errorf("%w (is the schema migrated? -migrate migrates it)", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// work does what the flags ask on svc.
+func work(ctx context.Context, svc *claim.Service, c config, stdout, stderr io.Writer) error {
 	org := claim.OrgID(c.org)
 
 	if c.tour() { // only in memory: parse refuses it with -postgres

@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"strings"
@@ -194,5 +195,27 @@ func TestPostgresImportNeedsAcknowledge(t *testing.T) {
 	}
 	if n := inOrg(t, svc, "acme"); n != 3 || count(t, out, "claimed") != 3 {
 		t.Errorf("acme has %d users after the acknowledged import, want 3:\n%s", n, out)
+	}
+}
+
+// TestPostgresMigrateOnlyWhenAsked: an export from a schema nobody
+// migrated fails, saying -migrate would migrate it, and creates nothing;
+// with -migrate it migrates and exports.
+func TestPostgresMigrateOnlyWhenAsked(t *testing.T) {
+	dsn, pool := pgSchema(t)
+	dir := t.TempDir()
+	_, _, err := runIn(t, dir, "-postgres", dsn, "-org", "acme", "-export", "c.csv")
+	if exitCode(err) != 1 || !strings.Contains(err.Error(), "-migrate") {
+		t.Errorf("export from an unmigrated schema = %v (exit %d), want a failure naming -migrate", err, exitCode(err))
+	}
+	if n := tableCount(t, pool); n != 0 {
+		t.Errorf("the schema has %d tables after an export without -migrate, want none", n)
+	}
+	_, _, err = runIn(t, dir, "-postgres", dsn, "-org", "acme", "-export", "c.csv", "-migrate")
+	if !errors.Is(err, claim.ErrNotFound) { // migrated, and then no org acme
+		t.Errorf("export -migrate = %v, want ErrNotFound for the org once migrated", err)
+	}
+	if n := tableCount(t, pool); n == 0 {
+		t.Error("the schema has no tables after -migrate")
 	}
 }
