@@ -244,3 +244,34 @@ func TestMigrationsFS(t *testing.T) {
 		return nil
 	})
 }
+
+// TestMigrateLogsFailure: a migration that fails is logged at level Error
+// with its version, Migrate returns its error, and nothing of it is
+// recorded.
+func TestMigrateLogsFailure(t *testing.T) {
+	t.Parallel()
+	schema, dsn := newSchema(t)
+	// A table of the same name as the first migration's makes it fail.
+	if _, err := adminPool(t).Exec(t.Context(), `CREATE TABLE `+qualified(schema, "orgs")+` (x int)`); err != nil {
+		t.Fatal(err)
+	}
+	log := &logBuffer{}
+	s, err := postgres.Open(t.Context(), dsn, postgres.WithLogger(log.logger()))
+	if err != nil {
+		t.Fatalf("Open() = %v, want nil", err)
+	}
+	t.Cleanup(s.Close)
+	if err := s.Migrate(t.Context()); err == nil || !strings.Contains(err.Error(), "0001_initial.sql") {
+		t.Fatalf("Migrate() = %v, want the error of 0001_initial.sql", err)
+	}
+	rs := log.records(t, "postgres store: migration failed")
+	if len(rs) != 1 || rs[0]["level"] != "ERROR" || rs[0]["version"] != float64(1) || rs[0]["error"] == "" {
+		t.Errorf("failure records = %v, want one ERROR record of version 1 with the error", rs)
+	}
+	if vs := appliedVersions(t, log); len(vs) != 0 {
+		t.Errorf("logged as applied: %v, want none", vs)
+	}
+	if vs := migrationsApplied(t, schema); len(vs) != 0 {
+		t.Errorf("claim_schema_migrations = %v after the failure, want empty", vs)
+	}
+}
