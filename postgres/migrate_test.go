@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"slices"
@@ -211,8 +212,14 @@ func TestMigrationsFS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"0001_initial.sql", "0002_inactive_index.sql", "0003_broadworks.sql", "0004_broadworks_partner.sql"}; !cmp.Equal(want, names) {
-		t.Fatalf("Migrations() files = %v, want %v", names, want)
+	// One file per version, NNNN_name.sql, in version order.
+	if len(names) != len(wantVersions) || names[0] != "0001_initial.sql" {
+		t.Fatalf("Migrations() files = %v, want %d starting with 0001_initial.sql", names, len(wantVersions))
+	}
+	for i, name := range names {
+		if want := fmt.Sprintf("%04d_", wantVersions[i]); !strings.HasPrefix(name, want) {
+			t.Errorf("Migrations() file %d = %s, want a name starting with %s", i, name, want)
+		}
 	}
 	pool, err := pgxpool.New(t.Context(), dsn)
 	if err != nil {
