@@ -1,9 +1,6 @@
 package claim
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // OrgID identifies an organization.
 type OrgID string
@@ -29,12 +26,7 @@ const (
 var orgKindNames = [...]string{"none", "Enterprise", "Individual", "Consumer"}
 
 // String returns the kind's name, e.g. "Enterprise".
-func (k OrgKind) String() string {
-	if k >= 0 && int(k) < len(orgKindNames) {
-		return orgKindNames[k]
-	}
-	return fmt.Sprintf("OrgKind(%d)", int(k))
-}
+func (k OrgKind) String() string { return enumString(k, orgKindNames[:], "OrgKind") }
 
 func (k OrgKind) valid() bool { return k >= Enterprise && k <= Consumer }
 
@@ -90,13 +82,10 @@ var stateNames = [...]string{"none", "Not Verified", "Verified", "Active", "Inac
 
 // String returns the display name Control Hub shows, e.g. "Not Verified".
 func (s State) String() string {
-	if s >= 0 && int(s) < len(stateNames) {
-		return stateNames[s]
-	}
 	if s == anyState {
 		return "*"
 	}
-	return fmt.Sprintf("State(%d)", int(s))
+	return enumString(s, stateNames[:], "State")
 }
 
 func (s State) valid() bool { return s >= NotVerified && s <= DelayedClaim }
@@ -114,18 +103,10 @@ const (
 	Delayed
 )
 
+var modeNames = [...]string{"none", "Immediate", "Delayed"}
+
 // String returns the mode's name, e.g. "Delayed"; "none" for the zero value.
-func (m Mode) String() string {
-	switch m {
-	case 0:
-		return "none"
-	case Immediate:
-		return "Immediate"
-	case Delayed:
-		return "Delayed"
-	}
-	return fmt.Sprintf("Mode(%d)", int(m))
-}
+func (m Mode) String() string { return enumString(m, modeNames[:], "Mode") }
 
 // Action is a claimed user's choice about its original account (C1).
 // The zero value means none (N5).
@@ -143,20 +124,10 @@ const (
 	DeleteOriginal
 )
 
+var actionNames = [...]string{"none", "ChangeEmail", "MigrateContent", "DeleteOriginal"}
+
 // String returns the action's name, e.g. "MigrateContent"; "none" for the zero value.
-func (a Action) String() string {
-	switch a {
-	case 0:
-		return "none"
-	case ChangeEmail:
-		return "ChangeEmail"
-	case MigrateContent:
-		return "MigrateContent"
-	case DeleteOriginal:
-		return "DeleteOriginal"
-	}
-	return fmt.Sprintf("Action(%d)", int(a))
-}
+func (a Action) String() string { return enumString(a, actionNames[:], "Action") }
 
 // User is one account.
 type User struct {

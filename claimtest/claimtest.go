@@ -103,15 +103,19 @@ func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error)
 func key(domain string) string { return strings.ToLower(strings.TrimSuffix(domain, ".")) }
 
 // CmpOptions returns go-cmp options for comparing the library's values
-// across stores: times are equal within a microsecond (PostgreSQL keeps
-// microseconds) and regardless of location, errors are equal when
-// errors.Is says so, and nil and empty slices and maps are equal.
+// across stores: times are equal when they are the same instant
+// (time.Time.Equal: regardless of location and monotonic reading, to the
+// nanosecond), errors are equal when errors.Is says so in either
+// direction, and nil and empty slices and maps are equal.
+//
+// Times are compared exactly because every store keeps them exactly: the
+// memory store holds the time.Time, and the PostgreSQL store keeps Unix
+// nanoseconds, not a timestamptz's microseconds. The claim window is
+// half-open to the nanosecond, so a tolerance would hide the very bugs a
+// test of it looks for.
 func CmpOptions() cmp.Options {
 	return cmp.Options{
-		cmp.Comparer(func(a, b time.Time) bool {
-			d := a.Sub(b)
-			return d > -time.Microsecond && d < time.Microsecond
-		}),
+		cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }),
 		cmpopts.EquateErrors(),
 		cmpopts.EquateEmpty(),
 	}

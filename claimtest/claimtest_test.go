@@ -88,14 +88,17 @@ func TestResolver(t *testing.T) {
 
 func TestCmpOptions(t *testing.T) {
 	opts := claimtest.CmpOptions()
+	now := time.Now()
 	tests := []struct {
 		reason string
 		a, b   any
 		equal  bool
 	}{
-		{"times within a microsecond", start, start.Add(999 * time.Nanosecond), true},
-		{"times a microsecond apart", start, start.Add(time.Microsecond), false},
-		{"times a microsecond apart, other order", start.Add(time.Microsecond), start, false},
+		{"the same instant", start, start.Add(0), true},
+		{"times a nanosecond apart: stores keep nanoseconds", start, start.Add(time.Nanosecond), false},
+		{"times a nanosecond apart, other order", start.Add(time.Nanosecond), start, false},
+		{"a monotonic reading does not count", now, now.Round(0), true},
+		{"times in structs", claim.User{CreatedAt: start}, claim.User{CreatedAt: start.Add(time.Nanosecond)}, false},
 		{"the same instant in another location", start, start.In(time.FixedZone("X", 3600)), true},
 		{"errors matched by errors.Is", fmt.Errorf("x: %w", claim.ErrNotFound), claim.ErrNotFound, true},
 		{"different errors", claim.ErrNotFound, claim.ErrDuplicate, false},

@@ -15,8 +15,10 @@
 // first schema of the connections' search_path, which the DSN may set
 // (search_path=claim, or options=-csearch_path%3Dclaim); the schema must
 // exist. Migrate applies the embedded, versioned migrations that the
-// schema's schema_migrations table does not list; several processes may
-// call it at once.
+// schema's claim_schema_migrations table does not list; several processes
+// may call it at once. WithLogger gives the store a *slog.Logger for
+// them. Teams that run migrations with their own tool take the SQL files
+// from Migrations instead.
 //
 // The store holds session-level advisory locks across a transaction's
 // COMMIT (below), so it needs direct connections or session pooling: a

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"log/slog"
 	"math"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -61,22 +63,62 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
+// Migrations returns the schema's migrations as SQL files, for teams
+// that apply migrations with their own tool instead of Migrate. The files
+// sit at the root of the file system, named NNNN_name.sql (0001_initial.sql,
+// 0002_inactive_index.sql, …): apply them in the order of their numbers,
+// each exactly once, in the schema the store will use (the first of its
+// search_path), and each in one transaction of its own, as Migrate does.
+// A file holds several statements and none of them starts or ends a
+// transaction, so wrap each file in BEGIN … COMMIT, or send it whole as
+// one simple-protocol query, which PostgreSQL runs as one transaction. A
+// released file never changes; a new version of the library may add
+// files with higher numbers.
+//
+// Migrate records what it applied in the schema's claim_schema_migrations
+// table (version integer, name text, applied_at timestamptz), and your
+// tool records it in its own; the two do not know of each other, so a
+// schema is migrated by one or the other, not both.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil { // only if the directory name were not valid
+		panic(err)
+	}
+	return sub
+}
+
 // migrateLockClass is the first key of the advisory lock Migrate holds;
 // the second is a hash of the schema's name.
 const migrateLockClass = 0x636c6d6d // "clmm"
 
+// migrationsTable is the table that records the applied migrations, in
+// the store's schema; legacyMigrationsTable is the name older builds gave
+// it, which collided with other tools' tables.
+const (
+	migrationsTable       = "claim_schema_migrations"
+	legacyMigrationsTable = "schema_migrations"
+)
+
 // Migrate brings the schema up to date: it applies, in order, each
-// embedded migration that the schema_migrations table of the schema
-// (the first existing schema of the search_path) does not list, each in
-// a transaction of its own that also records it there. It creates
-// schema_migrations if needed. Running it again changes nothing.
+// embedded migration that the claim_schema_migrations table of the
+// schema (the first existing schema of the search_path) does not list,
+// each in a transaction of its own that also records it there. It creates
+// claim_schema_migrations if needed. Running it again changes nothing.
+//
+// A schema migrated by an older build of the store has the table under
+// the name schema_migrations: when the schema has no
+// claim_schema_migrations but has a schema_migrations with exactly the
+// store's columns (version, name, applied_at), Migrate renames it. A
+// schema_migrations of any other shape (golang-migrate's, with version
+// and dirty) belongs to another tool and is left alone.
 //
 // Migrate is safe to call from several processes at once: it holds a
 // session-level advisory lock (pg_advisory_lock), keyed by the schema,
 // while it reads and applies migrations, so one process migrates and the
 // others wait for it and then find nothing to do. Versions in
-// schema_migrations that this build does not know (written by a newer
-// build) are left alone.
+// claim_schema_migrations that this build does not know (written by a
+// newer build) are left alone. With WithLogger, it logs each migration it
+// applies and the rename at level Info.
 //
 // It returns an error wrapping the cause if no schema of the search_path
 // exists, the database cannot be reached, or a migration fails (that
@@ -124,18 +166,23 @@ func (s *Store) migrate(ctx context.Context, upTo int) (err error) {
 		}
 	}()
 
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if err := s.renameLegacyTable(ctx, conn, *schema); err != nil {
+		return fmt.Errorf("postgres store: migrate: %w", err)
+	}
+	table := pgx.Identifier{*schema, migrationsTable}.Sanitize()
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
 		version    integer PRIMARY KEY,
 		name       text NOT NULL,
 		applied_at timestamptz NOT NULL DEFAULT now()
 	)`); err != nil {
-		return fmt.Errorf("postgres store: migrate: create schema_migrations: %w", err)
+		return fmt.Errorf("postgres store: migrate: create %s: %w", migrationsTable, err)
 	}
-	rows, _ := conn.Query(ctx, `SELECT version FROM schema_migrations`)
+	rows, _ := conn.Query(ctx, `SELECT version FROM `+table)
 	applied, err := pgx.CollectRows(rows, pgx.RowTo[int32])
 	if err != nil {
-		return fmt.Errorf("postgres store: migrate: read schema_migrations: %w", err)
+		return fmt.Errorf("postgres store: migrate: read %s: %w", migrationsTable, err)
 	}
+	pending := 0
 	for _, m := range ms {
 		if m.version > upTo {
 			break
@@ -143,18 +190,68 @@ func (s *Store) migrate(ctx context.Context, upTo int) (err error) {
 		if slices.Contains(applied, int32(m.version)) {
 			continue
 		}
+		pending++
+		start := time.Now()
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			// No arguments: the simple protocol, which runs the file's
 			// statements one after another.
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+			_, err := tx.Exec(ctx, `INSERT INTO `+table+` (version, name) VALUES ($1, $2)`, m.version, m.name)
 			return err
 		})
 		if err != nil {
+			s.logger().LogAttrs(ctx, slog.LevelError, "postgres store: migration failed",
+				slog.String("schema", *schema), slog.Int("version", m.version), slog.String("name", m.name), slog.Any("error", err))
 			return fmt.Errorf("postgres store: migrate: %s: %w", m.name, err)
 		}
+		s.logger().LogAttrs(ctx, slog.LevelInfo, "postgres store: migration applied",
+			slog.String("schema", *schema), slog.Int("version", m.version), slog.String("name", m.name),
+			slog.Duration("took", time.Since(start)))
 	}
+	if pending == 0 {
+		s.logger().LogAttrs(ctx, slog.LevelDebug, "postgres store: schema up to date", slog.String("schema", *schema))
+	}
+	return nil
+}
+
+// renameLegacyTable renames the schema's schema_migrations to
+// claim_schema_migrations if the schema has no claim_schema_migrations and
+// its schema_migrations has exactly the store's columns; a table of
+// another tool stays as it is.
+func (s *Store) renameLegacyTable(ctx context.Context, conn *pgx.Conn, schema string) error {
+	rows, _ := conn.Query(ctx, `SELECT table_name::text, column_name::text, data_type::text
+		FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name IN ($2, $3)
+		ORDER BY 1, 2`, schema, migrationsTable, legacyMigrationsTable)
+	type column struct{ Table, Name, Type string }
+	cols, err := pgx.CollectRows(rows, pgx.RowToStructByPos[column])
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", legacyMigrationsTable, err)
+	}
+	legacy := []column{
+		{legacyMigrationsTable, "applied_at", "timestamp with time zone"},
+		{legacyMigrationsTable, "name", "text"},
+		{legacyMigrationsTable, "version", "integer"},
+	}
+	if !slices.Equal(cols, legacy) { // already renamed, a fresh schema, or another tool's table
+		return nil
+	}
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `ALTER TABLE `+pgx.Identifier{schema, legacyMigrationsTable}.Sanitize()+
+			` RENAME TO `+pgx.Identifier{migrationsTable}.Sanitize())
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `ALTER INDEX IF EXISTS `+pgx.Identifier{schema, legacyMigrationsTable + "_pkey"}.Sanitize()+
+			` RENAME TO `+pgx.Identifier{migrationsTable + "_pkey"}.Sanitize())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("rename %s to %s: %w", legacyMigrationsTable, migrationsTable, err)
+	}
+	s.logger().LogAttrs(ctx, slog.LevelInfo, "postgres store: renamed the migrations table",
+		slog.String("schema", schema), slog.String("from", legacyMigrationsTable), slog.String("to", migrationsTable))
 	return nil
 }

@@ -271,18 +271,18 @@ func tables(t *testing.T, schema string) []string {
 	return names
 }
 
-// migrationsApplied returns the versions schema_migrations lists.
+// migrationsApplied returns the versions claim_schema_migrations lists.
 func migrationsApplied(t *testing.T, schema string) []int32 {
 	t.Helper()
-	rows, _ := adminPool(t).Query(t.Context(), `SELECT version FROM `+qualified(schema, "schema_migrations")+` ORDER BY 1`)
+	rows, _ := adminPool(t).Query(t.Context(), `SELECT version FROM `+qualified(schema, "claim_schema_migrations")+` ORDER BY 1`)
 	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
 	if err != nil {
-		t.Fatalf("reading schema_migrations: %v", err)
+		t.Fatalf("reading claim_schema_migrations: %v", err)
 	}
 	return vs
 }
 
-var wantTables = []string{"bw_enterprises", "bw_org_profiles", "bw_subscribers", "domains", "events", "orgs", "schema_migrations", "users"}
+var wantTables = []string{"bw_enterprises", "bw_org_profiles", "bw_subscribers", "claim_schema_migrations", "domains", "events", "orgs", "users"}
 
 // wantVersions are the versions of the embedded migrations.
 var wantVersions = []int32{1, 2, 3, 4, 5}

@@ -64,6 +64,7 @@ type Store struct {
 	pool      *pgxpool.Pool
 	owned     bool // Close closes pool
 	closeOnce sync.Once
+	log       *slog.Logger // WithLogger; nil: none (options.go)
 }
 
 // Open connects to the database named by dsn (a PostgreSQL URL or
@@ -72,11 +73,12 @@ type Store struct {
 // schema is the first one of the connection's search_path, which the DSN
 // may set, as a runtime parameter (search_path=myschema) or in options
 // (options=-csearch_path%3Dmyschema). Open does not migrate: call
-// Migrate. Close closes the pool.
+// Migrate. Close closes the pool. Options (WithLogger) configure the
+// store.
 //
 // Open returns an error wrapping the cause if dsn does not parse or the
 // server cannot be reached before ctx is done.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: open: %w", err)
@@ -89,14 +91,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres store: open: %w", err)
 	}
-	return &Store{pool: pool, owned: true}, nil
+	return (&Store{pool: pool, owned: true}).with(opts), nil
 }
 
 // New returns a store on pool, which the caller owns: Close does not
 // close it. The pool's connections must all have the same search_path;
-// the store works in the first schema of it.
-func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool}
+// the store works in the first schema of it. Options (WithLogger)
+// configure the store.
+func New(pool *pgxpool.Pool, opts ...Option) *Store {
+	return (&Store{pool: pool}).with(opts)
 }
 
 // Close closes the pool if Open made it, waiting for connections in use

@@ -11,11 +11,19 @@ import (
 )
 
 // runIn runs the command in a fresh directory and returns its output.
+// Its stderr is not a terminal.
 func runIn(t *testing.T, dir string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	return runInTerminal(t, dir, false, args...)
+}
+
+// runInTerminal is runIn, with stderr taken for a terminal if terminal is
+// set.
+func runInTerminal(t *testing.T, dir string, terminal bool, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	t.Chdir(dir)
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), args, &out, &errOut)
+	err = runOn(context.Background(), args, &out, &errOut, terminal)
 	return out.String(), errOut.String(), err
 }
 
@@ -32,7 +40,7 @@ func count(t *testing.T, out, label string) int {
 
 func TestTour(t *testing.T) {
 	dir := t.TempDir()
-	out, errOut, err := runIn(t, dir, "-demo-users", "400")
+	out, errOut, err := runInTerminal(t, dir, true, "-demo-users", "400", "-acknowledge")
 	if err != nil {
 		t.Fatalf("run = %v\n%s", err, errOut)
 	}
@@ -70,17 +78,21 @@ func TestExportThenImport(t *testing.T) {
 	if _, err := os.Stat(dir + "/c.csv"); err != nil {
 		t.Fatal(err)
 	}
-	// The import without the acknowledgement is refused before it starts.
-	if _, _, err := runIn(t, dir, "-demo-users", "200", "-import", "c.csv"); err == nil || !strings.Contains(err.Error(), "-acknowledge") {
-		t.Errorf("import without -acknowledge = %v, want a refusal naming -acknowledge", err)
+	// The import without the acknowledgement is refused before it starts,
+	// a dry run too.
+	for _, args := range [][]string{{"-import", "c.csv"}, {"-import", "c.csv", "-dry-run"}} {
+		out, _, err := runIn(t, dir, append([]string{"-demo-users", "200"}, args...)...)
+		if exitCode(err) != 2 || !strings.Contains(err.Error(), "-acknowledge") || out != "" {
+			t.Errorf("run(%q) = %v (exit %d), output %q; want a usage error naming -acknowledge, exit 2, no output", args, err, exitCode(err), out)
+		}
 	}
 	// The demo data set is the same on every run, so the file of one run
 	// imports into the next; a dry run forecasts the real run.
-	dry, _, err := runIn(t, dir, "-demo-users", "200", "-import", "c.csv", "-dry-run", "-progress=false")
+	dry, _, err := runIn(t, dir, "-demo-users", "200", "-import", "c.csv", "-dry-run", "-acknowledge")
 	if err != nil {
 		t.Fatal(err)
 	}
-	real, _, err := runIn(t, dir, "-demo-users", "200", "-import", "c.csv", "-acknowledge", "-progress=false")
+	real, errOut, err := runIn(t, dir, "-demo-users", "200", "-import", "c.csv", "-acknowledge")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,14 +104,64 @@ func TestExportThenImport(t *testing.T) {
 		rest(real) != rest(dry) {
 		t.Errorf("dry run:\n%s\nreal run:\n%s", dry, real)
 	}
+	if errOut != "" {
+		t.Errorf("stderr, not a terminal = %q, want no progress bar", errOut)
+	}
 }
 
 func TestBadUsage(t *testing.T) {
 	dir := t.TempDir()
-	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-demo-users", "-1"}, {"-import", "missing.csv", "-acknowledge"},
-		{"-org", "nobody", "-export", "x.csv", "-demo-users", "1"}} {
-		if _, _, err := runIn(t, dir, args...); err == nil {
-			t.Errorf("run(%q) succeeded, want an error", args)
+	tests := []struct {
+		reason string
+		args   []string
+		code   int
+	}{
+		{"an unknown flag", []string{"-nope"}, 2},
+		{"an argument", []string{"extra", "-acknowledge"}, 2},
+		{"a negative count", []string{"-demo-users", "-1", "-acknowledge"}, 2},
+		{"the tour without the acknowledgement", []string{"-demo-users", "10"}, 2},
+		{"-migrate without -postgres", []string{"-migrate", "-export", "x.csv"}, 2},
+		{"-postgres without -export or -import", []string{"-postgres", "postgres://nobody@127.0.0.1:1/none", "-acknowledge"}, 2},
+		{"a missing file", []string{"-import", "missing.csv", "-acknowledge", "-demo-users", "1"}, 1},
+		{"an unknown org", []string{"-org", "nobody", "-export", "x.csv", "-demo-users", "1"}, 1},
+	}
+	for _, tt := range tests {
+		out, _, err := runIn(t, dir, tt.args...)
+		if got := exitCode(err); err == nil || got != tt.code {
+			t.Errorf("%s: run(%q) = %v, exit %d; want exit %d", tt.reason, tt.args, err, got, tt.code)
 		}
+		if tt.code == 2 && out != "" {
+			t.Errorf("%s: run(%q) wrote %q, want nothing done", tt.reason, tt.args, out)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("files after refused runs = %v, want none", entries)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	_, errOut, err := runIn(t, t.TempDir(), "-h")
+	if code := exitCode(err); code != 0 || !strings.Contains(errOut, "usage: bulkclaim") {
+		t.Errorf("run(-h) = %v, exit %d, stderr %q; want the usage and exit 0", err, code, errOut)
+	}
+}
+
+func TestProgressBarOnlyOnTerminal(t *testing.T) {
+	dir := t.TempDir()
+	for _, terminal := range []bool{false, true} {
+		_, errOut, err := runInTerminal(t, dir, terminal, "-demo-users", "50", "-acknowledge")
+		if err != nil {
+			t.Fatalf("tour = %v", err)
+		}
+		if drawn := strings.Contains(errOut, "100%"); drawn != terminal {
+			t.Errorf("terminal %v: stderr %q, want a progress bar %v", terminal, errOut, terminal)
+		}
+	}
+	_, errOut, err := runInTerminal(t, dir, true, "-demo-users", "50", "-acknowledge", "-progress=false")
+	if err != nil || errOut != "" {
+		t.Errorf("tour -progress=false = %v, stderr %q; want no bar", err, errOut)
+	}
+	if isTerminal(&bytes.Buffer{}) {
+		t.Error("isTerminal(a buffer) = true")
 	}
 }
