@@ -40,6 +40,7 @@ var errorCodes = []struct {
 	{ErrDuplicate, "duplicate"},
 	{ErrInvalidValue, "invalid_value"},
 	{ErrConflict, "conflict"},
+	{ErrOutcomeUnknown, "outcome_unknown"},
 	{ErrNotSelected, "not_selected"},
 	{ErrUseAttach, "use_attach"},
 	{ErrOrgMapped, "org_mapped"},
