@@ -135,14 +135,19 @@ func (s *statements) failed(err error) {
 // countedPool returns a pool of 8 connections on dsn whose round trips rt
 // counts and whose statements st records; it is closed when the
 // benchmark ends.
-func countedPool(b *testing.B, dsn string, rt *roundTrips, st *statements) *pgxpool.Pool {
+func countedPool(b testing.TB, dsn string, rt *roundTrips, st *statements) *pgxpool.Pool {
+	return countedPoolOf(b, dsn, benchGoroutines, rt, st)
+}
+
+// countedPoolOf is countedPool with conns connections.
+func countedPoolOf(b testing.TB, dsn string, conns int32, rt *roundTrips, st *statements) *pgxpool.Pool {
 	b.Helper()
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		b.Fatalf("pgxpool.ParseConfig() = %v", err)
 	}
-	cfg.MaxConns = benchGoroutines
-	cfg.MinConns = benchGoroutines
+	cfg.MaxConns = conns
+	cfg.MinConns = conns
 	dial := cfg.ConnConfig.DialFunc
 	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)

@@ -1,5 +1,5 @@
 // Package postgres is the PostgreSQL claim.Store, for services whose
-// processes share one database (SPEC Q2). It uses pgx v5 and its pool,
+// processes share one database (Q2). It uses pgx v5 and its pool,
 // pgxpool, and needs PostgreSQL 12 or later.
 //
 // # Use
@@ -20,37 +20,63 @@
 // them. Teams that run migrations with their own tool take the SQL files
 // from Migrations instead.
 //
-// The store holds session-level advisory locks across a transaction's
-// COMMIT (below), so it needs direct connections or session pooling: a
-// pooler in transaction mode (PgBouncer pool_mode=transaction) would hand
-// the session to someone else in between.
+// # Behind PgBouncer
+//
+// The store keeps no session state between transactions: its locks are
+// transaction-level, BEGIN and COMMIT travel with its statements, and
+// Migrate locks inside its own transactions. So it works behind a pooler
+// in transaction mode (PgBouncer pool_mode=transaction), the way most
+// production PostgreSQL is reached. Two settings of the DSN matter there:
+//
+//   - default_query_exec_mode=cache_describe (or exec): pgx's default
+//     caches named prepared statements per connection, which a pooler in
+//     transaction mode may hand to another client's server connection.
+//     PgBouncer 1.21 and later can track them (max_prepared_statements),
+//     and then the default works too.
+//   - no search_path parameter: PgBouncer (before 1.20) refuses or drops
+//     startup parameters it does not track. Give the store's role a
+//     default instead (ALTER ROLE app SET search_path = claim), or keep
+//     the tables in public.
+//
+// A follower that waits for events with LISTEN needs a session of its
+// own, and so a direct connection; the store itself needs none.
 //
 // # Concurrency
 //
 // Update runs its function in a SERIALIZABLE transaction: whatever the
 // interleaving of Updates across goroutines and processes, the outcome is
 // that of some serial order of them, which is what lets the engine read,
-// decide and write without locks of its own (Q1). Writers also take the
-// write lock (below), but only at their first write: the reads before it
-// run on a snapshot that may already be stale, and SERIALIZABLE is what
-// catches that. When PostgreSQL cannot serialize a transaction (SQLSTATE
-// 40001) or breaks a deadlock (40P01), Update runs the function again, up
-// to 10 attempts with a randomized exponential backoff from 2ms to 200ms;
-// then it returns an error wrapping claim.ErrConflict. The function may
-// therefore run more than once, as the claim.Store contract allows. A
-// second run takes the write lock before it begins, so that it starts
-// from a snapshot that no other writer can change before it ends: a
-// transaction that lost once to a concurrent write does not lose again,
-// however hot the record.
+// decide and write without locks of its own (Q1). No lock is held across
+// a transaction's body: transactions on different users do not wait for
+// each other. When PostgreSQL cannot serialize a transaction (SQLSTATE
+// 40001) or breaks a deadlock (40P01), or the connection fails before
+// COMMIT is sent, Update runs the function again, up to 10 attempts with
+// a randomized exponential backoff from 2ms to 200ms, each retry logged
+// at Debug level through claim.ContextLogger (the service's logger) with
+// its SQLSTATE; then it returns an error wrapping claim.ErrConflict. From
+// the third attempt on, the transaction first locks the users table in
+// SHARE ROW EXCLUSIVE mode, before its snapshot is taken, so that a
+// transaction that lost twice to concurrent writers of users cannot lose
+// again, however hot the record.
+//
+// PostgreSQL's serializable isolation tracks what a transaction read by
+// index page, not by row. On a table of a few hundred users every user's
+// index entries share a page or two, so transactions on different users
+// look as if they conflicted and one of each concurrent pair is retried;
+// among thousands of users the pages differ and retries are rare (see
+// BenchmarkPostgresClaimRetract and BenchmarkPostgresSerializableFloor).
+// Each writing transaction also sets enable_seqscan off for itself: on a
+// small table the planner prefers a sequential scan, whose predicate lock
+// covers the whole table.
 //
 // View runs its function in BEGIN ISOLATION LEVEL REPEATABLE READ READ
 // ONLY: one snapshot of everything committed when it starts. Such a
 // transaction never waits, never fails to serialize and takes no
 // predicate locks, so readers cost writers nothing. (SERIALIZABLE READ
 // ONLY DEFERRABLE would also exclude the rare read-only anomaly of
-// snapshot isolation, a snapshot that no serial order of the writers
-// produces, at the price of waiting for a safe snapshot under load. The
-// engine decides nothing in a View, so the cheaper snapshot is enough.)
+// snapshot isolation, at the price of waiting for a safe snapshot under
+// load. The engine decides nothing in a View, so the cheaper snapshot is
+// enough.)
 //
 // A claim.Tx is one transaction on one pooled connection; it is not safe
 // for concurrent use. Expected refusals (claim.ErrNotFound,
@@ -63,42 +89,86 @@
 // transaction, so after one every call of the Tx fails, and Update
 // refuses to commit even if the function ignored it.
 //
+// # Round trips
+//
+// A transaction costs few round trips to the server:
+//
+//   - BEGIN is sent with the transaction's first statement.
+//   - A user is read together with what a decision about it reads next
+//     (its org, every org's record of its domain, the original account
+//     its claim holds), and the transaction keeps what it has read, so
+//     reading it again costs nothing.
+//   - A write whose outcome the transaction's own reads already prove
+//     (UpdateUser of a user it read, with the address unchanged;
+//     DeleteUser of a user it read; CreateUser of an ID and an address it
+//     found free) is deferred and sent with the next batch. Other writes
+//     go at once, with what is deferred, and return their refusals.
+//   - The events, the deferred writes and COMMIT are one batch.
+//
+// The round trips of the main operations, on a connection that has
+// prepared their statements (TestRoundTrips holds them to these figures;
+// the first use of a statement on a connection adds one, for pgx to
+// prepare it):
+//
+//   - ClaimUsers of one user: 4 (BEGIN with the acting org; the user
+//     with its org, domain records and original; creating the held
+//     original, which cannot be deferred as its address is new to the
+//     transaction; events and COMMIT). A claim and its retraction: 7.
+//   - Retract: 3.
+//   - Sweep, fewer claims due than a batch: 5, whatever their number (a
+//     list reads the original accounts of the users it lists with them).
+//   - ImportClaims of 256 rows: 8 (7 for a dry run).
+//   - An Events page: 1.
+//
+// # Certain outcomes
+//
+// Once COMMIT is sent, Update waits for its answer whatever the caller's
+// context does, for up to 30 seconds: a caller whose context ends while a
+// transaction commits still learns that it committed. The context is
+// checked before COMMIT is sent; if it is done then, nothing is sent and
+// the error wraps the context's. When the connection is lost (or the 30
+// seconds pass) after the batch that ends in COMMIT was handed to the
+// connection and before its answer came, the error wraps
+// claim.ErrOutcomeUnknown: the caller must read again to learn what
+// happened. No other error is returned for a transaction that committed.
+// A connection lost earlier, before COMMIT was sent, is retried: nothing
+// of the transaction committed.
+//
 // # Event sequence numbers
 //
-// Events(after) never skips an event: if a reader has seen sequence
-// number n, every event numbered below n is already visible to it. A
-// plain database sequence would not give this, because a transaction
-// that took a smaller number may commit after one that took a larger
-// number. So numbers are taken under a lock, in commit order.
+// Events(after) never skips an event: once a reader has seen sequence
+// number n, every event numbered below n that will ever commit is already
+// visible to it. A plain database sequence would not give this, because a
+// transaction that took a smaller number may commit after one that took a
+// larger number. The store keeps the guarantee with the event lock, a
+// transaction-level advisory lock keyed by the events table, without
+// making writers wait for each other:
 //
-// Before its first write, an Update's transaction takes the write lock, a
-// session-level advisory lock keyed by the events table, and holds it
-// until the transaction has ended; events take their numbers from the
-// events_seq sequence only while it is held. When a transaction takes
-// number n, every transaction with a smaller number has committed, and
-// its commit is visible to every new snapshot (the store releases the
-// lock only after COMMIT has returned), or rolled back.
-// Taking the lock before the first write, rather than at the first
-// AppendEvent, means it is always taken before any row lock, so it can
-// never deadlock with them.
+//  1. A writer inserts its events in the batch that ends in COMMIT, after
+//     its other writes. In that batch it first takes the event lock in
+//     shared mode, then takes its numbers from the events_seq sequence
+//     (in the order its events were appended), and holds the lock until
+//     its transaction has ended. Shared holders do not wait for each
+//     other, so writers commit, and flush their commits to disk, together.
+//  2. Events(after) runs in a transaction of its own that first takes the
+//     event lock in exclusive mode. It is granted once no writer holds it:
+//     every number taken so far belongs to a transaction that has ended,
+//     whose commit is visible to every later snapshot (PostgreSQL
+//     releases a transaction's locks only after its commit is visible),
+//     and no writer can take a number until the reader ends. The reader
+//     then lists the events with numbers up to the sequence's last value,
+//     in a statement whose snapshot is taken after the lock was granted.
+//     It therefore sees every committed event up to that number, and
+//     events above it come later, with larger numbers.
 //
-// AppendEvent returns the event with its final number at once (the
-// conformance suite and a transaction reading its own events rely on it),
-// and numbers have no gaps: a transaction that does not commit (its
-// function failed or panicked, or COMMIT failed) sets the sequence back to
-// where it found it before it lets the lock go. Only a connection lost in
-// the middle of a transaction that appended events (pgx also closes a
-// connection when the context is canceled while a statement runs) can
-// leave a gap, never a duplicate or a reordering.
-//
-// The price: transactions that write wait for each other from their first
-// write to their end, across processes. Reads, in Views and in Updates
-// before their first write, run concurrently; Views never wait. An engine
-// operation on one record reads first and writes at the end, so the part
-// that runs one at a time is short; a batch (ClaimUsers, a Sweep batch,
-// ImportClaims) holds the lock from its first record's write to its end.
-// Numbering events at COMMIT would shorten the wait to the commit itself,
-// but then AppendEvent could not return the final number.
+// A reader holds the lock for one short indexed read, and writers waiting
+// for it wait that long; a writer holds it from numbering to the end of
+// its commit. Numbers are taken only in the batch that commits, so a
+// transaction whose function fails, panics or is canceled uses none; a
+// transaction whose COMMIT itself fails (a serialization failure found
+// at commit, a lost connection) skips the numbers it took, which the
+// claim.Tx contract allows. Events in a transaction that has already
+// begun reads on another connection of the pool.
 //
 // # Time
 //

@@ -112,10 +112,11 @@ const (
 // schema_migrations of any other shape (golang-migrate's, with version
 // and dirty) belongs to another tool and is left alone.
 //
-// Migrate is safe to call from several processes at once: it holds a
-// session-level advisory lock (pg_advisory_lock), keyed by the schema,
-// while it reads and applies migrations, so one process migrates and the
-// others wait for it and then find nothing to do. Versions in
+// Migrate is safe to call from several processes at once, and behind a
+// pooler in transaction mode: each of its transactions takes a
+// transaction-level advisory lock (pg_advisory_xact_lock), keyed by the
+// schema, before it reads what is applied, so one process applies a
+// migration while the others wait for it and then find it applied. Versions in
 // claim_schema_migrations that this build does not know (written by a
 // newer build) are left alone. With WithLogger, it logs each migration it
 // applies and the rename at level Info.
@@ -151,66 +152,82 @@ func (s *Store) migrate(ctx context.Context, upTo int) (err error) {
 	h := fnv.New32a()
 	h.Write([]byte(*schema))
 	key := int32(h.Sum32())
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, migrateLockClass, key); err != nil {
-		return fmt.Errorf("postgres store: migrate: lock: %w", err)
-	}
-	defer func() {
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
-		if _, uerr := conn.Exec(uctx, `SELECT pg_advisory_unlock($1, $2)`, migrateLockClass, key); uerr != nil {
-			// Closing the session releases the lock.
-			_ = conn.Close(uctx)
-			if err == nil {
-				err = fmt.Errorf("postgres store: migrate: unlock: %w", uerr)
-			}
+	table := pgx.Identifier{*schema, migrationsTable}.Sanitize()
+	lock := func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, migrateLockClass, key); err != nil {
+			return fmt.Errorf("lock: %w", err)
 		}
-	}()
-
-	if err := s.renameLegacyTable(ctx, conn, *schema); err != nil {
+		return nil
+	}
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if err := lock(tx); err != nil {
+			return err
+		}
+		if err := s.renameLegacyTable(ctx, tx, *schema); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
+			version    integer PRIMARY KEY,
+			name       text NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`); err != nil {
+			return fmt.Errorf("create %s: %w", migrationsTable, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("postgres store: migrate: %w", err)
 	}
-	table := pgx.Identifier{*schema, migrationsTable}.Sanitize()
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
-		version    integer PRIMARY KEY,
-		name       text NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now()
-	)`); err != nil {
-		return fmt.Errorf("postgres store: migrate: create %s: %w", migrationsTable, err)
-	}
-	rows, _ := conn.Query(ctx, `SELECT version FROM `+table)
-	applied, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		return fmt.Errorf("postgres store: migrate: read %s: %w", migrationsTable, err)
-	}
-	pending := 0
-	for _, m := range ms {
-		if m.version > upTo {
-			break
-		}
-		if slices.Contains(applied, int32(m.version)) {
-			continue
-		}
-		pending++
+	applied := 0
+	for {
+		// One transaction a migration, each holding the lock from its
+		// first statement to its end.
+		var m *migration
 		start := time.Now()
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			m = nil
+			if err := lock(tx); err != nil {
+				return err
+			}
+			rows, _ := tx.Query(ctx, `SELECT version FROM `+table)
+			done, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+			if err != nil {
+				return fmt.Errorf("read %s: %w", migrationsTable, err)
+			}
+			for i := range ms {
+				if ms[i].version <= upTo && !slices.Contains(done, int32(ms[i].version)) {
+					m = &ms[i]
+					break
+				}
+			}
+			if m == nil {
+				return nil
+			}
 			// No arguments: the simple protocol, which runs the file's
 			// statements one after another.
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return err
+				return fmt.Errorf("%s: %w", m.name, err)
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO `+table+` (version, name) VALUES ($1, $2)`, m.version, m.name)
+			_, err = tx.Exec(ctx, `INSERT INTO `+table+` (version, name) VALUES ($1, $2)`, m.version, m.name)
 			return err
 		})
 		if err != nil {
-			s.logger().LogAttrs(ctx, slog.LevelError, "postgres store: migration failed",
-				slog.String("schema", *schema), slog.Int("version", m.version), slog.String("name", m.name), slog.Any("error", err))
-			return fmt.Errorf("postgres store: migrate: %s: %w", m.name, err)
+			attrs := []slog.Attr{slog.String("schema", *schema), slog.Any("error", err)}
+			if m != nil {
+				attrs = append(attrs, slog.Int("version", m.version), slog.String("name", m.name))
+			}
+			s.logger().LogAttrs(ctx, slog.LevelError, "postgres store: migration failed", attrs...)
+			return fmt.Errorf("postgres store: migrate: %w", err)
 		}
+		if m == nil {
+			break
+		}
+		applied++
 		s.logger().LogAttrs(ctx, slog.LevelInfo, "postgres store: migration applied",
 			slog.String("schema", *schema), slog.Int("version", m.version), slog.String("name", m.name),
 			slog.Duration("took", time.Since(start)))
 	}
-	if pending == 0 {
+	if applied == 0 {
 		s.logger().LogAttrs(ctx, slog.LevelDebug, "postgres store: schema up to date", slog.String("schema", *schema))
 	}
 	return nil
@@ -220,8 +237,8 @@ func (s *Store) migrate(ctx context.Context, upTo int) (err error) {
 // claim_schema_migrations if the schema has no claim_schema_migrations and
 // its schema_migrations has exactly the store's columns; a table of
 // another tool stays as it is.
-func (s *Store) renameLegacyTable(ctx context.Context, conn *pgx.Conn, schema string) error {
-	rows, _ := conn.Query(ctx, `SELECT table_name::text, column_name::text, data_type::text
+func (s *Store) renameLegacyTable(ctx context.Context, tx pgx.Tx, schema string) error {
+	rows, _ := tx.Query(ctx, `SELECT table_name::text, column_name::text, data_type::text
 		FROM information_schema.columns
 		WHERE table_schema = $1 AND table_name IN ($2, $3)
 		ORDER BY 1, 2`, schema, migrationsTable, legacyMigrationsTable)
@@ -238,16 +255,12 @@ func (s *Store) renameLegacyTable(ctx context.Context, conn *pgx.Conn, schema st
 	if !slices.Equal(cols, legacy) { // already renamed, a fresh schema, or another tool's table
 		return nil
 	}
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `ALTER TABLE `+pgx.Identifier{schema, legacyMigrationsTable}.Sanitize()+
-			` RENAME TO `+pgx.Identifier{migrationsTable}.Sanitize())
-		if err != nil {
-			return err
-		}
+	_, err = tx.Exec(ctx, `ALTER TABLE `+pgx.Identifier{schema, legacyMigrationsTable}.Sanitize()+
+		` RENAME TO `+pgx.Identifier{migrationsTable}.Sanitize())
+	if err == nil {
 		_, err = tx.Exec(ctx, `ALTER INDEX IF EXISTS `+pgx.Identifier{schema, legacyMigrationsTable + "_pkey"}.Sanitize()+
 			` RENAME TO `+pgx.Identifier{migrationsTable + "_pkey"}.Sanitize())
-		return err
-	})
+	}
 	if err != nil {
 		return fmt.Errorf("rename %s to %s: %w", legacyMigrationsTable, migrationsTable, err)
 	}

@@ -660,11 +660,32 @@ const (
 )
 
 // users runs a list query.
+//
+// In an Update the transaction keeps the users it lists, and reads in the
+// same round trip the original accounts their claims hold, which a
+// decision about a listed user reads next (a Sweep expiring claims).
 func (t *tx) users(op string, limit int, query string, args ...any) ([]claim.User, error) {
 	if err := t.checkList(op, limit); err != nil {
 		return nil, err
 	}
-	return collect(t, op, scanUser, query, args...)
+	if !t.writable {
+		return collect(t, op, scanUser, query, args...)
+	}
+	var users, originals []claim.User
+	err := t.send(t.ctx, func(b *pgx.Batch) {
+		queueRows(b, &users, scanUser, query, args...)
+		queueRows(b, &originals, scanUser, `SELECT `+userColumns+` FROM users
+			WHERE id IN (SELECT claim_original FROM (`+query+`) AS listed)`, args...)
+	})
+	if err != nil {
+		return nil, t.fail(op, err)
+	}
+	for _, u := range append(users, originals...) {
+		if _, ok := t.cache.users[u.ID]; !ok {
+			t.cache.putUser(u)
+		}
+	}
+	return users, nil
 }
 
 // UsersByOrg lists org's users whose Email sorts after the given address,
