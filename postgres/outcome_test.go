@@ -161,8 +161,9 @@ func TestCanceledCallsHaveCertainOutcomes(t *testing.T) {
 }
 
 // cutProxy forwards TCP connections to a server and, once armed, cuts the
-// connection that sends a COMMIT right after forwarding it, before the
-// server's answer can come back.
+// connection that sends a COMMIT right after forwarding the batch that
+// ends with it (up to its Sync message), before the server's answer can
+// come back.
 type cutProxy struct {
 	ln    net.Listener
 	to    string
@@ -196,20 +197,33 @@ func (p *cutProxy) serve() {
 		}
 		p.wg.Go(func() { io.Copy(c, s); c.Close() })
 		p.wg.Go(func() {
-			defer s.Close()
+			closeServer := true
+			defer func() {
+				if closeServer {
+					s.Close()
+				}
+			}()
 			defer c.Close()
 			buf := make([]byte, 64<<10)
+			sawCommit := false
 			for {
 				n, err := c.Read(buf)
 				if n > 0 {
 					if _, werr := s.Write(buf[:n]); werr != nil {
 						return
 					}
-					if p.armed.Load() && bytes.Contains(buf[:n], []byte("COMMIT")) {
+					sawCommit = sawCommit || p.armed.Load() && bytes.Contains(buf[:n], []byte("COMMIT"))
+					// Cut once the Sync that ends the batch with
+					// COMMIT has gone through.
+					if sawCommit && bytes.HasSuffix(buf[:n], []byte{'S', 0, 0, 0, 4}) {
 						p.cuts.Add(1)
 						// Let the server read the message, but not
-						// answer through us.
+						// answer through us: the client side goes at
+						// once, the server side when the server has
+						// had time to run what it read.
 						c.Close()
+						closeServer = false
+						time.AfterFunc(time.Second, func() { s.Close() })
 						return
 					}
 				}

@@ -845,79 +845,11 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	if err := t.check("UsersByEmails", false); err != nil {
 		return nil, err
 	}
-	return collect(t, "UsersByEmails", scanUser, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`, emails)
+	us, err := collect(t, "UsersByEmails", scanUser, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`, emails)
+	for _, u := range us {
+		if _, ok := t.cache.users[u.ID]; !ok {
+			t.cache.putUser(u)
+		}
+	}
+	return us, err
 }
-
-// Apply sends the writes as one pipelined batch of the statements the
-// single methods run, and reads their results in order, each as its
-// method would. At the first write that fails it stops and marks the
-// transaction broken: the statements after it may have run, so the
-// transaction must not commit.
-func (t *tx) Apply(writes []claim.Write) error {
-	if err := t.check("Apply", true); err != nil {
-		return err
-	}
-	type queued struct {
-		sql  string
-		args []any
-		fn   func(pgx.Row) error
-	}
-	var qs []queued
-	for i, w := range writes {
-		switch w.Op {
-		case claim.WriteCreateUser, claim.WriteUpdateUser:
-			args, err := userArgs(w.User)
-			if err != nil {
-				return fmt.Errorf("postgres store: Apply: write %d: %w", i, err)
-			}
-			q, result := queryCreateUser, createUserResult
-			if w.Op == claim.WriteUpdateUser {
-				q, result = queryUpdateUser, updateUserResult
-			}
-			qs = append(qs, queued{q, args, func(row pgx.Row) error {
-				var a, b bool
-				if err := row.Scan(&a, &b); err != nil {
-					return err
-				}
-				return result(w.User, a, b)
-			}})
-		case claim.WriteDeleteUser:
-			qs = append(qs, queued{queryDeleteUserCount, []any{string(w.User.ID)}, func(row pgx.Row) error {
-				var n int64
-				if err := row.Scan(&n); err != nil {
-					return err
-				}
-				return deleteUserResult(w.User.ID, pgconn.NewCommandTag(fmt.Sprintf("DELETE %d", n)))
-			}})
-		case claim.WriteAppendEvent:
-			if err := t.events.add(w.Event); err != nil {
-				return fmt.Errorf("postgres store: Apply: write %d: %w", i, err)
-			}
-		default:
-			return fmt.Errorf("postgres store: Apply: write %d: op %d: %w", i, w.Op, claim.ErrInvalidValue)
-		}
-	}
-	if len(qs) == 0 {
-		return nil
-	}
-	t.wrote = true
-	err := t.send(t.ctx, func(b *pgx.Batch) {
-		for _, q := range qs {
-			b.Queue(q.sql, q.args...).QueryRow(q.fn)
-		}
-	})
-	t.cache.forgetUsers()
-	if err != nil {
-		// A refusal leaves the writes after it run: the transaction
-		// must not commit.
-		err = t.fail("Apply", err)
-		if t.broken == nil {
-			t.broken = err
-		}
-	}
-	return err
-}
-
-// queryDeleteUserCount is queryDeleteUser returning how many rows it
-// deleted.
-const queryDeleteUserCount = `WITH w AS (DELETE FROM users WHERE id = $1 RETURNING 1) SELECT count(*) FROM w`
