@@ -122,12 +122,19 @@ func ContextLogger(ctx context.Context) *slog.Logger {
 	return discardLogger
 }
 
+// ContextWithLogger returns ctx carrying l as the logger ContextLogger
+// returns: what the Service does for the transactions it runs, for a
+// store's own tests or a caller that drives a Store directly.
+func ContextWithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
 // discardLogger is the default logger: it writes nothing.
 var discardLogger = slog.New(slog.DiscardHandler)
 
 // storeCtx is ctx carrying the service's logger for the store.
 func (s *Service) storeCtx(ctx context.Context) context.Context {
-	return context.WithValue(ctx, loggerKey{}, s.log)
+	return ContextWithLogger(ctx, s.log)
 }
 
 // view runs fn in a read-only transaction.

@@ -282,3 +282,39 @@ func TestMigrateLogsFailure(t *testing.T) {
 		t.Errorf("claim_schema_migrations = %v after the failure, want empty", vs)
 	}
 }
+
+// TestRetryIsLogged: a transaction run again after a serialization
+// failure is logged at level Debug through the logger of the context
+// (the service's), with its attempt and SQLSTATE; one that commits at
+// once logs nothing.
+func TestRetryIsLogged(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	log := &logBuffer{}
+	ctx := claim.ContextWithLogger(t.Context(), log.logger())
+	calls := 0
+	err := s.Update(ctx, func(tx claim.Tx) error {
+		calls++
+		if calls == 1 {
+			return postgres.Exec(tx, raise("40001"))
+		}
+		return tx.CreateOrg(claim.Org{ID: "acme", Name: "Acme", Kind: claim.Enterprise})
+	})
+	if err != nil || calls != 2 {
+		t.Fatalf("Update() = %v after %d calls, want nil after 2", err, calls)
+	}
+	rs := log.records(t, "postgres store: transaction retried")
+	if len(rs) != 1 || rs[0]["level"] != "DEBUG" || rs[0]["sqlstate"] != "40001" || rs[0]["attempt"] != float64(2) {
+		t.Errorf("retry records = %v, want one DEBUG record of attempt 2 with sqlstate 40001", rs)
+	}
+	mustUpdate(t, s, func(tx claim.Tx) error { return nil })
+	err = s.Update(ctx, func(tx claim.Tx) error {
+		return tx.CreateOrg(claim.Org{ID: "beta", Name: "Beta", Kind: claim.Enterprise})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := log.records(t, "postgres store: transaction retried"); len(rs) != 1 {
+		t.Errorf("retry records after a transaction that committed at once = %v, want still one", rs)
+	}
+}
