@@ -143,8 +143,11 @@ type Tx interface {
 	// not known before the commit, and Events does not list the
 	// transaction's own events.
 	AppendEvent(e Event) error
-	// Events lists the committed events with Seq > after, in Seq order:
-	// in an Update, those committed before the transaction began.
+	// Events lists committed events with Seq > after, in Seq order,
+	// never one before an event with a smaller number that has yet to
+	// commit (O1). It lists none of the transaction's own events, which
+	// are not committed yet, and may read the log as of its call rather
+	// than as of the transaction's snapshot.
 	Events(after uint64, limit int) ([]Event, error)
 }
 
