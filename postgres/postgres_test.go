@@ -1808,3 +1808,39 @@ func scenario(t *testing.T, store claim.Store) scenarioResult {
 	}
 	return res
 }
+
+// TestEventsKeepAppendOrder: a transaction's events are numbered in the
+// order it appended them, whether few (one statement of VALUES rows) or
+// many (one over arrays).
+func TestEventsKeepAppendOrder(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	var want []string
+	for _, n := range []int{1, 3, 4, 5, 40} {
+		mustUpdate(t, s, func(tx claim.Tx) error {
+			for i := range n {
+				if err := tx.AppendEvent(claim.Event{Type: "test", Detail: fmt.Sprintf("%d.%02d", n, i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for i := range n {
+			want = append(want, fmt.Sprintf("%d.%02d", n, i))
+		}
+	}
+	mustView(t, s, func(tx claim.Tx) error {
+		evs, err := tx.Events(0, 1000)
+		var got []string
+		for i, e := range evs {
+			got = append(got, e.Detail)
+			if e.Seq != uint64(i+1) {
+				t.Errorf("event %d has Seq %d, want %d", i, e.Seq, i+1)
+			}
+		}
+		if d := cmp.Diff(want, got); err != nil || d != "" {
+			t.Errorf("Events(0) mismatch (-want +got), err %v:\n%s", err, d)
+		}
+		return nil
+	})
+}
