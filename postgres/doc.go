@@ -54,9 +54,9 @@
 // a randomized exponential backoff from 2ms to 200ms, each retry logged
 // at Debug level through claim.ContextLogger (the service's logger) with
 // its SQLSTATE; then it returns an error wrapping claim.ErrConflict. From
-// the third attempt on, the transaction first locks the users table in
+// the second attempt on, the transaction first locks the users table in
 // SHARE ROW EXCLUSIVE mode, before its snapshot is taken, so that a
-// transaction that lost twice to concurrent writers of users cannot lose
+// transaction that lost once to concurrent writers of users cannot lose
 // again, however hot the record.
 //
 // PostgreSQL's serializable isolation tracks what a transaction read by

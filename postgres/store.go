@@ -37,7 +37,7 @@ const (
 	cleanupTimeout = 10 * time.Second
 	// pessimisticAttempt is the first attempt that locks the users table
 	// against other writers before it reads (see Update).
-	pessimisticAttempt = 3
+	pessimisticAttempt = 2
 	// commitTimeout bounds the wait for the answer to COMMIT, which runs
 	// even when the caller's context is done: past it the outcome is
 	// unknown.
@@ -175,7 +175,7 @@ const (
 // through the logger of claim.ContextLogger(ctx), with its SQLSTATE. fn
 // must have no effect outside the transaction.
 //
-// From the third attempt on, the transaction first locks the users table
+// From the second attempt on, the transaction first locks the users table
 // in SHARE ROW EXCLUSIVE mode, before its first query, so that its
 // snapshot is taken once every earlier writer of users has ended: no
 // other transaction can then write a user until it ends, so it cannot
