@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"sort"
@@ -555,4 +556,87 @@ func BenchmarkPostgresImport(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rows*b.N)/elapsed.Seconds(), "rows/s")
+}
+
+// BenchmarkPostgresPairFloor is the floor under
+// BenchmarkPostgresClaimRetract/others=100000: the least a store on this
+// schema must do for a claim and its retraction, without the engine. Two
+// SERIALIZABLE transactions per pair, each reading the user by key and
+// then sending its writes with COMMIT in one batch (2 round trips each):
+// the claim moves the user to the claiming org with a pending claim and
+// inserts its held original, the retraction deletes the original and
+// moves the user back; each appends two events. 8 goroutines, users of
+// their own, among 100,000 other users. Compare its pairs/s with the
+// benchmark's, and both with BenchmarkPostgresBaseline's tx/s.
+func BenchmarkPostgresPairFloor(b *testing.B) {
+	schema, dsn := newSchema(b)
+	var rt roundTrips
+	var st statements
+	pool := countedPool(b, dsn, &rt, &st)
+	ctx := context.Background()
+	if err := postgres.New(pool).Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	addOthers(b, schema, 100_000)
+	goroutines := parallelism(benchGoroutines) * runtime.GOMAXPROCS(0)
+	if _, err := pool.Exec(ctx, `INSERT INTO users (id, email, first_name, last_name, display_name, org_id, state, licenses, content)
+		SELECT 'usr_' || substr(md5('floor' || g), 1, 20), 'floor' || g || '@target.example', '', '', '', 'src', 3, '{}', 5
+		FROM generate_series(0, $1::int - 1) g`, goroutines); err != nil {
+		b.Fatal(err)
+	}
+	const claimSQL = `UPDATE users SET org_id = 'acme', state = 5, claim_by = 'acme', claim_from = 'src', claim_mode = 2,
+		claim_prev_state = 3, claim_at = $2::bigint, claim_deadline = $2::bigint + 1, claim_signed_in = false, claim_original = $1 || 'o',
+		claim_outcome = 0 WHERE id = $1`
+	const originalSQL = `INSERT INTO users (id, email, first_name, last_name, display_name, org_id, state, licenses, content, held_by)
+		VALUES ($1 || 'o', $1 || '@target.example.convert-user.local', '', '', '', 'src', 3, '{}', 5, 'acme')`
+	const eventSQL = `INSERT INTO events (seq, at, type, org_id, from_org, user_id, recipient, content, mode, action, retention, detail, subscriber)
+		VALUES (nextval('events_seq'), $1, $2, 'acme', 'src', $3, '', 0, 2, 0, 0, '', ''),
+			(nextval('events_seq'), $1, $2, 'acme', 'src', $3, '', 0, 2, 0, 0, '', '')`
+	txn := func(id string, writes func(b *pgx.Batch)) {
+		for {
+			err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
+				var email string
+				if err := tx.QueryRow(ctx, `SELECT email FROM users WHERE id = $1`, id).Scan(&email); err != nil {
+					return err
+				}
+				batch := &pgx.Batch{}
+				writes(batch)
+				batch.Queue(`COMMIT`)
+				return tx.SendBatch(ctx, batch).Close()
+			})
+			if c := pgCode(err); c == "40001" || c == "40P01" {
+				time.Sleep(time.Duration(1000+rand.IntN(1000)) * time.Microsecond) // as the store backs off
+				continue
+			}
+			if err != nil && !strings.Contains(err.Error(), "tx is closed") {
+				b.Error(err)
+			}
+			return
+		}
+	}
+	now := time.Now().UnixNano()
+	pair := func(id string) {
+		txn(id, func(batch *pgx.Batch) {
+			batch.Queue(claimSQL, id, now)
+			batch.Queue(originalSQL, id)
+			batch.Queue(eventSQL, now, "claim.created", id)
+		})
+		txn(id, func(batch *pgx.Batch) {
+			batch.Queue(`DELETE FROM users WHERE id = $1 || 'o'`, id)
+			batch.Queue(`UPDATE users SET org_id = 'src', state = 3, claim_by = NULL, claim_from = NULL, claim_mode = NULL,
+				claim_prev_state = NULL, claim_at = NULL, claim_deadline = NULL, claim_signed_in = NULL,
+				claim_original = NULL, claim_outcome = NULL WHERE id = $1`, id)
+			batch.Queue(eventSQL, now, "claim.retracted", id)
+		})
+	}
+	idRows, _ := pool.Query(ctx, `SELECT id FROM users WHERE email LIKE 'floor%' ORDER BY id`)
+	ids, err := pgx.CollectRows(idRows, pgx.RowTo[string])
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, id := range ids {
+		pair(id)
+	}
+	alone, _ := measure(&rt, &st, 5, func() { pair(ids[0]) })
+	runParallel(b, benchGoroutines, &rt, &st, alone, "pair", func(g, _ int) { pair(ids[g%len(ids)]) })
 }
