@@ -5,15 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
 // eligibility returns every reason u cannot be claimed by org b (E1–E6),
-// in that order, and u's org. For an original account held by a claim
-// pending_claim is the only reason (E6).
+// in that order, and u's org. Rules, in order:
+//
+//  1. Decision (N3): b may see a user of its own and a user on a domain it
+//     has verified. Of any other user b learns domain_not_verified alone —
+//     not the user's org's SSO or directory-sync settings, nor whether
+//     another org claimed the domain or holds the user in a claim.
+//  2. For an original account held by a claim pending_claim is the only
+//     reason (E6); its domain is that of the address it was claimed
+//     under.
+//  3. Otherwise every reason of E1–E6 that applies.
 func (t *txn) eligibility(b Org, u User) ([]Reason, Org, error) {
+	dom := domainOf(strings.TrimSuffix(u.Email, OriginalSuffix))
+	verified, err := t.domainVerified(b.ID, dom)
+	if err != nil {
+		return nil, Org{}, err
+	}
+	if !verified && u.Org != b.ID {
+		return []Reason{ReasonDomainNotVerified}, Org{}, nil
+	}
 	if u.HeldBy != "" {
 		return []Reason{ReasonPendingClaim}, Org{}, nil
 	}
@@ -24,11 +41,6 @@ func (t *txn) eligibility(b Org, u User) ([]Reason, Org, error) {
 	var rs []Reason
 	if u.Org == b.ID {
 		rs = append(rs, ReasonAlreadyMember)
-	}
-	dom := domainOf(u.Email)
-	verified, err := t.domainVerified(b.ID, dom)
-	if err != nil {
-		return nil, Org{}, err
 	}
 	if !verified {
 		rs = append(rs, ReasonDomainNotVerified)
@@ -242,8 +254,8 @@ func (s *Service) ClaimUsers(ctx context.Context, org OrgID, ids []UserID, opts 
 		in[i] = string(id)
 	}
 	return s.claim(ctx, org, in, s.policy.ListLimit, opts, func(t *txn, i int, input string) (string, UserID, error) {
-		if strings.TrimSpace(input) == "" {
-			return "", "", invalid(ErrInvalidValue, fmt.Sprintf("ids[%d]", i), input, "empty user ID")
+		if err := checkID(ErrInvalidValue, fmt.Sprintf("ids[%d]", i), input, true); err != nil {
+			return "", "", err
 		}
 		return input, UserID(input), nil
 	})
@@ -377,7 +389,7 @@ func (t *txn) judge(b Org, id UserID, w want) (m Mode, refused, failed error) {
 		return 0, nil, err
 	}
 	if len(rs) > 0 {
-		return 0, &RefusalError{User: u.ID, Email: u.Email, Reasons: rs}, nil
+		return 0, refusal(b, u, rs), nil
 	}
 	if len(u.Email)+len(OriginalSuffix) > maxEmail {
 		return 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account"), nil
@@ -387,6 +399,16 @@ func (t *txn) judge(b Org, id UserID, w want) (m Mode, refused, failed error) {
 		return 0, errf(ErrStaleMode, "%s can no longer be claimed with a delayed claim, only immediately", u.Email), nil
 	}
 	return m, nil, nil
+}
+
+// refusal is the *RefusalError of b's claim on u. Of a user b may not see
+// (see eligibility) it does not carry the address (N3).
+func refusal(b Org, u User, rs []Reason) *RefusalError {
+	e := &RefusalError{User: u.ID, Email: u.Email, Reasons: rs}
+	if u.Org != b.ID && slices.Contains(rs, ReasonDomainNotVerified) {
+		e.Email = ""
+	}
+	return e
 }
 
 // claimOne claims user id into b (K6) or says why not (refused). Every

@@ -497,14 +497,19 @@ func (m *smModel) lose(content int) {
 	}
 }
 
-// reasons are why b cannot claim u, in the order of E1–E6; an original
-// account has pending_claim only.
+// reasons are why b cannot claim u, in the order of E1–E6; of a user b
+// may not see (another org's, on a domain b has not verified)
+// domain_not_verified only (N3); an original account has pending_claim
+// only.
 func (m *smModel) reasons(b claim.OrgID, u smUser) []claim.Reason {
+	dom, src := smDomain(strings.TrimSuffix(u.Email, claim.OriginalSuffix)), smOrgOf(u.Org)
+	if u.Org != b && !smVerifies(b, dom) {
+		return []claim.Reason{claim.ReasonDomainNotVerified}
+	}
 	if u.HeldBy != "" {
 		return []claim.Reason{claim.ReasonPendingClaim}
 	}
 	var rs []claim.Reason
-	dom, src := smDomain(u.Email), smOrgOf(u.Org)
 	if u.Org == b {
 		rs = append(rs, claim.ReasonAlreadyMember)
 	}

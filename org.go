@@ -11,15 +11,18 @@ import (
 // (N5) or bad Settings, and ErrDuplicate if the ID exists. Event:
 // org.created.
 func (s *Service) CreateOrg(ctx context.Context, o Org) (Org, error) {
-	o.Name = strings.TrimSpace(o.Name)
+	var err error
+	if o.Name, err = cleanName("Org.Name", o.Name); err != nil {
+		return Org{}, err
+	}
 	if o.Name == "" {
 		return Org{}, invalid(ErrInvalidValue, "Org.Name", o.Name, "required")
 	}
 	if !o.Kind.valid() {
 		return Org{}, invalid(ErrInvalidValue, "Org.Kind", o.Kind, "must be Enterprise, Individual or Consumer")
 	}
-	if strings.TrimSpace(string(o.ID)) != string(o.ID) {
-		return Org{}, invalid(ErrInvalidValue, "Org.ID", o.ID, "leading or trailing spaces")
+	if err := checkID(ErrInvalidValue, "Org.ID", o.ID, false); err != nil {
+		return Org{}, err
 	}
 	st, err := cleanSettings(o.Settings)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"iter"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -23,41 +22,121 @@ func (s *Service) AddUser(ctx context.Context, org OrgID, nu NewUser) (User, err
 	if err != nil {
 		return User{}, err
 	}
+	n, err := cleanNames("NewUser", nu.FirstName, nu.LastName, nu.DisplayName, p.name)
+	if err != nil {
+		return User{}, err
+	}
 	if nu.Content < 0 {
 		return User{}, invalid(ErrInvalidValue, "NewUser.Content", nu.Content, "must not be negative")
 	}
-	u := User{
-		ID:          UserID(newID("usr_")),
-		Email:       p.addr,
-		FirstName:   strings.TrimSpace(nu.FirstName),
-		LastName:    strings.TrimSpace(nu.LastName),
-		DisplayName: strings.TrimSpace(nu.DisplayName),
-		Org:         org,
-		Content:     nu.Content,
-	}
-	if u.DisplayName == "" {
-		u.DisplayName = p.name
-	}
+	var u User
 	err = s.update(ctx, func(t *txn) error {
 		o, err := t.org(org)
 		if err != nil {
 			return err
 		}
-		if err := t.joinable(org, u.Email); err != nil {
-			return err
-		}
-		verified, err := t.domainVerified(org, domainOf(u.Email))
+		f, err := t.joinFacts(org, p.addr)
 		if err != nil {
 			return err
 		}
-		u.State, _ = next(0, onAdd, facts{domainVerified: verified || nu.SiteLinked})
-		u.Licenses = append([]string(nil), o.Settings.AutoLicenses...)
-		u.CreatedAt = t.now
+		f.verified = f.verified || nu.SiteLinked
+		if u, err = newUser(t, o, p.addr, n, onAdd, f); err != nil {
+			return err
+		}
+		u.Content = nu.Content
 		return t.addUser(u)
 	})
 	if err != nil {
 		return User{}, err
 	}
+	return u, nil
+}
+
+// userNames are a new user's names, checked by cleanNames.
+type userNames struct{ first, last, display string }
+
+// cleanNames checks and trims a new user's names (see the limits in
+// limits.go); the display name defaults to fallback (the display-name
+// part of an address, itself checked).
+func cleanNames(prefix, first, last, display, fallback string) (userNames, error) {
+	var n userNames
+	var err error
+	if n.first, err = cleanName(prefix+".FirstName", first); err != nil {
+		return n, err
+	}
+	if n.last, err = cleanName(prefix+".LastName", last); err != nil {
+		return n, err
+	}
+	if n.display, err = cleanName(prefix+".DisplayName", display); err != nil {
+		return n, err
+	}
+	if n.display == "" {
+		n.display, err = cleanName(prefix+".Email", fallback)
+	}
+	return n, err
+}
+
+// joinFacts are what the store says about an address joining an org.
+type joinFacts struct {
+	claimant OrgID // the org that claimed the address's domain; "" if none
+	taken    bool  // an account has the address
+	verified bool  // the joining org has verified the domain (or the address is proven another way)
+}
+
+// joinFacts reads the facts about email joining org.
+func (t *txn) joinFacts(org OrgID, email string) (joinFacts, error) {
+	var f joinFacts
+	dom := domainOf(email)
+	c, err := t.DomainClaimant(dom)
+	if err == nil {
+		f.claimant = c
+	} else if !errors.Is(err, ErrNotFound) {
+		return f, err
+	}
+	if _, err := t.UserByEmail(email); err == nil {
+		f.taken = true
+	} else if !errors.Is(err, ErrNotFound) {
+		return f, err
+	}
+	f.verified, err = t.domainVerified(org, dom)
+	return f, err
+}
+
+// refusal returns why an account with email may not exist in org: another
+// org has claimed its domain (D6: ErrDomainClaimedByOther, without naming
+// that org, N3) or an account has it (U1: ErrEmailTaken); nil if it may.
+func (f joinFacts) refusal(org OrgID, email string) error {
+	switch {
+	case f.claimant != "" && f.claimant != org:
+		return errf(ErrDomainClaimedByOther, "%s: domain %s is claimed by another organization", email, domainOf(email))
+	case f.taken:
+		return errf(ErrEmailTaken, "%s belongs to another account", email)
+	}
+	return nil
+}
+
+// newUser is the one constructor of a new account, for AddUser, directory
+// sync (on onSync) and BroadWorks provisioning: it refuses an address
+// that may not join o (D6, then U1; see joinFacts.refusal) and otherwise
+// returns the user, not yet stored (txn.addUser stores it): a new ID, the
+// names, o's AutoLicenses, created now, in the state the table gives for
+// on with the domain verified or not (U1, Y3). t is read for its clock
+// only.
+func newUser(t *txn, o Org, email string, n userNames, on trigger, f joinFacts) (User, error) {
+	if err := f.refusal(o.ID, email); err != nil {
+		return User{}, err
+	}
+	u := User{
+		ID:          UserID(newID("usr_")),
+		Email:       email,
+		FirstName:   n.first,
+		LastName:    n.last,
+		DisplayName: n.display,
+		Org:         o.ID,
+		Licenses:    append([]string(nil), o.Settings.AutoLicenses...),
+		CreatedAt:   t.now,
+	}
+	u.State, _ = next(0, on, facts{domainVerified: f.verified})
 	return u, nil
 }
 
@@ -72,17 +151,11 @@ func (t *txn) addUser(u User) error {
 // joinable checks that an account with the address may exist in org:
 // no other org has claimed its domain (D6) and no account has it (U1).
 func (t *txn) joinable(org OrgID, email string) error {
-	if c, err := t.DomainClaimant(domainOf(email)); err == nil && c != org {
-		return errf(ErrDomainClaimedByOther, "%s: domain %s is claimed by org %q", email, domainOf(email), c)
-	} else if err != nil && !errors.Is(err, ErrNotFound) {
+	f, err := t.joinFacts(org, email)
+	if err != nil {
 		return err
 	}
-	if _, err := t.UserByEmail(email); err == nil {
-		return errf(ErrEmailTaken, "%s", email)
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	return nil
+	return f.refusal(org, email)
 }
 
 // domainVerified reports whether org has verified the domain.
