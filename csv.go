@@ -460,7 +460,7 @@ func (im *importer) read() ([]string, error) {
 	}
 	start, _ := im.cr.FieldPos(0)
 	for i, f := range rec {
-		if why, at := badCell(f); why != nil {
+		if at, why := badCell(f); why != nil {
 			line, col := im.cr.FieldPos(i)
 			if !strings.Contains(f[:at], "\n") {
 				col += at // the byte's own column, in a cell on one line
@@ -480,23 +480,23 @@ func (im *importer) read() ([]string, error) {
 // badCell returns why a cell is not text and the offset of its first bad
 // byte: errNotUTF8, or errBinary for a NUL or another control byte other
 // than tab, CR and LF (V3).
-func badCell(f string) (error, int) {
+func badCell(f string) (int, error) {
 	for i := 0; i < len(f); i++ {
 		c := f[i]
 		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f {
-			return errBinary, i
+			return i, errBinary
 		}
 	}
 	if !utf8.ValidString(f) {
 		for i, r := range f {
 			if r == utf8.RuneError {
 				if _, n := utf8.DecodeRuneInString(f[i:]); n == 1 {
-					return errNotUTF8, i
+					return i, errNotUTF8
 				}
 			}
 		}
 	}
-	return nil, 0
+	return 0, nil
 }
 
 // fieldCount is the ParseError (wrapping csv.ErrFieldCount) of a record
