@@ -330,6 +330,12 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 				if !errors.Is(err, ErrNotFound) {
 					r.User = id // Result.User: the user, when found
 				}
+				if key != string(id) { // by address
+					var hid bool
+					if err, hid = byAddress(err, key); hid {
+						r.User = "" // nor its ID (N3)
+					}
+				}
 			}
 			if err != nil && !isRefusal(err) {
 				return err // a store failure while reading: nothing is claimed
@@ -409,6 +415,18 @@ func refusal(b Org, u User, rs []Reason) *RefusalError {
 		e.Email = ""
 	}
 	return e
+}
+
+// byAddress turns the refusal of a user the claiming org may not see,
+// asked for by its address (ClaimEmails, a CSV row), into one that names
+// the address the org gave and not the user's ID, which the org does not
+// know (N3). It returns any other error as it is, and whether it hid.
+func byAddress(err error, email string) (error, bool) {
+	var re *RefusalError
+	if !errors.As(err, &re) || re.Email != "" {
+		return err, false
+	}
+	return &RefusalError{Email: email, Reasons: re.Reasons}, true
 }
 
 // claimOne claims user id into b (K6) or says why not (refused). Every

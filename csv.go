@@ -761,7 +761,7 @@ func (im *importer) one(t *txn, b Org, base []string, row csvRow, claimed map[st
 		return res, failed
 	}
 	if refused != nil {
-		res.Err = refused
+		res.Err, _ = byAddress(refused, row.email)
 		return res, nil
 	}
 	res.Mode = m

@@ -71,7 +71,7 @@ func (t *txn) notClaimedByOther(org OrgID, name string) error {
 		return err
 	}
 	if c != org {
-		return errf(ErrDomainClaimedByOther, "domain %s is claimed by org %q", name, c)
+		return errf(ErrDomainClaimedByOther, "domain %s is claimed by another organization", name) // not naming it (N3)
 	}
 	return nil
 }
@@ -180,7 +180,7 @@ func (s *Service) ReleaseDomain(ctx context.Context, org OrgID, domain string) e
 			return d, "", err
 		}
 		if c != org {
-			return d, "", errf(ErrDomainClaimedByOther, "domain %s is claimed by org %q", d.Name, c)
+			return d, "", errf(ErrDomainClaimedByOther, "domain %s is claimed by another organization", d.Name) // not naming it (N3)
 		}
 		d.Claimed = false
 		return d, EventDomainReleased, nil

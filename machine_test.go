@@ -605,6 +605,9 @@ func (m *smModel) claimCall(b claim.OrgID, in []smInput, opts claim.ClaimOptions
 		r.User = u.ID
 		if rs := m.reasons(b, u); len(rs) > 0 {
 			r.Err, reasons[i] = claim.ErrNotEligible, rs
+			if x.email && u.Org != b && rs[0] == claim.ReasonDomainNotVerified {
+				r.User = "" // N3: not the ID of a user b may not see, asked for by address
+			}
 			continue
 		}
 		r.Mode = m.mode(b, u.Org, opts.ImmediateOnly)
