@@ -94,7 +94,11 @@ func (t *txn) actingOrg(id OrgID) (Org, error) {
 // They are the users, on domains org has verified, for whom no reason of
 // E1–E6 holds. The first error ends the iteration: ErrNotFound for an
 // unknown org, ErrDirectorySyncEnabled if org synchronizes from a
-// directory (E7). Like Users, it reads a page per transaction; its cost is
+// directory (E7). Decision: a user whose address is too long to take the
+// original account's suffix (over 235 octets, N4) is not listed, since
+// every claim of it is refused with ErrInvalidEmail; so ExportClaimable
+// never writes a row that ImportClaims must refuse (V5). Like Users, it
+// reads a page per transaction; its cost is
 // in proportion to the users on org's verified domains, not to all users.
 func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate, error] {
 	return func(yield func(Candidate, error) bool) {
@@ -142,7 +146,7 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 						}
 						err = t.visit(raw, func(u User) error {
 							rs, src, err := t.eligibility(b, u)
-							if err == nil && len(rs) == 0 {
+							if err == nil && len(rs) == 0 && originalFits(u.Email) {
 								st.buf = append(st.buf, Candidate{User: public(u), Mode: s.mode(b, src, false),
 									ContentLoss: b.Settings.AllowContentMigration && !s.delayedEligible(src)})
 							}
@@ -397,7 +401,7 @@ func (t *txn) judge(b Org, id UserID, w want) (m Mode, refused, failed error) {
 	if len(rs) > 0 {
 		return 0, refusal(b, u, rs), nil
 	}
-	if len(u.Email)+len(OriginalSuffix) > maxEmail {
+	if !originalFits(u.Email) {
 		return 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account"), nil
 	}
 	m = t.s.mode(b, src, w == wantImmediate)
@@ -406,6 +410,10 @@ func (t *txn) judge(b Org, id UserID, w want) (m Mode, refused, failed error) {
 	}
 	return m, nil, nil
 }
+
+// originalFits reports whether an original account's address, email with
+// OriginalSuffix, fits in MaxEmailBytes, as a claim needs (N4).
+func originalFits(email string) bool { return len(email)+len(OriginalSuffix) <= maxEmail }
 
 // refusal is the *RefusalError of b's claim on u. Of a user b may not see
 // (see eligibility) it does not carry the address (N3).
