@@ -594,6 +594,10 @@ func TestImportClaimsStoreFailure(t *testing.T) {
 func FuzzImportClaims(f *testing.F) {
 	f.Add([]byte("User ID/Email (Required),Claim Type,Claim,Meetings,Calling\nann@example.com,Delayed,TRUE,TRUE,FALSE\nbob@example.com,Immediate,TRUE,,\n"))
 	f.Add([]byte("\uFEFFuser id/email (required)\r\nbob@example.com\r\n"))
+	f.Add([]byte("User ID/Email (Required),Claim\rann@example.com,TRUE\r"))                    // bare CR
+	f.Add([]byte("User ID/Email (Required),Claim\nann@example.com,TR\x00UE\n"))                // binary data
+	f.Add([]byte("User ID/Email (Required),Claim\nann@example.com\nbob@example.com,TRUE,x\n")) // field counts
+	f.Add([]byte("User ID/Email (Required)\nANN@EXAMPLE.COM.\n\"bob@example.com\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e := csvEnv(t)
 		e.mustUser(t, "ent", "-x@example.com", 0)
@@ -610,6 +614,15 @@ func FuzzImportClaims(f *testing.F) {
 		}
 		if len(seen) != rep.Claimed+rep.Refused+rep.Skipped {
 			t.Fatalf("OnRow saw %d rows; the report counts %+v", len(seen), rep)
+		}
+		if err != nil && !errors.Is(err, claim.ErrInvalidValue) {
+			t.Fatalf("ImportClaims = %v, want nil or a malformed file or header (ErrInvalidValue)", err)
+		}
+		if pe := (*csv.ParseError)(nil); errors.As(err, &pe) && pe.Line < 1 {
+			t.Fatalf("ParseError %+v names no line", pe)
+		}
+		if len(rep.Rows)+rep.Omitted != rep.Refused+rep.Skipped || len(rep.Rows) > claim.DefaultMaxReportRows {
+			t.Fatalf("report %+v: Rows and Omitted do not add up to the refused and skipped rows", rep)
 		}
 		claimedBy := map[string]bool{} // addresses a row claimed
 		var problems []claim.RowResult
