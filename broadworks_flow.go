@@ -371,6 +371,10 @@ func newSubscriberID(id SubscriberID) error {
 //     first.
 //  7. The address is placed (see "Placing an address", below); its
 //     refusals are ErrHeldByClaim for an address held by a pending claim,
+//     ErrDomainClaimedByOther for an address that would become an account
+//     of the enterprise's org (new, or moved from a Consumer or Individual
+//     org) while another org has claimed its domain (D6; EnterEmail,
+//     SelfActivate, ValidateEmail and Consent refuse it the same way),
 //     ErrUseAttach for a user of a customer org other than the
 //     enterprise's own (or the attach target's), and ErrOrgMapped (B5)
 //     when the attach target already belongs to another enterprise.

@@ -191,7 +191,9 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 }
 
 // Eligibility returns every reason org cannot claim the user with the
-// address now (E1–E6); an empty result means it can. Errors, in order: an
+// address now (E1–E6); an empty result means it can. Of another org's
+// user on a domain org has not verified, the only reason is
+// domain_not_verified (N3). Errors, in order: an
 // *InputError (ErrInvalidEmail) for a bad address; ErrNotFound for an
 // unknown org; ErrDirectorySyncEnabled if org synchronizes from a
 // directory (E7); ErrNotFound for an address of no account.
@@ -229,10 +231,13 @@ func (s *Service) Eligibility(ctx context.Context, org OrgID, email string) ([]R
 //     ErrDirectorySyncEnabled (E7). A bad name in opts.Licenses: an
 //     *InputError. These refuse the whole call; nothing is claimed.
 //  4. Then each ID on its own, in input order, with one Result each (K5):
-//     an empty ID is an *InputError (ErrInvalidValue); an ID given before
+//     an ID outside the limits (empty, over MaxIDBytes, control or
+//     invisible characters) is an *InputError (ErrInvalidValue); an ID given before
 //     in the call ErrDuplicate (the first stands); an unknown one
 //     ErrNotFound; a user with any reason of E1–E6 a *RefusalError
-//     (ErrNotEligible) listing all of them; an address too long for its
+//     (ErrNotEligible) listing all of them — but of another org's user on
+//     a domain org has not verified only domain_not_verified, without the
+//     address (N3: org learns nothing it may not see); an address too long for its
 //     original's address ErrInvalidEmail (N4).
 //  5. An eligible user is claimed (K6) with the mode of M1: Delayed when
 //     org allows content migration, opts.ImmediateOnly is not set and
@@ -271,7 +276,9 @@ func (s *Service) ClaimUsers(ctx context.Context, org OrgID, ids []UserID, opts 
 // a display name ("Ann <ann@example.com>"); a bad address is an
 // *InputError (ErrInvalidEmail) in its result; an address given before in
 // the call (in any case) is ErrDuplicate in its result, the first
-// standing; an address of no account is ErrNotFound.
+// standing; an address of no account is ErrNotFound. The refusal of a
+// user org may not see (see ClaimUsers) names the address given and
+// neither the user's ID (Result.User is empty) nor its settings.
 func (s *Service) ClaimEmails(ctx context.Context, org OrgID, addresses []string, opts ClaimOptions) ([]Result, error) {
 	return s.claim(ctx, org, addresses, s.policy.ManualLimit, opts, func(t *txn, i int, input string) (string, UserID, error) {
 		p, err := parseEmailAny(fmt.Sprintf("addresses[%d]", i), input, true)
@@ -596,7 +603,12 @@ func (t *txn) migrate(u User, orig User) error {
 // It is 0 once the claim has ended (chosen, expired) or its window has
 // passed (an immediate claim waiting for the user's choice). It returns
 // ErrNotFound for an unknown user and ErrNoPendingClaim for a user with no
-// claim record (never claimed, retracted, or an original account).
+// claim record (never claimed, retracted, or an original account).//
+// It is a global read, for the host's trusted code: it answers about the
+// users of every org and checks no acting org, so it is not an org
+// admin's view and its answers must not be shown to one as they are. An
+// admin's views take the acting org (Users, Claimable, Retractable,
+// Eligibility) and show it only what it may see (N3).
 func (s *Service) DaysLeft(ctx context.Context, id UserID) (int, error) {
 	var days int
 	err := s.view(ctx, func(t *txn) error {
@@ -749,6 +761,11 @@ func (s *Service) batches(ctx context.Context, list func(t *txn) ([]User, error)
 
 // Events iterates over the event log in order, starting after sequence
 // number after (0: from the start), a page per read transaction (O2).
+//
+// It is a global read, for the host's trusted code: the log holds every
+// org's events (addresses, names of orgs and users, settings changes), so
+// it is not for an org's admin; a host that shows events to an admin
+// filters them to the admin's org first.
 func (s *Service) Events(ctx context.Context, after uint64) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		for {

@@ -86,8 +86,13 @@ func normalizeDomain(field, name string) (string, error) {
 
 // NormalizeEmail returns the normalized form of a bare e-mail address
 // (N1): trimmed, parsed with net/mail, the local part at most 64
-// characters and free of quoting, the domain normalized as by NormalizeDomain, all lower-case.
-// Addresses ending in OriginalSuffix are refused (N4). Errors are
+// characters (counted once lower-cased) and free of quoting, the domain
+// normalized as by NormalizeDomain (one trailing dot removed:
+// "Dot@Example.com." is "dot@example.com"), all lower-case, at most
+// MaxEmailBytes octets. Addresses ending in OriginalSuffix are refused
+// (N4), and so is an input longer than MaxInputBytes, not UTF-8, or
+// holding a control, invisible or bidirectional-control character (a
+// zero-width space, a right-to-left override) anywhere. Errors are
 // *InputError values wrapping ErrInvalidEmail.
 func NormalizeEmail(addr string) (string, error) {
 	e, err := parseEmail("email", addr, false)

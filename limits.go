@@ -8,10 +8,14 @@ import (
 )
 
 // Limits on the strings the library stores (N3). Every exported method
-// checks its string arguments against them before it reads or writes the
-// store, and refuses a value outside them with an *InputError naming the
-// field, so every Store sees only values that every Store can hold: no
-// store refuses what another accepts.
+// checks its string arguments against them before any store call that
+// would read or write the value (names and addresses before the
+// transaction starts; IDs to look up as the transaction's first step, so
+// no Tx method sees them), and refuses a value outside them with an
+// *InputError naming the field, so every Store sees only values that
+// every Store can hold: no store refuses what another accepts
+// (storetest's Limits checks the other half: a store holds everything
+// the limits accept).
 //
 //   - Identifiers (OrgID, UserID, EnterpriseID, SubscriberID): at most
 //     MaxIDBytes bytes of valid UTF-8, without leading or trailing spaces,

@@ -13,10 +13,15 @@ import (
 // else Not Verified, with the org's AutoLicenses.
 //
 // Errors, in order: an *InputError for a bad address (ErrInvalidEmail,
-// N1, N4) or a negative Content (ErrInvalidValue); ErrNotFound for an
+// N1, N4), a name outside the limits (ErrInvalidValue: over
+// MaxNameChars characters or MaxNameBytes bytes, not UTF-8, a control
+// character other than the tab) or a negative Content (ErrInvalidValue);
+// ErrNotFound for an
 // unknown org; ErrDomainClaimedByOther if another org has claimed the
-// domain (D6); ErrEmailTaken if any account has the address. Event:
-// user.added.
+// domain (D6, without naming that org); ErrEmailTaken if any account has
+// the address. Event: user.added. Directory sync and BroadWorks
+// provisioning create users through the same constructor (newUser), with
+// the same D6 and U1.
 func (s *Service) AddUser(ctx context.Context, org OrgID, nu NewUser) (User, error) {
 	p, err := parseEmail("NewUser.Email", nu.Email, true)
 	if err != nil {
@@ -168,7 +173,13 @@ func (t *txn) domainVerified(org OrgID, domain string) (bool, error) {
 }
 
 // User returns the user as of now (a delayed claim past its deadline
-// shows resolved, X3); ErrNotFound if there is none.
+// shows resolved, X3); ErrNotFound if there is none, an *InputError
+// (ErrNotFound) for an ID outside the limits (MaxIDBytes).//
+// It is a global read, for the host's trusted code: it answers about the
+// users of every org and checks no acting org, so it is not an org
+// admin's view and its answers must not be shown to one as they are. An
+// admin's views take the acting org (Users, Claimable, Retractable,
+// Eligibility) and show it only what it may see (N3).
 func (s *Service) User(ctx context.Context, id UserID) (User, error) {
 	var u User
 	err := s.view(ctx, func(t *txn) error {
@@ -181,7 +192,12 @@ func (s *Service) User(ctx context.Context, id UserID) (User, error) {
 
 // UserByEmail returns the user with the address (any case, N1), original
 // accounts included; an *InputError for a bad address, ErrNotFound if
-// there is none.
+// there is none.//
+// It is a global read, for the host's trusted code: it answers about the
+// users of every org and checks no acting org, so it is not an org
+// admin's view and its answers must not be shown to one as they are. An
+// admin's views take the acting org (Users, Claimable, Retractable,
+// Eligibility) and show it only what it may see (N3).
 func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
 	p, err := parseEmailAny("email", email, false)
 	if err != nil {
@@ -301,7 +317,8 @@ func (s *Service) SignIn(ctx context.Context, id UserID) (User, error) {
 // A Delayed Claim user may be deactivated: its claim goes on, and its
 // resolution leaves it Inactive. Returns ErrNotFound for an unknown org
 // or a user not in org (N3) and ErrHeldByClaim for an original account
-// (H2). Event: user.deactivated.
+// (H2). A user of another org gets exactly the error of an unknown user,
+// naming neither org (N3). Event: user.deactivated.
 func (s *Service) Deactivate(ctx context.Context, org OrgID, id UserID) (User, error) {
 	return s.transition(ctx, &org, id, onDeactivate, EventUserDeactivated)
 }
