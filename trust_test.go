@@ -2,6 +2,7 @@ package claim_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -214,5 +215,62 @@ func TestNotFoundSameText(t *testing.T) {
 			t.Errorf("%s: %q names the user's org", op.name, other)
 		}
 		bob = e.mustUser(t, "beta", "bob@beta.example", 0)
+	}
+}
+
+// TestInputErrorBounded: an *InputError keeps the first 64 bytes of a long
+// value, cut at a character boundary, with the value's size, and quotes
+// only that (N3).
+func TestInputErrorBounded(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		reason, value, wantValue string
+	}{
+		{"a 10 MB ASCII name", strings.Repeat("a", 10<<20), strings.Repeat("a", 64)},
+		{"a long name of 2-byte characters, cut between them", "\x00" + strings.Repeat("é", 100), "\x00" + strings.Repeat("é", 31)},
+		{"a long name of 4-byte characters, cut between them", "\x00" + strings.Repeat("𝔸", 100), "\x00" + strings.Repeat("𝔸", 15)},
+	} {
+		_, err := e.svc.CreateOrg(e.ctx, claim.Org{Name: c.value, Kind: claim.Enterprise})
+		var ie *claim.InputError
+		if !errors.As(err, &ie) || !errors.Is(err, claim.ErrInvalidValue) || ie.Field != "Org.Name" {
+			t.Fatalf("%s: CreateOrg = %v, want an *InputError (ErrInvalidValue) for Org.Name", c.reason, err)
+		}
+		if ie.Value != c.wantValue || ie.Size != len(c.value) {
+			t.Errorf("%s: Value %q (%d bytes), Size %d; want %q and %d", c.reason, ie.Value, len(ie.Value), ie.Size, c.wantValue, len(c.value))
+		}
+		if want := fmt.Sprintf("%q… (%d bytes)", c.wantValue, len(c.value)); !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %q does not quote %s", c.reason, err, want)
+		}
+	}
+	// A short value is kept whole, without a size.
+	_, err := e.svc.CreateOrg(e.ctx, claim.Org{Name: "a\x00b", Kind: claim.Enterprise})
+	var ie *claim.InputError
+	if !errors.As(err, &ie) || ie.Value != "a\x00b" || ie.Size != 0 || !strings.HasPrefix(err.Error(), `claim: Org.Name "a\x00b": `) {
+		t.Errorf("CreateOrg(a NUL b) = %#v, want the whole value quoted and no size", err)
+	}
+}
+
+// TestAddressInputLimit: an address as given may be up to MaxInputBytes
+// long (spaces around it included); one byte more is refused before it is
+// parsed.
+func TestAddressInputLimit(t *testing.T) {
+	pad := func(n int) string {
+		a := "ann@example.com"
+		left := (n - len(a)) / 2
+		return strings.Repeat(" ", left) + a + strings.Repeat(" ", n-len(a)-left)
+	}
+	if got, err := claim.NormalizeEmail(pad(claim.MaxInputBytes)); err != nil || got != "ann@example.com" {
+		t.Errorf("NormalizeEmail(%d bytes) = %q, %v; want ann@example.com", claim.MaxInputBytes, got, err)
+	}
+	_, err := claim.NormalizeEmail(pad(claim.MaxInputBytes + 1))
+	var ie *claim.InputError
+	if !errors.As(err, &ie) || !errors.Is(err, claim.ErrInvalidEmail) || !strings.Contains(ie.Reason, "1024 bytes") {
+		t.Errorf("NormalizeEmail(%d bytes) = %v, want an *InputError: longer than 1024 bytes", claim.MaxInputBytes+1, err)
+	}
+	for _, in := range []string{"ann\u200b9@acme.com", "ann\u202e9@acme.com", "ann@acme\u00ad.com", "ann\ufe0f@acme.com", "ann@acme.com\x00"} {
+		_, err := claim.NormalizeEmail(in)
+		if !errors.As(err, &ie) || !strings.Contains(ie.Reason, "character U+") {
+			t.Errorf("NormalizeEmail(%q) = %v, want an *InputError naming the character", in, err)
+		}
 	}
 }
