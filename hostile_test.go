@@ -156,7 +156,6 @@ func hostileOps() []hostileOp {
 	domain := func(name string, run func(f *trustFixture, d string) error) hostileOp {
 		return hostileOp{name: name + "(domain)", kind: kindDomain, run: func(f *trustFixture, v string, _ int) error { return run(f, v) }}
 	}
-	ctxOf := func(f *trustFixture) *env { return f.env }
 	ops := []hostileOp{
 		{name: "CreateOrg(Org.ID)", kind: kindID, create: true, run: func(f *trustFixture, v string, _ int) error {
 			_, err := f.svc.CreateOrg(f.ctx, claim.Org{ID: claim.OrgID(v), Name: "N", Kind: claim.Enterprise})
@@ -268,10 +267,10 @@ func hostileOps() []hostileOp {
 			return err
 		}),
 		{name: "SyncDirectory(DirectoryEntry.Email)", kind: kindEmail, create: true, run: func(f *trustFixture, v string, _ int) error {
-			return syncErr(ctxOf(f), claim.DirectoryEntry{Email: v})
+			return syncErr(f.env, claim.DirectoryEntry{Email: v})
 		}},
 		{name: "SyncDirectory(DirectoryEntry.DisplayName)", kind: kindName, run: func(f *trustFixture, v string, i int) error {
-			return syncErr(ctxOf(f), claim.DirectoryEntry{Email: fmt.Sprintf("s%d@acme.com", i), DisplayName: v})
+			return syncErr(f.env, claim.DirectoryEntry{Email: fmt.Sprintf("s%d@acme.com", i), DisplayName: v})
 		}},
 		// BroadWorks (broadworks.go).
 		{name: "CreateEnterprise(Enterprise.ID)", kind: kindID, create: true, run: func(f *trustFixture, v string, _ int) error {
