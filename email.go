@@ -43,11 +43,17 @@ func NormalizeDomain(name string) (string, error) {
 	return domainArg("domain", name)
 }
 
+// reserved reports whether a normalized domain is the reserved
+// convert-user.local or one of its sub-domains (N4).
+func reserved(domain string) bool {
+	return domain == OriginalSuffix[1:] || strings.HasSuffix(domain, OriginalSuffix)
+}
+
 // domainArg normalizes a domain name given to a domain method: N2, and the
 // reserved suffix refused (N4).
 func domainArg(field, name string) (string, error) {
 	d, err := normalizeDomain(field, name)
-	if err == nil && (d == OriginalSuffix[1:] || strings.HasSuffix(d, OriginalSuffix)) {
+	if err == nil && reserved(d) {
 		return "", invalid(ErrInvalidDomain, field, name, "the suffix "+OriginalSuffix+" is reserved for original accounts")
 	}
 	return d, err
@@ -89,7 +95,8 @@ func normalizeDomain(field, name string) (string, error) {
 // characters (counted once lower-cased) and free of quoting, the domain
 // normalized as by NormalizeDomain (one trailing dot removed:
 // "Dot@Example.com." is "dot@example.com"), all lower-case, at most
-// MaxEmailBytes octets. Addresses ending in OriginalSuffix are refused
+// MaxEmailBytes octets. Addresses ending in OriginalSuffix, or at the
+// reserved domain convert-user.local itself, are refused
 // (N4), and so is an input longer than MaxInputBytes, not UTF-8, or
 // holding a control, invisible or bidirectional-control character (a
 // zero-width space, a right-to-left override) anywhere. Errors are
@@ -111,7 +118,7 @@ type parsedEmail struct {
 // ("Ann <ann@x.com>") is accepted. Reserved addresses are refused.
 func parseEmail(field, addr string, named bool) (parsedEmail, error) {
 	p, err := parseEmailAny(field, addr, named)
-	if err == nil && strings.HasSuffix(p.addr, OriginalSuffix) {
+	if err == nil && reserved(domainOf(p.addr)) { // also an address at convert-user.local itself
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "the suffix "+OriginalSuffix+" is reserved for original accounts")
 	}
 	return p, err
