@@ -23,10 +23,13 @@ import (
 //
 // A zero CreatedAt is now. Event: bw.enterprise_created.
 func (s *Service) CreateEnterprise(ctx context.Context, e BroadWorksEnterprise) (BroadWorksEnterprise, error) {
-	if strings.TrimSpace(string(e.ID)) != string(e.ID) || e.ID == "" {
-		return BroadWorksEnterprise{}, invalid(ErrInvalidValue, "Enterprise.ID", e.ID, "required, without leading or trailing spaces")
+	if err := checkID(ErrInvalidValue, "Enterprise.ID", e.ID, true); err != nil {
+		return BroadWorksEnterprise{}, err
 	}
-	e.Name = strings.TrimSpace(e.Name)
+	var err error
+	if e.Name, err = cleanName("Enterprise.Name", e.Name); err != nil {
+		return BroadWorksEnterprise{}, err
+	}
 	switch {
 	case e.Name == "":
 		return BroadWorksEnterprise{}, invalid(ErrInvalidValue, "Enterprise.Name", e.Name, "required")
@@ -88,9 +91,12 @@ func (s *Service) Enterprise(ctx context.Context, partner OrgID, id EnterpriseID
 
 // enterprise returns the partner's enterprise, or ErrNotFound.
 func (t *txn) enterprise(partner OrgID, id EnterpriseID) (BroadWorksEnterprise, error) {
+	if err := checkID(ErrNotFound, "enterprise", id, true); err != nil {
+		return BroadWorksEnterprise{}, err
+	}
 	e, err := t.Enterprise(id)
 	if errors.Is(err, ErrNotFound) || err == nil && e.Partner != partner {
-		return BroadWorksEnterprise{}, errf(ErrNotFound, "enterprise %q of partner %q", id, partner)
+		return BroadWorksEnterprise{}, errf(ErrNotFound, "enterprise %q", id) // the same text for another partner's (N3)
 	}
 	return e, err
 }
@@ -98,6 +104,9 @@ func (t *txn) enterprise(partner OrgID, id EnterpriseID) (BroadWorksEnterprise, 
 // subscriber returns the subscriber, or ErrNotFound; with a partner, a
 // subscriber of another partner's enterprise is ErrNotFound too (N3).
 func (t *txn) subscriber(partner *OrgID, id SubscriberID) (Subscriber, BroadWorksEnterprise, error) {
+	if err := checkID(ErrNotFound, "subscriber", id, true); err != nil {
+		return Subscriber{}, BroadWorksEnterprise{}, err
+	}
 	sub, err := t.Subscriber(id)
 	if errors.Is(err, ErrNotFound) {
 		return Subscriber{}, BroadWorksEnterprise{}, errf(ErrNotFound, "subscriber %q", id)
@@ -110,7 +119,7 @@ func (t *txn) subscriber(partner *OrgID, id SubscriberID) (Subscriber, BroadWork
 		return Subscriber{}, BroadWorksEnterprise{}, err
 	}
 	if partner != nil && e.Partner != *partner {
-		return Subscriber{}, BroadWorksEnterprise{}, errf(ErrNotFound, "subscriber %q of partner %q", id, *partner)
+		return Subscriber{}, BroadWorksEnterprise{}, errf(ErrNotFound, "subscriber %q", id) // the text of an unknown one (N3)
 	}
 	return sub, e, nil
 }
@@ -227,7 +236,10 @@ func (t *txn) putAdmin(prof OrgProfile, a Admin, sub SubscriberID) error {
 func (s *Service) SetOrgLicenses(ctx context.Context, org OrgID, ls []OrgLicense) error {
 	var clean []OrgLicense
 	for _, l := range ls {
-		l.Name = strings.TrimSpace(l.Name)
+		var err error
+		if l.Name, err = cleanName("OrgLicense.Name", l.Name); err != nil {
+			return err
+		}
 		switch {
 		case l.Name == "":
 			return invalid(ErrInvalidValue, "OrgLicense.Name", l.Name, "required")
@@ -301,7 +313,10 @@ func (s *Service) RemoveWorkspace(ctx context.Context, partner OrgID, id Enterpr
 }
 
 func (s *Service) workspace(ctx context.Context, partner OrgID, id EnterpriseID, name string, add bool) error {
-	name = strings.TrimSpace(name)
+	name, err := cleanName("workspace", name)
+	if err != nil {
+		return err
+	}
 	if name == "" {
 		return invalid(ErrInvalidValue, "workspace", name, "required")
 	}
@@ -332,10 +347,7 @@ func (s *Service) workspace(ctx context.Context, partner OrgID, id EnterpriseID,
 
 // newSubscriberID checks a subscriber ID: required, trimmed.
 func newSubscriberID(id SubscriberID) error {
-	if id == "" || strings.TrimSpace(string(id)) != string(id) {
-		return invalid(ErrInvalidValue, "NewSubscriber.ID", id, "required, without leading or trailing spaces")
-	}
-	return nil
+	return checkID(ErrInvalidValue, "NewSubscriber.ID", id, true)
 }
 
 // ProvisionSubscriber provisions a subscriber of the partner's enterprise
@@ -359,6 +371,10 @@ func newSubscriberID(id SubscriberID) error {
 //     first.
 //  7. The address is placed (see "Placing an address", below); its
 //     refusals are ErrHeldByClaim for an address held by a pending claim,
+//     ErrDomainClaimedByOther for an address that would become an account
+//     of the enterprise's org (new, or moved from a Consumer or Individual
+//     org) while another org has claimed its domain (D6; EnterEmail,
+//     SelfActivate, ValidateEmail and Consent refuse it the same way),
 //     ErrUseAttach for a user of a customer org other than the
 //     enterprise's own (or the attach target's), and ErrOrgMapped (B5)
 //     when the attach target already belongs to another enterprise.
@@ -401,6 +417,10 @@ func (s *Service) ProvisionSubscriber(ctx context.Context, partner OrgID, id Ent
 	if err := newSubscriberID(ns.ID); err != nil {
 		return Subscriber{}, err
 	}
+	n, err := cleanNames("NewSubscriber", ns.FirstName, ns.LastName, "", "")
+	if err != nil {
+		return Subscriber{}, err
+	}
 	var email string
 	if strings.TrimSpace(ns.Email) != "" {
 		p, err := parseEmail("NewSubscriber.Email", ns.Email, false)
@@ -410,7 +430,7 @@ func (s *Service) ProvisionSubscriber(ctx context.Context, partner OrgID, id Ent
 		email = p.addr
 	}
 	var out Subscriber
-	err := s.update(ctx, func(t *txn) error {
+	err = s.update(ctx, func(t *txn) error {
 		if _, err := t.org(partner); err != nil {
 			return err
 		}
@@ -428,7 +448,7 @@ func (s *Service) ProvisionSubscriber(ctx context.Context, partner OrgID, id Ent
 			return invalid(ErrInvalidValue, "NewSubscriber.Email", ns.Email, "the onboarding template does not trust e-mail addresses: the user enters one through the activation link")
 		}
 		sub := Subscriber{ID: ns.ID, Enterprise: id, Flow: flow, Email: email,
-			FirstName: strings.TrimSpace(ns.FirstName), LastName: strings.TrimSpace(ns.LastName), CreatedAt: t.now}
+			FirstName: n.first, LastName: n.last, CreatedAt: t.now}
 		if err := t.newSubscriber(e, sub); err != nil {
 			return err
 		}
@@ -541,8 +561,14 @@ func (t *txn) holderOf(email string) (u User, kind OrgKind, found bool, err erro
 // changes nothing.
 func (t *txn) checkAddress(e BroadWorksEnterprise, email string) error {
 	u, kind, found, err := t.holderOf(email)
-	if err != nil || !found || kind != Enterprise {
+	if err != nil {
 		return err
+	}
+	if err := t.claimCheck(e, email, u, found); err != nil {
+		return err
+	}
+	if !found || kind != Enterprise {
+		return nil
 	}
 	home := e.Org
 	if home == "" {
@@ -552,6 +578,28 @@ func (t *txn) checkAddress(e BroadWorksEnterprise, email string) error {
 		return errUseAttach(email, u.Org)
 	}
 	return nil
+}
+
+// claimCheck refuses, with ErrDomainClaimedByOther (D6), an address whose
+// placing in e's org would create an account there — nobody has it (u,
+// found), or a user of another org has it — while an org other than e's
+// has claimed its domain. An enterprise with no org yet would create one,
+// which has claimed nothing; its attach target's own user (B4) creates no
+// account and is not refused. Decision: the refusal comes when the
+// address is first placed (ProvisionSubscriber, EnterEmail, SelfActivate,
+// ValidateEmail), so no subscriber waits for a consent that could never
+// be provisioned; Consent meets D6 again in newUser if the domain was
+// claimed meanwhile.
+func (t *txn) claimCheck(e BroadWorksEnterprise, email string, u User, found bool) error {
+	if found && (u.Org == e.Org || e.Org == "" && u.Org == e.Target) {
+		return nil
+	}
+	f, err := t.joinFacts(e.Org, email)
+	if err != nil {
+		return err
+	}
+	f.taken = false // a user elsewhere moves with consent (B1) or is refused by ErrUseAttach
+	return f.refusal(e.Org, email)
 }
 
 // errUseAttach is the refusal of an address that a user of another
@@ -567,6 +615,9 @@ func errUseAttach(email string, org OrgID) error {
 func (t *txn) place(e *BroadWorksEnterprise, sub *Subscriber) error {
 	u, kind, found, err := t.holderOf(sub.Email)
 	if err != nil {
+		return err
+	}
+	if err := t.claimCheck(*e, sub.Email, u, found); err != nil {
 		return err
 	}
 	if e.Org == "" {
@@ -611,11 +662,16 @@ func (t *txn) provision(e BroadWorksEnterprise, sub *Subscriber, u *User) error 
 		if err != nil {
 			return err
 		}
-		nu := User{ID: UserID(newID("usr_")), Email: sub.Email, FirstName: sub.FirstName, LastName: sub.LastName,
-			DisplayName: strings.TrimSpace(sub.FirstName + " " + sub.LastName), Org: e.Org, CreatedAt: t.now,
-			Licenses: slices.Clone(o.Settings.AutoLicenses)}
-		// The address was trusted by the partner or validated by the user.
-		nu.State, _ = next(0, onAdd, facts{domainVerified: true})
+		f, err := t.joinFacts(e.Org, sub.Email)
+		if err != nil {
+			return err
+		}
+		f.verified = true // the address was trusted by the partner or validated by the user
+		n := userNames{first: sub.FirstName, last: sub.LastName, display: strings.TrimSpace(sub.FirstName + " " + sub.LastName)}
+		nu, err := newUser(t, o, sub.Email, n, onAdd, f)
+		if err != nil {
+			return err
+		}
 		if err := t.addUser(nu); err != nil {
 			return err
 		}
@@ -833,12 +889,19 @@ func (s *Service) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSubsc
 	if err := newSubscriberID(ns.ID); err != nil {
 		return Subscriber{}, err
 	}
+	n, err := cleanNames("NewSubscriber", ns.FirstName, ns.LastName, "", "")
+	if err != nil {
+		return Subscriber{}, err
+	}
 	p, err := parseEmail("NewSubscriber.Email", ns.Email, false)
 	if err != nil {
 		return Subscriber{}, err
 	}
 	var out Subscriber
 	err = s.update(ctx, func(t *txn) error {
+		if err := checkID(ErrNotFound, "enterprise", id, true); err != nil {
+			return err
+		}
 		e, err := t.Enterprise(id)
 		if errors.Is(err, ErrNotFound) {
 			return errf(ErrNotFound, "enterprise %q", id)
@@ -846,7 +909,7 @@ func (s *Service) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSubsc
 			return err
 		}
 		sub := Subscriber{ID: ns.ID, Enterprise: id, Flow: FlowSelfActivation, Email: p.addr,
-			FirstName: strings.TrimSpace(ns.FirstName), LastName: strings.TrimSpace(ns.LastName), CreatedAt: t.now}
+			FirstName: n.first, LastName: n.last, CreatedAt: t.now}
 		if err := t.newSubscriber(e, sub); err != nil {
 			return err
 		}

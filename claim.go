@@ -5,15 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
 // eligibility returns every reason u cannot be claimed by org b (E1–E6),
-// in that order, and u's org. For an original account held by a claim
-// pending_claim is the only reason (E6).
+// in that order, and u's org. Rules, in order:
+//
+//  1. Decision (N3): b may see a user of its own and a user on a domain it
+//     has verified. Of any other user b learns domain_not_verified alone —
+//     not the user's org's SSO or directory-sync settings, nor whether
+//     another org claimed the domain or holds the user in a claim.
+//  2. For an original account held by a claim pending_claim is the only
+//     reason (E6); its domain is that of the address it was claimed
+//     under.
+//  3. Otherwise every reason of E1–E6 that applies.
 func (t *txn) eligibility(b Org, u User) ([]Reason, Org, error) {
+	dom := domainOf(strings.TrimSuffix(u.Email, OriginalSuffix))
+	verified, err := t.domainVerified(b.ID, dom)
+	if err != nil {
+		return nil, Org{}, err
+	}
+	if !verified && u.Org != b.ID {
+		return []Reason{ReasonDomainNotVerified}, Org{}, nil
+	}
 	if u.HeldBy != "" {
 		return []Reason{ReasonPendingClaim}, Org{}, nil
 	}
@@ -24,11 +41,6 @@ func (t *txn) eligibility(b Org, u User) ([]Reason, Org, error) {
 	var rs []Reason
 	if u.Org == b.ID {
 		rs = append(rs, ReasonAlreadyMember)
-	}
-	dom := domainOf(u.Email)
-	verified, err := t.domainVerified(b.ID, dom)
-	if err != nil {
-		return nil, Org{}, err
 	}
 	if !verified {
 		rs = append(rs, ReasonDomainNotVerified)
@@ -82,7 +94,11 @@ func (t *txn) actingOrg(id OrgID) (Org, error) {
 // They are the users, on domains org has verified, for whom no reason of
 // E1–E6 holds. The first error ends the iteration: ErrNotFound for an
 // unknown org, ErrDirectorySyncEnabled if org synchronizes from a
-// directory (E7). Like Users, it reads a page per transaction; its cost is
+// directory (E7). Decision: a user whose address is too long to take the
+// original account's suffix (over 235 octets, N4) is not listed, since
+// every claim of it is refused with ErrInvalidEmail; so ExportClaimable
+// never writes a row that ImportClaims must refuse (V5). Like Users, it
+// reads a page per transaction; its cost is
 // in proportion to the users on org's verified domains, not to all users.
 func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate, error] {
 	return func(yield func(Candidate, error) bool) {
@@ -130,7 +146,7 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 						}
 						err = t.visit(raw, func(u User) error {
 							rs, src, err := t.eligibility(b, u)
-							if err == nil && len(rs) == 0 {
+							if err == nil && len(rs) == 0 && originalFits(u.Email) {
 								st.buf = append(st.buf, Candidate{User: public(u), Mode: s.mode(b, src, false),
 									ContentLoss: b.Settings.AllowContentMigration && !s.delayedEligible(src)})
 							}
@@ -175,7 +191,9 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 }
 
 // Eligibility returns every reason org cannot claim the user with the
-// address now (E1–E6); an empty result means it can. Errors, in order: an
+// address now (E1–E6); an empty result means it can. Of another org's
+// user on a domain org has not verified, the only reason is
+// domain_not_verified (N3). Errors, in order: an
 // *InputError (ErrInvalidEmail) for a bad address; ErrNotFound for an
 // unknown org; ErrDirectorySyncEnabled if org synchronizes from a
 // directory (E7); ErrNotFound for an address of no account.
@@ -213,10 +231,13 @@ func (s *Service) Eligibility(ctx context.Context, org OrgID, email string) ([]R
 //     ErrDirectorySyncEnabled (E7). A bad name in opts.Licenses: an
 //     *InputError. These refuse the whole call; nothing is claimed.
 //  4. Then each ID on its own, in input order, with one Result each (K5):
-//     an empty ID is an *InputError (ErrInvalidValue); an ID given before
+//     an ID outside the limits (empty, over MaxIDBytes, control or
+//     invisible characters) is an *InputError (ErrInvalidValue); an ID given before
 //     in the call ErrDuplicate (the first stands); an unknown one
 //     ErrNotFound; a user with any reason of E1–E6 a *RefusalError
-//     (ErrNotEligible) listing all of them; an address too long for its
+//     (ErrNotEligible) listing all of them — but of another org's user on
+//     a domain org has not verified only domain_not_verified, without the
+//     address (N3: org learns nothing it may not see); an address too long for its
 //     original's address ErrInvalidEmail (N4).
 //  5. An eligible user is claimed (K6) with the mode of M1: Delayed when
 //     org allows content migration, opts.ImmediateOnly is not set and
@@ -242,8 +263,8 @@ func (s *Service) ClaimUsers(ctx context.Context, org OrgID, ids []UserID, opts 
 		in[i] = string(id)
 	}
 	return s.claim(ctx, org, in, s.policy.ListLimit, opts, func(t *txn, i int, input string) (string, UserID, error) {
-		if strings.TrimSpace(input) == "" {
-			return "", "", invalid(ErrInvalidValue, fmt.Sprintf("ids[%d]", i), input, "empty user ID")
+		if err := checkID(ErrInvalidValue, fmt.Sprintf("ids[%d]", i), input, true); err != nil {
+			return "", "", err
 		}
 		return input, UserID(input), nil
 	})
@@ -255,7 +276,9 @@ func (s *Service) ClaimUsers(ctx context.Context, org OrgID, ids []UserID, opts 
 // a display name ("Ann <ann@example.com>"); a bad address is an
 // *InputError (ErrInvalidEmail) in its result; an address given before in
 // the call (in any case) is ErrDuplicate in its result, the first
-// standing; an address of no account is ErrNotFound.
+// standing; an address of no account is ErrNotFound. The refusal of a
+// user org may not see (see ClaimUsers) names the address given and
+// neither the user's ID (Result.User is empty) nor its settings.
 func (s *Service) ClaimEmails(ctx context.Context, org OrgID, addresses []string, opts ClaimOptions) ([]Result, error) {
 	return s.claim(ctx, org, addresses, s.policy.ManualLimit, opts, func(t *txn, i int, input string) (string, UserID, error) {
 		p, err := parseEmailAny(fmt.Sprintf("addresses[%d]", i), input, true)
@@ -318,6 +341,12 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 				if !errors.Is(err, ErrNotFound) {
 					r.User = id // Result.User: the user, when found
 				}
+				if key != string(id) { // by address
+					var hid bool
+					if err, hid = byAddress(err, key); hid {
+						r.User = "" // nor its ID (N3)
+					}
+				}
 			}
 			if err != nil && !isRefusal(err) {
 				return err // a store failure while reading: nothing is claimed
@@ -377,9 +406,9 @@ func (t *txn) judge(b Org, id UserID, w want) (m Mode, refused, failed error) {
 		return 0, nil, err
 	}
 	if len(rs) > 0 {
-		return 0, &RefusalError{User: u.ID, Email: u.Email, Reasons: rs}, nil
+		return 0, refusal(b, u, rs), nil
 	}
-	if len(u.Email)+len(OriginalSuffix) > maxEmail {
+	if !originalFits(u.Email) {
 		return 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account"), nil
 	}
 	m = t.s.mode(b, src, w == wantImmediate)
@@ -387,6 +416,32 @@ func (t *txn) judge(b Org, id UserID, w want) (m Mode, refused, failed error) {
 		return 0, errf(ErrStaleMode, "%s can no longer be claimed with a delayed claim, only immediately", u.Email), nil
 	}
 	return m, nil, nil
+}
+
+// originalFits reports whether an original account's address, email with
+// OriginalSuffix, fits in MaxEmailBytes, as a claim needs (N4).
+func originalFits(email string) bool { return len(email)+len(OriginalSuffix) <= maxEmail }
+
+// refusal is the *RefusalError of b's claim on u. Of a user b may not see
+// (see eligibility) it does not carry the address (N3).
+func refusal(b Org, u User, rs []Reason) *RefusalError {
+	e := &RefusalError{User: u.ID, Email: u.Email, Reasons: rs}
+	if u.Org != b.ID && slices.Contains(rs, ReasonDomainNotVerified) {
+		e.Email = ""
+	}
+	return e
+}
+
+// byAddress turns the refusal of a user the claiming org may not see,
+// asked for by its address (ClaimEmails, a CSV row), into one that names
+// the address the org gave and not the user's ID, which the org does not
+// know (N3). It returns any other error as it is, and whether it hid.
+func byAddress(err error, email string) (error, bool) {
+	var re *RefusalError
+	if !errors.As(err, &re) || re.Email != "" {
+		return err, false
+	}
+	return &RefusalError{Email: email, Reasons: re.Reasons}, true
 }
 
 // claimOne claims user id into b (K6) or says why not (refused). Every
@@ -548,7 +603,12 @@ func (t *txn) migrate(u User, orig User) error {
 // It is 0 once the claim has ended (chosen, expired) or its window has
 // passed (an immediate claim waiting for the user's choice). It returns
 // ErrNotFound for an unknown user and ErrNoPendingClaim for a user with no
-// claim record (never claimed, retracted, or an original account).
+// claim record (never claimed, retracted, or an original account).//
+// It is a global read, for the host's trusted code: it answers about the
+// users of every org and checks no acting org, so it is not an org
+// admin's view and its answers must not be shown to one as they are. An
+// admin's views take the acting org (Users, Claimable, Retractable,
+// Eligibility) and show it only what it may see (N3).
 func (s *Service) DaysLeft(ctx context.Context, id UserID) (int, error) {
 	var days int
 	err := s.view(ctx, func(t *txn) error {
@@ -701,6 +761,11 @@ func (s *Service) batches(ctx context.Context, list func(t *txn) ([]User, error)
 
 // Events iterates over the event log in order, starting after sequence
 // number after (0: from the start), a page per read transaction (O2).
+//
+// It is a global read, for the host's trusted code: the log holds every
+// org's events (addresses, names of orgs and users, settings changes), so
+// it is not for an org's admin; a host that shows events to an admin
+// filters them to the admin's org first.
 func (s *Service) Events(ctx context.Context, after uint64) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		for {

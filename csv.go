@@ -39,19 +39,40 @@ var ErrNotSelected = errors.New("row not selected (Claim is FALSE)")
 // errNotUTF8 is the ParseError of a field that is not UTF-8 text.
 var errNotUTF8 = errors.New("not UTF-8 text (is this a CSV file?)")
 
+// errBinary is the ParseError of a field holding a NUL or another control
+// byte that no text file has (V3: binary data).
+var errBinary = errors.New("binary data: a NUL or control byte (is this a CSV file?)")
+
+// errBareCR is the ParseError of a header that holds a carriage return not
+// followed by a line feed: the file's lines end in a bare CR (old Mac
+// text), which a CSV reader does not take as a line end.
+var errBareCR = errors.New("lines end in a bare carriage return (CR): save the file with CRLF or LF line endings")
+
+// DefaultMaxReportRows is how many refused and skipped rows an
+// ImportReport lists when ImportOptions.MaxReportRows is 0.
+const DefaultMaxReportRows = 1000
+
 // ImportOptions are the options of ImportClaims.
 type ImportOptions struct {
 	Acknowledge bool            // the admin's acknowledgement (K1); required
 	DryRun      bool            // check the whole file, claim nothing
 	Licenses    []string        // granted on top of the org's AutoLicenses
 	Progress    func(rows int)  // called at least every 1,000 rows, the last time with the total
-	OnRow       func(RowResult) // receives every row's result as it happens
+	OnRow       func(RowResult) // receives every row's result as it happens, claimed rows included
+	// MaxReportRows bounds ImportReport.Rows: at most this many refused and
+	// skipped rows are kept (the first ones), so that a file of millions
+	// of refused rows takes bounded memory. 0 means DefaultMaxReportRows
+	// (1,000); a negative value keeps none. OnRow still receives every row.
+	MaxReportRows int
 }
 
-// ImportReport is what ImportClaims did.
+// ImportReport is what ImportClaims did. The counts are exact; Rows holds
+// at most ImportOptions.MaxReportRows of the refused and skipped rows, and
+// Omitted says how many more there were.
 type ImportReport struct {
 	Claimed, Refused, Skipped int
-	Rows                      []RowResult // refused and skipped rows, in file order
+	Rows                      []RowResult // refused and skipped rows, in file order: the first MaxReportRows
+	Omitted                   int         // refused and skipped rows left out of Rows
 	UnknownColumns            []string    // header names that were ignored
 }
 
@@ -164,7 +185,8 @@ const maxRecordBytes = 1 << 20
 // ImportClaims claims the users a CSV file lists into org (V2–V7): the
 // file ExportClaimable wrote, edited by the admin. It streams the file;
 // memory grows with the refused and skipped rows it reports, not with the
-// file. The rules, in the order they are applied:
+// file (at most MaxReportRows of those). The rules, in the order they
+// are applied:
 //
 //  1. Without opts.Acknowledge the call is refused with ErrNotAcknowledged
 //     (K1). An unknown org is ErrNotFound; an org with directory sync on
@@ -216,11 +238,22 @@ const maxRecordBytes = 1 << 20
 // report is the real run's forecast. Its memory grows with the rows it
 // would claim.
 //
-// A malformed file (broken quoting, a row with another number of fields
-// than the header, text that is not UTF-8, a record over 1 MiB) stops the
-// import at that row: the error wraps ErrInvalidValue and a
-// *csv.ParseError naming the line and column, the rows before it stay
-// claimed and the report so far is returned with it. When ctx is
+// A malformed file stops the import at that row: the error wraps
+// ErrInvalidValue and a *csv.ParseError naming the line and column, the
+// rows before it stay claimed and the report so far is returned with it
+// (V3). Malformed are: broken quoting; a row with another number of fields
+// than the header (the error wraps csv.ErrFieldCount and names the first
+// extra field, or the first missing column and where it would start);
+// text that is not UTF-8; binary data — a NUL or another control byte
+// than tab, CR and LF (the column is its cell's, plus its offset in a
+// cell on one line, not counting an opening quote); a record over 1 MiB;
+// and a header holding a bare carriage return, which is how a file whose
+// lines end in CR alone reads (the error says so).
+//
+// The report lists at most opts.MaxReportRows refused and skipped rows
+// (DefaultMaxReportRows, 1,000, when 0) and counts the others in
+// ImportReport.Omitted, so a file of millions of refused rows takes
+// bounded memory; opts.OnRow receives every row. When ctx is
 // cancelled the import stops after the row it is on, commits the rows
 // before, and returns ctx's error with the report so far. A store failure
 // likewise returns the report of the transactions that committed.
@@ -300,7 +333,8 @@ type importer struct {
 
 	in                      *boundedReader
 	cr                      *csv.Reader
-	email, claimType, claim int // column indexes; -1: absent
+	header                  []string // the header's cells, as read
+	email, claimType, claim int      // column indexes; -1: absent
 	licCols                 []licenseColumn
 	lastLine                int // the last line of the last record read
 	done                    int // rows done
@@ -355,6 +389,7 @@ func (im *importer) open(r io.Reader) error {
 	im.in = &boundedReader{r: io.MultiReader(bytes.NewReader(head), r), limit: maxRecordBytes}
 	im.cr = csv.NewReader(im.in)
 	im.cr.ReuseRecord = true
+	im.cr.FieldsPerRecord = -1 // read checks the count, to name the column
 	header, err := im.read()
 	if err == io.EOF {
 		return invalid(ErrInvalidValue, "header", "", "the file is empty; the first line must name the columns")
@@ -362,6 +397,13 @@ func (im *importer) open(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	for i, h := range header {
+		if at := strings.IndexByte(h, '\r'); at >= 0 {
+			line, col := im.cr.FieldPos(i)
+			return malformed(&csv.ParseError{StartLine: 1, Line: line, Column: col + at, Err: errBareCR})
+		}
+	}
+	im.header = slices.Clone(header)
 	im.email, im.claimType, im.claim = -1, -1, -1
 	named := make(map[string]bool, len(header))
 	for i, h := range header {
@@ -416,17 +458,66 @@ func (im *importer) read() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("claim: reading the CSV file after line %d: %w", im.lastLine, err)
 	}
+	start, _ := im.cr.FieldPos(0)
 	for i, f := range rec {
-		if !utf8.ValidString(f) {
+		if at, why := badCell(f); why != nil {
 			line, col := im.cr.FieldPos(i)
-			start, _ := im.cr.FieldPos(0)
-			return nil, malformed(&csv.ParseError{StartLine: start, Line: line, Column: col, Err: errNotUTF8})
+			if !strings.Contains(f[:at], "\n") {
+				col += at // the byte's own column, in a cell on one line
+			}
+			return nil, malformed(&csv.ParseError{StartLine: start, Line: line, Column: col, Err: why})
 		}
+	}
+	if im.header != nil && len(rec) != len(im.header) {
+		return nil, im.fieldCount(start, rec)
 	}
 	im.lastLine, _ = im.cr.FieldPos(len(rec) - 1)
 	im.lastLine += strings.Count(rec[len(rec)-1], "\n")
 	im.in.limit = im.cr.InputOffset() + maxRecordBytes
 	return rec, nil
+}
+
+// badCell returns why a cell is not text and the offset of its first bad
+// byte: errNotUTF8, or errBinary for a NUL or another control byte other
+// than tab, CR and LF (V3).
+func badCell(f string) (int, error) {
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f {
+			return i, errBinary
+		}
+	}
+	if !utf8.ValidString(f) {
+		for i, r := range f {
+			if r == utf8.RuneError {
+				if _, n := utf8.DecodeRuneInString(f[i:]); n == 1 {
+					return i, errNotUTF8
+				}
+			}
+		}
+	}
+	return 0, nil
+}
+
+// fieldCount is the ParseError (wrapping csv.ErrFieldCount) of a record
+// whose number of fields is not the header's: it names the first extra
+// field, or the first missing column, and where it is or should be.
+func (im *importer) fieldCount(start int, rec []string) error {
+	n, want := len(rec), len(im.header)
+	if n > want {
+		line, col := im.cr.FieldPos(want)
+		return malformed(&csv.ParseError{StartLine: start, Line: line, Column: col,
+			Err: fmt.Errorf("%w: %d fields, the header has %d: field %d is extra", csv.ErrFieldCount, n, want, want+1)})
+	}
+	line, col := im.cr.FieldPos(n - 1)
+	last := rec[n-1]
+	if nl := strings.LastIndexByte(last, '\n'); nl >= 0 {
+		line += strings.Count(last, "\n")
+		col, last = 1, last[nl+1:]
+	}
+	name, _ := bounded(strings.TrimSpace(im.header[n]))
+	return malformed(&csv.ParseError{StartLine: start, Line: line, Column: col + len(last),
+		Err: fmt.Errorf("%w: %d fields, the header has %d: column %d (%q) is missing", csv.ErrFieldCount, n, want, n+1, name)})
 }
 
 // next reads and parses the next row.
@@ -598,10 +689,10 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 			im.rep.Claimed++
 		case res.Skipped():
 			im.rep.Skipped++
-			im.rep.Rows = append(im.rep.Rows, res)
+			im.keep(res)
 		default:
 			im.rep.Refused++
-			im.rep.Rows = append(im.rep.Rows, res)
+			im.keep(res)
 		}
 		if im.opts.OnRow != nil {
 			im.opts.OnRow(res)
@@ -612,6 +703,20 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 		im.opts.Progress(im.done)
 	}
 	return stopped
+}
+
+// keep lists a refused or skipped row in the report, or counts it as
+// omitted once the report holds MaxReportRows of them.
+func (im *importer) keep(res RowResult) {
+	max := im.opts.MaxReportRows
+	if max == 0 {
+		max = DefaultMaxReportRows
+	}
+	if len(im.rep.Rows) >= max {
+		im.rep.Omitted++
+		return
+	}
+	im.rep.Rows = append(im.rep.Rows, res)
 }
 
 // one claims or judges one row. claimed, in a dry run, collects the
@@ -656,7 +761,7 @@ func (im *importer) one(t *txn, b Org, base []string, row csvRow, claimed map[st
 		return res, failed
 	}
 	if refused != nil {
-		res.Err = refused
+		res.Err, _ = byAddress(refused, row.email)
 		return res, nil
 	}
 	res.Mode = m

@@ -19,8 +19,9 @@ import (
 // spreadsheet treat specially: formula starts, quotes, commas, line
 // breaks, NUL, and non-ASCII text.
 func csvName() *rapid.Generator[string] {
-	parts := []string{"=", "+", "-", "@", "\t", "\r", "\n", "\x00", "'", "\"", ",", ";", " ", "a", "Zoë", "李", "Ω", "😀",
-		"=SUM(A1)", "@cmd", "-2+3", "\r\n"}
+	// No line breaks or NUL: the limits refuse them in names (limits.go).
+	parts := []string{"=", "+", "-", "@", "\t", "'", "\"", ",", ";", " ", "a", "Zoë", "李", "Ω", "😀",
+		"=SUM(A1)", "@cmd", "-2+3", "\u200f", "\u2028x"}
 	return rapid.Custom(func(t *rapid.T) string {
 		n := rapid.IntRange(0, 6).Draw(t, "len")
 		var b strings.Builder
@@ -32,7 +33,7 @@ func csvName() *rapid.Generator[string] {
 }
 
 // TestCSVRoundTrip: for arbitrary users whose names hold formula
-// characters, quotes, commas, line breaks and non-ASCII text,
+// characters, quotes, commas, tabs and non-ASCII text,
 // ImportClaims(ExportClaimable(org)) claims exactly the exported users
 // with the exported modes (V1, V2, M3), every cell of the file opens as
 // text (V5), and the names read back exactly.

@@ -369,12 +369,19 @@ func TestImportClaimsMalformed(t *testing.T) {
 	for _, c := range []struct {
 		name, rest string
 		line, col  int
-		cause      error // a sentinel of the ParseError, if any
-		tooLong    bool  // refused for its length
+		cause      error  // a sentinel of the ParseError, if any
+		tooLong    bool   // refused for its length
+		says       string // what the message says, if anything in particular
 	}{
 		{name: "a bare quote", rest: "bob@example.com,TRUE\nx\"y@example.com,TRUE\n", line: 3, col: 2, cause: csv.ErrBareQuote},
 		{name: "an unterminated quote", rest: "bob@example.com,TRUE\n\"cy@example.com,TRUE\n", line: 3, col: 22, cause: csv.ErrQuote},
-		{name: "a wrong field count", rest: "bob@example.com,TRUE\ncy@example.com\n", line: 3, col: 1, cause: csv.ErrFieldCount},
+		{name: "a missing field: the column after the last field", rest: "bob@example.com,TRUE\ncy@example.com\n", line: 3, col: 15, cause: csv.ErrFieldCount,
+			says: `column 2 ("Claim") is missing`},
+		{name: "an extra field: its own column", rest: "bob@example.com,TRUE\ncy@example.com,TRUE,x\n", line: 3, col: 21, cause: csv.ErrFieldCount,
+			says: "field 3 is extra"},
+		{name: "a NUL byte is binary data (V3)", rest: "bob@example.com,TRUE\ncy@example.com,TR\x00UE\n", line: 3, col: 18, says: "binary data"},
+		{name: "a control byte is binary data (V3)", rest: "bob@example.com,TRUE\ncy@exa\x01mple.com,TRUE\n", line: 3, col: 7, says: "binary data"},
+		{name: "a DEL byte is binary data (V3)", rest: "bob@example.com,TRUE\ncy@example.com,\x7f\n", line: 3, col: 16, says: "binary data"},
 		{name: "text that is not UTF-8", rest: "bob@example.com,TRUE\ncy@example.com,\xff\xfe\n", line: 3, col: 16},
 		{name: "a 10 MB line", rest: "bob@example.com,TRUE\n" + strings.Repeat("x", 10<<20) + "\ncy@example.com,TRUE\n", line: 3, col: 1, tooLong: true},
 		{name: "a record just over 1 MiB", rest: "bob@example.com,TRUE\n" + "cy@example.com," + strings.Repeat("x", 1<<20) + "\n", line: 3, col: 1, tooLong: true},
@@ -395,6 +402,9 @@ func TestImportClaimsMalformed(t *testing.T) {
 			}
 			if c.cause != nil && !errors.Is(err, c.cause) {
 				t.Errorf("error %v does not wrap %v", err, c.cause)
+			}
+			if !strings.Contains(err.Error(), c.says) {
+				t.Errorf("error %q does not say %q", err, c.says)
 			}
 			if got := strings.Contains(err.Error(), "record longer than"); got != c.tooLong {
 				t.Errorf("error %q: says the record is too long: %v, want %v", err, got, c.tooLong)
@@ -584,6 +594,10 @@ func TestImportClaimsStoreFailure(t *testing.T) {
 func FuzzImportClaims(f *testing.F) {
 	f.Add([]byte("User ID/Email (Required),Claim Type,Claim,Meetings,Calling\nann@example.com,Delayed,TRUE,TRUE,FALSE\nbob@example.com,Immediate,TRUE,,\n"))
 	f.Add([]byte("\uFEFFuser id/email (required)\r\nbob@example.com\r\n"))
+	f.Add([]byte("User ID/Email (Required),Claim\rann@example.com,TRUE\r"))                    // bare CR
+	f.Add([]byte("User ID/Email (Required),Claim\nann@example.com,TR\x00UE\n"))                // binary data
+	f.Add([]byte("User ID/Email (Required),Claim\nann@example.com\nbob@example.com,TRUE,x\n")) // field counts
+	f.Add([]byte("User ID/Email (Required)\nANN@EXAMPLE.COM.\n\"bob@example.com\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e := csvEnv(t)
 		e.mustUser(t, "ent", "-x@example.com", 0)
@@ -600,6 +614,15 @@ func FuzzImportClaims(f *testing.F) {
 		}
 		if len(seen) != rep.Claimed+rep.Refused+rep.Skipped {
 			t.Fatalf("OnRow saw %d rows; the report counts %+v", len(seen), rep)
+		}
+		if err != nil && !errors.Is(err, claim.ErrInvalidValue) {
+			t.Fatalf("ImportClaims = %v, want nil or a malformed file or header (ErrInvalidValue)", err)
+		}
+		if pe := (*csv.ParseError)(nil); errors.As(err, &pe) && pe.Line < 1 {
+			t.Fatalf("ParseError %+v names no line", pe)
+		}
+		if len(rep.Rows)+rep.Omitted != rep.Refused+rep.Skipped || len(rep.Rows) > claim.DefaultMaxReportRows {
+			t.Fatalf("report %+v: Rows and Omitted do not add up to the refused and skipped rows", rep)
 		}
 		claimedBy := map[string]bool{} // addresses a row claimed
 		var problems []claim.RowResult

@@ -47,6 +47,17 @@
 // org. Detach ends the mapping once its workspaces and subscribers are
 // gone (B6); DeleteOrg refuses an org an enterprise still belongs to.
 //
+// # Trust
+//
+// Every string the library stores is checked against limits (limits.go:
+// MaxIDBytes, MaxNameChars, MaxNameBytes, MaxEmailBytes, MaxInputBytes)
+// before the store sees it, so every store behaves alike, and an
+// *InputError quotes at most 64 bytes of a value. An org learns from
+// errors nothing about what it may not see — users of other orgs on
+// domains it has not verified, other orgs' IDs and settings (N3). User,
+// UserByEmail, DaysLeft and Events are global reads for the host's
+// trusted code, not an org admin's view.
+//
 // # Time
 //
 // Windows are deadlines stored with each claim and compared with the

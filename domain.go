@@ -20,7 +20,7 @@ import (
 // (N2); ErrNotFound for an unknown org; ErrDomainClaimedByOther if another
 // org has claimed the domain (D7). Event: domain.verification_started.
 func (s *Service) StartDomainVerification(ctx context.Context, org OrgID, domain string) (string, error) {
-	name, err := normalizeDomain("domain", domain)
+	name, err := domainArg("domain", domain)
 	if err != nil {
 		return "", err
 	}
@@ -71,7 +71,7 @@ func (t *txn) notClaimedByOther(org OrgID, name string) error {
 		return err
 	}
 	if c != org {
-		return errf(ErrDomainClaimedByOther, "domain %s is claimed by org %q", name, c)
+		return errf(ErrDomainClaimedByOther, "domain %s is claimed by another organization", name) // not naming it (N3)
 	}
 	return nil
 }
@@ -87,7 +87,7 @@ func (t *txn) notClaimedByOther(org OrgID, name string) error {
 // ErrDomainNotVerified when no record matches, saying what was found (or
 // wrapping the lookup's error too). Event: domain.verified.
 func (s *Service) ConfirmDomain(ctx context.Context, org OrgID, domain string) error {
-	name, err := normalizeDomain("domain", domain)
+	name, err := domainArg("domain", domain)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func (s *Service) ReleaseDomain(ctx context.Context, org OrgID, domain string) e
 			return d, "", err
 		}
 		if c != org {
-			return d, "", errf(ErrDomainClaimedByOther, "domain %s is claimed by org %q", d.Name, c)
+			return d, "", errf(ErrDomainClaimedByOther, "domain %s is claimed by another organization", d.Name) // not naming it (N3)
 		}
 		d.Claimed = false
 		return d, EventDomainReleased, nil
@@ -207,7 +207,7 @@ func (s *Service) UnverifyDomain(ctx context.Context, org OrgID, domain string) 
 // transaction. change returns the new record (zero Name: delete it) and
 // the event to emit ("" for no change).
 func (s *Service) domainChange(ctx context.Context, org OrgID, domain string, change func(t *txn, d Domain, found bool) (Domain, string, error)) error {
-	name, err := normalizeDomain("domain", domain)
+	name, err := domainArg("domain", domain)
 	if err != nil {
 		return err
 	}

@@ -32,11 +32,37 @@ var idnaProfile = idna.New(
 // lower-case, one trailing dot removed, internationalized names in their
 // ASCII (punycode) form by IDNA lookup rules. Anything else is an
 // *InputError wrapping ErrInvalidDomain.
+//
+// Decision: the input is refused as well when it is longer than
+// MaxInputBytes, is not UTF-8 or holds control, invisible or
+// bidirectional-control characters (which IDNA would otherwise silently
+// drop or reject with a message quoting them), and when its normalized form
+// ends in the reserved OriginalSuffix: a domain of original accounts can
+// never be verified, claimed or released (N4).
 func NormalizeDomain(name string) (string, error) {
-	return normalizeDomain("domain", name)
+	return domainArg("domain", name)
+}
+
+// reserved reports whether a normalized domain is the reserved
+// convert-user.local or one of its sub-domains (N4).
+func reserved(domain string) bool {
+	return domain == OriginalSuffix[1:] || strings.HasSuffix(domain, OriginalSuffix)
+}
+
+// domainArg normalizes a domain name given to a domain method: N2, and the
+// reserved suffix refused (N4).
+func domainArg(field, name string) (string, error) {
+	d, err := normalizeDomain(field, name)
+	if err == nil && reserved(d) {
+		return "", invalid(ErrInvalidDomain, field, name, "the suffix "+OriginalSuffix+" is reserved for original accounts")
+	}
+	return d, err
 }
 
 func normalizeDomain(field, name string) (string, error) {
+	if err := checkText(ErrInvalidDomain, field, name); err != nil {
+		return "", err
+	}
 	d := strings.TrimSpace(name)
 	d = strings.TrimSuffix(d, ".")
 	if d == "" {
@@ -47,7 +73,7 @@ func normalizeDomain(field, name string) (string, error) {
 	}
 	a, err := idnaProfile.ToASCII(d)
 	if err != nil {
-		return "", invalid(ErrInvalidDomain, field, name, err.Error())
+		return "", invalid(ErrInvalidDomain, field, name, "not a valid name under IDNA lookup rules")
 	}
 	a = strings.ToLower(a)
 	if len(a) > maxDomain {
@@ -66,8 +92,14 @@ func normalizeDomain(field, name string) (string, error) {
 
 // NormalizeEmail returns the normalized form of a bare e-mail address
 // (N1): trimmed, parsed with net/mail, the local part at most 64
-// characters and free of quoting, the domain normalized as by NormalizeDomain, all lower-case.
-// Addresses ending in OriginalSuffix are refused (N4). Errors are
+// characters (counted once lower-cased) and free of quoting, the domain
+// normalized as by NormalizeDomain (one trailing dot removed:
+// "Dot@Example.com." is "dot@example.com"), all lower-case, at most
+// MaxEmailBytes octets. Addresses ending in OriginalSuffix, or at the
+// reserved domain convert-user.local itself, are refused
+// (N4), and so is an input longer than MaxInputBytes, not UTF-8, or
+// holding a control, invisible or bidirectional-control character (a
+// zero-width space, a right-to-left override) anywhere. Errors are
 // *InputError values wrapping ErrInvalidEmail.
 func NormalizeEmail(addr string) (string, error) {
 	e, err := parseEmail("email", addr, false)
@@ -86,7 +118,7 @@ type parsedEmail struct {
 // ("Ann <ann@x.com>") is accepted. Reserved addresses are refused.
 func parseEmail(field, addr string, named bool) (parsedEmail, error) {
 	p, err := parseEmailAny(field, addr, named)
-	if err == nil && strings.HasSuffix(p.addr, OriginalSuffix) {
+	if err == nil && reserved(domainOf(p.addr)) { // also an address at convert-user.local itself
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "the suffix "+OriginalSuffix+" is reserved for original accounts")
 	}
 	return p, err
@@ -147,10 +179,14 @@ func simpleEmail(addr string) bool {
 
 // parseEmailSlow parses addr in full (see parseEmailAny).
 func parseEmailSlow(field, addr string, named bool) (parsedEmail, error) {
+	if err := checkText(ErrInvalidEmail, field, addr); err != nil {
+		return parsedEmail{}, err
+	}
 	s := strings.TrimSpace(addr)
 	if s == "" {
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "empty")
 	}
+	s = trimDomainDot(s)
 	a, err := mail.ParseAddress(s)
 	if err != nil {
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, strings.TrimPrefix(err.Error(), "mail: "))
@@ -162,8 +198,8 @@ func parseEmailSlow(field, addr string, named bool) (parsedEmail, error) {
 	if at <= 0 || at == len(a.Address)-1 {
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "missing local part or domain")
 	}
-	local, domain := a.Address[:at], a.Address[at+1:]
-	if utf8.RuneCountInString(local) > maxLocalPart {
+	local, domain := strings.ToLower(a.Address[:at]), a.Address[at+1:]
+	if utf8.RuneCountInString(local) > maxLocalPart { // counted as stored: lower-casing may add characters
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "local part longer than 64 characters")
 	}
 	if strings.HasPrefix(domain, "[") {
@@ -173,7 +209,7 @@ func parseEmailSlow(field, addr string, named bool) (parsedEmail, error) {
 	if err != nil {
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "bad domain: "+err.(*InputError).Reason)
 	}
-	out := parsedEmail{addr: strings.ToLower(local) + "@" + d, name: strings.TrimSpace(a.Name)}
+	out := parsedEmail{addr: local + "@" + d, name: strings.TrimSpace(a.Name)}
 	// net/mail unquotes a quoted local part ("john doe"@x.com); such an
 	// address would be stored in a form that no longer parses, so only
 	// local parts that need no quoting are accepted.
@@ -184,6 +220,20 @@ func parseEmailSlow(field, addr string, named bool) (parsedEmail, error) {
 		return parsedEmail{}, invalid(ErrInvalidEmail, field, addr, "longer than 254 octets")
 	}
 	return out, nil
+}
+
+// trimDomainDot removes one trailing dot from the address's domain, in a
+// bare address ("dot@example.com.") or a display-name form ("Dot
+// <dot@example.com.>"), as N2 removes it from a domain name (N1). Two dots
+// stay, and are refused as an empty label.
+func trimDomainDot(s string) string {
+	switch {
+	case strings.HasSuffix(s, ".") && !strings.HasSuffix(s, ".."):
+		return s[:len(s)-1]
+	case strings.HasSuffix(s, ".>") && !strings.HasSuffix(s, "..>"):
+		return s[:len(s)-2] + ">"
+	}
+	return s
 }
 
 // domainOf returns the domain part of a normalized address.

@@ -84,22 +84,42 @@ var (
 // wraps a sentinel (ErrInvalidValue, ErrInvalidEmail, ErrInvalidDomain …)
 // so errors.Is works on it. An operation that returns an InputError has
 // changed nothing (N3).
+//
+// The error keeps and quotes at most the first 64 bytes of the value, so a
+// hostile 10 MB value makes a short message; Size then gives the whole
+// value's length.
 type InputError struct {
 	Field  string // the field or argument, e.g. "Policy.ListLimit" or "email"
-	Value  string // the offending value, quoted as given
+	Value  string // the offending value as given, cut to its first 64 bytes when longer
+	Size   int    // when Value was cut: the whole value's length in bytes; else 0
 	Reason string // why it is refused, e.g. "must be positive"
 	Err    error  // the sentinel
 }
 
 func (e *InputError) Error() string {
+	if e.Size > len(e.Value) {
+		return fmt.Sprintf("claim: %s %q… (%d bytes): %s: %v", e.Field, e.Value, e.Size, e.Reason, e.Err)
+	}
 	return fmt.Sprintf("claim: %s %q: %s: %v", e.Field, e.Value, e.Reason, e.Err)
 }
 
 // Unwrap returns the sentinel.
 func (e *InputError) Unwrap() error { return e.Err }
 
+// invalid returns an *InputError holding at most a bounded prefix of
+// value (see InputError).
 func invalid(sentinel error, field string, value any, reason string) error {
-	return &InputError{Field: field, Value: fmt.Sprint(value), Reason: reason, Err: sentinel}
+	v := fmt.Sprint(value)
+	if len(reason) > 4*maxQuoted { // a reason quoting a parser's view of the value
+		r, _ := bounded(reason[:4*maxQuoted])
+		reason = r + "…"
+	}
+	e := &InputError{Field: field, Reason: reason, Err: sentinel}
+	var cut bool
+	if e.Value, cut = bounded(v); cut {
+		e.Size = len(v)
+	}
+	return e
 }
 
 // Reason is a stable code saying why a user cannot be claimed (E1–E6).
@@ -118,9 +138,13 @@ const (
 // RefusalError is the error of a user that cannot be claimed. It
 // satisfies errors.Is(err, ErrNotEligible) and lists every reason that
 // applies, in the order of E1–E6.
+//
+// Of a user the claiming org may not see — another org's user on a domain
+// it has not verified — the only reason is domain_not_verified and Email
+// is empty: the refusal reveals nothing the org could not know (N3).
 type RefusalError struct {
 	User    UserID   // the user refused
-	Email   string   // its address
+	Email   string   // its address; empty when the claiming org may not see it
 	Reasons []Reason // every reason that applies, never empty
 }
 
@@ -129,7 +153,11 @@ func (e *RefusalError) Error() string {
 	for i, r := range e.Reasons {
 		rs[i] = string(r)
 	}
-	return fmt.Sprintf("claim: %s: %v: %s", e.Email, ErrNotEligible, strings.Join(rs, ", "))
+	who := e.Email
+	if who == "" {
+		who = fmt.Sprintf("user %q", e.User)
+	}
+	return fmt.Sprintf("claim: %s: %v: %s", who, ErrNotEligible, strings.Join(rs, ", "))
 }
 
 // Unwrap returns ErrNotEligible.

@@ -497,14 +497,19 @@ func (m *smModel) lose(content int) {
 	}
 }
 
-// reasons are why b cannot claim u, in the order of E1–E6; an original
-// account has pending_claim only.
+// reasons are why b cannot claim u, in the order of E1–E6; of a user b
+// may not see (another org's, on a domain b has not verified)
+// domain_not_verified only (N3); an original account has pending_claim
+// only.
 func (m *smModel) reasons(b claim.OrgID, u smUser) []claim.Reason {
+	dom, src := smDomain(strings.TrimSuffix(u.Email, claim.OriginalSuffix)), smOrgOf(u.Org)
+	if u.Org != b && !smVerifies(b, dom) {
+		return []claim.Reason{claim.ReasonDomainNotVerified}
+	}
 	if u.HeldBy != "" {
 		return []claim.Reason{claim.ReasonPendingClaim}
 	}
 	var rs []claim.Reason
-	dom, src := smDomain(u.Email), smOrgOf(u.Org)
 	if u.Org == b {
 		rs = append(rs, claim.ReasonAlreadyMember)
 	}
@@ -600,6 +605,9 @@ func (m *smModel) claimCall(b claim.OrgID, in []smInput, opts claim.ClaimOptions
 		r.User = u.ID
 		if rs := m.reasons(b, u); len(rs) > 0 {
 			r.Err, reasons[i] = claim.ErrNotEligible, rs
+			if x.email && u.Org != b && rs[0] == claim.ReasonDomainNotVerified {
+				r.User = "" // N3: not the ID of a user b may not see, asked for by address
+			}
 			continue
 		}
 		r.Mode = m.mode(b, u.Org, opts.ImmediateOnly)

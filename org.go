@@ -7,19 +7,26 @@ import (
 
 // CreateOrg creates an organization and returns it as stored. An empty
 // ID is generated; a zero CreatedAt is now. It returns an *InputError
-// (ErrInvalidValue) for an empty Name, a Kind that is none or unknown
+// (ErrInvalidValue) for an ID or Name outside the limits (an ID over
+// MaxIDBytes or with control, invisible or bidirectional-control
+// characters or spaces around it; a Name over MaxNameChars characters or
+// MaxNameBytes bytes, not UTF-8 or with a control character other than
+// the tab), an empty Name, a Kind that is none or unknown
 // (N5) or bad Settings, and ErrDuplicate if the ID exists. Event:
 // org.created.
 func (s *Service) CreateOrg(ctx context.Context, o Org) (Org, error) {
-	o.Name = strings.TrimSpace(o.Name)
+	var err error
+	if o.Name, err = cleanName("Org.Name", o.Name); err != nil {
+		return Org{}, err
+	}
 	if o.Name == "" {
 		return Org{}, invalid(ErrInvalidValue, "Org.Name", o.Name, "required")
 	}
 	if !o.Kind.valid() {
 		return Org{}, invalid(ErrInvalidValue, "Org.Kind", o.Kind, "must be Enterprise, Individual or Consumer")
 	}
-	if strings.TrimSpace(string(o.ID)) != string(o.ID) {
-		return Org{}, invalid(ErrInvalidValue, "Org.ID", o.ID, "leading or trailing spaces")
+	if err := checkID(ErrInvalidValue, "Org.ID", o.ID, false); err != nil {
+		return Org{}, err
 	}
 	st, err := cleanSettings(o.Settings)
 	if err != nil {

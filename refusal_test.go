@@ -1174,8 +1174,9 @@ func TestRefuseEligibilityReasons(t *testing.T) {
 			e.mustVerify(t, "c", "example.com")
 			return target{"c", ivy}
 		}, []claim.Reason{claim.ReasonPendingClaim}},
-		{"E6: a held original reports only pending_claim, though E2, E4 and E5 would apply", func(t *testing.T, e *env) target {
+		{"E6: a held original reports only pending_claim, though E4 and E5 would apply", func(t *testing.T, e *env) target {
 			_, ann := rfClaimed(t, e)
+			e.mustVerify(t, "c", "example.com")
 			rfMustSettings(t, e, "a", claim.Settings{SSO: true, DirectorySync: true})
 			orig, err := e.svc.User(e.ctx, ann.Claim.Original)
 			if err != nil {
@@ -1191,17 +1192,32 @@ func TestRefuseEligibilityReasons(t *testing.T) {
 			}
 			return target{"b", orig}
 		}, []claim.Reason{claim.ReasonPendingClaim}},
-		{"E2–E5 together, in E order", func(t *testing.T, e *env) target {
+		{"N3: E2 hides E3–E5 of a user the org may not see", func(t *testing.T, e *env) target {
 			f := rfBase(t, e)
 			rfMustClaimDomain(t, e, "b", "example.com")
 			rfMustSettings(t, e, "a", claim.Settings{SSO: true, DirectorySync: true})
 			return target{"c", f.ann}
-		}, []claim.Reason{claim.ReasonDomainNotVerified, claim.ReasonDomainClaimedByOther, claim.ReasonSourceSSO, claim.ReasonSourceDirectorySync}},
-		{"E2 and E4 together, in E order", func(t *testing.T, e *env) target {
+		}, []claim.Reason{claim.ReasonDomainNotVerified}},
+		{"N3: E2 hides E4 of a user the org may not see", func(t *testing.T, e *env) target {
 			f := rfBase(t, e)
 			rfMustSettings(t, e, "a", claim.Settings{SSO: true})
 			return target{"c", f.ann}
-		}, []claim.Reason{claim.ReasonDomainNotVerified, claim.ReasonSourceSSO}},
+		}, []claim.Reason{claim.ReasonDomainNotVerified}},
+		{"N3: E2 hides E6 of a held original the org may not see", func(t *testing.T, e *env) target {
+			_, ann := rfClaimed(t, e)
+			orig, err := e.svc.User(e.ctx, ann.Claim.Original)
+			if err != nil {
+				t.Fatalf("User(original) = %v", err)
+			}
+			return target{"c", orig}
+		}, []claim.Reason{claim.ReasonDomainNotVerified}},
+		{"E3, E4 and E5 together, in E order", func(t *testing.T, e *env) target {
+			f := rfBase(t, e)
+			e.mustVerify(t, "c", "example.com") // before b's claim, which D7 would refuse it
+			rfMustClaimDomain(t, e, "b", "example.com")
+			rfMustSettings(t, e, "a", claim.Settings{SSO: true, DirectorySync: true})
+			return target{"c", f.ann}
+		}, []claim.Reason{claim.ReasonDomainClaimedByOther, claim.ReasonSourceSSO, claim.ReasonSourceDirectorySync}},
 		{"E1, E2, E3, E4 and E6 together, in E order", func(t *testing.T, e *env) target {
 			_, ann := rfClaimed(t, e)
 			rfMustSettings(t, e, "b", claim.Settings{SSO: true})
@@ -1252,8 +1268,24 @@ func TestRefuseEligibilityReasons(t *testing.T) {
 					if diff := cmp.Diff(r.want, re.Reasons); diff != "" {
 						t.Errorf("%s(%s, %s): Reasons mismatch (-want +got):\n%s", how, tg.org, input, diff)
 					}
-					if re.User != tg.user.ID || re.Email != tg.user.Email {
-						t.Errorf("%s: RefusalError names %s <%s>, want %s <%s>", how, re.User, re.Email, tg.user.ID, tg.user.Email)
+					wantID, wantEmail := tg.user.ID, tg.user.Email
+					if tg.user.Org != tg.org && containsReason(r.want, claim.ReasonDomainNotVerified) {
+						// N3: of a user the org may not see, only what the org gave:
+						// the ID it claimed, or the address (not the ID).
+						if how == "ClaimEmails" {
+							wantID = ""
+						} else {
+							wantEmail = ""
+						}
+					}
+					if re.User != wantID || re.Email != wantEmail {
+						t.Errorf("%s: RefusalError names %s <%s>, want %s <%s>", how, re.User, re.Email, wantID, wantEmail)
+					}
+					if wantEmail == "" && strings.Contains(err.Error(), tg.user.Email) {
+						t.Errorf("%s: %q quotes the address of a user the org may not see", how, err)
+					}
+					if wantID == "" && strings.Contains(err.Error(), string(tg.user.ID)) {
+						t.Errorf("%s: %q quotes the ID of a user the org may not see", how, err)
 					}
 					for _, x := range []claim.Reason{claim.ReasonAlreadyMember, claim.ReasonDomainNotVerified, claim.ReasonDomainClaimedByOther,
 						claim.ReasonSourceSSO, claim.ReasonSourceDirectorySync, claim.ReasonPendingClaim} {

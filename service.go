@@ -159,7 +159,12 @@ func (t *txn) emit(e Event) error {
 }
 
 // org returns the org or an error wrapping ErrNotFound.
+// An identifier outside the limits (checkID) is an *InputError, before
+// the store is asked.
 func (t *txn) org(id OrgID) (Org, error) {
+	if err := checkID(ErrNotFound, "org", id, true); err != nil {
+		return Org{}, err
+	}
 	o, err := t.Org(id)
 	if errors.Is(err, ErrNotFound) {
 		return Org{}, errf(ErrNotFound, "org %q", id)
@@ -168,7 +173,11 @@ func (t *txn) org(id OrgID) (Org, error) {
 }
 
 // user returns the user as of t.now (see current).
+// An identifier outside the limits is an *InputError.
 func (t *txn) user(id UserID) (User, error) {
+	if err := checkID(ErrNotFound, "user", id, true); err != nil {
+		return User{}, err
+	}
 	u, err := t.User(id)
 	if errors.Is(err, ErrNotFound) {
 		return User{}, errf(ErrNotFound, "user %q", id)
@@ -201,7 +210,7 @@ func (t *txn) member(org OrgID, id UserID) (User, error) {
 		return User{}, err
 	}
 	if u.Org != org {
-		return User{}, errf(ErrNotFound, "user %q in org %q", id, org)
+		return User{}, errf(ErrNotFound, "user %q", id) // the text of an unknown user (N3)
 	}
 	return u, nil
 }
@@ -351,7 +360,10 @@ func cleanLicenses(field string, lists ...[]string) ([]string, error) {
 	var out []string
 	for _, l := range lists {
 		for _, n := range l {
-			n = strings.TrimSpace(n)
+			n, err := cleanName(field, n)
+			if err != nil {
+				return nil, err
+			}
 			if n == "" {
 				return nil, invalid(ErrInvalidValue, field, n, "empty license name")
 			}

@@ -7,7 +7,6 @@ import (
 	"hash/maphash"
 	"iter"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -411,7 +410,13 @@ func (sy *syncer) entry(line int, e DirectoryEntry) error {
 	t := sy.t
 	p, err := parseEmail("DirectoryEntry.Email", e.Email, true)
 	if err != nil {
-		sy.refuse(line, e.Email, err)
+		v, _ := bounded(e.Email) // a report holds no hostile 10 MB value
+		sy.refuse(line, v, err)
+		return nil
+	}
+	n, err := cleanNames("DirectoryEntry", e.FirstName, e.LastName, e.DisplayName, p.name)
+	if err != nil {
+		sy.refuse(line, p.addr, err)
 		return nil
 	}
 	if first, ok := sy.seen[p.addr]; ok {
@@ -433,29 +438,12 @@ func (sy *syncer) entry(line int, e DirectoryEntry) error {
 		return err
 	}
 	sy.seen[p.addr] = syncSeen{int32(line), syncNone}
-	if d.claimant != "" && d.claimant != sy.org.ID {
-		sy.refuse(line, p.addr, errf(ErrDomainClaimedByOther, "%s: domain %s is claimed by org %q", p.addr, domainOf(p.addr), d.claimant))
-		return nil
-	}
-	if found {
-		sy.refuse(line, p.addr, errf(ErrEmailTaken, "%s belongs to an account of another org", p.addr))
+	u, err := newUser(t, sy.org, p.addr, n, onSync, joinFacts{claimant: d.claimant, taken: found, verified: d.verified})
+	if err != nil {
+		sy.refuse(line, p.addr, err)
 		return nil
 	}
 	sy.seen[p.addr] = syncSeen{int32(line), syncCreated}
-	u := User{
-		ID:          UserID(newID("usr_")),
-		Email:       p.addr,
-		FirstName:   strings.TrimSpace(e.FirstName),
-		LastName:    strings.TrimSpace(e.LastName),
-		DisplayName: strings.TrimSpace(e.DisplayName),
-		Org:         sy.org.ID,
-		Licenses:    append([]string(nil), sy.org.Settings.AutoLicenses...),
-		CreatedAt:   t.now,
-	}
-	if u.DisplayName == "" {
-		u.DisplayName = p.name
-	}
-	u.State, _ = next(0, onSync, facts{domainVerified: d.verified})
 	sy.rep.Created = append(sy.rep.Created, u.Email)
 	return sy.write(func() error { return t.addUser(u) })
 }

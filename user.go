@@ -5,7 +5,6 @@ import (
 	"errors"
 	"iter"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -14,50 +13,135 @@ import (
 // else Not Verified, with the org's AutoLicenses.
 //
 // Errors, in order: an *InputError for a bad address (ErrInvalidEmail,
-// N1, N4) or a negative Content (ErrInvalidValue); ErrNotFound for an
+// N1, N4), a name outside the limits (ErrInvalidValue: over
+// MaxNameChars characters or MaxNameBytes bytes, not UTF-8, a control
+// character other than the tab) or a negative Content (ErrInvalidValue);
+// ErrNotFound for an
 // unknown org; ErrDomainClaimedByOther if another org has claimed the
-// domain (D6); ErrEmailTaken if any account has the address. Event:
-// user.added.
+// domain (D6, without naming that org); ErrEmailTaken if any account has
+// the address. Event: user.added. Directory sync and BroadWorks
+// provisioning create users through the same constructor (newUser), with
+// the same D6 and U1.
 func (s *Service) AddUser(ctx context.Context, org OrgID, nu NewUser) (User, error) {
 	p, err := parseEmail("NewUser.Email", nu.Email, true)
+	if err != nil {
+		return User{}, err
+	}
+	n, err := cleanNames("NewUser", nu.FirstName, nu.LastName, nu.DisplayName, p.name)
 	if err != nil {
 		return User{}, err
 	}
 	if nu.Content < 0 {
 		return User{}, invalid(ErrInvalidValue, "NewUser.Content", nu.Content, "must not be negative")
 	}
-	u := User{
-		ID:          UserID(newID("usr_")),
-		Email:       p.addr,
-		FirstName:   strings.TrimSpace(nu.FirstName),
-		LastName:    strings.TrimSpace(nu.LastName),
-		DisplayName: strings.TrimSpace(nu.DisplayName),
-		Org:         org,
-		Content:     nu.Content,
-	}
-	if u.DisplayName == "" {
-		u.DisplayName = p.name
-	}
+	var u User
 	err = s.update(ctx, func(t *txn) error {
 		o, err := t.org(org)
 		if err != nil {
 			return err
 		}
-		if err := t.joinable(org, u.Email); err != nil {
-			return err
-		}
-		verified, err := t.domainVerified(org, domainOf(u.Email))
+		f, err := t.joinFacts(org, p.addr)
 		if err != nil {
 			return err
 		}
-		u.State, _ = next(0, onAdd, facts{domainVerified: verified || nu.SiteLinked})
-		u.Licenses = append([]string(nil), o.Settings.AutoLicenses...)
-		u.CreatedAt = t.now
+		f.verified = f.verified || nu.SiteLinked
+		if u, err = newUser(t, o, p.addr, n, onAdd, f); err != nil {
+			return err
+		}
+		u.Content = nu.Content
 		return t.addUser(u)
 	})
 	if err != nil {
 		return User{}, err
 	}
+	return u, nil
+}
+
+// userNames are a new user's names, checked by cleanNames.
+type userNames struct{ first, last, display string }
+
+// cleanNames checks and trims a new user's names (see the limits in
+// limits.go); the display name defaults to fallback (the display-name
+// part of an address, itself checked).
+func cleanNames(prefix, first, last, display, fallback string) (userNames, error) {
+	var n userNames
+	var err error
+	if n.first, err = cleanName(prefix+".FirstName", first); err != nil {
+		return n, err
+	}
+	if n.last, err = cleanName(prefix+".LastName", last); err != nil {
+		return n, err
+	}
+	if n.display, err = cleanName(prefix+".DisplayName", display); err != nil {
+		return n, err
+	}
+	if n.display == "" {
+		n.display, err = cleanName(prefix+".Email", fallback)
+	}
+	return n, err
+}
+
+// joinFacts are what the store says about an address joining an org.
+type joinFacts struct {
+	claimant OrgID // the org that claimed the address's domain; "" if none
+	taken    bool  // an account has the address
+	verified bool  // the joining org has verified the domain (or the address is proven another way)
+}
+
+// joinFacts reads the facts about email joining org.
+func (t *txn) joinFacts(org OrgID, email string) (joinFacts, error) {
+	var f joinFacts
+	dom := domainOf(email)
+	c, err := t.DomainClaimant(dom)
+	if err == nil {
+		f.claimant = c
+	} else if !errors.Is(err, ErrNotFound) {
+		return f, err
+	}
+	if _, err := t.UserByEmail(email); err == nil {
+		f.taken = true
+	} else if !errors.Is(err, ErrNotFound) {
+		return f, err
+	}
+	f.verified, err = t.domainVerified(org, dom)
+	return f, err
+}
+
+// refusal returns why an account with email may not exist in org: another
+// org has claimed its domain (D6: ErrDomainClaimedByOther, without naming
+// that org, N3) or an account has it (U1: ErrEmailTaken); nil if it may.
+func (f joinFacts) refusal(org OrgID, email string) error {
+	switch {
+	case f.claimant != "" && f.claimant != org:
+		return errf(ErrDomainClaimedByOther, "%s: domain %s is claimed by another organization", email, domainOf(email))
+	case f.taken:
+		return errf(ErrEmailTaken, "%s belongs to another account", email)
+	}
+	return nil
+}
+
+// newUser is the one constructor of a new account, for AddUser, directory
+// sync (on onSync) and BroadWorks provisioning: it refuses an address
+// that may not join o (D6, then U1; see joinFacts.refusal) and otherwise
+// returns the user, not yet stored (txn.addUser stores it): a new ID, the
+// names, o's AutoLicenses, created now, in the state the table gives for
+// on with the domain verified or not (U1, Y3). t is read for its clock
+// only.
+func newUser(t *txn, o Org, email string, n userNames, on trigger, f joinFacts) (User, error) {
+	if err := f.refusal(o.ID, email); err != nil {
+		return User{}, err
+	}
+	u := User{
+		ID:          UserID(newID("usr_")),
+		Email:       email,
+		FirstName:   n.first,
+		LastName:    n.last,
+		DisplayName: n.display,
+		Org:         o.ID,
+		Licenses:    append([]string(nil), o.Settings.AutoLicenses...),
+		CreatedAt:   t.now,
+	}
+	u.State, _ = next(0, on, facts{domainVerified: f.verified})
 	return u, nil
 }
 
@@ -72,17 +156,11 @@ func (t *txn) addUser(u User) error {
 // joinable checks that an account with the address may exist in org:
 // no other org has claimed its domain (D6) and no account has it (U1).
 func (t *txn) joinable(org OrgID, email string) error {
-	if c, err := t.DomainClaimant(domainOf(email)); err == nil && c != org {
-		return errf(ErrDomainClaimedByOther, "%s: domain %s is claimed by org %q", email, domainOf(email), c)
-	} else if err != nil && !errors.Is(err, ErrNotFound) {
+	f, err := t.joinFacts(org, email)
+	if err != nil {
 		return err
 	}
-	if _, err := t.UserByEmail(email); err == nil {
-		return errf(ErrEmailTaken, "%s", email)
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	return nil
+	return f.refusal(org, email)
 }
 
 // domainVerified reports whether org has verified the domain.
@@ -95,7 +173,13 @@ func (t *txn) domainVerified(org OrgID, domain string) (bool, error) {
 }
 
 // User returns the user as of now (a delayed claim past its deadline
-// shows resolved, X3); ErrNotFound if there is none.
+// shows resolved, X3); ErrNotFound if there is none, an *InputError
+// (ErrNotFound) for an ID outside the limits (MaxIDBytes).//
+// It is a global read, for the host's trusted code: it answers about the
+// users of every org and checks no acting org, so it is not an org
+// admin's view and its answers must not be shown to one as they are. An
+// admin's views take the acting org (Users, Claimable, Retractable,
+// Eligibility) and show it only what it may see (N3).
 func (s *Service) User(ctx context.Context, id UserID) (User, error) {
 	var u User
 	err := s.view(ctx, func(t *txn) error {
@@ -108,7 +192,12 @@ func (s *Service) User(ctx context.Context, id UserID) (User, error) {
 
 // UserByEmail returns the user with the address (any case, N1), original
 // accounts included; an *InputError for a bad address, ErrNotFound if
-// there is none.
+// there is none.//
+// It is a global read, for the host's trusted code: it answers about the
+// users of every org and checks no acting org, so it is not an org
+// admin's view and its answers must not be shown to one as they are. An
+// admin's views take the acting org (Users, Claimable, Retractable,
+// Eligibility) and show it only what it may see (N3).
 func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
 	p, err := parseEmailAny("email", email, false)
 	if err != nil {
@@ -228,7 +317,8 @@ func (s *Service) SignIn(ctx context.Context, id UserID) (User, error) {
 // A Delayed Claim user may be deactivated: its claim goes on, and its
 // resolution leaves it Inactive. Returns ErrNotFound for an unknown org
 // or a user not in org (N3) and ErrHeldByClaim for an original account
-// (H2). Event: user.deactivated.
+// (H2). A user of another org gets exactly the error of an unknown user,
+// naming neither org (N3). Event: user.deactivated.
 func (s *Service) Deactivate(ctx context.Context, org OrgID, id UserID) (User, error) {
 	return s.transition(ctx, &org, id, onDeactivate, EventUserDeactivated)
 }

@@ -12,7 +12,11 @@
 // event number; that a View cannot write; that concurrent Updates are
 // serializable; the Webex-for-BroadWorks records (enterprises with one org
 // each, B5, also under racing Updates; subscribers with unique addresses
-// and their list by enterprise; org profiles; their rollback); and, in a
+// and their list by enterprise; org profiles; their rollback); that the
+// store holds byte for byte every string the Service's limits accept —
+// the longest IDs, names and addresses, and every byte and notable
+// character inside them — while the Service refuses the rest before the
+// store (limits.go); and, in a
 // rapid state-machine test, that random sequences
 // of writes keep every query equal to a model built of plain maps.
 //
@@ -86,6 +90,7 @@ func Run(t *testing.T, newStore func(t *testing.T) claim.Store) {
 		{"Subscribers", testSubscribers},
 		{"OrgProfiles", testOrgProfiles},
 		{"BroadWorksRollback", testBroadWorksRollback},
+		{"Limits", testLimits}, // storetest/limits.go
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
