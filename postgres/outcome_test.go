@@ -17,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/claimkit/claim"
-	"github.com/claimkit/claim/claimtest"
 	"github.com/claimkit/claim/postgres"
 )
 
@@ -49,17 +48,8 @@ func TestCanceledCallsHaveCertainOutcomes(t *testing.T) {
 	t.Parallel()
 	schema, dsn := newSchema(t)
 	store := open(t, dsn)
-	clock := claimtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	dns := claimtest.NewResolver()
-	svc, err := claim.New(store, claim.WithClock(clock), claim.WithResolver(dns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fleet{svcs: [4]*claim.Service{svc, svc, svc, svc}, stores: [4]*postgres.Store{store, store, store, store}, clock: clock, dns: dns}
-	f.mustOrg(t, "acme", claim.Enterprise, time.Time{}, claim.Settings{AllowContentMigration: true})
-	f.mustOrg(t, "src", claim.Individual, raceOldOrg, claim.Settings{})
-	f.mustVerify(t, "acme", "target.example")
-	ids, _ := f.mustUsers(t, "src", "u", "target.example", 400, claim.Active)
+	f, ids := claimWorld(t, store, 400)
+	svc, clock := f.svcs[0], f.clock
 	expired := map[claim.UserID]bool{} // claimed for good by a Sweep
 
 	const calls = 1000

@@ -50,6 +50,25 @@ func newFleetOn(t *testing.T, dsn string) *fleet {
 	return f
 }
 
+// claimWorld returns one service on store, as a fleet of one, with an
+// org "acme" that has verified target.example and n Active users of an
+// older org "src" on that domain.
+func claimWorld(t *testing.T, store *postgres.Store, n int) (*fleet, []claim.UserID) {
+	t.Helper()
+	clock := claimtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+	dns := claimtest.NewResolver()
+	svc, err := claim.New(store, claim.WithClock(clock), claim.WithResolver(dns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fleet{svcs: [4]*claim.Service{svc, svc, svc, svc}, stores: [4]*postgres.Store{store, store, store, store}, clock: clock, dns: dns}
+	f.mustOrg(t, "acme", claim.Enterprise, time.Time{}, claim.Settings{AllowContentMigration: true})
+	f.mustOrg(t, "src", claim.Individual, raceOldOrg, claim.Settings{})
+	f.mustVerify(t, "acme", "target.example")
+	ids, _ := f.mustUsers(t, "src", "u", "target.example", n, claim.Active)
+	return f, ids
+}
+
 // raceOldOrg is when the source orgs were created: before
 // Policy.DelayedClaimCutoff, so that their users may be claimed delayed.
 var raceOldOrg = time.Date(2019, 8, 1, 0, 0, 0, 0, time.UTC)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/claimkit/claim"
-	"github.com/claimkit/claim/claimtest"
 	"github.com/claimkit/claim/postgres"
 )
 
@@ -25,17 +24,8 @@ func TestRoundTrips(t *testing.T) {
 	if err := store.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	clock := claimtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	dns := claimtest.NewResolver()
-	svc, err := claim.New(store, claim.WithClock(clock), claim.WithResolver(dns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fleet{svcs: [4]*claim.Service{svc, svc, svc, svc}, stores: [4]*postgres.Store{store, store, store, store}, clock: clock, dns: dns}
-	f.mustOrg(t, "acme", claim.Enterprise, time.Time{}, claim.Settings{AllowContentMigration: true})
-	f.mustOrg(t, "src", claim.Individual, raceOldOrg, claim.Settings{})
-	f.mustVerify(t, "acme", "target.example")
-	ids, _ := f.mustUsers(t, "src", "u", "target.example", 600, claim.Active)
+	f, ids := claimWorld(t, store, 600)
+	svc, clock := f.svcs[0], f.clock
 	ctx := t.Context()
 	next := 0
 	claimOne := func() claim.UserID {
