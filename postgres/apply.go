@@ -266,25 +266,25 @@ ins AS (
 	ON CONFLICT DO NOTHING
 	RETURNING id
 )
-SELECT d.id IN (SELECT id FROM ins), EXISTS (SELECT FROM users u WHERE u.id = d.id) FROM d ORDER BY d.ord`
+SELECT i.id IS NOT NULL, i.id IS NULL AND EXISTS (SELECT FROM users u WHERE u.id = d.id)
+FROM d LEFT JOIN ins i USING (id) ORDER BY d.ord`
+	// queryUpdateUsers updates users the transaction has read, each
+	// keeping its address (see Apply): none can be missing or find its
+	// address taken, and a row a write tells so.
 	queryUpdateUsers = `WITH d AS ` + userRows + `,
-f AS (
-	SELECT d.*, EXISTS (SELECT FROM users u WHERE u.id = d.id) AS found,
-		EXISTS (SELECT FROM users u WHERE lower(u.email) = d.email AND u.id <> d.id) AS taken
-	FROM d
-),
 upd AS (
-	UPDATE users u SET email = f.email, first_name = f.first_name, last_name = f.last_name,
-		display_name = f.display_name, org_id = f.org_id, state = f.state, licenses = f.licenses,
-		content = f.content, created_at = f.created_at, last_sign_in = f.last_sign_in,
-		inactive_since = f.inactive_since, activation_sent = f.activation_sent, held_by = f.held_by,
-		claim_by = f.claim_by, claim_from = f.claim_from, claim_mode = f.claim_mode,
-		claim_prev_state = f.claim_prev_state, claim_at = f.claim_at, claim_deadline = f.claim_deadline,
-		claim_signed_in = f.claim_signed_in, claim_original = f.claim_original, claim_ended = f.claim_ended,
-		claim_outcome = f.claim_outcome
-	FROM f WHERE u.id = f.id AND NOT f.taken
+	UPDATE users u SET first_name = d.first_name, last_name = d.last_name,
+		display_name = d.display_name, org_id = d.org_id, state = d.state, licenses = d.licenses,
+		content = d.content, created_at = d.created_at, last_sign_in = d.last_sign_in,
+		inactive_since = d.inactive_since, activation_sent = d.activation_sent, held_by = d.held_by,
+		claim_by = d.claim_by, claim_from = d.claim_from, claim_mode = d.claim_mode,
+		claim_prev_state = d.claim_prev_state, claim_at = d.claim_at, claim_deadline = d.claim_deadline,
+		claim_signed_in = d.claim_signed_in, claim_original = d.claim_original, claim_ended = d.claim_ended,
+		claim_outcome = d.claim_outcome
+	FROM d WHERE u.id = d.id AND u.email = d.email
+	RETURNING u.id
 )
-SELECT found, taken FROM f ORDER BY ord`
+SELECT p.id IS NOT NULL, false FROM d LEFT JOIN upd p USING (id) ORDER BY d.ord`
 	queryDeleteUsers = `WITH d AS (SELECT * FROM unnest($1::text[]) WITH ORDINALITY AS d(id, ord)),
 del AS (DELETE FROM users u USING d WHERE u.id = d.id RETURNING u.id)
 SELECT d.id IN (SELECT id FROM del) FROM d ORDER BY d.ord`
