@@ -151,9 +151,12 @@ func TestCanceledCallsHaveCertainOutcomes(t *testing.T) {
 }
 
 // cutProxy forwards TCP connections to a server and, once armed, cuts the
-// connection that sends a COMMIT right after forwarding the batch that
-// ends with it (up to its Sync message), before the server's answer can
-// come back.
+// connection that sends cutMarker right after forwarding the batch that
+// carries it (up to its Sync message), before the server's answer can
+// come back. The test puts the marker in an event, which the store sends
+// in the batch that ends with COMMIT.
+const cutMarker = "cut-after-this-commit"
+
 type cutProxy struct {
 	ln    net.Listener
 	to    string
@@ -196,13 +199,18 @@ func (p *cutProxy) serve() {
 			defer c.Close()
 			buf := make([]byte, 64<<10)
 			sawCommit := false
+			var tail []byte
 			for {
 				n, err := c.Read(buf)
 				if n > 0 {
 					if _, werr := s.Write(buf[:n]); werr != nil {
 						return
 					}
-					sawCommit = sawCommit || p.armed.Load() && bytes.Contains(buf[:n], []byte("COMMIT"))
+					// The marker may straddle two reads: look at
+					// the end of the last one too.
+					seen := append(tail, buf[:n]...)
+					sawCommit = sawCommit || p.armed.Load() && bytes.Contains(seen, []byte(cutMarker))
+					tail = append(tail[:0], seen[max(0, len(seen)-len(cutMarker)):]...)
 					// Cut once the Sync that ends the batch with
 					// COMMIT has gone through.
 					if sawCommit && bytes.HasSuffix(buf[:n], []byte{'S', 0, 0, 0, 4}) {
@@ -263,7 +271,7 @@ func TestLostCommitIsOutcomeUnknown(t *testing.T) {
 		if err := tx.CreateOrg(claim.Org{ID: "acme", Name: "Acme", Kind: claim.Enterprise}); err != nil {
 			return err
 		}
-		return tx.AppendEvent(claim.Event{Type: claim.EventOrgCreated, Org: "acme"})
+		return tx.AppendEvent(claim.Event{Type: claim.EventOrgCreated, Org: "acme", Detail: cutMarker})
 	})
 	proxy.armed.Store(false)
 	if !errors.Is(err, claim.ErrOutcomeUnknown) || proxy.cuts.Load() != 1 {
