@@ -1,6 +1,6 @@
 package claim
 
-// Webex for BroadWorks (SPEC section 17, B1–B6; seed 003): a service
+// Webex for BroadWorks (rules B1–B6, docs/rules.md): a service
 // provider (the partner) provisions the subscribers of its BroadWorks
 // enterprises into Webex organizations, moves existing Webex users into
 // them with the users' consent, attaches enterprises to existing customer

@@ -1,6 +1,6 @@
 package claim_test
 
-// A model-based test of subscriber provisioning (SPEC section 17, B1–B5)
+// A model-based test of subscriber provisioning (B1–B5)
 // in all three flows: rapid drives the Service and a plain model through
 // random sequences of provisioning, address entry and validation,
 // self-activation, consent, retries, removals and new consumer accounts,

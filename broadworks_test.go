@@ -12,7 +12,7 @@ import (
 	"github.com/claimkit/claim/claimtest"
 )
 
-// Webex for BroadWorks (SPEC section 17, B1–B6): attach rules, the three
+// Webex for BroadWorks (B1–B6): attach rules, the three
 // consent flows, the first provisioning, detach.
 
 const (

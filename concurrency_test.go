@@ -1,6 +1,6 @@
 package claim_test
 
-// Concurrency (SPEC section 15, Q1): 64 goroutines running mixed
+// Concurrency (Q1): 64 goroutines running mixed
 // operations on shared users, then the invariants that no interleaving
 // may break; and the races Q1 names, each run many times on fresh state:
 // exactly one operation wins and the other gets the error it would get

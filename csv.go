@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 )
 
-// The CSV method of claiming (SPEC section 10, method 2 of seed 000):
+// The CSV method of claiming (the second method of claiming: V1–V7 in docs/rules.md):
 // ExportClaimable writes the users an org may claim, the admin edits the
 // file, ImportClaims claims what it says.
 

@@ -35,7 +35,7 @@
 // # Webex for BroadWorks
 //
 // A service provider (a partner org) provisions the subscribers of its
-// BroadWorks enterprises into Webex orgs (SPEC section 17, B1–B6;
+// BroadWorks enterprises into Webex orgs (B1–B6;
 // broadworks.go). One enterprise belongs to one org (B5): the org its
 // first provisioning creates, whose first user becomes its administrator
 // (B2), or an existing customer org it attaches to, automatically or

@@ -1,11 +1,12 @@
 package claim_test
 
-// A model-based test of the whole claim workflow (SPEC sections 3, 5–9,
-// 12, 13): rapid drives a Service and a plain model side by side through
+// A model-based test of the whole claim workflow (the rules of
+// docs/rules.md on users, claims, choices, expiry, retraction and the
+// sweep): rapid drives a Service and a plain model side by side through
 // random sequences of operations, and after every step Check compares the
 // two with cmp.Diff.
 //
-// The model is a second implementation of the SPEC, written as plain Go
+// The model is a second implementation of the rules, written as plain Go
 // over maps: it never calls the engine's unexported code. It keeps the
 // accounts as the store holds them (persisted) and derives what reads
 // show from its clock (X3), so it can tell a delayed claim that has
@@ -142,7 +143,7 @@ const (
 	smPurgeWindow              = 30 * smDay // Policy.InactivePurge (Y4)
 )
 
-// smCutoff is Policy.DelayedClaimCutoff (M2, SPEC section 16).
+// smCutoff is Policy.DelayedClaimCutoff (M2).
 var smCutoff = time.Date(2020, 5, 6, 0, 0, 0, 0, time.UTC)
 
 // smOrg is one org of the world.
@@ -269,7 +270,7 @@ func (m *smModel) holder(orig claim.UserID) smUser {
 // Active if u signed in during the claim, else its previous state (Not
 // Verified becomes Verified); an Inactive user stays Inactive (U5). A
 // user that was Inactive before the claim and is Inactive again keeps its
-// InactiveSince from before the claim (the SPEC is silent; the engine's
+// InactiveSince from before the claim (the rules are silent; the engine's
 // decision: the purge clock goes on).
 func (m *smModel) expired(u smUser) smUser {
 	orig := m.users[u.rec.original]
@@ -1268,7 +1269,7 @@ func (s *smMachine) Sweep(t *rapid.T) {
 		// Sweep should also purge users Inactive for InactivePurge (P1,
 		// Y4), which the engine does not do yet (it needs a Store index
 		// of inactive users). Until it does, the machine sweeps only when
-		// no purge is due, where the SPEC and the engine agree.
+		// no purge is due, where the rules and the engine agree.
 		t.Skip("a user is due for purge")
 	}
 	want := claim.SweepReport{Expired: s.m.dueCount()}

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Policy holds the rules' numbers (SPEC section 16). DefaultPolicy gives
+// Policy holds the rules' numbers (docs/rules.md, "Policy"). DefaultPolicy gives
 // the documented defaults; New refuses a Policy that makes no sense.
 type Policy struct {
 	// ClaimWindow is how long a claim can be retracted and a delayed claim
@@ -16,7 +16,7 @@ type Policy struct {
 	// deletes it: 30 days (Y4).
 	InactivePurge time.Duration
 	// ListLimit is the most users ClaimUsers takes in one call: 250 (K2;
-	// seed 004 says 100).
+	// the product documents say 100).
 	ListLimit int
 	// ManualLimit is the most addresses ClaimEmails takes in one call: 25 (K3).
 	ManualLimit int
@@ -38,7 +38,7 @@ type Policy struct {
 	SweepBatch int
 }
 
-// DefaultPolicy returns the documented defaults of SPEC section 16.
+// DefaultPolicy returns the documented defaults (docs/rules.md).
 func DefaultPolicy() Policy {
 	return Policy{
 		ClaimWindow:         14 * 24 * time.Hour,

@@ -14,7 +14,7 @@ import (
 	"github.com/claimkit/claim/claimtest"
 )
 
-// Refusals (must-show item 4): every refusal of SPEC sections 3–9 — and
+// Refusals (must-show item 4): every refusal of the rules in docs/rules.md — and
 // the input rules of section 2, G1 and the Policy — is checked with
 // errors.Is against its sentinel, and the world (users of every org, the
 // whole event log, org records and domain records) is compared before and
@@ -1043,7 +1043,7 @@ func TestRefuseClaimCall(t *testing.T) {
 			}, want: claim.ErrNotAcknowledged},
 		{reason: "K2: 251 IDs are too many", op: "ClaimUsers(b, 251 IDs)",
 			call: byIDs("b", 251, true), want: claim.ErrTooMany},
-		{reason: "K2: the limit is Policy.ListLimit (seed 004's 100: 101 are too many)", op: "ClaimUsers(b, 101 IDs), ListLimit 100",
+		{reason: "K2: the limit is Policy.ListLimit (100 by default: 101 are too many)", op: "ClaimUsers(b, 101 IDs), ListLimit 100",
 			opts: []claim.Option{rfPolicy(func(p *claim.Policy) { p.ListLimit = 100 })},
 			call: byIDs("b", 101, true), want: claim.ErrTooMany},
 		{reason: "K3: 26 addresses are too many", op: "ClaimEmails(b, 26 addresses)",

@@ -1,6 +1,6 @@
 package claim_test
 
-// Property tests of retraction (SPEC section 9): one property per cell of
+// Property tests of retraction (R1–R9): one property per cell of
 // the retraction table, R4, R6 and R8. Each property draws the orgs
 // (kind, creation date, settings), the user (address, names, content,
 // the state reached through the API), licenses and every time interval

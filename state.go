@@ -66,7 +66,7 @@ type transition struct {
 	err   error
 }
 
-// transitions is the user state machine (SPEC sections 3, 7, 8, 9). The
+// transitions is the user state machine (docs/rules.md: the user states, claims, choices and retraction). The
 // engine consults it for every state change: the first row whose from,
 // trigger and guard match decides. from 0 is "no user yet". A trigger
 // with no matching row is a bug in the engine, never a silent no-op, so

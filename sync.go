@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Directory synchronization (SPEC section 11, Y1–Y6): the org's directory
+// Directory synchronization (Y1–Y6): the org's directory
 // (Directory Connector, Active Directory) is the source of truth for who
 // belongs to it.
 
@@ -74,14 +74,14 @@ func (e *SyncThresholdError) Error() string {
 func (e *SyncThresholdError) Unwrap() error { return ErrSyncThreshold }
 
 // SyncDirectory synchronizes org's users with its directory, entries
-// (SPEC section 11); it is SyncDirectorySeq over the slice, which it does
+// (Y1–Y6); it is SyncDirectorySeq over the slice, which it does
 // not copy.
 func (s *Service) SyncDirectory(ctx context.Context, org OrgID, entries []DirectoryEntry, opts SyncOptions) (SyncReport, error) {
 	return s.syncDirectory(ctx, org, slices.Values(entries), len(entries), opts)
 }
 
 // SyncDirectorySeq synchronizes org's users with its directory, the
-// entries entries yields (SPEC section 11). The rules, in order:
+// entries entries yields (Y1–Y6). The rules, in order:
 //
 //  1. Call-level refusals, which change nothing: IgnoreThreshold without
 //     Full, or a nil entries, is an *InputError (ErrInvalidValue); an

@@ -17,7 +17,7 @@ import (
 	"github.com/claimkit/claim/claimtest"
 )
 
-// Directory synchronization (SPEC section 11, Y1–Y6): behaviour on small
+// Directory synchronization (Y1–Y6): behaviour on small
 // hand-made orgs. sync_prop_test.go holds the properties, and
 // refusal_test.go's style is followed by TestRefuseSync.
 

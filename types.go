@@ -62,7 +62,7 @@ type Org struct {
 // user's state (N5).
 type State int
 
-// The five user states (seed 002).
+// The five user states (docs/rules.md).
 const (
 	// NotVerified: in the org, identity not validated; cannot use services.
 	NotVerified State = iota + 1
@@ -137,7 +137,7 @@ type User struct {
 	LastName    string    // family name
 	DisplayName string    // the name shown; from a display-name address form when not given
 	Org         OrgID     // the org the account belongs to
-	State       State     // one of the five states (seed 002)
+	State       State     // one of the five states (docs/rules.md)
 	Licenses    []string  // license names, in the order assigned
 	Content     int       // content items the account owns (messages, files, meetings data)
 	CreatedAt   time.Time // when the account was added

@@ -14,7 +14,7 @@ import (
 	"github.com/claimkit/claim/postgres"
 )
 
-// The multi-process tests (SPEC P1, Q1, Q2): four services, each on a
+// The multi-process tests (P1, Q1, Q2): four services, each on a
 // store with a pool of its own, share one schema, as four processes
 // sharing one database would. They share one fake clock, as processes
 // share the time of day.

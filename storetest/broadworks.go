@@ -11,7 +11,7 @@ import (
 	"github.com/claimkit/claim"
 )
 
-// The Webex-for-BroadWorks records (SPEC section 17): enterprises with
+// The Webex-for-BroadWorks records (B1–B6): enterprises with
 // their one org (B5), subscribers with their unique address, org
 // profiles, and the subscriber of an event.
 
