@@ -1842,3 +1842,40 @@ func TestEventsKeepAppendOrder(t *testing.T) {
 		return nil
 	})
 }
+
+// TestDeferredWriteGuard: a write deferred on the strength of the
+// transaction's own reads fails on the server, and so fails the Update
+// with nothing committed, if those reads turn out wrong: here the row
+// went behind the Tx's back (a raw DELETE), and the deferred UPDATE then
+// writes no row.
+func TestDeferredWriteGuard(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	mustUpdate(t, s, func(tx claim.Tx) error { return tx.CreateUser(user("u1", "ann@x.com", "acme")) })
+	err := s.Update(t.Context(), func(tx claim.Tx) error {
+		u, err := tx.User("u1")
+		if err != nil {
+			return err
+		}
+		if err := postgres.Exec(tx, `DELETE FROM users WHERE id = 'u1'`); err != nil {
+			return err
+		}
+		u.FirstName = "Changed"
+		if err := tx.UpdateUser(u); err != nil { // deferred: the Tx read u1
+			return fmt.Errorf("UpdateUser() = %w, want it deferred", err)
+		}
+		return tx.CreateOrg(claim.Org{ID: "acme", Name: "Acme", Kind: claim.Enterprise})
+	})
+	if pgCode(err) != "22012" || !strings.Contains(fmt.Sprint(err), "UpdateUser u1") {
+		t.Errorf("Update() = %v, want the deferred UpdateUser of u1 to fail (SQLSTATE 22012)", err)
+	}
+	mustView(t, s, func(tx claim.Tx) error {
+		if u, err := tx.User("u1"); err != nil || u.FirstName == "Changed" {
+			t.Errorf("User(u1) = %+v, %v; want it as it was", u, err)
+		}
+		if _, err := tx.Org("acme"); !errors.Is(err, claim.ErrNotFound) {
+			t.Errorf("Org(acme) = %v, want ErrNotFound: nothing committed", err)
+		}
+		return nil
+	})
+}
