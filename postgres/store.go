@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -295,7 +296,7 @@ func (t *tx) commit(ctx context.Context) (retry bool, err error) {
 	}
 	var pgErr *pgconn.PgError
 	switch {
-	case errors.As(err, &pgErr):
+	case errors.As(err, &pgErr) && !t.connectionLost(err):
 		// The server answered: a statement or COMMIT failed, and the
 		// transaction rolled back.
 		err = t.fail("commit", err)
@@ -306,7 +307,9 @@ func (t *tx) commit(ctx context.Context) (retry bool, err error) {
 	}
 	// The batch may have reached the server whole, whatever pgx says of
 	// it: a connection cut as the batch is written can surface as an
-	// error that calls itself safe to retry.
+	// error that calls itself safe to retry, and a server that ends the
+	// session (an administrator's pg_terminate_backend, a shutdown) may
+	// do so after COMMIT.
 	return false, fmt.Errorf("postgres store: commit: %w: %w", claim.ErrOutcomeUnknown, err)
 }
 
@@ -340,11 +343,23 @@ func (t *tx) end() {
 // and may pass if the transaction runs again: a serialization failure, a
 // deadlock, or a lost connection while ctx is not done.
 func (t *tx) retryable(ctx context.Context, err error) bool {
-	if retryable(err) {
+	return retryable(err) || t.connectionLost(err) && ctx.Err() == nil
+}
+
+// connectionLost reports whether err, from a statement of t, means that
+// the session is gone: the connection closed without an answer from the
+// server, or the server ended the session (SQLSTATE class 08, or 57P01 to
+// 57P03: an administrator or a shutdown terminated it).
+func (t *tx) connectionLost(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return t.conn.Conn().IsClosed()
+	}
+	switch pgErr.Code {
+	case "57P01", "57P02", "57P03":
 		return true
 	}
-	var pgErr *pgconn.PgError
-	return !errors.As(err, &pgErr) && t.conn.Conn().IsClosed() && ctx.Err() == nil
+	return strings.HasPrefix(pgErr.Code, "08")
 }
 
 // retryable reports whether err is a serialization failure or a deadlock,
