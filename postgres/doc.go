@@ -131,7 +131,8 @@
 // connection and before its answer came, the error wraps
 // claim.ErrOutcomeUnknown: the caller must read again to learn what
 // happened. No other error is returned for a transaction that committed.
-// A connection lost earlier, before COMMIT was sent, is retried: nothing
+// A connection lost earlier, before COMMIT was sent (or a session the
+// server ended then, as pg_terminate_backend does), is retried: nothing
 // of the transaction committed.
 //
 // # Event sequence numbers

@@ -171,8 +171,9 @@ const (
 // failed in a way that committed nothing and may pass if tried again:
 // PostgreSQL could not serialize the transaction (SQLSTATE 40001) or
 // found it in a deadlock (40P01), at any statement or at COMMIT, even if
-// fn swallowed the error; or the connection failed (or none could be
-// had) before COMMIT was sent. Each retry is logged at Debug level
+// fn swallowed the error; or the connection failed, or the server ended
+// the session (SQLSTATE class 08, 57P01 to 57P03), or no connection could
+// be had, before COMMIT was sent. Each retry is logged at Debug level
 // through the logger of claim.ContextLogger(ctx), with its SQLSTATE. fn
 // must have no effect outside the transaction.
 //
