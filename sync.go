@@ -414,11 +414,6 @@ func (sy *syncer) entry(line int, e DirectoryEntry) error {
 		sy.refuse(line, v, err)
 		return nil
 	}
-	n, err := cleanNames("DirectoryEntry", e.FirstName, e.LastName, e.DisplayName, p.name)
-	if err != nil {
-		sy.refuse(line, p.addr, err)
-		return nil
-	}
 	if first, ok := sy.seen[p.addr]; ok {
 		sy.refuse(line, p.addr, errf(ErrDuplicate, "%s is the address of line %d too", p.addr, first.line))
 		return nil
@@ -438,6 +433,14 @@ func (sy *syncer) entry(line int, e DirectoryEntry) error {
 		return err
 	}
 	sy.seen[p.addr] = syncSeen{int32(line), syncNone}
+	// Only a new user takes the entry's names (a member keeps its own),
+	// so only then do the names' limits matter: a member whose directory
+	// names the limits refuse stays a member.
+	n, err := cleanNames("DirectoryEntry", e.FirstName, e.LastName, e.DisplayName, p.name)
+	if err != nil {
+		sy.refuse(line, p.addr, err)
+		return nil
+	}
 	u, err := newUser(t, sy.org, p.addr, n, onSync, joinFacts{claimant: d.claimant, taken: found, verified: d.verified})
 	if err != nil {
 		sy.refuse(line, p.addr, err)

@@ -120,6 +120,9 @@ func TestSyncFull(t *testing.T) {
 	dir := syEntries("NORA@V.example", "vic@v.example", "Ann@v.example", "ina@v.example", "ian@v.example",
 		"uma@U.EXAMPLE", "una@u.example", "usa@u.example", "Neo Nix <neo@v.example>", "nu@u.example")
 	dir[8].DisplayName = ""
+	// A member keeps its own names, so the limits on names do not refuse
+	// its entry (which would then deactivate it).
+	dir[2].DisplayName = "Ann\nEvil"
 	want := claim.SyncReport{
 		Created:     []string{"neo@v.example", "nu@u.example"},
 		Promoted:    []string{"nora@v.example", "vic@v.example"},
