@@ -603,7 +603,8 @@ func (t *txn) migrate(u User, orig User) error {
 // It is 0 once the claim has ended (chosen, expired) or its window has
 // passed (an immediate claim waiting for the user's choice). It returns
 // ErrNotFound for an unknown user and ErrNoPendingClaim for a user with no
-// claim record (never claimed, retracted, or an original account).//
+// claim record (never claimed, retracted, or an original account).
+//
 // It is a global read, for the host's trusted code: it answers about the
 // users of every org and checks no acting org, so it is not an org
 // admin's view and its answers must not be shown to one as they are. An

@@ -97,8 +97,9 @@ func badRune(v string, bad func(rune) bool) string {
 	return ""
 }
 
-// idBad is the characters an identifier must not hold.
-func idBad(r rune) bool { return control(r) || invisible(r) }
+// hidden is the characters an identifier, an address or a domain name
+// must not hold: control characters, and those that do not show.
+func hidden(r rune) bool { return control(r) || invisible(r) }
 
 // checkID refuses an identifier outside the limits: empty (when
 // required), longer than MaxIDBytes, not UTF-8, with spaces around it or a
@@ -117,7 +118,7 @@ func checkID[ID ~string](sentinel error, field string, id ID, required bool) err
 	case strings.TrimSpace(s) != s:
 		return invalid(sentinel, field, s, "leading or trailing spaces")
 	}
-	if why := badRune(s, idBad); why != "" {
+	if why := badRune(s, hidden); why != "" {
 		return invalid(sentinel, field, s, why)
 	}
 	return nil
@@ -148,8 +149,6 @@ func cleanName(field, v string) (string, error) {
 	return n, nil
 }
 
-// textBad is the characters an address or a domain name must not hold.
-func textBad(r rune) bool { return control(r) || invisible(r) }
 
 // checkText refuses an address or domain name as given that is longer
 // than MaxInputBytes, not UTF-8 or holds a control, invisible or
@@ -158,7 +157,7 @@ func checkText(sentinel error, field, v string) error {
 	if len(v) > MaxInputBytes {
 		return invalid(sentinel, field, v, fmt.Sprintf("longer than %d bytes", MaxInputBytes))
 	}
-	if why := badRune(strings.TrimSpace(v), textBad); why != "" {
+	if why := badRune(strings.TrimSpace(v), hidden); why != "" {
 		return invalid(sentinel, field, v, why)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -32,13 +33,6 @@ var notRuleIDs = map[string]string{
 	"C0": "the Unicode C0 control characters, named in input checks",
 	"L1": "a license name in machine_test.go's org fixture",
 }
-
-// specMentionsToRemove lists, per file, how many mentions of the working
-// documents (the specification, the seed documents, the shared folder)
-// it may still have. None may: the module explains its rules in its own
-// words (docs/rules.md), so any mention fails the test. A file given an
-// allowance here while a rewrite is under way must say why.
-var specMentionsToRemove = map[string]int{}
 
 // moduleText returns, for every .go, .md and .sql file of the module (not
 // this file), its path and the text where rule IDs are cited: a Markdown
@@ -135,26 +129,16 @@ func TestRules(t *testing.T) {
 	})
 
 	// The module ships without the working documents, so it must not send
-	// readers to them. Enabled in full once specMentionsToRemove is empty.
+	// readers to them.
 	t.Run("NoSpecOrSeedMentions", func(t *testing.T) {
 		texts := moduleText(t, true)
-		for _, path := range slices.Sorted(func(yield func(string) bool) {
-			for p := range texts {
-				if !yield(p) {
-					return
-				}
-			}
-		}) {
+		for _, path := range slices.Sorted(maps.Keys(texts)) {
 			if filepath.Ext(path) == ".sql" {
 				continue // a released migration never changes, comments included
 			}
-			n := len(specMention.FindAllString(texts[path], -1))
-			switch allowed := specMentionsToRemove[path]; {
-			case n > allowed:
-				t.Errorf("%s mentions the specification, a seed document or the shared folder %d times (allowed: %d); cite %s instead",
-					path, n, allowed, rulesDoc)
-			case n < allowed:
-				t.Logf("%s: %d mentions left, specMentionsToRemove allows %d: lower it", path, n, allowed)
+			if n := len(specMention.FindAllString(texts[path], -1)); n > 0 {
+				t.Errorf("%s mentions the specification, a seed document or the shared folder %d times; cite %s instead",
+					path, n, rulesDoc)
 			}
 		}
 	})

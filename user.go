@@ -174,7 +174,8 @@ func (t *txn) domainVerified(org OrgID, domain string) (bool, error) {
 
 // User returns the user as of now (a delayed claim past its deadline
 // shows resolved, X3); ErrNotFound if there is none, an *InputError
-// (ErrNotFound) for an ID outside the limits (MaxIDBytes).//
+// (ErrNotFound) for an ID outside the limits (MaxIDBytes).
+//
 // It is a global read, for the host's trusted code: it answers about the
 // users of every org and checks no acting org, so it is not an org
 // admin's view and its answers must not be shown to one as they are. An
@@ -192,7 +193,8 @@ func (s *Service) User(ctx context.Context, id UserID) (User, error) {
 
 // UserByEmail returns the user with the address (any case, N1), original
 // accounts included; an *InputError for a bad address, ErrNotFound if
-// there is none.//
+// there is none.
+//
 // It is a global read, for the host's trusted code: it answers about the
 // users of every org and checks no acting org, so it is not an org
 // admin's view and its answers must not be shown to one as they are. An
