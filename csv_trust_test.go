@@ -186,3 +186,22 @@ func TestImportRefusedPeakHeap(t *testing.T) {
 		})
 	}
 }
+
+// TestImportDefaultMaxReportRows: with MaxReportRows unset, the report
+// keeps the first DefaultMaxReportRows problem rows of a file with more
+// and counts the rest in Omitted (V2).
+func TestImportDefaultMaxReportRows(t *testing.T) {
+	const extra = 5
+	e := csvEnv(t)
+	rep, err := e.svc.ImportClaims(t.Context(), "b", &refusedRows{n: claim.DefaultMaxReportRows + extra}, claim.ImportOptions{Acknowledge: true})
+	if err != nil {
+		t.Fatalf("ImportClaims = %v", err)
+	}
+	if rep.Refused != claim.DefaultMaxReportRows+extra || len(rep.Rows) != claim.DefaultMaxReportRows || rep.Omitted != extra {
+		t.Errorf("Refused %d, len(Rows) %d, Omitted %d; want %d, %d, %d", rep.Refused, len(rep.Rows), rep.Omitted,
+			claim.DefaultMaxReportRows+extra, claim.DefaultMaxReportRows, extra)
+	}
+	if last := rep.Rows[len(rep.Rows)-1].Line; last != claim.DefaultMaxReportRows+1 {
+		t.Errorf("the last row kept is line %d, want %d (the first problem rows)", last, claim.DefaultMaxReportRows+1)
+	}
+}
