@@ -28,6 +28,20 @@ func (t *tx) Apply(writes []claim.Write) error {
 	if err := t.check("Apply", true); err != nil {
 		return err
 	}
+	if err := t.apply(writes); err != nil {
+		// A refusal leaves the writes after it run, and a write refused
+		// before any was sent leaves the events of those before it
+		// queued: the transaction must not commit.
+		if t.broken == nil {
+			t.broken = err
+		}
+		return err
+	}
+	return nil
+}
+
+// apply is Apply once the Tx is checked.
+func (t *tx) apply(writes []claim.Write) error {
 	var runs []*userRun
 	var seg segment
 	for i, w := range writes {
@@ -80,8 +94,8 @@ func (t *tx) Apply(writes []claim.Write) error {
 		return nil
 	}
 	t.wrote = true
-	// failed is the first refused write of each run, by its index in
-	// writes; the first of them all is Apply's error.
+	// first is the index in writes of the first write refused, refusal
+	// its error: Apply's.
 	first := len(writes)
 	var refusal error
 	err := t.send(t.ctx, func(b *pgx.Batch) {
@@ -98,14 +112,9 @@ func (t *tx) Apply(writes []claim.Write) error {
 		err = refusal
 	}
 	if err != nil {
-		// A refusal leaves the writes after it run: the transaction
-		// must not commit.
-		err = t.fail("Apply", err)
-		if t.broken == nil {
-			t.broken = err
-		}
+		return t.fail("Apply", err)
 	}
-	return err
+	return nil
 }
 
 // segment gathers writes that touch no ID and no address twice: their
@@ -134,7 +143,13 @@ func (g *segment) takes(id claim.UserID, email string) bool {
 
 // run returns the segment's run of op.
 func (g *segment) run(op claim.WriteOp) *userRun {
-	k := map[claim.WriteOp]int{claim.WriteDeleteUser: 0, claim.WriteUpdateUser: 1, claim.WriteCreateUser: 2}[op]
+	k := 2 // creates
+	switch op {
+	case claim.WriteDeleteUser:
+		k = 0
+	case claim.WriteUpdateUser:
+		k = 1
+	}
 	if g.runs[k] == nil {
 		g.runs[k] = &userRun{op: op}
 	}

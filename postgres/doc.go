@@ -72,11 +72,11 @@
 // View runs its function in BEGIN ISOLATION LEVEL REPEATABLE READ READ
 // ONLY: one snapshot of everything committed when it starts. Such a
 // transaction never waits, never fails to serialize and takes no
-// predicate locks, so readers cost writers nothing. (SERIALIZABLE READ
-// ONLY DEFERRABLE would also exclude the rare read-only anomaly of
-// snapshot isolation, at the price of waiting for a safe snapshot under
-// load. The engine decides nothing in a View, so the cheaper snapshot is
-// enough.)
+// predicate locks, so its reads cost writers nothing (Events waits for
+// the event lock, below). (SERIALIZABLE READ ONLY DEFERRABLE would also
+// exclude the rare read-only anomaly of snapshot isolation, at the price
+// of waiting for a safe snapshot under load. The engine decides nothing
+// in a View, so the cheaper snapshot is enough.)
 //
 // A claim.Tx is one transaction on one pooled connection; it is not safe
 // for concurrent use. Expected refusals (claim.ErrNotFound,
@@ -169,7 +169,9 @@
 // transaction whose COMMIT itself fails (a serialization failure found
 // at commit, a lost connection) skips the numbers it took, which the
 // claim.Tx contract allows. Events in a transaction that has already
-// begun reads on another connection of the pool.
+// begun reads on another connection of the pool. (The comment on
+// events_seq in migrations/0001_initial.sql describes the session lock
+// of earlier builds; a released migration does not change.)
 //
 // # Time
 //

@@ -290,15 +290,18 @@ func TestLostCommitIsOutcomeUnknown(t *testing.T) {
 		t.Fatalf("Update() cut after COMMIT = %v (%d cuts), want an error wrapping %v after 1 cut", err, proxy.cuts.Load(), claim.ErrOutcomeUnknown)
 	}
 	// The server had the whole batch and usually commits it; whether
-	// it did is what the caller cannot know, and so no more than once.
-	var n int
-	if err := adminPool(t).QueryRow(t.Context(), `SELECT count(*) FROM `+qualified(schema, "orgs")+` WHERE id = 'acme'`).Scan(&n); err != nil {
+	// it did is what the caller cannot know. It committed it at most once,
+	// and whole: the org and its event, or neither.
+	var orgs, events int
+	err = adminPool(t).QueryRow(t.Context(), `SELECT (SELECT count(*) FROM `+qualified(schema, "orgs")+` WHERE id = 'acme'),
+		(SELECT count(*) FROM `+qualified(schema, "events")+` WHERE detail = $1)`, cutMarker).Scan(&orgs, &events)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if n > 1 {
-		t.Errorf("org acme stored %d times after the cut COMMIT, want at most 1", n)
+	if events > 1 || orgs != events {
+		t.Errorf("after the cut COMMIT: org acme stored %d times, its event %d times; want both once or neither", orgs, events)
 	}
-	t.Logf("org acme stored %d times after the cut COMMIT", n)
+	t.Logf("the cut transaction committed %d times", events)
 	// The store goes on working on the pool's other connections.
 	err = s.Update(t.Context(), func(tx claim.Tx) error {
 		return tx.CreateOrg(claim.Org{ID: "beta", Name: "Beta", Kind: claim.Enterprise})

@@ -595,7 +595,8 @@ const queryEventsSettled = `SELECT ` + eventColumns + ` FROM events
 // them before an event that has yet to commit: in a transaction of its
 // own, it waits for the writers that are numbering events to end, then
 // reads the events up to the last number taken. It runs on c, which must
-// not be in a transaction.
+// not be in a transaction, and leaves it in none: on an error it rolls
+// back whatever is open, or closes c if it cannot.
 func readEvents(ctx context.Context, c *pgx.Conn, after uint64, limit int) ([]claim.Event, error) {
 	var es []claim.Event
 	b := &pgx.Batch{}
@@ -604,6 +605,11 @@ func readEvents(ctx context.Context, c *pgx.Conn, after uint64, limit int) ([]cl
 	queueRows(b, &es, scanEvent, queryEventsSettled, int64(after), limit)
 	queue(b, `COMMIT`)
 	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		if _, rerr := c.Exec(cctx, "ROLLBACK"); rerr != nil {
+			_ = c.Close(cctx)
+		}
 		return nil, err
 	}
 	return es, nil

@@ -1848,15 +1848,20 @@ func TestEventsKeepAppendOrder(t *testing.T) {
 }
 
 // TestDeferredWriteGuard: a write deferred on the strength of the
-// transaction's own reads fails on the server, and so fails the Update
-// with nothing committed, if those reads turn out wrong: here the row
-// went behind the Tx's back (a raw DELETE), and the deferred UPDATE then
-// writes no row.
+// transaction's own reads fails on the server, in the batch that ends
+// with COMMIT, if those reads turn out wrong, so that the batch commits
+// nothing: here the row went behind the Tx's back (a raw DELETE), and the
+// deferred UPDATE, sent with the events and COMMIT, writes no row.
 func TestDeferredWriteGuard(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
 	mustUpdate(t, s, func(tx claim.Tx) error { return tx.CreateUser(user("u1", "ann@x.com", "acme")) })
+	calls := 0
 	err := s.Update(t.Context(), func(tx claim.Tx) error {
+		calls++
+		if err := tx.CreateOrg(claim.Org{ID: "acme", Name: "Acme", Kind: claim.Enterprise}); err != nil {
+			return err
+		}
 		u, err := tx.User("u1")
 		if err != nil {
 			return err
@@ -1868,10 +1873,11 @@ func TestDeferredWriteGuard(t *testing.T) {
 		if err := tx.UpdateUser(u); err != nil { // deferred: the Tx read u1
 			return fmt.Errorf("UpdateUser() = %w, want it deferred", err)
 		}
-		return tx.CreateOrg(claim.Org{ID: "acme", Name: "Acme", Kind: claim.Enterprise})
+		return tx.AppendEvent(claim.Event{Type: "test", Detail: "guard"})
 	})
-	if pgCode(err) != "22012" || !strings.Contains(fmt.Sprint(err), "UpdateUser u1") {
-		t.Errorf("Update() = %v, want the deferred UpdateUser of u1 to fail (SQLSTATE 22012)", err)
+	if pgCode(err) != "22012" || !strings.Contains(fmt.Sprint(err), "commit") || !strings.Contains(fmt.Sprint(err), "UpdateUser u1") ||
+		errors.Is(err, claim.ErrOutcomeUnknown) || calls != 1 {
+		t.Errorf("Update() = %v after %d calls, want the commit to fail on the deferred UpdateUser of u1 (SQLSTATE 22012) once", err, calls)
 	}
 	mustView(t, s, func(tx claim.Tx) error {
 		if u, err := tx.User("u1"); err != nil || u.FirstName == "Changed" {
@@ -1879,6 +1885,9 @@ func TestDeferredWriteGuard(t *testing.T) {
 		}
 		if _, err := tx.Org("acme"); !errors.Is(err, claim.ErrNotFound) {
 			t.Errorf("Org(acme) = %v, want ErrNotFound: nothing committed", err)
+		}
+		if evs, err := tx.Events(0, 10); err != nil || len(evs) != 0 {
+			t.Errorf("Events(0) = %v, %v; want none", evs, err)
 		}
 		return nil
 	})

@@ -572,7 +572,7 @@ func (t *tx) UpdateUser(u claim.User) error {
 	if err := t.check("UpdateUser", true); err != nil {
 		return err
 	}
-	if old, found, _ := t.cache.user(u.ID); found && old.Email == u.Email {
+	if t.unchangedAddress(u) {
 		if ok, err := t.deferUser("UpdateUser", u, queryDeferredUpdateUser); ok {
 			return err
 		}
@@ -807,8 +807,9 @@ func scanEvent(row pgx.CollectableRow) (claim.Event, error) {
 // transactions that are numbering events to end, and reads in a
 // transaction of its own: on t's connection if t has not begun (one
 // round trip; later reads of t see a later snapshot), else on another
-// connection of the pool. So it lists no event of t. Returns an error
-// wrapping claim.ErrInvalidValue if limit <= 0.
+// connection of the pool, which must then have one to give. So it lists
+// no event of t. Returns an error wrapping claim.ErrInvalidValue if limit
+// <= 0.
 func (t *tx) Events(after uint64, limit int) ([]claim.Event, error) {
 	if err := t.checkList("Events", limit); err != nil {
 		return nil, err
@@ -829,8 +830,13 @@ func (t *tx) Events(after uint64, limit int) ([]claim.Event, error) {
 		if c != t.conn {
 			return nil, fmt.Errorf("postgres store: Events: %w", err)
 		}
-		t.begun = true // its transaction may be open: end rolls it back
-		return nil, t.fail("Events", err)
+		// t's connection is out of any transaction again (or
+		// closed), but what fn read may be incomplete: t cannot commit.
+		err = t.fail("Events", err)
+		if t.broken == nil {
+			t.broken = err
+		}
+		return nil, err
 	}
 	return es, nil
 }
