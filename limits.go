@@ -149,7 +149,6 @@ func cleanName(field, v string) (string, error) {
 	return n, nil
 }
 
-
 // checkText refuses an address or domain name as given that is longer
 // than MaxInputBytes, not UTF-8 or holds a control, invisible or
 // bidirectional-control character, with sentinel.
