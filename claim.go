@@ -145,10 +145,9 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 							st.after = raw[len(raw)-1].Email
 						}
 						err = t.visit(raw, func(u User) error {
-							rs, src, err := t.eligibility(b, u)
-							if err == nil && len(rs) == 0 && originalFits(u.Email) {
-								st.buf = append(st.buf, Candidate{User: public(u), Mode: s.mode(b, src, false),
-									ContentLoss: b.Settings.AllowContentMigration && !s.delayedEligible(src)})
+							c, ok, err := s.candidate(t, b, u)
+							if ok {
+								st.buf = append(st.buf, c)
 							}
 							return err
 						})
@@ -188,6 +187,17 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 			}
 		}
 	}
+}
+
+// candidate returns u as a claimable user of b, and whether b may claim
+// it now (E1–E6, and an address that fits the original's suffix, N4).
+func (s *Service) candidate(t *txn, b Org, u User) (Candidate, bool, error) {
+	rs, src, err := t.eligibility(b, u)
+	if err != nil || len(rs) > 0 || !originalFits(u.Email) {
+		return Candidate{}, false, err
+	}
+	return Candidate{User: public(u), Mode: s.mode(b, src, false),
+		ContentLoss: b.Settings.AllowContentMigration && !s.delayedEligible(src)}, true, nil
 }
 
 // Eligibility returns every reason org cannot claim the user with the

@@ -95,19 +95,7 @@ func (t *txn) retractRefusals(org OrgID, u User) ([]error, error) {
 // ErrNotFound for an unknown org. Its cost is in proportion to org's
 // pending claims.
 func (s *Service) Retractable(ctx context.Context, org OrgID) iter.Seq2[User, error] {
-	return pages(ctx, s, func(t *txn, after string) ([]User, string, bool, error) {
-		if after == "" {
-			if _, err := t.org(org); err != nil {
-				return nil, "", false, err
-			}
-		}
-		list := func(after string) ([]User, error) { return t.PendingClaimsBy(org, after, pageSize) }
-		return t.currentPage(list, after, func(u User) (bool, error) {
-			if !u.Claim.pending() {
-				return false, nil
-			}
-			rs, err := t.retractRefusals(org, u)
-			return len(rs) == 0, err
-		})
+	return everyPage(func(after string) (Page[User], error) {
+		return s.RetractablePage(ctx, org, ListOptions{After: after, Limit: pageSize})
 	})
 }

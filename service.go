@@ -24,6 +24,8 @@ type Service struct {
 	policy   Policy
 	resolver Resolver
 	log      *slog.Logger
+	// followPoll is WithFollowPoll's interval.
+	followPoll time.Duration
 }
 
 // Resolver looks up DNS TXT records for domain verification (D1).
@@ -59,11 +61,12 @@ func New(store Store, opts ...Option) (*Service, error) {
 		return nil, invalid(ErrInvalidValue, "store", "<nil>", "a Store is required; use NewMemoryStore()")
 	}
 	s := &Service{
-		store:    store,
-		clock:    systemClock{},
-		policy:   DefaultPolicy(),
-		resolver: net.DefaultResolver,
-		log:      discardLogger,
+		store:      store,
+		clock:      systemClock{},
+		policy:     DefaultPolicy(),
+		resolver:   net.DefaultResolver,
+		log:        discardLogger,
+		followPoll: DefaultFollowPoll,
 	}
 	for _, o := range opts {
 		o(s)
@@ -75,6 +78,8 @@ func New(store Store, opts ...Option) (*Service, error) {
 		return nil, invalid(ErrInvalidValue, "WithResolver", "<nil>", "a Resolver is required")
 	case s.log == nil:
 		return nil, invalid(ErrInvalidValue, "WithLogger", "<nil>", "a Logger is required")
+	case s.followPoll <= 0:
+		return nil, invalid(ErrInvalidValue, "WithFollowPoll", s.followPoll, "must be positive")
 	}
 	if err := s.policy.validate(); err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"iter"
-	"slices"
 	"time"
 )
 
@@ -228,36 +227,35 @@ func (s *Service) Users(ctx context.Context, org OrgID, states ...State) iter.Se
 				return
 			}
 		}
-		pages(ctx, s, func(t *txn, after string) ([]User, string, bool, error) {
-			if after == "" {
-				if _, err := t.org(org); err != nil {
-					return nil, "", false, err
-				}
-			}
-			return t.currentPage(func(after string) ([]User, error) { return t.UsersByOrg(org, after, pageSize) }, after, func(u User) (bool, error) {
-				return len(states) == 0 || slices.Contains(states, u.State), nil
-			})
+		everyPage(func(after string) (Page[User], error) {
+			return s.UsersPage(ctx, org, ListOptions{After: after, Limit: pageSize, States: states})
 		})(yield)
 	}
 }
 
-// currentPage reads one page with list, brings each user up to date and
-// keeps those keep accepts. It returns the page, the key to continue
-// after, and whether more may follow.
-func (t *txn) currentPage(list func(after string) ([]User, error), after string, keep func(User) (bool, error)) ([]User, string, bool, error) {
-	raw, err := list(after)
-	if err != nil || len(raw) == 0 {
-		return nil, after, false, err
-	}
-	out := make([]User, 0, len(raw))
-	err = t.visit(raw, func(u User) error {
-		ok, err := keep(u)
-		if ok {
-			out = append(out, public(u))
+// everyPage turns a listing's pages into an iterator over all of them:
+// each page is one read transaction; no transaction is open while the
+// caller's loop runs.
+func everyPage[T any](page func(after string) (Page[T], error)) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		for after := ""; ; {
+			p, err := page(after)
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			for _, it := range p.Items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			if p.Next == "" {
+				return
+			}
+			after = p.Next
 		}
-		return err
-	})
-	return out, raw[len(raw)-1].Email, len(raw) == pageSize, err
+	}
 }
 
 // pages turns a paged read into an iterator: each page is one read

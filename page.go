@@ -1,0 +1,235 @@
+package claim
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Page limits of ListOptions.Limit.
+const (
+	DefaultPageLimit = 100  // the page size when ListOptions.Limit is 0
+	MaxPageLimit     = 1000 // the largest ListOptions.Limit
+)
+
+// ListOptions selects one page of a listing (UsersPage, ClaimablePage,
+// RetractablePage).
+type ListOptions struct {
+	// After is the cursor: the page starts after this address, in e-mail
+	// order. Empty starts at the beginning. Pass the previous page's Next
+	// to continue; any address works, so a console can also start at a
+	// letter ("m" lists from the first address after "m").
+	After string `json:"after,omitempty"`
+	// Limit is the most items the page holds, 1 to MaxPageLimit; 0 means
+	// DefaultPageLimit.
+	Limit int `json:"limit,omitempty"`
+	// States keeps only users in one of these states (UsersPage only;
+	// empty keeps every user).
+	States []State `json:"states,omitempty"`
+}
+
+// Page is one page of a listing, in e-mail order.
+type Page[T any] struct {
+	Items []T `json:"items"`
+	// Next is the cursor of the following page, to pass as
+	// ListOptions.After; empty when the listing has ended. A page may hold
+	// fewer than Limit items while Next is set (when a filter refused many
+	// of the users it read), and a full page may be followed by an empty
+	// one.
+	Next string `json:"next,omitempty"`
+}
+
+// scanFactor bounds the users one page may read to scanFactor × its
+// limit, so that a page of a filtered listing (claimable users among
+// thousands of ineligible ones, say) costs in proportion to its limit; a
+// page that stops there is short and has Next set.
+const scanFactor = 8
+
+// limit returns the page size o asks for, or an *InputError.
+func (o ListOptions) limit() (int, error) {
+	switch {
+	case o.Limit == 0:
+		return DefaultPageLimit, nil
+	case o.Limit < 0 || o.Limit > MaxPageLimit:
+		return 0, invalid(ErrInvalidValue, "ListOptions.Limit", o.Limit, "must be between 1 and 1000 (0: 100)")
+	case len(o.After) > MaxInputBytes || !utf8.ValidString(o.After) || strings.ContainsRune(o.After, 0):
+		return 0, invalid(ErrInvalidValue, "ListOptions.After", o.After, "not a cursor: at most 1024 bytes of UTF-8 without NUL")
+	}
+	return o.Limit, nil
+}
+
+// UsersPage returns a page of org's users in e-mail order (as Users
+// lists them, original accounts held by other orgs' claims included, H1),
+// starting after opts.After, with at most opts.Limit users in one of
+// opts.States (any state when empty). It reads one transaction, and each
+// user at most once across the pages of a listing: its cost is in
+// proportion to the page, not to the users before it. ErrNotFound for an
+// unknown org; an *InputError (ErrInvalidValue) for a bad limit, cursor or
+// state.
+func (s *Service) UsersPage(ctx context.Context, org OrgID, opts ListOptions) (Page[User], error) {
+	limit, err := opts.limit()
+	if err != nil {
+		return Page[User]{}, err
+	}
+	for _, st := range opts.States {
+		if !st.valid() {
+			return Page[User]{}, invalid(ErrInvalidValue, "ListOptions.States", st, "not a user state")
+		}
+	}
+	var p Page[User]
+	err = s.view(ctx, func(t *txn) error {
+		if _, err := t.org(org); err != nil {
+			return err
+		}
+		var err error
+		p, err = t.scanPage(func(after string, n int) ([]User, error) { return t.UsersByOrg(org, after, n) },
+			opts.After, limit, func(u User) (bool, error) {
+				return len(opts.States) == 0 || slices.Contains(opts.States, u.State), nil
+			})
+		return err
+	})
+	return p, err
+}
+
+// RetractablePage returns a page of the users whose claim org may retract
+// now (R8), as Retractable lists them, starting after opts.After, with at
+// most opts.Limit users. Its cost is in proportion to the page.
+// ErrNotFound for an unknown org; an *InputError for a bad limit or
+// cursor. opts.States must be empty.
+func (s *Service) RetractablePage(ctx context.Context, org OrgID, opts ListOptions) (Page[User], error) {
+	limit, err := opts.limit()
+	if err != nil {
+		return Page[User]{}, err
+	}
+	if len(opts.States) > 0 {
+		return Page[User]{}, invalid(ErrInvalidValue, "ListOptions.States", opts.States, "retractable users are pending claims; no state filter applies")
+	}
+	var p Page[User]
+	err = s.view(ctx, func(t *txn) error {
+		if _, err := t.org(org); err != nil {
+			return err
+		}
+		var err error
+		p, err = t.scanPage(func(after string, n int) ([]User, error) { return t.PendingClaimsBy(org, after, n) },
+			opts.After, limit, func(u User) (bool, error) { return t.retractable(org, u) })
+		return err
+	})
+	return p, err
+}
+
+// retractable reports whether org may retract u's claim now (R8).
+func (t *txn) retractable(org OrgID, u User) (bool, error) {
+	if !u.Claim.pending() {
+		return false, nil
+	}
+	rs, err := t.retractRefusals(org, u)
+	return len(rs) == 0, err
+}
+
+// scanPage reads users after the cursor with list, in reads that never
+// ask for more than the page still lacks, brings each up to date, keeps
+// those keep accepts, and stops when the page is full, the list ends, or
+// it has read scanFactor × limit users. Next is the last user read, so the
+// next page reads none of them again.
+func (t *txn) scanPage(list func(after string, n int) ([]User, error), after string, limit int, keep func(User) (bool, error)) (Page[User], error) {
+	p := Page[User]{Items: []User{}}
+	for read := 0; len(p.Items) < limit && read < scanFactor*limit; {
+		need := limit - len(p.Items)
+		raw, err := list(after, need)
+		if err != nil {
+			return Page[User]{}, err
+		}
+		read += len(raw)
+		err = t.visit(raw, func(u User) error {
+			ok, err := keep(u)
+			if ok {
+				p.Items = append(p.Items, public(u))
+			}
+			return err
+		})
+		if err != nil {
+			return Page[User]{}, err
+		}
+		if len(raw) < need {
+			return p, nil // the list has ended
+		}
+		after = raw[len(raw)-1].Email
+	}
+	p.Next = after
+	return p, nil
+}
+
+// ClaimablePage returns a page of the users org may claim now, as
+// Claimable lists them (with mode and ContentLoss), starting after
+// opts.After, with at most opts.Limit users. Its cost is in proportion to
+// the page times the number of domains org has verified: each read asks
+// every verified domain for the users the page still lacks, and those
+// past the page's end are read again by the next page. Errors as
+// Claimable's, and an *InputError for a bad limit or cursor. opts.States
+// must be empty.
+func (s *Service) ClaimablePage(ctx context.Context, org OrgID, opts ListOptions) (Page[Candidate], error) {
+	limit, err := opts.limit()
+	if err != nil {
+		return Page[Candidate]{}, err
+	}
+	if len(opts.States) > 0 {
+		return Page[Candidate]{}, invalid(ErrInvalidValue, "ListOptions.States", opts.States, "claimable users are listed whatever their state; no state filter applies")
+	}
+	var p Page[Candidate]
+	err = s.view(ctx, func(t *txn) error {
+		b, err := t.actingOrg(org)
+		if err != nil {
+			return err
+		}
+		ds, err := t.Tx.Domains(org)
+		if err != nil {
+			return err
+		}
+		var doms []string
+		for _, d := range ds {
+			if d.Verified {
+				doms = append(doms, d.Name)
+			}
+		}
+		p = Page[Candidate]{Items: []Candidate{}}
+		after := opts.After
+		for read := 0; len(p.Items) < limit && read < scanFactor*limit; {
+			need := limit - len(p.Items)
+			// The next need users in e-mail order over every verified
+			// domain: need from each, merged, cut at need.
+			var merged []User
+			ended := true
+			for _, d := range doms {
+				raw, err := t.UsersByDomain(d, after, need)
+				if err != nil {
+					return err
+				}
+				ended = ended && len(raw) < need
+				merged = append(merged, raw...)
+			}
+			slices.SortFunc(merged, func(a, b User) int { return strings.Compare(a.Email, b.Email) })
+			if len(merged) > need {
+				merged, ended = merged[:need], false
+			}
+			read += len(merged)
+			err := t.visit(merged, func(u User) error {
+				c, ok, err := s.candidate(t, b, u)
+				if ok {
+					p.Items = append(p.Items, c)
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if ended {
+				return nil
+			}
+			after = merged[len(merged)-1].Email
+		}
+		p.Next = after
+		return nil
+	})
+	return p, err
+}
