@@ -49,12 +49,12 @@ const scanFactor = 8
 // limit returns the page size o asks for, or an *InputError.
 func (o ListOptions) limit() (int, error) {
 	switch {
-	case o.Limit == 0:
-		return DefaultPageLimit, nil
-	case o.Limit < 0 || o.Limit > MaxPageLimit:
-		return 0, invalid(ErrInvalidValue, "ListOptions.Limit", o.Limit, "must be between 1 and 1000 (0: 100)")
 	case len(o.After) > MaxInputBytes || !utf8.ValidString(o.After) || strings.ContainsRune(o.After, 0):
 		return 0, invalid(ErrInvalidValue, "ListOptions.After", o.After, "not a cursor: at most 1024 bytes of UTF-8 without NUL")
+	case o.Limit < 0 || o.Limit > MaxPageLimit:
+		return 0, invalid(ErrInvalidValue, "ListOptions.Limit", o.Limit, "must be between 1 and 1000 (0: 100)")
+	case o.Limit == 0:
+		return DefaultPageLimit, nil
 	}
 	return o.Limit, nil
 }
