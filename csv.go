@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -262,6 +263,16 @@ const maxRecordBytes = 1 << 20
 // carriage return and line feed inside a quoted cell read back as a line
 // feed alone, as in every CSV reader.
 func (s *Service) ImportClaims(ctx context.Context, org OrgID, r io.Reader, opts ImportOptions) (ImportReport, error) {
+	done := s.opLog(ctx, "import", slog.String("org", string(org)), slog.Bool("dry_run", opts.DryRun))
+	rep, err := s.importClaims(ctx, org, r, opts)
+	s.debugRows(ctx, "import", org, rep.Rows)
+	done(err, slog.Int("claimed", rep.Claimed), slog.Int("refused", rep.Refused), slog.Int("skipped", rep.Skipped),
+		slog.Int("omitted", rep.Omitted))
+	return rep, err
+}
+
+// importClaims is ImportClaims.
+func (s *Service) importClaims(ctx context.Context, org OrgID, r io.Reader, opts ImportOptions) (ImportReport, error) {
 	var rep ImportReport
 	if !opts.Acknowledge {
 		return rep, errf(ErrNotAcknowledged, "claiming users has a long-term impact: set ImportOptions.Acknowledge")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"iter"
+	"log/slog"
 	"slices"
 	"time"
 )
@@ -166,6 +167,17 @@ func (s *Service) SyncDirectorySeq(ctx context.Context, org OrgID, entries iter.
 // syncDirectory is SyncDirectorySeq; size, when known, is the number of
 // entries.
 func (s *Service) syncDirectory(ctx context.Context, org OrgID, entries iter.Seq[DirectoryEntry], size int, opts SyncOptions) (SyncReport, error) {
+	done := s.opLog(ctx, "sync", slog.String("org", string(org)), slog.Bool("full", opts.Full), slog.Bool("dry_run", opts.DryRun))
+	rep, err := s.runSync(ctx, org, entries, size, opts)
+	s.debugRows(ctx, "sync", org, rep.Refused)
+	done(err, slog.Int("created", len(rep.Created)), slog.Int("promoted", len(rep.Promoted)),
+		slog.Int("reactivated", len(rep.Reactivated)), slog.Int("deactivated", len(rep.Deactivated)),
+		slog.Int("unchanged", len(rep.Unchanged)), slog.Int("refused", len(rep.Refused)))
+	return rep, err
+}
+
+// runSync is syncDirectory.
+func (s *Service) runSync(ctx context.Context, org OrgID, entries iter.Seq[DirectoryEntry], size int, opts SyncOptions) (SyncReport, error) {
 	if opts.IgnoreThreshold && !opts.Full {
 		return SyncReport{}, invalid(ErrInvalidValue, "SyncOptions.IgnoreThreshold", true,
 			"only a full sync deactivates users; set Full too, or leave IgnoreThreshold off")

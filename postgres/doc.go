@@ -173,6 +173,33 @@
 // events_seq in migrations/0001_initial.sql describes the session lock
 // of earlier builds; a released migration does not change.)
 //
+// # Logging and tracing
+//
+// The store logs through two loggers. WithLogger's logger receives what
+// the store does on its own: migrations applied (Info), a renamed
+// migrations table (Info), a failed migration (Error). What it does for
+// an operation of the Service goes to that Service's logger
+// (claim.ContextLogger): a transaction it runs again, at Debug, with its
+// SQLSTATE and attempt. Neither logs addresses or names.
+//
+// To trace the SQL, give pgx a tracer on a pool of your own and pass the
+// pool to New; every statement of every transaction then goes through
+// it. For OpenTelemetry, for example, with the otelpgx package:
+//
+//	cfg, err := pgxpool.ParseConfig(dsn)
+//	// handle err
+//	cfg.ConnConfig.Tracer = otelpgx.NewTracer() // or any pgx.QueryTracer, pgx.BatchTracer
+//	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+//	// handle err
+//	store := postgres.New(pool, postgres.WithLogger(logger))
+//	err = store.Migrate(ctx)
+//
+// The store sends most statements in batches (see Round trips), so a
+// tracer that implements pgx.BatchTracer sees one span per round trip
+// with the statements inside; pgx.QueryTracer alone sees the statements
+// sent one by one. The Service's context reaches the tracer: the spans
+// of one operation share the trace of the context the caller passed in.
+//
 // # Time
 //
 // Every time.Time is stored as a bigint of Unix nanoseconds, NULL for the

@@ -1,0 +1,54 @@
+package claim
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// The Service logs through its WithLogger logger (default: discard):
+//
+//   - Info: the start and end of each long operation (ImportClaims,
+//     SyncDirectory and SyncDirectorySeq, Sweep), the end with its
+//     counts and duration; an operation that fails ends at Warn with its
+//     error code and error.
+//   - Debug: what a long operation did to each user, with the address
+//     (a refused import row, a user a sync changed), and the
+//     transactions a store runs again (see ContextLogger).
+//
+// Addresses and names appear only at Debug, so a service logging at Info
+// writes no personal data. Every record carries the org ("org") when
+// there is one, and the operation ("op").
+
+// opLog logs the start of the operation op at Info and returns the
+// function that logs its end: at Info with the counts in attrs and the
+// duration, or at Warn with err when err is not nil.
+func (s *Service) opLog(ctx context.Context, op string, attrs ...slog.Attr) func(err error, counts ...slog.Attr) {
+	if !s.log.Enabled(ctx, slog.LevelWarn) {
+		return func(error, ...slog.Attr) {}
+	}
+	start := time.Now()
+	base := append([]slog.Attr{slog.String("op", op)}, attrs...)
+	s.log.LogAttrs(ctx, slog.LevelInfo, "claim: "+op+" started", base...)
+	return func(err error, counts ...slog.Attr) {
+		end := append(append(base[:len(base):len(base)], counts...), slog.Duration("took", time.Since(start)))
+		if err != nil {
+			end = append(end, slog.String("code", ErrorCode(err)), slog.Any("error", err))
+			s.log.LogAttrs(ctx, slog.LevelWarn, "claim: "+op+" failed", end...)
+			return
+		}
+		s.log.LogAttrs(ctx, slog.LevelInfo, "claim: "+op+" finished", end...)
+	}
+}
+
+// debugRows logs each row of rows at Debug, with its address: what an
+// import or a sync refused.
+func (s *Service) debugRows(ctx context.Context, op string, org OrgID, rows []RowResult) {
+	if !s.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	for _, r := range rows {
+		s.log.LogAttrs(ctx, slog.LevelDebug, "claim: "+op+" row", slog.String("op", op), slog.String("org", string(org)),
+			slog.Int("line", r.Line), slog.String("email", r.Email), slog.String("code", ErrorCode(r.Err)))
+	}
+}
