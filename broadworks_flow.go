@@ -336,6 +336,9 @@ func (s *Service) workspace(ctx context.Context, partner OrgID, id EnterpriseID,
 			return errf(ErrNotFound, "workspace %q of enterprise %q", name, id)
 		default:
 			e.Workspaces = slices.Delete(e.Workspaces, i, i+1)
+			if len(e.Workspaces) == 0 {
+				e.Workspaces = nil // no workspaces reads as nil from every store
+			}
 			typ = EventWorkspaceRemoved
 		}
 		if err := t.PutEnterprise(e); err != nil {
