@@ -43,6 +43,7 @@ var (
 	_ Tx             = (*memTx)(nil)
 	_ OrgEmailLister = (*memTx)(nil)
 	_ BulkTx         = (*memTx)(nil)
+	_ Leaser         = (*memStore)(nil)
 )
 
 var (
@@ -62,6 +63,8 @@ const memEventChunk = 1024
 type memStore struct {
 	mu   sync.RWMutex // read-locked by View, write-locked by Update
 	data *memData     // guarded by mu
+
+	leases memLeases // the Leaser capability (memstore_lease.go)
 }
 
 // memData is the stored records and their indexes. Its set methods are
