@@ -706,11 +706,16 @@ func (s *Service) RemindDelayed(ctx context.Context, org OrgID) (int, error) {
 // when it found nothing due (so that a sweeper running every minute logs
 // only the sweeps that did something), at Info when its context ended it
 // and at Error when it failed, with the error. It logs no address.
-func (s *Service) Sweep(ctx context.Context) (rep SweepReport, err error) {
+func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
+	return s.sweep(ctx, s.log)
+}
+
+// sweep is Sweep, logging to log.
+func (s *Service) sweep(ctx context.Context, log *slog.Logger) (rep SweepReport, err error) {
 	start := time.Now()
-	s.log.LogAttrs(ctx, slog.LevelDebug, "claim: sweep started")
-	defer func() { s.logSweep(ctx, rep, err, time.Since(start)) }()
-	rep.Expired, err = s.batches(ctx, func(t *txn) ([]User, error) {
+	log.LogAttrs(ctx, slog.LevelDebug, "claim: sweep started")
+	defer func() { logSweep(ctx, log, rep, err, time.Since(start)) }()
+	rep.Expired, err = s.batches(ctx, log, func(t *txn) ([]User, error) {
 		return t.DueClaims(t.now, s.policy.SweepBatch)
 	}, func(t *txn, u User) (bool, error) {
 		if !t.expired(u.Claim) {
@@ -722,7 +727,7 @@ func (s *Service) Sweep(ctx context.Context) (rep SweepReport, err error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.Purged, err = s.batches(ctx, func(t *txn) ([]User, error) {
+	rep.Purged, err = s.batches(ctx, log, func(t *txn) ([]User, error) {
 		return t.InactiveUsers(t.now.Add(-s.policy.InactivePurge), s.policy.SweepBatch)
 	}, func(t *txn, stored User) (bool, error) {
 		u, err := t.current(stored)
@@ -738,7 +743,7 @@ func (s *Service) Sweep(ctx context.Context) (rep SweepReport, err error) {
 }
 
 // logSweep logs the end of a sweep (see Sweep).
-func (s *Service) logSweep(ctx context.Context, rep SweepReport, err error, took time.Duration) {
+func logSweep(ctx context.Context, log *slog.Logger, rep SweepReport, err error, took time.Duration) {
 	level, msg := slog.LevelDebug, "claim: sweep done"
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -752,14 +757,14 @@ func (s *Service) logSweep(ctx context.Context, rep SweepReport, err error, took
 	if err != nil {
 		attrs = append(attrs, slog.Any("error", err))
 	}
-	s.log.LogAttrs(ctx, level, msg, attrs...)
+	log.LogAttrs(ctx, level, msg, attrs...)
 }
 
 // batches runs do on the users list returns, one write transaction per
 // batch, until a batch is not full or do declined one of its users (so a
 // user that stays listed cannot loop it). It returns how many users do
 // handled.
-func (s *Service) batches(ctx context.Context, list func(t *txn) ([]User, error), do func(t *txn, u User) (bool, error)) (int, error) {
+func (s *Service) batches(ctx context.Context, log *slog.Logger, list func(t *txn) ([]User, error), do func(t *txn, u User) (bool, error)) (int, error) {
 	total := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -790,7 +795,7 @@ func (s *Service) batches(ctx context.Context, list func(t *txn) ([]User, error)
 		}
 		total += n
 		if n > 0 {
-			s.log.LogAttrs(ctx, slog.LevelDebug, "claim: sweep batch", slog.Int("count", n))
+			log.LogAttrs(ctx, slog.LevelDebug, "claim: sweep batch", slog.Int("count", n))
 		}
 		if !full || n < s.policy.SweepBatch {
 			return total, nil

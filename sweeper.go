@@ -148,7 +148,8 @@ func (o SweeperOptions) check() (SweeperOptions, error) {
 //
 // Logging, through the Service's logger (WithLogger), with the lease and
 // holder as attributes: taking, losing and releasing the lease at Info;
-// a failed try or renewal at Warn; each sweep as Sweep logs it.
+// a failed try or renewal at Warn; each sweep as Sweep logs it, with
+// the same attributes.
 //
 // RunSweeper returns nil once ctx has ended and the lease is released
 // (a failed release is logged, and the lease then runs out by itself).
@@ -277,7 +278,7 @@ func (w *sweeper) start(ctx context.Context, now time.Time) {
 	sctx, cancel := context.WithCancel(ctx)
 	run := &sweepRun{cancel: cancel, done: make(chan sweepResult, 1)}
 	go func() {
-		rep, err := w.s.Sweep(sctx)
+		rep, err := w.s.sweep(sctx, w.log)
 		run.done <- sweepResult{rep, err}
 	}()
 	w.sweep = run
