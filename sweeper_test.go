@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -475,6 +477,53 @@ func TestSweeperLogs(t *testing.T) {
 		}
 		if d := cmp.Diff(want, got); d != "" {
 			t.Errorf("records mismatch (-want +got):\n%s", d)
+		}
+	})
+}
+
+// failingStore is a store whose Updates fail.
+type failingStore struct {
+	claim.Store
+	claim.Leaser
+}
+
+// errUpdate is the error of a failingStore's Update.
+var errUpdate = errors.New("the disk is full")
+
+func (failingStore) Update(context.Context, func(claim.Tx) error) error { return errUpdate }
+
+// TestSweeperSweepFails: a sweep that fails is handed to OnSweep with its
+// error and logged at Error, and the sweeper keeps its lease and sweeps
+// again at the next interval. A sweeper given no Holder names itself
+// after the host and the process.
+func TestSweeperSweepFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mem := claim.NewMemoryStore()
+		var rec logRecorder
+		svc := mustService(t, failingStore{mem, mem.(claim.Leaser)}, claim.WithLogger(rec.logger()))
+		var errs []error
+		stop := runSweeper(t, svc, claim.SweeperOptions{Interval: time.Minute,
+			OnSweep: func(_ claim.SweepReport, err error) { errs = append(errs, err) }})
+		time.Sleep(90 * time.Second)
+		stop()
+		if len(errs) != 2 || !errors.Is(errs[0], errUpdate) || !errors.Is(errs[1], errUpdate) {
+			t.Errorf("OnSweep errors = %v, want two wrapping %v", errs, errUpdate)
+		}
+		failed := 0
+		for _, r := range rec.take(t) {
+			holder, _ := r["holder"].(string)
+			if !strings.Contains(holder, "/"+strconv.Itoa(os.Getpid())+"/") {
+				t.Errorf("record %v: holder %q, want one naming the process %d", r, holder, os.Getpid())
+			}
+			if r["msg"] == "claim: sweep failed" {
+				failed++
+				if r["level"] != "ERROR" || r["error"] != errUpdate.Error() {
+					t.Errorf("record %v, want an Error with %v", r, errUpdate)
+				}
+			}
+		}
+		if failed != 2 {
+			t.Errorf("%d sweeps logged as failed, want 2", failed)
 		}
 	})
 }
