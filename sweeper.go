@@ -64,7 +64,8 @@ type SweeperOptions struct {
 	Lease string
 	// Holder names this sweeper in the lease, and must differ between the
 	// sweepers of a store: two with the same Holder would both hold it.
-	// Empty: the host name, the process ID and a random suffix. An
+	// Empty: the host name (its first 64 bytes), the process ID and a
+	// random suffix, as "host/1234/9f86d081". An
 	// identifier (N3): at most MaxIDBytes bytes, no control characters.
 	Holder string
 	// OnSweep, if set, is called after each sweep with Sweep's report
@@ -81,9 +82,6 @@ type SweeperOptions struct {
 	OnLease func(held bool)
 }
 
-// sweepHolderMax is how much of the host name a default holder keeps.
-const sweepHolderMax = 64
-
 // check fills in o's defaults and refuses what is outside the limits.
 func (o SweeperOptions) check() (SweeperOptions, error) {
 	if o.Interval < MinSweepInterval {
@@ -97,7 +95,7 @@ func (o SweeperOptions) check() (SweeperOptions, error) {
 		host, _ = bounded(host)
 		var b [4]byte
 		_, _ = rand.Read(b[:])
-		o.Holder = host[:min(len(host), sweepHolderMax)] + "/" + strconv.Itoa(os.Getpid()) + "/" + hex.EncodeToString(b[:])
+		o.Holder = host + "/" + strconv.Itoa(os.Getpid()) + "/" + hex.EncodeToString(b[:])
 	}
 	if err := checkID(ErrInvalidValue, "SweeperOptions.Lease", o.Lease, true); err != nil {
 		return o, err
@@ -120,7 +118,7 @@ func (o SweeperOptions) check() (SweeperOptions, error) {
 //
 //   - The holder sweeps when it takes the lease and then every I after
 //     the start of its previous sweep (at once when a sweep took longer
-//     than I). Its other sweepers do not sweep.
+//     than I). The other sweepers do not sweep.
 //   - The holder times its lease from just before each renewal that
 //     succeeded, and the store from a moment later, so the holder stops
 //     counting on the lease before the store would let another take it.
@@ -156,9 +154,18 @@ func (o SweeperOptions) check() (SweeperOptions, error) {
 // It returns at once with an *InputError wrapping ErrInvalidValue for
 // options outside their limits (naming the field, e.g.
 // "SweeperOptions.Interval"), and with an error wrapping
-// errors.ErrUnsupported if the store is not a Leaser. Errors of sweeps
-// and of the store's leases do not stop it: they are logged and passed
-// to OnSweep, and it tries again at the next interval.
+// errors.ErrUnsupported if the store is not a Leaser. Errors do not stop
+// it: a sweep's error is logged and passed to OnSweep, and the next sweep
+// comes at the next interval; a lease call's error is logged, and the
+// call is tried again as above.
+//
+// Time: the sweeper's periods are timers of the process, and the lease is
+// timed by the store's clock (see Leaser); the Service's Clock, which
+// decides the rules and may be a fake that does not move, plays no part,
+// so a service with a fake clock still hands its lease over. Inside a
+// testing/synctest bubble, on the memory store, both follow the bubble's
+// fake time, which is how the package's tests check the periods above
+// to the nanosecond.
 func (s *Service) RunSweeper(ctx context.Context, o SweeperOptions) error {
 	o, err := o.check()
 	if err != nil {

@@ -29,12 +29,12 @@ const (
 	envSweeperHolder = "CLAIM_SWEEPER_CHILD_HOLDER"
 )
 
-// Of the sweeper test: the interval (the lease lasts 1s, is renewed
-// every 333ms and tried every 500ms), the number of delayed claims due
+// Of the sweeper test: the interval (the lease lasts 1.5s, is renewed
+// every 500ms and tried every 750ms), the number of delayed claims due
 // when the sweepers start, and the children's clock, past their
 // deadlines.
 const (
-	procSweepInterval = 2 * time.Second
+	procSweepInterval = 3 * time.Second
 	procSweepClaims   = 30
 )
 
@@ -52,18 +52,19 @@ type procEvent struct {
 }
 
 // TestSweeperProcesses runs three processes (this test binary again),
-// each a RunSweeper on one schema with a 2s interval, where 30 delayed
+// each a RunSweeper on one schema with a 3s interval, where 30 delayed
 // claims are past their deadline (P3):
 //
 //  1. One of them takes the lease and sweeps, resolving the 30 claims;
-//     the claim_leases table names it. After three intervals it is
-//     killed with SIGKILL, so it cannot release the lease.
+//     the claim_leases table names it. After two intervals it is killed
+//     with SIGKILL, so it cannot release the lease.
 //  2. Another takes over and sweeps within an interval and a half of the
-//     kill (the lease runs out at most 1s after it, and the others try
-//     every 500ms). After two intervals it gets SIGTERM, stops cleanly and
-//     releases the lease.
-//  3. The third takes over and sweeps within a second of the SIGTERM
-//     (tries every 500ms), and after an interval gets SIGTERM too.
+//     kill (the lease runs out at most 1.5s after it, and the others try
+//     every 750ms: 2.25s and the time of a try). After two intervals it
+//     gets SIGTERM, stops cleanly and releases the lease.
+//  3. The third takes over and sweeps within half an interval of the
+//     SIGTERM (it tries every 750ms; without the release the lease would
+//     last 1s or more), and after an interval gets SIGTERM too.
 //
 // Throughout, by the times the processes report (one host, one clock),
 // the spans in which each holds the lease do not overlap, each sweep
@@ -122,7 +123,7 @@ func TestSweeperProcesses(t *testing.T) {
 
 	first := takeover("a first holder", 30*time.Second)
 	h1 := first.who
-	time.Sleep(3 * procSweepInterval)
+	time.Sleep(2 * procSweepInterval)
 	if got := leaseHolder(t, schema); got != h1 {
 		t.Errorf("claim_leases names %q, want %q, which sweeps", got, h1)
 	}
