@@ -244,9 +244,8 @@ func (w *sweeper) run(ctx context.Context) {
 
 // try takes or renews the lease, at now.
 func (w *sweeper) try(ctx context.Context, now time.Time) {
-	if w.held && !now.Before(w.until) {
-		w.lose("its renewals failed until it could have run out")
-	}
+	// A renewal may take until the lease may run out; past that (or
+	// when it is already past) it fails, and the lease is lost.
 	deadline := now.Add(w.ttl)
 	if w.held {
 		deadline = w.until
@@ -259,7 +258,7 @@ func (w *sweeper) try(ctx context.Context, now time.Time) {
 	case err != nil:
 		w.log.LogAttrs(ctx, slog.LevelWarn, "claim: sweeper lease call failed", slog.Bool("held", w.held), slog.Any("error", err))
 		if w.held && !time.Now().Before(w.until) {
-			w.lose("its renewal failed when it could have run out")
+			w.lose("its renewals failed until it could have run out")
 		}
 	case got:
 		if !w.held {
