@@ -34,6 +34,9 @@ import (
 // is handed instead of copying them. The event log is kept in chunks of
 // 1,024 events: appending copies at most the first chunk as it grows,
 // never the whole log.
+//
+// It is a Leaser, for RunSweeper: its leases are shared by every Service
+// on the store, and timed by time.Now (memstore_lease.go).
 func NewMemoryStore() Store {
 	return &memStore{data: newMemData()}
 }

@@ -22,7 +22,8 @@ import (
 // monotonic clock; inside a testing/synctest bubble, the bubble's fake
 // time) and, for PostgreSQL, the database server's, so that processes
 // whose clocks disagree still agree on the lease. The Service's Clock,
-// which may be a fake that does not move, plays no part.
+// which may be a fake that does not move, plays no part. RunSweeper
+// passes names and holders within the limits of identifiers (N3).
 type Leaser interface {
 	// AcquireLease takes the lease name for holder until ttl after the
 	// store's now, if no one holds it or its expiry is past; renews it
