@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -696,11 +697,25 @@ func (s *Service) RemindDelayed(ctx context.Context, org OrgID) (int, error) {
 // transaction that re-reads its users). A cancelled context stops it
 // between batches with the context's error and the report so far. Reads
 // need no sweep to show expired claims resolved; until it runs, a purged
-// user's address stays taken.
+// user's address stays taken. RunSweeper runs it every interval on one
+// process of many (P3).
+//
+// It logs through the Service's logger (WithLogger) its start at Debug,
+// each batch's count at Debug, and its end with the counts and the time
+// it took ("took"): at Info when it resolved or purged anyone, at Debug
+// when it found nothing due (so that a sweeper running every minute logs
+// only the sweeps that did something), at Info when its context ended it
+// and at Error when it failed, with the error. It logs no address.
 func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
-	var rep SweepReport
-	var err error
-	rep.Expired, err = s.batches(ctx, func(t *txn) ([]User, error) {
+	return s.sweep(ctx, s.log)
+}
+
+// sweep is Sweep, logging to log.
+func (s *Service) sweep(ctx context.Context, log *slog.Logger) (rep SweepReport, err error) {
+	start := time.Now()
+	log.LogAttrs(ctx, slog.LevelDebug, "claim: sweep started")
+	defer func() { logSweep(ctx, log, rep, err, time.Since(start)) }()
+	rep.Expired, err = s.batches(ctx, log, func(t *txn) ([]User, error) {
 		return t.DueClaims(t.now, s.policy.SweepBatch)
 	}, func(t *txn, u User) (bool, error) {
 		if !t.expired(u.Claim) {
@@ -712,7 +727,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.Purged, err = s.batches(ctx, func(t *txn) ([]User, error) {
+	rep.Purged, err = s.batches(ctx, log, func(t *txn) ([]User, error) {
 		return t.InactiveUsers(t.now.Add(-s.policy.InactivePurge), s.policy.SweepBatch)
 	}, func(t *txn, stored User) (bool, error) {
 		u, err := t.current(stored)
@@ -727,11 +742,29 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	return rep, err
 }
 
+// logSweep logs the end of a sweep (see Sweep).
+func logSweep(ctx context.Context, log *slog.Logger, rep SweepReport, err error, took time.Duration) {
+	level, msg := slog.LevelDebug, "claim: sweep done"
+	switch {
+	case err != nil && ctx.Err() != nil:
+		level, msg = slog.LevelInfo, "claim: sweep stopped"
+	case err != nil:
+		level, msg = slog.LevelError, "claim: sweep failed"
+	case rep.Expired > 0 || rep.Purged > 0:
+		level = slog.LevelInfo
+	}
+	attrs := []slog.Attr{slog.Int("expired", rep.Expired), slog.Int("purged", rep.Purged), slog.Duration("took", took)}
+	if err != nil {
+		attrs = append(attrs, slog.Any("error", err))
+	}
+	log.LogAttrs(ctx, level, msg, attrs...)
+}
+
 // batches runs do on the users list returns, one write transaction per
 // batch, until a batch is not full or do declined one of its users (so a
 // user that stays listed cannot loop it). It returns how many users do
 // handled.
-func (s *Service) batches(ctx context.Context, list func(t *txn) ([]User, error), do func(t *txn, u User) (bool, error)) (int, error) {
+func (s *Service) batches(ctx context.Context, log *slog.Logger, list func(t *txn) ([]User, error), do func(t *txn, u User) (bool, error)) (int, error) {
 	total := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -762,7 +795,7 @@ func (s *Service) batches(ctx context.Context, list func(t *txn) ([]User, error)
 		}
 		total += n
 		if n > 0 {
-			s.log.InfoContext(ctx, "claim: sweep batch", "count", n)
+			log.LogAttrs(ctx, slog.LevelDebug, "claim: sweep batch", slog.Int("count", n))
 		}
 		if !full || n < s.policy.SweepBatch {
 			return total, nil

@@ -64,8 +64,10 @@
 // Service's Clock on every call: a read after the deadline already shows
 // the claim resolved, and the next write that touches the user persists
 // the resolution in its own transaction. Sweep persists the rest in
-// batches. Nothing runs in the background; a fake clock
-// (claimtest.NewClock) is all a test needs.
+// batches. Nothing runs in the background unless the host starts
+// RunSweeper, which calls Sweep every interval on one process at a time
+// (P3; its lease is timed by the store's clock, not the Service's); a
+// fake clock (claimtest.NewClock) is all a test of the rules needs.
 //
 // # User states
 //

@@ -38,11 +38,12 @@ func ExampleService_Sweep() {
 // sweepWorld builds the world of the example: Acme has verified
 // acme.example, lets claimed users bring their content along and gives
 // them a Meetings license; Ann has a personal account from 2019 on that
-// domain, with 40 items of content, and has verified her address.
-func sweepWorld(ctx context.Context) (*claim.Service, *claimtest.Clock, claim.UserID) {
+// domain, with 40 items of content, and has verified her address. The
+// service has the options opts besides its clock and resolver.
+func sweepWorld(ctx context.Context, opts ...claim.Option) (*claim.Service, *claimtest.Clock, claim.UserID) {
 	clock := claimtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	dns := claimtest.NewResolver()
-	svc, err := claim.New(claim.NewMemoryStore(), claim.WithClock(clock), claim.WithResolver(dns))
+	svc, err := claim.New(claim.NewMemoryStore(), append([]claim.Option{claim.WithClock(clock), claim.WithResolver(dns)}, opts...)...)
 	if err != nil {
 		panic(err)
 	}

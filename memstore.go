@@ -34,6 +34,9 @@ import (
 // is handed instead of copying them. The event log is kept in chunks of
 // 1,024 events: appending copies at most the first chunk as it grows,
 // never the whole log.
+//
+// It is a Leaser, for RunSweeper: its leases are shared by every Service
+// on the store, and timed by time.Now (memstore_lease.go).
 func NewMemoryStore() Store {
 	return &memStore{data: newMemData()}
 }
@@ -43,6 +46,7 @@ var (
 	_ Tx             = (*memTx)(nil)
 	_ OrgEmailLister = (*memTx)(nil)
 	_ BulkTx         = (*memTx)(nil)
+	_ Leaser         = (*memStore)(nil)
 )
 
 var (
@@ -62,6 +66,8 @@ const memEventChunk = 1024
 type memStore struct {
 	mu   sync.RWMutex // read-locked by View, write-locked by Update
 	data *memData     // guarded by mu
+
+	leases memLeases // the Leaser capability (memstore_lease.go)
 }
 
 // memData is the stored records and their indexes. Its set methods are

@@ -41,6 +41,19 @@
 // A follower that waits for events with LISTEN needs a session of its
 // own, and so a direct connection; the store itself needs none.
 //
+// # Leases
+//
+// The store is a claim.Leaser, for claim.Service.RunSweeper: a lease is a
+// row of the claim_leases table (migrations/0006_leases.sql: name,
+// holder, acquired_at, renewed_at, expires_at), taken or renewed by one
+// statement, INSERT … ON CONFLICT (name) DO UPDATE … WHERE the holder is
+// the same or expires_at is past … RETURNING holder, and released by a
+// DELETE of the holder's row. Times are the database's (now()), so the
+// processes' clocks need not agree, and nothing is held between
+// statements: no session advisory lock, which a pooler in transaction
+// mode would lose or hand to another client. Concurrent takers of one
+// lease are ordered by the row's lock, and the second finds it held.
+//
 // # Concurrency
 //
 // Update runs its function in a SERIALIZABLE transaction: whatever the
@@ -216,7 +229,8 @@
 // by an index entered at its after key (see migrations/0001_initial.sql,
 // and 0002_inactive_index.sql for InactiveUsers; 0003_broadworks.sql for
 // the Webex-for-BroadWorks tables, whose partial unique index on
-// bw_enterprises.org_id keeps one org to one enterprise, B5).
+// bw_enterprises.org_id keeps one org to one enterprise, B5;
+// 0006_leases.sql for the sweepers' leases, claim_leases).
 // Key columns use COLLATE "C", so lists come in byte order, as Go
 // compares strings, whatever the database's collation. The schema
 // enforces what must hold whatever writes it: one claimant per domain

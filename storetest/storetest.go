@@ -16,7 +16,8 @@
 // store holds byte for byte every string the Service's limits accept —
 // the longest IDs, names and addresses, and every byte and notable
 // character inside them — while the Service refuses the rest before the
-// store (limits.go); and, in a
+// store (limits.go); the leases of a claim.Leaser, if the store is one
+// (lease.go); and, in a
 // rapid state-machine test, that random sequences
 // of writes keep every query equal to a model built of plain maps.
 //
@@ -91,6 +92,7 @@ func Run(t *testing.T, newStore func(t *testing.T) claim.Store) {
 		{"OrgProfiles", testOrgProfiles},
 		{"BroadWorksRollback", testBroadWorksRollback},
 		{"Limits", testLimits}, // storetest/limits.go
+		{"Leases", testLeases}, // storetest/lease.go
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
