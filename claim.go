@@ -258,6 +258,15 @@ func (s *Service) Eligibility(ctx context.Context, org OrgID, email string) ([]R
 // The error is non-nil only for a call-level refusal or a store failure,
 // and then no user is claimed.
 //
+// With opts.DryRun (L1) the call runs in a read-only transaction: each
+// input is judged by the rules above as the real call would judge it at
+// that moment, and the results and error are the ones the real call
+// would return, but nothing is written and no event is appended. The one
+// thing a dry run cannot know is the ID of an original account the call
+// itself would create: ClaimEmails given, after a user it would claim,
+// the address of that user's original refuses it with pending_claim as
+// the real call does, with Result.User empty.
+//
 // Claiming user u into org B (K6): an original account is created in u's
 // old org holding u's content, state, licenses and names, with the
 // address <u's address>.convert-user.local, held by B's claim (H1, H2).
@@ -317,7 +326,11 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 		return nil, errf(ErrTooMany, "%d inputs, at most %d per call", len(inputs), limit)
 	}
 	var results []Result
-	err := s.update(ctx, func(t *txn) error {
+	run := s.update
+	if opts.DryRun {
+		run = s.view // L1: judge only, in a read-only transaction
+	}
+	err := run(ctx, func(t *txn) error {
 		b, err := t.actingOrg(org)
 		if err != nil {
 			return err
@@ -328,12 +341,18 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 		}
 		results = make([]Result, len(inputs))
 		seen := make(map[string]bool, len(inputs))
+		// held: in a dry run, the addresses of the originals the claims so
+		// far would have made (ClaimEmails), which a real call would find.
+		var held map[string]bool
 		for i, input := range inputs {
 			r := &results[i]
 			r.Input = input
 			key, id, err := resolve(t, i, input)
 			if key != "" && seen[key] { // K3: also an address no account has
 				err = errf(ErrDuplicate, "%q is given twice in the call", input)
+			} else if held[key] {
+				err = &RefusalError{Email: key, Reasons: []Reason{ReasonPendingClaim}} // E6
+				id = ""
 			}
 			if key != "" {
 				seen[key] = true
@@ -344,7 +363,17 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 				if opts.ImmediateOnly {
 					w = wantImmediate
 				}
-				r.Mode, err, failed = t.claimOne(b, id, licenses, w)
+				if opts.DryRun {
+					r.Mode, err, failed = t.judge(b, id, w)
+					if err == nil && failed == nil && key != string(id) {
+						if held == nil {
+							held = make(map[string]bool)
+						}
+						held[key+OriginalSuffix] = true
+					}
+				} else {
+					r.Mode, err, failed = t.claimOne(b, id, licenses, w)
+				}
 				if failed != nil {
 					return failed // after a write: the call fails, nothing is claimed
 				}

@@ -208,6 +208,9 @@ type ClaimOptions struct {
 	// ImmediateOnly forces immediate claims, turning delayed claim off for
 	// this call (M1).
 	ImmediateOnly bool
+	// DryRun judges every input as the real call would and returns the
+	// same results, writing nothing and appending no event (L1).
+	DryRun bool
 }
 
 // Result is the outcome of claiming one input (K5).
