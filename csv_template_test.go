@@ -2,7 +2,6 @@ package claim_test
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"testing"
 
@@ -26,27 +25,6 @@ func TestExportTemplate(t *testing.T) {
 	}
 	if want := "First Name,Last Name,Display Name,User ID/Email (Required),User Status,Claim Type,Claim,Meetings,Calling\n"; buf.String() != want {
 		t.Errorf("template = %q, want %q", buf.String(), want)
-	}
-}
-
-// TestExportTemplateRefusals: the org-level errors of ExportClaimable,
-// nothing written.
-func TestExportTemplateRefusals(t *testing.T) {
-	e := csvEnv(t)
-	e.mustOrg(t, "sync", claim.Enterprise, t0, claim.Settings{DirectorySync: true})
-	var buf bytes.Buffer
-	if err := e.svc.ExportTemplate(e.ctx, "nope", &buf); !errors.Is(err, claim.ErrNotFound) {
-		t.Errorf("ExportTemplate(unknown org) = %v, want ErrNotFound", err)
-	}
-	if err := e.svc.ExportTemplate(e.ctx, "sync", &buf); !errors.Is(err, claim.ErrDirectorySyncEnabled) {
-		t.Errorf("ExportTemplate(directory-sync org) = %v, want ErrDirectorySyncEnabled", err)
-	}
-	if buf.Len() != 0 {
-		t.Errorf("a refused template wrote %q", buf.String())
-	}
-	werr := errors.New("disk full")
-	if err := e.svc.ExportTemplate(e.ctx, "b", failWriter{werr}); !errors.Is(err, werr) {
-		t.Errorf("ExportTemplate(failing writer) = %v, want %v", err, werr)
 	}
 }
 
