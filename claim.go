@@ -90,7 +90,8 @@ func (t *txn) actingOrg(id OrgID) (Org, error) {
 }
 
 // Claimable iterates over the users org may claim now, in e-mail order,
-// each with the mode a claim would have and its ContentLoss flag (M2).
+// each with the mode a claim would have, its ContentLoss flag (M2) and
+// its Warnings (WarningSiteAccessAtRisk, S1).
 // They are the users, on domains org has verified, for whom no reason of
 // E1–E6 holds. The first error ends the iteration: ErrNotFound for an
 // unknown org, ErrDirectorySyncEnabled if org synchronizes from a
@@ -196,8 +197,13 @@ func (s *Service) candidate(t *txn, b Org, u User) (Candidate, bool, error) {
 	if err != nil || len(rs) > 0 || !originalFits(u.Email) {
 		return Candidate{}, false, err
 	}
+	risky, err := t.siteRisk(b.ID, u.ID)
+	if err != nil {
+		return Candidate{}, false, err
+	}
 	return Candidate{User: public(u), Mode: s.mode(b, src, false),
-		ContentLoss: b.Settings.AllowContentMigration && !s.delayedEligible(src)}, true, nil
+		ContentLoss: b.Settings.AllowContentMigration && !s.delayedEligible(src),
+		Warnings:    warnings(risky, false)}, true, nil
 }
 
 // Eligibility returns every reason org cannot claim the user with the
@@ -236,10 +242,13 @@ func (s *Service) Eligibility(ctx context.Context, org OrgID, email string) ([]R
 //
 //  1. Without opts.Acknowledge the call is refused with
 //     ErrNotAcknowledged before anything is looked at (K1).
+//
 //  2. More than Policy.ListLimit IDs: ErrTooMany (K2).
+//
 //  3. An unknown org: ErrNotFound. An org with directory sync on:
 //     ErrDirectorySyncEnabled (E7). A bad name in opts.Licenses: an
 //     *InputError. These refuse the whole call; nothing is claimed.
+//
 //  4. Then each ID on its own, in input order, with one Result each (K5):
 //     an ID outside the limits (empty, over MaxIDBytes, control or
 //     invisible characters) is an *InputError (ErrInvalidValue); an ID given before
@@ -249,10 +258,21 @@ func (s *Service) Eligibility(ctx context.Context, org OrgID, email string) ([]R
 //     a domain org has not verified only domain_not_verified, without the
 //     address (N3: org learns nothing it may not see); an address too long for its
 //     original's address ErrInvalidEmail (N4).
+//
 //  5. An eligible user is claimed (K6) with the mode of M1: Delayed when
 //     org allows content migration, opts.ImmediateOnly is not set and
 //     the user's org is an Individual org created before
 //     Policy.DelayedClaimCutoff (M2); otherwise Immediate.
+//
+//  6. Meeting sites (S1): a claimed user who holds a license or
+//     external-admin rights on a site of org that has moved to Control
+//     Hub may lose access to its meetings; the claim happens and its
+//     Result carries WarningSiteAccessAtRisk. With opts.Relicense the
+//     workaround is applied instead, in the call's transaction: the
+//     user's licenses and rights on those sites are removed
+//     (site.access_removed), the user claimed, and they are granted again
+//     (site.access_granted); the result has no warning. Claiming users
+//     before org moves their sites to Control Hub avoids both.
 //
 // All claims of a call are one transaction; refused users write nothing.
 // The error is non-nil only for a call-level refusal or a store failure,
@@ -363,16 +383,12 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 				if opts.ImmediateOnly {
 					w = wantImmediate
 				}
-				if opts.DryRun {
-					r.Mode, err, failed = t.judge(b, id, w)
-					if err == nil && failed == nil && key != string(id) {
-						if held == nil {
-							held = make(map[string]bool)
-						}
-						held[key+OriginalSuffix] = true
+				r.Mode, r.Warnings, err, failed = t.claimSites(b, id, licenses, w, opts)
+				if opts.DryRun && err == nil && failed == nil && key != string(id) {
+					if held == nil {
+						held = make(map[string]bool)
 					}
-				} else {
-					r.Mode, err, failed = t.claimOne(b, id, licenses, w)
+					held[key+OriginalSuffix] = true
 				}
 				if failed != nil {
 					return failed // after a write: the call fails, nothing is claimed

@@ -91,6 +91,8 @@ type memData struct {
 	nevents int
 
 	bw *memBW // Webex for BroadWorks records (memstore_broadworks.go)
+
+	sites *memSites // meeting sites and site access (memstore_sites.go)
 }
 
 // memUserKey is an entry of an index of users in e-mail order within a
@@ -149,6 +151,7 @@ func newMemData() *memData {
 		domainNames: btree.NewG(memDegree, memDomainKey.less),
 		claimants:   make(map[string]OrgID),
 		bw:          newMemBW(),
+		sites:       newMemSites(),
 	}
 }
 
@@ -505,6 +508,7 @@ func (tx *memTx) DeleteUser(id UserID) error {
 	if _, ok := tx.d.users[id]; !ok {
 		return fmt.Errorf("memory store: user %s: %w", id, ErrNotFound)
 	}
+	tx.dropSiteAccess(id)
 	tx.setUser(id, nil)
 	return nil
 }
