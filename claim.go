@@ -446,31 +446,38 @@ const (
 // (ErrNotFound, a *RefusalError for E1–E6, ErrInvalidEmail for N4,
 // ErrStaleMode for a Delayed that no longer applies) or a store failure.
 func (t *txn) judge(b Org, id UserID, w want) (m Mode, refused, failed error) {
+	_, m, refused, failed = t.judgeUser(b, id, w)
+	return m, refused, failed
+}
+
+// judgeUser is judge, also returning the user as of t.now (read-only)
+// when it is claimable.
+func (t *txn) judgeUser(b Org, id UserID, w want) (u User, m Mode, refused, failed error) {
 	// Judge on the read-only view, so that a refusal writes nothing, not
 	// even an expiry it noticed (X3).
 	ro := t.readOnly()
 	u, err := ro.user(id)
 	if errors.Is(err, ErrNotFound) {
-		return 0, err, nil
+		return User{}, 0, err, nil
 	}
 	if err != nil {
-		return 0, nil, err
+		return User{}, 0, nil, err
 	}
 	rs, src, err := ro.eligibility(b, u)
 	if err != nil {
-		return 0, nil, err
+		return User{}, 0, nil, err
 	}
 	if len(rs) > 0 {
-		return 0, refusal(b, u, rs), nil
+		return User{}, 0, refusal(b, u, rs), nil
 	}
 	if !originalFits(u.Email) {
-		return 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account"), nil
+		return User{}, 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account"), nil
 	}
 	m = t.s.mode(b, src, w == wantImmediate)
 	if w == wantDelayed && m != Delayed {
-		return 0, errf(ErrStaleMode, "%s can no longer be claimed with a delayed claim, only immediately", u.Email), nil
+		return User{}, 0, errf(ErrStaleMode, "%s can no longer be claimed with a delayed claim, only immediately", u.Email), nil
 	}
-	return m, nil, nil
+	return u, m, nil, nil
 }
 
 // originalFits reports whether an original account's address, email with
@@ -518,15 +525,11 @@ func (t *txn) claimOne(b Org, id UserID, licenses []string, w want) (m Mode, ref
 	orig.Email = u.Email + OriginalSuffix
 	orig.HeldBy = b.ID
 
-	on := onClaimImmediate
-	if m == Delayed {
-		on = onClaimDelayed
-	}
 	c := u
 	c.Org = b.ID
 	c.Licenses = append([]string(nil), licenses...)
 	c.Content = 0
-	c.State, _ = next(u.State, on, facts{})
+	c.State = claimedState(u.State, m)
 	if c.State != Inactive {
 		c.InactiveSince = time.Time{}
 	}
@@ -542,6 +545,17 @@ func (t *txn) claimOne(b Org, id UserID, licenses []string, w want) (m Mode, ref
 		return 0, nil, err
 	}
 	return m, nil, t.emit(Event{Type: EventNotifyClaim, Org: b.ID, From: u.Org, User: u.ID, Mode: m, Recipient: u.Email})
+}
+
+// claimedState is the state of a user in state st once claimed with mode
+// m (K6).
+func claimedState(st State, m Mode) State {
+	on := onClaimImmediate
+	if m == Delayed {
+		on = onClaimDelayed
+	}
+	st, _ = next(st, on, facts{})
+	return st
 }
 
 // Choose records a claimed user's choice about its original account (C1–
