@@ -97,8 +97,10 @@ type PlanTotals struct {
 // until turned off; and the totals.
 //
 // Differences from the claim calls: no limit on the inputs; a user given
-// twice, by ID, address or row in any mix, is ErrDuplicate after the
-// first; directory sync on is reported, not an error. Errors: ErrNotFound
+// again by ID or address, after any input, is ErrDuplicate, and a CSV row
+// naming a user an earlier input would claim is skipped with
+// ErrAlreadyClaimed (as ImportClaims's dry run skips it); directory sync
+// on is reported, not an error. Errors: ErrNotFound
 // for an unknown org; an *InputError for a bad name in Options.Licenses or
 // a malformed CSV file (as ImportClaims's); the store's.
 func (s *Service) PlanClaims(ctx context.Context, org OrgID, req PlanRequest) (Plan, error) {
@@ -184,13 +186,14 @@ func (s *Service) PlanClaims(ctx context.Context, org OrgID, req PlanRequest) (P
 
 // planner judges the entries of one plan in one transaction.
 type planner struct {
-	t    *txn
-	b    Org
-	base []string // AutoLicenses plus Options.Licenses
-	opts ClaimOptions
-	dir  map[string]bool // nil: no directory
-	seen map[string]bool // the users planned so far, by ID; and unresolved inputs by key
-	held map[string]bool // the addresses of the originals the claims so far would make
+	t     *txn
+	b     Org
+	base  []string // AutoLicenses plus Options.Licenses
+	opts  ClaimOptions
+	dir   map[string]bool // nil: no directory
+	seen  map[string]bool // the users planned so far, by ID; and unresolved inputs by key
+	held  map[string]bool // the addresses of the originals the claims so far would make
+	would map[UserID]bool // the users the plan so far would claim
 }
 
 // want is the mode the plan's IDs and addresses ask for.
@@ -262,7 +265,11 @@ func (pl *planner) byEmail(field, input string, row csvRow, im *importer) (PlanE
 // any: a refusal of a user org may not see names it and not the user (N3).
 func (pl *planner) judge(e PlanEntry, id UserID, w want, grants func([]string) []string, addr *string) (PlanEntry, error) {
 	t := pl.t
-	if pl.seen[string(id)] {
+	switch {
+	case e.Line > 0 && pl.would[id]: // as ImportClaims's dry run skips a row an earlier one claims
+		e.Err = errAlreadyClaimed(e.Email, pl.b.ID)
+		return e, nil
+	case e.Line == 0 && pl.seen[string(id)]:
 		e.Err = errf(ErrDuplicate, "%q is given twice in the plan", e.Input)
 		return e, nil
 	}
@@ -311,9 +318,10 @@ func (pl *planner) judge(e PlanEntry, id UserID, w want, grants func([]string) [
 		}
 	}
 	if pl.held == nil {
-		pl.held = map[string]bool{}
+		pl.held, pl.would = map[string]bool{}, map[UserID]bool{}
 	}
 	pl.held[u.Email+OriginalSuffix] = true
+	pl.would[id] = true
 	return e, nil
 }
 
