@@ -156,8 +156,19 @@ func relicenseWorld(tb testing.TB, store claim.Store) (w *siteWorld, ann, bob cl
 // call are site.access_removed, the claim's, then site.access_granted,
 // all of one transaction (consecutive, one instant), and bob's claim has
 // no site event.
-func TestRelicense(t *testing.T) {
-	w, ann, bob := relicenseWorld(t, claim.NewMemoryStore())
+func TestRelicense(t *testing.T) { relicense(t, claim.NewMemoryStore()) }
+
+// TestRelicensePostgres is TestRelicense, and TestRelicenseDryRun, on
+// the PostgreSQL store (see TestStateMachinePostgres for the
+// environment).
+func TestRelicensePostgres(t *testing.T) {
+	store, empty := smPostgresStore(t)
+	t.Run("Relicense", func(t *testing.T) { empty(t); relicense(t, store) })
+	t.Run("DryRun", func(t *testing.T) { empty(t); relicenseDryRun(t, store) })
+}
+
+func relicense(t *testing.T, store claim.Store) {
+	w, ann, bob := relicenseWorld(t, store)
 	e := w.e
 	before, err := e.svc.SiteAccess(e.ctx, "b", ann.ID)
 	if err != nil {
@@ -200,8 +211,9 @@ func TestRelicense(t *testing.T) {
 
 // TestRelicenseDryRun (S1, L1): a dry run with Relicense returns the
 // real call's results and changes nothing.
-func TestRelicenseDryRun(t *testing.T) {
-	store := claim.NewMemoryStore()
+func TestRelicenseDryRun(t *testing.T) { relicenseDryRun(t, claim.NewMemoryStore()) }
+
+func relicenseDryRun(t *testing.T, store claim.Store) {
 	w, ann, bob := relicenseWorld(t, store)
 	e := w.e
 	orgs := []claim.OrgID{"a", "b", "o"}
