@@ -67,75 +67,87 @@ var atRisk = []claim.Warning{claim.WarningSiteAccessAtRisk}
 // the users holding something on b's moved site, and every one of them
 // is claimed all the same.
 func TestSiteAccessAtRiskProperty(t *testing.T) {
-	rpCheck(t, func(rt *rapid.T, tb testing.TB) {
-		w := newSiteWorld(tb, claim.NewMemoryStore())
-		e := w.e
-		n := rapid.IntRange(1, 6).Draw(rt, "users")
-		want := map[claim.UserID][]claim.Warning{}
-		var ids []claim.UserID
-		for i := range n {
-			u := e.mustActive(tb, "a", fmt.Sprintf("u%d@example.com", i), i)
-			ids = append(ids, u.ID)
-			for _, s := range []claim.Site{w.sa, w.ch, w.oc} {
-				lic := rapid.Bool().Draw(rt, "license on "+s.URL)
-				adm := rapid.Bool().Draw(rt, "external admin on "+s.URL)
-				if lic || adm {
-					w.grant(tb, s, u.ID, lic, adm)
-				}
-				if s == w.ch && (lic || adm) {
-					want[u.ID] = atRisk
-				}
+	rpCheck(t, func(rt *rapid.T, tb testing.TB) { siteRiskProperty(rt, tb, claim.NewMemoryStore()) })
+}
+
+// TestSiteAccessAtRiskPropertyPostgres is TestSiteAccessAtRiskProperty on
+// the PostgreSQL store (see TestStateMachinePostgres for the environment).
+func TestSiteAccessAtRiskPropertyPostgres(t *testing.T) {
+	store, empty := smPostgresStore(t)
+	smChecks(t, 15, func(rt *rapid.T) {
+		empty(t)
+		siteRiskProperty(rt, rpTB{TB: t, rt: rt}, store)
+	})
+}
+
+func siteRiskProperty(rt *rapid.T, tb testing.TB, store claim.Store) {
+	w := newSiteWorld(tb, store)
+	e := w.e
+	n := rapid.IntRange(1, 6).Draw(rt, "users")
+	want := map[claim.UserID][]claim.Warning{}
+	var ids []claim.UserID
+	for i := range n {
+		u := e.mustActive(tb, "a", fmt.Sprintf("u%d@example.com", i), i)
+		ids = append(ids, u.ID)
+		for _, s := range []claim.Site{w.sa, w.ch, w.oc} {
+			lic := rapid.Bool().Draw(rt, "license on "+s.URL)
+			adm := rapid.Bool().Draw(rt, "external admin on "+s.URL)
+			if lic || adm {
+				w.grant(tb, s, u.ID, lic, adm)
+			}
+			if s == w.ch && (lic || adm) {
+				want[u.ID] = atRisk
 			}
 		}
-		got := map[claim.UserID][]claim.Warning{}
-		for c, err := range e.svc.Claimable(e.ctx, "b") {
-			if err != nil {
-				rt.Fatalf("Claimable(b) = %v", err)
-			}
-			if c.Warnings != nil {
-				got[c.User.ID] = c.Warnings
-			}
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			rt.Fatalf("Claimable warnings (-want +got):\n%s", diff)
-		}
-		p, err := e.svc.ClaimablePage(e.ctx, "b", claim.ListOptions{Limit: 100})
+	}
+	got := map[claim.UserID][]claim.Warning{}
+	for c, err := range e.svc.Claimable(e.ctx, "b") {
 		if err != nil {
-			rt.Fatalf("ClaimablePage(b) = %v", err)
+			rt.Fatalf("Claimable(b) = %v", err)
+		}
+		if c.Warnings != nil {
+			got[c.User.ID] = c.Warnings
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		rt.Fatalf("Claimable warnings (-want +got):\n%s", diff)
+	}
+	p, err := e.svc.ClaimablePage(e.ctx, "b", claim.ListOptions{Limit: 100})
+	if err != nil {
+		rt.Fatalf("ClaimablePage(b) = %v", err)
+	}
+	clear(got)
+	for _, c := range p.Items {
+		if c.Warnings != nil {
+			got[c.User.ID] = c.Warnings
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		rt.Fatalf("ClaimablePage warnings (-want +got):\n%s", diff)
+	}
+	for _, dry := range []bool{true, false} {
+		res, err := e.svc.ClaimUsers(e.ctx, "b", ids, claim.ClaimOptions{Acknowledge: true, DryRun: dry})
+		if err != nil {
+			rt.Fatalf("ClaimUsers(DryRun %v) = %v", dry, err)
 		}
 		clear(got)
-		for _, c := range p.Items {
-			if c.Warnings != nil {
-				got[c.User.ID] = c.Warnings
+		for _, r := range res {
+			if r.Err != nil {
+				rt.Fatalf("ClaimUsers(DryRun %v): %s: %v; the claim happens all the same", dry, r.Input, r.Err)
+			}
+			if r.Warnings != nil {
+				got[r.User] = r.Warnings
 			}
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
-			rt.Fatalf("ClaimablePage warnings (-want +got):\n%s", diff)
+			rt.Fatalf("ClaimUsers(DryRun %v) warnings (-want +got):\n%s", dry, diff)
 		}
-		for _, dry := range []bool{true, false} {
-			res, err := e.svc.ClaimUsers(e.ctx, "b", ids, claim.ClaimOptions{Acknowledge: true, DryRun: dry})
-			if err != nil {
-				rt.Fatalf("ClaimUsers(DryRun %v) = %v", dry, err)
-			}
-			clear(got)
-			for _, r := range res {
-				if r.Err != nil {
-					rt.Fatalf("ClaimUsers(DryRun %v): %s: %v; the claim happens all the same", dry, r.Input, r.Err)
-				}
-				if r.Warnings != nil {
-					got[r.User] = r.Warnings
-				}
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				rt.Fatalf("ClaimUsers(DryRun %v) warnings (-want +got):\n%s", dry, diff)
-			}
+	}
+	for _, id := range ids {
+		if u := e.mustGet(tb, id); u.Org != "b" {
+			rt.Fatalf("%s is in %s after the claim, want b", u.Email, u.Org)
 		}
-		for _, id := range ids {
-			if u := e.mustGet(tb, id); u.Org != "b" {
-				rt.Fatalf("%s is in %s after the claim, want b", u.Email, u.Org)
-			}
-		}
-	})
+	}
 }
 
 // relicenseWorld is a siteWorld with ann, who holds a license and
@@ -324,7 +336,20 @@ func (t *callFaultTx) PutSiteAccess(a claim.SiteAccess) error {
 // Relicense — every read and every write, counted on a clean run — fails
 // the call with that error and leaves the store as it was.
 func TestRelicenseFaults(t *testing.T) {
-	store := claim.NewMemoryStore()
+	relicenseFaults(t, claim.NewMemoryStore(), claim.NewMemoryStore())
+}
+
+// TestRelicenseFaultsPostgres is TestRelicenseFaults on the PostgreSQL
+// store, whose rollback undoes the writes.
+func TestRelicenseFaultsPostgres(t *testing.T) {
+	store, _ := smPostgresStore(t)
+	clean, _ := smPostgresStore(t)
+	relicenseFaults(t, store, clean)
+}
+
+// relicenseFaults runs TestRelicenseFaults on store, counting the calls
+// of a clean run on the other, empty store clean.
+func relicenseFaults(t *testing.T, store, cleanStore claim.Store) {
 	fs := &callFaultStore{Store: store}
 	w, ann, bob := relicenseWorld(t, fs)
 	e := w.e
@@ -333,7 +358,7 @@ func TestRelicenseFaults(t *testing.T) {
 	ids := []claim.UserID{bob.ID, ann.ID}
 	opts := claim.ClaimOptions{Acknowledge: true, Relicense: true}
 	// Count the calls of a clean run in a world of its own.
-	clean := &callFaultStore{Store: claim.NewMemoryStore()}
+	clean := &callFaultStore{Store: cleanStore}
 	cw, cann, cbob := relicenseWorld(t, clean)
 	clean.on = true
 	if _, err := cw.e.svc.ClaimUsers(cw.e.ctx, "b", []claim.UserID{cbob.ID, cann.ID}, opts); err != nil {
