@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -151,9 +152,11 @@ func (s *Service) PlanClaims(ctx context.Context, org OrgID, req PlanRequest) (P
 		if err != nil {
 			return err
 		}
-		pl := &planner{t: t, b: b, base: base, opts: req.Options, dir: dir, seen: map[string]bool{}}
+		n := len(req.IDs) + len(req.Emails) + len(rows)
+		pl := &planner{t: t, b: b, base: base, opts: req.Options, dir: dir,
+			seen: make(map[string]bool, n), would: make(map[UserID]bool, n)}
 		p.At, p.DirectorySyncOn = t.now, b.Settings.DirectorySync
-		p.Entries = make([]PlanEntry, 0, len(req.IDs)+len(req.Emails)+len(rows))
+		p.Entries = make([]PlanEntry, 0, n)
 		for i, id := range req.IDs {
 			e, err := pl.byID(i, id)
 			if err != nil {
@@ -186,14 +189,15 @@ func (s *Service) PlanClaims(ctx context.Context, org OrgID, req PlanRequest) (P
 
 // planner judges the entries of one plan in one transaction.
 type planner struct {
-	t     *txn
-	b     Org
-	base  []string // AutoLicenses plus Options.Licenses
-	opts  ClaimOptions
-	dir   map[string]bool // nil: no directory
-	seen  map[string]bool // the users planned so far, by ID; and unresolved inputs by key
-	held  map[string]bool // the addresses of the originals the claims so far would make
-	would map[UserID]bool // the users the plan so far would claim
+	t    *txn
+	b    Org
+	base []string // AutoLicenses plus Options.Licenses
+	opts ClaimOptions
+	dir  map[string]bool // nil: no directory
+	seen map[string]bool // the users planned so far, by ID; and unresolved inputs by key
+	// licenses is the backing array of the entries' Licenses.
+	licenses []string
+	would    map[UserID]bool // the users the plan so far would claim
 }
 
 // want is the mode the plan's IDs and addresses ask for.
@@ -231,7 +235,7 @@ func (pl *planner) byEmail(field, input string, row csvRow, im *importer) (PlanE
 		return e, nil
 	}
 	e.Email = addr
-	if pl.held[addr] { // the original of a user planned before (E6)
+	if pl.original(addr) { // the original of a user planned before (E6)
 		e.Err = &RefusalError{Email: addr, Reasons: []Reason{ReasonPendingClaim}}
 		e.Reasons = []Reason{ReasonPendingClaim}
 		return e, nil
@@ -301,7 +305,15 @@ func (pl *planner) judge(e PlanEntry, id UserID, w want, grants func([]string) [
 	}
 	e.User, e.Email, e.Mode, e.Content = id, u.Email, m, u.Content
 	e.ContentLoss = m == Immediate && pl.b.Settings.AllowContentMigration
-	e.Licenses = append([]string(nil), pl.base...)
+	if len(pl.licenses)+len(pl.base) > cap(pl.licenses) { // one allocation for many entries
+		pl.licenses = make([]string, 0, 256*len(pl.base))
+	}
+	start := len(pl.licenses)
+	pl.licenses = append(pl.licenses, pl.base...)
+	e.Licenses = pl.licenses[start:len(pl.licenses):len(pl.licenses)] // its own: an append copies
+	if len(e.Licenses) == 0 {
+		e.Licenses = nil
+	}
 	if grants != nil {
 		e.Licenses = grants(e.Licenses)
 	}
@@ -317,12 +329,19 @@ func (pl *planner) judge(e PlanEntry, id UserID, w want, grants func([]string) [
 			e.PurgeAt = since.Add(t.s.policy.InactivePurge)
 		}
 	}
-	if pl.held == nil {
-		pl.held, pl.would = map[string]bool{}, map[UserID]bool{}
-	}
-	pl.held[u.Email+OriginalSuffix] = true
 	pl.would[id] = true
 	return e, nil
+}
+
+// original reports whether addr is the address of the original account
+// the claim of a user planned before would make.
+func (pl *planner) original(addr string) bool {
+	claimed, ok := strings.CutSuffix(addr, OriginalSuffix)
+	if !ok {
+		return false
+	}
+	u, err := pl.t.UserByEmail(claimed)
+	return err == nil && pl.would[u.ID]
 }
 
 // withReasons fills e.Reasons from a refusal.

@@ -161,7 +161,7 @@ func TestPlanClaims(t *testing.T) {
 	w.grant(t, w.ch, ann.ID, true, false)
 	req := claim.PlanRequest{
 		IDs:    []claim.UserID{ann.ID, "usr_nope"},
-		Emails: []string{"Bob <BOB@example.com>", "cy@example.com", "ann@example.com"},
+		Emails: []string{"Bob <BOB@example.com>", "cy@example.com", "ann@example.com", "ann@example.com" + claim.OriginalSuffix},
 		CSV: strings.NewReader("User ID/Email (Required),Claim Type,Claim,Meetings,Webinars\n" +
 			"dee@example.com,,FALSE,,\n" +
 			"eve@example.com,Immediate,,FALSE,\n"),
@@ -200,16 +200,20 @@ func TestPlanClaims(t *testing.T) {
 		{Input: "Bob <BOB@example.com>", Mode: claim.Delayed, Content: 2, Licenses: both, Deactivated: true, PurgeAt: purge},
 		{Input: "cy@example.com", Mode: claim.Immediate, ContentLoss: true, Content: 7, Licenses: both, Deactivated: true, PurgeAt: purge},
 		{Input: "ann@example.com", Is: []string{claim.ErrDuplicate.Error()}},
+		{Input: "ann@example.com" + claim.OriginalSuffix, Is: []string{claim.ErrNotEligible.Error()}}, // the original her claim makes (E6)
 		{Input: "dee@example.com", Line: 2},
 		{Input: "eve@example.com", Line: 3, Mode: claim.Immediate, ContentLoss: true, Content: 3, Licenses: []string{"Calling"}, Deactivated: true, PurgeAt: purge},
 	}
 	if diff := cmp.Diff(want, got, claimtest.CmpOptions()); diff != "" {
 		t.Errorf("plan entries (-want +got):\n%s", diff)
 	}
-	if !errors.Is(plan.Entries[5].Err, claim.ErrNotSelected) {
-		t.Errorf("dee's row: %v, want ErrNotSelected", plan.Entries[5].Err)
+	if !errors.Is(plan.Entries[6].Err, claim.ErrNotSelected) {
+		t.Errorf("dee's row: %v, want ErrNotSelected", plan.Entries[6].Err)
 	}
-	wantTotals := claim.PlanTotals{Inputs: 7, Claimable: 4, Refused: 2, Skipped: 1, Immediate: 2, Delayed: 2,
+	if rs := plan.Entries[5].Reasons; !slices.Equal(rs, []claim.Reason{claim.ReasonPendingClaim}) {
+		t.Errorf("the original's reasons %v, want pending_claim", rs)
+	}
+	wantTotals := claim.PlanTotals{Inputs: 8, Claimable: 4, Refused: 3, Skipped: 1, Immediate: 2, Delayed: 2,
 		ContentLoss: 2, ContentLost: 10, AtRisk: 1, Deactivated: 3}
 	if diff := cmp.Diff(wantTotals, plan.Totals); diff != "" {
 		t.Errorf("totals (-want +got):\n%s", diff)
