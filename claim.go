@@ -91,7 +91,8 @@ func (t *txn) actingOrg(id OrgID) (Org, error) {
 }
 
 // Claimable iterates over the users org may claim now, in e-mail order,
-// each with the mode a claim would have and its ContentLoss flag (M2).
+// each with the mode a claim would have, its ContentLoss flag (M2) and
+// its Warnings (WarningSiteAccessAtRisk, S1).
 // They are the users, on domains org has verified, for whom no reason of
 // E1–E6 holds. The first error ends the iteration: ErrNotFound for an
 // unknown org, ErrDirectorySyncEnabled if org synchronizes from a
@@ -197,8 +198,13 @@ func (s *Service) candidate(t *txn, b Org, u User) (Candidate, bool, error) {
 	if err != nil || len(rs) > 0 || !originalFits(u.Email) {
 		return Candidate{}, false, err
 	}
+	risky, err := t.siteRisk(b.ID, u.ID)
+	if err != nil {
+		return Candidate{}, false, err
+	}
 	return Candidate{User: public(u), Mode: s.mode(b, src, false),
-		ContentLoss: b.Settings.AllowContentMigration && !s.delayedEligible(src)}, true, nil
+		ContentLoss: b.Settings.AllowContentMigration && !s.delayedEligible(src),
+		Warnings:    warnings(risky, false)}, true, nil
 }
 
 // Eligibility returns every reason org cannot claim the user with the
@@ -237,10 +243,13 @@ func (s *Service) Eligibility(ctx context.Context, org OrgID, email string) ([]R
 //
 //  1. Without opts.Acknowledge the call is refused with
 //     ErrNotAcknowledged before anything is looked at (K1).
+//
 //  2. More than Policy.ListLimit IDs: ErrTooMany (K2).
+//
 //  3. An unknown org: ErrNotFound. An org with directory sync on:
 //     ErrDirectorySyncEnabled (E7). A bad name in opts.Licenses: an
 //     *InputError. These refuse the whole call; nothing is claimed.
+//
 //  4. Then each ID on its own, in input order, with one Result each (K5):
 //     an ID outside the limits (empty, over MaxIDBytes, control or
 //     invisible characters) is an *InputError (ErrInvalidValue); an ID given before
@@ -250,14 +259,34 @@ func (s *Service) Eligibility(ctx context.Context, org OrgID, email string) ([]R
 //     a domain org has not verified only domain_not_verified, without the
 //     address (N3: org learns nothing it may not see); an address too long for its
 //     original's address ErrInvalidEmail (N4).
+//
 //  5. An eligible user is claimed (K6) with the mode of M1: Delayed when
 //     org allows content migration, opts.ImmediateOnly is not set and
 //     the user's org is an Individual org created before
 //     Policy.DelayedClaimCutoff (M2); otherwise Immediate.
 //
+//  6. Meeting sites (S1): a claimed user who holds a license or
+//     external-admin rights on a site of org that has moved to Control
+//     Hub may lose access to its meetings; the claim happens and its
+//     Result carries WarningSiteAccessAtRisk. With opts.Relicense the
+//     workaround is applied instead, in the call's transaction: the
+//     user's licenses and rights on those sites are removed
+//     (site.access_removed), the user claimed, and they are granted again
+//     (site.access_granted); the result has no warning. Claiming users
+//     before org moves their sites to Control Hub avoids both.
+//
 // All claims of a call are one transaction; refused users write nothing.
 // The error is non-nil only for a call-level refusal or a store failure,
 // and then no user is claimed.
+//
+// With opts.DryRun (L1) the call runs in a read-only transaction: each
+// input is judged by the rules above as the real call would judge it at
+// that moment, and the results and error are the ones the real call
+// would return, but nothing is written and no event is appended. The one
+// thing a dry run cannot know is the ID of an original account the call
+// itself would create: ClaimEmails given, after a user it would claim,
+// the address of that user's original refuses it with pending_claim as
+// the real call does, with Result.User empty.
 //
 // Claiming user u into org B (K6): an original account is created in u's
 // old org holding u's content, state, licenses and names, with the
@@ -318,7 +347,11 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 		return nil, errf(ErrTooMany, "%d inputs, at most %d per call", len(inputs), limit)
 	}
 	var results []Result
-	err := s.update(ctx, func(t *txn) error {
+	run := s.update
+	if opts.DryRun {
+		run = s.view // L1: judge only, in a read-only transaction
+	}
+	err := run(ctx, func(t *txn) error {
 		b, err := t.actingOrg(org)
 		if err != nil {
 			return err
@@ -329,12 +362,18 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 		}
 		results = make([]Result, len(inputs))
 		seen := make(map[string]bool, len(inputs))
+		// held: in a dry run, the addresses of the originals the claims so
+		// far would have made (ClaimEmails), which a real call would find.
+		var held map[string]bool
 		for i, input := range inputs {
 			r := &results[i]
 			r.Input = input
 			key, id, err := resolve(t, i, input)
 			if key != "" && seen[key] { // K3: also an address no account has
 				err = errf(ErrDuplicate, "%q is given twice in the call", input)
+			} else if held[key] {
+				err = &RefusalError{Email: key, Reasons: []Reason{ReasonPendingClaim}} // E6
+				id = ""
 			}
 			if key != "" {
 				seen[key] = true
@@ -345,7 +384,13 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 				if opts.ImmediateOnly {
 					w = wantImmediate
 				}
-				r.Mode, err, failed = t.claimOne(b, id, licenses, w)
+				r.Mode, r.Warnings, err, failed = t.claimSites(b, id, licenses, w, opts)
+				if opts.DryRun && err == nil && failed == nil && key != string(id) {
+					if held == nil {
+						held = make(map[string]bool)
+					}
+					held[key+OriginalSuffix] = true
+				}
 				if failed != nil {
 					return failed // after a write: the call fails, nothing is claimed
 				}
@@ -402,31 +447,38 @@ const (
 // (ErrNotFound, a *RefusalError for E1–E6, ErrInvalidEmail for N4,
 // ErrStaleMode for a Delayed that no longer applies) or a store failure.
 func (t *txn) judge(b Org, id UserID, w want) (m Mode, refused, failed error) {
+	_, m, refused, failed = t.judgeUser(b, id, w)
+	return m, refused, failed
+}
+
+// judgeUser is judge, also returning the user as of t.now (read-only)
+// when it is claimable.
+func (t *txn) judgeUser(b Org, id UserID, w want) (u User, m Mode, refused, failed error) {
 	// Judge on the read-only view, so that a refusal writes nothing, not
 	// even an expiry it noticed (X3).
 	ro := t.readOnly()
 	u, err := ro.user(id)
 	if errors.Is(err, ErrNotFound) {
-		return 0, err, nil
+		return User{}, 0, err, nil
 	}
 	if err != nil {
-		return 0, nil, err
+		return User{}, 0, nil, err
 	}
 	rs, src, err := ro.eligibility(b, u)
 	if err != nil {
-		return 0, nil, err
+		return User{}, 0, nil, err
 	}
 	if len(rs) > 0 {
-		return 0, refusal(b, u, rs), nil
+		return User{}, 0, refusal(b, u, rs), nil
 	}
 	if !originalFits(u.Email) {
-		return 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account"), nil
+		return User{}, 0, invalid(ErrInvalidEmail, "email", u.Email, "too long to add "+OriginalSuffix+" for the original account"), nil
 	}
 	m = t.s.mode(b, src, w == wantImmediate)
 	if w == wantDelayed && m != Delayed {
-		return 0, errf(ErrStaleMode, "%s can no longer be claimed with a delayed claim, only immediately", u.Email), nil
+		return User{}, 0, errf(ErrStaleMode, "%s can no longer be claimed with a delayed claim, only immediately", u.Email), nil
 	}
-	return m, nil, nil
+	return u, m, nil, nil
 }
 
 // originalFits reports whether an original account's address, email with
@@ -474,15 +526,11 @@ func (t *txn) claimOne(b Org, id UserID, licenses []string, w want) (m Mode, ref
 	orig.Email = u.Email + OriginalSuffix
 	orig.HeldBy = b.ID
 
-	on := onClaimImmediate
-	if m == Delayed {
-		on = onClaimDelayed
-	}
 	c := u
 	c.Org = b.ID
 	c.Licenses = append([]string(nil), licenses...)
 	c.Content = 0
-	c.State, _ = next(u.State, on, facts{})
+	c.State = claimedState(u.State, m)
 	if c.State != Inactive {
 		c.InactiveSince = time.Time{}
 	}
@@ -498,6 +546,17 @@ func (t *txn) claimOne(b Org, id UserID, licenses []string, w want) (m Mode, ref
 		return 0, nil, err
 	}
 	return m, nil, t.emit(Event{Type: EventNotifyClaim, Org: b.ID, From: u.Org, User: u.ID, Mode: m, Recipient: u.Email})
+}
+
+// claimedState is the state of a user in state st once claimed with mode
+// m (K6).
+func claimedState(st State, m Mode) State {
+	on := onClaimImmediate
+	if m == Delayed {
+		on = onClaimDelayed
+	}
+	st, _ = next(st, on, facts{})
+	return st
 }
 
 // Choose records a claimed user's choice about its original account (C1–

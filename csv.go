@@ -138,21 +138,11 @@ func UnescapeCell(v string) string {
 // per transaction, so a long export does not hold the store; a user
 // claimed by someone else meanwhile is simply not in the file.
 func (s *Service) ExportClaimable(ctx context.Context, org OrgID, w io.Writer) error {
-	var licenses []string
-	err := s.view(ctx, func(t *txn) error {
-		b, err := t.actingOrg(org)
-		licenses = b.Settings.AutoLicenses
-		return err
-	})
+	row, licenses, err := s.exportHeader(ctx, org)
 	if err != nil {
 		return err
 	}
 	cw := csv.NewWriter(w)
-	row := make([]string, 0, len(columns)+len(licenses))
-	row = append(row, columns...)
-	for _, l := range licenses {
-		row = append(row, EscapeCell(l))
-	}
 	if err := cw.Write(row); err != nil {
 		return err
 	}
@@ -169,6 +159,49 @@ func (s *Service) ExportClaimable(ctx context.Context, org OrgID, w io.Writer) e
 		if err := cw.Write(row); err != nil {
 			return err
 		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// exportHeader returns the header of org's claimable-users file and the
+// license names its license columns stand for (V1).
+func (s *Service) exportHeader(ctx context.Context, org OrgID) (header, licenses []string, err error) {
+	err = s.view(ctx, func(t *txn) error {
+		b, err := t.actingOrg(org)
+		licenses = b.Settings.AutoLicenses
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	header = make([]string, 0, len(columns)+len(licenses))
+	header = append(header, columns...)
+	for _, l := range licenses {
+		header = append(header, EscapeCell(l))
+	}
+	return header, licenses, nil
+}
+
+// ExportTemplate writes the CSV template of org (S2, "download a CSV
+// template to add users manually"): the header ExportClaimable writes —
+// the same columns in the same order, the org's AutoLicenses included —
+// and no row. An admin adds a row per user, filling in the User
+// ID/Email (Required) column at least; ImportClaims reads the filled file
+// by its rules: an empty Claim cell claims the row, an empty Claim Type
+// gives today's mode (M1), an empty license cell leaves the license's
+// default, and the names and User Status cells are not read.
+//
+// Errors: ErrNotFound for an unknown org; ErrDirectorySyncEnabled if org
+// synchronizes from a directory (E7); w's error.
+func (s *Service) ExportTemplate(ctx context.Context, org OrgID, w io.Writer) error {
+	header, _, err := s.exportHeader(ctx, org)
+	if err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()

@@ -102,23 +102,28 @@ func TestExportClaimable(t *testing.T) {
 	}
 }
 
+// TestExportClaimableRefusals: the org-level refusals and a writer's
+// error, for the export and the template (S2), nothing written.
 func TestExportClaimableRefusals(t *testing.T) {
 	e := csvEnv(t)
 	e.mustOrg(t, "sync", claim.Enterprise, t0, claim.Settings{DirectorySync: true})
 	before := e.snapshot(t, "b", "old", "ent")
-	var buf bytes.Buffer
-	if err := e.svc.ExportClaimable(e.ctx, "nope", &buf); !errors.Is(err, claim.ErrNotFound) {
-		t.Errorf("ExportClaimable(unknown org) = %v, want ErrNotFound", err)
-	}
-	if err := e.svc.ExportClaimable(e.ctx, "sync", &buf); !errors.Is(err, claim.ErrDirectorySyncEnabled) {
-		t.Errorf("ExportClaimable(directory-sync org) = %v, want ErrDirectorySyncEnabled", err)
-	}
-	if buf.Len() != 0 {
-		t.Errorf("a refused export wrote %q", buf.String())
-	}
-	werr := errors.New("disk full")
-	if err := e.svc.ExportClaimable(e.ctx, "b", failWriter{werr}); !errors.Is(err, werr) {
-		t.Errorf("ExportClaimable(failing writer) = %v, want %v", err, werr)
+	for name, export := range map[string]func(context.Context, claim.OrgID, io.Writer) error{
+		"ExportClaimable": e.svc.ExportClaimable, "ExportTemplate": e.svc.ExportTemplate} {
+		var buf bytes.Buffer
+		if err := export(e.ctx, "nope", &buf); !errors.Is(err, claim.ErrNotFound) {
+			t.Errorf("%s(unknown org) = %v, want ErrNotFound", name, err)
+		}
+		if err := export(e.ctx, "sync", &buf); !errors.Is(err, claim.ErrDirectorySyncEnabled) {
+			t.Errorf("%s(directory-sync org) = %v, want ErrDirectorySyncEnabled", name, err)
+		}
+		if buf.Len() != 0 {
+			t.Errorf("a refused %s wrote %q", name, buf.String())
+		}
+		werr := errors.New("disk full")
+		if err := export(e.ctx, "b", failWriter{werr}); !errors.Is(err, werr) {
+			t.Errorf("%s(failing writer) = %v, want %v", name, err, werr)
+		}
 	}
 	e.unchanged(t, before, "b", "old", "ent")
 }

@@ -32,6 +32,18 @@
 // name (claimed users included), and Sweep deletes users Inactive for 30
 // days.
 //
+// Before claiming, an admin can ask what would happen: ClaimUsers and
+// ClaimEmails with ClaimOptions.DryRun return the results and write
+// nothing (L1), and PlanClaims answers per user — claimable or why not,
+// mode, content left behind, licenses, site-access risk, and against the
+// org's directory whether the next full sync would deactivate the user
+// and when the purge would delete it (L2). ExportTemplate writes the
+// CSV template an admin fills in by hand (S2). An org's meeting sites
+// (AddSite, MoveSiteToControlHub, SetSiteAccess) matter to a claim: a
+// user who holds a license or external-admin rights on a site moved to
+// Control Hub may lose access to its meetings (S1); the claim warns,
+// and ClaimOptions.Relicense applies the workaround.
+//
 // # Webex for BroadWorks
 //
 // A service provider (a partner org) provisions the subscribers of its

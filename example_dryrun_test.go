@@ -61,3 +61,23 @@ func dryRunWorld(ctx context.Context) (*claim.Service, *claimtest.Clock, claim.U
 	}
 	return svc, clock, ann.ID
 }
+
+// A dry run of ClaimUsers answers what the claim would do and claims
+// nobody.
+func ExampleClaimOptions_dryRun() {
+	ctx := context.Background()
+	svc, _, ann := dryRunWorld(ctx)
+	res, err := svc.ClaimUsers(ctx, "acme", []claim.UserID{ann, "usr_nobody"}, claim.ClaimOptions{Acknowledge: true, DryRun: true})
+	if err != nil {
+		panic(err)
+	}
+	for _, r := range res {
+		fmt.Println(r.Input == string(ann), r.Mode, r.Err)
+	}
+	u, _ := svc.User(ctx, ann)
+	fmt.Println("Ann is still in", u.Org)
+	// Output:
+	// true Delayed <nil>
+	// false none claim: user "usr_nobody": not found
+	// Ann is still in ann-personal
+}

@@ -41,6 +41,28 @@ func ExampleService_ImportClaims() {
 	// acme: Delayed Claim (Delayed claim), licenses [Meetings]
 }
 
+// Acme downloads the CSV template, the admin types in Ann's address, and
+// the import claims her.
+func ExampleService_ExportTemplate() {
+	ctx := context.Background()
+	svc, _, _ := csvExampleWorld(ctx)
+	var file strings.Builder
+	if err := svc.ExportTemplate(ctx, "acme", &file); err != nil {
+		panic(err)
+	}
+	fmt.Print(file.String())
+	file.WriteString(",,,ann@acme.example,,,,\n") // typed in by hand
+
+	rep, err := svc.ImportClaims(ctx, "acme", strings.NewReader(file.String()), claim.ImportOptions{Acknowledge: true})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("claimed %d, refused %d\n", rep.Claimed, rep.Refused)
+	// Output:
+	// First Name,Last Name,Display Name,User ID/Email (Required),User Status,Claim Type,Claim,Meetings
+	// claimed 1, refused 0
+}
+
 // csvExampleWorld builds the world of the example: Acme has verified
 // acme.example, lets claimed users bring their content along and gives
 // them a Meetings license; Ann has a personal account from 2019 on that

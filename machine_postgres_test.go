@@ -90,7 +90,7 @@ func smPostgresStore(t *testing.T) (*postgres.Store, func(testing.TB)) {
 	}
 
 	var tables []string
-	for _, name := range []string{"orgs", "domains", "users", "events", "bw_enterprises", "bw_subscribers", "bw_org_profiles"} {
+	for _, name := range []string{"orgs", "domains", "users", "events", "bw_enterprises", "bw_subscribers", "bw_org_profiles", "sites", "site_access"} {
 		tables = append(tables, pgx.Identifier{schema, name}.Sanitize())
 	}
 	// RESTART IDENTITY also restarts events_seq, which events.seq owns.

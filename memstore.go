@@ -97,6 +97,8 @@ type memData struct {
 	nevents int
 
 	bw *memBW // Webex for BroadWorks records (memstore_broadworks.go)
+
+	sites *memSites // meeting sites and site access (memstore_sites.go)
 }
 
 // memUserKey is an entry of an index of users in e-mail order within a
@@ -155,6 +157,7 @@ func newMemData() *memData {
 		domainNames: btree.NewG(memDegree, memDomainKey.less),
 		claimants:   make(map[string]OrgID),
 		bw:          newMemBW(),
+		sites:       newMemSites(),
 	}
 }
 
@@ -511,6 +514,7 @@ func (tx *memTx) DeleteUser(id UserID) error {
 	if _, ok := tx.d.users[id]; !ok {
 		return fmt.Errorf("memory store: user %s: %w", id, ErrNotFound)
 	}
+	tx.dropSiteAccess(id)
 	tx.setUser(id, nil)
 	return nil
 }

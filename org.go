@@ -147,7 +147,9 @@ func cleanSettings(st Settings) (Settings, error) {
 //  10. Its BroadWorks records go: its OrgProfile (admins, restricted
 //     admin mode, licenses), and, for a partner, its enterprises, empty
 //     by rule 3 (bw.enterprise_deleted each).
-//  11. The org record goes: org.deleted.
+//  11. Its meeting sites go, with what users held on them: site.deleted
+//     each (S1).
+//  12. The org record goes: org.deleted.
 //
 // Left as they are: other partners' enterprises whose attach Target is
 // the org (their next first subscriber matches no user of it, so a new
@@ -186,6 +188,9 @@ func (s *Service) DeleteOrg(ctx context.Context, id OrgID) error {
 			}
 		}
 		if err := t.deleteOrgBW(id, ents); err != nil {
+			return err
+		}
+		if err := t.deleteSites(id); err != nil {
 			return err
 		}
 		if err := t.Tx.DeleteOrg(id); err != nil {

@@ -584,7 +584,12 @@ type rpPopulation struct {
 // "u.example", which they have not (E2). Each user's state is reached
 // through the API.
 func rpPopulate(t *rapid.T, tb testing.TB, claimants ...claim.OrgID) *rpPopulation {
-	e := newEnv(tb, rpNoPurge())
+	return rpPopulateOn(t, tb, claim.NewMemoryStore(), claimants...)
+}
+
+// rpPopulateOn is rpPopulate on the given (empty) store.
+func rpPopulateOn(t *rapid.T, tb testing.TB, store claim.Store, claimants ...claim.OrgID) *rpPopulation {
+	e := newEnvOn(tb, store, rpNoPurge())
 	e.clock.Set(t0.Add(rpDur(t, "start", 0, 365*24*time.Hour)))
 	p := &rpPopulation{e: e, tb: tb}
 	rpOrg(t, e, tb, "p0", rpEnterprise, rpSettings(t, "p0", rapid.Bool().Draw(t, "p0 AllowContentMigration")))

@@ -31,7 +31,6 @@ var (
 var notRuleIDs = map[string]string{
 	"B0": "a user ID in postgres_test.go that sorts before a0 in byte order",
 	"C0": "the Unicode C0 control characters, named in input checks",
-	"L1": "a license name in machine_test.go's org fixture",
 }
 
 // moduleText returns, for every .go, .md and .sql file of the module (not

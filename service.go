@@ -101,6 +101,8 @@ type txn struct {
 	ctx context.Context
 	now time.Time
 	rw  bool
+	// moved memoizes movedSites: an org's sites moved to Control Hub (S1).
+	moved map[OrgID]map[SiteID]bool
 }
 
 // readOnly returns t's read-only view: its reads resolve expired claims

@@ -132,6 +132,25 @@ type Tx interface {
 	// none was stored.
 	DeleteOrgProfile(org OrgID) error
 
+	// Site returns the meeting site with the id (S1).
+	Site(id SiteID) (Site, error)
+	// PutSite inserts or replaces the site with s's ID.
+	PutSite(s Site) error
+	// DeleteSite removes the site and every SiteAccess on it; ErrNotFound
+	// if missing.
+	DeleteSite(id SiteID) error
+	// SitesByOrg lists the sites of org whose ID sorts after the given
+	// one, in ID order.
+	SitesByOrg(org OrgID, after SiteID, limit int) ([]Site, error)
+	// PutSiteAccess inserts or replaces what a.User holds on a.Site; a
+	// record holding neither License nor ExternalAdmin removes it (and is
+	// no error if there was none). ErrNotFound if the site or the user is
+	// missing. DeleteUser removes a user's records with the user.
+	PutSiteAccess(a SiteAccess) error
+	// SiteAccessByUser lists what the user holds, on sites whose ID sorts
+	// after the given one, in site ID order.
+	SiteAccessByUser(user UserID, after SiteID, limit int) ([]SiteAccess, error)
+
 	// AppendEvent adds e to the transaction's events (e.Seq is ignored).
 	// They join the log when the transaction commits, numbered in the
 	// order appended and after every event of every transaction that

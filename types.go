@@ -208,6 +208,15 @@ type ClaimOptions struct {
 	// ImmediateOnly forces immediate claims, turning delayed claim off for
 	// this call (M1).
 	ImmediateOnly bool
+	// DryRun judges every input as the real call would and returns the
+	// same results, writing nothing and appending no event (L1).
+	DryRun bool
+	// Relicense applies the workaround of S1 to a user who holds a
+	// license or external-admin rights on a site of the claiming org that
+	// has moved to Control Hub: in the claim's transaction the licenses and
+	// rights are removed, the user claimed, and they are granted again,
+	// each step an event. Its result then carries no site warning.
+	Relicense bool
 }
 
 // Result is the outcome of claiming one input (K5).
@@ -216,6 +225,8 @@ type Result struct {
 	User  UserID // the user, when found
 	Mode  Mode   // the claim's mode when claimed
 	Err   error  // nil: claimed
+	// Warnings come with a claim that happens: site_access_at_risk (S1).
+	Warnings []Warning
 }
 
 // Candidate is a user an org may claim now (Claimable).
@@ -225,6 +236,10 @@ type Candidate struct {
 	// ContentLoss: the claiming org allows content migration but this user
 	// is not delayed-eligible, so its content does not come along (M2).
 	ContentLoss bool
+	// Warnings: site_access_at_risk when the user holds a license or
+	// external-admin rights on a site of the org that has moved to Control
+	// Hub (S1).
+	Warnings []Warning
 }
 
 // Domain is one org's record of an e-mail domain (D1–D7).

@@ -50,6 +50,8 @@ type tx struct {
 	events eventBatch
 	// cache holds the records the transaction has read or written.
 	cache cache
+	// sites holds the sites of the orgs read (sites.go).
+	sites siteCache
 }
 
 // deferred is a write sent with the next batch. Its statement fails on

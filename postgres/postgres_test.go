@@ -291,10 +291,10 @@ func migrationsApplied(t *testing.T, schema string) []int32 {
 	return vs
 }
 
-var wantTables = []string{"bw_enterprises", "bw_org_profiles", "bw_subscribers", "claim_leases", "claim_schema_migrations", "domains", "events", "orgs", "users"}
+var wantTables = []string{"bw_enterprises", "bw_org_profiles", "bw_subscribers", "claim_leases", "claim_schema_migrations", "domains", "events", "orgs", "site_access", "sites", "users"}
 
 // wantVersions are the versions of the embedded migrations.
-var wantVersions = []int32{1, 2, 3, 4, 5, 6}
+var wantVersions = []int32{1, 2, 3, 4, 5, 6, 7}
 
 // indexes lists the indexes of the schema's users table.
 func indexes(t *testing.T, schema string) []string {

@@ -165,14 +165,23 @@ func (t *tx) Org(id claim.OrgID) (claim.Org, error) {
 		}
 		return cloneOrg(*o), nil
 	}
-	o, err := one(t, "Org", "org", string(id), scanOrg, `SELECT `+orgColumns+` FROM orgs WHERE id = $1`, string(id))
-	switch {
-	case errors.Is(err, claim.ErrNotFound):
-		t.cache.putOrg(id, nil)
-	case err == nil:
-		t.cache.putOrg(id, &o)
+	// The org's sites come along, in the same round trip (sites.go).
+	var orgs []claim.Org
+	var sites []claim.Site
+	err := t.send(t.ctx, func(b *pgx.Batch) {
+		queueRows(b, &orgs, scanOrg, `SELECT `+orgColumns+` FROM orgs WHERE id = $1`, string(id))
+		queueOrgSites(b, &sites, id)
+	})
+	if err != nil {
+		return claim.Org{}, t.fail("Org", err)
 	}
-	return o, err
+	t.sites.put(id, sites)
+	if len(orgs) == 0 {
+		t.cache.putOrg(id, nil)
+		return claim.Org{}, fmt.Errorf("postgres store: org %s: %w", id, claim.ErrNotFound)
+	}
+	t.cache.putOrg(id, &orgs[0])
+	return orgs[0], nil
 }
 
 // CreateOrg inserts o; an error wrapping claim.ErrDuplicate if its ID

@@ -12,7 +12,9 @@
 // event number; that a View cannot write; that concurrent Updates are
 // serializable; the Webex-for-BroadWorks records (enterprises with one org
 // each, B5, also under racing Updates; subscribers with unique addresses
-// and their list by enterprise; org profiles; their rollback); that the
+// and their list by enterprise; org profiles; their rollback); meeting
+// sites and what users hold on them (S1), removed with the site and with
+// the user, and their rollback; that the
 // store holds byte for byte every string the Service's limits accept —
 // the longest IDs, names and addresses, and every byte and notable
 // character inside them — while the Service refuses the rest before the
@@ -93,6 +95,9 @@ func Run(t *testing.T, newStore func(t *testing.T) claim.Store) {
 		{"BroadWorksRollback", testBroadWorksRollback},
 		{"Limits", testLimits}, // storetest/limits.go
 		{"Leases", testLeases}, // storetest/lease.go
+		{"Sites", testSites},   // storetest/sites.go
+		{"SiteAccess", testSiteAccess},
+		{"SiteRollback", testSiteRollback},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

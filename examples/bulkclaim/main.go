@@ -10,9 +10,14 @@
 //
 // exports the claimable users to claimable.csv, edits it as an admin
 // would (un-ticks some rows, asks for delayed claims where they no longer
-// apply, adds an address nobody has, repeats a row), imports the edited
-// file (with a progress bar when stderr is a terminal), and prints a
-// summary table. Steps can also be run one at a time; the demo data set
+// apply, adds an address nobody has, repeats a row), prints the claim
+// plan of the edited file as a table (per user: claimed or why not, the
+// mode, content left behind, licenses, site access at risk, and, with
+// -directory FILE naming the org's directory one address a line, whether
+// the next full sync would deactivate the user and when the purge would
+// delete it), imports the edited file (with a progress bar when stderr
+// is a terminal), and prints a summary table. Every import prints the
+// plan first. Steps can also be run one at a time; the demo data set
 // is the same on every run, so a file exported by one run can be edited
 // in a spreadsheet and imported by the next:
 //
@@ -44,6 +49,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -87,6 +93,7 @@ func exitCode(err error) int {
 // config is what the flags say.
 type config struct {
 	dsn, org, export, imp string
+	directory             string // the org's directory, one address a line
 	dryRun, acknowledge   bool
 	migrate               bool
 	demoUsers             int
@@ -107,6 +114,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.org, "org", "acme", "the claiming organization's ID")
 	fs.StringVar(&c.export, "export", "", "write the org's claimable users to this CSV file")
 	fs.StringVar(&c.imp, "import", "", "claim the users this (edited) CSV file lists")
+	fs.StringVar(&c.directory, "directory", "", "the org's directory, one address a line: the plan says whom the next full sync would deactivate")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "check the file and report what an import would do, claiming nobody")
 	fs.BoolVar(&c.acknowledge, "acknowledge", false, "acknowledge that claiming users has a long-term impact (required to import, dry runs and the tour included)")
 	fs.BoolVar(&c.migrate, "migrate", false, "migrate the PostgreSQL store's schema before the work (it changes the database)")
@@ -115,7 +123,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bulkclaim [-demo-users N] -acknowledge                 the demo tour, in memory")
 		fmt.Fprintln(stderr, "       bulkclaim [-postgres DSN [-migrate]] [-org ID] -export FILE")
-		fmt.Fprintln(stderr, "       bulkclaim [-postgres DSN [-migrate]] [-org ID] -import FILE [-dry-run] -acknowledge")
+		fmt.Fprintln(stderr, "       bulkclaim [-postgres DSN [-migrate]] [-org ID] -import FILE [-directory FILE] [-dry-run] -acknowledge")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -250,6 +258,9 @@ func exportTo(ctx context.Context, svc *claim.Service, org claim.OrgID, path str
 }
 
 func importFrom(ctx context.Context, svc *claim.Service, org claim.OrgID, c config, stdout, stderr io.Writer) error {
+	if err := planFor(ctx, svc, org, c, stdout); err != nil {
+		return err
+	}
 	f, err := os.Open(c.imp)
 	if err != nil {
 		return err
@@ -284,6 +295,36 @@ func importFrom(ctx context.Context, svc *claim.Service, org claim.OrgID, c conf
 	if err != nil {
 		return fmt.Errorf("%s stopped: %w", verb, err)
 	}
+	return nil
+}
+
+// planFor prints the claim plan of the file c.imp (with c.directory,
+// when given) before the import claims anything.
+func planFor(ctx context.Context, svc *claim.Service, org claim.OrgID, c config, stdout io.Writer) error {
+	f, err := os.Open(c.imp)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	req := claim.PlanRequest{CSV: f}
+	if c.directory != "" {
+		text, err := os.ReadFile(c.directory)
+		if err != nil {
+			return err
+		}
+		req.CheckDirectory = true
+		for _, line := range strings.Split(string(text), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				req.Directory = append(req.Directory, claim.DirectoryEntry{Email: line})
+			}
+		}
+	}
+	plan, err := svc.PlanClaims(ctx, org, req)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	fmt.Fprintf(stdout, "plan of %s into org %s:\n", c.imp, org)
+	printPlan(stdout, plan, 10)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -68,6 +69,42 @@ func TestTour(t *testing.T) {
 	if !strings.Contains(errOut, "100%") {
 		t.Errorf("progress bar did not reach 100%%: %q", errOut)
 	}
+	// The plan printed before the import forecasts its counts (L2).
+	m := regexp.MustCompile(`totals: (\d+) rows, (\d+) claimable .*, (\d+) refused, (\d+) skipped`).FindStringSubmatch(out)
+	if m == nil || m[1] != strconv.Itoa(rows+2) || m[2] != strconv.Itoa(claimed) || m[3] != strconv.Itoa(refused) || m[4] != strconv.Itoa(skipped) {
+		t.Errorf("plan totals %q, want %d rows, %d claimable, %d refused, %d skipped:\n%s", m, rows+2, claimed, refused, skipped, out)
+	}
+}
+
+// TestPlanDirectory: with -directory, the plan says which claimed users
+// the next full sync would deactivate, and when the purge deletes them.
+func TestPlanDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if _, errOut, err := runIn(t, dir, "-demo-users", "200", "-export", "c.csv"); err != nil {
+		t.Fatalf("export = %v\n%s", err, errOut)
+	}
+	csv, err := os.ReadFile(dir + "/c.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	first := strings.Split(lines[1], ",")[3] // the first user's address: in the directory
+	if err := os.WriteFile(dir+"/dir.txt", []byte(strings.ToUpper(first)+"\nnobody@acme.example\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := runIn(t, dir, "-demo-users", "200", "-import", "c.csv", "-directory", "dir.txt", "-dry-run", "-acknowledge")
+	if err != nil {
+		t.Fatalf("run = %v\n%s", err, errOut)
+	}
+	rows := len(lines) - 1
+	if !strings.Contains(out, fmt.Sprintf("%d deactivated by the next full sync", rows-1)) {
+		t.Errorf("want %d of %d rows deactivated by the next sync:\n%s", rows-1, rows, out)
+	}
+	firstRow := regexp.MustCompile(`(?m)^  2 +` + regexp.QuoteMeta(first) + ` .*$`).FindString(out)
+	secondRow := regexp.MustCompile(`(?m)^  3 .*deactivates; purged \d{4}-\d{2}-\d{2}$`).FindString(out)
+	if firstRow == "" || strings.Contains(firstRow, "deactivates") || secondRow == "" {
+		t.Errorf("row of %s %q (in the directory), next row %q:\n%s", first, firstRow, secondRow, out)
+	}
 }
 
 func TestExportThenImport(t *testing.T) {
@@ -96,12 +133,18 @@ func TestExportThenImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Past the three counts (the first four lines), the summaries are the
-	// same text.
-	rest := func(s string) string { return strings.Join(strings.Split(s, "\n")[4:], "\n") }
+	// The plan before, and the summary past its three counts (its first
+	// four lines), are the same text.
+	rest := func(s, verb string) string {
+		i := strings.Index(s, verb+" of c.csv")
+		if i < 0 {
+			return "no summary"
+		}
+		return s[:i] + strings.Join(strings.Split(s[i:], "\n")[4:], "\n")
+	}
 	if n := count(t, real, "claimed"); n == 0 || n != count(t, dry, "would be claimed") ||
 		count(t, real, "refused") != count(t, dry, "refused") || count(t, real, "skipped") != count(t, dry, "skipped") ||
-		rest(real) != rest(dry) {
+		rest(real, "import") != rest(dry, "dry run") || !strings.Contains(real, "plan of c.csv into org acme:") {
 		t.Errorf("dry run:\n%s\nreal run:\n%s", dry, real)
 	}
 	if errOut != "" {

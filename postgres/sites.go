@@ -1,0 +1,152 @@
+package postgres
+
+import (
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/claimkit/claim"
+)
+
+// Meeting sites and what users hold on them (S1;
+// migrations/0007_sites.sql).
+
+const siteColumns = `id, org_id, url, control_hub`
+
+func scanSite(row pgx.CollectableRow) (claim.Site, error) {
+	var (
+		s       claim.Site
+		id, org string
+	)
+	err := row.Scan(&id, &org, &s.URL, &s.ControlHub)
+	s.ID, s.Org = claim.SiteID(id), claim.OrgID(org)
+	return s, err
+}
+
+// siteCache holds the sites of the orgs a transaction has read: Org
+// reads an org's sites with it, in the same round trip, so that a claim's
+// look at the claiming org's sites (S1) costs none of its own. An org
+// with more than sitePrefetch sites is not kept; SitesByOrg then reads
+// them. A write of a site empties it.
+type siteCache map[claim.OrgID][]claim.Site
+
+// sitePrefetch is the most sites of an org that Org reads along.
+const sitePrefetch = 64
+
+// queueOrgSites queues the read of org's first sitePrefetch+1 sites.
+func queueOrgSites(b *pgx.Batch, out *[]claim.Site, org claim.OrgID) {
+	queueRows(b, out, scanSite, `SELECT `+siteColumns+` FROM sites WHERE org_id = $1 ORDER BY id LIMIT $2`,
+		string(org), sitePrefetch+1)
+}
+
+// put keeps org's sites, when they are all there.
+func (c *siteCache) put(org claim.OrgID, sites []claim.Site) {
+	if len(sites) > sitePrefetch {
+		return
+	}
+	if *c == nil {
+		*c = siteCache{}
+	}
+	(*c)[org] = sites
+}
+
+// Site returns the site with the id; an error wrapping claim.ErrNotFound
+// if there is none.
+func (t *tx) Site(id claim.SiteID) (claim.Site, error) {
+	return one(t, "Site", "site", string(id), scanSite, `SELECT `+siteColumns+` FROM sites WHERE id = $1`, string(id))
+}
+
+// PutSite inserts or replaces the site with s's ID; an error wrapping
+// claim.ErrInvalidValue if a value cannot be stored.
+func (t *tx) PutSite(s claim.Site) error {
+	if err := t.check("PutSite", true); err != nil {
+		return err
+	}
+	t.sites = nil
+	_, err := t.write(`INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, url = excluded.url, control_hub = excluded.control_hub`,
+		string(s.ID), string(s.Org), s.URL, s.ControlHub)
+	if err != nil {
+		return t.fail("PutSite", err)
+	}
+	return nil
+}
+
+// DeleteSite removes the site and, by the cascade, every access to it;
+// an error wrapping claim.ErrNotFound if there is none.
+func (t *tx) DeleteSite(id claim.SiteID) error {
+	t.sites = nil
+	return t.deleteRow("DeleteSite", "site", `DELETE FROM sites WHERE id = $1`, string(id))
+}
+
+// SitesByOrg lists org's sites whose ID sorts after the given one, in ID
+// order, from sites_org_idx. Returns an error wrapping
+// claim.ErrInvalidValue if limit <= 0.
+func (t *tx) SitesByOrg(org claim.OrgID, after claim.SiteID, limit int) ([]claim.Site, error) {
+	if err := t.checkList("SitesByOrg", limit); err != nil {
+		return nil, err
+	}
+	if ss, ok := t.sites[org]; ok {
+		var out []claim.Site
+		for _, s := range ss {
+			if s.ID > after && len(out) < limit {
+				out = append(out, s)
+			}
+		}
+		return out, nil
+	}
+	return collect(t, "SitesByOrg", scanSite, `SELECT `+siteColumns+` FROM sites
+		WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`, string(org), string(after), limit)
+}
+
+// queryPutSiteAccess upserts, or for a record holding nothing deletes,
+// what a user holds on a site, when both exist, and tells which exist:
+// one statement that a missing site or user cannot make fail.
+const queryPutSiteAccess = `
+WITH s AS (SELECT FROM sites WHERE id = $1::text), u AS (SELECT FROM users WHERE id = $2::text),
+del AS (
+	DELETE FROM site_access WHERE site_id = $1::text AND user_id = $2::text AND NOT ($3::boolean OR $4::boolean)
+), put AS (
+	INSERT INTO site_access (user_id, site_id, license, external_admin)
+	SELECT $2::text, $1::text, $3::boolean, $4::boolean
+	WHERE ($3::boolean OR $4::boolean) AND EXISTS (SELECT FROM s) AND EXISTS (SELECT FROM u)
+	ON CONFLICT (user_id, site_id) DO UPDATE SET license = excluded.license, external_admin = excluded.external_admin
+)
+SELECT EXISTS (SELECT FROM s), EXISTS (SELECT FROM u)`
+
+// PutSiteAccess inserts, replaces or (holding nothing) removes what
+// a.User holds on a.Site; an error wrapping claim.ErrNotFound if the site
+// or the user is missing.
+func (t *tx) PutSiteAccess(a claim.SiteAccess) error {
+	if err := t.check("PutSiteAccess", true); err != nil {
+		return err
+	}
+	var site, user bool
+	err := t.writeRow(queryPutSiteAccess, []any{string(a.Site), string(a.User), a.License, a.ExternalAdmin}, &site, &user)
+	switch {
+	case err != nil:
+		return t.fail("PutSiteAccess", err)
+	case !site:
+		return fmt.Errorf("postgres store: site %s: %w", a.Site, claim.ErrNotFound)
+	case !user:
+		return fmt.Errorf("postgres store: user %s: %w", a.User, claim.ErrNotFound)
+	}
+	return nil
+}
+
+// SiteAccessByUser lists what the user holds on sites whose ID sorts
+// after the given one, in site ID order, from site_access's primary key.
+// Returns an error wrapping claim.ErrInvalidValue if limit <= 0.
+func (t *tx) SiteAccessByUser(user claim.UserID, after claim.SiteID, limit int) ([]claim.SiteAccess, error) {
+	if err := t.checkList("SiteAccessByUser", limit); err != nil {
+		return nil, err
+	}
+	return collect(t, "SiteAccessByUser", func(row pgx.CollectableRow) (claim.SiteAccess, error) {
+		var a claim.SiteAccess
+		var site, u string
+		err := row.Scan(&u, &site, &a.License, &a.ExternalAdmin)
+		a.Site, a.User = claim.SiteID(site), claim.UserID(u)
+		return a, err
+	}, `SELECT user_id, site_id, license, external_admin FROM site_access
+		WHERE user_id = $1 AND site_id > $2 ORDER BY site_id LIMIT $3`, string(user), string(after), limit)
+}
