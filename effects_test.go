@@ -65,7 +65,7 @@ type effects struct {
 
 // generated matches the identifiers and tokens the library makes at
 // random; they are replaced by labels in order of appearance.
-var generated = regexp.MustCompile(`(usr|org)_[0-9a-f]{20}|cisco-ci-domain-verification=[a-z2-7]{32}`)
+var generated = regexp.MustCompile(`(usr|org|st)_[0-9a-f]{20}|cisco-ci-domain-verification=[a-z2-7]{32}`)
 
 // text is v as JSON with generated identifiers replaced by labels.
 func (f *effects) text(v any) string {
@@ -76,7 +76,7 @@ func (f *effects) text(v any) string {
 	return generated.ReplaceAllStringFunc(string(b), func(id string) string {
 		l, ok := f.labels[id]
 		if !ok {
-			kind := id[:3]
+			kind, _, _ := strings.Cut(id, "_")
 			if strings.HasPrefix(id, "cisco") {
 				kind = "token"
 			}
@@ -114,11 +114,25 @@ func (f *effects) read() []string {
 				}
 				for _, u := range us {
 					add("user", u)
+					as, err := tx.SiteAccessByUser(u.ID, "", 100)
+					if err != nil {
+						return err
+					}
+					for _, a := range as {
+						add("site access", a)
+					}
 				}
 				if len(us) < 100 {
 					break
 				}
 				after = us[len(us)-1].Email
+			}
+			sites, err := tx.SitesByOrg(id, "", 100)
+			if err != nil {
+				return err
+			}
+			for _, site := range sites {
+				add("site", site)
 			}
 			if p, err := tx.OrgProfile(id); err == nil {
 				add("profile", p)
@@ -230,13 +244,14 @@ func runEffects(tb testing.TB, store claim.Store) string {
 	dan := user("home", claim.NewUser{Email: "dan@acme.example", Content: 1})
 	eve := user("acme", claim.NewUser{Email: "eve@acme.example", FirstName: "Eve", LastName: "Ng"})
 	user("acme", claim.NewUser{Email: "fay@acme.example"})
+	user("acme", claim.NewUser{Email: "pam@pam.example"}) // a domain acme has not verified: Not Verified
 	user1("VerifyEmail ann", func() (claim.User, error) { return e.svc.VerifyEmail(ctx, ann.ID) })
 	user1("SignIn ann", func() (claim.User, error) { return e.svc.SignIn(ctx, ann.ID) })
 	user1("SignIn dan (not verified)", func() (claim.User, error) { return e.svc.SignIn(ctx, dan.ID) })
 	user1("Deactivate eve", func() (claim.User, error) { return e.svc.Deactivate(ctx, "acme", eve.ID) })
 	user1("Reactivate eve", func() (claim.User, error) { return e.svc.Reactivate(ctx, "acme", eve.ID) })
 	e.clock.Advance(8 * day)
-	f.step("NudgeUnverified acme", func() (any, error) { return e.svc.NudgeUnverified(ctx, "acme") })
+	f.step("NudgeUnverified acme (pam)", func() (any, error) { return e.svc.NudgeUnverified(ctx, "acme") })
 	f.step("UpdateSettings acme", func() (any, error) {
 		return nil, e.svc.UpdateSettings(ctx, "acme", claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings", "Calling"}})
 	})
@@ -259,13 +274,35 @@ func runEffects(tb testing.TB, store claim.Store) string {
 		return e.svc.Choose(ctx, ann.ID, claim.Choice{Action: claim.MigrateContent})
 	})
 	f.step("ClaimUsers cat again", func() (any, error) { return e.svc.ClaimUsers(ctx, "acme", []claim.UserID{cat.ID}, ack) })
+	f.step("DeleteUser cat (claim pending: the original goes back)", func() (any, error) { return nil, e.svc.DeleteUser(ctx, "acme", cat.ID) })
 	user1("VerifyEmail dan (claimed)", func() (claim.User, error) { return e.svc.VerifyEmail(ctx, dan.ID) })
 	user1("SignIn dan (claimed)", func() (claim.User, error) { return e.svc.SignIn(ctx, dan.ID) })
 	user1("Choose dan ChangeEmail", func() (claim.User, error) {
 		return e.svc.Choose(ctx, dan.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "dan@home.example"})
 	})
 
-	// CSV (V1–V5) and directory sync (Y1–Y6).
+	// Meeting sites (S1): a dry run, then a claim that re-licenses.
+	var site claim.Site
+	f.step("AddSite acme", func() (any, error) {
+		var err error
+		site, err = e.svc.AddSite(ctx, "acme", "acme.webex.com")
+		return site, err
+	})
+	oli := user("home", claim.NewUser{Email: "oli@acme.example"})
+	f.step("SetSiteAccess oli", func() (any, error) {
+		return nil, e.svc.SetSiteAccess(ctx, "acme", claim.SiteAccess{Site: site.ID, User: oli.ID, License: true, ExternalAdmin: true})
+	})
+	f.step("MoveSiteToControlHub", func() (any, error) { return e.svc.MoveSiteToControlHub(ctx, "acme", site.ID) })
+	f.step("ClaimUsers oli (dry run)", func() (any, error) {
+		return e.svc.ClaimUsers(ctx, "acme", []claim.UserID{oli.ID}, claim.ClaimOptions{Acknowledge: true, DryRun: true})
+	})
+	f.step("ClaimUsers oli (relicense)", func() (any, error) {
+		return e.svc.ClaimUsers(ctx, "acme", []claim.UserID{oli.ID}, claim.ClaimOptions{Acknowledge: true, Relicense: true})
+	})
+
+	// CSV (V1–V5) and directory sync (Y1–Y6). A minute later, so that the
+	// sweep meets oli's deadline before gus's (ties go by the random IDs).
+	e.clock.Advance(time.Minute)
 	g := user("home", claim.NewUser{Email: "gus@acme.example"})
 	h := user("home", claim.NewUser{Email: "hal@acme.example"})
 	var csv strings.Builder
@@ -299,6 +336,8 @@ func runEffects(tb testing.TB, store claim.Store) string {
 	f.step("Sweep (purges)", func() (any, error) { return e.svc.Sweep(ctx) })
 
 	// Domains: claim, release, unverify; deleting a user and an org.
+	f.step("ClaimDomain dir.example", func() (any, error) { return nil, e.svc.ClaimDomain(ctx, "dir", "dir.example") })
+	f.step("DeleteOrg dir (a claimed domain)", func() (any, error) { return nil, e.svc.DeleteOrg(ctx, "dir") })
 	f.step("ClaimDomain acme.example", func() (any, error) { return nil, e.svc.ClaimDomain(ctx, "acme", "acme.example") })
 	f.step("ReleaseDomain acme.example", func() (any, error) { return nil, e.svc.ReleaseDomain(ctx, "acme", "acme.example") })
 	f.step("DeleteUser fay", func() (any, error) {
@@ -369,5 +408,17 @@ func runEffects(tb testing.TB, store claim.Store) string {
 		f.step("RemoveSubscriber "+string(s), func() (any, error) { return nil, e.svc.RemoveSubscriber(ctx, "partner", s) })
 	}
 	f.step("Detach unt (hybrid)", func() (any, error) { return nil, e.svc.Detach(ctx, "partner", "unt", claim.DetachHybrid) })
+
+	// An attach that waits for approval (B3), then the partner goes.
+	org(claim.Org{ID: "big", Name: "Big", Kind: claim.Enterprise, CreatedAt: oldOrgDate})
+	verify("big", "big.example")
+	user("big", claim.NewUser{Email: "ned@big.example"})
+	f.step("AddAdmin big", func() (any, error) {
+		return nil, e.svc.AddAdmin(ctx, "big", claim.Admin{Email: "boss@big.example", Role: claim.FullAdmin})
+	})
+	ent("apr", true, "big")
+	prov("apr", "a1", "ned@big.example")
+	f.step("RemoveSubscriber a1", func() (any, error) { return nil, e.svc.RemoveSubscriber(ctx, "partner", "a1") })
+	f.step("DeleteOrg partner (its enterprises go)", func() (any, error) { return nil, e.svc.DeleteOrg(ctx, "partner") })
 	return f.out.String()
 }

@@ -226,7 +226,7 @@ type Result struct {
 	Mode  Mode   // the claim's mode when claimed
 	Err   error  // nil: claimed
 	// Warnings come with a claim that happens: site_access_at_risk (S1).
-	Warnings []Warning
+	Warnings []Warning `json:",omitempty"`
 }
 
 // Candidate is a user an org may claim now (Claimable).
@@ -239,7 +239,7 @@ type Candidate struct {
 	// Warnings: site_access_at_risk when the user holds a license or
 	// external-admin rights on a site of the org that has moved to Control
 	// Hub (S1).
-	Warnings []Warning
+	Warnings []Warning `json:",omitempty"`
 }
 
 // Domain is one org's record of an e-mail domain (D1–D7).
