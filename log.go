@@ -8,21 +8,25 @@ import (
 
 // The Service logs through its WithLogger logger (default: discard):
 //
-//   - Info: the start and end of each long operation (ImportClaims,
-//     SyncDirectory and SyncDirectorySeq, Sweep), the end with its
-//     counts and duration; an operation that fails ends at Warn with its
-//     error code and error.
-//   - Debug: what a long operation did to each user, with the address
-//     (a refused import row, a user a sync changed), and the
-//     transactions a store runs again (see ContextLogger).
+//   - ImportClaims, SyncDirectory and SyncDirectorySeq log their start and
+//     their end at Info ("claim: import started", "claim: import done"),
+//     the end with the counts of the report and the duration ("took"); one
+//     that fails ends at Warn ("… failed") with its error code and error.
+//     Each row or entry they refused goes at Debug, with its address.
+//   - Sweep logs its start at Debug and its end with the counts and the
+//     duration: at Info when it resolved or purged anyone, at Debug when
+//     nothing was due, at Error when it failed (see Sweep); RunSweeper
+//     logs its lease at Info (see RunSweeper).
+//   - A transaction the store runs again goes at Debug with its SQLSTATE
+//     (the PostgreSQL store; see ContextLogger).
 //
 // Addresses and names appear only at Debug, so a service logging at Info
-// writes no personal data. Every record carries the org ("org") when
-// there is one, and the operation ("op").
+// writes no personal data. Records of an operation on an org carry it
+// ("org"), and those of import and sync the operation ("op").
 
 // opLog logs the start of the operation op at Info and returns the
-// function that logs its end: at Info with the counts in attrs and the
-// duration, or at Warn with err when err is not nil.
+// function that logs its end: at Info with the counts and the duration,
+// or at Warn with err when err is not nil.
 func (s *Service) opLog(ctx context.Context, op string, attrs ...slog.Attr) func(err error, counts ...slog.Attr) {
 	if !s.log.Enabled(ctx, slog.LevelWarn) {
 		return func(error, ...slog.Attr) {}
@@ -37,7 +41,7 @@ func (s *Service) opLog(ctx context.Context, op string, attrs ...slog.Attr) func
 			s.log.LogAttrs(ctx, slog.LevelWarn, "claim: "+op+" failed", end...)
 			return
 		}
-		s.log.LogAttrs(ctx, slog.LevelInfo, "claim: "+op+" finished", end...)
+		s.log.LogAttrs(ctx, slog.LevelInfo, "claim: "+op+" done", end...)
 	}
 }
 

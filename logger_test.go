@@ -106,7 +106,7 @@ func TestSyncLogs(t *testing.T) {
 	if got := h.find("claim: sync started"); len(got) != 1 || got[0]["level"] != slog.LevelInfo || got[0]["org"] != "acme" {
 		t.Errorf("sync start records = %v, want one at Info for acme", got)
 	}
-	end := h.find("claim: sync finished")
+	end := h.find("claim: sync done")
 	if len(end) != 1 || end[0]["level"] != slog.LevelInfo || end[0]["created"] != int64(1) || end[0]["refused"] != int64(1) || end[0]["took"] == nil {
 		t.Errorf("sync end records = %v, want one at Info with created 1, refused 1 and the duration", end)
 	}
