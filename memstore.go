@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/btree"
+
+	"github.com/claimkit/claim/internal/wake"
 )
 
 // NewMemoryStore returns the embedded default Store. It keeps everything
@@ -34,12 +36,17 @@ import (
 // is handed instead of copying them. The event log is kept in chunks of
 // 1,024 events: appending copies at most the first chunk as it grows,
 // never the whole log.
+//
+// The store is an EventNotifier: an Update that appended events closes
+// the channel of EventsCommitted once it has committed, so that followers
+// (Service.WaitEvents, Service.Follow) wake at once and never poll.
 func NewMemoryStore() Store {
 	return &memStore{data: newMemData()}
 }
 
 var (
 	_ Store          = (*memStore)(nil)
+	_ EventNotifier  = (*memStore)(nil)
 	_ Tx             = (*memTx)(nil)
 	_ OrgEmailLister = (*memTx)(nil)
 	_ BulkTx         = (*memTx)(nil)
@@ -62,6 +69,18 @@ const memEventChunk = 1024
 type memStore struct {
 	mu   sync.RWMutex // read-locked by View, write-locked by Update
 	data *memData     // guarded by mu
+
+	// committed is closed by each Update that commits events, for
+	// EventsCommitted.
+	committed wake.Signal
+}
+
+// EventsCommitted returns a channel that the next Update that appends
+// events closes once it has committed. A follower takes it before it
+// reads the log: an Update that committed before the read is in what it
+// reads, and one that commits after closes the channel it holds.
+func (s *memStore) EventsCommitted() <-chan struct{} {
+	return s.committed.Chan()
 }
 
 // memData is the stored records and their indexes. Its set methods are
@@ -189,6 +208,10 @@ func (s *memStore) Update(ctx context.Context, fn func(Tx) error) error {
 	}
 	committed = true
 	tx.undo = nil // nothing to undo: let the replaced records go
+	if s.data.nevents > tx.events0 {
+		// Committed: a View that begins after this sees the events.
+		s.committed.Broadcast()
+	}
 	return nil
 }
 

@@ -16,8 +16,10 @@
 // store holds byte for byte every string the Service's limits accept —
 // the longest IDs, names and addresses, and every byte and notable
 // character inside them — while the Service refuses the rest before the
-// store (limits.go); and, in a
-// rapid state-machine test, that random sequences
+// store (limits.go); that followers of the event log (Service.WaitEvents,
+// Follow) see every committed event once, in order, and wake within
+// MaxWakeLatency of a commit on a store that notifies them (follow.go);
+// and, in a rapid state-machine test, that random sequences
 // of writes keep every query equal to a model built of plain maps.
 //
 // Run it under the race detector:
@@ -91,6 +93,7 @@ func Run(t *testing.T, newStore func(t *testing.T) claim.Store) {
 		{"OrgProfiles", testOrgProfiles},
 		{"BroadWorksRollback", testBroadWorksRollback},
 		{"Limits", testLimits}, // storetest/limits.go
+		{"Follow", Follow},     // storetest/follow.go
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
