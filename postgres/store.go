@@ -75,8 +75,8 @@ type Store struct {
 // schema is the first one of the connection's search_path, which the DSN
 // may set, as a runtime parameter (search_path=myschema) or in options
 // (options=-csearch_path%3Dmyschema). Open does not migrate: call
-// Migrate. Close closes the pool. Options (WithLogger) configure the
-// store.
+// Migrate. Close closes the pool. Options (WithLogger, WithListener)
+// configure the store.
 //
 // Open returns an error wrapping the cause if dsn does not parse or the
 // server cannot be reached before ctx is done.
@@ -98,8 +98,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // New returns a store on pool, which the caller owns: Close does not
 // close it. The pool's connections must all have the same search_path;
-// the store works in the first schema of it. Options (WithLogger)
-// configure the store.
+// the store works in the first schema of it. Options (WithLogger,
+// WithListener) configure the store.
 func New(pool *pgxpool.Pool, opts ...Option) *Store {
 	return (&Store{pool: pool}).with(opts)
 }
