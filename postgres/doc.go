@@ -55,11 +55,12 @@
 // schema: claim_events_ followed by the OID of the schema, so that stores
 // in two schemas of one database do not wake each other. It runs in a
 // transaction of its own: NOTIFY inside the writer's transaction would
-// take PostgreSQL's database-wide notification lock at commit, and hold
-// it while the commit is flushed to disk, so that committing writers
-// would queue behind each other; on its own it holds the lock for a
-// moment and flushes nothing. It costs no round trip, and a transaction
-// whose COMMIT fails notifies nothing. If it fails after COMMIT
+// take PostgreSQL's notification lock, one for the whole server, at
+// commit and hold it while the commit is flushed to disk, so that
+// committing writers would queue behind each other; on its own, after
+// the writer's commit, it holds the lock only for its own short
+// transaction, which writes no data. It costs no round trip, and a
+// transaction whose COMMIT fails notifies nothing. If it fails after COMMIT
 // succeeded, the transaction still reports success and the failure is
 // logged (Warn) through the service's logger: a follower then learns of
 // the events at its next read, within 30 seconds.

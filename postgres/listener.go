@@ -20,11 +20,11 @@ var _ claim.EventNotifier = (*Store)(nil)
 //
 // A writer whose transaction appended events sends queryNotifyEvents in
 // the batch that commits, right after COMMIT: it runs in a transaction of
-// its own, which PostgreSQL commits at once (it writes nothing to disk).
-// NOTIFY inside the writer's transaction would take PostgreSQL's
-// database-wide notification lock at commit and hold it while the commit
-// is flushed, making every committing writer wait for the others. A
-// failed COMMIT skips it: nothing is notified that did not commit.
+// its own, which writes no data. NOTIFY inside the writer's transaction
+// would take PostgreSQL's notification lock, one for the whole server, at
+// commit and hold it while the commit is flushed, making every committing
+// writer wait for the others. A failed COMMIT skips it: nothing is
+// notified that did not commit.
 //
 // The channel is named after the OID of the store's schema, so that
 // stores in two schemas of one database do not wake each other's
