@@ -72,10 +72,11 @@
 // claim.EventNotifier: each notification wakes the followers, within a
 // round trip of the commit. When that connection fails, the store wakes
 // the followers so that they read the log, logs the failure (Warn), lets
-// them poll, and connects again after a randomized backoff from 100ms to
-// 10s; once it listens again it wakes them once more, so that they read
-// what committed meanwhile. It pings a connection that has been quiet
-// for 30 seconds, to notice one that died without a word. Close stops it.
+// them poll (so nothing that commits meanwhile waits longer than an
+// interval), and connects again after a randomized backoff from 100ms to
+// 10s; at their next poll after that, followers wait on the listener
+// again. It pings a connection that has been quiet for 30 seconds, to
+// notice one that died without a word. Close stops it.
 //
 // Without a listener, EventsCommitted returns nil and followers read the
 // log every claim.WithFollowPoll interval (one second by default): a

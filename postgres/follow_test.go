@@ -131,17 +131,28 @@ func TestFollowListenerReconnects(t *testing.T) {
 	var got []string
 	next := func() item {
 		t.Helper()
-		it, ok := <-items
-		if !ok {
-			t.Fatalf("Follow ended after %v", got)
+		select {
+		case it, ok := <-items:
+			if !ok {
+				t.Fatalf("Follow ended after %v", got)
+			}
+			got = append(got, it.e.Detail)
+			return it
+		case <-time.After(5 * time.Second): // well under the 30s of a follower's safety read
+			t.Fatalf("Follow yielded nothing for 5 seconds after %v; want %v", got, want)
+			return item{}
 		}
-		got = append(got, it.e.Detail)
-		return it
 	}
 
 	for i := range 20 {
 		commit(fmt.Sprintf("before %d", i))
 	}
+	for len(got) < len(want) {
+		next()
+	}
+	// The follower now waits on the listener's channel, which the lost
+	// session must close for it to see what commits meanwhile.
+	time.Sleep(20 * time.Millisecond)
 	pid := postgres.ListenerPID(s)
 	var killed bool
 	if err := adminPool(t).QueryRow(ctx, `SELECT pg_terminate_backend($1)`, int32(pid)).Scan(&killed); err != nil || !killed {

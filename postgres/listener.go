@@ -79,7 +79,7 @@ func WithListener(dsn string) Option {
 // channel, so that followers read the log again, returns nil from
 // EventsCommitted, so that followers poll (claim.WithFollowPoll), logs
 // the failure (Warn) and connects again with a randomized backoff from
-// 100ms to 10s; once it listens again it closes the channel once more.
+// 100ms to 10s; followers take its channel again at their next poll.
 // Close stops it and closes the connection.
 func WithListenerConn(connect func(context.Context) (*pgx.Conn, error)) Option {
 	return func(s *Store) { s.listener = &listener{connect: connect} }
@@ -126,9 +126,9 @@ func (l *listener) committed() <-chan struct{} {
 }
 
 // setLive records whether LISTEN is in effect, on the session of process
-// pid, and wakes the followers: those that waited on a lost session read
-// the log and poll; once the session listens again, they read the log
-// for what committed while it did not, and wait on it.
+// pid, and wakes the followers that wait on the channel: when the session
+// is lost, they read the log and, finding EventsCommitted nil, poll until
+// the listener listens again.
 func (l *listener) setLive(live bool, pid uint32) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
