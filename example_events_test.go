@@ -2,6 +2,7 @@ package claim_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -45,6 +46,79 @@ func ExampleService_Events() {
 	// Output:
 	// send the claim e-mail to ann@acme.example (Delayed)
 	// move 40 items into acme
+}
+
+// A host follows the event log in a goroutine of its own: Follow yields
+// what the log holds after the last event handled, then sleeps until a
+// commit wakes it, with no polling loop. The memory store wakes it at
+// commit; the PostgreSQL store does with a listener
+// (postgres.WithListener), and polls without one (claim.WithFollowPoll).
+func ExampleService_Follow() {
+	ctx := context.Background()
+	svc, _, ann := eventsWorld(ctx)
+	following, stop := context.WithCancel(ctx)
+	var seen uint64 // kept by the host, e.g. in its own database
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e, err := range svc.Follow(following, seen) {
+			if err != nil {
+				fmt.Println("stopped:", errors.Is(err, context.Canceled))
+				return
+			}
+			if e.Type == claim.EventNotifyClaim {
+				fmt.Println("send the claim e-mail to", e.Recipient)
+				stop() // a service would follow until it shuts down
+			}
+			seen = e.Seq
+		}
+	}()
+
+	if _, err := svc.ClaimUsers(ctx, "acme", []claim.UserID{ann}, claim.ClaimOptions{Acknowledge: true}); err != nil {
+		panic(err)
+	}
+	<-done
+	// Output:
+	// send the claim e-mail to ann@acme.example
+	// stopped: true
+}
+
+// WaitEvents blocks until an event after the given number commits, or
+// its context ends.
+func ExampleService_WaitEvents() {
+	ctx := context.Background()
+	svc, _, ann := eventsWorld(ctx)
+	var last uint64
+	for e, err := range svc.Events(ctx, 0) {
+		if err != nil {
+			panic(err)
+		}
+		last = e.Seq
+	}
+
+	quiet, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	err := svc.WaitEvents(quiet, last)
+	fmt.Println("nothing new in 50ms:", errors.Is(err, context.DeadlineExceeded))
+
+	go func() {
+		if _, err := svc.ClaimUsers(ctx, "acme", []claim.UserID{ann}, claim.ClaimOptions{Acknowledge: true}); err != nil {
+			panic(err)
+		}
+	}()
+	if err := svc.WaitEvents(ctx, last); err != nil {
+		panic(err)
+	}
+	for e, err := range svc.Events(ctx, last) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(e.Type)
+	}
+	// Output:
+	// nothing new in 50ms: true
+	// claim.created
+	// notify.claim
 }
 
 // eventsWorld builds the world of the example: Acme has verified

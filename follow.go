@@ -15,8 +15,15 @@ import (
 // transaction that appended events commits after the call. It may be
 // closed earlier or spuriously (the follower reads the log and waits
 // again); it returns nil when the store cannot tell now, and the follower
-// then polls. The memory store closes it at commit; the PostgreSQL store
-// closes it on a LISTEN notification when it has a listener connection.
+// then polls (WithFollowPoll). A follower takes the channel before it
+// reads the log, so that a commit between the read and the wait still
+// wakes it: an implementation closes the channel only once the events are
+// visible to a read that begins after the close.
+//
+// The memory store closes it at commit. The PostgreSQL store closes it on
+// a LISTEN notification when it has a listener connection
+// (postgres.WithListener), and returns nil without one or while the
+// listener reconnects.
 type EventNotifier interface {
 	EventsCommitted() <-chan struct{}
 }
@@ -37,9 +44,18 @@ const followSafety = 30 * time.Second
 func WithFollowPoll(d time.Duration) Option { return func(s *Service) { s.followPoll = d } }
 
 // WaitEvents blocks until the event log holds an event with Seq > after
-// or ctx ends. It returns nil when such an event exists, or ctx's error
-// (wrapped). It wakes when the store notifies a commit (EventNotifier),
-// and otherwise reads the log every poll interval (WithFollowPoll).
+// or ctx ends. It returns nil when such an event exists (at once if one
+// does already), ctx's error (wrapped) when ctx ends first, or the error
+// of a read of the log.
+//
+// On a store that notifies commits (EventNotifier: the memory store, the
+// PostgreSQL store with a listener) it reads the log once, then sleeps
+// until a commit wakes it, so it returns within a moment of the commit
+// (a round trip on PostgreSQL); it reads again every 30 seconds in case a
+// notification was lost. On a store that cannot notify (the PostgreSQL
+// store without postgres.WithListener, or while its listener reconnects)
+// it falls back to reading the log every poll interval (WithFollowPoll,
+// default one second): a bounded delay, and a read per interval.
 //
 // Like Events, it is a global read for the host's trusted code.
 func (s *Service) WaitEvents(ctx context.Context, after uint64) error {
@@ -78,8 +94,13 @@ func (s *Service) WaitEvents(ctx context.Context, after uint64) error {
 
 // Follow iterates over the event log from after on, as Events does, and
 // then waits (WaitEvents) for the events that commit later, yielding each
-// once and in order, until ctx ends or the loop stops. It ends by
-// yielding ctx's error (wrapped), or the first error of a read.
+// once and in Seq order, none skipped, until ctx ends or the loop stops.
+// It ends by yielding ctx's error (wrapped), or the first error of a read.
+// A host that remembers the Seq of the last event it handled resumes
+// with Follow(ctx, thatSeq) after a restart.
+//
+// Its events wake it as WaitEvents describes: at once on a store that
+// notifies commits, otherwise at the next poll (WithFollowPoll).
 func (s *Service) Follow(ctx context.Context, after uint64) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		for {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/btree"
+
+	"github.com/claimkit/claim/internal/wake"
 )
 
 // NewMemoryStore returns the embedded default Store. It keeps everything
@@ -37,12 +39,17 @@ import (
 //
 // It is a Leaser, for RunSweeper: its leases are shared by every Service
 // on the store, and timed by time.Now (memstore_lease.go).
+//
+// The store is an EventNotifier: an Update that appended events closes
+// the channel of EventsCommitted once it has committed, so that followers
+// (Service.WaitEvents, Service.Follow) wake at once and never poll.
 func NewMemoryStore() Store {
 	return &memStore{data: newMemData()}
 }
 
 var (
 	_ Store          = (*memStore)(nil)
+	_ EventNotifier  = (*memStore)(nil)
 	_ Tx             = (*memTx)(nil)
 	_ OrgEmailLister = (*memTx)(nil)
 	_ BulkTx         = (*memTx)(nil)
@@ -68,6 +75,18 @@ type memStore struct {
 	data *memData     // guarded by mu
 
 	leases memLeases // the Leaser capability (memstore_lease.go)
+
+	// committed is closed by each Update that commits events, for
+	// EventsCommitted.
+	committed wake.Signal
+}
+
+// EventsCommitted returns a channel that the next Update that appends
+// events closes once it has committed. A follower takes it before it
+// reads the log: an Update that committed before the read is in what it
+// reads, and one that commits after closes the channel it holds.
+func (s *memStore) EventsCommitted() <-chan struct{} {
+	return s.committed.Chan()
 }
 
 // memData is the stored records and their indexes. Its set methods are
@@ -198,6 +217,10 @@ func (s *memStore) Update(ctx context.Context, fn func(Tx) error) error {
 	}
 	committed = true
 	tx.undo = nil // nothing to undo: let the replaced records go
+	if s.data.nevents > tx.events0 {
+		// Committed: a View that begins after this sees the events.
+		s.committed.Broadcast()
+	}
 	return nil
 }
 

@@ -12,7 +12,8 @@ import (
 //
 // Stores are handed to New; users of the library do not call them
 // directly. Store and Tx are interfaces so that a wrapper can decorate
-// them (fault injection, metrics, tracing).
+// them (fault injection, metrics, tracing); a wrapper that should keep
+// followers woken at commit implements EventNotifier too, passing it on.
 type Store interface {
 	// View runs fn in a read-only transaction. Writes through the Tx
 	// return an error. fn sees a consistent state. View returns fn's

@@ -38,8 +38,50 @@
 //     default instead (ALTER ROLE app SET search_path = claim), or keep
 //     the tables in public.
 //
-// A follower that waits for events with LISTEN needs a session of its
-// own, and so a direct connection; the store itself needs none.
+// The store's NOTIFY of committed events passes through such a pooler;
+// only the listener that wakes followers (WithListener, below) needs a
+// connection of its own, direct to the server, since LISTEN is session
+// state that the pooler would silently lose.
+//
+// # Following events
+//
+// claim.Service.WaitEvents and Follow wake when events commit if the
+// store has a listener, and otherwise poll:
+//
+//	store, err := postgres.Open(ctx, pooledDSN, postgres.WithListener(directDSN))
+//
+// Every transaction that appended events sends, in the batch that
+// commits and right after COMMIT, SELECT pg_notify on the channel of its
+// schema: claim_events_ followed by the OID of the schema, so that stores
+// in two schemas of one database do not wake each other. It runs in a
+// transaction of its own: NOTIFY inside the writer's transaction would
+// take PostgreSQL's notification lock, one for the whole server, at
+// commit and hold it while the commit is flushed to disk, so that
+// committing writers would queue behind each other; on its own, after
+// the writer's commit, it holds the lock only for its own short
+// transaction, which writes no data. It costs no round trip, and a
+// transaction whose COMMIT fails notifies nothing. If it fails after COMMIT
+// succeeded, the transaction still reports success and the failure is
+// logged (Warn) through the service's logger: a follower then learns of
+// the events at its next read, within 30 seconds.
+//
+// WithListener (a DSN) or WithListenerConn (a function that connects)
+// gives the store a connection of its own, which must reach the server
+// directly, not through a pooler in transaction mode. The store LISTENs
+// on its schema's channel there from Open or New on, and implements
+// claim.EventNotifier: each notification wakes the followers, within a
+// round trip of the commit. When that connection fails, the store wakes
+// the followers so that they read the log, logs the failure (Warn), lets
+// them poll (so nothing that commits meanwhile waits longer than an
+// interval), and connects again after a randomized backoff from 100ms to
+// 10s; at their next poll after that, followers wait on the listener
+// again. It pings a connection that has been quiet for 30 seconds, to
+// notice one that died without a word. Close stops it.
+//
+// Without a listener, EventsCommitted returns nil and followers read the
+// log every claim.WithFollowPoll interval (one second by default): a
+// bounded delay, and one read per interval and follower. Notifications
+// from this store's writers still reach listeners in other processes.
 //
 // # Leases
 //
@@ -116,7 +158,8 @@
 //     DeleteUser of a user it read; CreateUser of an ID and an address it
 //     found free) is deferred and sent with the next batch. Other writes
 //     go at once, with what is deferred, and return their refusals.
-//   - The events, the deferred writes and COMMIT are one batch.
+//   - The events, the deferred writes, COMMIT and the notification of
+//     the events (see Following events) are one batch.
 //
 // The round trips of the main operations, on a connection that has
 // prepared their statements (TestRoundTrips holds them to these figures;

@@ -46,3 +46,14 @@ func Exec(x claim.Tx, sql string, args ...any) error {
 func MigrateTo(ctx context.Context, s *Store, version int) error {
 	return s.migrate(ctx, version)
 }
+
+// ListenerPID returns the server process of the store's listener
+// session, or 0 while it does not listen (or the store has no listener).
+func ListenerPID(s *Store) uint32 {
+	if s.listener == nil {
+		return 0
+	}
+	s.listener.mu.Lock()
+	defer s.listener.mu.Unlock()
+	return s.listener.pid
+}

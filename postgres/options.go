@@ -16,10 +16,14 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *Store) { s.log = l }
 }
 
-// with applies opts to s and returns it.
+// with applies opts to s, starts its listener if it has one, and
+// returns it.
 func (s *Store) with(opts []Option) *Store {
 	for _, o := range opts {
 		o(s)
+	}
+	if s.listener != nil {
+		s.listener.start(s)
 	}
 	return s
 }

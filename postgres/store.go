@@ -66,6 +66,7 @@ type Store struct {
 	owned     bool // Close closes pool
 	closeOnce sync.Once
 	log       *slog.Logger // WithLogger; nil: none (options.go)
+	listener  *listener    // WithListener; nil: none (listener.go)
 }
 
 // Open connects to the database named by dsn (a PostgreSQL URL or
@@ -74,8 +75,8 @@ type Store struct {
 // schema is the first one of the connection's search_path, which the DSN
 // may set, as a runtime parameter (search_path=myschema) or in options
 // (options=-csearch_path%3Dmyschema). Open does not migrate: call
-// Migrate. Close closes the pool. Options (WithLogger) configure the
-// store.
+// Migrate. Close closes the pool. Options (WithLogger, WithListener)
+// configure the store.
 //
 // Open returns an error wrapping the cause if dsn does not parse or the
 // server cannot be reached before ctx is done.
@@ -97,17 +98,21 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // New returns a store on pool, which the caller owns: Close does not
 // close it. The pool's connections must all have the same search_path;
-// the store works in the first schema of it. Options (WithLogger)
-// configure the store.
+// the store works in the first schema of it. Options (WithLogger,
+// WithListener) configure the store.
 func New(pool *pgxpool.Pool, opts ...Option) *Store {
 	return (&Store{pool: pool}).with(opts)
 }
 
-// Close closes the pool if Open made it, waiting for connections in use
-// to be returned; on a store from New it does nothing. It is safe to call
-// more than once. The store must not be used after Close.
+// Close stops the listener (WithListener) and closes its connection, then
+// closes the pool if Open made it, waiting for connections in use to be
+// returned; it leaves the pool of a store from New open. It is safe to
+// call more than once. The store must not be used after Close.
 func (s *Store) Close() {
 	s.closeOnce.Do(func() {
+		if s.listener != nil {
+			s.listener.close()
+		}
 		if s.owned {
 			s.pool.Close()
 		}
@@ -285,14 +290,25 @@ func (t *tx) commit(ctx context.Context) (retry bool, err error) {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
+	committed := false
 	err = t.send(cctx, func(b *pgx.Batch) {
 		if t.events.n > 0 {
 			t.events.queue(b)
 		}
-		queue(b, "COMMIT")
+		b.Queue("COMMIT").Exec(func(pgconn.CommandTag) error { committed = true; return nil })
+		if t.events.n > 0 {
+			// After COMMIT, in a transaction of its own (listener.go).
+			queue(b, queryNotifyEvents)
+		}
 	})
-	if err == nil {
+	if committed {
 		t.committed = true
+		if err != nil {
+			// Followers that listen wake at their next poll (see
+			// claim.EventNotifier); the transaction committed.
+			claim.ContextLogger(ctx).LogAttrs(ctx, slog.LevelWarn, "postgres store: committed, but could not notify followers",
+				slog.String("error", err.Error()))
+		}
 		return false, nil
 	}
 	var pgErr *pgconn.PgError
@@ -379,6 +395,12 @@ func backoff(attempt int) time.Duration {
 	if attempt-2 < 16 {
 		d = min(backoffBase<<(attempt-2), backoffMax)
 	}
+	return jitter(d)
+}
+
+// jitter draws a wait from [d/2, d), so that clients that failed together
+// do not try again together.
+func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2)
 }
 

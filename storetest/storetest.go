@@ -19,8 +19,10 @@
 // the longest IDs, names and addresses, and every byte and notable
 // character inside them — while the Service refuses the rest before the
 // store (limits.go); the leases of a claim.Leaser, if the store is one
-// (lease.go); and, in a
-// rapid state-machine test, that random sequences
+// (lease.go); that followers of the event log (Service.WaitEvents,
+// Follow) see every committed event once, in order, and wake within
+// MaxWakeLatency of a commit on a store that notifies them (follow.go);
+// and, in a rapid state-machine test, that random sequences
 // of writes keep every query equal to a model built of plain maps.
 //
 // Run it under the race detector:
@@ -98,6 +100,7 @@ func Run(t *testing.T, newStore func(t *testing.T) claim.Store) {
 		{"Sites", testSites},   // storetest/sites.go
 		{"SiteAccess", testSiteAccess},
 		{"SiteRollback", testSiteRollback},
+		{"Follow", Follow}, // storetest/follow.go
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
