@@ -555,8 +555,7 @@ func claimedState(st State, m Mode) State {
 	if m == Delayed {
 		on = onClaimDelayed
 	}
-	st, _ = next(st, on, facts{})
-	return st
+	return mustNext(st, on, facts{})
 }
 
 // Choose records a claimed user's choice about its original account (C1–
@@ -643,7 +642,9 @@ func (s *Service) Choose(ctx context.Context, id UserID, ch Choice) (User, error
 				return err
 			}
 		}
-		u.State, _ = next(u.State, onChoose, facts{})
+		if u.State, err = next(u.State, onChoose, facts{}); err != nil {
+			return err
+		}
 		c.Ended, c.Outcome = t.now, ch.Action
 		u.Claim = &c
 		if err := t.UpdateUser(u); err != nil {

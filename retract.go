@@ -52,7 +52,9 @@ func (s *Service) Retract(ctx context.Context, org OrgID, id UserID) error {
 		r := orig // the frozen original is the user as it was (H2)
 		r.ID, r.Email, r.HeldBy = u.ID, u.Email, ""
 		r.Content += u.Content
-		r.State, _ = next(u.State, onRetract, facts{prev: u.Claim.PrevState})
+		if r.State, err = next(u.State, onRetract, facts{prev: u.Claim.PrevState}); err != nil {
+			return err
+		}
 		if err := t.DeleteUser(orig.ID); err != nil {
 			return err
 		}

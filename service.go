@@ -276,7 +276,7 @@ func expiredView(u, orig User) User {
 	r := u
 	c := *u.Claim
 	r.Content += orig.Content
-	r.State, _ = next(u.State, onExpire, facts{claimSignedIn: c.SignedIn, prev: c.PrevState})
+	r.State = mustNext(u.State, onExpire, facts{claimSignedIn: c.SignedIn, prev: c.PrevState})
 	c.Ended, c.Outcome = c.Deadline, MigrateContent
 	r.Claim = &c
 	if r.State == Inactive && r.InactiveSince.IsZero() {

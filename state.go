@@ -151,6 +151,21 @@ func next(from State, on trigger, f facts) (State, error) {
 	panic(fmt.Sprintf("claim: no transition from %v on %v with %+v", from, on, f))
 }
 
+// mustNext is next for the triggers no row refuses (infallible, checked
+// by TestInfallibleTriggers): claims and expiry, which callers decide on
+// before they reach the table. A row with an error added for one of them
+// fails that test rather than being ignored here.
+func mustNext(from State, on trigger, f facts) State {
+	to, err := next(from, on, f)
+	if err != nil {
+		panic(fmt.Sprintf("claim: transition from %v on %v refused (%v); the trigger must be infallible", from, on, err))
+	}
+	return to
+}
+
+// infallible are the triggers mustNext takes.
+var infallible = []trigger{onClaimImmediate, onClaimDelayed, onExpire}
+
 // transitionTable renders transitions as the aligned text table that
 // doc.go shows (kept in step by TestDocTransitions).
 func transitionTable() string {

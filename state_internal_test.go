@@ -3,6 +3,7 @@ package claim
 import (
 	"flag"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -54,4 +55,23 @@ func TestNextPanicsWithoutRow(t *testing.T) {
 		}
 	}()
 	next(Verified, onExpire, facts{})
+}
+
+// TestInfallibleTriggers: no row of the transition table refuses a
+// trigger that mustNext takes, so that mustNext never panics on a
+// refusal and no refusal is dropped.
+func TestInfallibleTriggers(t *testing.T) {
+	rows := 0
+	for _, tr := range transitions {
+		if !slices.Contains(infallible, tr.on) {
+			continue
+		}
+		rows++
+		if tr.err != nil {
+			t.Errorf("row %v --%v--> %v refuses with %v, but mustNext takes %v", tr.from, tr.on, tr.to, tr.err, tr.on)
+		}
+	}
+	if rows == 0 {
+		t.Error("no rows for the infallible triggers")
+	}
 }

@@ -478,11 +478,14 @@ func (sy *syncer) member(stored User, d syncDomain) (syncKind, error) {
 	if u.State != Inactive {
 		sy.base++
 	}
-	to, _ := next(u.State, onSync, facts{
+	to, err := next(u.State, onSync, facts{
 		domainVerified: d.verified,
 		signedInBefore: !u.LastSignIn.IsZero(),
 		delayedPending: u.Claim.pending() && u.Claim.Mode == Delayed,
 	})
+	if err != nil {
+		return syncNone, err
+	}
 	kind, typ := syncUnchanged, ""
 	switch {
 	case to == u.State:
@@ -597,8 +600,11 @@ func (sy *syncer) missing(raw, u User) error {
 	if u.HeldBy != "" || u.State == Inactive {
 		return nil
 	}
+	to, err := next(u.State, onDeactivate, facts{})
+	if err != nil {
+		return err
+	}
 	sy.base++
-	to, _ := next(u.State, onDeactivate, facts{})
 	sy.rep.Deactivated = append(sy.rep.Deactivated, u.Email)
 	return sy.write(func() error {
 		u, err := sy.t.current(raw)

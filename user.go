@@ -140,8 +140,9 @@ func newUser(t *txn, o Org, email string, n userNames, on trigger, f joinFacts) 
 		Licenses:    append([]string(nil), o.Settings.AutoLicenses...),
 		CreatedAt:   t.now,
 	}
-	u.State, _ = next(0, on, facts{domainVerified: f.verified})
-	return u, nil
+	var err error
+	u.State, err = next(0, on, facts{domainVerified: f.verified})
+	return u, err
 }
 
 // addUser stores u, a new user, with its user.added event.
