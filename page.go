@@ -68,28 +68,15 @@ func (o ListOptions) limit() (int, error) {
 // unknown org; an *InputError (ErrInvalidValue) for a bad limit, cursor or
 // state.
 func (s *Service) UsersPage(ctx context.Context, org OrgID, opts ListOptions) (Page[User], error) {
-	limit, err := opts.limit()
-	if err != nil {
-		return Page[User]{}, err
-	}
 	for _, st := range opts.States {
 		if !st.valid() {
 			return Page[User]{}, invalid(ErrInvalidValue, "ListOptions.States", st, "not a user state")
 		}
 	}
-	var p Page[User]
-	err = s.view(ctx, func(t *txn) error {
-		if _, err := t.org(org); err != nil {
-			return err
-		}
-		var err error
-		p, err = t.scanPage(func(after string, n int) ([]User, error) { return t.UsersByOrg(org, after, n) },
-			opts.After, limit, func(u User) (bool, error) {
-				return len(opts.States) == 0 || slices.Contains(opts.States, u.State), nil
-			})
-		return err
+	return s.userPage(ctx, org, opts, func(t *txn) (func(string, int) ([]User, error), func(User) (bool, error)) {
+		return func(after string, n int) ([]User, error) { return t.UsersByOrg(org, after, n) },
+			func(u User) (bool, error) { return len(opts.States) == 0 || slices.Contains(opts.States, u.State), nil }
 	})
-	return p, err
 }
 
 // RetractablePage returns a page of the users whose claim org may retract
@@ -98,21 +85,31 @@ func (s *Service) UsersPage(ctx context.Context, org OrgID, opts ListOptions) (P
 // ErrNotFound for an unknown org; an *InputError for a bad limit or
 // cursor. opts.States must be empty.
 func (s *Service) RetractablePage(ctx context.Context, org OrgID, opts ListOptions) (Page[User], error) {
+	if len(opts.States) > 0 {
+		return Page[User]{}, invalid(ErrInvalidValue, "ListOptions.States", opts.States, "retractable users are pending claims; no state filter applies")
+	}
+	return s.userPage(ctx, org, opts, func(t *txn) (func(string, int) ([]User, error), func(User) (bool, error)) {
+		return func(after string, n int) ([]User, error) { return t.PendingClaimsBy(org, after, n) },
+			func(u User) (bool, error) { return t.retractable(org, u) }
+	})
+}
+
+// userPage reads one page of a listing of org's users in a read
+// transaction: the list and the filter that of gives (see scanPage).
+func (s *Service) userPage(ctx context.Context, org OrgID, opts ListOptions,
+	of func(t *txn) (list func(after string, n int) ([]User, error), keep func(User) (bool, error))) (Page[User], error) {
 	limit, err := opts.limit()
 	if err != nil {
 		return Page[User]{}, err
-	}
-	if len(opts.States) > 0 {
-		return Page[User]{}, invalid(ErrInvalidValue, "ListOptions.States", opts.States, "retractable users are pending claims; no state filter applies")
 	}
 	var p Page[User]
 	err = s.view(ctx, func(t *txn) error {
 		if _, err := t.org(org); err != nil {
 			return err
 		}
+		list, keep := of(t)
 		var err error
-		p, err = t.scanPage(func(after string, n int) ([]User, error) { return t.PendingClaimsBy(org, after, n) },
-			opts.After, limit, func(u User) (bool, error) { return t.retractable(org, u) })
+		p, err = t.scanPage(list, opts.After, limit, keep)
 		return err
 	})
 	return p, err
