@@ -303,8 +303,15 @@ func (a *admin) daysLeft(c *call) error {
 	return nil
 }
 
+// retract retracts the claim of a user of the caller's org (a claimed
+// user belongs to the claiming org): another org's user is not found,
+// whether it exists or not.
 func (a *admin) retract(c *call) error {
-	if err := a.svc.Retract(c.ctx, c.org, claim.UserID(c.r.PathValue("id"))); err != nil {
+	u, err := a.ownUser(c)
+	if err != nil {
+		return err
+	}
+	if err := a.svc.Retract(c.ctx, c.org, u.ID); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)
