@@ -149,7 +149,7 @@ var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 func stores() []string { return []string{"memory", "postgres"} }
 
 // newStore returns a fresh store of the kind.
-func newStore(t *testing.T, kind string) claim.Store {
+func newStore(t testing.TB, kind string) claim.Store {
 	t.Helper()
 	if kind == "memory" {
 		return claim.NewMemoryStore()
@@ -166,7 +166,7 @@ func newStore(t *testing.T, kind string) claim.Store {
 // the test ends, and returns a pool whose search_path is it. It skips the
 // test when CLAIM_POSTGRES_DSN is unset, and fails it instead when
 // CLAIM_REQUIRE_POSTGRES=1.
-func pgSchema(t *testing.T) *pgxpool.Pool {
+func pgSchema(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	base := os.Getenv("CLAIM_POSTGRES_DSN")
 	if base == "" {
@@ -218,7 +218,7 @@ func pgSchema(t *testing.T) *pgxpool.Pool {
 //   - home (Individual, 2019) has ann@, bob@ and cy@acme.example
 //     (claimable by acme with a delayed claim) and hal@globex.example;
 //   - initech (Enterprise, SSO) has dee@acme.example (refused: source_sso).
-func newWorld(t *testing.T, kind string, opts claimhttp.Options) *world {
+func newWorld(t testing.TB, kind string, opts claimhttp.Options) *world {
 	t.Helper()
 	ctx := t.Context()
 	w := &world{clock: claimtest.NewClock(start), dns: claimtest.NewResolver(), logs: &syncBuffer{}, id: map[string]claim.UserID{}}
@@ -262,7 +262,9 @@ func newWorld(t *testing.T, kind string, opts claimhttp.Options) *world {
 	}
 	w.clock.Advance(time.Hour)
 	h := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	opts.Logger = h
+	if opts.Logger == nil {
+		opts.Logger = h
+	}
 	if opts.Org == nil {
 		opts.Org = func(r *http.Request) (claim.OrgID, error) {
 			if o := r.Header.Get("X-Org"); o != "" {
