@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -486,9 +487,12 @@ type ImportProgress struct {
 	Problem  *Problem            `json:"problem,omitempty"`
 }
 
-// importCSV serves POST /import: a text/csv body streamed into
-// ImportClaims. With Accept: application/x-ndjson the answer is a stream
-// of ImportProgress lines; otherwise the report as JSON.
+// importCSV serves POST /import: a text/csv body of at most
+// MaxUploadBytes, streamed to a temporary file, then into ImportClaims.
+// The file is whole before the first row is claimed, so an upload over
+// the limit or cut short claims nothing (ImportClaims commits batches as
+// it reads). With Accept: application/x-ndjson the answer is a stream of
+// ImportProgress lines; otherwise the report as JSON.
 func (a *admin) importCSV(c *call) error {
 	if err := hasType(c.r, "text/csv"); err != nil {
 		return err
@@ -505,7 +509,15 @@ func (a *admin) importCSV(c *call) error {
 		return err
 	}
 	opts.Licenses = c.r.URL.Query()["license"]
-	body := http.MaxBytesReader(c.w, c.r.Body, a.opts.MaxUploadBytes)
+	if !opts.Acknowledge { // refused before a byte is read: the Service says why
+		_, err := a.svc.ImportClaims(c.ctx, c.org, strings.NewReader(""), opts)
+		return err
+	}
+	body, err := spool(http.MaxBytesReader(c.w, c.r.Body, a.opts.MaxUploadBytes))
+	if err != nil {
+		return err
+	}
+	defer body.Close()
 	stream := strings.Contains(c.r.Header.Get("Accept"), "application/x-ndjson")
 	if !stream {
 		rep, err := a.svc.ImportClaims(c.ctx, c.org, body, opts)
@@ -533,6 +545,39 @@ func (a *admin) importCSV(c *call) error {
 		return enc.Encode(ImportProgress{Problem: &p})
 	}
 	return enc.Encode(ImportProgress{Report: &rep})
+}
+
+// spool copies limited to a temporary file and returns
+// the file at its start, removed when closed. A read error is the
+// limit's (*http.MaxBytesError), the context's, or a bad_request for a
+// body cut short.
+func spool(limited io.Reader) (*spooled, error) {
+	f, err := os.CreateTemp("", "claimhttp-import-*.csv")
+	if err != nil {
+		return nil, err
+	}
+	sp := &spooled{f}
+	_, err = io.Copy(f, limited)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		sp.Close()
+		if me, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, me
+		}
+		return nil, badRequest("body", "", "the upload was cut short: "+err.Error())
+	}
+	return sp, nil
+}
+
+// spooled is a temporary file removed when closed.
+type spooled struct{ *os.File }
+
+func (s *spooled) Close() error {
+	err := s.File.Close()
+	_ = os.Remove(s.Name())
+	return err
 }
 
 // partialError is an import that failed after claiming some rows.

@@ -210,3 +210,33 @@ func TestCanceledClient(t *testing.T) {
 		}
 	})
 }
+
+// TestChunkedUploadOverLimit: an upload without a Content-Length is cut
+// at the limit while it streams: a 413 problem, and nothing claimed.
+func TestChunkedUploadOverLimit(t *testing.T) {
+	forEachStore(t, claimhttp.Options{MaxUploadBytes: 512}, func(t *testing.T, w *world) {
+		before := viewOf(t, w, "acme")
+		body := "First Name,Last Name,Display Name,User ID/Email (Required),User Status,Claim Type,Claim\n,,,ann@acme.example,Not Verified,Delayed,TRUE\n" +
+			strings.Repeat(",,,nobody@acme.example,Not Verified,Delayed,TRUE\n", 20)
+		for _, target := range []string{"/import?acknowledge=true", "/sync?full=true"} {
+			ctype := "text/csv"
+			if strings.HasPrefix(target, "/sync") {
+				ctype = "application/x-ndjson"
+				body = strings.Repeat(`{"Email":"amy@acme.example"}`+"\n", 40)
+			}
+			req := httptest.NewRequestWithContext(t.Context(), "POST", target, io.MultiReader(strings.NewReader(body)))
+			req.ContentLength = -1
+			req.Header.Set("X-Org", "acme")
+			req.Header.Set("Content-Type", ctype)
+			rec := httptest.NewRecorder()
+			w.admin.ServeHTTP(rec, req)
+			checkResponse(t, req, rec.Code, rec.Header(), rec.Body.Bytes())
+			if rec.Code != 413 || !strings.Contains(rec.Body.String(), `"code":"body_too_large"`) {
+				t.Errorf("%s: %d %s", target, rec.Code, rec.Body)
+			}
+		}
+		if diff := cmp.Diff(before, viewOf(t, w, "acme")); diff != "" {
+			t.Errorf("a cut upload changed acme:\n%s", diff)
+		}
+	})
+}
