@@ -62,7 +62,7 @@ func serveDemo(t *testing.T) (string, *claim.Service) {
 }
 
 // TestConsoleInChromium loads the console in headless chromium and goes
-// through the seeds' wizard: the claimable list shows domain and status;
+// through Control Hub's claim wizard: the claimable list shows domain and status;
 // the claim buttons wait for the acknowledgement; two addresses are
 // claimed, one refused with its reason; a user selected in the list is
 // claimed; the pending claims show the days left and one is retracted; a
