@@ -596,8 +596,8 @@ func partial(err error, rep claim.ImportReport) error {
 	return &partialError{err, rep.Claimed}
 }
 
-// SyncQuery is the query of POST /sync; the body is application/x-ndjson,
-// one claim.DirectoryEntry per line.
+// sync serves POST /sync?dryRun=&full=&ignoreThreshold=: the body is
+// application/x-ndjson, one claim.DirectoryEntry per line.
 func (a *admin) sync(c *call) error {
 	if err := hasType(c.r, "application/x-ndjson"); err != nil {
 		return err

@@ -140,7 +140,10 @@ func ProblemFor(err error) Problem {
 	if code == claim.ErrorCodeUnknown || code == "" {
 		code = CodeInternal
 	}
-	s := statusOf[code]
+	s, ok := statusOf[code]
+	if !ok { // a sentinel newer than this table: a server error until it is mapped
+		s.status, s.title = http.StatusInternalServerError, code
+	}
 	p.Type, p.Title, p.Status, p.Code = TypePrefix+code, s.title, s.status, code
 	if code == CodeInternal {
 		p.Detail = "internal error; the request ID finds it in the server's log"
