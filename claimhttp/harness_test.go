@@ -319,18 +319,39 @@ func (r reply) decode(t *testing.T, want int, v any) {
 }
 
 // serve sends a request to h and checks the response against the
-// OpenAPI document. hdr holds headers as name, value pairs.
+// OpenAPI document, and the request too when it succeeded (a request the
+// handler accepts must be one the document describes). hdr holds headers
+// as name, value pairs.
 func serve(t *testing.T, h http.Handler, method, target string, body io.Reader, hdr ...string) reply {
 	t.Helper()
-	req := httptest.NewRequestWithContext(t.Context(), method, target, body)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
+	var raw []byte
+	if body != nil {
+		raw, _ = io.ReadAll(body)
 	}
+	newReq := func() *http.Request {
+		var r io.Reader
+		if raw != nil {
+			r = bytes.NewReader(raw)
+		}
+		req := httptest.NewRequestWithContext(t.Context(), method, target, r)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		return req
+	}
+	req := newReq()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	res := rec.Result()
 	b, _ := io.ReadAll(res.Body)
 	checkResponse(t, req, res.StatusCode, res.Header, b)
+	if res.StatusCode < 400 {
+		if ok, errs := openAPIValidator(t).ValidateHttpRequest(newReq()); !ok {
+			for _, e := range errs {
+				t.Errorf("%s %s: the handler accepted a request the OpenAPI document does not describe: %s: %s", method, target, e.Message, e.Reason)
+			}
+		}
+	}
 	return reply{status: res.StatusCode, header: res.Header, body: b}
 }
 

@@ -70,7 +70,7 @@ func TestProblemFor(t *testing.T) {
 func TestWriteProblem(t *testing.T) {
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("POST", "/claims", nil)
-	claimhttp.WriteProblem(rec, req, nil, fmt.Errorf("commit: %w", claim.ErrConflict))
+	claimhttp.WriteProblem(rec, req, discardLogger(), fmt.Errorf("commit: %w", claim.ErrConflict))
 	if rec.Code != 503 || rec.Header().Get("Content-Type") != "application/problem+json" || rec.Header().Get("Retry-After") != "1" ||
 		!strings.Contains(rec.Body.String(), `"code":"conflict"`) {
 		t.Errorf("%d %v %s", rec.Code, rec.Header(), rec.Body)
