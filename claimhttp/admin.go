@@ -28,7 +28,9 @@ type Options struct {
 	// MaxBodyBytes bounds a JSON request body (DefaultMaxBodyBytes when 0).
 	MaxBodyBytes int64
 	// MaxUploadBytes bounds a CSV import or a directory sync body
-	// (DefaultMaxUploadBytes when 0). Both are read as a stream.
+	// (DefaultMaxUploadBytes when 0). Both are read as a stream: an import
+	// into a temporary file (os.TempDir), a sync into its entries, so that
+	// an upload over the limit or cut short changes nothing.
 	MaxUploadBytes int64
 	// MaxWait bounds the long poll of GET /events?wait= (DefaultMaxWait
 	// when 0).

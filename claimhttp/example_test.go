@@ -60,3 +60,28 @@ func ExampleProblemFor() {
 	// Output:
 	// 409 urn:claimkit:problem:not_eligible [source_sso]
 }
+
+// The claimed user's side goes behind the host's own user sign-in; here
+// a header names the user.
+func ExampleNewUserHandler() {
+	ctx := context.Background()
+	svc, _ := claim.New(claim.NewMemoryStore())
+	_, _ = svc.CreateOrg(ctx, claim.Org{ID: "home", Name: "Home", Kind: claim.Individual})
+	ann, _ := svc.AddUser(ctx, "home", claim.NewUser{Email: "ann@example.com"})
+
+	h, err := claimhttp.NewUserHandler(svc, claimhttp.UserOptions{
+		User: func(r *http.Request) (claim.UserID, error) {
+			return claim.UserID(r.Header.Get("X-Demo-User")), nil // a real host reads its session
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	req := httptest.NewRequest("POST", "/me/sign-in", nil)
+	req.Header.Set("X-Demo-User", string(ann.ID))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, strings.Contains(rec.Body.String(), `"code":"not_verified"`))
+	// Output:
+	// 403 true
+}
