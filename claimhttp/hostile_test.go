@@ -1,0 +1,242 @@
+package claimhttp_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/claimkit/claim"
+	"github.com/claimkit/claim/claimhttp"
+)
+
+// TestHostileRequests: requests a public endpoint gets are refused with
+// the right problem, field by field, and change nothing.
+func TestHostileRequests(t *testing.T) {
+	forEachStore(t, claimhttp.Options{MaxBodyBytes: 300, MaxUploadBytes: 1024}, func(t *testing.T, w *world) {
+		before := viewOf(t, w, "acme")
+		ann := string(w.id["ann@acme.example"])
+		big := `{"userIds":["` + strings.Repeat("x", 400) + `"],"acknowledge":true}`
+		csvHead := "First Name,Last Name,Display Name,User ID/Email (Required),User Status,Claim Type,Claim\n"
+		for _, c := range []struct {
+			name           string
+			method, target string
+			body           string
+			hdr            []string
+			want           claimhttp.Problem // Type, Status, Code, Field, Value, Reasons compared
+		}{
+			{"oversized JSON", "POST", "/claims", big, []string{"Content-Type", "application/json"},
+				claimhttp.Problem{Status: 413, Code: "body_too_large"}},
+			{"wrong Content-Type", "POST", "/claims", `{"userIds":[],"acknowledge":true}`, []string{"Content-Type", "text/plain"},
+				claimhttp.Problem{Status: 415, Code: "unsupported_media_type", Field: "Content-Type", Value: "text/plain"}},
+			{"no Content-Type", "PUT", "/org/settings", `{}`, nil,
+				claimhttp.Problem{Status: 415, Code: "unsupported_media_type", Field: "Content-Type"}},
+			{"unknown field", "POST", "/claims", `{"userIds":["` + ann + `"],"acknowledge":true,"force":true}`, []string{"Content-Type", "application/json"},
+				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "body"}},
+			{"two JSON values", "POST", "/claims", `{"acknowledge":true}{"acknowledge":true}`, []string{"Content-Type", "application/json"},
+				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "body"}},
+			{"not JSON", "POST", "/claims", `userIds=1`, []string{"Content-Type", "application/json"},
+				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "body"}},
+			{"wrong type", "POST", "/claims", `{"userIds":"` + ann + `","acknowledge":true}`, []string{"Content-Type", "application/json"},
+				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "body"}},
+			{"addresses to the ID route", "POST", "/claims", `{"emails":["ann@acme.example"],"acknowledge":true}`, []string{"Content-Type", "application/json"},
+				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "emails"}},
+			{"no acknowledgement", "POST", "/claims", `{"userIds":["` + ann + `"]}`, []string{"Content-Type", "application/json"},
+				claimhttp.Problem{Status: 400, Code: "not_acknowledged"}},
+			{"too many addresses", "POST", "/claims/by-email", `{"emails":[` + strings.Repeat(`"x@a.b",`, 25) + `"y@a.b"],"acknowledge":true}`, []string{"Content-Type", "application/json"},
+				claimhttp.Problem{Status: 400, Code: "too_many"}},
+			{"bad limit", "GET", "/users?limit=5000", "", nil,
+				claimhttp.Problem{Status: 400, Code: "invalid_value", Field: "ListOptions.Limit", Value: "5000"}},
+			{"limit not a number", "GET", "/claimable?limit=ten", "", nil,
+				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "limit", Value: "ten"}},
+			{"bad state", "GET", "/users?state=Asleep", "", nil,
+				claimhttp.Problem{Status: 400, Code: "invalid_value", Field: "State", Value: "Asleep"}},
+			{"bad eligibility address", "GET", "/eligibility?email=not-an-address", "", nil,
+				claimhttp.Problem{Status: 400, Code: "invalid_email", Field: "email", Value: "not-an-address"}},
+			{"bad domain", "POST", "/domains/exa%20mple/verification", "", nil,
+				claimhttp.Problem{Status: 400, Code: "invalid_domain", Field: "domain", Value: "exa mple"}},
+			{"unknown domain action", "POST", "/domains/acme.example/steal", "", nil,
+				claimhttp.Problem{Status: 404, Code: "route_not_found", Field: "action", Value: "steal"}},
+			{"bad wait", "GET", "/events?wait=forever", "", nil,
+				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "wait", Value: "forever"}},
+			{"bad cursor", "GET", "/events?after=-1", "", nil,
+				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "after", Value: "-1"}},
+			{"method not allowed", "DELETE", "/org", "", nil,
+				claimhttp.Problem{Status: 405, Code: "method_not_allowed", Field: "method", Value: "DELETE"}},
+			{"unknown route", "GET", "/admin/secrets", "", nil,
+				claimhttp.Problem{Status: 404, Code: "route_not_found", Field: "path", Value: "/admin/secrets"}},
+			{"sweep not served", "POST", "/sweep", "", nil,
+				claimhttp.Problem{Status: 404, Code: "route_not_found", Field: "path", Value: "/sweep"}},
+			{"no org", "GET", "/org", "", []string{"X-Org", ""},
+				claimhttp.Problem{Status: 403, Code: "forbidden"}},
+			{"unknown org", "GET", "/org", "", []string{"X-Org", "umbrella"},
+				claimhttp.Problem{Status: 404, Code: "not_found"}},
+			{"CSV as JSON", "POST", "/import?acknowledge=true", csvHead, []string{"Content-Type", "application/json"},
+				claimhttp.Problem{Status: 415, Code: "unsupported_media_type", Field: "Content-Type", Value: "application/json"}},
+			{"CSV not acknowledged", "POST", "/import", csvHead, []string{"Content-Type", "text/csv"},
+				claimhttp.Problem{Status: 400, Code: "not_acknowledged"}},
+			{"CSV bad flag", "POST", "/import?acknowledge=yes", csvHead, []string{"Content-Type", "text/csv"},
+				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "acknowledge", Value: "yes"}},
+			{"CSV oversized", "POST", "/import?acknowledge=true", csvHead + strings.Repeat(",,,x@acme.example,Verified,Delayed,TRUE\n", 40), []string{"Content-Type", "text/csv"},
+				claimhttp.Problem{Status: 413, Code: "body_too_large"}},
+			{"sync entry not one", "POST", "/sync?dryRun=true", `{"Email":"a@acme.example"}` + "\n" + `{"Mail":"b@acme.example"}`, []string{"Content-Type", "application/x-ndjson"},
+				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "body", Value: "2"}},
+			{"sync oversized", "POST", "/sync?full=true", strings.Repeat(`{"Email":"amy@acme.example"}`+"\n", 40), []string{"Content-Type", "application/x-ndjson"},
+				claimhttp.Problem{Status: 413, Code: "body_too_large"}},
+			{"sync threshold", "POST", "/sync?ignoreThreshold=true", "", []string{"Content-Type", "application/x-ndjson"},
+				claimhttp.Problem{Status: 400, Code: "invalid_value", Field: "SyncOptions.IgnoreThreshold", Value: "true"}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				hdr := append([]string{"X-Org", "acme"}, c.hdr...)
+				var body io.Reader
+				if c.body != "" {
+					body = strings.NewReader(c.body)
+				}
+				r := serve(t, w.admin, c.method, c.target, body, hdr...)
+				p := r.problem(t)
+				want := c.want
+				want.Type = claimhttp.TypePrefix + want.Code
+				got := claimhttp.Problem{Type: p.Type, Status: p.Status, Code: p.Code, Field: p.Field, Value: p.Value, Reasons: p.Reasons}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("problem (-want +got):\n%s\nbody: %s", diff, r.body)
+				}
+				if r.status != want.Status || p.Title == "" || p.Detail == "" || !strings.HasPrefix(p.Instance, "urn:claimkit:request:") {
+					t.Errorf("status %d, problem %+v", r.status, p)
+				}
+				if want.Status == 405 && r.header.Get("Allow") != "GET" {
+					t.Errorf("Allow: %q", r.header.Get("Allow"))
+				}
+			})
+		}
+		if diff := cmp.Diff(before, viewOf(t, w, "acme")); diff != "" {
+			t.Errorf("hostile requests changed acme (-before +after):\n%s", diff)
+		}
+	})
+}
+
+// TestPanicRecovered: a panic in the host's function (or anywhere under
+// the handler) is answered with a bare 500 problem that says nothing of
+// it, and logged with the request's ID and the stack.
+func TestPanicRecovered(t *testing.T) {
+	w := newWorld(t, "memory", claimhttp.Options{Org: func(*http.Request) (claim.OrgID, error) { panic("secret: db password is hunter2") }})
+	r := serve(t, w.admin, "GET", "/org", nil, "X-Request-ID", "req-42")
+	p := r.problem(t)
+	if r.status != 500 || p.Code != "internal" || strings.Contains(string(r.body), "hunter2") || p.Instance != "urn:claimkit:request:req-42" {
+		t.Errorf("panic answered %d %s", r.status, r.body)
+	}
+	if r.header.Get("X-Request-ID") != "req-42" {
+		t.Errorf("X-Request-ID %q", r.header.Get("X-Request-ID"))
+	}
+	logs := w.logs.String()
+	if !strings.Contains(logs, "request_id=req-42") || !strings.Contains(logs, "hunter2") || !strings.Contains(logs, "goroutine") {
+		t.Errorf("the log lacks the panic, its request ID or its stack:\n%s", logs)
+	}
+}
+
+// TestRequestIDs: a sane X-Request-ID is kept; one that is not (too
+// long, or holding characters that could forge log lines) is replaced;
+// every refused request is logged with its ID.
+func TestRequestIDs(t *testing.T) {
+	w := newWorld(t, "memory", claimhttp.Options{})
+	r := serve(t, w.admin, "GET", "/users/nobody", nil, "X-Org", "acme", "X-Request-ID", "abc-123")
+	if r.header.Get("X-Request-ID") != "abc-123" || r.problem(t).Instance != "urn:claimkit:request:abc-123" {
+		t.Errorf("kept ID: %q %s", r.header.Get("X-Request-ID"), r.body)
+	}
+	if !strings.Contains(w.logs.String(), "request_id=abc-123") {
+		t.Errorf("log without the request ID:\n%s", w.logs)
+	}
+	for _, bad := range []string{strings.Repeat("a", 65), "x\" level=ERROR msg=forged", "a b"} {
+		r := serve(t, w.admin, "GET", "/org", nil, "X-Org", "acme", "X-Request-ID", bad)
+		if id := r.header.Get("X-Request-ID"); id == bad || len(id) != 24 {
+			t.Errorf("ID %q replaced by %q", bad, id)
+		}
+	}
+}
+
+// TestCanceledClient: a client that goes away during a long poll or a
+// claim ends its request; the claim leaves no trace when it was cancelled
+// before it committed.
+func TestCanceledClient(t *testing.T) {
+	forEachStore(t, claimhttp.Options{}, func(t *testing.T, w *world) {
+		srv := httptest.NewServer(w.admin)
+		defer srv.Close()
+		ctx, cancel := context.WithCancel(t.Context())
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events?wait=30s&after=1000000", nil)
+		req.Header.Set("X-Org", "acme")
+		errc := make(chan error, 1)
+		begun := time.Now()
+		go func() {
+			res, err := http.DefaultClient.Do(req)
+			if err == nil {
+				res.Body.Close()
+			}
+			errc <- err
+		}()
+		time.Sleep(100 * time.Millisecond)
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Errorf("the cancelled long poll ended with %v", err)
+		}
+		// The server ends the request: its log line comes well before the wait would.
+		for !strings.Contains(w.logs.String(), "code=canceled") {
+			if time.Since(begun) > 20*time.Second {
+				t.Fatalf("the server did not end the cancelled request:\n%s", w.logs)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+
+		// A claim whose client is already gone is not made.
+		before := viewOf(t, w, "acme")
+		ctx, cancel = context.WithCancel(t.Context())
+		cancel()
+		body := fmt.Sprintf(`{"userIds":[%q],"acknowledge":true}`, w.id["ann@acme.example"])
+		req = httptest.NewRequestWithContext(ctx, "POST", "/claims", strings.NewReader(body))
+		req.Header.Set("X-Org", "acme")
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		w.admin.ServeHTTP(rec, req)
+		if rec.Code != 499 {
+			t.Errorf("a cancelled claim answered %d %s", rec.Code, rec.Body)
+		}
+		if diff := cmp.Diff(before, viewOf(t, w, "acme")); diff != "" {
+			t.Errorf("a cancelled claim changed acme:\n%s", diff)
+		}
+	})
+}
+
+// TestChunkedUploadOverLimit: an upload without a Content-Length is cut
+// at the limit while it streams: a 413 problem, and nothing claimed.
+func TestChunkedUploadOverLimit(t *testing.T) {
+	forEachStore(t, claimhttp.Options{MaxUploadBytes: 512}, func(t *testing.T, w *world) {
+		before := viewOf(t, w, "acme")
+		body := "First Name,Last Name,Display Name,User ID/Email (Required),User Status,Claim Type,Claim\n,,,ann@acme.example,Not Verified,Delayed,TRUE\n" +
+			strings.Repeat(",,,nobody@acme.example,Not Verified,Delayed,TRUE\n", 20)
+		for _, target := range []string{"/import?acknowledge=true", "/sync?full=true"} {
+			ctype := "text/csv"
+			if strings.HasPrefix(target, "/sync") {
+				ctype = "application/x-ndjson"
+				body = strings.Repeat(`{"Email":"amy@acme.example"}`+"\n", 40)
+			}
+			req := httptest.NewRequestWithContext(t.Context(), "POST", target, io.MultiReader(strings.NewReader(body)))
+			req.ContentLength = -1
+			req.Header.Set("X-Org", "acme")
+			req.Header.Set("Content-Type", ctype)
+			rec := httptest.NewRecorder()
+			w.admin.ServeHTTP(rec, req)
+			checkResponse(t, req, rec.Code, rec.Header(), rec.Body.Bytes())
+			if rec.Code != 413 || !strings.Contains(rec.Body.String(), `"code":"body_too_large"`) {
+				t.Errorf("%s: %d %s", target, rec.Code, rec.Body)
+			}
+		}
+		if diff := cmp.Diff(before, viewOf(t, w, "acme")); diff != "" {
+			t.Errorf("a cut upload changed acme:\n%s", diff)
+		}
+	})
+}
