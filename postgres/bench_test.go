@@ -587,7 +587,7 @@ func BenchmarkPostgresImportFloor(b *testing.B) {
 	for _, c := range []struct {
 		tx  int
 		iso string
-	}{{256, "serializable"}, {256, "read committed"}, {importRows, "serializable"}} {
+	}{{256, "serializable"}, {256, "read committed"}, {1024, "serializable"}, {importRows, "serializable"}} {
 		b.Run(fmt.Sprintf("tx=%d/iso=%s", c.tx, strings.ReplaceAll(c.iso, " ", "_")), func(b *testing.B) {
 			benchImportFloor(b, c.tx, c.iso)
 		})
