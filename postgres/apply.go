@@ -114,8 +114,8 @@ func (t *tx) apply(writes []claim.Write) error {
 			}
 			email := w.User.Email
 			if w.Op == claim.WriteDeleteUser {
-				old, found, _ := t.cache.user(w.User.ID)
-				if !found {
+				old := t.cache.users[w.User.ID]
+				if old == nil {
 					// Whose address it frees is unknown: it goes
 					// alone, in order.
 					runs = seg.close(runs)
@@ -223,8 +223,8 @@ func (g *segment) close(runs []*userRun) []*userRun {
 // unchangedAddress reports whether the transaction has read u's user and
 // u keeps its address.
 func (t *tx) unchangedAddress(u claim.User) bool {
-	old, found, _ := t.cache.user(u.ID)
-	return found && old.Email == u.Email
+	old := t.cache.users[u.ID] // not copied: only read here
+	return old != nil && old.Email == u.Email
 }
 
 // userRun is a run of user writes of one kind, column by column.
