@@ -18,9 +18,9 @@ var _ claim.BulkTx = (*tx)(nil)
 // UsersByEmails returns the users with the addresses in one query, served
 // by the index on lower(email). In the same round trip it reads what a
 // claim of those users reads next, as fetchUser does for one user: the
-// orgs they belong to and every org's records of their domains, which it
-// caches (unless the transaction knows them already), so that a batch of
-// claims costs no round trip a user's org or domain.
+// orgs they belong to and every org's records of the addresses' domains,
+// which it caches (unless the transaction knows them already), so that a
+// batch of claims costs no round trip a user's org or domain.
 func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	if err := t.check("UsersByEmails", false); err != nil {
 		return nil, err
@@ -28,12 +28,20 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	var us []claim.User
 	var orgs []claim.Org
 	var domains []claim.Domain
+	records := make(map[string][]claim.Domain) // by name: every name asked for
+	for _, e := range emails {
+		records[domainOf(e)] = nil
+	}
+	names := make([]string, 0, len(records))
+	for d := range records {
+		names = append(names, d)
+	}
 	err := t.send(t.ctx, func(b *pgx.Batch) {
 		queueRows(b, &us, scanUser, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`, emails)
 		queueRows(b, &orgs, scanOrg, `SELECT `+orgColumns+` FROM orgs
 			WHERE id IN (SELECT org_id FROM users WHERE lower(email) = ANY($1))`, emails)
 		queueRows(b, &domains, scanDomain, `SELECT `+domainColumns+` FROM domains
-			WHERE name IN (SELECT domain FROM users WHERE lower(email) = ANY($1)) ORDER BY name, org_id`, emails)
+			WHERE name = ANY($1) ORDER BY name, org_id`, names)
 	})
 	if err != nil {
 		return nil, t.fail("UsersByEmails", err)
@@ -44,9 +52,13 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	for i := range orgs {
 		found[orgs[i].ID] = &orgs[i]
 	}
-	records := make(map[string][]claim.Domain)
 	for _, d := range domains {
 		records[d.Name] = append(records[d.Name], d)
+	}
+	for name, ds := range records {
+		if !c.hasDomain(name) {
+			c.domains[name] = ds // nil: no records
+		}
 	}
 	for _, u := range us {
 		if _, ok := c.users[u.ID]; !ok {
@@ -54,9 +66,6 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 		}
 		if _, ok := c.orgs[u.Org]; !ok {
 			c.putOrg(u.Org, found[u.Org]) // nil: no such org
-		}
-		if d := domainOf(u.Email); !c.hasDomain(d) {
-			c.domains[d] = records[d]
 		}
 	}
 	return us, nil

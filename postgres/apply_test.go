@@ -107,3 +107,66 @@ func mustViewRapid(rt *rapid.T, s claim.Store, fn func(tx claim.Tx) error) {
 		rt.Fatalf("View() = %v", err)
 	}
 }
+
+// TestUsersByEmailsCachesWhatItReads reads users with UsersByEmails, which
+// also reads their orgs and the records of their domains, then asks the
+// transaction for those orgs and domains: its answers are those of a
+// transaction that reads each one on its own, for an org that exists and
+// one that does not, a domain with records of two orgs (one claiming it),
+// a domain with none and an address of no account.
+func TestUsersByEmailsCachesWhatItReads(t *testing.T) {
+	s, _ := newStore(t)
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		for _, o := range []claim.OrgID{"a", "b"} {
+			if err := tx.CreateOrg(claim.Org{ID: o, Name: string(o), Kind: claim.Enterprise, Settings: claim.Settings{AutoLicenses: []string{"l-" + string(o)}}}); err != nil {
+				return err
+			}
+		}
+		for _, d := range []claim.Domain{{Org: "a", Name: "two.example", Token: "ta", Verified: true, Claimed: true},
+			{Org: "b", Name: "two.example", Token: "tb"}, {Org: "b", Name: "other.example", Token: "to"}} {
+			if err := tx.PutDomain(d); err != nil {
+				return err
+			}
+		}
+		for _, u := range []claim.User{{ID: "u1", Email: "u1@two.example", Org: "a", State: claim.Active},
+			{ID: "u2", Email: "u2@none.example", Org: "gone", State: claim.Active}} {
+			if err := tx.CreateUser(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// answers lists what tx says of the orgs and domains.
+	answers := func(tx claim.Tx) []string {
+		var out []string
+		for _, o := range []claim.OrgID{"a", "gone"} {
+			got, err := tx.Org(o)
+			out = append(out, fmt.Sprintf("Org(%s) = %+v, %v", o, got, err))
+		}
+		for _, name := range []string{"two.example", "none.example", "nobody.example"} {
+			for _, o := range []claim.OrgID{"a", "b"} {
+				got, err := tx.Domain(o, name)
+				out = append(out, fmt.Sprintf("Domain(%s, %s) = %+v, %v", o, name, got, err))
+			}
+			c, err := tx.DomainClaimant(name)
+			out = append(out, fmt.Sprintf("DomainClaimant(%s) = %q, %v", name, c, err))
+		}
+		return out
+	}
+	var want, got []string
+	mustView(t, s, func(tx claim.Tx) error { want = answers(tx); return nil })
+	mustView(t, s, func(tx claim.Tx) error {
+		us, err := tx.(claim.BulkTx).UsersByEmails([]string{"u1@two.example", "u2@none.example", "x@nobody.example"})
+		if err != nil {
+			return err
+		}
+		if len(us) != 2 {
+			t.Errorf("UsersByEmails() = %d users, want 2", len(us))
+		}
+		got = answers(tx)
+		return nil
+	})
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("answers after UsersByEmails, -read alone +after UsersByEmails:\n%s", d)
+	}
+}
