@@ -31,6 +31,7 @@ import (
 //	pairs/s ÷ baseline tx/s (8 connections)
 //	(pairs/s on 8 ÷ pairs/s on 1) ÷ (baseline tx/s on 8 ÷ on 1)
 //	import rows/s ÷ baseline tx/s
+//	import rows/s ÷ BenchmarkPostgresImportFloor's rows/s (what the schema allows)
 //
 // Run them as
 //
