@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/claimkit/claim"
+	"github.com/claimkit/claim/claimtest"
 )
 
 // TestApplyRunsKeepEveryColumn writes users with BulkTx.Apply as runs
@@ -168,5 +170,114 @@ func TestUsersByEmailsCachesWhatItReads(t *testing.T) {
 	})
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("answers after UsersByEmails, -read alone +after UsersByEmails:\n%s", d)
+	}
+}
+
+// TestImportMatchesMemoryStore imports one file into a PostgreSQL store
+// and into a memory store holding the same users, and compares the
+// reports, the users and the events: the bulk path (UsersByEmails with
+// the orgs and domains it reads ahead, Apply's runs) decides and writes
+// every row as the memory store does. The file mixes claims of users of
+// two source orgs (an individual one and an enterprise one), an address
+// twice, an address of no account, users already claimed, a user on a
+// domain the importing org has not verified, a row not selected, an
+// address that is not one, and license columns that grant and withhold.
+func TestImportMatchesMemoryStore(t *testing.T) {
+	pg, _ := newStore(t)
+	type outcome struct {
+		Report claim.ImportReport
+		Codes  []string // the report rows' error codes
+		Users  []string // every user, by address: org, state, licenses, claim
+		Events []string // type, org, from, recipient, mode
+	}
+	run := func(store claim.Store) outcome {
+		ctx := t.Context()
+		clock := claimtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+		dns := claimtest.NewResolver()
+		svc, err := claim.New(store, claim.WithClock(clock), claim.WithResolver(dns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range []claim.Org{
+			{ID: "src", Name: "Src", Kind: claim.Individual, CreatedAt: time.Date(2019, 8, 1, 0, 0, 0, 0, time.UTC)},
+			{ID: "ent", Name: "Ent", Kind: claim.Enterprise},
+			{ID: "acme", Name: "Acme", Kind: claim.Enterprise, Settings: claim.Settings{AllowContentMigration: true,
+				AutoLicenses: []string{"messaging", "calling"}}},
+		} {
+			if _, err := svc.CreateOrg(ctx, o); err != nil {
+				t.Fatalf("CreateOrg(%s) = %v", o.ID, err)
+			}
+		}
+		tok, err := svc.StartDomainVerification(ctx, "acme", "target.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dns.Set("target.example", tok)
+		if err := svc.ConfirmDomain(ctx, "acme", "target.example"); err != nil {
+			t.Fatal(err)
+		}
+		var ids []claim.UserID
+		for i, a := range []struct {
+			org   claim.OrgID
+			email string
+		}{{"src", "s1@target.example"}, {"src", "s2@target.example"}, {"ent", "e1@target.example"},
+			{"src", "done@target.example"}, {"src", "o1@other.example"}, {"ent", "e2@target.example"}} {
+			u, err := svc.AddUser(ctx, a.org, claim.NewUser{Email: a.email, Content: i})
+			if err != nil {
+				t.Fatalf("AddUser(%s) = %v", a.email, err)
+			}
+			ids = append(ids, u.ID)
+		}
+		if _, err := svc.ClaimUsers(ctx, "acme", ids[3:4], claim.ClaimOptions{Acknowledge: true}); err != nil {
+			t.Fatal(err)
+		}
+		file := strings.Join([]string{
+			"User ID/Email (Required),Claim,Claim Type,messaging,calling",
+			"s1@target.example,TRUE,,FALSE,",
+			"E1@Target.Example,TRUE,Immediate,,TRUE",
+			"s1@target.example,TRUE,,,",
+			"nobody@target.example,TRUE,,,",
+			"done@target.example,TRUE,,,",
+			"o1@other.example,TRUE,,,",
+			"s2@target.example,FALSE,,,",
+			"not an address,TRUE,,,",
+			"e2@target.example,TRUE,Delayed,TRUE,FALSE",
+			"s2@target.example,TRUE,Delayed,,",
+		}, "\n") + "\n"
+		var out outcome
+		out.Report, err = svc.ImportClaims(ctx, "acme", strings.NewReader(file), claim.ImportOptions{Acknowledge: true})
+		if err != nil {
+			t.Fatalf("ImportClaims() = %v", err)
+		}
+		for i, r := range out.Report.Rows {
+			out.Codes = append(out.Codes, claim.ErrorCode(r.Err))
+			out.Report.Rows[i].Err = nil
+		}
+		for _, o := range []claim.OrgID{"src", "ent", "acme"} {
+			for u, err := range svc.Users(ctx, o) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				line := fmt.Sprintf("%s org=%s state=%v licenses=%v content=%d held=%s", u.Email, u.Org, u.State, u.Licenses, u.Content, u.HeldBy)
+				if c := u.Claim; c != nil {
+					line += fmt.Sprintf(" claim=%s from %s %v prev=%v at=%v deadline=%v", c.By, c.From, c.Mode, c.PrevState, c.At, c.Deadline)
+				}
+				out.Users = append(out.Users, line)
+			}
+		}
+		for e, err := range svc.Events(ctx, 0) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out.Events = append(out.Events, fmt.Sprintf("%s org=%s from=%s to=%s mode=%v", e.Type, e.Org, e.From, e.Recipient, e.Mode))
+		}
+		return out
+	}
+	mem, got := run(claim.NewMemoryStore()), run(pg)
+	if d := cmp.Diff(mem, got); d != "" {
+		t.Errorf("the import on PostgreSQL differs from the memory store's (-memory +postgres):\n%s", d)
+	}
+	if mem.Report.Claimed != 3 {
+		t.Errorf("the memory store claimed %d rows, want 3: %+v %v", mem.Report.Claimed, mem.Report, mem.Codes)
 	}
 }
