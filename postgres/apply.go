@@ -1,14 +1,75 @@
 package postgres
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/claimkit/claim"
 )
+
+// The bulk path (claim.BulkTx).
+
+var _ claim.BulkTx = (*tx)(nil)
+
+// UsersByEmails returns the users with the addresses in one query, served
+// by the index on lower(email). In the same round trip it reads what a
+// claim of those users reads next, as fetchUser does for one user: the
+// orgs they belong to and every org's records of the addresses' domains,
+// which it caches (unless the transaction knows them already), so that a
+// batch of claims costs no round trip a user's org or domain.
+func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
+	if err := t.check("UsersByEmails", false); err != nil {
+		return nil, err
+	}
+	var us []claim.User
+	var orgs []claim.Org
+	var domains []claim.Domain
+	records := make(map[string][]claim.Domain) // by name: every name asked for
+	for _, e := range emails {
+		records[domainOf(e)] = nil
+	}
+	names := make([]string, 0, len(records))
+	for d := range records {
+		names = append(names, d)
+	}
+	err := t.send(t.ctx, func(b *pgx.Batch) {
+		queueRows(b, &us, scanUser, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`, emails)
+		queueRows(b, &orgs, scanOrg, `SELECT `+orgColumns+` FROM orgs
+			WHERE id IN (SELECT org_id FROM users WHERE lower(email) = ANY($1))`, emails)
+		queueRows(b, &domains, scanDomain, `SELECT `+domainColumns+` FROM domains
+			WHERE name = ANY($1) ORDER BY name, org_id`, names)
+	})
+	if err != nil {
+		return nil, t.fail("UsersByEmails", err)
+	}
+	c := &t.cache
+	c.init()
+	found := make(map[claim.OrgID]*claim.Org, len(orgs))
+	for i := range orgs {
+		found[orgs[i].ID] = &orgs[i]
+	}
+	for _, d := range domains {
+		records[d.Name] = append(records[d.Name], d)
+	}
+	for name, ds := range records {
+		if !c.hasDomain(name) {
+			c.domains[name] = ds // nil: no records
+		}
+	}
+	for _, u := range us {
+		if _, ok := c.users[u.ID]; !ok {
+			c.putUser(u)
+		}
+		if _, ok := c.orgs[u.Org]; !ok {
+			c.putOrg(u.Org, found[u.Org]) // nil: no such org
+		}
+	}
+	return us, nil
+}
 
 // Apply performs the writes of a batch of claims (claim.BulkTx) set by
 // set: it cuts them into segments that touch no ID and no address twice,
@@ -62,8 +123,8 @@ func (t *tx) apply(writes []claim.Write) error {
 			}
 			email := w.User.Email
 			if w.Op == claim.WriteDeleteUser {
-				old, found, _ := t.cache.user(w.User.ID)
-				if !found {
+				old := t.cache.users[w.User.ID]
+				if old == nil {
 					// Whose address it frees is unknown: it goes
 					// alone, in order.
 					runs = seg.close(runs)
@@ -171,8 +232,8 @@ func (g *segment) close(runs []*userRun) []*userRun {
 // unchangedAddress reports whether the transaction has read u's user and
 // u keeps its address.
 func (t *tx) unchangedAddress(u claim.User) bool {
-	old, found, _ := t.cache.user(u.ID)
-	return found && old.Email == u.Email
+	old := t.cache.users[u.ID] // not copied: only read here
+	return old != nil && old.Email == u.Email
 }
 
 // userRun is a run of user writes of one kind, column by column.
@@ -184,16 +245,20 @@ type userRun struct {
 	cols   userCols
 }
 
-// userCols are the columns of users, an array each.
+// userCols are the columns of users, an array each (userRows). The
+// nullable ones are pgtype values, which pgx encodes without an
+// allocation a row. Licenses are one array of every row's, lics; a row's
+// are lics[licLo-1:licHi], in SQL's 1-based slice.
 type userCols struct {
-	id, email, first, last, display, org, licenses []string
-	state                                          []int16
-	content                                        []int64
-	created, lastSignIn, inactiveSince, actSent    []*int64
-	heldBy, by, from, original                     []*string
-	mode, prevState, outcome                       []*int16
-	at, deadline, ended                            []*int64
-	signedIn                                       []*bool
+	id, email, first, last, display, org, lics  []string
+	state                                       []int16
+	licLo, licHi                                []int32
+	content                                     []int64
+	created, lastSignIn, inactiveSince, actSent []pgtype.Int8
+	heldBy, by, from, original                  []pgtype.Text
+	mode, prevState, outcome                    []pgtype.Int2
+	at, deadline, ended                         []pgtype.Int8
+	signedIn                                    []pgtype.Bool
 }
 
 // add adds the write of u, the writes' i-th.
@@ -204,71 +269,114 @@ func (r *userRun) add(i int, u claim.User) error {
 		c.id = append(c.id, string(u.ID))
 		return nil
 	}
-	args, err := userArgs(u)
-	if err != nil {
-		return err
-	}
 	if r.single {
+		args, err := userArgs(u)
 		r.args = args
-		return nil
+		return err
 	}
-	lics, err := json.Marshal(stringsOf(u.Licenses))
+	return c.add(u)
+}
+
+// add appends u's columns, with the checks of userArgs.
+func (c *userCols) add(u claim.User) error {
+	state, err := small("User.State", u.State)
 	if err != nil {
 		return err
 	}
-	c.id = append(c.id, args[0].(string))
-	c.email = append(c.email, args[1].(string))
-	c.first = append(c.first, args[2].(string))
-	c.last = append(c.last, args[3].(string))
-	c.display = append(c.display, args[4].(string))
-	c.org = append(c.org, args[5].(string))
-	c.state = append(c.state, args[6].(int16))
-	c.licenses = append(c.licenses, string(lics))
-	c.content = append(c.content, args[8].(int64))
-	c.created = append(c.created, args[9].(*int64))
-	c.lastSignIn = append(c.lastSignIn, args[10].(*int64))
-	c.inactiveSince = append(c.inactiveSince, args[11].(*int64))
-	c.actSent = append(c.actSent, args[12].(*int64))
-	c.heldBy = append(c.heldBy, args[13].(*string))
-	if cl := u.Claim; cl != nil {
-		str := func(v any) *string { s := v.(string); return &s }
-		i16 := func(v any) *int16 { n := v.(int16); return &n }
-		signed := cl.SignedIn
-		c.by = append(c.by, str(args[14]))
-		c.from = append(c.from, str(args[15]))
-		c.mode = append(c.mode, i16(args[16]))
-		c.prevState = append(c.prevState, i16(args[17]))
-		c.at = append(c.at, args[18].(*int64))
-		c.deadline = append(c.deadline, args[19].(*int64))
-		c.signedIn = append(c.signedIn, &signed)
-		c.original = append(c.original, str(args[21]))
-		c.ended = append(c.ended, args[22].(*int64))
-		c.outcome = append(c.outcome, i16(args[23]))
-	} else {
-		c.by, c.from, c.original = append(c.by, nil), append(c.from, nil), append(c.original, nil)
-		c.mode, c.prevState, c.outcome = append(c.mode, nil), append(c.prevState, nil), append(c.outcome, nil)
-		c.at, c.deadline, c.ended = append(c.at, nil), append(c.deadline, nil), append(c.ended, nil)
-		c.signedIn = append(c.signedIn, nil)
+	var times [4]pgtype.Int8
+	for k, f := range [...]struct {
+		name string
+		t    time.Time
+	}{{"User.CreatedAt", u.CreatedAt}, {"User.LastSignIn", u.LastSignIn},
+		{"User.InactiveSince", u.InactiveSince}, {"User.ActivationSent", u.ActivationSent}} {
+		if times[k], err = int8Time(f.name, f.t); err != nil {
+			return err
+		}
 	}
+	var heldBy, by, from, original pgtype.Text
+	var mode, prevState, outcome pgtype.Int2
+	var at, deadline, ended pgtype.Int8
+	var signedIn pgtype.Bool
+	if u.HeldBy != "" {
+		heldBy = text(string(u.HeldBy))
+	}
+	if cl := u.Claim; cl != nil {
+		var m, p, o int16
+		if m, err = small("ClaimInfo.Mode", cl.Mode); err != nil {
+			return err
+		}
+		if p, err = small("ClaimInfo.PrevState", cl.PrevState); err != nil {
+			return err
+		}
+		if o, err = small("ClaimInfo.Outcome", cl.Outcome); err != nil {
+			return err
+		}
+		if at, err = int8Time("ClaimInfo.At", cl.At); err != nil {
+			return err
+		}
+		if deadline, err = int8Time("ClaimInfo.Deadline", cl.Deadline); err != nil {
+			return err
+		}
+		if ended, err = int8Time("ClaimInfo.Ended", cl.Ended); err != nil {
+			return err
+		}
+		by, from, original = text(string(cl.By)), text(string(cl.From)), text(string(cl.Original))
+		mode, prevState, outcome = pgtype.Int2{Int16: m, Valid: true}, pgtype.Int2{Int16: p, Valid: true}, pgtype.Int2{Int16: o, Valid: true}
+		signedIn = pgtype.Bool{Bool: cl.SignedIn, Valid: true}
+	}
+	c.id = append(c.id, string(u.ID))
+	c.email = append(c.email, u.Email)
+	c.first = append(c.first, u.FirstName)
+	c.last = append(c.last, u.LastName)
+	c.display = append(c.display, u.DisplayName)
+	c.org = append(c.org, string(u.Org))
+	c.state = append(c.state, state)
+	c.licLo = append(c.licLo, int32(len(c.lics)+1))
+	c.lics = append(c.lics, u.Licenses...)
+	c.licHi = append(c.licHi, int32(len(c.lics)))
+	c.content = append(c.content, int64(u.Content))
+	c.created = append(c.created, times[0])
+	c.lastSignIn = append(c.lastSignIn, times[1])
+	c.inactiveSince = append(c.inactiveSince, times[2])
+	c.actSent = append(c.actSent, times[3])
+	c.heldBy = append(c.heldBy, heldBy)
+	c.by, c.from, c.original = append(c.by, by), append(c.from, from), append(c.original, original)
+	c.mode, c.prevState, c.outcome = append(c.mode, mode), append(c.prevState, prevState), append(c.outcome, outcome)
+	c.at, c.deadline, c.ended = append(c.at, at), append(c.deadline, deadline), append(c.ended, ended)
+	c.signedIn = append(c.signedIn, signedIn)
 	return nil
 }
 
+// int8Time is encTime as a pgtype.Int8.
+func int8Time(field string, t time.Time) (pgtype.Int8, error) {
+	n, err := encTime(field, t)
+	if n == nil || err != nil {
+		return pgtype.Int8{}, err
+	}
+	return pgtype.Int8{Int64: *n, Valid: true}, nil
+}
+
+// text is s as a non-NULL pgtype.Text.
+func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: true} }
+
 // userRows is the rows of a run as a table d(ord, userColumns), from $1
-// to $24, one array each; licenses come as JSON arrays of strings, since
-// an SQL array of arrays must be rectangular.
+// to $26, one array each but for licenses: $26 holds every row's, in
+// order, and each row's are the slice of it from $8 to $25 (an empty
+// slice when the first is past the last), since an SQL array of arrays
+// must be rectangular.
 const userRows = `(SELECT ord, id, email, first_name, last_name, display_name, org_id, state,
-		ARRAY(SELECT jsonb_array_elements_text(lic::jsonb)) AS licenses, content,
+		($26::text[])[lic_lo:lic_hi] AS licenses, content,
 		created_at, last_sign_in, inactive_since, activation_sent, held_by,
 		claim_by, claim_from, claim_mode, claim_prev_state, claim_at, claim_deadline,
 		claim_signed_in, claim_original, claim_ended, claim_outcome
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::smallint[],
-		$8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[],
+		$8::int[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::text[],
 		$15::text[], $16::text[], $17::smallint[], $18::smallint[], $19::bigint[], $20::bigint[],
-		$21::boolean[], $22::text[], $23::bigint[], $24::smallint[])
-	WITH ORDINALITY AS u(id, email, first_name, last_name, display_name, org_id, state, lic, content,
+		$21::boolean[], $22::text[], $23::bigint[], $24::smallint[], $25::int[])
+	WITH ORDINALITY AS u(id, email, first_name, last_name, display_name, org_id, state, lic_lo, content,
 		created_at, last_sign_in, inactive_since, activation_sent, held_by,
 		claim_by, claim_from, claim_mode, claim_prev_state, claim_at, claim_deadline,
-		claim_signed_in, claim_original, claim_ended, claim_outcome, ord))`
+		claim_signed_in, claim_original, claim_ended, claim_outcome, lic_hi, ord))`
 
 // The statements of runs. Each returns a row a write, in order, with what
 // the single method's statement finds: all its sub-statements read the
@@ -338,9 +446,9 @@ func (r *userRun) queue(b *pgx.Batch, writes []claim.Write, refused func(int, er
 		q = queryUpdateUsers
 	}
 	if args == nil {
-		args = []any{c.id, c.email, c.first, c.last, c.display, c.org, c.state, c.licenses, c.content,
+		args = []any{c.id, c.email, c.first, c.last, c.display, c.org, c.state, c.licLo, c.content,
 			c.created, c.lastSignIn, c.inactiveSince, c.actSent, c.heldBy, c.by, c.from, c.mode, c.prevState,
-			c.at, c.deadline, c.signedIn, c.original, c.ended, c.outcome}
+			c.at, c.deadline, c.signedIn, c.original, c.ended, c.outcome, c.licHi, stringsOf(c.lics)}
 	}
 	b.Queue(q, args...).Query(func(rows pgx.Rows) error {
 		k := 0

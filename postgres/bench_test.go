@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/claimkit/claim"
@@ -30,6 +31,7 @@ import (
 //	pairs/s ÷ baseline tx/s (8 connections)
 //	(pairs/s on 8 ÷ pairs/s on 1) ÷ (baseline tx/s on 8 ÷ on 1)
 //	import rows/s ÷ baseline tx/s
+//	import rows/s ÷ BenchmarkPostgresImportFloor's rows/s (what the schema allows)
 //
 // Run them as
 //
@@ -522,7 +524,6 @@ func benchSerializableFloor(b *testing.B, rows int) {
 // BenchmarkPostgresBaseline's tx/s. Each iteration imports users of its
 // own, made before the clock starts.
 func BenchmarkPostgresImport(b *testing.B) {
-	const rows = 20_000
 	var rt roundTrips
 	var st statements
 	svc, dns, schema := benchService(b, benchGoroutines, &rt, &st)
@@ -532,30 +533,170 @@ func BenchmarkPostgresImport(b *testing.B) {
 	b.StopTimer()
 	var elapsed time.Duration
 	for i := range b.N {
-		_, err := adminPool(b).Exec(ctx, fmt.Sprintf(`
-			INSERT INTO %[1]s (id, email, first_name, last_name, display_name, org_id, state, licenses, content, created_at, last_sign_in)
-			SELECT 'usr_' || substr(md5($2::int::text || '.' || g::text), 1, 20), 'i%[2]d-' || lpad(g::text, 6, '0') || '@target.example',
-				'F', 'L', 'F L', 'src', 3, '{}', 1, $3::bigint, $3::bigint
-			FROM generate_series(1, $1::int) AS g`, qualified(schema, "users"), i), rows, i,
-			time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-		if err != nil {
-			b.Fatalf("adding the users to import: %v", err)
-		}
+		addImported(b, schema, i)
 		var file bytes.Buffer
 		file.WriteString(claim.ColumnEmail + "," + claim.ColumnClaim + "\n")
-		for g := 1; g <= rows; g++ {
-			fmt.Fprintf(&file, "i%d-%06d@target.example,TRUE\n", i, g)
+		for g := 1; g <= importRows; g++ {
+			fmt.Fprintf(&file, "%s,TRUE\n", importedEmail(i, g))
 		}
 		t0 := time.Now()
 		b.StartTimer()
 		rep, err := svc.ImportClaims(ctx, "acme", &file, claim.ImportOptions{Acknowledge: true})
 		b.StopTimer()
 		elapsed += time.Since(t0)
-		if err != nil || rep.Claimed != rows {
-			b.Fatalf("ImportClaims() = %d claimed, %d refused (%v), %v; want %d claimed", rep.Claimed, rep.Refused, rep.Rows[:min(3, len(rep.Rows))], err, rows)
+		if err != nil || rep.Claimed != importRows {
+			b.Fatalf("ImportClaims() = %d claimed, %d refused (%v), %v; want %d claimed", rep.Claimed, rep.Refused, rep.Rows[:min(3, len(rep.Rows))], err, importRows)
 		}
 	}
-	b.ReportMetric(float64(rows*b.N)/elapsed.Seconds(), "rows/s")
+	b.ReportMetric(float64(importRows*b.N)/elapsed.Seconds(), "rows/s")
+}
+
+// importRows is the number of rows of BenchmarkPostgresImport's file.
+const importRows = 20_000
+
+// addImported adds the importRows users that iteration i of an import
+// benchmark claims, in org src on target.example.
+func addImported(b *testing.B, schema string, i int) {
+	_, err := adminPool(b).Exec(context.Background(), fmt.Sprintf(`
+		INSERT INTO %[1]s (id, email, first_name, last_name, display_name, org_id, state, licenses, content, created_at, last_sign_in)
+		SELECT 'usr_' || substr(md5($2::int::text || '.' || g::text), 1, 20), 'i' || $2::int || '-' || lpad(g::text, 6, '0') || '@target.example',
+			'F', 'L', 'F L', 'src', 3, '{}', 1, $3::bigint, $3::bigint
+		FROM generate_series(1, $1::int) AS g`, qualified(schema, "users")), importRows, i,
+		time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	if err != nil {
+		b.Fatalf("adding the users to import: %v", err)
+	}
+}
+
+// importedEmail is the address of the g-th user addImported adds for
+// iteration i.
+func importedEmail(i, g int) string { return fmt.Sprintf("i%d-%06d@target.example", i, g) }
+
+// BenchmarkPostgresImportFloor is the floor under
+// BenchmarkPostgresImport: the same effect on the same data (each user
+// of the file moved to org acme with a pending delayed claim, its
+// original account inserted, held by acme, two events a user, numbered
+// from the event sequence) by the least SQL that does it, without the
+// engine: one statement a transaction, over the addresses as an array,
+// that reads the users by address, updates them, inserts the originals
+// and the events, sent with BEGIN and COMMIT in one round trip.
+//
+// tx is the rows a transaction (ImportClaims commits every 256); iso is
+// its isolation level (the store's is serializable); conns is how many
+// connections run transactions at once, each on rows of its own (an
+// import runs one at a time), a transaction that fails to serialize being
+// run again and counted in retries/tx. Compare its rows/s with the
+// import's, and both with BenchmarkPostgresBaseline's tx/s.
+func BenchmarkPostgresImportFloor(b *testing.B) {
+	for _, c := range []struct {
+		tx    int
+		iso   string
+		conns int
+	}{{256, "serializable", 1}, {256, "read committed", 1}, {importRows, "serializable", 1},
+		{256, "serializable", 2}, {256, "read committed", 2}} {
+		b.Run(fmt.Sprintf("tx=%d/iso=%s/conns=%d", c.tx, strings.ReplaceAll(c.iso, " ", "_"), c.conns), func(b *testing.B) {
+			benchImportFloor(b, c.tx, c.iso, c.conns)
+		})
+	}
+}
+
+func benchImportFloor(b *testing.B, rows int, iso string, conns int) {
+	schema, dsn := newSchema(b)
+	var rt roundTrips
+	var st statements
+	pool := countedPool(b, dsn, &rt, &st)
+	ctx := context.Background()
+	if err := postgres.New(pool).Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	deadline := now.Add(claim.DefaultPolicy().ClaimWindow)
+	const claimSQL = `WITH c AS MATERIALIZED (
+	SELECT u.*, 'usr_' || substr(md5(u.id || 'o'), 1, 20) AS orig
+	FROM unnest($3::text[]) AS e(email) JOIN users u ON lower(u.email) = e.email
+	WHERE u.org_id <> 'acme' AND u.claim_by IS NULL
+	FOR UPDATE OF u
+), upd AS (
+	UPDATE users u SET org_id = 'acme', state = 5, licenses = '{}', content = 0, claim_by = 'acme',
+		claim_from = c.org_id, claim_mode = 2, claim_prev_state = c.state, claim_at = $1, claim_deadline = $2,
+		claim_signed_in = false, claim_original = c.orig, claim_outcome = 0
+	FROM c WHERE u.id = c.id
+), ins AS (
+	INSERT INTO users (id, email, first_name, last_name, display_name, org_id, state, licenses, content,
+		created_at, last_sign_in, held_by)
+	SELECT orig, email || '.convert-user.local', first_name, last_name, display_name, org_id, state, licenses, content,
+		created_at, last_sign_in, 'acme' FROM c
+)
+INSERT INTO events (seq, at, type, org_id, from_org, user_id, recipient, content, mode, action, retention, detail, subscriber)
+SELECT nextval('events_seq'), $1, t.type, 'acme', c.org_id, c.id, CASE WHEN t.k = 2 THEN c.email ELSE '' END,
+	0, 2, 0, 0, '', ''
+FROM c CROSS JOIN (VALUES (1, 'claim.created'), (2, 'notify.claim')) AS t(k, type) ORDER BY c.email, t.k`
+	// run claims the users with the addresses in one transaction on c,
+	// run again until it serializes; it returns the retries.
+	run := func(c *pgxpool.Conn, emails []string) (retries int) {
+		for {
+			batch := &pgx.Batch{}
+			batch.Queue(`BEGIN ISOLATION LEVEL ` + iso)
+			batch.Queue(claimSQL, now.UnixNano(), deadline.UnixNano(), emails).Exec(func(tag pgconn.CommandTag) error {
+				if tag.RowsAffected() != int64(2*len(emails)) {
+					return fmt.Errorf("%d events, want %d", tag.RowsAffected(), 2*len(emails))
+				}
+				return nil
+			})
+			batch.Queue(`COMMIT`)
+			err := c.SendBatch(ctx, batch).Close()
+			if code := pgCode(err); code == "40001" || code == "40P01" {
+				// The connection's transaction failed: end it.
+				if _, err := c.Exec(ctx, `ROLLBACK`); err != nil {
+					b.Error(err)
+				}
+				retries++
+				continue
+			}
+			if err != nil {
+				b.Error(err)
+			}
+			return retries
+		}
+	}
+	b.ResetTimer()
+	b.StopTimer()
+	var elapsed time.Duration
+	var txs, retries atomic.Int64
+	for i := range b.N {
+		addImported(b, schema, i)
+		emails := make([]string, importRows)
+		for g := range emails {
+			emails[g] = importedEmail(i, g+1)
+		}
+		var next atomic.Int64 // the next transaction's first row
+		t0 := time.Now()
+		b.StartTimer()
+		var wg sync.WaitGroup
+		for range conns {
+			wg.Go(func() {
+				c, err := pool.Acquire(ctx)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer c.Release()
+				for {
+					from := int(next.Add(int64(rows))) - rows
+					if from >= len(emails) {
+						return
+					}
+					retries.Add(int64(run(c, emails[from:min(from+rows, len(emails))])))
+					txs.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		b.StopTimer()
+		elapsed += time.Since(t0)
+	}
+	b.ReportMetric(float64(importRows*b.N)/elapsed.Seconds(), "rows/s")
+	b.ReportMetric(float64(retries.Load())/float64(txs.Load()), "retries/tx")
 }
 
 // BenchmarkPostgresPairFloor is the floor under

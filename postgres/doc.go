@@ -173,7 +173,12 @@
 //   - Retract: 3.
 //   - Sweep, fewer claims due than a batch: 5, whatever their number (a
 //     list reads the original accounts of the users it lists with them).
-//   - ImportClaims of 256 rows: 8 (7 for a dry run).
+//   - ImportClaims of 256 rows: 6 (5 for a dry run): BEGIN with the
+//     acting org; the rows' users with their orgs and every org's records
+//     of their domains (claim.BulkTx's UsersByEmails); the writes, a
+//     statement over arrays per kind and segment (BulkTx.Apply); events
+//     and COMMIT; and 2 for the import's first read of the org, in a
+//     transaction of its own.
 //   - An Events page: 1.
 //
 // # Certain outcomes

@@ -69,13 +69,13 @@ func TestRoundTrips(t *testing.T) {
 				t.Errorf("Sweep() = %+v, %v", rep, err)
 			}
 		}},
-		{"ImportClaims, dry run, 256 rows", 7, nil, func() {
+		{"ImportClaims, dry run, 256 rows", 5, nil, func() {
 			rep, err := svc.ImportClaims(ctx, "acme", bytes.NewReader(csv.Bytes()), claim.ImportOptions{Acknowledge: true, DryRun: true})
 			if err != nil || rep.Claimed != 256 {
 				t.Errorf("ImportClaims(dry run) = %+v, %v; want 256 claimed", rep, err)
 			}
 		}},
-		{"ImportClaims, 256 rows", 8, func() {
+		{"ImportClaims, 256 rows", 6, func() {
 			// Release what the last run claimed.
 			for u, err := range svc.Retractable(ctx, "acme") {
 				if err != nil {

@@ -849,22 +849,3 @@ func (t *tx) Events(after uint64, limit int) ([]claim.Event, error) {
 	}
 	return es, nil
 }
-
-// The bulk path (claim.BulkTx).
-
-var _ claim.BulkTx = (*tx)(nil)
-
-// UsersByEmails returns the users with the addresses in one query, served
-// by the index on lower(email).
-func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
-	if err := t.check("UsersByEmails", false); err != nil {
-		return nil, err
-	}
-	us, err := collect(t, "UsersByEmails", scanUser, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`, emails)
-	for _, u := range us {
-		if _, ok := t.cache.users[u.ID]; !ok {
-			t.cache.putUser(u)
-		}
-	}
-	return us, err
-}

@@ -1,0 +1,283 @@
+package postgres_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
+
+	"github.com/claimkit/claim"
+	"github.com/claimkit/claim/claimtest"
+)
+
+// TestApplyRunsKeepEveryColumn writes users with BulkTx.Apply as runs
+// (creates, then updates of the users the transaction has read, each a
+// statement over arrays) and reads them back: every column of every user
+// comes back as written, whatever number of licenses each has (none,
+// one, several, spelled with the characters an SQL array literal quotes),
+// with or without a claim and with zero and non-zero times.
+func TestApplyRunsKeepEveryColumn(t *testing.T) {
+	s, _ := newStore(t)
+	var round int
+	rapid.Check(t, func(rt *rapid.T) {
+		round++
+		n := rapid.IntRange(1, 12).Draw(rt, "users")
+		gen := func(label string) []claim.User {
+			us := make([]claim.User, n)
+			for i := range us {
+				us[i] = drawUser(rt, fmt.Sprintf("%s%d", label, i), fmt.Sprintf("r%d-u%d@x.example", round, i),
+					fmt.Sprintf("usr_r%d_%d", round, i))
+			}
+			return us
+		}
+		created, updated := gen("create"), gen("update")
+		writes := func(op claim.WriteOp, us []claim.User) []claim.Write {
+			ws := make([]claim.Write, len(us))
+			for i, u := range us {
+				ws[i] = claim.Write{Op: op, User: u}
+			}
+			return ws
+		}
+		for _, step := range []struct {
+			op   claim.WriteOp
+			want []claim.User
+		}{{claim.WriteCreateUser, created}, {claim.WriteUpdateUser, updated}} {
+			err := s.Update(t.Context(), func(tx claim.Tx) error {
+				for _, u := range step.want { // read first: an update of a user read goes in a run
+					if _, err := tx.User(u.ID); err != nil && step.op == claim.WriteUpdateUser {
+						return err
+					}
+				}
+				return tx.(claim.BulkTx).Apply(writes(step.op, step.want))
+			})
+			if err != nil {
+				rt.Fatalf("Apply(%v) = %v", step.op, err)
+			}
+			mustViewRapid(rt, s, func(tx claim.Tx) error {
+				for _, want := range step.want {
+					got, err := tx.User(want.ID)
+					if err != nil {
+						return err
+					}
+					if d := cmp.Diff(want, got); d != "" {
+						rt.Errorf("user %s after Apply(%v), -written +read:\n%s", want.ID, step.op, d)
+					}
+				}
+				return nil
+			})
+		}
+	})
+}
+
+// drawUser draws a storable user with the ID and address.
+func drawUser(rt *rapid.T, label, email, id string) claim.User {
+	anyTime := func(name string) time.Time {
+		if rapid.Bool().Draw(rt, name+"Zero") {
+			return time.Time{}
+		}
+		return time.Unix(0, rapid.Int64Range(-1<<60, 1<<60).Draw(rt, name)).UTC()
+	}
+	license := rapid.SampledFrom([]string{"a", "b,c", `"q"`, "{x}", "NULL", "", " s ", `back\slash`, "ü"})
+	var lics []string
+	if k := rapid.IntRange(0, 4).Draw(rt, label+"Licenses"); k > 0 {
+		lics = rapid.SliceOfN(license, k, k).Draw(rt, label+"License")
+	}
+	u := claim.User{ID: claim.UserID(id), Email: email, FirstName: "F", LastName: label, DisplayName: "D",
+		Org: "o", State: claim.State(rapid.IntRange(1, 5).Draw(rt, label+"State")), Licenses: lics,
+		Content:   rapid.IntRange(0, 1<<40).Draw(rt, label+"Content"),
+		CreatedAt: anyTime(label + "Created"), LastSignIn: anyTime(label + "SignIn"),
+		InactiveSince: anyTime(label + "Inactive"), ActivationSent: anyTime(label + "Activation")}
+	if rapid.Bool().Draw(rt, label+"Held") {
+		u.HeldBy = "h"
+	}
+	if rapid.Bool().Draw(rt, label+"Claim") {
+		u.Claim = &claim.ClaimInfo{By: "b", From: "f", Mode: claim.Mode(rapid.IntRange(1, 2).Draw(rt, label+"Mode")),
+			PrevState: claim.State(rapid.IntRange(1, 5).Draw(rt, label+"Prev")), At: anyTime(label + "At"),
+			Deadline: anyTime(label + "Deadline"), SignedIn: rapid.Bool().Draw(rt, label+"SignedIn"),
+			Original: "usr_orig", Ended: anyTime(label + "Ended"),
+			Outcome: claim.Action(rapid.IntRange(0, 3).Draw(rt, label+"Outcome"))}
+	}
+	return u
+}
+
+// mustViewRapid runs fn in a View, failing rt on an error.
+func mustViewRapid(rt *rapid.T, s claim.Store, fn func(tx claim.Tx) error) {
+	if err := s.View(rt.Context(), fn); err != nil {
+		rt.Fatalf("View() = %v", err)
+	}
+}
+
+// TestUsersByEmailsCachesWhatItReads reads users with UsersByEmails, which
+// also reads their orgs and the records of their domains, then asks the
+// transaction for those orgs and domains: its answers are those of a
+// transaction that reads each one on its own, for an org that exists and
+// one that does not, a domain with records of two orgs (one claiming it),
+// a domain with none and an address of no account.
+func TestUsersByEmailsCachesWhatItReads(t *testing.T) {
+	s, _ := newStore(t)
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		for _, o := range []claim.OrgID{"a", "b"} {
+			if err := tx.CreateOrg(claim.Org{ID: o, Name: string(o), Kind: claim.Enterprise, Settings: claim.Settings{AutoLicenses: []string{"l-" + string(o)}}}); err != nil {
+				return err
+			}
+		}
+		for _, d := range []claim.Domain{{Org: "a", Name: "two.example", Token: "ta", Verified: true, Claimed: true},
+			{Org: "b", Name: "two.example", Token: "tb"}, {Org: "b", Name: "other.example", Token: "to"}} {
+			if err := tx.PutDomain(d); err != nil {
+				return err
+			}
+		}
+		for _, u := range []claim.User{{ID: "u1", Email: "u1@two.example", Org: "a", State: claim.Active},
+			{ID: "u2", Email: "u2@none.example", Org: "gone", State: claim.Active}} {
+			if err := tx.CreateUser(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	// answers lists what tx says of the orgs and domains.
+	answers := func(tx claim.Tx) []string {
+		var out []string
+		for _, o := range []claim.OrgID{"a", "gone"} {
+			got, err := tx.Org(o)
+			out = append(out, fmt.Sprintf("Org(%s) = %+v, %v", o, got, err))
+		}
+		for _, name := range []string{"two.example", "none.example", "nobody.example"} {
+			for _, o := range []claim.OrgID{"a", "b"} {
+				got, err := tx.Domain(o, name)
+				out = append(out, fmt.Sprintf("Domain(%s, %s) = %+v, %v", o, name, got, err))
+			}
+			c, err := tx.DomainClaimant(name)
+			out = append(out, fmt.Sprintf("DomainClaimant(%s) = %q, %v", name, c, err))
+		}
+		return out
+	}
+	var want, got []string
+	mustView(t, s, func(tx claim.Tx) error { want = answers(tx); return nil })
+	mustView(t, s, func(tx claim.Tx) error {
+		us, err := tx.(claim.BulkTx).UsersByEmails([]string{"u1@two.example", "u2@none.example", "x@nobody.example"})
+		if err != nil {
+			return err
+		}
+		if len(us) != 2 {
+			t.Errorf("UsersByEmails() = %d users, want 2", len(us))
+		}
+		got = answers(tx)
+		return nil
+	})
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("answers after UsersByEmails, -read alone +after UsersByEmails:\n%s", d)
+	}
+}
+
+// TestImportMatchesMemoryStore imports one file into a PostgreSQL store
+// and into a memory store holding the same users, and compares the
+// reports, the users and the events: the bulk path (UsersByEmails with
+// the orgs and domains it reads ahead, Apply's runs) decides and writes
+// every row as the memory store does. The file mixes claims of users of
+// two source orgs (an individual one and an enterprise one), an address
+// twice, an address of no account, users already claimed, a user on a
+// domain the importing org has not verified, a row not selected, an
+// address that is not one, and license columns that grant and withhold.
+func TestImportMatchesMemoryStore(t *testing.T) {
+	pg, _ := newStore(t)
+	type outcome struct {
+		Report claim.ImportReport
+		Codes  []string // the report rows' error codes
+		Users  []string // every user, by address: org, state, licenses, claim
+		Events []string // type, org, from, recipient, mode
+	}
+	run := func(store claim.Store) outcome {
+		ctx := t.Context()
+		clock := claimtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
+		dns := claimtest.NewResolver()
+		svc, err := claim.New(store, claim.WithClock(clock), claim.WithResolver(dns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range []claim.Org{
+			{ID: "src", Name: "Src", Kind: claim.Individual, CreatedAt: time.Date(2019, 8, 1, 0, 0, 0, 0, time.UTC)},
+			{ID: "ent", Name: "Ent", Kind: claim.Enterprise},
+			{ID: "acme", Name: "Acme", Kind: claim.Enterprise, Settings: claim.Settings{AllowContentMigration: true,
+				AutoLicenses: []string{"messaging", "calling"}}},
+		} {
+			if _, err := svc.CreateOrg(ctx, o); err != nil {
+				t.Fatalf("CreateOrg(%s) = %v", o.ID, err)
+			}
+		}
+		tok, err := svc.StartDomainVerification(ctx, "acme", "target.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dns.Set("target.example", tok)
+		if err := svc.ConfirmDomain(ctx, "acme", "target.example"); err != nil {
+			t.Fatal(err)
+		}
+		var ids []claim.UserID
+		for i, a := range []struct {
+			org   claim.OrgID
+			email string
+		}{{"src", "s1@target.example"}, {"src", "s2@target.example"}, {"ent", "e1@target.example"},
+			{"src", "done@target.example"}, {"src", "o1@other.example"}, {"ent", "e2@target.example"}} {
+			u, err := svc.AddUser(ctx, a.org, claim.NewUser{Email: a.email, Content: i})
+			if err != nil {
+				t.Fatalf("AddUser(%s) = %v", a.email, err)
+			}
+			ids = append(ids, u.ID)
+		}
+		if _, err := svc.ClaimUsers(ctx, "acme", ids[3:4], claim.ClaimOptions{Acknowledge: true}); err != nil {
+			t.Fatal(err)
+		}
+		file := strings.Join([]string{
+			"User ID/Email (Required),Claim,Claim Type,messaging,calling",
+			"s1@target.example,TRUE,,FALSE,",
+			"E1@Target.Example,TRUE,Immediate,,TRUE",
+			"s1@target.example,TRUE,,,",
+			"nobody@target.example,TRUE,,,",
+			"done@target.example,TRUE,,,",
+			"o1@other.example,TRUE,,,",
+			"s2@target.example,FALSE,,,",
+			"not an address,TRUE,,,",
+			"e2@target.example,TRUE,Delayed,TRUE,FALSE",
+			"s2@target.example,TRUE,Delayed,,",
+		}, "\n") + "\n"
+		var out outcome
+		out.Report, err = svc.ImportClaims(ctx, "acme", strings.NewReader(file), claim.ImportOptions{Acknowledge: true})
+		if err != nil {
+			t.Fatalf("ImportClaims() = %v", err)
+		}
+		for i, r := range out.Report.Rows {
+			out.Codes = append(out.Codes, claim.ErrorCode(r.Err))
+			out.Report.Rows[i].Err = nil
+		}
+		for _, o := range []claim.OrgID{"src", "ent", "acme"} {
+			for u, err := range svc.Users(ctx, o) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				line := fmt.Sprintf("%s org=%s state=%v licenses=%v content=%d held=%s", u.Email, u.Org, u.State, u.Licenses, u.Content, u.HeldBy)
+				if c := u.Claim; c != nil {
+					line += fmt.Sprintf(" claim=%s from %s %v prev=%v at=%v deadline=%v", c.By, c.From, c.Mode, c.PrevState, c.At, c.Deadline)
+				}
+				out.Users = append(out.Users, line)
+			}
+		}
+		for e, err := range svc.Events(ctx, 0) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out.Events = append(out.Events, fmt.Sprintf("%s org=%s from=%s to=%s mode=%v", e.Type, e.Org, e.From, e.Recipient, e.Mode))
+		}
+		return out
+	}
+	mem, got := run(claim.NewMemoryStore()), run(pg)
+	if d := cmp.Diff(mem, got); d != "" {
+		t.Errorf("the import on PostgreSQL differs from the memory store's (-memory +postgres):\n%s", d)
+	}
+	if mem.Report.Claimed != 3 {
+		t.Errorf("the memory store claimed %d rows, want 3: %+v %v", mem.Report.Claimed, mem.Report, mem.Codes)
+	}
+}
