@@ -337,7 +337,8 @@ func runEffects(tb testing.TB, store claim.Store) string {
 
 	// Domains: claim, release, unverify; deleting a user and an org.
 	f.step("ClaimDomain dir.example", func() (any, error) { return nil, e.svc.ClaimDomain(ctx, "dir", "dir.example") })
-	f.step("DeleteOrg dir (a claimed domain)", func() (any, error) { return nil, e.svc.DeleteOrg(ctx, "dir") })
+	f.step("AddSite dir", func() (any, error) { return e.svc.AddSite(ctx, "dir", "dir.webex.com") })
+	f.step("DeleteOrg dir (a claimed domain, a site)", func() (any, error) { return nil, e.svc.DeleteOrg(ctx, "dir") })
 	f.step("ClaimDomain acme.example", func() (any, error) { return nil, e.svc.ClaimDomain(ctx, "acme", "acme.example") })
 	f.step("ReleaseDomain acme.example", func() (any, error) { return nil, e.svc.ReleaseDomain(ctx, "acme", "acme.example") })
 	f.step("DeleteUser fay", func() (any, error) {
