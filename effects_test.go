@@ -174,13 +174,31 @@ func (f *effects) step(name string, do func() (any, error)) {
 	} else if v != nil {
 		fmt.Fprintf(&f.out, "result %s\n", f.text(v))
 	}
+	// Events in Seq order, except that a run of events of one type is
+	// sorted: those come in the order of random IDs (the sites DeleteOrg
+	// deletes, say), and the Seq numbers are kept out of the text.
+	var run []string
+	var runType string
+	flush := func() {
+		slices.Sort(run)
+		for _, l := range run {
+			fmt.Fprintf(&f.out, "event %s\n", l)
+		}
+		run = run[:0]
+	}
 	for _, ev := range f.e.events(f.tb, f.seq) {
 		f.seq = ev.Seq
 		if ev.Type == claim.EventOrgCreated && !slices.Contains(f.orgs, ev.Org) {
 			f.orgs = append(f.orgs, ev.Org) // made by a BroadWorks flow
 		}
-		fmt.Fprintf(&f.out, "event %s\n", f.text(ev))
+		if ev.Type != runType {
+			flush()
+			runType = ev.Type
+		}
+		ev.Seq = 0
+		run = append(run, f.text(ev))
 	}
+	flush()
 	now := f.read()
 	for _, l := range f.world {
 		if _, found := slices.BinarySearch(now, l); !found {
@@ -337,7 +355,9 @@ func runEffects(tb testing.TB, store claim.Store) string {
 
 	// Domains: claim, release, unverify; deleting a user and an org.
 	f.step("ClaimDomain dir.example", func() (any, error) { return nil, e.svc.ClaimDomain(ctx, "dir", "dir.example") })
-	f.step("AddSite dir", func() (any, error) { return e.svc.AddSite(ctx, "dir", "dir.webex.com") })
+	for _, url := range []string{"dir.webex.com", "dir-eu.webex.com"} {
+		f.step("AddSite dir "+url, func() (any, error) { return e.svc.AddSite(ctx, "dir", url) })
+	}
 	f.step("DeleteOrg dir (a claimed domain, a site)", func() (any, error) { return nil, e.svc.DeleteOrg(ctx, "dir") })
 	f.step("ClaimDomain acme.example", func() (any, error) { return nil, e.svc.ClaimDomain(ctx, "acme", "acme.example") })
 	f.step("ReleaseDomain acme.example", func() (any, error) { return nil, e.svc.ReleaseDomain(ctx, "acme", "acme.example") })
