@@ -521,21 +521,19 @@ func (t *txn) approvalPending(e BroadWorksEnterprise) error {
 	if e.Org != "" {
 		return nil
 	}
-	for after := SubscriberID(""); ; {
-		subs, err := t.SubscribersByEnterprise(e.ID, after, pageSize)
-		if err != nil {
-			return err
-		}
+	return keyed(t.subscribersOf(e.ID), subscriberKey, func(subs []Subscriber) error {
 		for _, o := range subs {
 			if o.Status == StatusError {
 				return &AttachError{Enterprise: e.ID, Org: e.Target, Reasons: o.Reasons}
 			}
 		}
-		if len(subs) < pageSize {
-			return nil
-		}
-		after = subs[len(subs)-1].ID
-	}
+		return nil
+	})
+}
+
+// subscribersOf is the list of the enterprise's subscribers, for keyed.
+func (t *txn) subscribersOf(e EnterpriseID) func(after SubscriberID, n int) ([]Subscriber, error) {
+	return func(after SubscriberID, n int) ([]Subscriber, error) { return t.SubscribersByEnterprise(e, after, n) }
 }
 
 // holderOf returns the account that has the address (found false if
@@ -1128,11 +1126,7 @@ func (s *Service) Detach(ctx context.Context, partner OrgID, id EnterpriseID, fl
 // detachable returns a *DetachError if e has workspaces or subscribers.
 func (t *txn) detachable(e BroadWorksEnterprise) error {
 	de := &DetachError{Enterprise: e.ID, Workspaces: len(e.Workspaces)}
-	for after := SubscriberID(""); ; {
-		subs, err := t.SubscribersByEnterprise(e.ID, after, pageSize)
-		if err != nil {
-			return err
-		}
+	err := keyed(t.subscribersOf(e.ID), subscriberKey, func(subs []Subscriber) error {
 		for _, sub := range subs {
 			if sub.Status.pending() {
 				de.Pending++
@@ -1140,10 +1134,10 @@ func (t *txn) detachable(e BroadWorksEnterprise) error {
 				de.Subscribers++
 			}
 		}
-		if len(subs) < pageSize {
-			break
-		}
-		after = subs[len(subs)-1].ID
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if de.Workspaces+de.Subscribers+de.Pending > 0 {
 		return de
@@ -1189,26 +1183,21 @@ func (t *txn) orgEnterprises(org OrgID) ([]BroadWorksEnterprise, error) {
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	var out []BroadWorksEnterprise
-	for after := EnterpriseID(""); ; {
-		es, err := t.EnterprisesByPartner(org, after, pageSize)
-		if err != nil {
+	es, err := collectKeyed(func(after EnterpriseID, n int) ([]BroadWorksEnterprise, error) {
+		return t.EnterprisesByPartner(org, after, n)
+	}, enterpriseKey)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		if e.Org != "" {
+			return nil, errf(ErrEnterpriseAttached, "partner org %q: its BroadWorks enterprise %q belongs to org %q; remove its workspaces and subscribers and detach it (Detach) first", org, e.ID, e.Org)
+		}
+		if err := t.detachable(e); err != nil {
 			return nil, err
 		}
-		for _, e := range es {
-			if e.Org != "" {
-				return nil, errf(ErrEnterpriseAttached, "partner org %q: its BroadWorks enterprise %q belongs to org %q; remove its workspaces and subscribers and detach it (Detach) first", org, e.ID, e.Org)
-			}
-			if err := t.detachable(e); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, es...)
-		if len(es) < pageSize {
-			return out, nil
-		}
-		after = es[len(es)-1].ID
 	}
+	return es, nil
 }
 
 // deleteOrgBW deletes what BroadWorks keeps of org, which DeleteOrg is

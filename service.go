@@ -309,20 +309,46 @@ func (t *txn) expire(u User) (User, error) {
 // each up to date (current) and calls fn with it; originals that an
 // expiry has just removed are skipped. It stops at fn's first error.
 func (t *txn) each(list func(after string, limit int) ([]User, error), fn func(User) error) error {
-	for after := ""; ; {
-		raw, err := list(after, pageSize)
+	return keyed(list, userKey, func(raw []User) error { return t.visit(raw, fn) })
+}
+
+// keyed pages through a list a Tx serves in key order: list returns at
+// most limit items after the key, key gives an item's key. It calls page
+// with each page in turn until one is short, and stops at page's first
+// error, which it returns.
+func keyed[T, K any](list func(after K, limit int) ([]T, error), key func(T) K, page func([]T) error) error {
+	var after K
+	for {
+		items, err := list(after, pageSize)
 		if err != nil {
 			return err
 		}
-		if err := t.visit(raw, fn); err != nil {
+		if err := page(items); err != nil {
 			return err
 		}
-		if len(raw) < pageSize {
+		if len(items) < pageSize {
 			return nil
 		}
-		after = raw[len(raw)-1].Email
+		after = key(items[len(items)-1])
 	}
 }
+
+// collectKeyed returns every item of a keyed list (see keyed).
+func collectKeyed[T, K any](list func(after K, limit int) ([]T, error), key func(T) K) ([]T, error) {
+	var out []T
+	err := keyed(list, key, func(items []T) error {
+		out = append(out, items...)
+		return nil
+	})
+	return out, err
+}
+
+// The keys of the lists of a Tx.
+func userKey(u User) string                             { return u.Email }
+func subscriberKey(s Subscriber) SubscriberID           { return s.ID }
+func enterpriseKey(e BroadWorksEnterprise) EnterpriseID { return e.ID }
+func siteKey(s Site) SiteID                             { return s.ID }
+func accessKey(a SiteAccess) SiteID                     { return a.Site }
 
 // visit brings each stored user of raw up to date (current) and calls fn
 // with it; originals that an expiry has just removed are skipped. It

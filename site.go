@@ -194,34 +194,12 @@ func (t *txn) site(org OrgID, id SiteID) (Site, error) {
 
 // sitesOf lists org's sites.
 func (t *txn) sitesOf(org OrgID) ([]Site, error) {
-	var out []Site
-	for after := SiteID(""); ; {
-		ss, err := t.SitesByOrg(org, after, pageSize)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ss...)
-		if len(ss) < pageSize {
-			return out, nil
-		}
-		after = ss[len(ss)-1].ID
-	}
+	return collectKeyed(func(after SiteID, n int) ([]Site, error) { return t.SitesByOrg(org, after, n) }, siteKey)
 }
 
 // accessOf lists what the user holds on every site.
 func (t *txn) accessOf(user UserID) ([]SiteAccess, error) {
-	var out []SiteAccess
-	for after := SiteID(""); ; {
-		as, err := t.SiteAccessByUser(user, after, pageSize)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, as...)
-		if len(as) < pageSize {
-			return out, nil
-		}
-		after = as[len(as)-1].Site
-	}
+	return collectKeyed(func(after SiteID, n int) ([]SiteAccess, error) { return t.SiteAccessByUser(user, after, n) }, accessKey)
 }
 
 // siteAccess returns what the user holds on the site (an empty record,
