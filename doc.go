@@ -86,7 +86,9 @@
 // Users move between the five states only along the rows of this
 // table, which the engine consults for every change: the first row whose
 // state (FROM), trigger (ON) and condition (WHEN) match decides. "(new)"
-// is a user being created, "any" matches every state.
+// is a user being created, "any" matches every state. The same table is
+// drawn as a state diagram in docs/states.md and the README (go
+// generate).
 //
 // The table is generated from state.go (go test -run TestDocTransitions -update):
 //

@@ -1,6 +1,9 @@
 package claim
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // trigger is what happens to a user: an operation or a rule firing.
 type trigger int
@@ -165,6 +168,55 @@ func mustNext(from State, on trigger, f facts) State {
 
 // infallible are the triggers mustNext takes.
 var infallible = []trigger{onClaimImmediate, onClaimDelayed, onExpire}
+
+//go:generate go test -run ^TestStateDiagram$ -update .
+
+// stateDiagram renders transitions as a Mermaid state diagram: for each
+// state (and "no user yet", [*]) and trigger, the rows that can fire, in
+// the table's order up to the first one without a guard, since those
+// after it never do. A row to the same state (no change) and a refusal
+// draw no arrow; an arrow's label is its trigger and guard. docs/states.md
+// and the README show it (kept in step by TestStateDiagram).
+func stateDiagram() string {
+	node := func(s State) string {
+		if s == 0 {
+			return "[*]"
+		}
+		return strings.ReplaceAll(s.String(), " ", "")
+	}
+	var b strings.Builder
+	b.WriteString("stateDiagram-v2\n")
+	for st := NotVerified; st <= DelayedClaim; st++ {
+		if n := node(st); n != st.String() {
+			fmt.Fprintf(&b, "    state \"%s\" as %s\n", st, n)
+		}
+	}
+	seen := map[string]bool{}
+	for _, from := range []State{0, NotVerified, Verified, Active, Inactive, DelayedClaim} {
+		for on := onAdd; on <= onSync; on++ {
+			for _, tr := range transitions {
+				if tr.on != on || (tr.from != from && (tr.from != anyState || from == 0)) {
+					continue
+				}
+				if tr.err == nil && tr.to != anyState && tr.to != from {
+					label := on.String()
+					if tr.guard.name != "" {
+						label += " [" + tr.guard.name + "]"
+					}
+					edge := fmt.Sprintf("    %s --> %s: %s\n", node(from), node(tr.to), label)
+					if !seen[edge] {
+						seen[edge] = true
+						b.WriteString(edge)
+					}
+				}
+				if tr.guard.name == "" {
+					break // the rows after it never fire for this state
+				}
+			}
+		}
+	}
+	return b.String()
+}
 
 // transitionTable renders transitions as the aligned text table that
 // doc.go shows (kept in step by TestDocTransitions).
