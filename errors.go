@@ -96,6 +96,7 @@ type InputError struct {
 	Err    error  // the sentinel
 }
 
+// Error returns the error's message.
 func (e *InputError) Error() string {
 	if e.Size > len(e.Value) {
 		return fmt.Sprintf("claim: %s %q… (%d bytes): %s: %v", e.Field, e.Value, e.Size, e.Reason, e.Err)
@@ -148,6 +149,7 @@ type RefusalError struct {
 	Reasons []Reason // every reason that applies, never empty
 }
 
+// Error returns the error's message.
 func (e *RefusalError) Error() string {
 	rs := make([]string, len(e.Reasons))
 	for i, r := range e.Reasons {
@@ -173,6 +175,7 @@ type RetractError struct {
 	Reasons []error // ErrNotClaimant, ErrSignedIn, ErrRetractWindowClosed, ErrDomainClaimed
 }
 
+// Error returns the error's message.
 func (e *RetractError) Error() string {
 	rs := make([]string, len(e.Reasons))
 	for i, r := range e.Reasons {

@@ -65,6 +65,7 @@ type SyncThresholdError struct {
 // would deactivate.
 func (e *SyncThresholdError) Share() float64 { return float64(e.Deactivate) / float64(e.Of) }
 
+// Error returns the error's message.
 func (e *SyncThresholdError) Error() string {
 	return fmt.Sprintf("claim: full sync of org %q would deactivate %d of its %d users that are not inactive (%.1f%%), "+
 		"more than %g%% and more than %d; add the users to the directory or set SyncOptions.IgnoreThreshold: %v",
