@@ -2,30 +2,24 @@ package claimhttp_test
 
 import (
 	"bytes"
-	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 
 	"github.com/claimkit/claim"
 	"github.com/claimkit/claim/claimhttp"
 	"github.com/claimkit/claim/claimtest"
+	"github.com/claimkit/claim/internal/pgtest"
 	"github.com/claimkit/claim/postgres"
 )
 
@@ -154,59 +148,12 @@ func newStore(t testing.TB, kind string) claim.Store {
 	if kind == "memory" {
 		return claim.NewMemoryStore()
 	}
-	pool := pgSchema(t)
+	_, pool := pgtest.Schema(t, "claimhttp")
 	st := postgres.New(pool)
 	if err := st.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return st
-}
-
-// pgSchema creates a schema of its own in the test database, dropped when
-// the test ends, and returns a pool whose search_path is it. It skips the
-// test when CLAIM_POSTGRES_DSN is unset, and fails it instead when
-// CLAIM_REQUIRE_POSTGRES=1.
-func pgSchema(t testing.TB) *pgxpool.Pool {
-	t.Helper()
-	base := os.Getenv("CLAIM_POSTGRES_DSN")
-	if base == "" {
-		if os.Getenv("CLAIM_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("CLAIM_REQUIRE_POSTGRES=1 but CLAIM_POSTGRES_DSN is not set")
-		}
-		t.Skip("CLAIM_POSTGRES_DSN is not set; skipping the PostgreSQL tests")
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("CLAIM_POSTGRES_DSN is not a URL: %v", err)
-	}
-	var b [8]byte
-	_, _ = crand.Read(b[:])
-	schema := "claimhttp_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(t.Context(), base)
-	if err != nil {
-		t.Fatalf("connecting to %s: %v", base, err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if c, err := pgx.Connect(ctx, base); err == nil {
-			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			_ = c.Close(ctx)
-		}
-	})
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	pool, err := pgxpool.New(t.Context(), u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
 }
 
 // newWorld fills a store of the kind with the data set:

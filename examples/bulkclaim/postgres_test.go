@@ -1,71 +1,17 @@
 package main
 
 import (
-	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/claimkit/claim"
 	"github.com/claimkit/claim/claimtest"
+	"github.com/claimkit/claim/internal/pgtest"
 	"github.com/claimkit/claim/postgres"
 )
-
-// pgSchema creates a schema of its own in the test database, dropped when
-// the test ends, and returns a DSN whose search_path is it and a pool on
-// it. It skips the test when CLAIM_POSTGRES_DSN is unset, and fails it
-// instead when CLAIM_REQUIRE_POSTGRES=1.
-func pgSchema(t *testing.T) (dsn string, pool *pgxpool.Pool) {
-	t.Helper()
-	base := os.Getenv("CLAIM_POSTGRES_DSN")
-	if base == "" {
-		if os.Getenv("CLAIM_REQUIRE_POSTGRES") == "1" {
-			t.Fatal("CLAIM_REQUIRE_POSTGRES=1 but CLAIM_POSTGRES_DSN is not set")
-		}
-		t.Skip("CLAIM_POSTGRES_DSN is not set; skipping the PostgreSQL tests")
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Skipf("CLAIM_POSTGRES_DSN is not a URL: %v", err)
-	}
-	var b [8]byte
-	_, _ = crand.Read(b[:])
-	schema := "bulkclaim_" + hex.EncodeToString(b[:])
-	admin, err := pgx.Connect(t.Context(), base)
-	if err != nil {
-		t.Fatalf("connecting to %s: %v", base, err)
-	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if c, err := pgx.Connect(ctx, base); err == nil {
-			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			_ = c.Close(ctx)
-		}
-	})
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	dsn = u.String()
-	pool, err = pgxpool.New(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return dsn, pool
-}
 
 // tableCount returns how many tables the pool's schema has.
 func tableCount(t *testing.T, pool *pgxpool.Pool) int {
@@ -143,7 +89,7 @@ func inOrg(t *testing.T, svc *claim.Service, org claim.OrgID) int {
 // bulkclaim prints its usage, exits 2 and changes nothing: a fresh schema
 // stays empty (not even migrated), a filled one keeps its users and log.
 func TestPostgresNeedsMode(t *testing.T) {
-	dsn, pool := pgSchema(t)
+	dsn, pool := pgtest.Schema(t, "bulkclaim")
 	for _, args := range [][]string{{"-postgres", dsn}, {"-postgres", dsn, "-acknowledge"}, {"-postgres", dsn, "-acknowledge", "-migrate"}} {
 		out, errOut, err := runIn(t, t.TempDir(), args...)
 		if exitCode(err) != 2 || out != "" || !strings.Contains(errOut, "usage: bulkclaim") {
@@ -170,7 +116,7 @@ func TestPostgresNeedsMode(t *testing.T) {
 // TestPostgresImportNeedsAcknowledge: an import without -acknowledge, a
 // dry run included, claims nobody; with it the same file claims.
 func TestPostgresImportNeedsAcknowledge(t *testing.T) {
-	dsn, pool := pgSchema(t)
+	dsn, pool := pgtest.Schema(t, "bulkclaim")
 	svc := pgWorld(t, pool)
 	dir := t.TempDir()
 	if _, errOut, err := runIn(t, dir, "-postgres", dsn, "-org", "acme", "-export", "c.csv"); err != nil {
@@ -202,7 +148,7 @@ func TestPostgresImportNeedsAcknowledge(t *testing.T) {
 // migrated fails, saying -migrate would migrate it, and creates nothing;
 // with -migrate it migrates and exports.
 func TestPostgresMigrateOnlyWhenAsked(t *testing.T) {
-	dsn, pool := pgSchema(t)
+	dsn, pool := pgtest.Schema(t, "bulkclaim")
 	dir := t.TempDir()
 	_, _, err := runIn(t, dir, "-postgres", dsn, "-org", "acme", "-export", "c.csv")
 	if exitCode(err) != 1 || !strings.Contains(err.Error(), "-migrate") {
