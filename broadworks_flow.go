@@ -149,15 +149,20 @@ func (s *Service) Subscriber(ctx context.Context, id SubscriberID) (Subscriber, 
 // ID order, a page per read transaction; the first error (ErrNotFound for
 // an unknown enterprise or another partner's) ends it.
 func (s *Service) Subscribers(ctx context.Context, partner OrgID, id EnterpriseID) iter.Seq2[Subscriber, error] {
-	return pages(ctx, s, func(t *txn, after string) ([]Subscriber, string, bool, error) {
-		if _, err := t.enterprise(partner, id); err != nil {
-			return nil, "", false, err
-		}
-		subs, err := t.SubscribersByEnterprise(id, SubscriberID(after), pageSize)
-		if err != nil || len(subs) == 0 {
-			return nil, after, false, err
-		}
-		return subs, string(subs[len(subs)-1].ID), len(subs) == pageSize, nil
+	return everyPage(func(after string) (Page[Subscriber], error) {
+		var p Page[Subscriber]
+		err := s.view(ctx, func(t *txn) error {
+			if _, err := t.enterprise(partner, id); err != nil {
+				return err
+			}
+			subs, err := t.SubscribersByEnterprise(id, SubscriberID(after), pageSize)
+			if len(subs) == pageSize {
+				p.Next = string(subs[len(subs)-1].ID)
+			}
+			p.Items = subs
+			return err
+		})
+		return p, err
 	})
 }
 
@@ -336,9 +341,6 @@ func (s *Service) workspace(ctx context.Context, partner OrgID, id EnterpriseID,
 			return errf(ErrNotFound, "workspace %q of enterprise %q", name, id)
 		default:
 			e.Workspaces = slices.Delete(e.Workspaces, i, i+1)
-			if len(e.Workspaces) == 0 {
-				e.Workspaces = nil // no workspaces reads as nil from every store
-			}
 			typ = EventWorkspaceRemoved
 		}
 		if err := t.PutEnterprise(e); err != nil {

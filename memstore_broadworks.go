@@ -308,8 +308,13 @@ func (tx *memTx) DeleteOrgProfile(org OrgID) error {
 	return nil
 }
 
+// memCloneEnterprise copies e; no workspaces read as nil, as from
+// PostgreSQL.
 func memCloneEnterprise(e BroadWorksEnterprise) BroadWorksEnterprise {
 	e.Workspaces = slices.Clone(e.Workspaces)
+	if len(e.Workspaces) == 0 {
+		e.Workspaces = nil
+	}
 	return e
 }
 

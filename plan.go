@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -189,15 +190,13 @@ func (s *Service) PlanClaims(ctx context.Context, org OrgID, req PlanRequest) (P
 
 // planner judges the entries of one plan in one transaction.
 type planner struct {
-	t    *txn
-	b    Org
-	base []string // AutoLicenses plus Options.Licenses
-	opts ClaimOptions
-	dir  map[string]bool // nil: no directory
-	seen map[string]bool // the users planned so far, by ID; and unresolved inputs by key
-	// licenses is the backing array of the entries' Licenses.
-	licenses []string
-	would    map[UserID]bool // the users the plan so far would claim
+	t     *txn
+	b     Org
+	base  []string // AutoLicenses plus Options.Licenses
+	opts  ClaimOptions
+	dir   map[string]bool // nil: no directory
+	seen  map[string]bool // the users planned so far, by ID; and unresolved inputs by key
+	would map[UserID]bool // the users the plan so far would claim
 }
 
 // want is the mode the plan's IDs and addresses ask for.
@@ -305,14 +304,8 @@ func (pl *planner) judge(e PlanEntry, id UserID, w want, grants func([]string) [
 	}
 	e.User, e.Email, e.Mode, e.Content = id, u.Email, m, u.Content
 	e.ContentLoss = m == Immediate && pl.b.Settings.AllowContentMigration
-	if len(pl.licenses)+len(pl.base) > cap(pl.licenses) { // one allocation for many entries
-		pl.licenses = make([]string, 0, 256*len(pl.base))
-	}
-	start := len(pl.licenses)
-	pl.licenses = append(pl.licenses, pl.base...)
-	e.Licenses = pl.licenses[start:len(pl.licenses):len(pl.licenses)] // its own: an append copies
-	if len(e.Licenses) == 0 {
-		e.Licenses = nil
+	if len(pl.base) > 0 {
+		e.Licenses = slices.Clone(pl.base)
 	}
 	if grants != nil {
 		e.Licenses = grants(e.Licenses)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -163,12 +164,14 @@ func (s *Service) SiteAccess(ctx context.Context, org OrgID, user UserID) ([]Sit
 		if _, err := t.user(user); err != nil {
 			return err
 		}
+		sites, err := t.sitesOf(org)
+		if err != nil {
+			return err
+		}
 		all, err := t.accessOf(user)
 		for _, a := range all {
-			if site, err := t.Site(a.Site); err == nil && site.Org == org {
+			if slices.ContainsFunc(sites, func(s Site) bool { return s.ID == a.Site }) {
 				out = append(out, a)
-			} else if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
 			}
 		}
 		return err

@@ -166,9 +166,6 @@ func mustNext(from State, on trigger, f facts) State {
 	return to
 }
 
-// infallible are the triggers mustNext takes.
-var infallible = []trigger{onClaimImmediate, onClaimDelayed, onExpire}
-
 //go:generate go test -run ^TestStateDiagram$ -update .
 
 // stateDiagram renders transitions as a Mermaid state diagram: for each

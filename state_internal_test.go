@@ -57,6 +57,9 @@ func TestNextPanicsWithoutRow(t *testing.T) {
 	next(Verified, onExpire, facts{})
 }
 
+// infallible are the triggers mustNext takes.
+var infallible = []trigger{onClaimImmediate, onClaimDelayed, onExpire}
+
 // TestInfallibleTriggers: no row of the transition table refuses a
 // trigger that mustNext takes, so that mustNext never panics on a
 // refusal and no refusal is dropped.

@@ -259,36 +259,6 @@ func everyPage[T any](page func(after string) (Page[T], error)) iter.Seq2[T, err
 	}
 }
 
-// pages turns a paged read into an iterator: each page is one read
-// transaction; no transaction is open while the caller's loop runs.
-func pages[T any](ctx context.Context, s *Service, page func(t *txn, after string) ([]T, string, bool, error)) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		var zero T
-		after := ""
-		for {
-			var items []T
-			var more bool
-			err := s.view(ctx, func(t *txn) error {
-				var err error
-				items, after, more, err = page(t, after)
-				return err
-			})
-			if err != nil {
-				yield(zero, err)
-				return
-			}
-			for _, it := range items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			if !more {
-				return
-			}
-		}
-	}
-}
-
 // VerifyEmail marks a Not Verified user Verified (U3); a user in any
 // other state is returned unchanged. Returns ErrNotFound for an unknown
 // user and ErrHeldByClaim for an original account (H2). Event:
