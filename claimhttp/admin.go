@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -268,15 +269,12 @@ func (a *admin) ownUser(c *call) (claim.User, error) {
 	return u, err
 }
 
-// notFound is the error of a user the caller may not see.
+// notFound is the error of a user the caller may not see: the text the
+// Service gives for a user that does not exist, so the two cannot be told
+// apart.
 func notFound(id claim.UserID) error {
-	return &notFoundError{id: id}
+	return fmt.Errorf("claim: user %q: %w", id, claim.ErrNotFound)
 }
-
-type notFoundError struct{ id claim.UserID }
-
-func (e *notFoundError) Error() string { return "claim: user " + string(e.id) + ": not found" }
-func (e *notFoundError) Unwrap() error { return claim.ErrNotFound }
 
 func (a *admin) user(c *call) error {
 	u, err := a.ownUser(c)
@@ -533,7 +531,6 @@ func (a *admin) importCSV(c *call) error {
 	c.w.Header().Set("Cache-Control", "no-store")
 	c.w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(c.w)
-	_ = rc.EnableFullDuplex() // read the upload while progress goes out (HTTP/1.1)
 	enc := json.NewEncoder(c.w)
 	opts.Progress = func(rows int) {
 		_ = enc.Encode(ImportProgress{Progress: &rows})
@@ -719,8 +716,11 @@ func (a *admin) events(c *call) error {
 			break
 		}
 		if err := a.svc.WaitEvents(ctx, p.Next); err != nil {
-			if c.ctx.Err() != nil {
+			switch {
+			case c.ctx.Err() != nil:
 				return c.ctx.Err()
+			case ctx.Err() == nil:
+				return err // a read failed
 			}
 			break // the wait ended: an empty page
 		}

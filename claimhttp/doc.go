@@ -21,6 +21,9 @@
 // with a bound of their own (Options.MaxUploadBytes); a panic is logged
 // with its stack and answered with a bare 500 problem; every request gets
 // an ID (its X-Request-ID when sane), echoed in the X-Request-ID header,
-// in problems' instance and in the log lines. Timeouts belong to the
+// in problems' instance and in the log lines; a state-changing request a
+// browser sends from another origin is refused (403 forbidden, the
+// standard library's CrossOriginProtection), so a page on another site
+// cannot post to an admin's console. Timeouts belong to the
 // host's http.Server; NewHandler says which.
 package claimhttp

@@ -29,6 +29,10 @@ const (
 type router struct {
 	mux    *http.ServeMux
 	logger *slog.Logger
+	// origins refuses cross-origin state-changing requests from browsers
+	// (Sec-Fetch-Site, Origin): the handlers' POSTs without a body carry
+	// no Content-Type a cross-site form could not send.
+	origins *http.CrossOriginProtection
 }
 
 // handle registers the methods of one path; the mux answers any other
@@ -83,6 +87,14 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.logger.Debug("request served", "request_id", id, "method", r.Method, "path", r.URL.Path,
 			"status", rw.status, "duration", time.Since(start))
 	}()
+	if err := rt.origins.Check(r); err != nil {
+		// A browser sent a state-changing request from another site (a
+		// form posted to the console's address, say): refused before any
+		// route runs, whatever the route reads of the body.
+		WriteProblem(rw, r, rt.logger, &requestError{code: CodeForbidden, field: "Origin", value: r.Header.Get("Origin"),
+			detail: "cross-origin request refused: " + err.Error()})
+		return
+	}
 	rt.mux.ServeHTTP(rw, r)
 }
 
@@ -118,7 +130,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // newRouter returns a router whose unknown routes get a route_not_found problem.
 func newRouter(logger *slog.Logger) *router {
-	rt := &router{mux: http.NewServeMux(), logger: logger}
+	rt := &router{mux: http.NewServeMux(), logger: logger, origins: http.NewCrossOriginProtection()}
 	rt.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, rt.logger, &requestError{code: CodeRouteNotFound, field: "path", value: r.URL.Path,
 			detail: "no route " + r.URL.Path})

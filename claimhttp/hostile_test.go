@@ -52,6 +52,8 @@ func TestHostileRequests(t *testing.T) {
 				claimhttp.Problem{Status: 400, Code: "not_acknowledged"}},
 			{"too many addresses", "POST", "/claims/by-email", `{"emails":[` + strings.Repeat(`"x@a.b",`, 25) + `"y@a.b"],"acknowledge":true}`, []string{"Content-Type", "application/json"},
 				claimhttp.Problem{Status: 400, Code: "too_many"}},
+			{"a cross-site form post", "POST", "/sweep", "", []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"},
+				claimhttp.Problem{Status: 403, Code: "forbidden", Field: "Origin", Value: "https://evil.example"}},
 			{"bad limit", "GET", "/users?limit=5000", "", nil,
 				claimhttp.Problem{Status: 400, Code: "invalid_value", Field: "ListOptions.Limit", Value: "5000"}},
 			{"limit not a number", "GET", "/claimable?limit=ten", "", nil,
