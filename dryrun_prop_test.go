@@ -17,16 +17,19 @@ import (
 // domain records and its users, and the whole event log. Comparing dumps
 // compares the store itself, not what the Service shows.
 type storeDump struct {
-	Orgs    map[claim.OrgID]claim.Org
-	Domains map[claim.OrgID][]claim.Domain
-	Users   map[claim.OrgID][]claim.User
-	Events  []claim.Event
+	Orgs       map[claim.OrgID]claim.Org
+	Domains    map[claim.OrgID][]claim.Domain
+	Users      map[claim.OrgID][]claim.User
+	Sites      map[claim.OrgID][]claim.Site
+	SiteAccess map[claim.UserID][]claim.SiteAccess
+	Events     []claim.Event
 }
 
 // dumpStore reads the store's records of orgs through a Tx.
 func dumpStore(tb testing.TB, store claim.Store, orgs ...claim.OrgID) storeDump {
 	tb.Helper()
-	d := storeDump{Orgs: map[claim.OrgID]claim.Org{}, Domains: map[claim.OrgID][]claim.Domain{}, Users: map[claim.OrgID][]claim.User{}}
+	d := storeDump{Orgs: map[claim.OrgID]claim.Org{}, Domains: map[claim.OrgID][]claim.Domain{}, Users: map[claim.OrgID][]claim.User{},
+		Sites: map[claim.OrgID][]claim.Site{}, SiteAccess: map[claim.UserID][]claim.SiteAccess{}}
 	err := store.View(context.Background(), func(tx claim.Tx) error {
 		for _, o := range orgs {
 			org, err := tx.Org(o)
@@ -43,10 +46,22 @@ func dumpStore(tb testing.TB, store claim.Store, orgs ...claim.OrgID) storeDump 
 					return err
 				}
 				d.Users[o] = append(d.Users[o], us...)
+				for _, u := range us {
+					as, err := tx.SiteAccessByUser(u.ID, "", 500)
+					if err != nil {
+						return err
+					}
+					if len(as) > 0 {
+						d.SiteAccess[u.ID] = as
+					}
+				}
 				if len(us) < 500 {
 					break
 				}
 				after = us[len(us)-1].Email
+			}
+			if d.Sites[o], err = tx.SitesByOrg(o, "", 500); err != nil {
+				return err
 			}
 		}
 		for after := uint64(0); ; {

@@ -93,13 +93,14 @@ func (f *effects) read() []string {
 	add := func(kind string, v any) { lines = append(lines, kind+" "+f.text(v)) }
 	err := f.store.View(f.e.ctx, func(tx claim.Tx) error {
 		for _, id := range f.orgs {
+			// A deleted org's other records are still read: any left
+			// behind shows.
 			o, err := tx.Org(id)
-			if errors.Is(err, claim.ErrNotFound) {
-				continue
-			} else if err != nil {
+			if err == nil {
+				add("org", o)
+			} else if !errors.Is(err, claim.ErrNotFound) {
 				return err
 			}
-			add("org", o)
 			ds, err := tx.Domains(id)
 			if err != nil {
 				return err

@@ -96,7 +96,11 @@ func TestFollowWithoutListener(t *testing.T) {
 func TestFollowListenerReconnects(t *testing.T) {
 	t.Parallel()
 	s := openListening(t)
-	svc, err := claim.New(s, claim.WithFollowPoll(50*time.Millisecond))
+	// A poll of a second, ten times MaxWakeLatency: the follower polls
+	// only while the listener is down, and a wake within MaxWakeLatency
+	// after the reconnection must come from a notification.
+	const poll = time.Second
+	svc, err := claim.New(s, claim.WithFollowPoll(poll))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +169,9 @@ func TestFollowListenerReconnects(t *testing.T) {
 	for len(got) < len(want) {
 		next()
 	}
+	// A follower that polled while the listener was down takes the new
+	// channel at its next read of the log.
+	time.Sleep(poll + 100*time.Millisecond)
 	for i := range 20 {
 		time.Sleep(5 * time.Millisecond) // the follower blocks
 		committed := commit(fmt.Sprintf("after %d", i))

@@ -54,6 +54,13 @@ func testLeases(t *testing.T, s claim.Store) {
 	acquire("short", "b", time.Hour, true)
 	acquire("short", "a", time.Hour, false)
 
+	// A renewal moves the expiry: a lease taken for 50ms and renewed for an
+	// hour is still its holder's after the 50ms.
+	acquire("renew", "a", 50*time.Millisecond, true)
+	acquire("renew", "a", time.Hour, true)
+	time.Sleep(100 * time.Millisecond)
+	acquire("renew", "b", time.Hour, false)
+
 	// Holders racing for a lease: exactly one gets it.
 	const racers = 8
 	var wg sync.WaitGroup
