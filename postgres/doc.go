@@ -73,8 +73,8 @@
 // round trip of the commit. When that connection fails, the store wakes
 // the followers so that they read the log, logs the failure (Warn), lets
 // them poll (so nothing that commits meanwhile waits longer than an
-// interval), and connects again after a randomized backoff from 100ms to
-// 10s; at their next poll after that, followers wait on the listener
+// interval), and connects again after a wait that doubles from 100ms to
+// 10s, less up to half at random; at their next poll after that, followers wait on the listener
 // again. It pings a connection that has been quiet for 30 seconds, to
 // notice one that died without a word. Close stops it.
 //
@@ -238,10 +238,12 @@
 //
 // The store logs through two loggers. WithLogger's logger receives what
 // the store does on its own: migrations applied (Info), a renamed
-// migrations table (Info), a failed migration (Error). What it does for
-// an operation of the Service goes to that Service's logger
-// (claim.ContextLogger): a transaction it runs again, at Debug, with its
-// SQLSTATE and attempt. Neither logs addresses or names.
+// migrations table (Info), a failed migration (Error), and the event
+// listener's connection (Debug when it listens, Warn when it fails).
+// What it does for an operation of the Service goes to that Service's
+// logger (claim.ContextLogger): a transaction it runs again, at Debug,
+// with its SQLSTATE and attempt, and a commit whose notification of
+// followers failed (Warn). Neither logs addresses or names.
 //
 // To trace the SQL, give pgx a tracer on a pool of your own and pass the
 // pool to New; every statement of every transaction then goes through

@@ -78,8 +78,8 @@ func WithListener(dsn string) Option {
 // round trip of a commit. When the connection fails, the store closes the
 // channel, so that followers read the log again, returns nil from
 // EventsCommitted, so that followers poll (claim.WithFollowPoll), logs
-// the failure (Warn) and connects again with a randomized backoff from
-// 100ms to 10s; followers take its channel again at their next poll.
+// the failure (Warn) and connects again after a wait that doubles from
+// 100ms to 10s, less up to half at random; followers take its channel again at their next poll.
 // Close stops it and closes the connection.
 func WithListenerConn(connect func(context.Context) (*pgx.Conn, error)) Option {
 	return func(s *Store) { s.listener = &listener{connect: connect} }
@@ -175,11 +175,7 @@ func (l *listener) run(ctx context.Context, s *Store) {
 // listenerBackoff returns the wait after the given number of failures in
 // a row (1 or more).
 func listenerBackoff(failures int) time.Duration {
-	d := listenerBackoffMax
-	if failures-1 < 16 {
-		d = min(listenerBackoffBase<<(failures-1), listenerBackoffMax)
-	}
-	return jitter(d)
+	return expBackoff(listenerBackoffBase, listenerBackoffMax, failures)
 }
 
 // session connects, LISTENs and wakes followers at each notification

@@ -391,9 +391,15 @@ func retryable(err error) bool {
 
 // backoff returns the wait before the given attempt (2 or more).
 func backoff(attempt int) time.Duration {
-	d := backoffMax
-	if attempt-2 < 16 {
-		d = min(backoffBase<<(attempt-2), backoffMax)
+	return expBackoff(backoffBase, backoffMax, attempt-1)
+}
+
+// expBackoff returns the wait after n failures in a row (1 or more): base
+// doubled n-1 times, at most hi, less up to half at random (jitter).
+func expBackoff(base, hi time.Duration, n int) time.Duration {
+	d := hi
+	if n-1 < 16 {
+		d = min(base<<(n-1), hi)
 	}
 	return jitter(d)
 }
