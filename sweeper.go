@@ -135,9 +135,12 @@ func (o SweeperOptions) check() (SweeperOptions, error) {
 //     the others try every I/4, so one of them holds the lease, and
 //     sweeps, at most 3I/4 after the death (plus the time a try takes):
 //     within one Interval while the store answers in less than I/4.
-//   - When ctx ends, the sweeper stops its sweep and releases the lease
-//     (ReleaseLease, given up to I/2), so another takes over at its next
-//     try, within I/4.
+//   - When ctx ends, the sweeper stops its sweep, lets a lease call in
+//     flight finish (a call cut off mid-way might reach the store after
+//     the release and take the lease again), and releases the lease
+//     (ReleaseLease, given up to I/2; called even when it does not hold
+//     it, which does nothing), so another takes over at its next try,
+//     within I/4.
 //
 // The lease keeps sweepers from sweeping at once in the ordinary course;
 // it does not need to be perfect, because Sweep stays correct when two
@@ -251,11 +254,14 @@ func (w *sweeper) try(ctx context.Context, now time.Time) {
 	if w.held {
 		deadline = w.until
 	}
-	cctx, cancel := context.WithDeadline(ctx, deadline)
+	// The call is not cut short when ctx ends: a statement abandoned
+	// in flight may still reach the store after stop's release and take
+	// the lease again, for a whole ttl. Its deadline bounds the wait.
+	cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	got, err := w.l.AcquireLease(cctx, w.o.Lease, w.o.Holder, w.ttl)
 	cancel()
 	switch {
-	case ctx.Err() != nil: // stopping
+	case ctx.Err() != nil: // stopping: stop releases the lease whatever this call did
 	case err != nil:
 		w.log.LogAttrs(ctx, slog.LevelWarn, "claim: sweeper lease call failed", slog.Bool("held", w.held), slog.Any("error", err))
 		if w.held && !time.Now().Before(w.until) {
@@ -321,16 +327,17 @@ func (w *sweeper) lose(why string) {
 }
 
 // stop ends the sweeper when ctx has ended: it stops the sweep and
-// releases the lease.
+// releases the lease. It releases it even when it does not hold it (the
+// store then does nothing), because a try that ended as ctx did may have
+// taken it.
 func (w *sweeper) stop(ctx context.Context) {
-	if !w.held {
-		w.finish()
-		return
-	}
 	w.finish()
-	w.held = false
-	if w.o.OnLease != nil {
-		w.o.OnLease(false)
+	held := w.held
+	if held {
+		w.held = false
+		if w.o.OnLease != nil {
+			w.o.OnLease(false)
+		}
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.ttl)
 	defer cancel()
@@ -338,5 +345,7 @@ func (w *sweeper) stop(ctx context.Context) {
 		w.log.LogAttrs(ctx, slog.LevelWarn, "claim: sweeper lease release failed", slog.Any("error", err))
 		return
 	}
-	w.log.LogAttrs(ctx, slog.LevelInfo, "claim: sweeper lease released")
+	if held {
+		w.log.LogAttrs(ctx, slog.LevelInfo, "claim: sweeper lease released")
+	}
 }

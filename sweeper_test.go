@@ -276,6 +276,70 @@ func TestSweeperLongSweepKeepsLease(t *testing.T) {
 	})
 }
 
+// lateStore's lease calls reach the store d after they are made, as
+// statements do on a slow connection: a call whose ctx ends first
+// returns at once, and its statement still arrives, as one already sent
+// does.
+type lateStore struct {
+	claim.Store
+	l claim.Leaser
+	d time.Duration
+}
+
+func (s lateStore) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	type result struct {
+		got bool
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		time.Sleep(s.d)
+		got, err := s.l.AcquireLease(context.Background(), name, holder, ttl)
+		done <- result{got, err}
+	}()
+	select {
+	case r := <-done:
+		return r.got, r.err
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+func (s lateStore) ReleaseLease(ctx context.Context, name, holder string) error {
+	return s.l.ReleaseLease(ctx, name, holder)
+}
+
+// TestSweeperStopsAfterLeaseCall: a sweeper stopped while a lease call
+// is on its way to the store (its first try, or a renewal) waits for the
+// call and then releases the lease, so that no lease is left behind,
+// and another sweeper may take it at once. Cut off at the stop, the
+// call would reach the store after the release and take the lease again
+// for the rest of its ttl, 30s.
+func TestSweeperStopsAfterLeaseCall(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop time.Duration // when the sweeper is stopped
+	}{
+		{"first try", time.Second},
+		{"renewal", sweepInterval/6 + time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				mem := claim.NewMemoryStore()
+				late := lateStore{Store: mem, l: mem.(claim.Leaser), d: 2 * time.Second}
+				stop := runSweeper(t, mustService(t, late), claim.SweeperOptions{Interval: sweepInterval, Holder: "a"})
+				time.Sleep(tc.stop)
+				stop()
+				time.Sleep(late.d) // whatever is on its way has arrived
+				got, err := mem.(claim.Leaser).AcquireLease(t.Context(), claim.DefaultSweeperLease, "b", time.Second)
+				if err != nil || !got {
+					t.Errorf("AcquireLease(b) after a stopped = %v, %v; want true (a released the lease)", got, err)
+				}
+			})
+		})
+	}
+}
+
 // logRecorder keeps the records of a logger, every level, as JSON lines.
 type logRecorder struct {
 	mu  sync.Mutex
