@@ -671,11 +671,11 @@ func (t *txn) provision(e BroadWorksEnterprise, sub *Subscriber, u *User) error 
 		}
 		f.verified = true // the address was trusted by the partner or validated by the user
 		n := userNames{first: sub.FirstName, last: sub.LastName, display: strings.TrimSpace(sub.FirstName + " " + sub.LastName)}
-		nu, err := newUser(t, o, sub.Email, n, onAdd, f)
+		nu, evs, err := newUser(t, o, sub.Email, n, onAdd, f)
 		if err != nil {
 			return err
 		}
-		if err := t.addUser(nu); err != nil {
+		if err := t.addUser(nu, evs); err != nil {
 			return err
 		}
 		u = &nu

@@ -526,36 +526,31 @@ func (t *txn) claimOne(b Org, id UserID, licenses []string, w want) (m Mode, ref
 	orig.Email = u.Email + OriginalSuffix
 	orig.HeldBy = b.ID
 
-	c := u
-	c.Org = b.ID
-	c.Licenses = append([]string(nil), licenses...)
-	c.Content = 0
-	c.State = claimedState(u.State, m)
-	if c.State != Inactive {
-		c.InactiveSince = time.Time{}
+	c, _, evs, err := t.apply(u, step{on: claimTrigger(m), by: b.ID, licenses: licenses, original: orig})
+	if err != nil {
+		return 0, nil, err
 	}
-	c.Claim = &ClaimInfo{By: b.ID, From: u.Org, Mode: m, PrevState: u.State, At: t.now,
-		Deadline: t.now.Add(t.s.policy.ClaimWindow), Original: orig.ID}
 	if err := t.UpdateUser(c); err != nil {
 		return 0, nil, err
 	}
 	if err := t.CreateUser(orig); err != nil {
 		return 0, nil, err
 	}
-	if err := t.emit(Event{Type: EventClaimCreated, Org: b.ID, From: u.Org, User: u.ID, Mode: m}); err != nil {
-		return 0, nil, err
+	return m, nil, t.emitAll(evs)
+}
+
+// claimTrigger is the trigger of a claim with mode m (K6).
+func claimTrigger(m Mode) trigger {
+	if m == Delayed {
+		return onClaimDelayed
 	}
-	return m, nil, t.emit(Event{Type: EventNotifyClaim, Org: b.ID, From: u.Org, User: u.ID, Mode: m, Recipient: u.Email})
+	return onClaimImmediate
 }
 
 // claimedState is the state of a user in state st once claimed with mode
 // m (K6).
 func claimedState(st State, m Mode) State {
-	on := onClaimImmediate
-	if m == Delayed {
-		on = onClaimDelayed
-	}
-	return mustNext(st, on, facts{})
+	return mustNext(st, claimTrigger(m), facts{})
 }
 
 // Choose records a claimed user's choice about its original account (C1–
@@ -605,13 +600,13 @@ func (s *Service) Choose(ctx context.Context, id UserID, ch Choice) (User, error
 		if err != nil {
 			return err
 		}
-		if !u.Claim.pending() {
+		switch phaseOf(u.Claim) {
+		case phaseNone:
 			return errf(ErrNoPendingClaim, "user %q", id)
-		}
-		c := *u.Claim
-		if !c.SignedIn {
+		case phasePending:
 			return errf(ErrChoiceNotAllowed, "user %q has not signed in since the claim", id)
 		}
+		c := *u.Claim
 		if ch.Action == MigrateContent && c.Mode != Delayed {
 			return errf(ErrChoiceNotAllowed, "user %q: MigrateContent is for delayed claims only", id)
 		}
@@ -625,8 +620,7 @@ func (s *Service) Choose(ctx context.Context, id UserID, ch Choice) (User, error
 				return err
 			}
 			old := orig.Email
-			orig.Email, orig.HeldBy, orig.Claim = newEmail, "", nil
-			if err := t.UpdateUser(orig); err != nil {
+			if err := t.UpdateUser(renamedOriginal(orig, newEmail)); err != nil {
 				return err
 			}
 			if err := t.emit(Event{Type: EventUserEmailChanged, Org: orig.Org, From: u.Org, User: orig.ID, Recipient: newEmail, Detail: old}); err != nil {
@@ -642,16 +636,12 @@ func (s *Service) Choose(ctx context.Context, id UserID, ch Choice) (User, error
 				return err
 			}
 		}
-		if u.State, err = next(u.State, onChoose, facts{}); err != nil {
-			return err
-		}
-		c.Ended, c.Outcome = t.now, ch.Action
-		u.Claim = &c
-		if err := t.UpdateUser(u); err != nil {
+		u, _, evs, err := t.apply(u, step{on: onChoose, action: ch.Action})
+		if err != nil {
 			return err
 		}
 		out = u
-		return t.emit(Event{Type: EventClaimResolved, Org: u.Org, From: c.From, User: u.ID, Mode: c.Mode, Action: ch.Action})
+		return t.save(u, evs)
 	})
 	return public(out), err
 }

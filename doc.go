@@ -85,52 +85,65 @@
 //
 // Users move between the five states only along the rows of this
 // table, which the engine consults for every change: the first row whose
-// state (FROM), trigger (ON) and condition (WHEN) match decides. "(new)"
-// is a user being created, "any" matches every state. The same table is
-// drawn as a state diagram in docs/states.md and the README (go
-// generate).
+// state (FROM), trigger (ON) and condition (WHEN) match decides, and its
+// EVENT is written when the step changes the user. "(new)" is a user
+// being created, "any" matches every state. The same table is drawn as a
+// state diagram in docs/states.md and the README (go generate).
+//
+// A claim record has a lifecycle of its own, in the same steps: made
+// pending by a claim (claim.created, notify.claim), marked when the user
+// signs in during it (I1), and ended by the user's choice
+// (claim.resolved), by expiry (claim.expired), by retraction
+// (claim.retracted, original.released) or by the deletion of the
+// original account's org (claim.resolved). A choice before the user has
+// signed in is refused (ErrChoiceNotAllowed), and so is a retraction
+// after (ErrSignedIn). docs/claims.md draws it. One function applies
+// both tables to a user, and nothing else in the engine sets a user's
+// state, its claim record or the dates that follow them.
 //
 // The table is generated from state.go (go test -run TestDocTransitions -update):
 //
-//	FROM           ON               WHEN                    TO
-//	(new)          add              domain verified         Verified
-//	(new)          add                                      Not Verified
-//	Not Verified   verify_email                             Verified
-//	any            verify_email                             unchanged
-//	Not Verified   sign_in                                  refused: user not verified
-//	Inactive       sign_in                                  refused: user inactive
-//	Verified       sign_in                                  Active
-//	Active         sign_in                                  Active
-//	Delayed Claim  sign_in                                  Delayed Claim
-//	any            deactivate                               Inactive
-//	Inactive       reactivate       delayed claim pending   Delayed Claim
-//	Inactive       reactivate       signed in before        Active
-//	Inactive       reactivate       domain verified         Verified
-//	Inactive       reactivate                               Not Verified
-//	any            reactivate                               unchanged
-//	Not Verified   claim_immediate                          Verified
-//	any            claim_immediate                          unchanged
-//	any            claim_delayed                            Delayed Claim
-//	Inactive       choose                                   Inactive
-//	any            choose                                   Active
-//	Inactive       expire                                   Inactive
-//	Delayed Claim  expire           signed in during claim  Active
-//	Delayed Claim  expire           was Not Verified        Verified
-//	Delayed Claim  expire           was Verified            Verified
-//	Delayed Claim  expire           was Active              Active
-//	Delayed Claim  expire           was Inactive            Inactive
-//	any            retract          was Not Verified        Not Verified
-//	any            retract          was Verified            Verified
-//	any            retract          was Active              Active
-//	any            retract          was Inactive            Inactive
-//	(new)          sync             domain verified         Active
-//	(new)          sync                                     Not Verified
-//	Inactive       sync             delayed claim pending   Delayed Claim
-//	Delayed Claim  sync                                     Delayed Claim
-//	any            sync             domain verified         Active
-//	Inactive       sync             signed in before        Active
-//	Inactive       sync                                     Not Verified
-//	any            sync                                     unchanged
+//	FROM           ON                    WHEN                    TO                          EVENT
+//	(new)          add                   domain verified         Verified                    user.added
+//	(new)          add                                           Not Verified                user.added
+//	Not Verified   verify_email                                  Verified                    user.verified
+//	any            verify_email                                  unchanged
+//	Not Verified   sign_in                                       refused: user not verified
+//	Inactive       sign_in                                       refused: user inactive
+//	Verified       sign_in                                       Active                      user.signed_in
+//	Active         sign_in                                       Active                      user.signed_in
+//	Delayed Claim  sign_in                                       Delayed Claim               user.signed_in
+//	any            deactivate                                    Inactive                    user.deactivated
+//	Inactive       reactivate            delayed claim pending   Delayed Claim               user.reactivated
+//	Inactive       reactivate            signed in before        Active                      user.reactivated
+//	Inactive       reactivate            domain verified         Verified                    user.reactivated
+//	Inactive       reactivate                                    Not Verified                user.reactivated
+//	any            reactivate                                    unchanged
+//	Not Verified   claim_immediate                               Verified
+//	any            claim_immediate                               unchanged
+//	any            claim_delayed                                 Delayed Claim
+//	Inactive       choose                                        Inactive
+//	any            choose                                        Active
+//	Inactive       expire                                        Inactive
+//	Delayed Claim  expire                signed in during claim  Active
+//	Delayed Claim  expire                was Not Verified        Verified
+//	Delayed Claim  expire                was Verified            Verified
+//	Delayed Claim  expire                was Active              Active
+//	Delayed Claim  expire                was Inactive            Inactive
+//	any            retract               was Not Verified        Not Verified
+//	any            retract               was Verified            Verified
+//	any            retract               was Active              Active
+//	any            retract               was Inactive            Inactive
+//	(new)          sync                  domain verified         Active                      user.added
+//	(new)          sync                                          Not Verified                user.added
+//	Inactive       sync                  delayed claim pending   Delayed Claim               user.reactivated
+//	Delayed Claim  sync                                          Delayed Claim
+//	Inactive       sync                  domain verified         Active                      user.reactivated
+//	any            sync                  domain verified         Active                      user.promoted
+//	Inactive       sync                  signed in before        Active                      user.reactivated
+//	Inactive       sync                                          Not Verified                user.reactivated
+//	any            sync                                          unchanged
+//	any            original_org_deleted                          unchanged
 //
 // (End of the generated table.)
 //

@@ -214,13 +214,13 @@ func (t *txn) deleteForOrg(org OrgID, u User) error {
 		if err := t.removeUser(u, EventUserDeleted); err != nil {
 			return err
 		}
-		c := *h.Claim
-		c.Ended, c.Outcome = t.now, DeleteOriginal
-		h.Claim = &c // its state stays: only an immediate claim is pending past its window (X2)
-		if err := t.UpdateUser(h); err != nil {
+		// Its state stays: only an immediate claim is pending past its
+		// window (X2).
+		h, _, evs, err := t.apply(h, step{on: onOrgDeleted, action: DeleteOriginal})
+		if err != nil {
 			return err
 		}
-		return t.emit(Event{Type: EventClaimResolved, Org: h.Org, From: org, User: h.ID, Mode: c.Mode, Action: DeleteOriginal, Detail: "the original account's organization was deleted"})
+		return t.save(h, evs)
 	}
 	if u.Claim.pending() && t.now.Before(u.Claim.Deadline) {
 		return errf(ErrPendingClaims, "org %q: claim on user %q is inside its window until %s", org, u.Email, u.Claim.Deadline.Format("2006-01-02T15:04:05Z07:00"))

@@ -49,22 +49,14 @@ func (s *Service) Retract(ctx context.Context, org OrgID, id UserID) error {
 		if err != nil {
 			return err
 		}
-		r := orig // the frozen original is the user as it was (H2)
-		r.ID, r.Email, r.HeldBy = u.ID, u.Email, ""
-		r.Content += u.Content
-		if r.State, err = next(u.State, onRetract, facts{prev: u.Claim.PrevState}); err != nil {
+		r, _, evs, err := t.apply(u, step{on: onRetract, original: orig})
+		if err != nil {
 			return err
 		}
 		if err := t.DeleteUser(orig.ID); err != nil {
 			return err
 		}
-		if err := t.UpdateUser(r); err != nil {
-			return err
-		}
-		if err := t.emit(Event{Type: EventClaimRetracted, Org: org, From: r.Org, User: u.ID, Mode: u.Claim.Mode}); err != nil {
-			return err
-		}
-		return t.emit(Event{Type: EventOriginalReleased, Org: r.Org, From: org, User: u.ID, Recipient: r.Email})
+		return t.save(r, evs)
 	})
 }
 

@@ -259,7 +259,8 @@ func (t *txn) current(u User) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("claim: original %q of user %q: %w", u.Claim.Original, u.ID, err)
 	}
-	return expiredView(u, orig), nil
+	r, _ := mustApply(u, step{on: onExpire, original: orig}, t.now) // a view: its events are written when it is persisted (expire)
+	return r, nil
 }
 
 // holder returns the claimed user whose pending claim holds original o.
@@ -271,20 +272,6 @@ func (t *txn) holder(o User) (User, error) {
 	return u, nil
 }
 
-// expiredView is u with its expired delayed claim resolved (X1).
-func expiredView(u, orig User) User {
-	r := u
-	c := *u.Claim
-	r.Content += orig.Content
-	r.State = mustNext(u.State, onExpire, facts{claimSignedIn: c.SignedIn, prev: c.PrevState})
-	c.Ended, c.Outcome = c.Deadline, MigrateContent
-	r.Claim = &c
-	if r.State == Inactive && r.InactiveSince.IsZero() {
-		r.InactiveSince = orig.InactiveSince // inactive before the claim: its clock goes on
-	}
-	return r
-}
-
 // expire persists the expiry of u's delayed claim (X1): the original's
 // content moves to u, the original is removed, and the claim ends.
 func (t *txn) expire(u User) (User, error) {
@@ -292,11 +279,8 @@ func (t *txn) expire(u User) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("claim: original %q of user %q: %w", u.Claim.Original, u.ID, err)
 	}
-	r := expiredView(u, orig)
-	if err := t.UpdateUser(r); err != nil {
-		return User{}, err
-	}
-	if err := t.emit(Event{Type: EventClaimExpired, Org: u.Org, From: u.Claim.From, User: u.ID, Mode: Delayed, Action: MigrateContent}); err != nil {
+	r, evs := mustApply(u, step{on: onExpire, original: orig}, t.now)
+	if err := t.save(r, evs); err != nil {
 		return User{}, err
 	}
 	if err := t.migrate(r, orig); err != nil {

@@ -1,6 +1,7 @@
 package claim
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 )
@@ -20,10 +21,11 @@ const (
 	onExpire                            // a delayed claim's deadline passes (X1)
 	onRetract                           // the claiming org retracts (R6)
 	onSync                              // a directory entry names the user (Y3)
+	onOrgDeleted                        // the org of the user's original account is deleted (DeleteOrg)
 )
 
 var triggerNames = [...]string{"", "add", "verify_email", "sign_in", "deactivate", "reactivate",
-	"claim_immediate", "claim_delayed", "choose", "expire", "retract", "sync"}
+	"claim_immediate", "claim_delayed", "choose", "expire", "retract", "sync", "original_org_deleted"}
 
 func (t trigger) String() string { return triggerNames[t] }
 
@@ -59,7 +61,8 @@ func prevWas(s State) guard {
 }
 
 // transition is one row of the user state machine: in state from, on
-// trigger on, when guard holds, the user moves to state to — or, when err
+// trigger on, when guard holds, the user moves to state to and event is
+// written (when the step changes the record; see apply) — or, when err
 // is set, the operation is refused with err and nothing changes.
 type transition struct {
 	from  State
@@ -67,6 +70,7 @@ type transition struct {
 	guard guard
 	to    State
 	err   error
+	event string
 }
 
 // transitions is the user state machine (docs/rules.md: the user states, claims, choices and retraction). The
@@ -76,80 +80,93 @@ type transition struct {
 // "no change" is written out as a row to the same state.
 var transitions = []transition{
 	// U1: no user is created Inactive or DelayedClaim.
-	{0, onAdd, domainVerified, Verified, nil},
-	{0, onAdd, always, NotVerified, nil},
+	{0, onAdd, domainVerified, Verified, nil, EventUserAdded},
+	{0, onAdd, always, NotVerified, nil, EventUserAdded},
 
 	// U3
-	{NotVerified, onVerifyEmail, always, Verified, nil},
-	{anyState, onVerifyEmail, always, anyState, nil}, // no change
+	{NotVerified, onVerifyEmail, always, Verified, nil, EventUserVerified},
+	{anyState, onVerifyEmail, always, anyState, nil, ""}, // no change
 
 	// U4, I1. A delayed claim puts the user in Delayed Claim whatever its
 	// state was, and signing in during a pending claim is allowed (I1).
-	{NotVerified, onSignIn, always, 0, ErrNotVerified},
-	{Inactive, onSignIn, always, 0, ErrInactive},
-	{Verified, onSignIn, always, Active, nil},
-	{Active, onSignIn, always, Active, nil},
-	{DelayedClaim, onSignIn, always, DelayedClaim, nil},
+	{NotVerified, onSignIn, always, 0, ErrNotVerified, ""},
+	{Inactive, onSignIn, always, 0, ErrInactive, ""},
+	{Verified, onSignIn, always, Active, nil, EventUserSignedIn},
+	{Active, onSignIn, always, Active, nil, EventUserSignedIn},
+	{DelayedClaim, onSignIn, always, DelayedClaim, nil, EventUserSignedIn},
 
 	// U5
-	{anyState, onDeactivate, always, Inactive, nil},
-	{Inactive, onReactivate, delayedPending, DelayedClaim, nil},
-	{Inactive, onReactivate, signedInBefore, Active, nil},
-	{Inactive, onReactivate, domainVerified, Verified, nil},
-	{Inactive, onReactivate, always, NotVerified, nil},
-	{anyState, onReactivate, always, anyState, nil}, // no change
+	{anyState, onDeactivate, always, Inactive, nil, EventUserDeactivated},
+	{Inactive, onReactivate, delayedPending, DelayedClaim, nil, EventUserReactivated},
+	{Inactive, onReactivate, signedInBefore, Active, nil, EventUserReactivated},
+	{Inactive, onReactivate, domainVerified, Verified, nil, EventUserReactivated},
+	{Inactive, onReactivate, always, NotVerified, nil, EventUserReactivated},
+	{anyState, onReactivate, always, anyState, nil, ""}, // no change
 
 	// K6: immediate keeps the state, but the claiming org has verified the
-	// domain (E2), so Not Verified becomes Verified.
-	{NotVerified, onClaimImmediate, always, Verified, nil},
-	{anyState, onClaimImmediate, always, anyState, nil},
-	{anyState, onClaimDelayed, always, DelayedClaim, nil},
+	// domain (E2), so Not Verified becomes Verified. The claim's events
+	// are the claim lifecycle's (claimSteps).
+	{NotVerified, onClaimImmediate, always, Verified, nil, ""},
+	{anyState, onClaimImmediate, always, anyState, nil, ""},
+	{anyState, onClaimDelayed, always, DelayedClaim, nil, ""},
 
 	// C6: the chooser signed in; Inactive stays Inactive (U5).
-	{Inactive, onChoose, always, Inactive, nil},
-	{anyState, onChoose, always, Active, nil},
+	{Inactive, onChoose, always, Inactive, nil, ""},
+	{anyState, onChoose, always, Active, nil, ""},
 
 	// X1, U5.
-	{Inactive, onExpire, always, Inactive, nil},
-	{DelayedClaim, onExpire, claimSignedIn, Active, nil},
-	{DelayedClaim, onExpire, prevWas(NotVerified), Verified, nil},
-	{DelayedClaim, onExpire, prevWas(Verified), Verified, nil},
-	{DelayedClaim, onExpire, prevWas(Active), Active, nil},
-	{DelayedClaim, onExpire, prevWas(Inactive), Inactive, nil},
+	{Inactive, onExpire, always, Inactive, nil, ""},
+	{DelayedClaim, onExpire, claimSignedIn, Active, nil, ""},
+	{DelayedClaim, onExpire, prevWas(NotVerified), Verified, nil, ""},
+	{DelayedClaim, onExpire, prevWas(Verified), Verified, nil, ""},
+	{DelayedClaim, onExpire, prevWas(Active), Active, nil, ""},
+	{DelayedClaim, onExpire, prevWas(Inactive), Inactive, nil, ""},
 
 	// R6: back to the previous state, whatever happened in between.
-	{anyState, onRetract, prevWas(NotVerified), NotVerified, nil},
-	{anyState, onRetract, prevWas(Verified), Verified, nil},
-	{anyState, onRetract, prevWas(Active), Active, nil},
-	{anyState, onRetract, prevWas(Inactive), Inactive, nil},
+	{anyState, onRetract, prevWas(NotVerified), NotVerified, nil, ""},
+	{anyState, onRetract, prevWas(Verified), Verified, nil, ""},
+	{anyState, onRetract, prevWas(Active), Active, nil, ""},
+	{anyState, onRetract, prevWas(Inactive), Inactive, nil, ""},
 
 	// Y3, U5: a directory entry creates the user, or promotes it to Active
 	// on a verified domain, or reactivates it by U5's rule; a Delayed
 	// Claim user's state belongs to its claim. (A full sync's
 	// deactivation of users without an entry, Y2, is onDeactivate.)
-	{0, onSync, domainVerified, Active, nil},
-	{0, onSync, always, NotVerified, nil},
-	{Inactive, onSync, delayedPending, DelayedClaim, nil},
-	{DelayedClaim, onSync, always, DelayedClaim, nil},
-	{anyState, onSync, domainVerified, Active, nil},
-	{Inactive, onSync, signedInBefore, Active, nil},
-	{Inactive, onSync, always, NotVerified, nil},
-	{anyState, onSync, always, anyState, nil}, // no change
+	{0, onSync, domainVerified, Active, nil, EventUserAdded},
+	{0, onSync, always, NotVerified, nil, EventUserAdded},
+	{Inactive, onSync, delayedPending, DelayedClaim, nil, EventUserReactivated},
+	{DelayedClaim, onSync, always, DelayedClaim, nil, ""},
+	{Inactive, onSync, domainVerified, Active, nil, EventUserReactivated},
+	{anyState, onSync, domainVerified, Active, nil, EventUserPromoted},
+	{Inactive, onSync, signedInBefore, Active, nil, EventUserReactivated},
+	{Inactive, onSync, always, NotVerified, nil, EventUserReactivated},
+	{anyState, onSync, always, anyState, nil, ""}, // no change
+
+	// X2: the user keeps its state when its original's org goes; the
+	// claim ends (claimSteps).
+	{anyState, onOrgDeleted, always, anyState, nil, ""},
 }
 
 // next returns the state a user in state from moves to on trigger on.
 func next(from State, on trigger, f facts) (State, error) {
+	to, _, err := row(from, on, f)
+	return to, err
+}
+
+// row returns the state a user in state from moves to on trigger on, and
+// the event the row writes.
+func row(from State, on trigger, f facts) (State, string, error) {
 	for _, tr := range transitions {
 		if tr.on != on || (tr.from != from && tr.from != anyState) || !tr.guard.ok(f) {
 			continue
 		}
 		if tr.err != nil {
-			return from, tr.err
+			return from, "", tr.err
 		}
 		if tr.to == anyState {
-			return from, nil
+			return from, tr.event, nil
 		}
-		return tr.to, nil
+		return tr.to, tr.event, nil
 	}
 	panic(fmt.Sprintf("claim: no transition from %v on %v with %+v", from, on, f))
 }
@@ -166,7 +183,7 @@ func mustNext(from State, on trigger, f facts) State {
 	return to
 }
 
-//go:generate go test -run ^TestStateDiagram$ -update .
+//go:generate go test -run ^(TestDocTransitions|TestDiagrams)$ -update .
 
 // stateDiagram renders transitions as a Mermaid state diagram: for each
 // state (and "no user yet", [*]) and trigger, the rows that can fire, in
@@ -190,7 +207,7 @@ func stateDiagram() string {
 	}
 	seen := map[string]bool{}
 	for _, from := range []State{0, NotVerified, Verified, Active, Inactive, DelayedClaim} {
-		for on := onAdd; on <= onSync; on++ {
+		for on := onAdd; on <= onOrgDeleted; on++ {
 			for _, tr := range transitions {
 				if tr.on != on || (tr.from != from && (tr.from != anyState || from == 0)) {
 					continue
@@ -227,7 +244,7 @@ func transitionTable() string {
 		}
 		return s.String()
 	}
-	rows := [][4]string{{"FROM", "ON", "WHEN", "TO"}}
+	rows := [][5]string{{"FROM", "ON", "WHEN", "TO", "EVENT"}}
 	for _, tr := range transitions {
 		to := name(tr.to)
 		switch {
@@ -236,9 +253,9 @@ func transitionTable() string {
 		case tr.to == anyState:
 			to = "unchanged"
 		}
-		rows = append(rows, [4]string{name(tr.from), tr.on.String(), tr.guard.name, to})
+		rows = append(rows, [5]string{name(tr.from), tr.on.String(), tr.guard.name, to, tr.event})
 	}
-	var w [3]int
+	var w [4]int
 	for _, r := range rows {
 		for i := range w {
 			w[i] = max(w[i], len(r[i]))
@@ -246,7 +263,8 @@ func transitionTable() string {
 	}
 	var b []byte
 	for _, r := range rows {
-		b = fmt.Appendf(b, "%-*s  %-*s  %-*s  %s\n", w[0], r[0], w[1], r[1], w[2], r[2], r[3])
+		line := fmt.Appendf(nil, "%-*s  %-*s  %-*s  %-*s  %s", w[0], r[0], w[1], r[1], w[2], r[2], w[3], r[3], r[4])
+		b = append(append(b, bytes.TrimRight(line, " ")...), '\n')
 	}
 	return string(b)
 }

@@ -79,54 +79,82 @@ func TestInfallibleTriggers(t *testing.T) {
 	}
 }
 
-// The generated diagram's places: the whole of docs/states.md, and the
-// block between these markers in README.md.
-const (
-	diagramFile  = "docs/states.md"
-	readmeBegin  = "<!-- state diagram: generated from state.go by go generate; do not edit -->\n```mermaid\n"
-	readmeEnd    = "```\n<!-- end of the state diagram -->\n"
-	diagramIntro = "# The user states\n\n" +
+// diagram is a generated Mermaid diagram: the whole of its file under
+// docs/, and the block between its markers in README.md.
+type diagram struct {
+	file         string
+	intro        string // the file's text before the diagram
+	readmeMarker string // the README block's opening comment names it
+	draw         func() string
+}
+
+var diagrams = []diagram{{
+	file: "docs/states.md",
+	intro: "# The user states\n\n" +
 		"Generated from the engine's transition table (state.go) by `go generate`; do not edit.\n" +
 		"An arrow is a trigger and, in brackets, the condition it needs; refusals and\n" +
 		"triggers that leave the state as it is draw no arrow. `[*]` is \"no user yet\".\n" +
-		"The rules behind each row are in [rules.md](rules.md).\n\n```mermaid\n"
-)
+		"The rules behind each row are in [rules.md](rules.md).\n\n",
+	readmeMarker: "state diagram: generated from state.go",
+	draw:         stateDiagram,
+}, {
+	file: "docs/claims.md",
+	intro: "# The claim lifecycle\n\n" +
+		"Generated from the engine's claim table (lifecycle.go) by `go generate`; do not edit.\n" +
+		"An arrow is a trigger and, after the slash, the events it writes; refusals draw\n" +
+		"no arrow. `[*]` is \"no pending claim\": before the claim, and after it ended.\n" +
+		"The user's state moves at the same steps by [the user states](states.md).\n" +
+		"The rules behind each row are in [rules.md](rules.md).\n\n",
+	readmeMarker: "claim diagram: generated from lifecycle.go",
+	draw:         claimDiagram,
+}}
 
-// TestStateDiagram keeps the Mermaid diagrams in docs/states.md and the
-// README equal to the transition table; -update (go generate) rewrites
-// them.
+// TestDiagrams keeps the Mermaid diagrams under docs/ and in the README
+// equal to the tables they are drawn from; -update (go generate)
+// rewrites them.
+func TestDiagrams(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantReadme := string(readme)
+	for _, dg := range diagrams {
+		d := dg.draw()
+		want := dg.intro + "```mermaid\n" + d + "```\n"
+		begin := "<!-- " + dg.readmeMarker + " by go generate; do not edit -->\n```mermaid\n"
+		const end = "```\n<!-- end of the diagram -->\n"
+		i := strings.Index(wantReadme, begin)
+		j := strings.Index(wantReadme[max(i, 0):], end) + max(i, 0)
+		if i < 0 || j < i {
+			t.Fatalf("README.md has no %s markers (%q … %q)", dg.file, begin, end)
+		}
+		wantReadme = wantReadme[:i] + begin + d + wantReadme[j:]
+		if *update {
+			if err := os.WriteFile(dg.file, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if got, err := os.ReadFile(dg.file); err != nil || string(got) != want {
+			t.Errorf("%s differs from its table (%v); run go generate", dg.file, err)
+		}
+	}
+	if *update {
+		if err := os.WriteFile("README.md", []byte(wantReadme), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	} else if string(readme) != wantReadme {
+		t.Error("README.md's diagrams differ from their tables; run go generate")
+	}
+}
+
+// TestStateDiagram: every state a row of the user table reaches is an
+// arrow's target in its diagram.
 func TestStateDiagram(t *testing.T) {
 	d := stateDiagram()
 	for _, tr := range transitions {
 		if tr.err == nil && tr.to != anyState && tr.to > 0 && !strings.Contains(d, " --> "+strings.ReplaceAll(tr.to.String(), " ", "")+": ") {
 			t.Errorf("no arrow into %v in the diagram", tr.to)
 		}
-	}
-	want := diagramIntro + d + "```\n"
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := strings.Index(string(readme), readmeBegin)
-	j := strings.Index(string(readme), readmeEnd)
-	if i < 0 || j < i {
-		t.Fatalf("README.md has no state diagram markers (%q … %q)", readmeBegin, readmeEnd)
-	}
-	wantReadme := string(readme[:i]) + readmeBegin + d + readmeEnd + string(readme[j+len(readmeEnd):])
-	if *update {
-		if err := os.WriteFile(diagramFile, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile("README.md", []byte(wantReadme), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	got, err := os.ReadFile(diagramFile)
-	if err != nil || string(got) != want {
-		t.Errorf("%s differs from the transition table (%v); run go generate", diagramFile, err)
-	}
-	if string(readme) != wantReadme {
-		t.Error("README.md's state diagram differs from the transition table; run go generate")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"iter"
 	"log/slog"
 	"slices"
-	"time"
 )
 
 // Directory synchronization (Y1–Y6): the org's directory
@@ -454,14 +453,14 @@ func (sy *syncer) entry(line int, e DirectoryEntry) error {
 		sy.refuse(line, p.addr, err)
 		return nil
 	}
-	u, err := newUser(t, sy.org, p.addr, n, onSync, joinFacts{claimant: d.claimant, taken: found, verified: d.verified})
+	u, evs, err := newUser(t, sy.org, p.addr, n, onSync, joinFacts{claimant: d.claimant, taken: found, verified: d.verified})
 	if err != nil {
 		sy.refuse(line, p.addr, err)
 		return nil
 	}
 	sy.seen[p.addr] = syncSeen{int32(line), syncCreated}
 	sy.rep.Created = append(sy.rep.Created, u.Email)
-	return sy.write(func() error { return t.addUser(u) })
+	return sy.write(func() error { return t.addUser(u, evs) })
 }
 
 // member applies an entry to stored, a user of the org as the store
@@ -479,21 +478,18 @@ func (sy *syncer) member(stored User, d syncDomain) (syncKind, error) {
 	if u.State != Inactive {
 		sy.base++
 	}
-	to, err := next(u.State, onSync, facts{
-		domainVerified: d.verified,
-		signedInBefore: !u.LastSignIn.IsZero(),
-		delayedPending: u.Claim.pending() && u.Claim.Mode == Delayed,
-	})
+	s := step{on: onSync, verified: d.verified}
+	to, _, _, err := apply(u, s, t.now)
 	if err != nil {
 		return syncNone, err
 	}
-	kind, typ := syncUnchanged, ""
+	kind := syncUnchanged
 	switch {
-	case to == u.State:
+	case to.State == u.State:
 	case u.State == Inactive:
-		kind, typ = syncReactivated, EventUserReactivated
+		kind = syncReactivated
 	default:
-		kind, typ = syncPromoted, EventUserPromoted
+		kind = syncPromoted
 	}
 	sy.kinds[kind]++
 	if !sy.opts.Full {
@@ -507,17 +503,18 @@ func (sy *syncer) member(stored User, d syncDomain) (syncKind, error) {
 		if err != nil {
 			return err
 		}
-		u.State, u.InactiveSince = to, time.Time{}
-		return sy.update(u, typ)
+		return sy.update(u, s)
 	})
 }
 
-// update writes u and its event.
-func (sy *syncer) update(u User, typ string) error {
-	if err := sy.t.UpdateUser(u); err != nil {
+// update applies step s to u, brought up to now, and writes it with its
+// events.
+func (sy *syncer) update(u User, s step) error {
+	u, _, evs, err := sy.t.apply(u, s)
+	if err != nil {
 		return err
 	}
-	return sy.t.emit(Event{Type: typ, Org: u.Org, User: u.ID, Detail: u.State.String()})
+	return sy.t.save(u, evs)
 }
 
 // deactivateMissing deactivates the org's users that no entry names
@@ -601,10 +598,6 @@ func (sy *syncer) missing(raw, u User) error {
 	if u.HeldBy != "" || u.State == Inactive {
 		return nil
 	}
-	to, err := next(u.State, onDeactivate, facts{})
-	if err != nil {
-		return err
-	}
 	sy.base++
 	sy.rep.Deactivated = append(sy.rep.Deactivated, u.Email)
 	return sy.write(func() error {
@@ -612,7 +605,6 @@ func (sy *syncer) missing(raw, u User) error {
 		if err != nil {
 			return err
 		}
-		u.State, u.InactiveSince = to, sy.t.now
-		return sy.update(u, EventUserDeactivated)
+		return sy.update(u, step{on: onDeactivate})
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"iter"
-	"time"
 )
 
 // AddUser adds a user to org (U1, U2). The user starts Verified if the
@@ -44,11 +43,12 @@ func (s *Service) AddUser(ctx context.Context, org OrgID, nu NewUser) (User, err
 			return err
 		}
 		f.verified = f.verified || nu.SiteLinked
-		if u, err = newUser(t, o, p.addr, n, onAdd, f); err != nil {
+		var evs []Event
+		if u, evs, err = newUser(t, o, p.addr, n, onAdd, f); err != nil {
 			return err
 		}
 		u.Content = nu.Content
-		return t.addUser(u)
+		return t.addUser(u, evs)
 	})
 	if err != nil {
 		return User{}, err
@@ -122,15 +122,15 @@ func (f joinFacts) refusal(org OrgID, email string) error {
 // newUser is the one constructor of a new account, for AddUser, directory
 // sync (on onSync) and BroadWorks provisioning: it refuses an address
 // that may not join o (D6, then U1; see joinFacts.refusal) and otherwise
-// returns the user, not yet stored (txn.addUser stores it): a new ID, the
-// names, o's AutoLicenses, created now, in the state the table gives for
-// on with the domain verified or not (U1, Y3). t is read for its clock
-// only.
-func newUser(t *txn, o Org, email string, n userNames, on trigger, f joinFacts) (User, error) {
+// returns the user, not yet stored, and the events of its step
+// (txn.addUser stores both): a new ID, the names, o's AutoLicenses,
+// created now, in the state the table gives for on with the domain
+// verified or not (U1, Y3). t is read for its clock only.
+func newUser(t *txn, o Org, email string, n userNames, on trigger, f joinFacts) (User, []Event, error) {
 	if err := f.refusal(o.ID, email); err != nil {
-		return User{}, err
+		return User{}, nil, err
 	}
-	u := User{
+	u, _, evs, err := t.apply(User{
 		ID:          UserID(newID("usr_")),
 		Email:       email,
 		FirstName:   n.first,
@@ -139,18 +139,17 @@ func newUser(t *txn, o Org, email string, n userNames, on trigger, f joinFacts) 
 		Org:         o.ID,
 		Licenses:    append([]string(nil), o.Settings.AutoLicenses...),
 		CreatedAt:   t.now,
-	}
-	var err error
-	u.State, err = next(0, on, facts{domainVerified: f.verified})
-	return u, err
+	}, step{on: on, verified: f.verified})
+	return u, evs, err
 }
 
-// addUser stores u, a new user, with its user.added event.
-func (t *txn) addUser(u User) error {
+// addUser stores u, a new user, with the events of the step that made it
+// (user.added).
+func (t *txn) addUser(u User, evs []Event) error {
 	if err := t.CreateUser(u); err != nil {
 		return err
 	}
-	return t.emit(Event{Type: EventUserAdded, Org: u.Org, User: u.ID, Detail: u.State.String()})
+	return t.emitAll(evs)
 }
 
 // joinable checks that an account with the address may exist in org:
@@ -264,7 +263,7 @@ func everyPage[T any](page func(after string) (Page[T], error)) iter.Seq2[T, err
 // user and ErrHeldByClaim for an original account (H2). Event:
 // user.verified.
 func (s *Service) VerifyEmail(ctx context.Context, id UserID) (User, error) {
-	return s.transition(ctx, nil, id, onVerifyEmail, EventUserVerified)
+	return s.transition(ctx, nil, id, onVerifyEmail)
 }
 
 // SignIn records a sign-in (U4, I1), in this order:
@@ -280,7 +279,7 @@ func (s *Service) VerifyEmail(ctx context.Context, id UserID) (User, error) {
 //
 // LastSignIn is set. Event: user.signed_in.
 func (s *Service) SignIn(ctx context.Context, id UserID) (User, error) {
-	return s.transition(ctx, nil, id, onSignIn, EventUserSignedIn)
+	return s.transition(ctx, nil, id, onSignIn)
 }
 
 // Deactivate makes a user of org Inactive, InactiveSince now (U5); an
@@ -291,7 +290,7 @@ func (s *Service) SignIn(ctx context.Context, id UserID) (User, error) {
 // (H2). A user of another org gets exactly the error of an unknown user,
 // naming neither org (N3). Event: user.deactivated.
 func (s *Service) Deactivate(ctx context.Context, org OrgID, id UserID) (User, error) {
-	return s.transition(ctx, &org, id, onDeactivate, EventUserDeactivated)
+	return s.transition(ctx, &org, id, onDeactivate)
 }
 
 // Reactivate makes an Inactive user of org usable again (U5): Delayed
@@ -305,13 +304,13 @@ func (s *Service) Deactivate(ctx context.Context, org OrgID, id UserID) (User, e
 // sign in (U4) until the claiming org reactivates it; until it signs in
 // and chooses, its original account stays held (X2).
 func (s *Service) Reactivate(ctx context.Context, org OrgID, id UserID) (User, error) {
-	return s.transition(ctx, &org, id, onReactivate, EventUserReactivated)
+	return s.transition(ctx, &org, id, onReactivate)
 }
 
-// transition runs one single-user state change from the table. An
+// transition runs one single-user step (apply) and writes its outcome. An
 // admin's operation names its org, and the user must belong to it (N3);
 // the user's own (nil org) does not.
-func (s *Service) transition(ctx context.Context, org *OrgID, id UserID, on trigger, event string) (User, error) {
+func (s *Service) transition(ctx context.Context, org *OrgID, id UserID, on trigger) (User, error) {
 	var out User
 	err := s.update(ctx, func(t *txn) error {
 		var u User
@@ -327,50 +326,21 @@ func (s *Service) transition(ctx context.Context, org *OrgID, id UserID, on trig
 		if u.HeldBy != "" {
 			return errf(ErrHeldByClaim, "user %q is an original account held by org %q", id, u.HeldBy)
 		}
-		f := facts{
-			signedInBefore: !u.LastSignIn.IsZero(),
-			delayedPending: u.Claim.pending() && u.Claim.Mode == Delayed,
-		}
-		if u.Claim.pending() {
-			f.prev, f.claimSignedIn = u.Claim.PrevState, u.Claim.SignedIn
-		}
+		s := step{on: on}
 		if on == onReactivate {
-			if f.domainVerified, err = t.domainVerified(u.Org, domainOf(u.Email)); err != nil {
+			if s.verified, err = t.domainVerified(u.Org, domainOf(u.Email)); err != nil {
 				return err
 			}
 		}
-		to, err := next(u.State, on, f)
+		u, changed, evs, err := t.apply(u, s)
 		if err != nil {
 			return errf(err, "user %q", id)
 		}
-		changed := to != u.State
-		switch on {
-		case onSignIn:
-			u.LastSignIn = t.now
-			if u.Claim.pending() {
-				c := *u.Claim
-				c.SignedIn = true
-				u.Claim = &c
-			}
-			changed = true
-		case onDeactivate:
-			if changed {
-				u.InactiveSince = t.now
-			}
-		case onReactivate:
-			if changed {
-				u.InactiveSince = time.Time{}
-			}
-		}
-		u.State = to
 		out = u
 		if !changed {
 			return nil
 		}
-		if err := t.UpdateUser(u); err != nil {
-			return err
-		}
-		return t.emit(Event{Type: event, Org: u.Org, User: u.ID, Detail: to.String()})
+		return t.save(u, evs)
 	})
 	return public(out), err
 }
@@ -407,7 +377,7 @@ func (t *txn) deleteUser(u User, typ string) error {
 	if err != nil {
 		return err
 	}
-	orig.Email, orig.HeldBy = u.Email, ""
+	orig = releasedOriginal(orig, u.Email)
 	if err := t.UpdateUser(orig); err != nil {
 		return err
 	}
