@@ -8,6 +8,7 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -330,7 +331,7 @@ func writeBaselines(t *testing.T, m *module) {
 			t.Logf("removed %s", m.rel(name))
 		}
 	}
-	for _, name := range sortedKeys(stubs) {
+	for _, name := range slices.Sorted(maps.Keys(stubs)) {
 		if err := os.WriteFile(name, stubs[name], 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"go/format"
 	"go/token"
 	"go/types"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,7 +91,7 @@ func Stub(pkg *types.Package, header string) ([]byte, error) {
 	fmt.Fprintf(&b, "package %s\n\n", pkg.Name())
 	if len(s.imports) > 0 {
 		b.WriteString("import (\n")
-		for _, path := range sortedKeys(s.imports) {
+		for _, path := range slices.Sorted(maps.Keys(s.imports)) {
 			if name := s.imports[path]; name == s.pkgNames[path] {
 				fmt.Fprintf(&b, "%q\n", path)
 			} else {
@@ -111,7 +112,7 @@ func Stub(pkg *types.Package, header string) ([]byte, error) {
 	}
 	// Exported types first, then the unexported ones they reach.
 	for _, exported := range []bool{true, false} {
-		for _, name := range sortedKeys(s.typeDecl) {
+		for _, name := range slices.Sorted(maps.Keys(s.typeDecl)) {
 			if ast.IsExported(name) == exported {
 				b.WriteString("\n" + s.typeDecl[name] + "\n")
 			}
@@ -416,13 +417,4 @@ func (s *stubber) interfaceType(t *types.Interface) string {
 		return "interface{}"
 	}
 	return "interface {\n" + strings.Join(lines, "\n") + "\n}"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
