@@ -1,0 +1,360 @@
+package apiguard
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/exp/apidiff"
+	"golang.org/x/tools/go/packages"
+)
+
+var update = flag.Bool("update", false, "rewrite the API baseline under api/ from the current packages")
+
+// refresh is the command that rewrites the baseline.
+const refresh = "go test ./internal/apiguard -update"
+
+// pathDirective is the baseline's line that names its package.
+const pathDirective = "//apiguard:path "
+
+// module is the module's guarded packages as they are now.
+type module struct {
+	dir     string                    // the module's root directory
+	path    string                    // the module path
+	guarded []string                  // import paths of the guarded packages, sorted
+	pkgs    map[string]*types.Package // every package the guarded ones import, and themselves
+	broken  map[string]error          // packages that do not build, and why
+}
+
+// loadModule loads the guarded packages and everything they import,
+// once for all the tests.
+func loadModule(t *testing.T) *module {
+	t.Helper()
+	m, err := loadOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+var loadOnce = sync.OnceValues(func() (*module, error) {
+	self, err := packages.Load(&packages.Config{Mode: packages.NeedName | packages.NeedModule}, ".")
+	if err != nil || len(self) != 1 || self[0].Module == nil {
+		return nil, fmt.Errorf("finding the module: %v", err)
+	}
+	m := &module{dir: self[0].Module.Dir, path: self[0].Module.Path, pkgs: map[string]*types.Package{}}
+	all, err := packages.Load(&packages.Config{Mode: packages.NeedName, Dir: m.dir}, "./...")
+	if err != nil {
+		return nil, fmt.Errorf("listing the module's packages: %v", err)
+	}
+	for _, p := range all {
+		if guarded(m.path, p.PkgPath, p.Name) {
+			m.guarded = append(m.guarded, p.PkgPath)
+		}
+	}
+	slices.Sort(m.guarded)
+	mode := packages.NeedName | packages.NeedTypes | packages.NeedImports | packages.NeedDeps
+	loaded, err := packages.Load(&packages.Config{Mode: mode, Dir: m.dir}, m.guarded...)
+	if err != nil {
+		return nil, fmt.Errorf("loading the module's packages: %v", err)
+	}
+	m.broken = map[string]error{}
+	packages.Visit(loaded, nil, func(p *packages.Package) {
+		var errs []error
+		for _, e := range p.Errors {
+			errs = append(errs, e)
+		}
+		if len(errs) > 0 {
+			m.broken[p.PkgPath] = errors.Join(errs...)
+		} else if p.Types != nil {
+			m.pkgs[p.PkgPath] = p.Types
+		}
+	})
+	return m, nil
+})
+
+// guarded reports whether the package at path, in the module modPath,
+// has an API to keep: not internal, not an example, not a command.
+func guarded(modPath, pkgPath, name string) bool {
+	rel := strings.TrimPrefix(strings.TrimPrefix(pkgPath, modPath), "/")
+	for elem := range strings.SplitSeq(rel, "/") {
+		if elem == "internal" || elem == "examples" || elem == "testdata" {
+			return false
+		}
+	}
+	return name != "main"
+}
+
+// baselineFile returns the file under api/ that holds the baseline of
+// the package at pkgPath: api/claim.txt for the module's root package,
+// api/claimhttp.txt for github.com/claimkit/claim/claimhttp, and
+// api/a_b.txt for a package in directory a/b.
+func (m *module) baselineFile(pkgPath string) string {
+	rel := strings.TrimPrefix(strings.TrimPrefix(pkgPath, m.path), "/")
+	if rel == "" {
+		rel = path.Base(m.path)
+	}
+	return filepath.Join(m.dir, "api", strings.ReplaceAll(rel, "/", "_")+".txt")
+}
+
+// rel returns a file name relative to the module's root, for messages.
+func (m *module) rel(name string) string {
+	if r, err := filepath.Rel(m.dir, name); err == nil {
+		return filepath.ToSlash(r)
+	}
+	return name
+}
+
+// readBaselines returns the committed baselines by import path.
+func (m *module) readBaselines(t *testing.T) map[string][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(m.dir, "api", "*.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no baseline under api/: write it with %s", refresh)
+	}
+	out := map[string][]byte{}
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkgPath := baselinePath(src)
+		if pkgPath == "" || m.baselineFile(pkgPath) != name {
+			t.Fatalf("%s: its %q line is missing or names a package whose baseline is another file; rewrite api/ with %s",
+				m.rel(name), strings.TrimSpace(pathDirective), refresh)
+		}
+		out[pkgPath] = src
+	}
+	return out
+}
+
+// baselinePath returns the import path a baseline names, or "".
+func baselinePath(src []byte) string {
+	for line := range strings.Lines(string(src)) {
+		if p, ok := strings.CutPrefix(line, pathDirective); ok {
+			return strings.TrimSpace(p)
+		}
+	}
+	return ""
+}
+
+// header returns the comment above a baseline's package clause.
+func header(pkgPath string) string {
+	return fmt.Sprintf(`// Code generated by "%s"; DO NOT EDIT.
+
+// The exported API of %s
+// at the last release, the baseline that internal/apiguard compares the
+// package with. Functions have no bodies (generic ones panic); a
+// struct's unexported fields are one blank field.
+%s%s
+
+`, refresh, pkgPath, pathDirective, pkgPath)
+}
+
+type importerFunc func(path string) (*types.Package, error)
+
+func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
+
+// check type-checks the source of a baseline as package pkgPath.
+func check(pkgPath, filename string, src []byte, imp types.Importer) (*types.Package, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, filename, src, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, err
+	}
+	conf := types.Config{Importer: imp}
+	return conf.Check(pkgPath, fset, []*ast.File{f}, nil)
+}
+
+// current imports packages as they are now.
+func (m *module) current() types.Importer {
+	return importerFunc(func(p string) (*types.Package, error) {
+		if p == "unsafe" {
+			return types.Unsafe, nil
+		}
+		if pkg, ok := m.pkgs[p]; ok {
+			return pkg, nil
+		}
+		if err := m.broken[p]; err != nil {
+			return nil, fmt.Errorf("package %s does not build: %v", p, err)
+		}
+		return nil, fmt.Errorf("package %s is not imported by the module's packages today", p)
+	})
+}
+
+// stub writes the baseline of a current package and checks that
+// apidiff finds no change between it and the package, either way.
+func (m *module) stub(pkgPath string) ([]byte, error) {
+	live := m.pkgs[pkgPath]
+	src, err := Stub(live, header(pkgPath))
+	if err != nil {
+		return nil, err
+	}
+	back, err := check(pkgPath, m.baselineFile(pkgPath), src, m.current())
+	if err != nil {
+		return nil, fmt.Errorf("the stub of %s does not type-check: %v\n%s", pkgPath, err, src)
+	}
+	for _, r := range []apidiff.Report{apidiff.Changes(back, live), apidiff.Changes(live, back)} {
+		if len(r.Changes) > 0 {
+			return nil, fmt.Errorf("the stub of %s differs from the package:\n%s", pkgPath, r)
+		}
+	}
+	return src, nil
+}
+
+// TestAPI compares the exported API of each guarded package with its
+// baseline under api/ and fails on an incompatible change. With -update
+// it rewrites the baseline instead.
+func TestAPI(t *testing.T) {
+	m := loadModule(t)
+	if *update {
+		writeBaselines(t, m)
+		return
+	}
+	baselines := m.readBaselines(t)
+
+	// Baselines import each other's packages as they were, and every
+	// other package as it is now.
+	checked := map[string]*types.Package{}
+	var imp importerFunc
+	imp = func(p string) (*types.Package, error) {
+		src, ok := baselines[p]
+		if !ok {
+			return m.current().Import(p)
+		}
+		if pkg, ok := checked[p]; ok {
+			return pkg, nil
+		}
+		pkg, err := check(p, m.rel(m.baselineFile(p)), src, imp)
+		if err != nil {
+			return nil, err
+		}
+		checked[p] = pkg
+		return pkg, nil
+	}
+
+	all := slices.Sorted(func(yield func(string) bool) {
+		for p := range baselines {
+			if !yield(p) {
+				return
+			}
+		}
+		for _, p := range m.guarded {
+			if _, ok := baselines[p]; !ok && !yield(p) {
+				return
+			}
+		}
+	})
+	for _, pkgPath := range all {
+		file := m.rel(m.baselineFile(pkgPath))
+		t.Run(strings.TrimSuffix(path.Base(file), ".txt"), func(t *testing.T) {
+			if err := m.broken[pkgPath]; err != nil {
+				t.Fatalf("package %s does not build, so its API cannot be compared with %s:\n%v", pkgPath, file, err)
+			}
+			live := m.pkgs[pkgPath]
+			if _, ok := baselines[pkgPath]; !ok {
+				t.Logf("package %s is new (a compatible change); %s adds it to the baseline at the next release", pkgPath, refresh)
+				return
+			}
+			if live == nil || !slices.Contains(m.guarded, pkgPath) {
+				t.Fatalf("package %s was removed, an incompatible change (its baseline is %s); if deliberate, refresh the baseline: %s",
+					pkgPath, file, refresh)
+			}
+			old, err := imp(pkgPath)
+			if err != nil {
+				t.Fatalf("%s no longer type-checks, so something it uses from another package is gone: %v\nIf deliberate, refresh the baseline: %s",
+					file, err, refresh)
+			}
+			var incompatible, compatible strings.Builder
+			for _, c := range apidiff.Changes(old, live).Changes {
+				if c.Compatible {
+					fmt.Fprintf(&compatible, "- %s\n", c.Message)
+				} else {
+					fmt.Fprintf(&incompatible, "- %s\n", c.Message)
+				}
+			}
+			if incompatible.Len() > 0 {
+				t.Errorf("incompatible changes to the exported API of %s since %s:\n%s"+
+					"If the break is deliberate (a release that allows it, recorded in CHANGELOG.md), refresh the baseline: %s",
+					pkgPath, file, incompatible.String(), refresh)
+			}
+			if compatible.Len() > 0 {
+				t.Logf("compatible changes to the exported API of %s since %s, recorded at the next release by %s:\n%s",
+					pkgPath, file, refresh, compatible.String())
+			}
+		})
+	}
+}
+
+// writeBaselines rewrites api/ from the current packages.
+func writeBaselines(t *testing.T, m *module) {
+	t.Helper()
+	if len(m.broken) > 0 {
+		t.Fatalf("the module does not build, so no baseline is written: %v", m.broken)
+	}
+	stubs := map[string][]byte{}
+	for _, pkgPath := range m.guarded {
+		src, err := m.stub(pkgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stubs[m.baselineFile(pkgPath)] = src
+	}
+	dir := filepath.Join(m.dir, "api")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old, err := filepath.Glob(filepath.Join(dir, "*.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range old {
+		if _, ok := stubs[name]; !ok {
+			if err := os.Remove(name); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("removed %s", m.rel(name))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(stubs)) {
+		if err := os.WriteFile(name, stubs[name], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", m.rel(name))
+	}
+}
+
+// TestStubRoundTrip checks that the baseline Stub writes for each
+// current package type-checks and that apidiff finds it identical to
+// the package, so that a construct Stub mishandles is caught before a
+// baseline is written.
+func TestStubRoundTrip(t *testing.T) {
+	m := loadModule(t)
+	if len(m.guarded) < 5 {
+		t.Errorf("guarded packages = %v, want at least the five of today", m.guarded)
+	}
+	for _, pkgPath := range m.guarded {
+		if err := m.broken[pkgPath]; err != nil {
+			t.Errorf("package %s does not build: %v", pkgPath, err)
+			continue
+		}
+		if _, err := m.stub(pkgPath); err != nil {
+			t.Error(err)
+		}
+	}
+}
