@@ -743,7 +743,7 @@ func (t *txn) attachReasons(org OrgID) ([]AttachReason, error) {
 	if n >= AttachApprovalUsers {
 		rs = append(rs, ReasonManyUsers)
 	}
-	doms, err := t.Domains(org)
+	doms, err := t.domains(org)
 	if err != nil {
 		return nil, err
 	}

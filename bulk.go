@@ -380,11 +380,11 @@ func (b *bulkTx) DeleteDomain(org OrgID, name string) error {
 	return b.Tx.DeleteDomain(org, name)
 }
 
-func (b *bulkTx) Domains(org OrgID) ([]Domain, error) {
+func (b *bulkTx) Domains(org OrgID, after string, limit int) ([]Domain, error) {
 	if err := b.flush(); err != nil {
 		return nil, err
 	}
-	return b.Tx.Domains(org)
+	return b.Tx.Domains(org, after, limit)
 }
 
 func (b *bulkTx) UsersByOrg(org OrgID, after string, limit int) ([]User, error) {

@@ -144,7 +144,7 @@ func TestBulkTxIsTransparent(t *testing.T) {
 				ops = append(ops, bulkOp{"DueClaims", func(tx Tx) string { return outcome(tx.DueClaims(now.Add(2*time.Hour), 100)) }})
 				ops = append(ops, bulkOp{"InactiveUsers", func(tx Tx) string { return outcome(tx.InactiveUsers(now, 100)) }})
 				ops = append(ops, bulkOp{"Events", func(tx Tx) string { return outcome(tx.Events(0, 100)) }})
-				ops = append(ops, bulkOp{"Domains " + string(org), func(tx Tx) string { return outcome(tx.Domains(org)) }})
+				ops = append(ops, bulkOp{"Domains " + string(org), func(tx Tx) string { return outcome(tx.Domains(org, "", 100)) }})
 			case 12:
 				o := Org{ID: org, Name: "renamed " + string(org) + fmt.Sprint(content), Kind: Enterprise, CreatedAt: now}
 				readOrg(org)

@@ -111,7 +111,7 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 			if b, err = t.actingOrg(org); err != nil {
 				return err
 			}
-			ds, err := t.Tx.Domains(org)
+			ds, err := t.domains(org)
 			for _, d := range ds {
 				if d.Verified {
 					doms = append(doms, d.Name)

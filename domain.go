@@ -248,7 +248,7 @@ func (s *Service) Domains(ctx context.Context, org OrgID) ([]Domain, error) {
 			return err
 		}
 		var err error
-		out, err = t.Tx.Domains(org)
+		out, err = t.domains(org)
 		return err
 	})
 	return out, err

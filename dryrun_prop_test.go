@@ -37,7 +37,7 @@ func dumpStore(tb testing.TB, store claim.Store, orgs ...claim.OrgID) storeDump 
 				return err
 			}
 			d.Orgs[o] = org
-			if d.Domains[o], err = tx.Domains(o); err != nil {
+			if d.Domains[o], err = tx.Domains(o, "", 1000); err != nil {
 				return err
 			}
 			for after := ""; ; {

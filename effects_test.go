@@ -101,7 +101,7 @@ func (f *effects) read() []string {
 			} else if !errors.Is(err, claim.ErrNotFound) {
 				return err
 			}
-			ds, err := tx.Domains(id)
+			ds, err := tx.Domains(id, "", 1000)
 			if err != nil {
 				return err
 			}

@@ -428,17 +428,20 @@ func (d *memData) setDomain(k memDomainKey, dom *Domain) {
 	}
 }
 
-// Domains lists org's domain records in name order.
-func (tx *memTx) Domains(org OrgID) ([]Domain, error) {
-	if err := tx.check("Domains", false); err != nil {
+// Domains lists org's domain records whose name sorts after the given
+// one, in name order, at most limit.
+func (tx *memTx) Domains(org OrgID, after string, limit int) ([]Domain, error) {
+	if err := tx.checkList("Domains", limit); err != nil {
 		return nil, err
 	}
 	var out []Domain
-	tx.d.domainNames.AscendGreaterOrEqual(memDomainKey{org: org}, func(k memDomainKey) bool {
-		if k.org != org {
+	tx.d.domainNames.AscendGreaterOrEqual(memDomainKey{org: org, name: after}, func(k memDomainKey) bool {
+		if k.org != org || len(out) == limit {
 			return false
 		}
-		out = append(out, tx.d.domains[k])
+		if k.name > after {
+			out = append(out, tx.d.domains[k])
+		}
 		return true
 	})
 	return out, nil

@@ -170,7 +170,7 @@ func (s *Service) DeleteOrg(ctx context.Context, id OrgID) error {
 		if err := t.each(list, func(u User) error { return t.deleteForOrg(id, u) }); err != nil {
 			return err
 		}
-		doms, err := t.Domains(id)
+		doms, err := t.domains(id)
 		if err != nil {
 			return err
 		}

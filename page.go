@@ -179,7 +179,7 @@ func (s *Service) ClaimablePage(ctx context.Context, org OrgID, opts ListOptions
 		if err != nil {
 			return err
 		}
-		ds, err := t.Tx.Domains(org)
+		ds, err := t.domains(org)
 		if err != nil {
 			return err
 		}

@@ -328,7 +328,13 @@ func collectKeyed[T, K any](list func(after K, limit int) ([]T, error), key func
 }
 
 // The keys of the lists of a Tx.
+// domains lists all of org's domain records, in name order.
+func (t *txn) domains(org OrgID) ([]Domain, error) {
+	return collectKeyed(func(after string, limit int) ([]Domain, error) { return t.Tx.Domains(org, after, limit) }, domainKey)
+}
+
 func userKey(u User) string                             { return u.Email }
+func domainKey(d Domain) string                         { return d.Name }
 func subscriberKey(s Subscriber) SubscriberID           { return s.ID }
 func enterpriseKey(e BroadWorksEnterprise) EnterpriseID { return e.ID }
 func siteKey(s Site) SiteID                             { return s.ID }

@@ -37,9 +37,29 @@ type Store interface {
 // store must serve each list from an index, at a cost in proportion to
 // what it returns. A limit that is not positive is an error wrapping
 // ErrInvalidValue. A Tx must not be used after its function returns.
+//
+// Tx is made of one role per kind of record (OrgTx, DomainTx, UserTx,
+// SiteTx, BroadWorksTx, EventTx), so that code that needs one kind can
+// say so; a store implements them all in one type. Their methods follow
+// one convention: a read is named for what it returns (Org, UsersByOrg),
+// and a write by its verb — Create inserts (ErrDuplicate when the key
+// exists), Update replaces (ErrNotFound when it is missing), Put inserts
+// or replaces, Delete removes (ErrNotFound when it is missing). Orgs and
+// users, which the engine must never overwrite by mistake, have Create
+// and Update; the other records have Put.
 // View and Update return an error wrapping the context's error when ctx
 // is done, and a new store's first event has Seq 1.
 type Tx interface {
+	OrgTx
+	DomainTx
+	UserTx
+	SiteTx
+	BroadWorksTx
+	EventTx
+}
+
+// OrgTx is the part of a Tx that keeps organizations and their profiles.
+type OrgTx interface {
 	// Org returns the org with the id.
 	Org(id OrgID) (Org, error)
 	// CreateOrg inserts o; ErrDuplicate if its ID exists.
@@ -49,6 +69,18 @@ type Tx interface {
 	// DeleteOrg removes the org record only; ErrNotFound if missing.
 	DeleteOrg(id OrgID) error
 
+	// OrgProfile returns the profile of the org (admins, restricted admin
+	// mode, licenses); ErrNotFound if none was stored.
+	OrgProfile(org OrgID) (OrgProfile, error)
+	// PutOrgProfile inserts or replaces the profile of p.Org.
+	PutOrgProfile(p OrgProfile) error
+	// DeleteOrgProfile removes the profile of the org; ErrNotFound if
+	// none was stored.
+	DeleteOrgProfile(org OrgID) error
+}
+
+// DomainTx is the part of a Tx that keeps domains.
+type DomainTx interface {
 	// Domain returns org's record of the domain name.
 	Domain(org OrgID, name string) (Domain, error)
 	// PutDomain inserts or replaces the record (d.Org, d.Name). It returns
@@ -56,12 +88,16 @@ type Tx interface {
 	PutDomain(d Domain) error
 	// DeleteDomain removes org's record of the name; ErrNotFound if missing.
 	DeleteDomain(org OrgID, name string) error
-	// Domains lists org's domain records in name order.
-	Domains(org OrgID) ([]Domain, error)
+	// Domains lists org's domain records whose name sorts after the
+	// given one, in name order.
+	Domains(org OrgID, after string, limit int) ([]Domain, error)
 	// DomainClaimant returns the org that claims the domain name;
 	// ErrNotFound if none does.
 	DomainClaimant(name string) (OrgID, error)
+}
 
+// UserTx is the part of a Tx that keeps users.
+type UserTx interface {
 	// User returns the user with the id.
 	User(id UserID) (User, error)
 	// UserByEmail returns the user with the (normalized) address.
@@ -93,7 +129,34 @@ type Tx interface {
 	// claim (HeldBy empty) and have InactiveSince <= before, in
 	// InactiveSince order (ties by ID): the users the sweep may purge.
 	InactiveUsers(before time.Time, limit int) ([]User, error)
+}
 
+// SiteTx is the part of a Tx that keeps meeting sites and what users
+// hold on them (S1).
+type SiteTx interface {
+	// Site returns the meeting site with the id (S1).
+	Site(id SiteID) (Site, error)
+	// PutSite inserts or replaces the site with s's ID.
+	PutSite(s Site) error
+	// DeleteSite removes the site and every SiteAccess on it; ErrNotFound
+	// if missing.
+	DeleteSite(id SiteID) error
+	// SitesByOrg lists the sites of org whose ID sorts after the given
+	// one, in ID order.
+	SitesByOrg(org OrgID, after SiteID, limit int) ([]Site, error)
+	// PutSiteAccess inserts or replaces what a.User holds on a.Site; a
+	// record holding neither License nor ExternalAdmin removes it (and is
+	// no error if there was none). ErrNotFound if the site or the user is
+	// missing. DeleteUser removes a user's records with the user.
+	PutSiteAccess(a SiteAccess) error
+	// SiteAccessByUser lists what the user holds, on sites whose ID sorts
+	// after the given one, in site ID order.
+	SiteAccessByUser(user UserID, after SiteID, limit int) ([]SiteAccess, error)
+}
+
+// BroadWorksTx is the part of a Tx that keeps Webex for BroadWorks
+// enterprises and subscribers.
+type BroadWorksTx interface {
 	// Enterprise returns the BroadWorks enterprise with the id.
 	Enterprise(id EnterpriseID) (BroadWorksEnterprise, error)
 	// EnterpriseByOrg returns the enterprise whose Org is org.
@@ -123,35 +186,10 @@ type Tx interface {
 	// SubscribersByEnterprise lists the subscribers of the enterprise
 	// whose ID sorts after the given one, in ID order.
 	SubscribersByEnterprise(e EnterpriseID, after SubscriberID, limit int) ([]Subscriber, error)
+}
 
-	// OrgProfile returns the profile of the org (admins, restricted admin
-	// mode, licenses); ErrNotFound if none was stored.
-	OrgProfile(org OrgID) (OrgProfile, error)
-	// PutOrgProfile inserts or replaces the profile of p.Org.
-	PutOrgProfile(p OrgProfile) error
-	// DeleteOrgProfile removes the profile of the org; ErrNotFound if
-	// none was stored.
-	DeleteOrgProfile(org OrgID) error
-
-	// Site returns the meeting site with the id (S1).
-	Site(id SiteID) (Site, error)
-	// PutSite inserts or replaces the site with s's ID.
-	PutSite(s Site) error
-	// DeleteSite removes the site and every SiteAccess on it; ErrNotFound
-	// if missing.
-	DeleteSite(id SiteID) error
-	// SitesByOrg lists the sites of org whose ID sorts after the given
-	// one, in ID order.
-	SitesByOrg(org OrgID, after SiteID, limit int) ([]Site, error)
-	// PutSiteAccess inserts or replaces what a.User holds on a.Site; a
-	// record holding neither License nor ExternalAdmin removes it (and is
-	// no error if there was none). ErrNotFound if the site or the user is
-	// missing. DeleteUser removes a user's records with the user.
-	PutSiteAccess(a SiteAccess) error
-	// SiteAccessByUser lists what the user holds, on sites whose ID sorts
-	// after the given one, in site ID order.
-	SiteAccessByUser(user UserID, after SiteID, limit int) ([]SiteAccess, error)
-
+// EventTx is the part of a Tx that keeps the event log.
+type EventTx interface {
 	// AppendEvent adds e to the transaction's events (e.Seq is ignored).
 	// They join the log when the transaction commits, numbered in the
 	// order appended and after every event of every transaction that

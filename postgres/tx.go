@@ -338,12 +338,14 @@ func (t *tx) DeleteDomain(org claim.OrgID, name string) error {
 	return nil
 }
 
-// Domains lists org's domain records in name order, from the primary key.
-func (t *tx) Domains(org claim.OrgID) ([]claim.Domain, error) {
-	if err := t.check("Domains", false); err != nil {
+// Domains lists org's domain records whose name sorts after the given
+// one, in name order, at most limit, from the primary key.
+func (t *tx) Domains(org claim.OrgID, after string, limit int) ([]claim.Domain, error) {
+	if err := t.checkList("Domains", limit); err != nil {
 		return nil, err
 	}
-	return collect(t, "Domains", scanDomain, `SELECT `+domainColumns+` FROM domains WHERE org_id = $1 ORDER BY name`, string(org))
+	return collect(t, "Domains", scanDomain, `SELECT `+domainColumns+` FROM domains WHERE org_id = $1 AND name > $2 ORDER BY name LIMIT $3`,
+		string(org), after, limit)
 }
 
 // DomainClaimant returns the org that claims the name, from

@@ -320,7 +320,7 @@ func testOrgs(t *testing.T, s claim.Store) {
 		users, err := tx.UsersByOrg("acme", "", big)
 		must(t, err, "UsersByOrg(acme)")
 		diffList(t, "UsersByOrg(acme) after DeleteOrg", users, []claim.User{u})
-		doms, err := tx.Domains("acme")
+		doms, err := tx.Domains("acme", "", 1000)
 		must(t, err, "Domains(acme)")
 		if len(doms) != 1 {
 			t.Errorf("Domains(acme) after DeleteOrg = %v, want the one record", doms)
@@ -367,18 +367,29 @@ func testDomains(t *testing.T, s claim.Store) {
 		_, err = tx.Domain("nobody", "acme.com")
 		wantErr(t, err, claim.ErrNotFound, "Domain(nobody, acme.com)")
 
-		got, err := tx.Domains("acme")
+		got, err := tx.Domains("acme", "", 1000)
 		must(t, err, "Domains(acme)")
 		diffList(t, "Domains(acme)", got, []claim.Domain{recs[1], recs[3], recs[0]})
-		got, err = tx.Domains("acme-2")
+		got, err = tx.Domains("acme-2", "", 1000)
 		must(t, err, "Domains(acme-2)")
 		diffList(t, "Domains(acme-2)", got, []claim.Domain{recs[5], recs[2]})
-		got, err = tx.Domains("acm")
+		got, err = tx.Domains("acm", "", 1000)
 		must(t, err, "Domains(acm)")
 		diffList(t, "Domains(acm)", got, []claim.Domain{recs[4]})
-		got, err = tx.Domains("nobody")
+		got, err = tx.Domains("nobody", "", 1000)
 		must(t, err, "Domains(nobody)")
 		diffList(t, "Domains(nobody)", got, []claim.Domain(nil))
+
+		// Paging: at most limit, after the name given.
+		got, err = tx.Domains("acme", "", 2)
+		must(t, err, "Domains(acme, \"\", 2)")
+		diffList(t, "Domains(acme, \"\", 2)", got, []claim.Domain{recs[1], recs[3]})
+		got, err = tx.Domains("acme", recs[3].Name, 2)
+		must(t, err, "Domains(acme, "+recs[3].Name+", 2)")
+		diffList(t, "Domains(acme, "+recs[3].Name+", 2)", got, []claim.Domain{recs[0]})
+		got, err = tx.Domains("acme", recs[1].Name+"a", 1)
+		must(t, err, "Domains(acme, "+recs[1].Name+"a, 1)")
+		diffList(t, "Domains(acme, "+recs[1].Name+"a, 1): after a name that is not stored", got, []claim.Domain{recs[3]})
 		return nil
 	})
 
@@ -393,12 +404,12 @@ func testDomains(t *testing.T, s claim.Store) {
 		return nil
 	})
 	view(t, s, func(tx claim.Tx) error {
-		got, err := tx.Domains("acme")
+		got, err := tx.Domains("acme", "", 1000)
 		must(t, err, "Domains(acme)")
 		diffList(t, "Domains(acme) after PutDomain and DeleteDomain", got, []claim.Domain{recs[1], repl})
 		_, err = tx.Domain("acme", "mid.acme.com")
 		wantErr(t, err, claim.ErrNotFound, "Domain(acme, mid.acme.com) after DeleteDomain")
-		got, err = tx.Domains("acme-2")
+		got, err = tx.Domains("acme-2", "", 1000)
 		must(t, err, "Domains(acme-2)")
 		diffList(t, "Domains(acme-2) after DeleteDomain(acme, …)", got, []claim.Domain{recs[5], recs[2]})
 		return nil
@@ -1346,6 +1357,8 @@ func testInvalidLimit(t *testing.T, s claim.Store) {
 			wantErr(t, err, claim.ErrInvalidValue, fmt.Sprintf("SubscribersByEnterprise(ent, \"\", %d)", limit))
 			_, err = tx.EnterprisesByPartner("partner", "", limit)
 			wantErr(t, err, claim.ErrInvalidValue, fmt.Sprintf("EnterprisesByPartner(partner, \"\", %d)", limit))
+			_, err = tx.Domains("acme", "", limit)
+			wantErr(t, err, claim.ErrInvalidValue, fmt.Sprintf("Domains(acme, \"\", %d)", limit))
 		}
 		return nil
 	})
@@ -1424,7 +1437,7 @@ func readState(t *testing.T, s claim.Store, u universe) state {
 	view(t, s, func(tx claim.Tx) error {
 		for _, o := range u.orgs {
 			st.Orgs[o] = found(tx.Org(o))
-			st.Domains[o] = found(tx.Domains(o))
+			st.Domains[o] = found(tx.Domains(o, "", 1000))
 			st.ByOrg[o] = found(tx.UsersByOrg(o, "", big))
 			st.Pending[o] = found(tx.PendingClaimsBy(o, "", big))
 			for _, d := range u.domains {
@@ -2301,7 +2314,7 @@ func (m *machine) observe(t *rapid.T, tx claim.Tx, o *observed) {
 		for _, name := range modelDomains {
 			o.Domain[modelDomainKey{org, name}] = found(tx.Domain(org, name))
 		}
-		doms, err := tx.Domains(org)
+		doms, err := tx.Domains(org, "", 1000)
 		o.Domains[org] = found(nilIfEmpty(doms), err)
 		o.ByOrg[org] = pageAll("UsersByOrg("+string(org)+")", func(after string, limit int) ([]claim.User, error) {
 			return tx.UsersByOrg(org, after, limit)
