@@ -3,7 +3,6 @@ package claim
 import (
 	"errors"
 	"fmt"
-	"time"
 )
 
 // BulkTx is an optional capability of a Tx, found by type assertion, for
@@ -72,20 +71,22 @@ func Apply(tx Tx, writes []Write) error {
 	return nil
 }
 
-// bulkTx decorates a Tx for a batch of claims. It answers the reads a
-// claim makes (User, UserByEmail, Org, Domain, DomainClaimant) from what
-// the transaction has read or written, so each record is read once per
-// batch, and it queues the user and event writes, applying them together
-// at flush. Every other method on users, events, orgs and domains
-// flushes the queue first, so that it sees the batch's writes (and those
-// that write orgs or domains drop the caches); the methods on other
-// records (BroadWorks enterprises, subscribers, org profiles) pass
-// straight through, as they neither read nor change what the queue and
-// the caches hold. The claim path calls none of those other methods
-// today; they keep the decorator a faithful Tx for whatever it comes to
-// call (TestBulkTxIsTransparent). Queued writes that the store refuses
-// fail at flush, which fails the batch: the same outcome as a claim whose
-// write fails (the whole transaction is abandoned).
+// bulkTx decorates a Tx for a batch of claims, and only for what a
+// claim calls. It answers the reads a claim makes (User, UserByEmail,
+// Org, Domain, DomainClaimant) from what the transaction has read or
+// written, so each record is read once per batch, and it queues the user
+// and event writes, applying them together at flush. Queued writes that
+// the store refuses fail at flush, which fails the batch: the same
+// outcome as a claim whose write fails (the whole transaction is
+// abandoned).
+//
+// Every other method passes straight to the store, without the queued
+// writes: the claim path calls none of the other methods on users,
+// events, orgs and domains (TestBulkClaimPathCalls runs imports and
+// checks), and those on other records (sites, BroadWorks, org profiles)
+// neither read nor change what the queue and the caches hold. A change
+// that makes the claim path list users or write an org must decorate
+// that method first, as the test will say.
 type bulkTx struct {
 	Tx
 	bulk      BulkTx // nil: the store has no bulk path
@@ -338,93 +339,4 @@ func (b *bulkTx) DomainClaimant(name string) (OrgID, error) {
 	}
 	b.claimants[name] = bulkClaimant{c, err}
 	return c, err
-}
-
-// The methods the caches do not cover see every queued write: the reads
-// flush the queue (the caches stay right: they hold what the queue wrote);
-// the writes to orgs and domains also drop the caches, which they make
-// stale.
-
-func (b *bulkTx) CreateOrg(o Org) error {
-	if err := b.sync(); err != nil {
-		return err
-	}
-	return b.Tx.CreateOrg(o)
-}
-
-func (b *bulkTx) UpdateOrg(o Org) error {
-	if err := b.sync(); err != nil {
-		return err
-	}
-	return b.Tx.UpdateOrg(o)
-}
-
-func (b *bulkTx) DeleteOrg(id OrgID) error {
-	if err := b.sync(); err != nil {
-		return err
-	}
-	return b.Tx.DeleteOrg(id)
-}
-
-func (b *bulkTx) PutDomain(d Domain) error {
-	if err := b.sync(); err != nil {
-		return err
-	}
-	return b.Tx.PutDomain(d)
-}
-
-func (b *bulkTx) DeleteDomain(org OrgID, name string) error {
-	if err := b.sync(); err != nil {
-		return err
-	}
-	return b.Tx.DeleteDomain(org, name)
-}
-
-func (b *bulkTx) Domains(org OrgID, after string, limit int) ([]Domain, error) {
-	if err := b.flush(); err != nil {
-		return nil, err
-	}
-	return b.Tx.Domains(org, after, limit)
-}
-
-func (b *bulkTx) UsersByOrg(org OrgID, after string, limit int) ([]User, error) {
-	if err := b.flush(); err != nil {
-		return nil, err
-	}
-	return b.Tx.UsersByOrg(org, after, limit)
-}
-
-func (b *bulkTx) UsersByDomain(domain, after string, limit int) ([]User, error) {
-	if err := b.flush(); err != nil {
-		return nil, err
-	}
-	return b.Tx.UsersByDomain(domain, after, limit)
-}
-
-func (b *bulkTx) PendingClaimsBy(org OrgID, after string, limit int) ([]User, error) {
-	if err := b.flush(); err != nil {
-		return nil, err
-	}
-	return b.Tx.PendingClaimsBy(org, after, limit)
-}
-
-func (b *bulkTx) InactiveUsers(before time.Time, limit int) ([]User, error) {
-	if err := b.flush(); err != nil {
-		return nil, err
-	}
-	return b.Tx.InactiveUsers(before, limit)
-}
-
-func (b *bulkTx) DueClaims(now time.Time, limit int) ([]User, error) {
-	if err := b.flush(); err != nil {
-		return nil, err
-	}
-	return b.Tx.DueClaims(now, limit)
-}
-
-func (b *bulkTx) Events(after uint64, limit int) ([]Event, error) {
-	if err := b.flush(); err != nil {
-		return nil, err
-	}
-	return b.Tx.Events(after, limit)
 }

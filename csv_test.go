@@ -22,7 +22,13 @@ import (
 // of an Enterprise org (Immediate), and dee, already a member of b.
 func csvEnv(tb testing.TB) *env {
 	tb.Helper()
-	e := newEnv(tb)
+	return csvEnvOn(tb, claim.NewMemoryStore())
+}
+
+// csvEnvOn is csvEnv on the store.
+func csvEnvOn(tb testing.TB, store claim.Store) *env {
+	tb.Helper()
+	e := newEnvOn(tb, store)
 	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings", "Calling"}})
 	e.mustOrg(tb, "old", claim.Individual, oldOrgDate, claim.Settings{})
 	e.mustOrg(tb, "ent", claim.Enterprise, t0, claim.Settings{})
