@@ -529,56 +529,60 @@ func (sy *syncer) deactivateMissing() error {
 	for k := syncPromoted; k <= syncUnchanged; k++ {
 		*sy.rep.list(k) = make([]string, 0, sy.kinds[k])
 	}
+	// A listed user: its address, and the user when the listing read it.
+	type listed struct {
+		email string
+		raw   *User
+	}
 	lister, _ := t.Tx.(OrgEmailLister)
-	for after := ""; ; {
+	list := func(after string, limit int) ([]listed, error) {
+		var out []listed
+		if lister != nil {
+			emails, err := lister.EmailsByOrg(sy.org.ID, after, limit)
+			for _, e := range emails {
+				out = append(out, listed{email: e})
+			}
+			return out, err
+		}
+		users, err := t.UsersByOrg(sy.org.ID, after, limit)
+		for i := range users {
+			out = append(out, listed{email: users[i].Email, raw: &users[i]})
+		}
+		return out, err
+	}
+	return keyed(list, func(l listed) string { return l.email }, func(page []listed) error {
 		if err := t.ctx.Err(); err != nil {
 			return err
 		}
-		var emails []string
-		var users []User
-		var err error
-		if lister != nil {
-			emails, err = lister.EmailsByOrg(sy.org.ID, after, pageSize)
-		} else {
-			users, err = t.UsersByOrg(sy.org.ID, after, pageSize)
-			emails = make([]string, len(users))
-			for i, u := range users {
-				emails[i] = u.Email
-			}
-		}
-		if err != nil {
-			return err
-		}
-		for i, email := range emails {
-			if seen, ok := sy.seen[email]; ok {
-				sy.list(email, seen.kind)
+		for _, l := range page {
+			if seen, ok := sy.seen[l.email]; ok {
+				sy.list(l.email, seen.kind)
 				continue
 			}
-			var raw User
-			if users != nil {
-				raw = users[i]
-			} else if raw, err = t.UserByEmail(email); err != nil {
-				return err
+			raw := l.raw
+			if raw == nil {
+				u, err := t.UserByEmail(l.email)
+				if err != nil {
+					return err
+				}
+				raw = &u
 			}
 			// Decide on the read-only view: a user the sync leaves alone
 			// keeps its expired claim unpersisted (X3).
 			ro := t.readOnly()
-			u, err := ro.current(raw)
+			u, err := ro.current(*raw)
 			if errors.Is(err, ErrNotFound) {
 				continue // an original whose claim has expired (X1)
 			}
 			if err != nil {
 				return err
 			}
-			if err := sy.missing(raw, u); err != nil {
+			if err := sy.missing(*raw, u); err != nil {
 				return err
 			}
 		}
-		if len(emails) < pageSize {
-			return nil
-		}
-		after = emails[len(emails)-1]
-	}
+		return nil
+	})
 }
 
 // list adds a user of the org the directory names to the report, unless
