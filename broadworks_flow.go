@@ -22,7 +22,7 @@ import (
 //  4. ErrDuplicate if the ID exists.
 //
 // A zero CreatedAt is now. Event: bw.enterprise_created.
-func (s *Service) CreateEnterprise(ctx context.Context, e BroadWorksEnterprise) (BroadWorksEnterprise, error) {
+func (b *BroadWorks) CreateEnterprise(ctx context.Context, e BroadWorksEnterprise) (BroadWorksEnterprise, error) {
 	if err := checkID(ErrInvalidValue, "Enterprise.ID", e.ID, true); err != nil {
 		return BroadWorksEnterprise{}, err
 	}
@@ -45,7 +45,7 @@ func (s *Service) CreateEnterprise(ctx context.Context, e BroadWorksEnterprise) 
 		return BroadWorksEnterprise{}, err
 	}
 	e.Template.PartnerAdmin = p.addr
-	err = s.update(ctx, func(t *txn) error {
+	err = b.s.update(ctx, func(t *txn) error {
 		if _, err := t.org(e.Partner); err != nil {
 			return err
 		}
@@ -79,9 +79,9 @@ func (s *Service) CreateEnterprise(ctx context.Context, e BroadWorksEnterprise) 
 
 // Enterprise returns the partner's enterprise; ErrNotFound for an unknown
 // one or another partner's (N3).
-func (s *Service) Enterprise(ctx context.Context, partner OrgID, id EnterpriseID) (BroadWorksEnterprise, error) {
+func (b *BroadWorks) Enterprise(ctx context.Context, partner OrgID, id EnterpriseID) (BroadWorksEnterprise, error) {
 	var e BroadWorksEnterprise
-	err := s.view(ctx, func(t *txn) error {
+	err := b.s.view(ctx, func(t *txn) error {
 		var err error
 		e, err = t.enterprise(partner, id)
 		return err
@@ -135,9 +135,9 @@ func (t *txn) subscriberIn(partner *OrgID, id SubscriberID, want SubscriberStatu
 }
 
 // Subscriber returns the subscriber; ErrNotFound if there is none.
-func (s *Service) Subscriber(ctx context.Context, id SubscriberID) (Subscriber, error) {
+func (b *BroadWorks) Subscriber(ctx context.Context, id SubscriberID) (Subscriber, error) {
 	var sub Subscriber
-	err := s.view(ctx, func(t *txn) error {
+	err := b.s.view(ctx, func(t *txn) error {
 		var err error
 		sub, _, err = t.subscriber(nil, id)
 		return err
@@ -148,10 +148,10 @@ func (s *Service) Subscriber(ctx context.Context, id SubscriberID) (Subscriber, 
 // Subscribers iterates over the subscribers of the partner's enterprise in
 // ID order, a page per read transaction; the first error (ErrNotFound for
 // an unknown enterprise or another partner's) ends it.
-func (s *Service) Subscribers(ctx context.Context, partner OrgID, id EnterpriseID) iter.Seq2[Subscriber, error] {
+func (b *BroadWorks) Subscribers(ctx context.Context, partner OrgID, id EnterpriseID) iter.Seq2[Subscriber, error] {
 	return everyPage(func(after string) (Page[Subscriber], error) {
 		var p Page[Subscriber]
-		err := s.view(ctx, func(t *txn) error {
+		err := b.s.view(ctx, func(t *txn) error {
 			if _, err := t.enterprise(partner, id); err != nil {
 				return err
 			}
@@ -169,9 +169,9 @@ func (s *Service) Subscribers(ctx context.Context, partner OrgID, id EnterpriseI
 // OrgProfile returns the org's admins, restricted admin mode and
 // licenses (the zero profile for an org that has none); ErrNotFound for
 // an unknown org.
-func (s *Service) OrgProfile(ctx context.Context, org OrgID) (OrgProfile, error) {
+func (b *BroadWorks) OrgProfile(ctx context.Context, org OrgID) (OrgProfile, error) {
 	var p OrgProfile
-	err := s.view(ctx, func(t *txn) error {
+	err := b.s.view(ctx, func(t *txn) error {
 		var err error
 		p, err = t.profile(org)
 		return err
@@ -200,7 +200,7 @@ func (t *txn) profile(org OrgID) (OrgProfile, error) {
 // *InputError for a bad address (ErrInvalidEmail) or a Role that is
 // neither FullAdmin nor ProvisioningAdmin (ErrInvalidValue); ErrNotFound
 // for an unknown org or Partner. Event: bw.admin_added.
-func (s *Service) AddAdmin(ctx context.Context, org OrgID, a Admin) error {
+func (b *BroadWorks) AddAdmin(ctx context.Context, org OrgID, a Admin) error {
 	p, err := parseEmail("Admin.Email", a.Email, false)
 	if err != nil {
 		return err
@@ -209,7 +209,7 @@ func (s *Service) AddAdmin(ctx context.Context, org OrgID, a Admin) error {
 	if a.Role != FullAdmin && a.Role != ProvisioningAdmin {
 		return invalid(ErrInvalidValue, "Admin.Role", a.Role, "must be full_admin or provisioning_admin")
 	}
-	return s.update(ctx, func(t *txn) error {
+	return b.s.update(ctx, func(t *txn) error {
 		prof, err := t.profile(org)
 		if err != nil {
 			return err
@@ -238,7 +238,7 @@ func (t *txn) putAdmin(prof OrgProfile, a Admin, sub SubscriberID) error {
 // empty name or an unknown status, an *InputError (ErrDuplicate) for a
 // name given twice; then ErrNotFound for an unknown org. Event:
 // bw.licenses_changed.
-func (s *Service) SetOrgLicenses(ctx context.Context, org OrgID, ls []OrgLicense) error {
+func (b *BroadWorks) SetOrgLicenses(ctx context.Context, org OrgID, ls []OrgLicense) error {
 	var clean []OrgLicense
 	for _, l := range ls {
 		var err error
@@ -255,7 +255,7 @@ func (s *Service) SetOrgLicenses(ctx context.Context, org OrgID, ls []OrgLicense
 		}
 		clean = append(clean, l)
 	}
-	return s.update(ctx, func(t *txn) error {
+	return b.s.update(ctx, func(t *txn) error {
 		prof, err := t.profile(org)
 		if err != nil {
 			return err
@@ -274,8 +274,8 @@ func (s *Service) SetOrgLicenses(ctx context.Context, org OrgID, ls []OrgLicense
 // SetRestrictedAdminMode turns org's "Restricted by Partner Mode" on or
 // off; setting it to what it is does nothing. ErrNotFound for an unknown
 // org. Event: bw.restricted_mode_changed.
-func (s *Service) SetRestrictedAdminMode(ctx context.Context, org OrgID, on bool) error {
-	return s.update(ctx, func(t *txn) error {
+func (b *BroadWorks) SetRestrictedAdminMode(ctx context.Context, org OrgID, on bool) error {
+	return b.s.update(ctx, func(t *txn) error {
 		prof, err := t.profile(org)
 		if err != nil || prof.RestrictedAdminMode == on {
 			return err
@@ -305,16 +305,16 @@ func (t *txn) setRestricted(prof *OrgProfile, on bool) error {
 // Errors, in order: an *InputError (ErrInvalidValue) for an empty name;
 // ErrNotFound for an unknown enterprise or another partner's; ErrDuplicate
 // if it has the workspace. Event: bw.workspace_added.
-func (s *Service) AddWorkspace(ctx context.Context, partner OrgID, id EnterpriseID, name string) error {
-	return s.workspace(ctx, partner, id, name, true)
+func (b *BroadWorks) AddWorkspace(ctx context.Context, partner OrgID, id EnterpriseID, name string) error {
+	return b.s.workspace(ctx, partner, id, name, true)
 }
 
 // RemoveWorkspace removes a BroadWorks workspace from the partner's
 // enterprise (B6). Errors, in order: an *InputError (ErrInvalidValue) for
 // an empty name; ErrNotFound for an unknown enterprise or another
 // partner's, or a workspace it does not have. Event: bw.workspace_removed.
-func (s *Service) RemoveWorkspace(ctx context.Context, partner OrgID, id EnterpriseID, name string) error {
-	return s.workspace(ctx, partner, id, name, false)
+func (b *BroadWorks) RemoveWorkspace(ctx context.Context, partner OrgID, id EnterpriseID, name string) error {
+	return b.s.workspace(ctx, partner, id, name, false)
 }
 
 func (s *Service) workspace(ctx context.Context, partner OrgID, id EnterpriseID, name string, add bool) error {
@@ -418,7 +418,7 @@ func newSubscriberID(id SubscriberID) error {
 // takes (provisioning right before provisioned), and those of the steps
 // above (org.created, bw.org_created, bw.attached, bw.admin_added,
 // bw.restricted_mode_changed, bw.licenses_changed, user.added).
-func (s *Service) ProvisionSubscriber(ctx context.Context, partner OrgID, id EnterpriseID, ns NewSubscriber) (Subscriber, error) {
+func (b *BroadWorks) ProvisionSubscriber(ctx context.Context, partner OrgID, id EnterpriseID, ns NewSubscriber) (Subscriber, error) {
 	if err := newSubscriberID(ns.ID); err != nil {
 		return Subscriber{}, err
 	}
@@ -435,7 +435,7 @@ func (s *Service) ProvisionSubscriber(ctx context.Context, partner OrgID, id Ent
 		email = p.addr
 	}
 	var out Subscriber
-	err = s.update(ctx, func(t *txn) error {
+	err = b.s.update(ctx, func(t *txn) error {
 		if _, err := t.org(partner); err != nil {
 			return err
 		}
@@ -839,13 +839,13 @@ func (t *txn) attach(e *BroadWorksEnterprise, sub *Subscriber, u User) error {
 //     e-mail goes to the address (notify.bw_validation).
 //
 // Events: bw.subscriber_status, notify.bw_validation.
-func (s *Service) EnterEmail(ctx context.Context, id SubscriberID, email string) (Subscriber, error) {
+func (b *BroadWorks) EnterEmail(ctx context.Context, id SubscriberID, email string) (Subscriber, error) {
 	p, err := parseEmail("email", email, false)
 	if err != nil {
 		return Subscriber{}, err
 	}
 	var out Subscriber
-	err = s.update(ctx, func(t *txn) error {
+	err = b.s.update(ctx, func(t *txn) error {
 		sub, e, err := t.subscriberIn(nil, id, StatusPendingEmailInput)
 		if err != nil {
 			return err
@@ -888,7 +888,7 @@ func (t *txn) awaitValidation(e BroadWorksEnterprise, sub *Subscriber) error {
 //     pending_email_validation, flow self_activation.
 //
 // Events: bw.subscriber_added, bw.subscriber_status, notify.bw_validation.
-func (s *Service) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSubscriber) (Subscriber, error) {
+func (b *BroadWorks) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSubscriber) (Subscriber, error) {
 	if err := newSubscriberID(ns.ID); err != nil {
 		return Subscriber{}, err
 	}
@@ -901,7 +901,7 @@ func (s *Service) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSubsc
 		return Subscriber{}, err
 	}
 	var out Subscriber
-	err = s.update(ctx, func(t *txn) error {
+	err = b.s.update(ctx, func(t *txn) error {
 		if err := checkID(ErrNotFound, "enterprise", id, true); err != nil {
 			return err
 		}
@@ -943,9 +943,9 @@ func (s *Service) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSubsc
 //
 // Events: bw.subscriber_status for every status it takes, and those of
 // placing (see ProvisionSubscriber).
-func (s *Service) ValidateEmail(ctx context.Context, id SubscriberID) (Subscriber, error) {
+func (b *BroadWorks) ValidateEmail(ctx context.Context, id SubscriberID) (Subscriber, error) {
 	var out Subscriber
-	err := s.update(ctx, func(t *txn) error {
+	err := b.s.update(ctx, func(t *txn) error {
 		sub, e, err := t.subscriberIn(nil, id, StatusPendingEmailValidation)
 		if err != nil {
 			return err
@@ -983,9 +983,9 @@ func (s *Service) ValidateEmail(ctx context.Context, id SubscriberID) (Subscribe
 //
 // Events: those of steps 4 and 5 (bw.subscriber_status provisioning and
 // provisioned, user.added, bw.admin_added for the first subscriber).
-func (s *Service) Consent(ctx context.Context, id SubscriberID) (Subscriber, error) {
+func (b *BroadWorks) Consent(ctx context.Context, id SubscriberID) (Subscriber, error) {
 	var out Subscriber
-	err := s.update(ctx, func(t *txn) error {
+	err := b.s.update(ctx, func(t *txn) error {
 		sub, e, err := t.subscriberIn(nil, id, StatusPendingUserMigration)
 		if err != nil {
 			return err
@@ -1032,9 +1032,9 @@ func (s *Service) Consent(ctx context.Context, id SubscriberID) (Subscriber, err
 // for an unknown subscriber or another partner's; ErrSubscriberStatus
 // unless it is in status error; then those of placing (ErrHeldByClaim,
 // ErrUseAttach, ErrOrgMapped).
-func (s *Service) RetrySubscriber(ctx context.Context, partner OrgID, id SubscriberID) (Subscriber, error) {
+func (b *BroadWorks) RetrySubscriber(ctx context.Context, partner OrgID, id SubscriberID) (Subscriber, error) {
 	var out Subscriber
-	err := s.update(ctx, func(t *txn) error {
+	err := b.s.update(ctx, func(t *txn) error {
 		sub, e, err := t.subscriberIn(&partner, id, StatusError)
 		if err != nil {
 			return err
@@ -1054,8 +1054,8 @@ func (s *Service) RetrySubscriber(ctx context.Context, partner OrgID, id Subscri
 // simply goes, and an old account waiting for consent is left as it is.
 // ErrNotFound for an unknown subscriber or another partner's. Event:
 // bw.subscriber_removed.
-func (s *Service) RemoveSubscriber(ctx context.Context, partner OrgID, id SubscriberID) error {
-	return s.update(ctx, func(t *txn) error {
+func (b *BroadWorks) RemoveSubscriber(ctx context.Context, partner OrgID, id SubscriberID) error {
+	return b.s.update(ctx, func(t *txn) error {
 		sub, e, err := t.subscriber(&partner, id)
 		if err != nil {
 			return err
@@ -1089,11 +1089,11 @@ func (s *Service) RemoveSubscriber(ctx context.Context, partner OrgID, id Subscr
 //
 // Either way the org no longer belongs to the enterprise (B5), and may be
 // attached again. Event: bw.detached.
-func (s *Service) Detach(ctx context.Context, partner OrgID, id EnterpriseID, flow DetachFlow) error {
+func (b *BroadWorks) Detach(ctx context.Context, partner OrgID, id EnterpriseID, flow DetachFlow) error {
 	if flow != DetachStandard && flow != DetachHybrid {
 		return invalid(ErrInvalidValue, "flow", flow, "must be standard or hybrid")
 	}
-	return s.update(ctx, func(t *txn) error {
+	return b.s.update(ctx, func(t *txn) error {
 		e, err := t.enterprise(partner, id)
 		if err != nil {
 			return err
