@@ -5,7 +5,7 @@ package claim
 // enterprises into Webex organizations, moves existing Webex users into
 // them with the users' consent, attaches enterprises to existing customer
 // orgs, and detaches them again. This file holds the types, errors and
-// event types; broadworks_flow.go the Service methods.
+// event types; broadworks_provision.go the Service methods.
 
 import (
 	"errors"
