@@ -5,7 +5,11 @@ package claim
 // enterprises into Webex organizations, moves existing Webex users into
 // them with the users' consent, attaches enterprises to existing customer
 // orgs, and detaches them again. This file holds the types, errors and
-// event types; broadworks_provision.go the Service methods.
+// event types; the methods of BroadWorks are in a file per flow:
+// broadworks_enterprise.go (enterprises, workspaces, org profiles),
+// broadworks_provision.go (provisioning and attach),
+// broadworks_activate.go (the user's steps and the retry) and
+// broadworks_detach.go (removal and detach).
 
 import (
 	"errors"
