@@ -8,8 +8,9 @@ package claim
 // event types; the methods of BroadWorks are in a file per flow:
 // broadworks_enterprise.go (enterprises, workspaces, org profiles),
 // broadworks_provision.go (provisioning and attach),
-// broadworks_activate.go (the user's steps and the retry) and
-// broadworks_detach.go (removal and detach).
+// broadworks_activate.go (the user's steps and the retry),
+// broadworks_detach.go (removal and detach), and the subscriber
+// statuses as a table in broadworks_lifecycle.go.
 
 import (
 	"errors"

@@ -28,14 +28,24 @@ func (b *BroadWorks) EnterEmail(ctx context.Context, id SubscriberID, email stri
 	if err != nil {
 		return Subscriber{}, err
 	}
+	return b.step(ctx, nil, id, onEnterEmail, func(t *txn, e *BroadWorksEnterprise, sub *Subscriber) error {
+		sub.Email = p.addr
+		return t.awaitValidation(*e, sub, onEnterEmail)
+	})
+}
+
+// step runs an operation on a stored subscriber in one transaction: it
+// reads the subscriber (for a partner, if not nil, one of its
+// enterprises'), refuses it with ErrSubscriberStatus unless trigger on
+// moves its status, runs do and stores the subscriber do leaves.
+func (b *BroadWorks) step(ctx context.Context, partner *OrgID, id SubscriberID, on subTrigger, do func(t *txn, e *BroadWorksEnterprise, sub *Subscriber) error) (Subscriber, error) {
 	var out Subscriber
-	err = b.s.update(ctx, func(t *txn) error {
-		sub, e, err := t.subscriberIn(nil, id, StatusPendingEmailInput)
+	err := b.s.update(ctx, func(t *txn) error {
+		sub, e, err := t.subscriberFor(partner, id, on)
 		if err != nil {
 			return err
 		}
-		sub.Email = p.addr
-		if err := t.awaitValidation(e, &sub); err != nil {
+		if err := do(t, &e, &sub); err != nil {
 			return err
 		}
 		out = sub
@@ -45,18 +55,15 @@ func (b *BroadWorks) EnterEmail(ctx context.Context, id SubscriberID, email stri
 }
 
 // awaitValidation checks sub's new address (ErrEmailTaken, ErrHeldByClaim,
-// ErrUseAttach) and sends the validation e-mail.
-func (t *txn) awaitValidation(e BroadWorksEnterprise, sub *Subscriber) error {
+// ErrUseAttach) and sends the validation e-mail, moving sub on trigger on.
+func (t *txn) awaitValidation(e BroadWorksEnterprise, sub *Subscriber, on subTrigger) error {
 	if err := t.emailFree(*sub); err != nil {
 		return err
 	}
 	if err := t.checkAddress(e, sub.Email); err != nil {
 		return err
 	}
-	if err := t.setStatus(e, sub, StatusPendingEmailValidation); err != nil {
-		return err
-	}
-	return t.emit(Event{Type: EventNotifyEmailValidation, Org: e.Org, From: e.Partner, Recipient: sub.Email, Subscriber: sub.ID})
+	return t.moveSubscriber(e, sub, on, subFacts{})
 }
 
 // SelfActivate is a BroadWorks user signing in to the user portal with
@@ -100,7 +107,7 @@ func (b *BroadWorks) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSu
 		if err := t.newSubscriber(e, sub); err != nil {
 			return err
 		}
-		if err := t.awaitValidation(e, &sub); err != nil {
+		if err := t.awaitValidation(e, &sub, onSelfActivate); err != nil {
 			return err
 		}
 		out = sub
@@ -128,22 +135,12 @@ func (b *BroadWorks) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSu
 // Events: bw.subscriber_status for every status it takes, and those of
 // placing (see ProvisionSubscriber).
 func (b *BroadWorks) ValidateEmail(ctx context.Context, id SubscriberID) (Subscriber, error) {
-	var out Subscriber
-	err := b.s.update(ctx, func(t *txn) error {
-		sub, e, err := t.subscriberIn(nil, id, StatusPendingEmailValidation)
-		if err != nil {
+	return b.step(ctx, nil, id, onValidate, func(t *txn, e *BroadWorksEnterprise, sub *Subscriber) error {
+		if err := t.approvalPending(*e); err != nil {
 			return err
 		}
-		if err := t.approvalPending(e); err != nil {
-			return err
-		}
-		if err := t.place(&e, &sub); err != nil {
-			return err
-		}
-		out = sub
-		return t.PutSubscriber(sub)
+		return t.place(e, sub, onValidate)
 	})
-	return out, err
 }
 
 // Consent is the user, logged in to the consumer portal, deleting its old
@@ -168,12 +165,7 @@ func (b *BroadWorks) ValidateEmail(ctx context.Context, id SubscriberID) (Subscr
 // Events: those of steps 4 and 5 (bw.subscriber_status provisioning and
 // provisioned, user.added, bw.admin_added for the first subscriber).
 func (b *BroadWorks) Consent(ctx context.Context, id SubscriberID) (Subscriber, error) {
-	var out Subscriber
-	err := b.s.update(ctx, func(t *txn) error {
-		sub, e, err := t.subscriberIn(nil, id, StatusPendingUserMigration)
-		if err != nil {
-			return err
-		}
+	return b.step(ctx, nil, id, onConsent, func(t *txn, e *BroadWorksEnterprise, sub *Subscriber) error {
 		// A subscriber becomes pending_user_migration only once its
 		// enterprise has an org, which it keeps while the subscriber is
 		// pending (Detach and DeleteOrg refuse).
@@ -182,11 +174,7 @@ func (b *BroadWorks) Consent(ctx context.Context, id SubscriberID) (Subscriber, 
 			return err
 		}
 		if found && u.Org == e.Org {
-			if err := t.provision(e, &sub, &u); err != nil {
-				return err
-			}
-			out = sub
-			return t.PutSubscriber(sub)
+			return t.provision(*e, sub, &u, onConsent)
 		}
 		if found {
 			if kind == Enterprise {
@@ -199,13 +187,8 @@ func (b *BroadWorks) Consent(ctx context.Context, id SubscriberID) (Subscriber, 
 				return err
 			}
 		}
-		if err := t.provision(e, &sub, nil); err != nil {
-			return err
-		}
-		out = sub
-		return t.PutSubscriber(sub)
+		return t.provision(*e, sub, nil, onConsent)
 	})
-	return out, err
 }
 
 // RetrySubscriber provisions a subscriber in status error again, as
@@ -217,17 +200,7 @@ func (b *BroadWorks) Consent(ctx context.Context, id SubscriberID) (Subscriber, 
 // unless it is in status error; then those of placing (ErrHeldByClaim,
 // ErrUseAttach, ErrOrgMapped).
 func (b *BroadWorks) RetrySubscriber(ctx context.Context, partner OrgID, id SubscriberID) (Subscriber, error) {
-	var out Subscriber
-	err := b.s.update(ctx, func(t *txn) error {
-		sub, e, err := t.subscriberIn(&partner, id, StatusError)
-		if err != nil {
-			return err
-		}
-		if err := t.place(&e, &sub); err != nil {
-			return err
-		}
-		out = sub
-		return t.PutSubscriber(sub)
+	return b.step(ctx, &partner, id, onRetry, func(t *txn, e *BroadWorksEnterprise, sub *Subscriber) error {
+		return t.place(e, sub, onRetry)
 	})
-	return out, err
 }

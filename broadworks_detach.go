@@ -24,7 +24,7 @@ func (b *BroadWorks) RemoveSubscriber(ctx context.Context, partner OrgID, id Sub
 		if err := t.DeleteSubscriber(id); err != nil {
 			return err
 		}
-		return t.emit(Event{Type: EventSubscriberRemoved, Org: e.Org, From: partner, User: sub.User, Subscriber: id, Detail: string(sub.Status)})
+		return t.moveSubscriber(e, &sub, onRemove, subFacts{})
 	})
 }
 

@@ -126,16 +126,6 @@ func (t *txn) subscriber(partner *OrgID, id SubscriberID) (Subscriber, BroadWork
 	return sub, e, nil
 }
 
-// subscriberIn is subscriber for a step of a flow that needs the
-// subscriber in status want: ErrSubscriberStatus otherwise.
-func (t *txn) subscriberIn(partner *OrgID, id SubscriberID, want SubscriberStatus) (Subscriber, BroadWorksEnterprise, error) {
-	sub, e, err := t.subscriber(partner, id)
-	if err == nil && sub.Status != want {
-		err = errf(ErrSubscriberStatus, "subscriber %q is %s, not %s", id, sub.Status, want)
-	}
-	return sub, e, err
-}
-
 // Subscriber returns the subscriber; ErrNotFound if there is none.
 func (b *BroadWorks) Subscriber(ctx context.Context, id SubscriberID) (Subscriber, error) {
 	var sub Subscriber

@@ -118,17 +118,14 @@ func (b *BroadWorks) ProvisionSubscriber(ctx context.Context, partner OrgID, id 
 			return err
 		}
 		if flow == FlowUntrusted {
-			if err := t.setStatus(e, &sub, StatusPendingEmailInput); err != nil {
-				return err
-			}
-			if err := t.emit(Event{Type: EventNotifyActivationLink, Org: e.Org, From: partner, Recipient: string(sub.ID), Subscriber: sub.ID}); err != nil {
+			if err := t.moveSubscriber(e, &sub, onProvision, subFacts{}); err != nil {
 				return err
 			}
 		} else {
 			if err := t.approvalPending(e); err != nil {
 				return err
 			}
-			if err := t.place(&e, &sub); err != nil {
+			if err := t.place(&e, &sub, onProvision); err != nil {
 				return err
 			}
 		}
@@ -165,15 +162,6 @@ func (t *txn) emailFree(sub Subscriber) error {
 		return err
 	}
 	return nil
-}
-
-// setStatus moves sub to st and writes bw.subscriber_status.
-func (t *txn) setStatus(e BroadWorksEnterprise, sub *Subscriber, st SubscriberStatus) error {
-	sub.Status, sub.UpdatedAt = st, t.now
-	if st != StatusError {
-		sub.Reasons = nil
-	}
-	return t.emit(Event{Type: EventSubscriberStatus, Org: e.Org, From: e.Partner, User: sub.User, Subscriber: sub.ID, Detail: string(st)})
 }
 
 // approvalPending returns an *AttachError if e belongs to no org and a
@@ -273,9 +261,9 @@ func errUseAttach(email string, org OrgID) error {
 
 // place places sub's known, trusted or validated address (see
 // ProvisionSubscriber): it decides e's org if e has none (B2–B4), then
-// provisions sub or makes it wait for consent (B1). It updates *e and
-// *sub; the caller stores sub.
-func (t *txn) place(e *BroadWorksEnterprise, sub *Subscriber) error {
+// provisions sub or makes it wait for consent (B1), moving it on trigger
+// on. It updates *e and *sub; the caller stores sub.
+func (t *txn) place(e *BroadWorksEnterprise, sub *Subscriber, on subTrigger) error {
 	u, kind, found, err := t.holderOf(sub.Email)
 	if err != nil {
 		return err
@@ -285,7 +273,7 @@ func (t *txn) place(e *BroadWorksEnterprise, sub *Subscriber) error {
 	}
 	if e.Org == "" {
 		if e.Target != "" && found && u.Org == e.Target {
-			return t.attach(e, sub, u)
+			return t.attach(e, sub, u, on)
 		}
 		if found && kind == Enterprise {
 			return errUseAttach(sub.Email, u.Org)
@@ -297,27 +285,20 @@ func (t *txn) place(e *BroadWorksEnterprise, sub *Subscriber) error {
 	}
 	switch {
 	case !found:
-		return t.provision(*e, sub, nil)
+		return t.provision(*e, sub, nil, on)
 	case u.Org == e.Org:
-		return t.provision(*e, sub, &u)
+		return t.provision(*e, sub, &u, on)
 	case kind == Enterprise:
 		return errUseAttach(sub.Email, u.Org)
 	}
-	sub.Old = u.ID
-	if err := t.setStatus(*e, sub, StatusPendingUserMigration); err != nil {
-		return err
-	}
-	if sub.Flow != FlowTrusted {
-		return nil // the validation e-mail the user just followed was the notification
-	}
-	return t.emit(Event{Type: EventNotifyConsent, Org: e.Org, From: u.Org, User: u.ID, Recipient: sub.Email, Subscriber: sub.ID})
+	return t.moveSubscriber(*e, sub, on, subFacts{old: u.ID, oldOrg: u.Org})
 }
 
 // provision gives sub its Webex account in e's org: existing (u), or a
 // new Verified user; a subscriber marked Admin becomes the org's Full
-// Admin (B2).
-func (t *txn) provision(e BroadWorksEnterprise, sub *Subscriber, u *User) error {
-	if err := t.setStatus(e, sub, StatusProvisioning); err != nil {
+// Admin (B2). Trigger on moves sub to provisioning.
+func (t *txn) provision(e BroadWorksEnterprise, sub *Subscriber, u *User, on subTrigger) error {
+	if err := t.moveSubscriber(e, sub, on, subFacts{}); err != nil {
 		return err
 	}
 	if u == nil {
@@ -340,8 +321,7 @@ func (t *txn) provision(e BroadWorksEnterprise, sub *Subscriber, u *User) error 
 		}
 		u = &nu
 	}
-	sub.User, sub.Old = u.ID, ""
-	if err := t.setStatus(e, sub, StatusProvisioned); err != nil {
+	if err := t.moveSubscriber(e, sub, onAccount, subFacts{user: u.ID}); err != nil {
 		return err
 	}
 	if !sub.Admin {
@@ -417,8 +397,8 @@ func (t *txn) attachReasons(org OrgID) ([]AttachReason, error) {
 }
 
 // attach attaches e to its Target, whose user u has sub's address (B3,
-// B4), or records that it needs approval.
-func (t *txn) attach(e *BroadWorksEnterprise, sub *Subscriber, u User) error {
+// B4), or records that it needs approval, moving sub on trigger on.
+func (t *txn) attach(e *BroadWorksEnterprise, sub *Subscriber, u User, on subTrigger) error {
 	org := e.Target
 	if other, err := t.EnterpriseByOrg(org); err == nil && other.ID != e.ID {
 		return errf(ErrOrgMapped, "org %q belongs to enterprise %q", org, other.ID)
@@ -436,8 +416,7 @@ func (t *txn) attach(e *BroadWorksEnterprise, sub *Subscriber, u User) error {
 	pa, isAdmin := prof.admin(e.Template.PartnerAdmin)
 	approved := isAdmin && pa.Role == FullAdmin && pa.Partner == e.Partner
 	if len(reasons) > 0 && !approved {
-		sub.Reasons = reasons
-		if err := t.setStatus(*e, sub, StatusError); err != nil {
+		if err := t.moveSubscriber(*e, sub, on, subFacts{reasons: reasons}); err != nil {
 			return err
 		}
 		if e.Template.NoAdminInvite {
@@ -482,5 +461,5 @@ func (t *txn) attach(e *BroadWorksEnterprise, sub *Subscriber, u User) error {
 	if err := t.emit(Event{Type: EventLicensesChanged, Org: org, From: e.Partner, Subscriber: sub.ID, Detail: BroadWorksLicense}); err != nil {
 		return err
 	}
-	return t.provision(*e, sub, &u) // B4: not an admin
+	return t.provision(*e, sub, &u, on) // B4: not an admin
 }
