@@ -5,7 +5,12 @@ package claim
 // enterprises into Webex organizations, moves existing Webex users into
 // them with the users' consent, attaches enterprises to existing customer
 // orgs, and detaches them again. This file holds the types, errors and
-// event types; broadworks_flow.go the Service methods.
+// event types; the methods of BroadWorks are in a file per flow:
+// broadworks_enterprise.go (enterprises, workspaces, org profiles),
+// broadworks_provision.go (provisioning and attach),
+// broadworks_activate.go (the user's steps and the retry),
+// broadworks_detach.go (removal and detach), and the subscriber
+// statuses as a table in broadworks_lifecycle.go.
 
 import (
 	"errors"
@@ -14,6 +19,27 @@ import (
 	"strings"
 	"time"
 )
+
+// BroadWorks is the Webex for BroadWorks product of a Service (B1–B6).
+// A partner, a service provider org, keeps its customers as BroadWorks
+// enterprises (CreateEnterprise) and provisions each enterprise's
+// subscribers, its BroadWorks users, into Webex (ProvisionSubscriber, or
+// the user's own EnterEmail, SelfActivate, ValidateEmail and Consent).
+// An enterprise belongs to one Webex org (B5), decided by its first
+// subscriber's address: an org created for it, whose first subscriber
+// becomes its administrator (B2), or an existing customer org the
+// enterprise attaches to, automatically or once that org's admin
+// approves (AddAdmin, RetrySubscriber; B3, B4). A user of a Consumer or
+// Individual org moves into it only with consent (B1). Detach ends the
+// mapping once the enterprise's workspaces and subscribers are gone
+// (RemoveWorkspace, RemoveSubscriber; B6). Every method runs in a
+// transaction of the Service's store, as the Service's own do; get one
+// with Service.BroadWorks.
+type BroadWorks struct{ s *Service }
+
+// BroadWorks returns s's Webex for BroadWorks methods. It allocates
+// nothing; every call returns the same *BroadWorks.
+func (s *Service) BroadWorks() *BroadWorks { return &s.bw }
 
 // EnterpriseID identifies a BroadWorks enterprise (the partner's customer
 // in BroadWorks).

@@ -20,7 +20,7 @@ const bwPartner2 claim.OrgID = "p2" // a second partner, whose enterprises belon
 // mustEnterpriseOf creates an enterprise of partner.
 func (e *env) mustEnterpriseOf(tb testing.TB, partner claim.OrgID, id claim.EnterpriseID, trusted bool, target claim.OrgID) {
 	tb.Helper()
-	if _, err := e.svc.CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: id, Partner: partner, Name: "Enterprise " + string(id),
+	if _, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: id, Partner: partner, Name: "Enterprise " + string(id),
 		Template: claim.Template{PartnerAdmin: bwAdmin, TrustedEmail: trusted}, Target: target}); err != nil {
 		tb.Fatalf("CreateEnterprise(%s, %s) = %v", partner, id, err)
 	}
@@ -29,7 +29,7 @@ func (e *env) mustEnterpriseOf(tb testing.TB, partner claim.OrgID, id claim.Ente
 // mustProvisionOf provisions a subscriber of partner's enterprise.
 func (e *env) mustProvisionOf(tb testing.TB, partner claim.OrgID, ent claim.EnterpriseID, id claim.SubscriberID, email string) claim.Subscriber {
 	tb.Helper()
-	s, err := e.svc.ProvisionSubscriber(e.ctx, partner, ent, claim.NewSubscriber{ID: id, Email: email})
+	s, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, partner, ent, claim.NewSubscriber{ID: id, Email: email})
 	if err != nil {
 		tb.Fatalf("ProvisionSubscriber(%s, %s, %s) = %v", partner, ent, id, err)
 	}
@@ -39,7 +39,7 @@ func (e *env) mustProvisionOf(tb testing.TB, partner claim.OrgID, ent claim.Ente
 // mustDetach detaches the partner's enterprise.
 func (e *env) mustDetach(tb testing.TB, id claim.EnterpriseID, flow claim.DetachFlow) {
 	tb.Helper()
-	if err := e.svc.Detach(e.ctx, bwPartner, id, flow); err != nil {
+	if err := e.svc.BroadWorks().Detach(e.ctx, bwPartner, id, flow); err != nil {
 		tb.Fatalf("Detach(%s, %s) = %v", id, flow, err)
 	}
 }
@@ -48,7 +48,7 @@ func (e *env) mustDetach(tb testing.TB, id claim.EnterpriseID, flow claim.Detach
 func (e *env) mustRemoveSub(tb testing.TB, ids ...claim.SubscriberID) {
 	tb.Helper()
 	for _, id := range ids {
-		if err := e.svc.RemoveSubscriber(e.ctx, bwPartner, id); err != nil {
+		if err := e.svc.BroadWorks().RemoveSubscriber(e.ctx, bwPartner, id); err != nil {
 			tb.Fatalf("RemoveSubscriber(%s) = %v", id, err)
 		}
 	}
@@ -100,7 +100,7 @@ func TestRefuseDeleteOrgBroadWorks(t *testing.T) {
 			name:   "partner whose enterprise has a workspace",
 			reason: "q2 has a BroadWorks workspace (B6); q1, empty, is not deleted either",
 			setup: func(tb testing.TB, e *env) {
-				if err := e.svc.AddWorkspace(e.ctx, bwPartner2, "q2", "lobby"); err != nil {
+				if err := e.svc.BroadWorks().AddWorkspace(e.ctx, bwPartner2, "q2", "lobby"); err != nil {
 					tb.Fatalf("AddWorkspace() = %v", err)
 				}
 			},
@@ -214,7 +214,7 @@ func TestDeleteOrgBroadWorks(t *testing.T) {
 	// the enterprise; the org stays until deleted.
 	e.mustRemoveSub(t, "s2", "s3")
 	e.mustDetach(t, "new", claim.DetachStandard)
-	if _, err := e.svc.Enterprise(e.ctx, bwPartner, "new"); !errors.Is(err, claim.ErrNotFound) {
+	if _, err := e.svc.BroadWorks().Enterprise(e.ctx, bwPartner, "new"); !errors.Is(err, claim.ErrNotFound) {
 		t.Errorf("Enterprise(new) after a standard detach = %v, want ErrNotFound", err)
 	}
 	wantProf := claim.OrgProfile{Org: newOrg, Admins: []claim.Admin{{Email: "boss@new.example", Role: claim.FullAdmin}},
@@ -250,7 +250,7 @@ func TestDeleteOrgBroadWorks(t *testing.T) {
 	bwNoProfile(t, store, bwPartner)
 	e.mustOrg(t, bwPartner, claim.Enterprise, oldOrgDate, claim.Settings{})
 	for _, id := range []claim.EnterpriseID{"att", "new", "hyb", "idle"} {
-		if _, err := e.svc.Enterprise(e.ctx, bwPartner, id); !errors.Is(err, claim.ErrNotFound) {
+		if _, err := e.svc.BroadWorks().Enterprise(e.ctx, bwPartner, id); !errors.Is(err, claim.ErrNotFound) {
 			t.Errorf("Enterprise(%s) of a deleted partner = %v, want ErrNotFound", id, err)
 		}
 	}

@@ -264,7 +264,7 @@ func (m *bwMachine) Provision(t *rapid.T) {
 	if ent != "eu" {
 		email = rapid.SampledFrom(bwmAddrs).Draw(t, "email")
 	}
-	got, err := m.e.svc.ProvisionSubscriber(m.e.ctx, bwPartner, ent, claim.NewSubscriber{ID: id, Email: email})
+	got, err := m.e.svc.BroadWorks().ProvisionSubscriber(m.e.ctx, bwPartner, ent, claim.NewSubscriber{ID: id, Email: email})
 	call := fmt.Sprintf("ProvisionSubscriber(%s, %s, %q)", ent, id, email)
 	defer m.step(t, nil)
 	if _, ok := m.subs[id]; ok {
@@ -292,7 +292,7 @@ func (m *bwMachine) Provision(t *rapid.T) {
 func (m *bwMachine) EnterEmail(t *rapid.T) {
 	id := rapid.SampledFrom(bwmSubs).Draw(t, "subscriber")
 	email := rapid.SampledFrom(bwmAddrs).Draw(t, "email")
-	_, err := m.e.svc.EnterEmail(m.e.ctx, id, email)
+	_, err := m.e.svc.BroadWorks().EnterEmail(m.e.ctx, id, email)
 	call := fmt.Sprintf("EnterEmail(%s, %q)", id, email)
 	defer m.step(t, nil)
 	s, ok := m.subs[id]
@@ -315,7 +315,7 @@ func (m *bwMachine) SelfActivate(t *rapid.T) {
 	ent := rapid.SampledFrom(bwmEnts).Draw(t, "enterprise")
 	id := rapid.SampledFrom(bwmSubs).Draw(t, "subscriber")
 	email := rapid.SampledFrom(bwmAddrs).Draw(t, "email")
-	_, err := m.e.svc.SelfActivate(m.e.ctx, ent, claim.NewSubscriber{ID: id, Email: email})
+	_, err := m.e.svc.BroadWorks().SelfActivate(m.e.ctx, ent, claim.NewSubscriber{ID: id, Email: email})
 	call := fmt.Sprintf("SelfActivate(%s, %s, %q)", ent, id, email)
 	defer m.step(t, nil)
 	if _, ok := m.subs[id]; ok {
@@ -331,7 +331,7 @@ func (m *bwMachine) SelfActivate(t *rapid.T) {
 
 func (m *bwMachine) ValidateEmail(t *rapid.T) {
 	id := rapid.SampledFrom(bwmSubs).Draw(t, "subscriber")
-	got, err := m.e.svc.ValidateEmail(m.e.ctx, id)
+	got, err := m.e.svc.BroadWorks().ValidateEmail(m.e.ctx, id)
 	call := fmt.Sprintf("ValidateEmail(%s)", id)
 	defer m.step(t, nil)
 	s, ok := m.subs[id]
@@ -349,7 +349,7 @@ func (m *bwMachine) ValidateEmail(t *rapid.T) {
 
 func (m *bwMachine) Retry(t *rapid.T) {
 	id := rapid.SampledFrom(bwmSubs).Draw(t, "subscriber")
-	got, err := m.e.svc.RetrySubscriber(m.e.ctx, bwPartner, id)
+	got, err := m.e.svc.BroadWorks().RetrySubscriber(m.e.ctx, bwPartner, id)
 	call := fmt.Sprintf("RetrySubscriber(%s)", id)
 	defer m.step(t, nil)
 	s, ok := m.subs[id]
@@ -365,7 +365,7 @@ func (m *bwMachine) Retry(t *rapid.T) {
 
 func (m *bwMachine) Consent(t *rapid.T) {
 	id := rapid.SampledFrom(bwmSubs).Draw(t, "subscriber")
-	got, err := m.e.svc.Consent(m.e.ctx, id)
+	got, err := m.e.svc.BroadWorks().Consent(m.e.ctx, id)
 	call := fmt.Sprintf("Consent(%s)", id)
 	s, ok := m.subs[id]
 	switch {
@@ -390,7 +390,7 @@ func (m *bwMachine) Consent(t *rapid.T) {
 
 func (m *bwMachine) Remove(t *rapid.T) {
 	id := rapid.SampledFrom(bwmSubs).Draw(t, "subscriber")
-	err := m.e.svc.RemoveSubscriber(m.e.ctx, bwPartner, id)
+	err := m.e.svc.BroadWorks().RemoveSubscriber(m.e.ctx, bwPartner, id)
 	if _, ok := m.subs[id]; !ok {
 		smErr(t, "RemoveSubscriber", err, claim.ErrNotFound)
 	} else {
@@ -405,7 +405,7 @@ func (m *bwMachine) Remove(t *rapid.T) {
 // Check compares the service with the model and checks the invariants.
 func (m *bwMachine) Check(t *rapid.T) {
 	for _, id := range bwmSubs {
-		got, err := m.e.svc.Subscriber(m.e.ctx, id)
+		got, err := m.e.svc.BroadWorks().Subscriber(m.e.ctx, id)
 		s, ok := m.subs[id]
 		if !ok {
 			if !errors.Is(err, claim.ErrNotFound) {

@@ -24,7 +24,7 @@ func TestBroadWorksPagesLargeEnterprise(t *testing.T) {
 	}
 
 	n := 0
-	for sub, err := range e.svc.Subscribers(e.ctx, bwPartner, "big") {
+	for sub, err := range e.svc.BroadWorks().Subscribers(e.ctx, bwPartner, "big") {
 		if err != nil {
 			t.Fatalf("Subscribers() = %v", err)
 		}
@@ -38,7 +38,7 @@ func TestBroadWorksPagesLargeEnterprise(t *testing.T) {
 	}
 
 	var de *claim.DetachError
-	if err := e.svc.Detach(e.ctx, bwPartner, "big", claim.DetachHybrid); !errors.As(err, &de) {
+	if err := e.svc.BroadWorks().Detach(e.ctx, bwPartner, "big", claim.DetachHybrid); !errors.As(err, &de) {
 		t.Fatalf("Detach() = %v, want a *DetachError", err)
 	}
 	if de.Subscribers+de.Pending != subs {
@@ -49,23 +49,23 @@ func TestBroadWorksPagesLargeEnterprise(t *testing.T) {
 	// attached to an org.
 	e.mustOrg(t, "p9", claim.Enterprise, oldOrgDate, claim.Settings{})
 	for i := range ents {
-		if _, err := e.svc.CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: claim.EnterpriseID(fmt.Sprintf("e%04d", i)), Partner: "p9",
+		if _, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: claim.EnterpriseID(fmt.Sprintf("e%04d", i)), Partner: "p9",
 			Name: "E", Template: claim.Template{PartnerAdmin: bwAdmin, TrustedEmail: true}, Target: bwOther}); err != nil {
 			t.Fatalf("CreateEnterprise(e%04d) = %v", i, err)
 		}
 	}
 	bob := e.mustActive(t, bwOther, "bob@other.example", 0)
 	last := claim.EnterpriseID(fmt.Sprintf("e%04d", ents-1))
-	if _, err := e.svc.ProvisionSubscriber(e.ctx, "p9", last, claim.NewSubscriber{ID: "t1", Email: bob.Email, FirstName: "B", LastName: "O"}); err != nil {
+	if _, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, "p9", last, claim.NewSubscriber{ID: "t1", Email: bob.Email, FirstName: "B", LastName: "O"}); err != nil {
 		t.Fatalf("ProvisionSubscriber(%s) = %v", last, err)
 	}
 	if err := e.svc.DeleteOrg(e.ctx, "p9"); !errors.Is(err, claim.ErrEnterpriseAttached) {
 		t.Fatalf("DeleteOrg(p9) with %s attached = %v, want ErrEnterpriseAttached", last, err)
 	}
-	if err := e.svc.RemoveSubscriber(e.ctx, "p9", "t1"); err != nil {
+	if err := e.svc.BroadWorks().RemoveSubscriber(e.ctx, "p9", "t1"); err != nil {
 		t.Fatalf("RemoveSubscriber(t1) = %v", err)
 	}
-	if err := e.svc.Detach(e.ctx, "p9", last, claim.DetachHybrid); err != nil {
+	if err := e.svc.BroadWorks().Detach(e.ctx, "p9", last, claim.DetachHybrid); err != nil {
 		t.Fatalf("Detach(%s) = %v", last, err)
 	}
 	seq := e.lastSeq(t)
@@ -97,10 +97,10 @@ func TestBroadWorksApprovalPendingPages(t *testing.T) {
 	}
 	enter := func(id claim.SubscriberID, email string) (claim.Subscriber, error) {
 		t.Helper()
-		if _, err := e.svc.EnterEmail(e.ctx, id, email); err != nil {
+		if _, err := e.svc.BroadWorks().EnterEmail(e.ctx, id, email); err != nil {
 			t.Fatalf("EnterEmail(%s) = %v", id, err)
 		}
-		return e.svc.ValidateEmail(e.ctx, id)
+		return e.svc.BroadWorks().ValidateEmail(e.ctx, id)
 	}
 	last := claim.SubscriberID(fmt.Sprintf("s%04d", subs-1))
 	if sub, err := enter(last, ann.Email); err != nil || sub.Status != claim.StatusError {

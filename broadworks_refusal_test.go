@@ -50,7 +50,7 @@ func bwRefusalWorld(tb testing.TB) *env {
 	e.mustProvision(tb, "ent", "s2", "carl@x.example")
 	e.mustProvision(tb, "entU", "su", "")
 	e.mustProvision(tb, "entU", "sv", "")
-	if _, err := e.svc.EnterEmail(e.ctx, "sv", "vic@x.example"); err != nil {
+	if _, err := e.svc.BroadWorks().EnterEmail(e.ctx, "sv", "vic@x.example"); err != nil {
 		tb.Fatalf("EnterEmail(sv) = %v", err)
 	}
 	if s := e.mustProvision(tb, "entV", "sw", "olga@other.example"); s.Status != claim.StatusError {
@@ -84,7 +84,7 @@ func (e *env) bwSnapshotOf(tb testing.TB, ents map[claim.OrgID][]claim.Enterpris
 	orgs = slices.Clone(orgs)
 	for partner, ids := range ents {
 		for _, id := range ids {
-			ent, err := e.svc.Enterprise(e.ctx, partner, id)
+			ent, err := e.svc.BroadWorks().Enterprise(e.ctx, partner, id)
 			if err != nil {
 				continue
 			}
@@ -92,7 +92,7 @@ func (e *env) bwSnapshotOf(tb testing.TB, ents map[claim.OrgID][]claim.Enterpris
 			if ent.Org != "" && !slices.Contains(orgs, ent.Org) {
 				orgs = append(orgs, ent.Org)
 			}
-			for s, err := range e.svc.Subscribers(e.ctx, partner, id) {
+			for s, err := range e.svc.BroadWorks().Subscribers(e.ctx, partner, id) {
 				if err != nil {
 					tb.Fatalf("Subscribers(%s) = %v", id, err)
 				}
@@ -102,7 +102,7 @@ func (e *env) bwSnapshotOf(tb testing.TB, ents map[claim.OrgID][]claim.Enterpris
 	}
 	st.World = e.snapshot(tb, orgs...)
 	for _, o := range orgs {
-		p, err := e.svc.OrgProfile(e.ctx, o)
+		p, err := e.svc.BroadWorks().OrgProfile(e.ctx, o)
 		if err != nil && !errors.Is(err, claim.ErrNotFound) {
 			tb.Fatalf("OrgProfile(%s) = %v", o, err)
 		}
@@ -118,20 +118,20 @@ func TestBWRefusals(t *testing.T) {
 		return x
 	}
 	create := func(x claim.BroadWorksEnterprise) func(*env) error {
-		return func(e *env) error { _, err := e.svc.CreateEnterprise(e.ctx, x); return err }
+		return func(e *env) error { _, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, x); return err }
 	}
 	provision := func(partner claim.OrgID, id claim.EnterpriseID, sub claim.SubscriberID, email string) func(*env) error {
 		return func(e *env) error {
-			_, err := e.svc.ProvisionSubscriber(e.ctx, partner, id, claim.NewSubscriber{ID: sub, Email: email})
+			_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, partner, id, claim.NewSubscriber{ID: sub, Email: email})
 			return err
 		}
 	}
 	enterEmail := func(id claim.SubscriberID, email string) func(*env) error {
-		return func(e *env) error { _, err := e.svc.EnterEmail(e.ctx, id, email); return err }
+		return func(e *env) error { _, err := e.svc.BroadWorks().EnterEmail(e.ctx, id, email); return err }
 	}
 	selfActivate := func(id claim.EnterpriseID, sub claim.SubscriberID, email string) func(*env) error {
 		return func(e *env) error {
-			_, err := e.svc.SelfActivate(e.ctx, id, claim.NewSubscriber{ID: sub, Email: email})
+			_, err := e.svc.BroadWorks().SelfActivate(e.ctx, id, claim.NewSubscriber{ID: sub, Email: email})
 			return err
 		}
 	}
@@ -178,12 +178,12 @@ func TestBWRefusals(t *testing.T) {
 		{name: "EnterEmail: customer org user (B1)", call: enterEmail("su", "oscar@other.example"), want: claim.ErrUseAttach},
 		{name: "EnterEmail: held by a pending claim", call: enterEmail("su", "hank@held.example"), want: claim.ErrHeldByClaim},
 
-		{name: "ValidateEmail: unknown subscriber", call: func(e *env) error { _, err := e.svc.ValidateEmail(e.ctx, "zz"); return err }, want: claim.ErrNotFound},
-		{name: "ValidateEmail: not pending_email_validation", call: func(e *env) error { _, err := e.svc.ValidateEmail(e.ctx, "su"); return err }, want: claim.ErrSubscriberStatus},
+		{name: "ValidateEmail: unknown subscriber", call: func(e *env) error { _, err := e.svc.BroadWorks().ValidateEmail(e.ctx, "zz"); return err }, want: claim.ErrNotFound},
+		{name: "ValidateEmail: not pending_email_validation", call: func(e *env) error { _, err := e.svc.BroadWorks().ValidateEmail(e.ctx, "su"); return err }, want: claim.ErrSubscriberStatus},
 		{
 			name:  "ValidateEmail: the address became a customer user's",
 			setup: func(tb testing.TB, e *env) { e.mustUser(tb, bwOther, "vic@x.example", 0) },
-			call:  func(e *env) error { _, err := e.svc.ValidateEmail(e.ctx, "sv"); return err },
+			call:  func(e *env) error { _, err := e.svc.BroadWorks().ValidateEmail(e.ctx, "sv"); return err },
 			want:  claim.ErrUseAttach,
 		},
 
@@ -194,9 +194,9 @@ func TestBWRefusals(t *testing.T) {
 		{name: "SelfActivate: another subscriber's address", call: selfActivate("entU", "sz", "ann@cust.example"), want: claim.ErrEmailTaken},
 		{name: "SelfActivate: customer org user", call: selfActivate("entU", "sz", "oscar@other.example"), want: claim.ErrUseAttach},
 
-		{name: "Consent: unknown subscriber", call: func(e *env) error { _, err := e.svc.Consent(e.ctx, "zz"); return err }, want: claim.ErrNotFound},
-		{name: "Consent: provisioned", call: func(e *env) error { _, err := e.svc.Consent(e.ctx, "s1"); return err }, want: claim.ErrSubscriberStatus},
-		{name: "Consent: pending validation", call: func(e *env) error { _, err := e.svc.Consent(e.ctx, "sv"); return err }, want: claim.ErrSubscriberStatus},
+		{name: "Consent: unknown subscriber", call: func(e *env) error { _, err := e.svc.BroadWorks().Consent(e.ctx, "zz"); return err }, want: claim.ErrNotFound},
+		{name: "Consent: provisioned", call: func(e *env) error { _, err := e.svc.BroadWorks().Consent(e.ctx, "s1"); return err }, want: claim.ErrSubscriberStatus},
+		{name: "Consent: pending validation", call: func(e *env) error { _, err := e.svc.BroadWorks().Consent(e.ctx, "sv"); return err }, want: claim.ErrSubscriberStatus},
 		{
 			name: "Consent: the old account was claimed meanwhile",
 			setup: func(tb testing.TB, e *env) {
@@ -204,55 +204,57 @@ func TestBWRefusals(t *testing.T) {
 				carl, _ := e.svc.UserByEmail(e.ctx, "carl@x.example")
 				e.mustClaim(tb, "claimer", claim.ClaimOptions{ImmediateOnly: true}, carl.ID)
 			},
-			call: func(e *env) error { _, err := e.svc.Consent(e.ctx, "s2"); return err },
+			call: func(e *env) error { _, err := e.svc.BroadWorks().Consent(e.ctx, "s2"); return err },
 			want: claim.ErrHeldByClaim,
 		},
 
-		{name: "RetrySubscriber: not in error", call: func(e *env) error { _, err := e.svc.RetrySubscriber(e.ctx, bwPartner, "s1"); return err }, want: claim.ErrSubscriberStatus},
-		{name: "RetrySubscriber: another partner's", call: func(e *env) error { _, err := e.svc.RetrySubscriber(e.ctx, bwOther, "sw"); return err }, want: claim.ErrNotFound},
-		{name: "RemoveSubscriber: unknown", call: func(e *env) error { return e.svc.RemoveSubscriber(e.ctx, bwPartner, "zz") }, want: claim.ErrNotFound},
-		{name: "RemoveSubscriber: another partner's", call: func(e *env) error { return e.svc.RemoveSubscriber(e.ctx, bwOther, "s1") }, want: claim.ErrNotFound},
+		{name: "RetrySubscriber: not in error", call: func(e *env) error { _, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwPartner, "s1"); return err }, want: claim.ErrSubscriberStatus},
+		{name: "RetrySubscriber: another partner's", call: func(e *env) error { _, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwOther, "sw"); return err }, want: claim.ErrNotFound},
+		{name: "RemoveSubscriber: unknown", call: func(e *env) error { return e.svc.BroadWorks().RemoveSubscriber(e.ctx, bwPartner, "zz") }, want: claim.ErrNotFound},
+		{name: "RemoveSubscriber: another partner's", call: func(e *env) error { return e.svc.BroadWorks().RemoveSubscriber(e.ctx, bwOther, "s1") }, want: claim.ErrNotFound},
 
-		{name: "Detach: bad flow", call: func(e *env) error { return e.svc.Detach(e.ctx, bwPartner, "ent", "partial") }, want: claim.ErrInvalidValue, field: "flow"},
-		{name: "Detach: unknown enterprise", call: func(e *env) error { return e.svc.Detach(e.ctx, bwPartner, "zz", claim.DetachHybrid) }, want: claim.ErrNotFound},
-		{name: "Detach: another partner's", call: func(e *env) error { return e.svc.Detach(e.ctx, bwOther, "ent", claim.DetachHybrid) }, want: claim.ErrNotFound},
-		{name: "Detach: not attached", call: func(e *env) error { return e.svc.Detach(e.ctx, bwPartner, "entU", claim.DetachStandard) }, want: claim.ErrNotAttached},
-		{name: "Detach: waiting for approval", call: func(e *env) error { return e.svc.Detach(e.ctx, bwPartner, "entV", claim.DetachStandard) }, want: claim.ErrNotAttached},
-		{name: "Detach: subscribers remain (standard)", call: func(e *env) error { return e.svc.Detach(e.ctx, bwPartner, "ent", claim.DetachStandard) }, want: claim.ErrDetachBlocked},
-		{name: "Detach: subscribers remain (hybrid)", call: func(e *env) error { return e.svc.Detach(e.ctx, bwPartner, "ent", claim.DetachHybrid) }, want: claim.ErrDetachBlocked},
+		{name: "Detach: bad flow", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwPartner, "ent", "partial") }, want: claim.ErrInvalidValue, field: "flow"},
+		{name: "Detach: unknown enterprise", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwPartner, "zz", claim.DetachHybrid) }, want: claim.ErrNotFound},
+		{name: "Detach: another partner's", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwOther, "ent", claim.DetachHybrid) }, want: claim.ErrNotFound},
+		{name: "Detach: not attached", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwPartner, "entU", claim.DetachStandard) }, want: claim.ErrNotAttached},
+		{name: "Detach: waiting for approval", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwPartner, "entV", claim.DetachStandard) }, want: claim.ErrNotAttached},
+		{name: "Detach: subscribers remain (standard)", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwPartner, "ent", claim.DetachStandard) }, want: claim.ErrDetachBlocked},
+		{name: "Detach: subscribers remain (hybrid)", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwPartner, "ent", claim.DetachHybrid) }, want: claim.ErrDetachBlocked},
 
 		{name: "AddAdmin: bad address", call: func(e *env) error {
-			return e.svc.AddAdmin(e.ctx, bwCust, claim.Admin{Email: "x", Role: claim.FullAdmin})
+			return e.svc.BroadWorks().AddAdmin(e.ctx, bwCust, claim.Admin{Email: "x", Role: claim.FullAdmin})
 		}, want: claim.ErrInvalidEmail, field: "Admin.Email"},
-		{name: "AddAdmin: bad role", call: func(e *env) error { return e.svc.AddAdmin(e.ctx, bwCust, claim.Admin{Email: bwAdmin, Role: "owner"}) }, want: claim.ErrInvalidValue, field: "Admin.Role"},
+		{name: "AddAdmin: bad role", call: func(e *env) error {
+			return e.svc.BroadWorks().AddAdmin(e.ctx, bwCust, claim.Admin{Email: bwAdmin, Role: "owner"})
+		}, want: claim.ErrInvalidValue, field: "Admin.Role"},
 		{name: "AddAdmin: unknown org", call: func(e *env) error {
-			return e.svc.AddAdmin(e.ctx, "zz", claim.Admin{Email: bwAdmin, Role: claim.FullAdmin})
+			return e.svc.BroadWorks().AddAdmin(e.ctx, "zz", claim.Admin{Email: bwAdmin, Role: claim.FullAdmin})
 		}, want: claim.ErrNotFound},
 		{name: "AddAdmin: unknown partner", call: func(e *env) error {
-			return e.svc.AddAdmin(e.ctx, bwCust, claim.Admin{Email: bwAdmin, Role: claim.FullAdmin, Partner: "zz"})
+			return e.svc.BroadWorks().AddAdmin(e.ctx, bwCust, claim.Admin{Email: bwAdmin, Role: claim.FullAdmin, Partner: "zz"})
 		}, want: claim.ErrNotFound},
 		{name: "SetOrgLicenses: empty name", call: func(e *env) error {
-			return e.svc.SetOrgLicenses(e.ctx, bwCust, []claim.OrgLicense{{Name: " ", Status: claim.LicenseActive}})
+			return e.svc.BroadWorks().SetOrgLicenses(e.ctx, bwCust, []claim.OrgLicense{{Name: " ", Status: claim.LicenseActive}})
 		}, want: claim.ErrInvalidValue, field: "OrgLicense.Name"},
 		{name: "SetOrgLicenses: bad status", call: func(e *env) error {
-			return e.svc.SetOrgLicenses(e.ctx, bwCust, []claim.OrgLicense{{Name: "M", Status: "expired"}})
+			return e.svc.BroadWorks().SetOrgLicenses(e.ctx, bwCust, []claim.OrgLicense{{Name: "M", Status: "expired"}})
 		}, want: claim.ErrInvalidValue, field: "OrgLicense.Status"},
 		{name: "SetOrgLicenses: a name twice", call: func(e *env) error {
-			return e.svc.SetOrgLicenses(e.ctx, bwCust, []claim.OrgLicense{{Name: "M", Status: claim.LicenseActive}, {Name: "M ", Status: claim.LicenseCancelled}})
+			return e.svc.BroadWorks().SetOrgLicenses(e.ctx, bwCust, []claim.OrgLicense{{Name: "M", Status: claim.LicenseActive}, {Name: "M ", Status: claim.LicenseCancelled}})
 		}, want: claim.ErrDuplicate, field: "OrgLicense.Name"},
-		{name: "SetOrgLicenses: unknown org", call: func(e *env) error { return e.svc.SetOrgLicenses(e.ctx, "zz", nil) }, want: claim.ErrNotFound},
-		{name: "SetRestrictedAdminMode: unknown org", call: func(e *env) error { return e.svc.SetRestrictedAdminMode(e.ctx, "zz", true) }, want: claim.ErrNotFound},
-		{name: "OrgProfile: unknown org", call: func(e *env) error { _, err := e.svc.OrgProfile(e.ctx, "zz"); return err }, want: claim.ErrNotFound},
+		{name: "SetOrgLicenses: unknown org", call: func(e *env) error { return e.svc.BroadWorks().SetOrgLicenses(e.ctx, "zz", nil) }, want: claim.ErrNotFound},
+		{name: "SetRestrictedAdminMode: unknown org", call: func(e *env) error { return e.svc.BroadWorks().SetRestrictedAdminMode(e.ctx, "zz", true) }, want: claim.ErrNotFound},
+		{name: "OrgProfile: unknown org", call: func(e *env) error { _, err := e.svc.BroadWorks().OrgProfile(e.ctx, "zz"); return err }, want: claim.ErrNotFound},
 
-		{name: "AddWorkspace: empty name", call: func(e *env) error { return e.svc.AddWorkspace(e.ctx, bwPartner, "ent", " ") }, want: claim.ErrInvalidValue, field: "workspace"},
-		{name: "AddWorkspace: another partner's", call: func(e *env) error { return e.svc.AddWorkspace(e.ctx, bwOther, "ent", "w") }, want: claim.ErrNotFound},
+		{name: "AddWorkspace: empty name", call: func(e *env) error { return e.svc.BroadWorks().AddWorkspace(e.ctx, bwPartner, "ent", " ") }, want: claim.ErrInvalidValue, field: "workspace"},
+		{name: "AddWorkspace: another partner's", call: func(e *env) error { return e.svc.BroadWorks().AddWorkspace(e.ctx, bwOther, "ent", "w") }, want: claim.ErrNotFound},
 		{
 			name:  "AddWorkspace: duplicate",
-			setup: func(tb testing.TB, e *env) { _ = e.svc.AddWorkspace(e.ctx, bwPartner, "ent", "lobby") },
-			call:  func(e *env) error { return e.svc.AddWorkspace(e.ctx, bwPartner, "ent", "lobby") },
+			setup: func(tb testing.TB, e *env) { _ = e.svc.BroadWorks().AddWorkspace(e.ctx, bwPartner, "ent", "lobby") },
+			call:  func(e *env) error { return e.svc.BroadWorks().AddWorkspace(e.ctx, bwPartner, "ent", "lobby") },
 			want:  claim.ErrDuplicate,
 		},
-		{name: "RemoveWorkspace: unknown", call: func(e *env) error { return e.svc.RemoveWorkspace(e.ctx, bwPartner, "ent", "lobby") }, want: claim.ErrNotFound},
+		{name: "RemoveWorkspace: unknown", call: func(e *env) error { return e.svc.BroadWorks().RemoveWorkspace(e.ctx, bwPartner, "ent", "lobby") }, want: claim.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

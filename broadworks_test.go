@@ -48,7 +48,7 @@ func bwWorldOn(tb testing.TB, store claim.Store) *env {
 // mustEnterprise creates an enterprise of the partner.
 func (e *env) mustEnterprise(tb testing.TB, id claim.EnterpriseID, trusted bool, target claim.OrgID) claim.BroadWorksEnterprise {
 	tb.Helper()
-	ent, err := e.svc.CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: id, Partner: bwPartner, Name: "Enterprise " + string(id),
+	ent, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: id, Partner: bwPartner, Name: "Enterprise " + string(id),
 		Template: claim.Template{PartnerAdmin: bwAdmin, TrustedEmail: trusted}, Target: target})
 	if err != nil {
 		tb.Fatalf("CreateEnterprise(%s) = %v", id, err)
@@ -66,7 +66,7 @@ type fataler interface {
 // templates).
 func (e *env) mustProvision(tb testing.TB, ent claim.EnterpriseID, id claim.SubscriberID, email string) claim.Subscriber {
 	tb.Helper()
-	s, err := e.svc.ProvisionSubscriber(e.ctx, bwPartner, ent, claim.NewSubscriber{ID: id, Email: email, FirstName: "F", LastName: "L"})
+	s, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, bwPartner, ent, claim.NewSubscriber{ID: id, Email: email, FirstName: "F", LastName: "L"})
 	if err != nil {
 		tb.Fatalf("ProvisionSubscriber(%s, %s, %q) = %v", ent, id, email, err)
 	}
@@ -75,7 +75,7 @@ func (e *env) mustProvision(tb testing.TB, ent claim.EnterpriseID, id claim.Subs
 
 func (e *env) mustEnterpriseGet(tb fataler, id claim.EnterpriseID) claim.BroadWorksEnterprise {
 	tb.Helper()
-	ent, err := e.svc.Enterprise(e.ctx, bwPartner, id)
+	ent, err := e.svc.BroadWorks().Enterprise(e.ctx, bwPartner, id)
 	if err != nil {
 		tb.Fatalf("Enterprise(%s) = %v", id, err)
 	}
@@ -84,7 +84,7 @@ func (e *env) mustEnterpriseGet(tb fataler, id claim.EnterpriseID) claim.BroadWo
 
 func (e *env) mustProfile(tb testing.TB, org claim.OrgID) claim.OrgProfile {
 	tb.Helper()
-	p, err := e.svc.OrgProfile(e.ctx, org)
+	p, err := e.svc.BroadWorks().OrgProfile(e.ctx, org)
 	if err != nil {
 		tb.Fatalf("OrgProfile(%s) = %v", org, err)
 	}
@@ -278,7 +278,7 @@ func TestAttachRules(t *testing.T) {
 			name:   "restricted admin mode on",
 			reason: "an automatic attach turns restricted admin mode off (B4)",
 			setup: func(tb testing.TB, e *env) {
-				if err := e.svc.SetRestrictedAdminMode(e.ctx, bwCust, true); err != nil {
+				if err := e.svc.BroadWorks().SetRestrictedAdminMode(e.ctx, bwCust, true); err != nil {
 					tb.Fatalf("SetRestrictedAdminMode() = %v", err)
 				}
 			},
@@ -386,14 +386,14 @@ func TestAttachRules(t *testing.T) {
 
 func bwMustAdmin(tb testing.TB, e *env, org claim.OrgID, a claim.Admin) {
 	tb.Helper()
-	if err := e.svc.AddAdmin(e.ctx, org, a); err != nil {
+	if err := e.svc.BroadWorks().AddAdmin(e.ctx, org, a); err != nil {
 		tb.Fatalf("AddAdmin(%s, %+v) = %v", org, a, err)
 	}
 }
 
 func bwMustLicenses(tb testing.TB, e *env, org claim.OrgID, ls ...claim.OrgLicense) {
 	tb.Helper()
-	if err := e.svc.SetOrgLicenses(e.ctx, org, ls); err != nil {
+	if err := e.svc.BroadWorks().SetOrgLicenses(e.ctx, org, ls); err != nil {
 		tb.Fatalf("SetOrgLicenses(%s) = %v", org, err)
 	}
 }
@@ -419,23 +419,23 @@ func TestAttachApprovalFlow(t *testing.T) {
 	if sub.Status != claim.StatusError {
 		t.Fatalf("status = %s, want error", sub.Status)
 	}
-	_, err := e.svc.ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s2", Email: "new@else.example"})
+	_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s2", Email: "new@else.example"})
 	if !errors.Is(err, claim.ErrApprovalRequired) {
 		t.Errorf("ProvisionSubscriber(second) while the attach waits = %v, want ErrApprovalRequired", err)
 	}
-	again, err := e.svc.RetrySubscriber(e.ctx, bwPartner, "s1")
+	again, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwPartner, "s1")
 	if err != nil || again.Status != claim.StatusError {
 		t.Fatalf("RetrySubscriber() before approval = %+v, %v; want still error", again, err)
 	}
 	bwMustAdmin(t, e, bwCust, claim.Admin{Email: bwAdmin, Role: claim.FullAdmin, Partner: bwPartner})
-	done, err := e.svc.RetrySubscriber(e.ctx, bwPartner, "s1")
+	done, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwPartner, "s1")
 	if err != nil || done.Status != claim.StatusProvisioned || done.User != ann.ID || done.Err() != nil {
 		t.Fatalf("RetrySubscriber() after approval = %+v, %v; want provisioned as ann", done, err)
 	}
 	if ent := e.mustEnterpriseGet(t, "ent"); ent.Org != bwCust || ent.Attach != claim.AttachApproved {
 		t.Errorf("enterprise = %+v, want attached to cust, approved", ent)
 	}
-	if _, err := e.svc.RetrySubscriber(e.ctx, bwPartner, "s1"); !errors.Is(err, claim.ErrSubscriberStatus) {
+	if _, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwPartner, "s1"); !errors.Is(err, claim.ErrSubscriberStatus) {
 		t.Errorf("RetrySubscriber() of a provisioned subscriber = %v, want ErrSubscriberStatus", err)
 	}
 	s2 := e.mustProvision(t, "ent", "s2", "new@else.example")
@@ -477,7 +477,7 @@ func TestConsentFlows(t *testing.T) {
 				t.Errorf("old account before consent = %+v, want untouched", u)
 			}
 			seq := e.lastSeq(t)
-			got, err := e.svc.Consent(e.ctx, "s1")
+			got, err := e.svc.BroadWorks().Consent(e.ctx, "s1")
 			if err != nil {
 				t.Fatalf("Consent() = %v", err)
 			}
@@ -501,7 +501,7 @@ func TestConsentFlows(t *testing.T) {
 			if len(evs) == len(wantTypes) && (evs[1].Content != 6 || evs[1].User != old.ID || evs[1].Org != tt.from) {
 				t.Errorf("content.deleted = %+v, want 6 items of %s in %s", evs[1], old.ID, tt.from)
 			}
-			if _, err := e.svc.Consent(e.ctx, "s1"); !errors.Is(err, claim.ErrSubscriberStatus) {
+			if _, err := e.svc.BroadWorks().Consent(e.ctx, "s1"); !errors.Is(err, claim.ErrSubscriberStatus) {
 				t.Errorf("Consent() twice = %v, want ErrSubscriberStatus", err)
 			}
 		})
@@ -518,7 +518,7 @@ func (e *env) mustActivateNew(tb testing.TB, trusted, self bool, id claim.Subscr
 	case trusted:
 		return e.mustProvision(tb, "ent", id, email)
 	case self:
-		s, err := e.svc.SelfActivate(e.ctx, "ent", claim.NewSubscriber{ID: id, Email: email})
+		s, err := e.svc.BroadWorks().SelfActivate(e.ctx, "ent", claim.NewSubscriber{ID: id, Email: email})
 		if err != nil || s.Status != claim.StatusPendingEmailValidation || s.Flow != claim.FlowSelfActivation {
 			tb.Fatalf("SelfActivate(%s) = %+v, %v", id, s, err)
 		}
@@ -527,11 +527,11 @@ func (e *env) mustActivateNew(tb testing.TB, trusted, self bool, id claim.Subscr
 		if s.Status != claim.StatusPendingEmailInput || s.Flow != claim.FlowUntrusted {
 			tb.Fatalf("ProvisionSubscriber(%s) untrusted = %+v", id, s)
 		}
-		if s, err := e.svc.EnterEmail(e.ctx, id, email); err != nil || s.Status != claim.StatusPendingEmailValidation {
+		if s, err := e.svc.BroadWorks().EnterEmail(e.ctx, id, email); err != nil || s.Status != claim.StatusPendingEmailValidation {
 			tb.Fatalf("EnterEmail(%s) = %+v, %v", id, s, err)
 		}
 	}
-	s, err := e.svc.ValidateEmail(e.ctx, id)
+	s, err := e.svc.BroadWorks().ValidateEmail(e.ctx, id)
 	if err != nil {
 		tb.Fatalf("ValidateEmail(%s) = %v", id, err)
 	}
@@ -585,7 +585,7 @@ func TestDetach(t *testing.T) {
 			e.mustProvision(t, "ent", "s1", ann.Email)
 			e.mustActive(t, bwConsumer, "carl@x.example", 1)
 			e.mustProvision(t, "ent", "s2", "carl@x.example") // pending consent
-			if err := e.svc.AddWorkspace(e.ctx, bwPartner, "ent", "lobby"); err != nil {
+			if err := e.svc.BroadWorks().AddWorkspace(e.ctx, bwPartner, "ent", "lobby"); err != nil {
 				t.Fatalf("AddWorkspace() = %v", err)
 			}
 			steps := []struct {
@@ -593,15 +593,15 @@ func TestDetach(t *testing.T) {
 				want claim.DetachError
 			}{
 				{func() error { return nil }, claim.DetachError{Enterprise: "ent", Workspaces: 1, Subscribers: 1, Pending: 1}},
-				{func() error { return e.svc.RemoveWorkspace(e.ctx, bwPartner, "ent", "lobby") }, claim.DetachError{Enterprise: "ent", Subscribers: 1, Pending: 1}},
-				{func() error { return e.svc.RemoveSubscriber(e.ctx, bwPartner, "s1") }, claim.DetachError{Enterprise: "ent", Pending: 1}},
+				{func() error { return e.svc.BroadWorks().RemoveWorkspace(e.ctx, bwPartner, "ent", "lobby") }, claim.DetachError{Enterprise: "ent", Subscribers: 1, Pending: 1}},
+				{func() error { return e.svc.BroadWorks().RemoveSubscriber(e.ctx, bwPartner, "s1") }, claim.DetachError{Enterprise: "ent", Pending: 1}},
 			}
 			for i, st := range steps {
 				if err := st.do(); err != nil {
 					t.Fatalf("step %d: %v", i, err)
 				}
 				before := e.snapshot(t, bwCust)
-				err := e.svc.Detach(e.ctx, bwPartner, "ent", flow)
+				err := e.svc.BroadWorks().Detach(e.ctx, bwPartner, "ent", flow)
 				var de *claim.DetachError
 				if !errors.As(err, &de) || !errors.Is(err, claim.ErrDetachBlocked) {
 					t.Fatalf("step %d: Detach() = %v, want a *DetachError", i, err)
@@ -611,16 +611,16 @@ func TestDetach(t *testing.T) {
 				}
 				e.unchanged(t, before, bwCust)
 			}
-			if err := e.svc.RemoveSubscriber(e.ctx, bwPartner, "s2"); err != nil {
+			if err := e.svc.BroadWorks().RemoveSubscriber(e.ctx, bwPartner, "s2"); err != nil {
 				t.Fatalf("RemoveSubscriber(s2) = %v", err)
 			}
-			if err := e.svc.Detach(e.ctx, bwPartner, "ent", flow); err != nil {
+			if err := e.svc.BroadWorks().Detach(e.ctx, bwPartner, "ent", flow); err != nil {
 				t.Fatalf("Detach() = %v", err)
 			}
 			prof := e.mustProfile(t, bwCust)
 			_, partnerAdmin := bwAdminOf(prof, bwAdmin)
 			bwLicense := claim.OrgLicense{Name: claim.BroadWorksLicense, Status: claim.LicenseActive}
-			ent, err := e.svc.Enterprise(e.ctx, bwPartner, "ent")
+			ent, err := e.svc.BroadWorks().Enterprise(e.ctx, bwPartner, "ent")
 			if flow == claim.DetachStandard {
 				bwLicense.Status = claim.LicenseCancelled
 				if partnerAdmin || !errors.Is(err, claim.ErrNotFound) {
@@ -656,7 +656,7 @@ func TestAttachNoAdminInvite(t *testing.T) {
 			ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
 			e.mustVerify(t, bwCust, "cust.example")
 			bwMustAdmin(t, e, bwCust, claim.Admin{Email: "boss@cust.example", Role: claim.FullAdmin})
-			if _, err := e.svc.CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: "ent", Partner: bwPartner, Name: "Ent",
+			if _, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: "ent", Partner: bwPartner, Name: "Ent",
 				Template: claim.Template{PartnerAdmin: bwAdmin, TrustedEmail: true, NoAdminInvite: off}, Target: bwCust}); err != nil {
 				t.Fatalf("CreateEnterprise() = %v", err)
 			}
@@ -700,7 +700,7 @@ func TestConsentAccountInOwnOrg(t *testing.T) {
 	}
 	mine := e.mustUser(t, ent.Org, carl.Email, 5)
 	seq := e.lastSeq(t)
-	got, err := e.svc.Consent(e.ctx, "s1")
+	got, err := e.svc.BroadWorks().Consent(e.ctx, "s1")
 	if err != nil {
 		t.Fatalf("Consent() = %v", err)
 	}
@@ -724,7 +724,7 @@ func TestSetRestrictedAdminMode(t *testing.T) {
 	ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
 	seq := e.lastSeq(t)
 	for range 2 {
-		if err := e.svc.SetRestrictedAdminMode(e.ctx, bwCust, true); err != nil {
+		if err := e.svc.BroadWorks().SetRestrictedAdminMode(e.ctx, bwCust, true); err != nil {
 			t.Fatalf("SetRestrictedAdminMode(on) = %v", err)
 		}
 	}

@@ -47,17 +47,18 @@
 // # Webex for BroadWorks
 //
 // A service provider (a partner org) provisions the subscribers of its
-// BroadWorks enterprises into Webex orgs (B1–B6;
-// broadworks.go). One enterprise belongs to one org (B5): the org its
-// first provisioning creates, whose first user becomes its administrator
-// (B2), or an existing customer org it attaches to, automatically or
-// once that org's admin approves (B3, B4). A user of a Consumer or
-// Individual org moves only with consent (B1): in the trusted-e-mail,
-// untrusted-e-mail and self-activation flows alike the subscriber waits
-// in pending_user_migration until the user deletes the old account
-// (Consent), and only then is the address provisioned in the BroadWorks
-// org. Detach ends the mapping once its workspaces and subscribers are
-// gone (B6); DeleteOrg refuses an org an enterprise still belongs to.
+// BroadWorks enterprises into Webex orgs (B1–B6) through the methods of
+// BroadWorks, which Service.BroadWorks returns. One enterprise belongs
+// to one org (B5): the org its first provisioning creates, whose first
+// user becomes its administrator (B2), or an existing customer org it
+// attaches to, automatically or once that org's admin approves (B3,
+// B4). A user of a Consumer or Individual org moves only with consent
+// (B1): in the trusted-e-mail, untrusted-e-mail and self-activation flows
+// alike the subscriber waits in pending_user_migration until the user
+// deletes the old account (BroadWorks.Consent), and only then is the
+// address provisioned in the BroadWorks org. BroadWorks.Detach ends the
+// mapping once its workspaces and subscribers are gone (B6); DeleteOrg
+// refuses an org an enterprise still belongs to.
 //
 // # Trust
 //

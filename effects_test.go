@@ -383,21 +383,21 @@ func runEffects(tb testing.TB, store claim.Store) string {
 	org(claim.Org{ID: "cust", Name: "Customer", Kind: claim.Enterprise, CreatedAt: oldOrgDate})
 	user("cust", claim.NewUser{Email: "max@cust.example"})
 	f.step("AddAdmin cust", func() (any, error) {
-		return nil, e.svc.AddAdmin(ctx, "cust", claim.Admin{Email: "root@cust.example", Role: claim.FullAdmin})
+		return nil, e.svc.BroadWorks().AddAdmin(ctx, "cust", claim.Admin{Email: "root@cust.example", Role: claim.FullAdmin})
 	})
 	f.step("SetOrgLicenses cust", func() (any, error) {
-		return nil, e.svc.SetOrgLicenses(ctx, "cust", []claim.OrgLicense{{Name: "Meetings", Status: claim.LicenseActive}})
+		return nil, e.svc.BroadWorks().SetOrgLicenses(ctx, "cust", []claim.OrgLicense{{Name: "Meetings", Status: claim.LicenseActive}})
 	})
-	f.step("SetRestrictedAdminMode cust", func() (any, error) { return nil, e.svc.SetRestrictedAdminMode(ctx, "cust", true) })
+	f.step("SetRestrictedAdminMode cust", func() (any, error) { return nil, e.svc.BroadWorks().SetRestrictedAdminMode(ctx, "cust", true) })
 	ent := func(id claim.EnterpriseID, trusted bool, target claim.OrgID) {
 		f.step("CreateEnterprise "+string(id), func() (any, error) {
-			return e.svc.CreateEnterprise(ctx, claim.BroadWorksEnterprise{ID: id, Partner: "partner", Name: "Enterprise " + string(id),
+			return e.svc.BroadWorks().CreateEnterprise(ctx, claim.BroadWorksEnterprise{ID: id, Partner: "partner", Name: "Enterprise " + string(id),
 				Template: claim.Template{PartnerAdmin: "pat@partner.example", TrustedEmail: trusted}, Target: target})
 		})
 	}
 	prov := func(ent claim.EnterpriseID, id claim.SubscriberID, email string) {
 		f.step(fmt.Sprintf("ProvisionSubscriber %s %s %s", ent, id, email), func() (any, error) {
-			return e.svc.ProvisionSubscriber(ctx, "partner", ent, claim.NewSubscriber{ID: id, Email: email, FirstName: "F", LastName: "L"})
+			return e.svc.BroadWorks().ProvisionSubscriber(ctx, "partner", ent, claim.NewSubscriber{ID: id, Email: email, FirstName: "F", LastName: "L"})
 		})
 	}
 	ent("att", true, "cust")
@@ -405,31 +405,33 @@ func runEffects(tb testing.TB, store claim.Store) string {
 	prov("att", "s2", "new@cust.example")
 	user("free", claim.NewUser{Email: "vic@vic.example"})
 	prov("att", "s3", "vic@vic.example")
-	f.step("AddWorkspace att lobby", func() (any, error) { return nil, e.svc.AddWorkspace(ctx, "partner", "att", "lobby") })
-	f.step("RemoveWorkspace att lobby", func() (any, error) { return nil, e.svc.RemoveWorkspace(ctx, "partner", "att", "lobby") })
+	f.step("AddWorkspace att lobby", func() (any, error) { return nil, e.svc.BroadWorks().AddWorkspace(ctx, "partner", "att", "lobby") })
+	f.step("RemoveWorkspace att lobby", func() (any, error) { return nil, e.svc.BroadWorks().RemoveWorkspace(ctx, "partner", "att", "lobby") })
 	for _, s := range []claim.SubscriberID{"s1", "s2", "s3"} {
-		f.step("RemoveSubscriber "+string(s), func() (any, error) { return nil, e.svc.RemoveSubscriber(ctx, "partner", s) })
+		f.step("RemoveSubscriber "+string(s), func() (any, error) { return nil, e.svc.BroadWorks().RemoveSubscriber(ctx, "partner", s) })
 	}
-	f.step("Detach att (standard)", func() (any, error) { return nil, e.svc.Detach(ctx, "partner", "att", claim.DetachStandard) })
+	f.step("Detach att (standard)", func() (any, error) {
+		return nil, e.svc.BroadWorks().Detach(ctx, "partner", "att", claim.DetachStandard)
+	})
 	ent("unt", false, "")
 	prov("unt", "u1", "")
-	f.step("EnterEmail u1", func() (any, error) { return e.svc.EnterEmail(ctx, "u1", "zed@zed.example") })
-	f.step("ValidateEmail u1", func() (any, error) { return e.svc.ValidateEmail(ctx, "u1") })
+	f.step("EnterEmail u1", func() (any, error) { return e.svc.BroadWorks().EnterEmail(ctx, "u1", "zed@zed.example") })
+	f.step("ValidateEmail u1", func() (any, error) { return e.svc.BroadWorks().ValidateEmail(ctx, "u1") })
 	f.step("SelfActivate unt", func() (any, error) {
-		return e.svc.SelfActivate(ctx, "unt", claim.NewSubscriber{ID: "u2", Email: "yan@zed.example", FirstName: "Y", LastName: "A"})
+		return e.svc.BroadWorks().SelfActivate(ctx, "unt", claim.NewSubscriber{ID: "u2", Email: "yan@zed.example", FirstName: "Y", LastName: "A"})
 	})
-	f.step("ValidateEmail u2", func() (any, error) { return e.svc.ValidateEmail(ctx, "u2") })
+	f.step("ValidateEmail u2", func() (any, error) { return e.svc.BroadWorks().ValidateEmail(ctx, "u2") })
 	user("free", claim.NewUser{Email: "old@zed.example"})
 	f.step("SelfActivate unt (an account to move)", func() (any, error) {
-		return e.svc.SelfActivate(ctx, "unt", claim.NewSubscriber{ID: "u3", Email: "old@zed.example", FirstName: "O", LastName: "L"})
+		return e.svc.BroadWorks().SelfActivate(ctx, "unt", claim.NewSubscriber{ID: "u3", Email: "old@zed.example", FirstName: "O", LastName: "L"})
 	})
-	f.step("ValidateEmail u3", func() (any, error) { return e.svc.ValidateEmail(ctx, "u3") })
-	f.step("Consent u3", func() (any, error) { return e.svc.Consent(ctx, "u3") })
-	f.step("RetrySubscriber u1", func() (any, error) { return e.svc.RetrySubscriber(ctx, "partner", "u1") })
+	f.step("ValidateEmail u3", func() (any, error) { return e.svc.BroadWorks().ValidateEmail(ctx, "u3") })
+	f.step("Consent u3", func() (any, error) { return e.svc.BroadWorks().Consent(ctx, "u3") })
+	f.step("RetrySubscriber u1", func() (any, error) { return e.svc.BroadWorks().RetrySubscriber(ctx, "partner", "u1") })
 	for _, s := range []claim.SubscriberID{"u1", "u2", "u3"} {
-		f.step("RemoveSubscriber "+string(s), func() (any, error) { return nil, e.svc.RemoveSubscriber(ctx, "partner", s) })
+		f.step("RemoveSubscriber "+string(s), func() (any, error) { return nil, e.svc.BroadWorks().RemoveSubscriber(ctx, "partner", s) })
 	}
-	f.step("Detach unt (hybrid)", func() (any, error) { return nil, e.svc.Detach(ctx, "partner", "unt", claim.DetachHybrid) })
+	f.step("Detach unt (hybrid)", func() (any, error) { return nil, e.svc.BroadWorks().Detach(ctx, "partner", "unt", claim.DetachHybrid) })
 
 	// An attach that waits for approval (B3), then the partner goes.
 	org(claim.Org{ID: "big", Name: "Big", Kind: claim.Enterprise, CreatedAt: oldOrgDate})
@@ -437,12 +439,12 @@ func runEffects(tb testing.TB, store claim.Store) string {
 	user("big", claim.NewUser{Email: "ned@big.example"})
 	for _, a := range []string{"boss@big.example", "deputy@big.example"} {
 		f.step("AddAdmin big "+a, func() (any, error) {
-			return nil, e.svc.AddAdmin(ctx, "big", claim.Admin{Email: a, Role: claim.FullAdmin})
+			return nil, e.svc.BroadWorks().AddAdmin(ctx, "big", claim.Admin{Email: a, Role: claim.FullAdmin})
 		})
 	}
 	ent("apr", true, "big")
 	prov("apr", "a1", "ned@big.example")
-	f.step("RemoveSubscriber a1", func() (any, error) { return nil, e.svc.RemoveSubscriber(ctx, "partner", "a1") })
+	f.step("RemoveSubscriber a1", func() (any, error) { return nil, e.svc.BroadWorks().RemoveSubscriber(ctx, "partner", "a1") })
 	f.step("DeleteOrg partner (its enterprises go)", func() (any, error) { return nil, e.svc.DeleteOrg(ctx, "partner") })
 	return f.out.String()
 }

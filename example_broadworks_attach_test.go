@@ -12,18 +12,18 @@ import (
 // Telco attaches its enterprise to Acme, an existing customer org with a
 // few users, no domain and no licenses: the attach is automatic, Telco's
 // admin becomes Full Admin, and Acme keeps its name and sign-in settings.
-func ExampleService_ProvisionSubscriber_attach() {
+func ExampleBroadWorks_ProvisionSubscriber_attach() {
 	svc, ctx := attachWorld()
 	ann, _ := svc.AddUser(ctx, "acme", claim.NewUser{Email: "ann@acme.example"})
 
-	sub, _ := svc.ProvisionSubscriber(ctx, "telco", "bw-100", claim.NewSubscriber{ID: "u1", Email: "ann@acme.example"})
+	sub, _ := svc.BroadWorks().ProvisionSubscriber(ctx, "telco", "bw-100", claim.NewSubscriber{ID: "u1", Email: "ann@acme.example"})
 	fmt.Println(sub.Status, "as ann:", sub.User == ann.ID, "admin:", sub.Admin)
 
-	ent, _ := svc.Enterprise(ctx, "telco", "bw-100")
+	ent, _ := svc.BroadWorks().Enterprise(ctx, "telco", "bw-100")
 	fmt.Println("enterprise in", ent.Org, ent.Attach)
 	acme, _ := svc.Org(ctx, "acme")
 	fmt.Println(acme.Name, "SSO:", acme.Settings.SSO)
-	p, _ := svc.OrgProfile(ctx, "acme")
+	p, _ := svc.BroadWorks().OrgProfile(ctx, "acme")
 	for _, a := range p.Admins {
 		fmt.Println("admin", a.Email, a.Role, "for", a.Partner)
 	}
@@ -54,7 +54,7 @@ func attachWorld() (*claim.Service, context.Context) {
 			panic(err)
 		}
 	}
-	_, err = svc.CreateEnterprise(ctx, claim.BroadWorksEnterprise{ID: "bw-100", Partner: "telco", Name: "Corner Shop",
+	_, err = svc.BroadWorks().CreateEnterprise(ctx, claim.BroadWorksEnterprise{ID: "bw-100", Partner: "telco", Name: "Corner Shop",
 		Template: claim.Template{PartnerAdmin: "pat@telco.example", TrustedEmail: true}, Target: "acme"})
 	if err != nil {
 		panic(err)

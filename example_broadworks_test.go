@@ -12,19 +12,19 @@ import (
 // Telco moves Carl's free account into its BroadWorks organization with
 // a trusted e-mail: Carl is asked, and only when he deletes his old
 // account is the address provisioned there.
-func ExampleService_ProvisionSubscriber() {
+func ExampleBroadWorks_ProvisionSubscriber() {
 	svc, ctx := provisionWorld()
 
-	boss, _ := svc.ProvisionSubscriber(ctx, "telco", "bw-100", claim.NewSubscriber{ID: "u1", Email: "boss@shop.example"})
+	boss, _ := svc.BroadWorks().ProvisionSubscriber(ctx, "telco", "bw-100", claim.NewSubscriber{ID: "u1", Email: "boss@shop.example"})
 	fmt.Println("first:", boss.Status, "admin:", boss.Admin)
 
-	carl, _ := svc.ProvisionSubscriber(ctx, "telco", "bw-100", claim.NewSubscriber{ID: "u2", Email: "carl@mail.example"})
+	carl, _ := svc.BroadWorks().ProvisionSubscriber(ctx, "telco", "bw-100", claim.NewSubscriber{ID: "u2", Email: "carl@mail.example"})
 	old, _ := svc.UserByEmail(ctx, "carl@mail.example")
 	fmt.Println("carl:", carl.Status, "old account in", old.Org, "with", old.Content, "items")
 
-	carl, _ = svc.Consent(ctx, "u2")
+	carl, _ = svc.BroadWorks().Consent(ctx, "u2")
 	now, _ := svc.UserByEmail(ctx, "carl@mail.example")
-	ent, _ := svc.Enterprise(ctx, "telco", "bw-100")
+	ent, _ := svc.BroadWorks().Enterprise(ctx, "telco", "bw-100")
 	fmt.Println("carl:", carl.Status, "in the enterprise's org:", now.Org == ent.Org)
 	for e := range svc.Events(ctx, 0) {
 		switch e.Type {
@@ -63,7 +63,7 @@ func provisionWorld() (*claim.Service, context.Context) {
 	if _, err := svc.AddUser(ctx, "free", claim.NewUser{Email: "carl@mail.example", Content: 12}); err != nil {
 		panic(err)
 	}
-	_, err = svc.CreateEnterprise(ctx, claim.BroadWorksEnterprise{ID: "bw-100", Partner: "telco", Name: "Corner Shop",
+	_, err = svc.BroadWorks().CreateEnterprise(ctx, claim.BroadWorksEnterprise{ID: "bw-100", Partner: "telco", Name: "Corner Shop",
 		Template: claim.Template{PartnerAdmin: "pat@telco.example", TrustedEmail: true}})
 	if err != nil {
 		panic(err)

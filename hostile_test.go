@@ -114,11 +114,11 @@ func newTrustFixture(tb testing.TB, store claim.Store) *trustFixture {
 		{ID: "ent", Partner: "tel", Name: "Trusted", Template: claim.Template{PartnerAdmin: "pat@tel.example", TrustedEmail: true}},
 		{ID: "unt", Partner: "tel", Name: "Untrusted", Template: claim.Template{PartnerAdmin: "pat@tel.example"}},
 	} {
-		if _, err := f.svc.CreateEnterprise(f.ctx, e); err != nil {
+		if _, err := f.svc.BroadWorks().CreateEnterprise(f.ctx, e); err != nil {
 			tb.Fatalf("CreateEnterprise(%s) = %v", e.ID, err)
 		}
 	}
-	if _, err := f.svc.ProvisionSubscriber(f.ctx, "tel", "unt", claim.NewSubscriber{ID: "sub"}); err != nil {
+	if _, err := f.svc.BroadWorks().ProvisionSubscriber(f.ctx, "tel", "unt", claim.NewSubscriber{ID: "sub"}); err != nil {
 		tb.Fatalf("ProvisionSubscriber = %v", err)
 	}
 	return f
@@ -274,7 +274,7 @@ func hostileOps() []hostileOp {
 		}},
 		// BroadWorks (broadworks.go).
 		{name: "CreateEnterprise(Enterprise.ID)", kind: kindID, create: true, run: func(f *trustFixture, v string, _ int) error {
-			_, err := f.svc.CreateEnterprise(f.ctx, claim.BroadWorksEnterprise{ID: claim.EnterpriseID(v), Partner: "tel", Name: "N",
+			_, err := f.svc.BroadWorks().CreateEnterprise(f.ctx, claim.BroadWorksEnterprise{ID: claim.EnterpriseID(v), Partner: "tel", Name: "N",
 				Template: claim.Template{PartnerAdmin: "pat@tel.example"}})
 			if v == "" && errors.Is(err, claim.ErrInvalidValue) {
 				return nil // an enterprise's ID is the partner's, never generated: required
@@ -282,82 +282,87 @@ func hostileOps() []hostileOp {
 			return err
 		}},
 		{name: "CreateEnterprise(Enterprise.Name)", kind: kindName, required: true, run: func(f *trustFixture, v string, i int) error {
-			_, err := f.svc.CreateEnterprise(f.ctx, claim.BroadWorksEnterprise{ID: claim.EnterpriseID(fmt.Sprintf("n%d", i)), Partner: "tel", Name: v,
+			_, err := f.svc.BroadWorks().CreateEnterprise(f.ctx, claim.BroadWorksEnterprise{ID: claim.EnterpriseID(fmt.Sprintf("n%d", i)), Partner: "tel", Name: v,
 				Template: claim.Template{PartnerAdmin: "pat@tel.example"}})
 			return err
 		}},
 		{name: "CreateEnterprise(Template.PartnerAdmin)", kind: kindEmail, create: true, run: func(f *trustFixture, v string, i int) error {
-			_, err := f.svc.CreateEnterprise(f.ctx, claim.BroadWorksEnterprise{ID: claim.EnterpriseID(fmt.Sprintf("p%d", i)), Partner: "tel", Name: "N",
+			_, err := f.svc.BroadWorks().CreateEnterprise(f.ctx, claim.BroadWorksEnterprise{ID: claim.EnterpriseID(fmt.Sprintf("p%d", i)), Partner: "tel", Name: "N",
 				Template: claim.Template{PartnerAdmin: v}})
 			return err
 		}},
 		{name: "Enterprise(id)", kind: kindID, run: func(f *trustFixture, v string, _ int) error {
-			_, err := f.svc.Enterprise(f.ctx, "tel", claim.EnterpriseID(v))
+			_, err := f.svc.BroadWorks().Enterprise(f.ctx, "tel", claim.EnterpriseID(v))
 			return err
 		}},
 		{name: "Subscriber(id)", kind: kindID, run: func(f *trustFixture, v string, _ int) error {
-			_, err := f.svc.Subscriber(f.ctx, claim.SubscriberID(v))
+			_, err := f.svc.BroadWorks().Subscriber(f.ctx, claim.SubscriberID(v))
 			return err
 		}},
 		{name: "Subscribers(id)", kind: kindID, run: func(f *trustFixture, v string, _ int) error {
-			return firstErr(f.svc.Subscribers(f.ctx, "tel", claim.EnterpriseID(v)))
+			return firstErr(f.svc.BroadWorks().Subscribers(f.ctx, "tel", claim.EnterpriseID(v)))
 		}},
-		org("OrgProfile", func(f *trustFixture, o claim.OrgID) error { _, err := f.svc.OrgProfile(f.ctx, o); return err }),
+		org("OrgProfile", func(f *trustFixture, o claim.OrgID) error {
+			_, err := f.svc.BroadWorks().OrgProfile(f.ctx, o)
+			return err
+		}),
 		{name: "AddAdmin(Admin.Email)", kind: kindEmail, create: true, run: func(f *trustFixture, v string, _ int) error {
-			return f.svc.AddAdmin(f.ctx, "acme", claim.Admin{Email: v, Role: claim.FullAdmin})
+			return f.svc.BroadWorks().AddAdmin(f.ctx, "acme", claim.Admin{Email: v, Role: claim.FullAdmin})
 		}},
 		{name: "SetOrgLicenses(OrgLicense.Name)", kind: kindName, required: true, run: func(f *trustFixture, v string, _ int) error {
-			return f.svc.SetOrgLicenses(f.ctx, "acme", []claim.OrgLicense{{Name: v, Status: claim.LicenseActive}})
+			return f.svc.BroadWorks().SetOrgLicenses(f.ctx, "acme", []claim.OrgLicense{{Name: v, Status: claim.LicenseActive}})
 		}},
-		org("SetRestrictedAdminMode", func(f *trustFixture, o claim.OrgID) error { return f.svc.SetRestrictedAdminMode(f.ctx, o, true) }),
+		org("SetRestrictedAdminMode", func(f *trustFixture, o claim.OrgID) error {
+			return f.svc.BroadWorks().SetRestrictedAdminMode(f.ctx, o, true)
+		}),
 		{name: "AddWorkspace(name)", kind: kindName, required: true, run: func(f *trustFixture, v string, _ int) error {
-			return f.svc.AddWorkspace(f.ctx, "tel", "ent", v)
+			return f.svc.BroadWorks().AddWorkspace(f.ctx, "tel", "ent", v)
 		}},
 		{name: "RemoveWorkspace(id)", kind: kindID, run: func(f *trustFixture, v string, _ int) error {
-			return f.svc.RemoveWorkspace(f.ctx, "tel", claim.EnterpriseID(v), "w")
+			return f.svc.BroadWorks().RemoveWorkspace(f.ctx, "tel", claim.EnterpriseID(v), "w")
 		}},
 		{name: "ProvisionSubscriber(NewSubscriber.ID)", kind: kindID, run: func(f *trustFixture, v string, i int) error {
-			_, err := f.svc.ProvisionSubscriber(f.ctx, "tel", "ent", claim.NewSubscriber{ID: claim.SubscriberID(v), Email: fmt.Sprintf("p%d@mail.example", i)})
+			_, err := f.svc.BroadWorks().ProvisionSubscriber(f.ctx, "tel", "ent", claim.NewSubscriber{ID: claim.SubscriberID(v), Email: fmt.Sprintf("p%d@mail.example", i)})
 			return err
 		}},
 		{name: "ProvisionSubscriber(NewSubscriber.Email)", kind: kindEmail, create: true, run: func(f *trustFixture, v string, i int) error {
-			_, err := f.svc.ProvisionSubscriber(f.ctx, "tel", "ent", claim.NewSubscriber{ID: claim.SubscriberID(fmt.Sprintf("pe%d", i)), Email: v})
+			_, err := f.svc.BroadWorks().ProvisionSubscriber(f.ctx, "tel", "ent", claim.NewSubscriber{ID: claim.SubscriberID(fmt.Sprintf("pe%d", i)), Email: v})
 			return err
 		}},
 		{name: "ProvisionSubscriber(NewSubscriber.FirstName)", kind: kindName, run: func(f *trustFixture, v string, i int) error {
-			_, err := f.svc.ProvisionSubscriber(f.ctx, "tel", "unt", claim.NewSubscriber{ID: claim.SubscriberID(fmt.Sprintf("pf%d", i)), FirstName: v})
+			_, err := f.svc.BroadWorks().ProvisionSubscriber(f.ctx, "tel", "unt", claim.NewSubscriber{ID: claim.SubscriberID(fmt.Sprintf("pf%d", i)), FirstName: v})
 			return err
 		}},
 		{name: "EnterEmail(email)", kind: kindEmail, create: true, run: func(f *trustFixture, v string, _ int) error {
-			_, err := f.svc.EnterEmail(f.ctx, "sub", v)
+			_, err := f.svc.BroadWorks().EnterEmail(f.ctx, "sub", v)
 			return err
 		}},
 		{name: "SelfActivate(id)", kind: kindID, run: func(f *trustFixture, v string, i int) error {
-			_, err := f.svc.SelfActivate(f.ctx, claim.EnterpriseID(v), claim.NewSubscriber{ID: claim.SubscriberID(fmt.Sprintf("sa%d", i)), Email: "sa@mail.example"})
+			_, err := f.svc.BroadWorks().SelfActivate(f.ctx, claim.EnterpriseID(v), claim.NewSubscriber{ID: claim.SubscriberID(fmt.Sprintf("sa%d", i)), Email: "sa@mail.example"})
 			return err
 		}},
 		{name: "SelfActivate(NewSubscriber.LastName)", kind: kindName, run: func(f *trustFixture, v string, i int) error {
-			_, err := f.svc.SelfActivate(f.ctx, "unt", claim.NewSubscriber{ID: claim.SubscriberID(fmt.Sprintf("sl%d", i)),
+			_, err := f.svc.BroadWorks().SelfActivate(f.ctx, "unt", claim.NewSubscriber{ID: claim.SubscriberID(fmt.Sprintf("sl%d", i)),
 				Email: fmt.Sprintf("sl%d@mail.example", i), LastName: v})
 			return err
 		}},
 		{name: "ValidateEmail(id)", kind: kindID, run: func(f *trustFixture, v string, _ int) error {
-			_, err := f.svc.ValidateEmail(f.ctx, claim.SubscriberID(v))
+			_, err := f.svc.BroadWorks().ValidateEmail(f.ctx, claim.SubscriberID(v))
 			return err
 		}},
 		{name: "Consent(id)", kind: kindID, run: func(f *trustFixture, v string, _ int) error {
-			_, err := f.svc.Consent(f.ctx, claim.SubscriberID(v))
+			_, err := f.svc.BroadWorks().Consent(f.ctx, claim.SubscriberID(v))
 			return err
 		}},
 		{name: "RetrySubscriber(id)", kind: kindID, run: func(f *trustFixture, v string, _ int) error {
-			_, err := f.svc.RetrySubscriber(f.ctx, "tel", claim.SubscriberID(v))
+			_, err := f.svc.BroadWorks().RetrySubscriber(f.ctx, "tel", claim.SubscriberID(v))
 			return err
 		}},
 		{name: "RemoveSubscriber(id)", kind: kindID, run: func(f *trustFixture, v string, _ int) error {
-			return f.svc.RemoveSubscriber(f.ctx, "tel", claim.SubscriberID(v))
+			return f.svc.BroadWorks().RemoveSubscriber(f.ctx, "tel", claim.SubscriberID(v))
 		}},
 		{name: "Detach(id)", kind: kindID, run: func(f *trustFixture, v string, _ int) error {
-			return f.svc.Detach(f.ctx, "tel", claim.EnterpriseID(v), claim.DetachStandard)
+			return f.svc.BroadWorks().Detach(f.ctx, "tel", claim.EnterpriseID(v), claim.DetachStandard)
 		}},
 	}
 	return ops

@@ -121,7 +121,7 @@ func cleanSettings(st Settings) (Settings, error) {
 //     the org was created for it; B5), the deletion is refused with
 //     ErrEnterpriseAttached and nothing changes: its subscribers hold
 //     accounts of the org, so the partner removes its workspaces and
-//     subscribers and detaches it (Detach, B6) first.
+//     subscribers and detaches it (BroadWorks.Detach, B6) first.
 //  3. If the org is a BroadWorks partner, each of its enterprises in ID
 //     order is checked: one that belongs to an org refuses the deletion
 //     with ErrEnterpriseAttached (detach it first), one that still has

@@ -26,6 +26,7 @@ type Service struct {
 	log      *slog.Logger
 	// followPoll is WithFollowPoll's interval.
 	followPoll time.Duration
+	bw         BroadWorks // BroadWorks's handle, set by New
 }
 
 // Resolver looks up DNS TXT records for domain verification (D1).
@@ -68,6 +69,7 @@ func New(store Store, opts ...Option) (*Service, error) {
 		log:        discardLogger,
 		followPoll: DefaultFollowPoll,
 	}
+	s.bw.s = s
 	for _, o := range opts {
 		o(s)
 	}

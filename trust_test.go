@@ -35,33 +35,33 @@ func TestBroadWorksDomainClaimedByOther(t *testing.T) {
 		{"trusted flow: ProvisionSubscriber of an address nobody has", func(t *testing.T, e *env, mark func()) error {
 			e.mustEnterprise(t, "ent", true, "")
 			mark()
-			_, err := e.svc.ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s1", Email: "new@example.com"})
+			_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s1", Email: "new@example.com"})
 			return err
 		}},
 		{"trusted flow: ProvisionSubscriber of a consumer's address (no consent can be provisioned)", func(t *testing.T, e *env, mark func()) error {
 			e.mustEnterprise(t, "ent", true, "")
 			mark()
-			_, err := e.svc.ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s1", Email: "carl@example.com"})
+			_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s1", Email: "carl@example.com"})
 			return err
 		}},
 		{"trusted flow: the second subscriber, in the enterprise's existing org", func(t *testing.T, e *env, mark func()) error {
 			e.mustEnterprise(t, "ent", true, "")
 			e.mustProvision(t, "ent", "s0", "first@mail.example")
 			mark()
-			_, err := e.svc.ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s1", Email: "new@example.com"})
+			_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s1", Email: "new@example.com"})
 			return err
 		}},
 		{"untrusted flow: EnterEmail", func(t *testing.T, e *env, mark func()) error {
 			e.mustEnterprise(t, "ent", false, "")
 			e.mustProvision(t, "ent", "s1", "")
 			mark()
-			_, err := e.svc.EnterEmail(e.ctx, "s1", "new@example.com")
+			_, err := e.svc.BroadWorks().EnterEmail(e.ctx, "s1", "new@example.com")
 			return err
 		}},
 		{"self-activation: SelfActivate", func(t *testing.T, e *env, mark func()) error {
 			e.mustEnterprise(t, "ent", false, "")
 			mark()
-			_, err := e.svc.SelfActivate(e.ctx, "ent", claim.NewSubscriber{ID: "s1", Email: "new@example.com"})
+			_, err := e.svc.BroadWorks().SelfActivate(e.ctx, "ent", claim.NewSubscriber{ID: "s1", Email: "new@example.com"})
 			return err
 		}},
 	} {
@@ -101,22 +101,22 @@ func TestBroadWorksDomainClaimedMeanwhile(t *testing.T) {
 		{"untrusted flow: ValidateEmail", func(t *testing.T, e *env) {
 			e.mustEnterprise(t, "ent", false, "")
 			e.mustProvision(t, "ent", "s1", "")
-			if _, err := e.svc.EnterEmail(e.ctx, "s1", "new@example.com"); err != nil {
+			if _, err := e.svc.BroadWorks().EnterEmail(e.ctx, "s1", "new@example.com"); err != nil {
 				t.Fatalf("EnterEmail = %v", err)
 			}
-		}, func(e *env) error { _, err := e.svc.ValidateEmail(e.ctx, "s1"); return err }},
+		}, func(e *env) error { _, err := e.svc.BroadWorks().ValidateEmail(e.ctx, "s1"); return err }},
 		{"self-activation: ValidateEmail", func(t *testing.T, e *env) {
 			e.mustEnterprise(t, "ent", false, "")
-			if _, err := e.svc.SelfActivate(e.ctx, "ent", claim.NewSubscriber{ID: "s1", Email: "new@example.com"}); err != nil {
+			if _, err := e.svc.BroadWorks().SelfActivate(e.ctx, "ent", claim.NewSubscriber{ID: "s1", Email: "new@example.com"}); err != nil {
 				t.Fatalf("SelfActivate = %v", err)
 			}
-		}, func(e *env) error { _, err := e.svc.ValidateEmail(e.ctx, "s1"); return err }},
+		}, func(e *env) error { _, err := e.svc.BroadWorks().ValidateEmail(e.ctx, "s1"); return err }},
 		{"trusted flow: Consent", func(t *testing.T, e *env) {
 			e.mustEnterprise(t, "ent", true, "")
 			if s := e.mustProvision(t, "ent", "s1", "carl@example.com"); s.Status != claim.StatusPendingUserMigration {
 				t.Fatalf("status %s, want %s", s.Status, claim.StatusPendingUserMigration)
 			}
-		}, func(e *env) error { _, err := e.svc.Consent(e.ctx, "s1"); return err }},
+		}, func(e *env) error { _, err := e.svc.BroadWorks().Consent(e.ctx, "s1"); return err }},
 	} {
 		t.Run(c.reason, func(t *testing.T) {
 			e := bwWorld(t)

@@ -212,7 +212,7 @@ func (l *limits) licenses(org claim.OrgID, names []string, ok bool) {
 func (l *limits) enterprise(partner claim.OrgID, id claim.EnterpriseID, name string, ok bool) {
 	l.t.Helper()
 	if !l.check(fmt.Sprintf("CreateEnterprise(%q, %q)", cut(string(id)), cut(name)), ok, func() error {
-		_, err := l.svc.CreateEnterprise(l.ctx, claim.BroadWorksEnterprise{ID: id, Partner: partner, Name: name,
+		_, err := l.svc.BroadWorks().CreateEnterprise(l.ctx, claim.BroadWorksEnterprise{ID: id, Partner: partner, Name: name,
 			Template: claim.Template{PartnerAdmin: "pat@partner.example"}})
 		return err
 	}) {
