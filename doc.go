@@ -100,7 +100,9 @@
 // signed in is refused (ErrChoiceNotAllowed), and so is a retraction
 // after (ErrSignedIn). docs/claims.md draws it. One function applies
 // both tables to a user, and nothing else in the engine sets a user's
-// state, its claim record or the dates that follow them.
+// state, its claim record or the dates that follow them. A Webex for
+// BroadWorks subscriber's status has a table of its own, drawn in
+// docs/subscribers.md (see BroadWorks).
 //
 // The table is generated from state.go (go test -run TestDocTransitions -update):
 //

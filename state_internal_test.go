@@ -107,6 +107,16 @@ var diagrams = []diagram{{
 		"The rules behind each row are in [rules.md](rules.md).\n\n",
 	readmeMarker: "claim diagram: generated from lifecycle.go",
 	draw:         claimDiagram,
+}, {
+	file: "docs/subscribers.md",
+	intro: "# The BroadWorks subscriber lifecycle\n\n" +
+		"Generated from the subscriber table (broadworks_lifecycle.go) by `go generate`; do not edit.\n" +
+		"An arrow is a trigger and, in brackets, the condition it needs; refusals draw no\n" +
+		"arrow, and a row that keeps the status (writing its events again) loops back.\n" +
+		"`[*]` is \"no subscriber\": before it is provisioned, after it is removed.\n" +
+		"The rules behind each row are in [rules.md](rules.md) (B1–B6).\n\n",
+	readmeMarker: "subscriber diagram: generated from broadworks_lifecycle.go",
+	draw:         subscriberDiagram,
 }}
 
 // TestDiagrams keeps the Mermaid diagrams under docs/ and in the README
