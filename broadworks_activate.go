@@ -49,7 +49,7 @@ func (b *BroadWorks) step(ctx context.Context, partner *OrgID, id SubscriberID, 
 			return err
 		}
 		out = sub
-		return t.PutSubscriber(sub)
+		return t.tx.PutSubscriber(sub)
 	})
 	return out, err
 }
@@ -96,7 +96,7 @@ func (b *BroadWorks) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSu
 		if err := checkID(ErrNotFound, "enterprise", id, true); err != nil {
 			return err
 		}
-		e, err := t.Enterprise(id)
+		e, err := t.tx.Enterprise(id)
 		if errors.Is(err, ErrNotFound) {
 			return errf(ErrNotFound, "enterprise %q", id)
 		} else if err != nil {
@@ -111,7 +111,7 @@ func (b *BroadWorks) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSu
 			return err
 		}
 		out = sub
-		return t.PutSubscriber(sub)
+		return t.tx.PutSubscriber(sub)
 	})
 	return out, err
 }
@@ -180,7 +180,7 @@ func (b *BroadWorks) Consent(ctx context.Context, id SubscriberID) (Subscriber, 
 			if kind == Enterprise {
 				return errf(ErrUseAttach, "%s is now a user of customer org %q", sub.Email, u.Org)
 			}
-			if err := t.removeUser(u, EventUserDeleted); err != nil {
+			if err := t.deleteUser(u, EventUserDeleted); err != nil {
 				return err
 			}
 			if err := t.emit(Event{Type: EventConsent, Org: e.Org, From: u.Org, User: u.ID, Content: u.Content, Recipient: sub.Email, Subscriber: sub.ID}); err != nil {

@@ -21,7 +21,7 @@ func (b *BroadWorks) RemoveSubscriber(ctx context.Context, partner OrgID, id Sub
 		if err != nil {
 			return err
 		}
-		if err := t.DeleteSubscriber(id); err != nil {
+		if err := t.tx.DeleteSubscriber(id); err != nil {
 			return err
 		}
 		return t.moveSubscriber(e, &sub, onRemove, subFacts{})
@@ -70,7 +70,7 @@ func (b *BroadWorks) Detach(ctx context.Context, partner OrgID, id EnterpriseID,
 			if err := t.cancelAccess(e); err != nil {
 				return err
 			}
-			if err := t.DeleteEnterprise(id); err != nil {
+			if err := t.tx.DeleteEnterprise(id); err != nil {
 				return err
 			}
 			if err := t.emit(Event{Type: EventEnterpriseDeleted, Org: partner, Detail: string(id)}); err != nil {
@@ -78,7 +78,7 @@ func (b *BroadWorks) Detach(ctx context.Context, partner OrgID, id EnterpriseID,
 			}
 		} else {
 			e.Org, e.Attach = "", ""
-			if err := t.PutEnterprise(e); err != nil {
+			if err := t.tx.PutEnterprise(e); err != nil {
 				return err
 			}
 		}
@@ -133,7 +133,7 @@ func (t *txn) cancelAccess(e BroadWorksEnterprise) error {
 		}
 	}
 	prof.Admins = kept
-	return t.PutOrgProfile(prof)
+	return t.tx.PutOrgProfile(prof)
 }
 
 // orgEnterprises applies DeleteOrg's BroadWorks rules to org (B5, B6): it
@@ -141,13 +141,13 @@ func (t *txn) cancelAccess(e BroadWorksEnterprise) error {
 // enterprises belongs to an org or still has workspaces or subscribers;
 // otherwise it returns the partner's enterprises, which go with it.
 func (t *txn) orgEnterprises(org OrgID) ([]BroadWorksEnterprise, error) {
-	if e, err := t.EnterpriseByOrg(org); err == nil {
+	if e, err := t.tx.EnterpriseByOrg(org); err == nil {
 		return nil, errf(ErrEnterpriseAttached, "org %q belongs to BroadWorks enterprise %q of partner %q; remove its workspaces and subscribers and detach it (Detach) first", org, e.ID, e.Partner)
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
 	es, err := collectKeyed(func(after EnterpriseID, n int) ([]BroadWorksEnterprise, error) {
-		return t.EnterprisesByPartner(org, after, n)
+		return t.tx.EnterprisesByPartner(org, after, n)
 	}, enterpriseKey)
 	if err != nil {
 		return nil, err
@@ -167,11 +167,11 @@ func (t *txn) orgEnterprises(org OrgID) ([]BroadWorksEnterprise, error) {
 // deleting: its profile, and es, its enterprises as a partner
 // (bw.enterprise_deleted each).
 func (t *txn) deleteOrgBW(org OrgID, es []BroadWorksEnterprise) error {
-	if err := t.DeleteOrgProfile(org); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := t.tx.DeleteOrgProfile(org); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
 	for _, e := range es {
-		if err := t.DeleteEnterprise(e.ID); err != nil {
+		if err := t.tx.DeleteEnterprise(e.ID); err != nil {
 			return err
 		}
 		if err := t.emit(Event{Type: EventEnterpriseDeleted, Org: org, Detail: string(e.ID)}); err != nil {

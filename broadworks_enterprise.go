@@ -60,7 +60,7 @@ func (b *BroadWorks) CreateEnterprise(ctx context.Context, e BroadWorksEnterpris
 				return invalid(ErrInvalidValue, "Enterprise.Target", e.Target, "must be a customer (Enterprise) org other than the partner")
 			}
 		}
-		if _, err := t.Enterprise(e.ID); err == nil {
+		if _, err := t.tx.Enterprise(e.ID); err == nil {
 			return errf(ErrDuplicate, "enterprise %q exists", e.ID)
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
@@ -68,7 +68,7 @@ func (b *BroadWorks) CreateEnterprise(ctx context.Context, e BroadWorksEnterpris
 		if e.CreatedAt.IsZero() {
 			e.CreatedAt = t.now
 		}
-		if err := t.PutEnterprise(e); err != nil {
+		if err := t.tx.PutEnterprise(e); err != nil {
 			return err
 		}
 		return t.emit(Event{Type: EventEnterpriseCreated, Org: e.Partner, Detail: string(e.ID)})
@@ -96,7 +96,7 @@ func (t *txn) enterprise(partner OrgID, id EnterpriseID) (BroadWorksEnterprise, 
 	if err := checkID(ErrNotFound, "enterprise", id, true); err != nil {
 		return BroadWorksEnterprise{}, err
 	}
-	e, err := t.Enterprise(id)
+	e, err := t.tx.Enterprise(id)
 	if errors.Is(err, ErrNotFound) || err == nil && e.Partner != partner {
 		return BroadWorksEnterprise{}, errf(ErrNotFound, "enterprise %q", id) // the same text for another partner's (N3)
 	}
@@ -109,14 +109,14 @@ func (t *txn) subscriber(partner *OrgID, id SubscriberID) (Subscriber, BroadWork
 	if err := checkID(ErrNotFound, "subscriber", id, true); err != nil {
 		return Subscriber{}, BroadWorksEnterprise{}, err
 	}
-	sub, err := t.Subscriber(id)
+	sub, err := t.tx.Subscriber(id)
 	if errors.Is(err, ErrNotFound) {
 		return Subscriber{}, BroadWorksEnterprise{}, errf(ErrNotFound, "subscriber %q", id)
 	}
 	if err != nil {
 		return Subscriber{}, BroadWorksEnterprise{}, err
 	}
-	e, err := t.Enterprise(sub.Enterprise)
+	e, err := t.tx.Enterprise(sub.Enterprise)
 	if err != nil {
 		return Subscriber{}, BroadWorksEnterprise{}, err
 	}
@@ -147,7 +147,7 @@ func (b *BroadWorks) Subscribers(ctx context.Context, partner OrgID, id Enterpri
 			if _, err := t.enterprise(partner, id); err != nil {
 				return err
 			}
-			subs, err := t.SubscribersByEnterprise(id, SubscriberID(after), pageSize)
+			subs, err := t.tx.SubscribersByEnterprise(id, SubscriberID(after), pageSize)
 			if len(subs) == pageSize {
 				p.Next = string(subs[len(subs)-1].ID)
 			}
@@ -177,7 +177,7 @@ func (t *txn) profile(org OrgID) (OrgProfile, error) {
 	if _, err := t.org(org); err != nil {
 		return OrgProfile{}, err
 	}
-	p, err := t.Tx.OrgProfile(org)
+	p, err := t.tx.OrgProfile(org)
 	if errors.Is(err, ErrNotFound) {
 		return OrgProfile{Org: org}, nil
 	}
@@ -218,7 +218,7 @@ func (b *BroadWorks) AddAdmin(ctx context.Context, org OrgID, a Admin) error {
 // putAdmin stores prof with the admin entry a and writes bw.admin_added.
 func (t *txn) putAdmin(prof OrgProfile, a Admin, sub SubscriberID) error {
 	prof.putAdmin(a)
-	if err := t.PutOrgProfile(prof); err != nil {
+	if err := t.tx.PutOrgProfile(prof); err != nil {
 		return err
 	}
 	return t.emit(Event{Type: EventAdminAdded, Org: prof.Org, From: a.Partner, Recipient: a.Email, Detail: string(a.Role), Subscriber: sub})
@@ -256,7 +256,7 @@ func (b *BroadWorks) SetOrgLicenses(ctx context.Context, org OrgID, ls []OrgLice
 		for _, l := range clean {
 			prof.putLicense(l)
 		}
-		if err := t.PutOrgProfile(prof); err != nil {
+		if err := t.tx.PutOrgProfile(prof); err != nil {
 			return err
 		}
 		return t.emit(Event{Type: EventLicensesChanged, Org: org})
@@ -275,7 +275,7 @@ func (b *BroadWorks) SetRestrictedAdminMode(ctx context.Context, org OrgID, on b
 		if err := t.setRestricted(&prof, on); err != nil {
 			return err
 		}
-		return t.PutOrgProfile(prof)
+		return t.tx.PutOrgProfile(prof)
 	})
 }
 
@@ -335,7 +335,7 @@ func (s *Service) workspace(ctx context.Context, partner OrgID, id EnterpriseID,
 			e.Workspaces = slices.Delete(e.Workspaces, i, i+1)
 			typ = EventWorkspaceRemoved
 		}
-		if err := t.PutEnterprise(e); err != nil {
+		if err := t.tx.PutEnterprise(e); err != nil {
 			return err
 		}
 		return t.emit(Event{Type: typ, Org: e.Org, From: partner, Detail: name})

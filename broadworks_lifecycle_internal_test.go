@@ -146,7 +146,7 @@ func TestMoveSubscriber(t *testing.T) {
 	now := time.Date(2026, 5, 13, 9, 0, 0, 0, time.UTC)
 	e := BroadWorksEnterprise{ID: "ent", Partner: "partner", Org: "cust"}
 	rec := &eventLog{}
-	tx := &txn{Tx: rec, now: now, rw: true}
+	tx := &txn{tx: rec, now: now, rw: true}
 
 	sub := Subscriber{ID: "s1", Enterprise: "ent", Flow: FlowTrusted, Email: "a@x.example", Status: StatusError,
 		Reasons: []AttachReason{ReasonManyUsers}}

@@ -130,7 +130,7 @@ func (b *BroadWorks) ProvisionSubscriber(ctx context.Context, partner OrgID, id 
 			}
 		}
 		out = sub
-		return t.PutSubscriber(sub)
+		return t.tx.PutSubscriber(sub)
 	})
 	return out, err
 }
@@ -138,7 +138,7 @@ func (b *BroadWorks) ProvisionSubscriber(ctx context.Context, partner OrgID, id 
 // newSubscriber checks that sub's ID and address are free and writes
 // bw.subscriber_added.
 func (t *txn) newSubscriber(e BroadWorksEnterprise, sub Subscriber) error {
-	if _, err := t.Subscriber(sub.ID); err == nil {
+	if _, err := t.tx.Subscriber(sub.ID); err == nil {
 		return errf(ErrDuplicate, "subscriber %q exists", sub.ID)
 	} else if !errors.Is(err, ErrNotFound) {
 		return err
@@ -154,7 +154,7 @@ func (t *txn) emailFree(sub Subscriber) error {
 	if sub.Email == "" {
 		return nil
 	}
-	other, err := t.SubscriberByEmail(sub.Email)
+	other, err := t.tx.SubscriberByEmail(sub.Email)
 	if err == nil && other.ID != sub.ID {
 		return errf(ErrEmailTaken, "%s is the address of subscriber %q", sub.Email, other.ID)
 	}
@@ -183,7 +183,9 @@ func (t *txn) approvalPending(e BroadWorksEnterprise) error {
 
 // subscribersOf is the list of the enterprise's subscribers, for keyed.
 func (t *txn) subscribersOf(e EnterpriseID) func(after SubscriberID, n int) ([]Subscriber, error) {
-	return func(after SubscriberID, n int) ([]Subscriber, error) { return t.SubscribersByEnterprise(e, after, n) }
+	return func(after SubscriberID, n int) ([]Subscriber, error) {
+		return t.tx.SubscribersByEnterprise(e, after, n)
+	}
 }
 
 // holderOf returns the account that has the address (found false if
@@ -337,7 +339,7 @@ func (t *txn) provision(e BroadWorksEnterprise, sub *Subscriber, u *User, on sub
 // newBWOrg creates the org of an enterprise that has none (B2, B4).
 func (t *txn) newBWOrg(e *BroadWorksEnterprise, sub *Subscriber) error {
 	o := Org{ID: OrgID(newID("org_")), Name: e.Name, Kind: Enterprise, CreatedAt: t.now}
-	if err := t.CreateOrg(o); err != nil {
+	if err := t.tx.CreateOrg(o); err != nil {
 		return err
 	}
 	if err := t.emit(Event{Type: EventOrgCreated, Org: o.ID, Detail: o.Kind.String()}); err != nil {
@@ -361,7 +363,7 @@ func (t *txn) newBWOrg(e *BroadWorksEnterprise, sub *Subscriber) error {
 // free (the store refuses a second mapping too).
 func (t *txn) mapOrg(e *BroadWorksEnterprise, org OrgID, mode AttachMode) error {
 	e.Org, e.Attach = org, mode
-	return t.PutEnterprise(*e)
+	return t.tx.PutEnterprise(*e)
 }
 
 // attachReasons returns why attaching to org needs approval (B3), in the
@@ -370,7 +372,7 @@ func (t *txn) attachReasons(org OrgID) ([]AttachReason, error) {
 	var rs []AttachReason
 	n := 0
 	for after := ""; n < AttachApprovalUsers; {
-		us, err := t.UsersByOrg(org, after, min(pageSize, AttachApprovalUsers-n))
+		us, err := t.tx.UsersByOrg(org, after, min(pageSize, AttachApprovalUsers-n))
 		if err != nil {
 			return nil, err
 		}
@@ -400,7 +402,7 @@ func (t *txn) attachReasons(org OrgID) ([]AttachReason, error) {
 // B4), or records that it needs approval, moving sub on trigger on.
 func (t *txn) attach(e *BroadWorksEnterprise, sub *Subscriber, u User, on subTrigger) error {
 	org := e.Target
-	if other, err := t.EnterpriseByOrg(org); err == nil && other.ID != e.ID {
+	if other, err := t.tx.EnterpriseByOrg(org); err == nil && other.ID != e.ID {
 		return errf(ErrOrgMapped, "org %q belongs to enterprise %q", org, other.ID)
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
@@ -455,7 +457,7 @@ func (t *txn) attach(e *BroadWorksEnterprise, sub *Subscriber, u User, on subTri
 		}
 	}
 	prof.putLicense(OrgLicense{Name: BroadWorksLicense, Status: LicenseActive})
-	if err := t.PutOrgProfile(prof); err != nil {
+	if err := t.tx.PutOrgProfile(prof); err != nil {
 		return err
 	}
 	if err := t.emit(Event{Type: EventLicensesChanged, Org: org, From: e.Partner, Subscriber: sub.ID, Detail: BroadWorksLicense}); err != nil {

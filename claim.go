@@ -46,7 +46,7 @@ func (t *txn) eligibility(b Org, u User) ([]Reason, Org, error) {
 	if !verified {
 		rs = append(rs, ReasonDomainNotVerified)
 	}
-	if c, err := t.DomainClaimant(dom); err == nil && c != b.ID {
+	if c, err := t.tx.DomainClaimant(dom); err == nil && c != b.ID {
 		rs = append(rs, ReasonDomainClaimedByOther)
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, Org{}, err
@@ -138,7 +138,7 @@ func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate,
 			err := s.view(ctx, func(t *txn) error {
 				for i, st := range streams {
 					for len(st.buf) == 0 && !st.done {
-						raw, err := t.UsersByDomain(doms[i], st.after, pageSize)
+						raw, err := t.tx.UsersByDomain(doms[i], st.after, pageSize)
 						if err != nil {
 							return err
 						}
@@ -325,7 +325,7 @@ func (s *Service) ClaimEmails(ctx context.Context, org OrgID, addresses []string
 		if err != nil {
 			return "", "", err
 		}
-		u, err := t.UserByEmail(p.addr)
+		u, err := t.tx.UserByEmail(p.addr)
 		if errors.Is(err, ErrNotFound) {
 			return p.addr, "", errf(ErrNotFound, "no account has address %s", p.addr)
 		}
@@ -530,10 +530,10 @@ func (t *txn) claimOne(b Org, id UserID, licenses []string, w want) (m Mode, ref
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := t.UpdateUser(c); err != nil {
+	if err := t.tx.UpdateUser(c); err != nil {
 		return 0, nil, err
 	}
-	if err := t.CreateUser(orig); err != nil {
+	if err := t.tx.CreateUser(orig); err != nil {
 		return 0, nil, err
 	}
 	return m, nil, t.emitAll(evs)
@@ -610,7 +610,7 @@ func (s *Service) Choose(ctx context.Context, id UserID, ch Choice) (User, error
 		if ch.Action == MigrateContent && c.Mode != Delayed {
 			return errf(ErrChoiceNotAllowed, "user %q: MigrateContent is for delayed claims only", id)
 		}
-		orig, err := t.User(c.Original)
+		orig, err := t.tx.User(c.Original)
 		if err != nil {
 			return err
 		}
@@ -620,14 +620,14 @@ func (s *Service) Choose(ctx context.Context, id UserID, ch Choice) (User, error
 				return err
 			}
 			old := orig.Email
-			if err := t.UpdateUser(renamedOriginal(orig, newEmail)); err != nil {
+			if err := t.tx.UpdateUser(renamedOriginal(orig, newEmail)); err != nil {
 				return err
 			}
 			if err := t.emit(Event{Type: EventUserEmailChanged, Org: orig.Org, From: u.Org, User: orig.ID, Recipient: newEmail, Detail: old}); err != nil {
 				return err
 			}
 		case DeleteOriginal:
-			if err := t.removeUser(orig, EventUserDeleted); err != nil {
+			if err := t.deleteUser(orig, EventUserDeleted); err != nil {
 				return err
 			}
 		case MigrateContent:
@@ -653,7 +653,7 @@ func (t *txn) migrate(u User, orig User) error {
 	if err != nil {
 		return err
 	}
-	if err := t.DeleteUser(orig.ID); err != nil {
+	if err := t.tx.DeleteUser(orig.ID); err != nil {
 		return err
 	}
 	return t.emit(Event{Type: EventContentMigrated, Org: u.Org, From: orig.Org, User: u.ID, Content: orig.Content, Retention: b.Settings.Retention})
@@ -713,7 +713,7 @@ func (s *Service) RemindDelayed(ctx context.Context, org OrgID) (int, error) {
 		if _, err := t.org(org); err != nil {
 			return err
 		}
-		list := func(after string, limit int) ([]User, error) { return t.PendingClaimsBy(org, after, limit) }
+		list := func(after string, limit int) ([]User, error) { return t.tx.PendingClaimsBy(org, after, limit) }
 		return t.each(list, func(u User) error {
 			if !u.Claim.pending() || u.Claim.Mode != Delayed || u.Claim.SignedIn {
 				return nil
@@ -766,7 +766,7 @@ func (s *Service) sweep(ctx context.Context, log *slog.Logger) (rep SweepReport,
 	log.LogAttrs(ctx, slog.LevelDebug, "claim: sweep started")
 	defer func() { logSweep(ctx, log, rep, err, time.Since(start)) }()
 	rep.Expired, err = s.batches(ctx, log, func(t *txn) ([]User, error) {
-		return t.DueClaims(t.now, s.policy.SweepBatch)
+		return t.tx.DueClaims(t.now, s.policy.SweepBatch)
 	}, func(t *txn, u User) (bool, error) {
 		if !t.expired(u.Claim) {
 			return false, nil
@@ -778,7 +778,7 @@ func (s *Service) sweep(ctx context.Context, log *slog.Logger) (rep SweepReport,
 		return rep, err
 	}
 	rep.Purged, err = s.batches(ctx, log, func(t *txn) ([]User, error) {
-		return t.InactiveUsers(t.now.Add(-s.policy.InactivePurge), s.policy.SweepBatch)
+		return t.tx.InactiveUsers(t.now.Add(-s.policy.InactivePurge), s.policy.SweepBatch)
 	}, func(t *txn, stored User) (bool, error) {
 		u, err := t.current(stored)
 		if err != nil {
@@ -866,7 +866,7 @@ func (s *Service) Events(ctx context.Context, after uint64) iter.Seq2[Event, err
 			var evs []Event
 			err := s.view(ctx, func(t *txn) error {
 				var err error
-				evs, err = t.Tx.Events(after, pageSize)
+				evs, err = t.tx.Events(after, pageSize)
 				return err
 			})
 			if err != nil {

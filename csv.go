@@ -692,12 +692,12 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 			return err
 		}
 		bt := im.bt
-		bt.rebind(t.Tx) // empty, also when a store runs fn again
+		bt.rebind(t.tx) // empty, also when a store runs fn again
 		if err := bt.prefetch(emails); err != nil {
 			return err
 		}
 		bulk := *t
-		bulk.Tx = bt
+		bulk.tx = bt
 		for _, row := range batch {
 			if err := ctx.Err(); err != nil {
 				stopped = err
@@ -780,7 +780,7 @@ func (im *importer) one(t *txn, b Org, base []string, row csvRow, claimed map[st
 		res.Err = errAlreadyClaimed(row.email, b.ID)
 		return res, nil
 	}
-	u, err := t.UserByEmail(row.email)
+	u, err := t.tx.UserByEmail(row.email)
 	if errors.Is(err, ErrNotFound) {
 		res.Err = errf(ErrNotFound, "no account has address %s", row.email)
 		return res, nil

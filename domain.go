@@ -32,7 +32,7 @@ func (s *Service) StartDomainVerification(ctx context.Context, org OrgID, domain
 		if err := t.notClaimedByOther(org, name); err != nil {
 			return err
 		}
-		d, err := t.Domain(org, name)
+		d, err := t.tx.Domain(org, name)
 		if err == nil {
 			token = d.Token
 			return nil
@@ -41,7 +41,7 @@ func (s *Service) StartDomainVerification(ctx context.Context, org OrgID, domain
 			return err
 		}
 		token = s.policy.DomainTokenPrefix + "=" + randomToken()
-		if err := t.PutDomain(Domain{Org: org, Name: name, Token: token}); err != nil {
+		if err := t.tx.PutDomain(Domain{Org: org, Name: name, Token: token}); err != nil {
 			return err
 		}
 		return t.emit(Event{Type: EventDomainVerificationStarted, Org: org, Detail: name})
@@ -63,7 +63,7 @@ func randomToken() string {
 // notClaimedByOther returns ErrDomainClaimedByOther if an org other than
 // org has claimed the domain.
 func (t *txn) notClaimedByOther(org OrgID, name string) error {
-	c, err := t.DomainClaimant(name)
+	c, err := t.tx.DomainClaimant(name)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -96,7 +96,7 @@ func (s *Service) ConfirmDomain(ctx context.Context, org OrgID, domain string) e
 		if _, err := t.org(org); err != nil {
 			return err
 		}
-		if rec, err = t.Domain(org, name); errors.Is(err, ErrNotFound) {
+		if rec, err = t.tx.Domain(org, name); errors.Is(err, ErrNotFound) {
 			return errf(ErrNotFound, "org %q has not started verifying domain %s", org, name)
 		} else if err != nil {
 			return err
@@ -120,7 +120,7 @@ func (s *Service) ConfirmDomain(ctx context.Context, org OrgID, domain string) e
 		return errf(ErrDomainNotVerified, "domain %s: no TXT record equals the token; found %d record(s) %q", name, len(txts), txts)
 	}
 	return s.update(ctx, func(t *txn) error {
-		d, err := t.Domain(org, name)
+		d, err := t.tx.Domain(org, name)
 		if errors.Is(err, ErrNotFound) {
 			return errf(ErrNotFound, "org %q has not started verifying domain %s", org, name)
 		} else if err != nil {
@@ -136,7 +136,7 @@ func (s *Service) ConfirmDomain(ctx context.Context, org OrgID, domain string) e
 			return errf(ErrDomainNotVerified, "domain %s: the token changed during the lookup", name)
 		}
 		d.Verified, d.VerifiedAt = true, t.now
-		if err := t.PutDomain(d); err != nil {
+		if err := t.tx.PutDomain(d); err != nil {
 			return err
 		}
 		return t.emit(Event{Type: EventDomainVerified, Org: org, Detail: name})
@@ -172,7 +172,7 @@ func (s *Service) ClaimDomain(ctx context.Context, org OrgID, domain string) err
 // domain.released.
 func (s *Service) ReleaseDomain(ctx context.Context, org OrgID, domain string) error {
 	return s.domainChange(ctx, org, domain, func(t *txn, d Domain, found bool) (Domain, string, error) {
-		c, err := t.DomainClaimant(d.Name)
+		c, err := t.tx.DomainClaimant(d.Name)
 		if errors.Is(err, ErrNotFound) {
 			return d, "", errf(ErrNotFound, "domain %s is not claimed", d.Name)
 		}
@@ -215,7 +215,7 @@ func (s *Service) domainChange(ctx context.Context, org OrgID, domain string, ch
 		if _, err := t.org(org); err != nil {
 			return err
 		}
-		d, err := t.Domain(org, name)
+		d, err := t.tx.Domain(org, name)
 		found := err == nil
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
@@ -228,9 +228,9 @@ func (s *Service) domainChange(ctx context.Context, org OrgID, domain string, ch
 			return err
 		}
 		if nd.Name == "" {
-			err = t.DeleteDomain(org, name)
+			err = t.tx.DeleteDomain(org, name)
 		} else {
-			err = t.PutDomain(nd)
+			err = t.tx.PutDomain(nd)
 		}
 		if err != nil {
 			return err

@@ -67,7 +67,7 @@ func (s *Service) WaitEvents(ctx context.Context, after uint64) error {
 		var evs []Event
 		err := s.view(ctx, func(t *txn) error {
 			var err error
-			evs, err = t.Tx.Events(after, 1)
+			evs, err = t.tx.Events(after, 1)
 			return err
 		})
 		if err != nil {

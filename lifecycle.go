@@ -280,7 +280,7 @@ func (t *txn) apply(u User, s step) (User, bool, []Event, error) {
 
 // save writes u, changed by a step, and the step's events.
 func (t *txn) save(u User, evs []Event) error {
-	if err := t.UpdateUser(u); err != nil {
+	if err := t.tx.UpdateUser(u); err != nil {
 		return err
 	}
 	return t.emitAll(evs)

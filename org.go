@@ -40,7 +40,7 @@ func (s *Service) CreateOrg(ctx context.Context, o Org) (Org, error) {
 		if o.CreatedAt.IsZero() {
 			o.CreatedAt = t.now
 		}
-		if err := t.CreateOrg(o); err != nil {
+		if err := t.tx.CreateOrg(o); err != nil {
 			return err
 		}
 		return t.emit(Event{Type: EventOrgCreated, Org: o.ID, Detail: o.Kind.String()})
@@ -80,7 +80,7 @@ func (s *Service) UpdateSettings(ctx context.Context, id OrgID, st Settings) err
 			return err
 		}
 		o.Settings = st
-		if err := t.UpdateOrg(o); err != nil {
+		if err := t.tx.UpdateOrg(o); err != nil {
 			return err
 		}
 		return t.emit(Event{Type: EventOrgSettingsChanged, Org: id})
@@ -166,7 +166,7 @@ func (s *Service) DeleteOrg(ctx context.Context, id OrgID) error {
 		if err != nil {
 			return err
 		}
-		list := func(after string, limit int) ([]User, error) { return t.UsersByOrg(id, after, limit) }
+		list := func(after string, limit int) ([]User, error) { return t.tx.UsersByOrg(id, after, limit) }
 		if err := t.each(list, func(u User) error { return t.deleteForOrg(id, u) }); err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func (s *Service) DeleteOrg(ctx context.Context, id OrgID) error {
 			return err
 		}
 		for _, d := range doms {
-			if err := t.DeleteDomain(id, d.Name); err != nil {
+			if err := t.tx.DeleteDomain(id, d.Name); err != nil {
 				return err
 			}
 			if d.Claimed {
@@ -193,7 +193,7 @@ func (s *Service) DeleteOrg(ctx context.Context, id OrgID) error {
 		if err := t.deleteSites(id); err != nil {
 			return err
 		}
-		if err := t.Tx.DeleteOrg(id); err != nil {
+		if err := t.tx.DeleteOrg(id); err != nil {
 			return err
 		}
 		return t.emit(Event{Type: EventOrgDeleted, Org: id})
@@ -211,7 +211,7 @@ func (t *txn) deleteForOrg(org OrgID, u User) error {
 		if t.now.Before(h.Claim.Deadline) {
 			return errf(ErrPendingClaims, "org %q: original account %q is held by a claim of org %q until %s", org, u.Email, h.Claim.By, h.Claim.Deadline.Format("2006-01-02T15:04:05Z07:00"))
 		}
-		if err := t.removeUser(u, EventUserDeleted); err != nil {
+		if err := t.deleteUser(u, EventUserDeleted); err != nil {
 			return err
 		}
 		// Its state stays: only an immediate claim is pending past its

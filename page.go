@@ -74,7 +74,7 @@ func (s *Service) UsersPage(ctx context.Context, org OrgID, opts ListOptions) (P
 		}
 	}
 	return s.userPage(ctx, org, opts, func(t *txn) (func(string, int) ([]User, error), func(User) (bool, error)) {
-		return func(after string, n int) ([]User, error) { return t.UsersByOrg(org, after, n) },
+		return func(after string, n int) ([]User, error) { return t.tx.UsersByOrg(org, after, n) },
 			func(u User) (bool, error) { return len(opts.States) == 0 || slices.Contains(opts.States, u.State), nil }
 	})
 }
@@ -89,7 +89,7 @@ func (s *Service) RetractablePage(ctx context.Context, org OrgID, opts ListOptio
 		return Page[User]{}, invalid(ErrInvalidValue, "ListOptions.States", opts.States, "retractable users are pending claims; no state filter applies")
 	}
 	return s.userPage(ctx, org, opts, func(t *txn) (func(string, int) ([]User, error), func(User) (bool, error)) {
-		return func(after string, n int) ([]User, error) { return t.PendingClaimsBy(org, after, n) },
+		return func(after string, n int) ([]User, error) { return t.tx.PendingClaimsBy(org, after, n) },
 			func(u User) (bool, error) { return t.retractable(org, u) }
 	})
 }
@@ -198,7 +198,7 @@ func (s *Service) ClaimablePage(ctx context.Context, org OrgID, opts ListOptions
 			var merged []User
 			ended := true
 			for _, d := range doms {
-				raw, err := t.UsersByDomain(d, after, need)
+				raw, err := t.tx.UsersByDomain(d, after, need)
 				if err != nil {
 					return err
 				}

@@ -239,7 +239,7 @@ func (pl *planner) byEmail(field, input string, row csvRow, im *importer) (PlanE
 		e.Reasons = []Reason{ReasonPendingClaim}
 		return e, nil
 	}
-	u, err := pl.t.UserByEmail(addr)
+	u, err := pl.t.tx.UserByEmail(addr)
 	if errors.Is(err, ErrNotFound) {
 		if pl.seen[addr] {
 			e.Err = errf(ErrDuplicate, "%q is given twice in the plan", input)
@@ -333,7 +333,7 @@ func (pl *planner) original(addr string) bool {
 	if !ok {
 		return false
 	}
-	u, err := pl.t.UserByEmail(claimed)
+	u, err := pl.t.tx.UserByEmail(claimed)
 	return err == nil && pl.would[u.ID]
 }
 

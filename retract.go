@@ -45,7 +45,7 @@ func (s *Service) Retract(ctx context.Context, org OrgID, id UserID) error {
 		if len(reasons) > 0 {
 			return &RetractError{User: id, Reasons: reasons}
 		}
-		orig, err := t.User(u.Claim.Original)
+		orig, err := t.tx.User(u.Claim.Original)
 		if err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func (s *Service) Retract(ctx context.Context, org OrgID, id UserID) error {
 		if err != nil {
 			return err
 		}
-		if err := t.DeleteUser(orig.ID); err != nil {
+		if err := t.tx.DeleteUser(orig.ID); err != nil {
 			return err
 		}
 		return t.save(r, evs)
@@ -74,7 +74,7 @@ func (t *txn) retractRefusals(org OrgID, u User) ([]error, error) {
 	if !t.now.Before(c.Deadline) {
 		rs = append(rs, ErrRetractWindowClosed)
 	}
-	claimant, err := t.DomainClaimant(domainOf(u.Email))
+	claimant, err := t.tx.DomainClaimant(domainOf(u.Email))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}

@@ -96,9 +96,11 @@ func (s *Service) Policy() Policy { return s.policy }
 const pageSize = 256
 
 // txn is one attempt of a store transaction, with the instant all its
-// rules use.
+// rules use. Its methods are the engine's operations on the records (a
+// user brought up to date, an org the caller may act for); tx is the
+// store's transaction, for the raw reads and writes behind them.
 type txn struct {
-	Tx
+	tx  Tx
 	s   *Service
 	ctx context.Context
 	now time.Time
@@ -149,7 +151,7 @@ func (s *Service) storeCtx(ctx context.Context) context.Context {
 // view runs fn in a read-only transaction.
 func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
 	return s.store.View(s.storeCtx(ctx), func(tx Tx) error {
-		return fn(&txn{Tx: tx, s: s, ctx: ctx, now: s.clock.Now(), rw: false})
+		return fn(&txn{tx: tx, s: s, ctx: ctx, now: s.clock.Now(), rw: false})
 	})
 }
 
@@ -157,14 +159,14 @@ func (s *Service) view(ctx context.Context, fn func(*txn) error) error {
 // attempt.
 func (s *Service) update(ctx context.Context, fn func(*txn) error) error {
 	return s.store.Update(s.storeCtx(ctx), func(tx Tx) error {
-		return fn(&txn{Tx: tx, s: s, ctx: ctx, now: s.clock.Now(), rw: true})
+		return fn(&txn{tx: tx, s: s, ctx: ctx, now: s.clock.Now(), rw: true})
 	})
 }
 
 // emit appends an event stamped with the transaction's instant.
 func (t *txn) emit(e Event) error {
 	e.At = t.now
-	return t.AppendEvent(e)
+	return t.tx.AppendEvent(e)
 }
 
 // org returns the org or an error wrapping ErrNotFound.
@@ -174,7 +176,7 @@ func (t *txn) org(id OrgID) (Org, error) {
 	if err := checkID(ErrNotFound, "org", id, true); err != nil {
 		return Org{}, err
 	}
-	o, err := t.Org(id)
+	o, err := t.tx.Org(id)
 	if errors.Is(err, ErrNotFound) {
 		return Org{}, errf(ErrNotFound, "org %q", id)
 	}
@@ -187,7 +189,7 @@ func (t *txn) user(id UserID) (User, error) {
 	if err := checkID(ErrNotFound, "user", id, true); err != nil {
 		return User{}, err
 	}
-	u, err := t.User(id)
+	u, err := t.tx.User(id)
 	if errors.Is(err, ErrNotFound) {
 		return User{}, errf(ErrNotFound, "user %q", id)
 	}
@@ -199,7 +201,7 @@ func (t *txn) user(id UserID) (User, error) {
 
 // userByEmail returns the user with the normalized address as of t.now.
 func (t *txn) userByEmail(email string) (User, error) {
-	u, err := t.UserByEmail(email)
+	u, err := t.tx.UserByEmail(email)
 	if errors.Is(err, ErrNotFound) {
 		return User{}, errf(ErrNotFound, "user %q", email)
 	}
@@ -257,7 +259,7 @@ func (t *txn) current(u User) (User, error) {
 	if t.rw {
 		return t.expire(u)
 	}
-	orig, err := t.User(u.Claim.Original)
+	orig, err := t.tx.User(u.Claim.Original)
 	if err != nil {
 		return User{}, fmt.Errorf("claim: original %q of user %q: %w", u.Claim.Original, u.ID, err)
 	}
@@ -267,7 +269,7 @@ func (t *txn) current(u User) (User, error) {
 
 // holder returns the claimed user whose pending claim holds original o.
 func (t *txn) holder(o User) (User, error) {
-	u, err := t.UserByEmail(strings.TrimSuffix(o.Email, OriginalSuffix))
+	u, err := t.tx.UserByEmail(strings.TrimSuffix(o.Email, OriginalSuffix))
 	if err != nil || !u.Claim.pending() || u.Claim.Original != o.ID {
 		return User{}, fmt.Errorf("claim: original %q has no holding claim (store inconsistent): %v", o.ID, err)
 	}
@@ -277,7 +279,7 @@ func (t *txn) holder(o User) (User, error) {
 // expire persists the expiry of u's delayed claim (X1): the original's
 // content moves to u, the original is removed, and the claim ends.
 func (t *txn) expire(u User) (User, error) {
-	orig, err := t.User(u.Claim.Original)
+	orig, err := t.tx.User(u.Claim.Original)
 	if err != nil {
 		return User{}, fmt.Errorf("claim: original %q of user %q: %w", u.Claim.Original, u.ID, err)
 	}
@@ -332,7 +334,7 @@ func collectKeyed[T, K any](list func(after K, limit int) ([]T, error), key func
 // The keys of the lists of a Tx.
 // domains lists all of org's domain records, in name order.
 func (t *txn) domains(org OrgID) ([]Domain, error) {
-	return collectKeyed(func(after string, limit int) ([]Domain, error) { return t.Tx.Domains(org, after, limit) }, domainKey)
+	return collectKeyed(func(after string, limit int) ([]Domain, error) { return t.tx.Domains(org, after, limit) }, domainKey)
 }
 
 func userKey(u User) string                             { return u.Email }

@@ -79,7 +79,7 @@ func (s *Service) AddSite(ctx context.Context, org OrgID, url string) (Site, err
 			return err
 		}
 		site = Site{ID: SiteID(newID("st_")), Org: org, URL: url}
-		if err := t.PutSite(site); err != nil {
+		if err := t.tx.PutSite(site); err != nil {
 			return err
 		}
 		return t.emit(Event{Type: EventSiteAdded, Org: org, Detail: string(site.ID) + " " + url})
@@ -104,7 +104,7 @@ func (s *Service) MoveSiteToControlHub(ctx context.Context, org OrgID, id SiteID
 			return err
 		}
 		site.ControlHub = true
-		if err := t.PutSite(site); err != nil {
+		if err := t.tx.PutSite(site); err != nil {
 			return err
 		}
 		return t.emit(Event{Type: EventSiteMoved, Org: org, Detail: string(id)})
@@ -188,7 +188,7 @@ func (t *txn) site(org OrgID, id SiteID) (Site, error) {
 	if err := checkID(ErrNotFound, "site", id, true); err != nil {
 		return Site{}, err
 	}
-	site, err := t.Site(id)
+	site, err := t.tx.Site(id)
 	if errors.Is(err, ErrNotFound) || err == nil && site.Org != org {
 		return Site{}, errf(ErrNotFound, "site %q of org %q", id, org)
 	}
@@ -197,12 +197,12 @@ func (t *txn) site(org OrgID, id SiteID) (Site, error) {
 
 // sitesOf lists org's sites.
 func (t *txn) sitesOf(org OrgID) ([]Site, error) {
-	return collectKeyed(func(after SiteID, n int) ([]Site, error) { return t.SitesByOrg(org, after, n) }, siteKey)
+	return collectKeyed(func(after SiteID, n int) ([]Site, error) { return t.tx.SitesByOrg(org, after, n) }, siteKey)
 }
 
 // accessOf lists what the user holds on every site.
 func (t *txn) accessOf(user UserID) ([]SiteAccess, error) {
-	return collectKeyed(func(after SiteID, n int) ([]SiteAccess, error) { return t.SiteAccessByUser(user, after, n) }, accessKey)
+	return collectKeyed(func(after SiteID, n int) ([]SiteAccess, error) { return t.tx.SiteAccessByUser(user, after, n) }, accessKey)
 }
 
 // siteAccess returns what the user holds on the site (an empty record,
@@ -220,7 +220,7 @@ func (t *txn) siteAccess(user UserID, site SiteID) (SiteAccess, error) {
 // setAccess writes a (its record removed when it holds nothing) with its
 // event, old being what the user held before.
 func (t *txn) setAccess(org OrgID, a, old SiteAccess) error {
-	if err := t.PutSiteAccess(a); err != nil {
+	if err := t.tx.PutSiteAccess(a); err != nil {
 		return err
 	}
 	if a.held() {
@@ -341,7 +341,7 @@ func (t *txn) deleteSites(org OrgID) error {
 		return err
 	}
 	for _, s := range ss {
-		if err := t.DeleteSite(s.ID); err != nil {
+		if err := t.tx.DeleteSite(s.ID); err != nil {
 			return err
 		}
 		if err := t.emit(Event{Type: EventSiteDeleted, Org: org, Detail: string(s.ID)}); err != nil {

@@ -406,7 +406,7 @@ func (sy *syncer) domain(name string) (syncDomain, error) {
 	if d.verified, err = sy.t.domainVerified(sy.org.ID, name); err != nil {
 		return d, err
 	}
-	if d.claimant, err = sy.t.DomainClaimant(name); errors.Is(err, ErrNotFound) {
+	if d.claimant, err = sy.t.tx.DomainClaimant(name); errors.Is(err, ErrNotFound) {
 		d.claimant, err = "", nil
 	}
 	if err != nil {
@@ -430,7 +430,7 @@ func (sy *syncer) entry(line int, e DirectoryEntry) error {
 		sy.refuse(line, p.addr, errf(ErrDuplicate, "%s is the address of line %d too", p.addr, first.line))
 		return nil
 	}
-	stored, err := t.UserByEmail(p.addr)
+	stored, err := t.tx.UserByEmail(p.addr)
 	found := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
@@ -534,7 +534,7 @@ func (sy *syncer) deactivateMissing() error {
 		email string
 		raw   *User
 	}
-	lister, _ := t.Tx.(OrgEmailLister)
+	lister, _ := t.tx.(OrgEmailLister)
 	list := func(after string, limit int) ([]listed, error) {
 		var out []listed
 		if lister != nil {
@@ -544,7 +544,7 @@ func (sy *syncer) deactivateMissing() error {
 			}
 			return out, err
 		}
-		users, err := t.UsersByOrg(sy.org.ID, after, limit)
+		users, err := t.tx.UsersByOrg(sy.org.ID, after, limit)
 		for i := range users {
 			out = append(out, listed{email: users[i].Email, raw: &users[i]})
 		}
@@ -561,7 +561,7 @@ func (sy *syncer) deactivateMissing() error {
 			}
 			raw := l.raw
 			if raw == nil {
-				u, err := t.UserByEmail(l.email)
+				u, err := t.tx.UserByEmail(l.email)
 				if err != nil {
 					return err
 				}

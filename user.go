@@ -91,13 +91,13 @@ type joinFacts struct {
 func (t *txn) joinFacts(org OrgID, email string) (joinFacts, error) {
 	var f joinFacts
 	dom := domainOf(email)
-	c, err := t.DomainClaimant(dom)
+	c, err := t.tx.DomainClaimant(dom)
 	if err == nil {
 		f.claimant = c
 	} else if !errors.Is(err, ErrNotFound) {
 		return f, err
 	}
-	if _, err := t.UserByEmail(email); err == nil {
+	if _, err := t.tx.UserByEmail(email); err == nil {
 		f.taken = true
 	} else if !errors.Is(err, ErrNotFound) {
 		return f, err
@@ -146,7 +146,7 @@ func newUser(t *txn, o Org, email string, n userNames, on trigger, f joinFacts) 
 // addUser stores u, a new user, with the events of the step that made it
 // (user.added).
 func (t *txn) addUser(u User, evs []Event) error {
-	if err := t.CreateUser(u); err != nil {
+	if err := t.tx.CreateUser(u); err != nil {
 		return err
 	}
 	return t.emitAll(evs)
@@ -164,7 +164,7 @@ func (t *txn) joinable(org OrgID, email string) error {
 
 // domainVerified reports whether org has verified the domain.
 func (t *txn) domainVerified(org OrgID, domain string) (bool, error) {
-	d, err := t.Domain(org, domain)
+	d, err := t.tx.Domain(org, domain)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
@@ -364,38 +364,36 @@ func (s *Service) DeleteUser(ctx context.Context, org OrgID, id UserID) error {
 	})
 }
 
-// deleteUser deletes u with its content; if u's claim is pending, its
-// original is released (P2). typ is user.deleted or user.purged.
+// deleteUser deletes the account u and records its lost content (C5);
+// if u's claim is pending, its original is released (P2). typ is
+// user.deleted or user.purged. It is the one way the engine deletes a
+// user: an original account (whose Claim is its user's earlier record,
+// never pending) and a BroadWorks subscriber's old account go the same
+// way.
 func (t *txn) deleteUser(u User, typ string) error {
-	if err := t.removeUser(u, typ); err != nil {
-		return err
-	}
-	if !u.Claim.pending() {
-		return nil
-	}
-	orig, err := t.User(u.Claim.Original)
-	if err != nil {
-		return err
-	}
-	orig = releasedOriginal(orig, u.Email)
-	if err := t.UpdateUser(orig); err != nil {
-		return err
-	}
-	return t.emit(Event{Type: EventOriginalReleased, Org: orig.Org, From: u.Org, User: orig.ID, Recipient: orig.Email})
-}
-
-// removeUser deletes the account u and records its lost content (C5).
-func (t *txn) removeUser(u User, typ string) error {
-	if err := t.DeleteUser(u.ID); err != nil {
+	if err := t.tx.DeleteUser(u.ID); err != nil {
 		return err
 	}
 	if err := t.emit(Event{Type: typ, Org: u.Org, User: u.ID, Detail: u.Email}); err != nil {
 		return err
 	}
-	if u.Content == 0 {
+	if u.Content > 0 {
+		if err := t.emit(Event{Type: EventContentDeleted, Org: u.Org, User: u.ID, Content: u.Content}); err != nil {
+			return err
+		}
+	}
+	if !u.Claim.pending() {
 		return nil
 	}
-	return t.emit(Event{Type: EventContentDeleted, Org: u.Org, User: u.ID, Content: u.Content})
+	orig, err := t.tx.User(u.Claim.Original)
+	if err != nil {
+		return err
+	}
+	orig = releasedOriginal(orig, u.Email)
+	if err := t.tx.UpdateUser(orig); err != nil {
+		return err
+	}
+	return t.emit(Event{Type: EventOriginalReleased, Org: orig.Org, From: u.Org, User: orig.ID, Recipient: orig.Email})
 }
 
 // NudgeUnverified sends the "bulk activation email" (U7): one
@@ -410,7 +408,7 @@ func (s *Service) NudgeUnverified(ctx context.Context, org OrgID) (int, error) {
 		if _, err := t.org(org); err != nil {
 			return err
 		}
-		list := func(after string, limit int) ([]User, error) { return t.UsersByOrg(org, after, limit) }
+		list := func(after string, limit int) ([]User, error) { return t.tx.UsersByOrg(org, after, limit) }
 		return t.each(list, func(u User) error {
 			if u.State != NotVerified || u.HeldBy != "" {
 				return nil
@@ -419,7 +417,7 @@ func (s *Service) NudgeUnverified(ctx context.Context, org OrgID) (int, error) {
 				return nil
 			}
 			u.ActivationSent = t.now
-			if err := t.UpdateUser(u); err != nil {
+			if err := t.tx.UpdateUser(u); err != nil {
 				return err
 			}
 			n++
