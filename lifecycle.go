@@ -178,68 +178,25 @@ func factsOf(u User, s step) facts {
 // (the claim's first) and changes nothing then. It writes nothing: the
 // caller stores the record and appends the events.
 func apply(u User, s step, now time.Time) (User, bool, []Event, error) {
-	f := factsOf(u, s)
 	cs, hasClaim := claimRow(phaseOf(u.Claim), s.on)
 	if hasClaim && cs.err != nil {
 		return u, false, nil, cs.err
 	}
-	to, userEv, err := row(u.State, s.on, f)
+	to, userEv, err := row(u.State, s.on, factsOf(u, s))
 	if err != nil {
 		return u, false, nil, err
 	}
-	r := u
-	var ended *ClaimInfo // the claim record the claim row acted on
-	switch {
-	case !hasClaim:
-	case cs.effects&startClaim != 0:
-		r.Org, r.Licenses, r.Content = s.by, append([]string(nil), s.licenses...), 0
-		mode := Immediate
-		if s.on == onClaimDelayed {
-			mode = Delayed
-		}
-		r.Claim = &ClaimInfo{By: s.by, From: u.Org, Mode: mode, PrevState: u.State, At: now,
-			Deadline: now.Add(s.window), Original: s.original.ID}
-		ended = r.Claim
-	case cs.effects&markSignedIn != 0:
-		c := *u.Claim
-		c.SignedIn = true
-		r.Claim = &c
-	case cs.effects&endClaim != 0:
-		c := *u.Claim
-		c.Ended, c.Outcome = now, s.action
-		if s.on == onExpire {
-			c.Ended, c.Outcome = c.Deadline, MigrateContent
-			r.Content += s.original.Content
-		}
-		r.Claim, ended = &c, &c
-	case cs.effects&restoreOriginal != 0:
-		r = s.original // the frozen original is the user as it was (H2)
-		r.ID, r.Email, r.HeldBy = u.ID, u.Email, ""
-		r.Content += u.Content
-		ended = u.Claim
-	}
-	rowEffects := effect(0)
+	effects := triggerEffects[s.on]
 	if hasClaim {
-		rowEffects = cs.effects
+		effects |= cs.effects
 	}
-	if s.on == onSignIn {
-		rowEffects |= stampSignIn
+	r, acted := claimEffects(u, effects, s, now)
+	if effects&stampSignIn != 0 {
 		r.LastSignIn = now
 	}
-	switch {
-	case to != Inactive:
-		r.InactiveSince = time.Time{}
-	case u.State == Inactive:
-	case rowEffects&originalClock != 0:
-		if r.InactiveSince.IsZero() {
-			r.InactiveSince = s.original.InactiveSince
-		}
-	default:
-		r.InactiveSince = now
-	}
+	r.InactiveSince = inactiveSince(u, r, to, effects, s, now)
 	r.State = to
-	changed := to != u.State || rowEffects != 0 || r.InactiveSince != u.InactiveSince
-	if !changed {
+	if to == u.State && effects == 0 && r.InactiveSince == u.InactiveSince {
 		return r, false, nil, nil
 	}
 	var specs []eventSpec
@@ -251,9 +208,68 @@ func apply(u User, s step, now time.Time) (User, bool, []Event, error) {
 	}
 	evs := make([]Event, 0, len(specs))
 	for _, sp := range specs {
-		evs = append(evs, sp.event(r, ended))
+		evs = append(evs, sp.event(r, acted))
 	}
 	return r, true, evs, nil
+}
+
+// triggerEffects are the effects of a trigger whatever the rows.
+var triggerEffects = map[trigger]effect{onSignIn: stampSignIn}
+
+// claimEffects returns u after the claim effects among effects, and the
+// claim record they acted on (nil if none): the new one, the ended one,
+// or the one a retraction dropped.
+func claimEffects(u User, effects effect, s step, now time.Time) (User, *ClaimInfo) {
+	r := u
+	switch {
+	case effects&startClaim != 0:
+		r.Org, r.Licenses, r.Content = s.by, append([]string(nil), s.licenses...), 0
+		mode := Immediate
+		if s.on == onClaimDelayed {
+			mode = Delayed
+		}
+		r.Claim = &ClaimInfo{By: s.by, From: u.Org, Mode: mode, PrevState: u.State, At: now,
+			Deadline: now.Add(s.window), Original: s.original.ID}
+		return r, r.Claim
+	case effects&markSignedIn != 0:
+		c := *u.Claim
+		c.SignedIn = true
+		r.Claim = &c
+		return r, nil
+	case effects&endClaim != 0:
+		c := *u.Claim
+		c.Ended, c.Outcome = now, s.action
+		if s.on == onExpire {
+			c.Ended, c.Outcome = c.Deadline, MigrateContent
+			r.Content += s.original.Content
+		}
+		r.Claim = &c
+		return r, &c
+	case effects&restoreOriginal != 0:
+		r = s.original // the frozen original is the user as it was (H2)
+		r.ID, r.Email, r.HeldBy = u.ID, u.Email, ""
+		r.Content += u.Content
+		return r, u.Claim
+	}
+	return r, nil
+}
+
+// inactiveSince returns the InactiveSince of r, which was u, moving to
+// state to: unset outside Inactive, kept while Inactive, and on becoming
+// Inactive the original's (originalClock, when r has none) or now.
+func inactiveSince(u, r User, to State, effects effect, s step, now time.Time) time.Time {
+	switch {
+	case to != Inactive:
+		return time.Time{}
+	case u.State == Inactive:
+		return r.InactiveSince
+	case effects&originalClock != 0:
+		if r.InactiveSince.IsZero() {
+			return s.original.InactiveSince
+		}
+		return r.InactiveSince
+	}
+	return now
 }
 
 // event returns the event sp describes, of user r (after the step) and
