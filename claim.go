@@ -100,95 +100,13 @@ func (t *txn) actingOrg(id OrgID) (Org, error) {
 // original account's suffix (over 235 octets, N4) is not listed, since
 // every claim of it is refused with ErrInvalidEmail; so ExportClaimable
 // never writes a row that ImportClaims must refuse (V5). Like Users, it
-// reads a page per transaction; its cost is
-// in proportion to the users on org's verified domains, not to all users.
+// reads a page per transaction (ClaimablePage); its cost is in
+// proportion to the users on org's verified domains times their number,
+// not to all users.
 func (s *Service) Claimable(ctx context.Context, org OrgID) iter.Seq2[Candidate, error] {
-	return func(yield func(Candidate, error) bool) {
-		var b Org
-		var doms []string
-		err := s.view(ctx, func(t *txn) error {
-			var err error
-			if b, err = t.actingOrg(org); err != nil {
-				return err
-			}
-			ds, err := t.domains(org)
-			for _, d := range ds {
-				if d.Verified {
-					doms = append(doms, d.Name)
-				}
-			}
-			return err
-		})
-		if err != nil {
-			yield(Candidate{}, err)
-			return
-		}
-		// A merge of one e-mail-ordered stream per verified domain.
-		type stream struct {
-			after string
-			buf   []Candidate
-			done  bool
-		}
-		streams := make([]*stream, len(doms))
-		for i := range streams {
-			streams[i] = &stream{}
-		}
-	refill:
-		for {
-			err := s.view(ctx, func(t *txn) error {
-				for i, st := range streams {
-					for len(st.buf) == 0 && !st.done {
-						raw, err := t.tx.UsersByDomain(doms[i], st.after, pageSize)
-						if err != nil {
-							return err
-						}
-						st.done = len(raw) < pageSize
-						if len(raw) > 0 {
-							st.after = raw[len(raw)-1].Email
-						}
-						err = t.visit(raw, func(u User) error {
-							c, ok, err := s.candidate(t, b, u)
-							if ok {
-								st.buf = append(st.buf, c)
-							}
-							return err
-						})
-						if err != nil {
-							return err
-						}
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				yield(Candidate{}, err)
-				return
-			}
-			// Yield from the streams until one of them needs a refill.
-			for {
-				var min *stream
-				for _, st := range streams {
-					if len(st.buf) == 0 {
-						if !st.done {
-							continue refill // a stream needs its next page
-						}
-						continue
-					}
-					if min == nil || st.buf[0].User.Email < min.buf[0].User.Email {
-						min = st
-					}
-				}
-				if min == nil {
-					return // every stream done and empty
-				}
-				c := min.buf[0]
-				min.buf = min.buf[1:]
-				if !yield(c, nil) {
-					return
-				}
-			}
-		}
-	}
+	return everyPage(func(after string) (Page[Candidate], error) {
+		return s.ClaimablePage(ctx, org, ListOptions{After: after, Limit: pageSize})
+	})
 }
 
 // candidate returns u as a claimable user of b, and whether b may claim
