@@ -370,19 +370,11 @@ func (t *txn) mapOrg(e *BroadWorksEnterprise, org OrgID, mode AttachMode) error 
 // order of the AttachReason constants.
 func (t *txn) attachReasons(org OrgID) ([]AttachReason, error) {
 	var rs []AttachReason
-	n := 0
-	for after := ""; n < AttachApprovalUsers; {
-		us, err := t.tx.UsersByOrg(org, after, min(pageSize, AttachApprovalUsers-n))
-		if err != nil {
-			return nil, err
-		}
-		n += len(us)
-		if len(us) == 0 {
-			break
-		}
-		after = us[len(us)-1].Email
+	us, err := t.tx.UsersByOrg(org, "", AttachApprovalUsers) // enough to tell: no paging
+	if err != nil {
+		return nil, err
 	}
-	if n >= AttachApprovalUsers {
+	if len(us) >= AttachApprovalUsers {
 		rs = append(rs, ReasonManyUsers)
 	}
 	doms, err := t.domains(org)
