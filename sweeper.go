@@ -316,21 +316,9 @@ func (w *sweeper) report(res sweepResult) {
 	}
 }
 
-// lose stops sweeping: the lease is no longer this sweeper's.
-func (w *sweeper) lose(why string) {
-	w.finish()
-	w.held = false
-	w.log.LogAttrs(context.Background(), slog.LevelInfo, "claim: sweeper lease lost", slog.String("reason", why))
-	if w.o.OnLease != nil {
-		w.o.OnLease(false)
-	}
-}
-
-// stop ends the sweeper when ctx has ended: it stops the sweep and
-// releases the lease. It releases it even when it does not hold it (the
-// store then does nothing), because a try that ended as ctx did may have
-// taken it.
-func (w *sweeper) stop(ctx context.Context) {
+// letGo stops the sweep and, if the sweeper held the lease, counts it
+// as no longer held and tells OnLease; it reports whether it was held.
+func (w *sweeper) letGo() bool {
 	w.finish()
 	held := w.held
 	if held {
@@ -339,6 +327,21 @@ func (w *sweeper) stop(ctx context.Context) {
 			w.o.OnLease(false)
 		}
 	}
+	return held
+}
+
+// lose stops sweeping: the lease is no longer this sweeper's.
+func (w *sweeper) lose(why string) {
+	w.letGo()
+	w.log.LogAttrs(context.Background(), slog.LevelInfo, "claim: sweeper lease lost", slog.String("reason", why))
+}
+
+// stop ends the sweeper when ctx has ended: it stops the sweep and
+// releases the lease. It releases it even when it does not hold it (the
+// store then does nothing), because a try that ended as ctx did may have
+// taken it.
+func (w *sweeper) stop(ctx context.Context) {
+	held := w.letGo()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.ttl)
 	defer cancel()
 	if err := w.l.ReleaseLease(rctx, w.o.Lease, w.o.Holder); err != nil {
