@@ -155,7 +155,7 @@ func (s *Service) PlanClaims(ctx context.Context, org OrgID, req PlanRequest) (P
 		}
 		n := len(req.IDs) + len(req.Emails) + len(rows)
 		pl := &planner{t: t, b: b, base: base, opts: req.Options, dir: dir,
-			seen: make(map[string]bool, n), would: make(map[UserID]bool, n)}
+			seen: make(map[string]bool, n), would: make(map[UserID]bool, n), wouldAt: make(map[string]bool, n)}
 		p.At, p.DirectorySyncOn = t.now, b.Settings.DirectorySync
 		p.Entries = make([]PlanEntry, 0, n)
 		for i, id := range req.IDs {
@@ -190,13 +190,14 @@ func (s *Service) PlanClaims(ctx context.Context, org OrgID, req PlanRequest) (P
 
 // planner judges the entries of one plan in one transaction.
 type planner struct {
-	t     *txn
-	b     Org
-	base  []string // AutoLicenses plus Options.Licenses
-	opts  ClaimOptions
-	dir   map[string]bool // nil: no directory
-	seen  map[string]bool // the users planned so far, by ID; and unresolved inputs by key
-	would map[UserID]bool // the users the plan so far would claim
+	t       *txn
+	b       Org
+	base    []string // AutoLicenses plus Options.Licenses
+	opts    ClaimOptions
+	dir     map[string]bool // nil: no directory
+	seen    map[string]bool // the users planned so far, by ID; and unresolved inputs by key
+	would   map[UserID]bool // the users the plan so far would claim
+	wouldAt map[string]bool // their addresses
 }
 
 // want is the mode the plan's IDs and addresses ask for.
@@ -322,7 +323,7 @@ func (pl *planner) judge(e PlanEntry, id UserID, w want, grants func([]string) [
 			e.PurgeAt = since.Add(t.s.policy.InactivePurge)
 		}
 	}
-	pl.would[id] = true
+	pl.would[id], pl.wouldAt[u.Email] = true, true
 	return e, nil
 }
 
@@ -330,11 +331,7 @@ func (pl *planner) judge(e PlanEntry, id UserID, w want, grants func([]string) [
 // the claim of a user planned before would make.
 func (pl *planner) original(addr string) bool {
 	claimed, ok := strings.CutSuffix(addr, OriginalSuffix)
-	if !ok {
-		return false
-	}
-	u, err := pl.t.tx.UserByEmail(claimed)
-	return err == nil && pl.would[u.ID]
+	return ok && pl.wouldAt[claimed]
 }
 
 // withReasons fills e.Reasons from a refusal.
