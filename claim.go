@@ -434,9 +434,14 @@ func (t *txn) claimOne(b Org, id UserID, licenses []string, w want) (m Mode, ref
 	if refused != nil || failed != nil {
 		return 0, refused, failed
 	}
+	return m, nil, t.makeClaim(b, id, m, licenses)
+}
+
+// makeClaim claims user id, judged claimable with mode m, into b (K6).
+func (t *txn) makeClaim(b Org, id UserID, m Mode, licenses []string) error {
 	u, err := t.user(id) // now persist an expiry, if any
 	if err != nil {
-		return 0, nil, err
+		return err
 	}
 
 	orig := u // the original keeps the state, licenses, content and earlier claim record
@@ -446,15 +451,15 @@ func (t *txn) claimOne(b Org, id UserID, licenses []string, w want) (m Mode, ref
 
 	c, _, evs, err := t.apply(u, step{on: claimTrigger(m), by: b.ID, licenses: licenses, original: orig})
 	if err != nil {
-		return 0, nil, err
+		return err
 	}
 	if err := t.tx.UpdateUser(c); err != nil {
-		return 0, nil, err
+		return err
 	}
 	if err := t.tx.CreateUser(orig); err != nil {
-		return 0, nil, err
+		return err
 	}
-	return m, nil, t.emitAll(evs)
+	return t.emitAll(evs)
 }
 
 // claimTrigger is the trigger of a claim with mode m (K6).
