@@ -199,14 +199,6 @@ func (b *bulkTx) flush() error {
 	return err
 }
 
-// sync flushes and drops the caches, before a call the caches do not
-// cover.
-func (b *bulkTx) sync() error {
-	err := b.flush()
-	b.reset()
-	return err
-}
-
 func (b *bulkTx) User(id UserID) (User, error) {
 	u, err := b.lookup(id)
 	if err != nil {
