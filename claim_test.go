@@ -1,0 +1,919 @@
+package claim_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/claimkit/claim"
+	"github.com/claimkit/claim/claimtest"
+)
+
+// --- Section 5 and 7: call-level refusals (E7, E8, K1–K3) ---
+
+func TestRefuseClaimCall(t *testing.T) {
+	byIDs := func(org claim.OrgID, n int, ack bool, lic ...string) func(e *env, f rfFix) error {
+		return func(e *env, f rfFix) error {
+			ids := append([]claim.UserID{f.ann.ID}, rfIDs(n-1)...)
+			_, err := e.svc.ClaimUsers(e.ctx, org, ids, claim.ClaimOptions{Acknowledge: ack, Licenses: lic})
+			return err
+		}
+	}
+	byEmails := func(org claim.OrgID, n int, ack bool) func(e *env, f rfFix) error {
+		return func(e *env, f rfFix) error {
+			as := append([]string{f.ann.Email}, rfAddrs(n-1)...)
+			_, err := e.svc.ClaimEmails(e.ctx, org, as, claim.ClaimOptions{Acknowledge: ack})
+			return err
+		}
+	}
+	rows := []struct {
+		reason, op string
+		dirSync    bool // org b synchronizes from a directory
+		opts       []claim.Option
+		call       func(e *env, f rfFix) error
+		want       error
+		not        []error
+		field      string
+	}{
+		{reason: "K1: ClaimUsers without the acknowledgement", op: "ClaimUsers(b, [ann], no ack)",
+			call: byIDs("b", 1, false), want: claim.ErrNotAcknowledged},
+		{reason: "K1: ClaimEmails without the acknowledgement", op: "ClaimEmails(b, [ann], no ack)",
+			call: byEmails("b", 1, false), want: claim.ErrNotAcknowledged},
+		{reason: "K1: ClaimUsers of no users without the acknowledgement", op: "ClaimUsers(b, [], no ack)",
+			call: func(e *env, f rfFix) error {
+				_, err := e.svc.ClaimUsers(e.ctx, "b", nil, claim.ClaimOptions{})
+				return err
+			}, want: claim.ErrNotAcknowledged},
+		{reason: "K2: 251 IDs are too many", op: "ClaimUsers(b, 251 IDs)",
+			call: byIDs("b", 251, true), want: claim.ErrTooMany},
+		{reason: "K2: the limit is Policy.ListLimit (100 by default: 101 are too many)", op: "ClaimUsers(b, 101 IDs), ListLimit 100",
+			opts: []claim.Option{rfPolicy(func(p *claim.Policy) { p.ListLimit = 100 })},
+			call: byIDs("b", 101, true), want: claim.ErrTooMany},
+		{reason: "K3: 26 addresses are too many", op: "ClaimEmails(b, 26 addresses)",
+			call: byEmails("b", 26, true), want: claim.ErrTooMany},
+		{reason: "E7: ClaimUsers by an org with directory sync on", op: "ClaimUsers(b dirsync, [ann])", dirSync: true,
+			call: byIDs("b", 1, true), want: claim.ErrDirectorySyncEnabled},
+		{reason: "E7: ClaimEmails by an org with directory sync on", op: "ClaimEmails(b dirsync, [ann])", dirSync: true,
+			call: byEmails("b", 1, true), want: claim.ErrDirectorySyncEnabled},
+		{reason: "E7: Eligibility for an org with directory sync on", op: "Eligibility(b dirsync, ann)", dirSync: true,
+			call: func(e *env, f rfFix) error {
+				_, err := e.svc.Eligibility(e.ctx, "b", f.ann.Email)
+				return err
+			}, want: claim.ErrDirectorySyncEnabled},
+		{reason: "E7: the first element of Claimable for an org with directory sync on", op: "Claimable(b dirsync)", dirSync: true,
+			call: func(e *env, f rfFix) error {
+				for c, err := range e.svc.Claimable(e.ctx, "b") {
+					if err == nil {
+						return fmt.Errorf("first element is candidate %s, not an error", c.User.Email)
+					}
+					return err
+				}
+				return errors.New("Claimable yielded nothing")
+			}, want: claim.ErrDirectorySyncEnabled},
+		{reason: "E8: no acknowledgement, too many and an unknown org: the acknowledgement is checked first", op: "ClaimUsers(zz, 251 IDs, no ack)",
+			call: byIDs("zz", 251, false), want: claim.ErrNotAcknowledged, not: []error{claim.ErrTooMany, claim.ErrNotFound}},
+		{reason: "E8: no acknowledgement, 26 addresses and an unknown org: the acknowledgement is checked first", op: "ClaimEmails(zz, 26, no ack)",
+			call: byEmails("zz", 26, false), want: claim.ErrNotAcknowledged, not: []error{claim.ErrTooMany, claim.ErrNotFound}},
+		{reason: "E8: acknowledged, too many and an unknown org: the count is checked before the org", op: "ClaimUsers(zz, 251 IDs)",
+			call: byIDs("zz", 251, true), want: claim.ErrTooMany, not: []error{claim.ErrNotFound}},
+		{reason: "E8: acknowledged, 26 addresses and an unknown org: the count is checked before the org", op: "ClaimEmails(zz, 26)",
+			call: byEmails("zz", 26, true), want: claim.ErrTooMany, not: []error{claim.ErrNotFound}},
+		{reason: "E8: acknowledged, a good count and an unknown org: ErrNotFound for the call", op: "ClaimUsers(zz, 250 IDs)",
+			call: byIDs("zz", 250, true), want: claim.ErrNotFound},
+		{reason: "E8: too many and directory sync on: the count is checked before E7", op: "ClaimUsers(b dirsync, 251 IDs)", dirSync: true,
+			call: byIDs("b", 251, true), want: claim.ErrTooMany, not: []error{claim.ErrDirectorySyncEnabled}},
+		{reason: "E8: no acknowledgement and directory sync on: the acknowledgement is checked first", op: "ClaimEmails(b dirsync, no ack)", dirSync: true,
+			call: byEmails("b", 1, false), want: claim.ErrNotAcknowledged, not: []error{claim.ErrDirectorySyncEnabled}},
+		{reason: "E8: directory sync on and a bad license name: E7 comes first", op: "ClaimUsers(b dirsync, Licenses [\" \"])", dirSync: true,
+			call: byIDs("b", 1, true, " "), want: claim.ErrDirectorySyncEnabled, not: []error{claim.ErrInvalidValue}},
+		{reason: "K6: an empty license name in ClaimOptions refuses the whole call", op: "ClaimUsers(b, Licenses [\" \"])",
+			call: byIDs("b", 1, true, "Meetings", " "), want: claim.ErrInvalidValue, field: "ClaimOptions.Licenses"},
+	}
+	var cases []rfCase
+	for _, r := range rows {
+		cases = append(cases, rfCase{
+			reason: r.reason, op: r.op, opts: r.opts,
+			setup: func(t *testing.T, e *env) func() error {
+				f := rfBase(t, e)
+				if r.dirSync {
+					rfMustSettings(t, e, "b", claim.Settings{DirectorySync: true})
+				}
+				return func() error { return r.call(e, f) }
+			},
+			want: r.want, not: r.not, field: r.field,
+		})
+	}
+	rfRun(t, cases)
+}
+
+// --- Section 5: eligibility reasons (E1–E6) ---
+
+// TestRefuseEligibilityReasons checks each reason alone and in
+// combination, by the three ways of asking: ClaimUsers and ClaimEmails
+// (Result.Err, a *RefusalError) and Eligibility (the reasons).
+func TestRefuseEligibilityReasons(t *testing.T) {
+	type target struct {
+		org  claim.OrgID
+		user claim.User
+	}
+	rows := []struct {
+		reason string
+		setup  func(t *testing.T, e *env) target
+		want   []claim.Reason
+	}{
+		{"E1 alone: a user of the claiming org is already a member", func(t *testing.T, e *env) target {
+			rfBase(t, e)
+			return target{"b", e.mustActive(t, "b", "bea@example.com", 1)}
+		}, []claim.Reason{claim.ReasonAlreadyMember}},
+		{"E2 alone: the claiming org has not verified the domain", func(t *testing.T, e *env) target {
+			f := rfBase(t, e)
+			return target{"c", f.ann}
+		}, []claim.Reason{claim.ReasonDomainNotVerified}},
+		{"E2 alone: a started but unconfirmed verification is not verified", func(t *testing.T, e *env) target {
+			f := rfBase(t, e)
+			if _, err := e.svc.StartDomainVerification(e.ctx, "c", "example.com"); err != nil {
+				t.Fatalf("StartDomainVerification = %v", err)
+			}
+			return target{"c", f.ann}
+		}, []claim.Reason{claim.ReasonDomainNotVerified}},
+		{"E3 alone: another org has claimed the domain", func(t *testing.T, e *env) target {
+			f := rfBase(t, e)
+			e.mustVerify(t, "c", "example.com")
+			rfMustClaimDomain(t, e, "c", "example.com")
+			return target{"b", f.ann}
+		}, []claim.Reason{claim.ReasonDomainClaimedByOther}},
+		{"E3 alone: the user's own org has claimed the domain", func(t *testing.T, e *env) target {
+			f := rfBase(t, e)
+			e.mustVerify(t, "a", "example.com")
+			rfMustClaimDomain(t, e, "a", "example.com")
+			return target{"b", f.ann}
+		}, []claim.Reason{claim.ReasonDomainClaimedByOther}},
+		{"E4 alone: the user's org uses SSO", func(t *testing.T, e *env) target {
+			f := rfBase(t, e)
+			rfMustSettings(t, e, "a", claim.Settings{SSO: true})
+			return target{"b", f.ann}
+		}, []claim.Reason{claim.ReasonSourceSSO}},
+		{"E5 alone: the user's org synchronizes from a directory", func(t *testing.T, e *env) target {
+			f := rfBase(t, e)
+			rfMustSettings(t, e, "a", claim.Settings{DirectorySync: true})
+			return target{"b", f.ann}
+		}, []claim.Reason{claim.ReasonSourceDirectorySync}},
+		{"E6 alone: the user is under another org's pending claim", func(t *testing.T, e *env) target {
+			f := rfBase(t, e)
+			e.mustVerify(t, "c", "example.com")
+			e.mustClaim(t, "c", claim.ClaimOptions{}, f.ann.ID)
+			return target{"b", f.ann}
+		}, []claim.Reason{claim.ReasonPendingClaim}},
+		{"E6 alone: a pending delayed claim, signed in, counts too", func(t *testing.T, e *env) target {
+			_, ivy := rfDelayed(t, e)
+			rfMustSignIn(t, e, ivy.ID)
+			e.mustVerify(t, "c", "example.com")
+			return target{"c", ivy}
+		}, []claim.Reason{claim.ReasonPendingClaim}},
+		{"E6: a held original reports only pending_claim, though E4 and E5 would apply", func(t *testing.T, e *env) target {
+			_, ann := rfClaimed(t, e)
+			e.mustVerify(t, "c", "example.com")
+			rfMustSettings(t, e, "a", claim.Settings{SSO: true, DirectorySync: true})
+			orig, err := e.svc.User(e.ctx, ann.Claim.Original)
+			if err != nil {
+				t.Fatalf("User(original) = %v", err)
+			}
+			return target{"c", orig}
+		}, []claim.Reason{claim.ReasonPendingClaim}},
+		{"E6: a held original reports only pending_claim to its holder, though E1-like and E2 apply", func(t *testing.T, e *env) target {
+			_, ann := rfClaimed(t, e)
+			orig, err := e.svc.User(e.ctx, ann.Claim.Original)
+			if err != nil {
+				t.Fatalf("User(original) = %v", err)
+			}
+			return target{"b", orig}
+		}, []claim.Reason{claim.ReasonPendingClaim}},
+		{"N3: E2 hides E3–E5 of a user the org may not see", func(t *testing.T, e *env) target {
+			f := rfBase(t, e)
+			rfMustClaimDomain(t, e, "b", "example.com")
+			rfMustSettings(t, e, "a", claim.Settings{SSO: true, DirectorySync: true})
+			return target{"c", f.ann}
+		}, []claim.Reason{claim.ReasonDomainNotVerified}},
+		{"N3: E2 hides E4 of a user the org may not see", func(t *testing.T, e *env) target {
+			f := rfBase(t, e)
+			rfMustSettings(t, e, "a", claim.Settings{SSO: true})
+			return target{"c", f.ann}
+		}, []claim.Reason{claim.ReasonDomainNotVerified}},
+		{"N3: E2 hides E6 of a held original the org may not see", func(t *testing.T, e *env) target {
+			_, ann := rfClaimed(t, e)
+			orig, err := e.svc.User(e.ctx, ann.Claim.Original)
+			if err != nil {
+				t.Fatalf("User(original) = %v", err)
+			}
+			return target{"c", orig}
+		}, []claim.Reason{claim.ReasonDomainNotVerified}},
+		{"E3, E4 and E5 together, in E order", func(t *testing.T, e *env) target {
+			f := rfBase(t, e)
+			e.mustVerify(t, "c", "example.com") // before b's claim, which D7 would refuse it
+			rfMustClaimDomain(t, e, "b", "example.com")
+			rfMustSettings(t, e, "a", claim.Settings{SSO: true, DirectorySync: true})
+			return target{"c", f.ann}
+		}, []claim.Reason{claim.ReasonDomainClaimedByOther, claim.ReasonSourceSSO, claim.ReasonSourceDirectorySync}},
+		{"E1, E2, E3, E4 and E6 together, in E order", func(t *testing.T, e *env) target {
+			_, ann := rfClaimed(t, e)
+			rfMustSettings(t, e, "b", claim.Settings{SSO: true})
+			if err := e.svc.UnverifyDomain(e.ctx, "b", "example.com"); err != nil {
+				t.Fatalf("UnverifyDomain = %v", err)
+			}
+			e.mustVerify(t, "c", "example.com")
+			rfMustClaimDomain(t, e, "c", "example.com")
+			return target{"b", ann}
+		}, []claim.Reason{claim.ReasonAlreadyMember, claim.ReasonDomainNotVerified, claim.ReasonDomainClaimedByOther, claim.ReasonSourceSSO, claim.ReasonPendingClaim}},
+		{"E3, E5 and E6 together, in E order", func(t *testing.T, e *env) target {
+			f := rfBase(t, e)
+			e.mustVerify(t, "c", "example.com")
+			e.mustClaim(t, "c", claim.ClaimOptions{}, f.ann.ID)
+			rfMustClaimDomain(t, e, "c", "example.com")
+			rfMustSettings(t, e, "c", claim.Settings{DirectorySync: true})
+			return target{"b", f.ann}
+		}, []claim.Reason{claim.ReasonDomainClaimedByOther, claim.ReasonSourceDirectorySync, claim.ReasonPendingClaim}},
+	}
+	for _, r := range rows {
+		for _, how := range []string{"ClaimUsers", "ClaimEmails", "Eligibility"} {
+			t.Run(how+"/"+r.reason, func(t *testing.T) {
+				e := newEnv(t)
+				tg := r.setup(t, e)
+				before, rest := e.snapshot(t, rfOrgs...), rfRestOf(t, e)
+				switch how {
+				case "Eligibility":
+					got, err := e.svc.Eligibility(e.ctx, tg.org, tg.user.Email)
+					if err != nil {
+						t.Fatalf("Eligibility(%s, %s) = %v, want reasons", tg.org, tg.user.Email, err)
+					}
+					if diff := cmp.Diff(r.want, got); diff != "" {
+						t.Errorf("Eligibility(%s, %s) mismatch (-want +got):\n%s", tg.org, tg.user.Email, diff)
+					}
+				default:
+					input := string(tg.user.ID)
+					if how == "ClaimEmails" {
+						input = strings.ToUpper(tg.user.Email)
+					}
+					err := rfClaimOne(e, tg.org, input, how == "ClaimEmails")
+					if !errors.Is(err, claim.ErrNotEligible) {
+						t.Fatalf("%s(%s, %s) = %v, want %v", how, tg.org, input, err, claim.ErrNotEligible)
+					}
+					var re *claim.RefusalError
+					if !errors.As(err, &re) {
+						t.Fatalf("%s(%s, %s) = %v (%T), want a *RefusalError", how, tg.org, input, err, err)
+					}
+					if diff := cmp.Diff(r.want, re.Reasons); diff != "" {
+						t.Errorf("%s(%s, %s): Reasons mismatch (-want +got):\n%s", how, tg.org, input, diff)
+					}
+					wantID, wantEmail := tg.user.ID, tg.user.Email
+					if tg.user.Org != tg.org && containsReason(r.want, claim.ReasonDomainNotVerified) {
+						// N3: of a user the org may not see, only what the org gave:
+						// the ID it claimed, or the address (not the ID).
+						if how == "ClaimEmails" {
+							wantID = ""
+						} else {
+							wantEmail = ""
+						}
+					}
+					if re.User != wantID || re.Email != wantEmail {
+						t.Errorf("%s: RefusalError names %s <%s>, want %s <%s>", how, re.User, re.Email, wantID, wantEmail)
+					}
+					if wantEmail == "" && strings.Contains(err.Error(), tg.user.Email) {
+						t.Errorf("%s: %q quotes the address of a user the org may not see", how, err)
+					}
+					if wantID == "" && strings.Contains(err.Error(), string(tg.user.ID)) {
+						t.Errorf("%s: %q quotes the ID of a user the org may not see", how, err)
+					}
+					for _, x := range []claim.Reason{claim.ReasonAlreadyMember, claim.ReasonDomainNotVerified, claim.ReasonDomainClaimedByOther,
+						claim.ReasonSourceSSO, claim.ReasonSourceDirectorySync, claim.ReasonPendingClaim} {
+						if want := containsReason(r.want, x); re.Has(x) != want {
+							t.Errorf("%s: RefusalError.Has(%s) = %v, want %v", how, x, re.Has(x), want)
+						}
+					}
+				}
+				e.unchanged(t, before, rfOrgs...)
+				if diff := cmp.Diff(rest, rfRestOf(t, e), claimtest.CmpOptions()); diff != "" {
+					t.Errorf("orgs or domains changed (-before +after):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// --- Section 7: per-user results (K2, K3, K5) ---
+
+func TestRefuseClaimResults(t *testing.T) {
+	rfRun(t, []rfCase{
+		{reason: "K5, N3: an empty user ID is bad input in its result", op: `ClaimUsers(b, [""])`,
+			setup: func(t *testing.T, e *env) func() error {
+				rfBase(t, e)
+				return func() error { return rfClaimOne(e, "b", "", false) }
+			}, want: claim.ErrInvalidValue, field: "ids[0]"},
+		{reason: "K5, N3: a blank user ID is bad input in its result", op: `ClaimUsers(b, ["  "])`,
+			setup: func(t *testing.T, e *env) func() error {
+				rfBase(t, e)
+				return func() error { return rfClaimOne(e, "b", "  ", false) }
+			}, want: claim.ErrInvalidValue, field: "ids[0]"},
+		{reason: "E6, K5: ClaimEmails of a held original's address is refused with pending_claim", op: "ClaimEmails(c, original's address)",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := rfClaimed(t, e)
+				e.mustVerify(t, "c", "example.com")
+				return func() error { return rfClaimOne(e, "c", ann.Email+".convert-user.local", true) }
+			}, want: claim.ErrNotEligible, reasons: []claim.Reason{claim.ReasonPendingClaim}},
+		{reason: "E1, K5: claiming one's own claimed user again", op: "ClaimUsers(b, ann) again",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := rfClaimed(t, e)
+				return func() error { return rfClaimOne(e, "b", string(ann.ID), false) }
+			}, want: claim.ErrNotEligible, reasons: []claim.Reason{claim.ReasonAlreadyMember, claim.ReasonPendingClaim}},
+	})
+}
+
+func TestRefuseDuplicateInCall(t *testing.T) {
+	t.Run("K3: an address repeated in any case is refused in its own result; the first is claimed", func(t *testing.T) {
+		e := newEnv(t)
+		f := rfBase(t, e)
+		in := []string{"ann@example.com", "ANN@Example.COM", "Ann Lee <Ann@example.com>", " ann@EXAMPLE.com "}
+		res, err := e.svc.ClaimEmails(e.ctx, "b", in, claim.ClaimOptions{Acknowledge: true})
+		if err != nil {
+			t.Fatalf("ClaimEmails() = %v, want results", err)
+		}
+		if len(res) != len(in) {
+			t.Fatalf("ClaimEmails() gave %d results, want %d", len(res), len(in))
+		}
+		if res[0].Err != nil || res[0].User != f.ann.ID || res[0].Mode != claim.Immediate {
+			t.Errorf("ClaimEmails()[0] = %+v, want ann claimed Immediate", res[0])
+		}
+		for i, r := range res[1:] {
+			if !errors.Is(r.Err, claim.ErrDuplicate) {
+				t.Errorf("ClaimEmails()[%d].Err = %v, want %v", i+1, r.Err, claim.ErrDuplicate)
+			}
+			if r.Input != in[i+1] || r.Mode != 0 {
+				t.Errorf("ClaimEmails()[%d] = %+v, want Input %q and no Mode", i+1, r, in[i+1])
+			}
+		}
+		if got := rfCount(t, e, claim.EventClaimCreated); got != 1 {
+			t.Errorf("claim.created events = %d, want 1", got)
+		}
+	})
+	t.Run("K2, K5: an ID repeated is refused in its own result; the first is claimed", func(t *testing.T) {
+		e := newEnv(t)
+		f := rfBase(t, e)
+		res, err := e.svc.ClaimUsers(e.ctx, "b", []claim.UserID{f.ann.ID, f.ann.ID}, claim.ClaimOptions{Acknowledge: true})
+		if err != nil {
+			t.Fatalf("ClaimUsers() = %v, want results", err)
+		}
+		if res[0].Err != nil {
+			t.Errorf("ClaimUsers()[0].Err = %v, want nil", res[0].Err)
+		}
+		if !errors.Is(res[1].Err, claim.ErrDuplicate) {
+			t.Errorf("ClaimUsers()[1].Err = %v, want %v", res[1].Err, claim.ErrDuplicate)
+		}
+		if got := rfCount(t, e, claim.EventClaimCreated); got != 1 {
+			t.Errorf("claim.created events = %d, want 1", got)
+		}
+	})
+}
+
+// TestRefuseMixedBatch: refusals and successes in one call (K5). The
+// refused users are unchanged and no event names them.
+func TestRefuseMixedBatch(t *testing.T) {
+	e := newEnv(t)
+	f := rfBase(t, e)
+	bea := e.mustActive(t, "b", "bea@example.com", 1) // already a member (E1)
+	e.mustOrg(t, "i", claim.Enterprise, time.Time{}, claim.Settings{SSO: true})
+	sam := e.mustActive(t, "i", "sam@example.com", 4) // source uses SSO (E4)
+	refused := []claim.UserID{bea.ID, sam.ID}
+	beforeUsers := map[claim.UserID]claim.User{}
+	for _, id := range refused {
+		beforeUsers[id] = e.mustGet(t, id)
+	}
+	seq := e.lastSeq(t)
+
+	ids := []claim.UserID{f.ann.ID, "usr_nobody", bea.ID, f.nora.ID, "", sam.ID, f.ann.ID}
+	want := []error{nil, claim.ErrNotFound, claim.ErrNotEligible, nil, claim.ErrInvalidValue, claim.ErrNotEligible, claim.ErrDuplicate}
+	res, err := e.svc.ClaimUsers(e.ctx, "b", ids, claim.ClaimOptions{Acknowledge: true})
+	if err != nil {
+		t.Fatalf("ClaimUsers() = %v, want results", err)
+	}
+	if len(res) != len(ids) {
+		t.Fatalf("ClaimUsers() gave %d results, want %d", len(res), len(ids))
+	}
+	for i, r := range res {
+		if string(ids[i]) != r.Input {
+			t.Errorf("ClaimUsers()[%d].Input = %q, want %q (input order)", i, r.Input, ids[i])
+		}
+		if !claimtest.Is(r.Err, want[i]) {
+			t.Errorf("ClaimUsers()[%d].Err = %v, want %v", i, r.Err, want[i])
+		}
+		if (r.Err == nil) != (r.Mode != 0) {
+			t.Errorf("ClaimUsers()[%d] = %+v: a Mode exactly when claimed", i, r)
+		}
+	}
+	for _, id := range []claim.UserID{f.ann.ID, f.nora.ID} {
+		if u := e.mustGet(t, id); u.Org != "b" || u.Claim == nil {
+			t.Errorf("User(%s) = org %s, claim %+v, want claimed into b", u.Email, u.Org, u.Claim)
+		}
+	}
+	for _, id := range refused {
+		if diff := cmp.Diff(beforeUsers[id], e.mustGet(t, id), claimtest.CmpOptions()); diff != "" {
+			t.Errorf("refused user %s changed (-before +after):\n%s", id, diff)
+		}
+	}
+	for ev, err := range e.svc.Events(e.ctx, seq) {
+		if err != nil {
+			t.Fatalf("Events() = %v", err)
+		}
+		if ev.User == bea.ID || ev.User == sam.ID {
+			t.Errorf("event %+v names a refused user", ev)
+		}
+	}
+	if got := rfCount(t, e, claim.EventClaimCreated); got != 2 {
+		t.Errorf("claim.created events = %d, want 2", got)
+	}
+}
+
+// TestRefuseCountBoundaries: exactly the limit is accepted (K2, K3).
+func TestRefuseCountBoundaries(t *testing.T) {
+	t.Run("K2: exactly 250 IDs are accepted", func(t *testing.T) {
+		e := newEnv(t)
+		f := rfBase(t, e)
+		ids := append([]claim.UserID{f.ann.ID}, rfIDs(249)...)
+		res, err := e.svc.ClaimUsers(e.ctx, "b", ids, claim.ClaimOptions{Acknowledge: true})
+		if err != nil {
+			t.Fatalf("ClaimUsers(250 IDs) = %v, want nil", err)
+		}
+		if len(res) != 250 || res[0].Err != nil {
+			t.Fatalf("ClaimUsers(250 IDs) = %d results, first %+v; want 250, ann claimed", len(res), res[0])
+		}
+		for i, r := range res[1:] {
+			if !errors.Is(r.Err, claim.ErrNotFound) {
+				t.Errorf("ClaimUsers()[%d].Err = %v, want %v", i+1, r.Err, claim.ErrNotFound)
+			}
+		}
+	})
+	t.Run("K2: exactly ListLimit 100 IDs are accepted", func(t *testing.T) {
+		e := newEnv(t, rfPolicy(func(p *claim.Policy) { p.ListLimit = 100 }))
+		f := rfBase(t, e)
+		res, err := e.svc.ClaimUsers(e.ctx, "b", append([]claim.UserID{f.ann.ID}, rfIDs(99)...), claim.ClaimOptions{Acknowledge: true})
+		if err != nil || len(res) != 100 || res[0].Err != nil {
+			t.Fatalf("ClaimUsers(100 IDs) = %d results, %v; want 100, ann claimed", len(res), err)
+		}
+	})
+	t.Run("K3: exactly 25 addresses are accepted", func(t *testing.T) {
+		e := newEnv(t)
+		f := rfBase(t, e)
+		res, err := e.svc.ClaimEmails(e.ctx, "b", append([]string{f.ann.Email}, rfAddrs(24)...), claim.ClaimOptions{Acknowledge: true})
+		if err != nil {
+			t.Fatalf("ClaimEmails(25) = %v, want nil", err)
+		}
+		if len(res) != 25 || res[0].Err != nil {
+			t.Fatalf("ClaimEmails(25) = %d results, first %+v; want 25, ann claimed", len(res), res[0])
+		}
+		for i, r := range res[1:] {
+			if !errors.Is(r.Err, claim.ErrNotFound) {
+				t.Errorf("ClaimEmails()[%d].Err = %v, want %v", i+1, r.Err, claim.ErrNotFound)
+			}
+		}
+	})
+}
+
+// --- Section 8: choices (C1, C2) ---
+
+func TestRefuseChoose(t *testing.T) {
+	// signedIn claims ann into b (immediate) and signs her in.
+	signedIn := func(t *testing.T, e *env) (rfFix, claim.User) {
+		f, ann := rfClaimed(t, e)
+		rfMustSignIn(t, e, ann.ID)
+		return f, ann
+	}
+	rfRun(t, []rfCase{
+		{reason: "C1: an immediate-claimed user may not choose before signing in", op: "Choose(ann, DeleteOriginal) before sign-in",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := rfClaimed(t, e)
+				return rfChoose(e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+			}, want: claim.ErrChoiceNotAllowed},
+		{reason: "C1: a delayed-claimed user may not choose before signing in", op: "Choose(ivy, MigrateContent) before sign-in",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ivy := rfDelayed(t, e)
+				return rfChoose(e, ivy.ID, claim.Choice{Action: claim.MigrateContent})
+			}, want: claim.ErrChoiceNotAllowed},
+		{reason: "C1: ChangeEmail before signing in is refused too", op: "Choose(ann, ChangeEmail) before sign-in",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := rfClaimed(t, e)
+				return rfChoose(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.old@example.com"})
+			}, want: claim.ErrChoiceNotAllowed},
+		{reason: "C1: a user chooses once: a second choice finds no pending claim", op: "Choose(ann, DeleteOriginal) twice",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := signedIn(t, e)
+				rfMustChoose(t, e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+				return rfChoose(e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+			}, want: claim.ErrNoPendingClaim},
+		{reason: "C1: after ChangeEmail, another choice finds no pending claim", op: "Choose(ann, ChangeEmail) twice",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := signedIn(t, e)
+				rfMustChoose(t, e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.old@example.com"})
+				return rfChoose(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.older@example.com"})
+			}, want: claim.ErrNoPendingClaim},
+		{reason: "C1: after MigrateContent, another choice finds no pending claim", op: "Choose(ivy, DeleteOriginal) after MigrateContent",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ivy := rfDelayed(t, e)
+				rfMustSignIn(t, e, ivy.ID)
+				rfMustChoose(t, e, ivy.ID, claim.Choice{Action: claim.MigrateContent})
+				return rfChoose(e, ivy.ID, claim.Choice{Action: claim.DeleteOriginal})
+			}, want: claim.ErrNoPendingClaim},
+		{reason: "C1, X1: a delayed claim past its deadline has no choice left, even signed in", op: "Choose(ivy, DeleteOriginal) at 14d",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ivy := rfDelayed(t, e)
+				rfMustSignIn(t, e, ivy.ID)
+				e.clock.Advance(window)
+				return rfChoose(e, ivy.ID, claim.Choice{Action: claim.DeleteOriginal})
+			}, want: claim.ErrNoPendingClaim},
+		{reason: "C1: a never-claimed user has no claim to choose about", op: "Choose(nora, DeleteOriginal)",
+			setup: func(t *testing.T, e *env) func() error {
+				f := rfBase(t, e)
+				return rfChoose(e, f.nora.ID, claim.Choice{Action: claim.DeleteOriginal})
+			}, want: claim.ErrNoPendingClaim},
+		{reason: "C1, R6: a retracted user has no claim to choose about", op: "Choose(ann, DeleteOriginal) after Retract",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := rfClaimed(t, e)
+				rfMustRetract(t, e, "b", ann.ID)
+				return rfChoose(e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+			}, want: claim.ErrNoPendingClaim},
+		{reason: "C1, H2: an original account has no choice to make", op: "Choose(original, DeleteOriginal)",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := signedIn(t, e)
+				return rfChoose(e, ann.Claim.Original, claim.Choice{Action: claim.DeleteOriginal})
+			}, want: claim.ErrNoPendingClaim},
+		{reason: "C1: MigrateContent is not a choice after an immediate claim", op: "Choose(ann, MigrateContent)",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := signedIn(t, e)
+				return rfChoose(e, ann.ID, claim.Choice{Action: claim.MigrateContent})
+			}, want: claim.ErrChoiceNotAllowed},
+		{reason: "N5, C1: Action 0 (none) is bad input", op: "Choose(ann, Action 0)",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := signedIn(t, e)
+				return rfChoose(e, ann.ID, claim.Choice{})
+			}, want: claim.ErrInvalidValue, field: "Choice.Action"},
+		{reason: "N3, C1: Action 99 is bad input", op: "Choose(ann, Action 99)",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := signedIn(t, e)
+				return rfChoose(e, ann.ID, claim.Choice{Action: 99})
+			}, want: claim.ErrInvalidValue, field: "Choice.Action"},
+		{reason: "N3, C1: a NewEmail with DeleteOriginal is bad input", op: "Choose(ann, DeleteOriginal + NewEmail)",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := signedIn(t, e)
+				return rfChoose(e, ann.ID, claim.Choice{Action: claim.DeleteOriginal, NewEmail: "ann.old@example.com"})
+			}, want: claim.ErrInvalidValue, field: "Choice.NewEmail"},
+		{reason: "N3, C1: a NewEmail with MigrateContent is bad input", op: "Choose(ivy, MigrateContent + NewEmail)",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ivy := rfDelayed(t, e)
+				rfMustSignIn(t, e, ivy.ID)
+				return rfChoose(e, ivy.ID, claim.Choice{Action: claim.MigrateContent, NewEmail: "ivy.old@example.com"})
+			}, want: claim.ErrInvalidValue, field: "Choice.NewEmail"},
+		{reason: "C2: ChangeEmail to an address another account has", op: "Choose(ann, ChangeEmail NORA@example.com)",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := signedIn(t, e)
+				return rfChoose(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "NORA@example.com"})
+			}, want: claim.ErrEmailTaken},
+		{reason: "C2: ChangeEmail to the claimed user's own address", op: "Choose(ann, ChangeEmail ann@example.com)",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := signedIn(t, e)
+				return rfChoose(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "Ann@Example.com"})
+			}, want: claim.ErrEmailTaken},
+		{reason: "C2: ChangeEmail to a domain a third org has claimed", op: "Choose(ann, ChangeEmail ann@other.com)",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := signedIn(t, e)
+				e.mustVerify(t, "c", "other.com")
+				rfMustClaimDomain(t, e, "c", "other.com")
+				return rfChoose(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann@other.com"})
+			}, want: claim.ErrDomainClaimedByOther},
+		{reason: "C2: ChangeEmail to a domain the claiming org has claimed", op: "Choose(ann, ChangeEmail ann.old@example.com)",
+			setup: func(t *testing.T, e *env) func() error {
+				_, ann := signedIn(t, e)
+				rfMustClaimDomain(t, e, "b", "example.com")
+				return rfChoose(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.old@example.com"})
+			}, want: claim.ErrDomainClaimedByOther},
+	})
+}
+
+// --- Section 8: DaysLeft (X4) ---
+
+func TestRefuseDaysLeft(t *testing.T) {
+	daysLeft := func(id func(t *testing.T, e *env) claim.UserID) func(t *testing.T, e *env) func() error {
+		return func(t *testing.T, e *env) func() error {
+			u := id(t, e)
+			return func() error {
+				n, err := e.svc.DaysLeft(e.ctx, u)
+				if err == nil {
+					return fmt.Errorf("DaysLeft = %d, nil", n)
+				}
+				return err
+			}
+		}
+	}
+	rfRun(t, []rfCase{
+		{reason: "X4: DaysLeft of a never-claimed user", op: "DaysLeft(nora)",
+			setup: daysLeft(func(t *testing.T, e *env) claim.UserID { return rfBase(t, e).nora.ID }),
+			want:  claim.ErrNoPendingClaim},
+		{reason: "X4, R9: DaysLeft of a retracted user", op: "DaysLeft(ann) after Retract",
+			setup: daysLeft(func(t *testing.T, e *env) claim.UserID {
+				_, ann := rfClaimed(t, e)
+				rfMustRetract(t, e, "b", ann.ID)
+				return ann.ID
+			}), want: claim.ErrNoPendingClaim},
+		{reason: "X4: DaysLeft of an original account", op: "DaysLeft(original)",
+			setup: daysLeft(func(t *testing.T, e *env) claim.UserID {
+				_, ann := rfClaimed(t, e)
+				return ann.Claim.Original
+			}), want: claim.ErrNoPendingClaim},
+		{reason: "X4: DaysLeft of an original account whose user was claimed before (it carries that ended record)", op: "DaysLeft(original of a re-claimed user)",
+			setup: daysLeft(func(t *testing.T, e *env) claim.UserID {
+				f := rfBase(t, e)
+				e.mustVerify(t, "c", "example.com")
+				e.mustClaim(t, "c", claim.ClaimOptions{}, f.ann.ID)
+				rfMustSignIn(t, e, f.ann.ID)
+				rfMustChoose(t, e, f.ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+				e.mustClaim(t, "b", claim.ClaimOptions{}, f.ann.ID)
+				return e.mustGet(t, f.ann.ID).Claim.Original
+			}), want: claim.ErrNoPendingClaim},
+	})
+}
+
+// --- X3: a failed write persists no expiry ---
+
+func TestRefuseExpiryNotWrittenOnFailure(t *testing.T) {
+	rows := []struct {
+		reason, op string
+		call       func(e *env, ivy claim.User) error
+		want       error
+	}{
+		{"X3, R3: Retract by the claimant past the deadline", "Retract(b, ivy)",
+			func(e *env, ivy claim.User) error { return e.svc.Retract(e.ctx, "b", ivy.ID) }, claim.ErrRetractWindowClosed},
+		{"X3, R1: Retract by another org", "Retract(c, ivy)",
+			func(e *env, ivy claim.User) error { return e.svc.Retract(e.ctx, "c", ivy.ID) }, claim.ErrNotClaimant},
+		{"X3, N3: Deactivate by the wrong org", "Deactivate(c, ivy)",
+			func(e *env, ivy claim.User) error {
+				_, err := e.svc.Deactivate(e.ctx, "c", ivy.ID)
+				return err
+			}, claim.ErrNotFound},
+		{"X3, N3: DeleteUser by the source org", "DeleteUser(i, ivy)",
+			func(e *env, ivy claim.User) error { return e.svc.DeleteUser(e.ctx, "i", ivy.ID) }, claim.ErrNotFound},
+		{"X3, C1: Choose after the deadline", "Choose(ivy, DeleteOriginal)",
+			func(e *env, ivy claim.User) error {
+				_, err := e.svc.Choose(e.ctx, ivy.ID, claim.Choice{Action: claim.DeleteOriginal})
+				return err
+			}, claim.ErrNoPendingClaim},
+		{"X3, U1: AddUser of the expired user's address", "AddUser(c, ivy@example.com)",
+			func(e *env, ivy claim.User) error {
+				_, err := e.svc.AddUser(e.ctx, "c", claim.NewUser{Email: ivy.Email})
+				return err
+			}, claim.ErrEmailTaken},
+		{"X3, H2: DeleteUser of the original by its org", "DeleteUser(i, original)",
+			func(e *env, ivy claim.User) error { return e.svc.DeleteUser(e.ctx, "i", ivy.Claim.Original) }, claim.ErrNotFound},
+		{"X3, E2: a refused claim of the expired user (per-user refusal, call commits)", "ClaimUsers(c, ivy)",
+			func(e *env, ivy claim.User) error { return rfClaimOne(e, "c", string(ivy.ID), false) }, claim.ErrNotEligible},
+	}
+	for _, r := range rows {
+		t.Run(r.reason, func(t *testing.T) {
+			e := newEnv(t)
+			_, ivy := rfDelayed(t, e)
+			e.clock.Advance(window) // the deadline: expired, nothing persisted yet
+			before, rest := e.snapshot(t, rfOrgs...), rfRestOf(t, e)
+
+			if err := r.call(e, ivy); !errors.Is(err, r.want) {
+				t.Errorf("%s = %v, want %v", r.op, err, r.want)
+			}
+
+			e.unchanged(t, before, rfOrgs...)
+			if diff := cmp.Diff(rest, rfRestOf(t, e), claimtest.CmpOptions()); diff != "" {
+				t.Errorf("orgs or domains changed (-before +after):\n%s", diff)
+			}
+			if n := rfCount(t, e, claim.EventClaimExpired); n != 0 {
+				t.Errorf("claim.expired events after a failed %s = %d, want 0", r.op, n)
+			}
+			// Reads show the resolved view all the same.
+			u := e.mustGet(t, ivy.ID)
+			if u.Claim != nil || u.State != claim.Active || u.Content != 3 || u.Org != "b" {
+				t.Errorf("User(ivy) = state %v, content %d, org %s, claim %+v; want the expired view: Active, 3, b, no claim",
+					u.State, u.Content, u.Org, u.Claim)
+			}
+			if _, err := e.svc.User(e.ctx, ivy.Claim.Original); !errors.Is(err, claim.ErrNotFound) {
+				t.Errorf("User(original) = %v, want %v (expired: gone)", err, claim.ErrNotFound)
+			}
+			rep, err := e.svc.Sweep(e.ctx)
+			if err != nil || rep.Expired != 1 {
+				t.Errorf("Sweep() = %+v, %v; want Expired 1", rep, err)
+			}
+			if n := rfCount(t, e, claim.EventClaimExpired); n != 1 {
+				t.Errorf("claim.expired events after Sweep = %d, want 1", n)
+			}
+			if diff := cmp.Diff(u, e.mustGet(t, ivy.ID), claimtest.CmpOptions()); diff != "" {
+				t.Errorf("User(ivy) after Sweep differs from the resolved view (-view +swept):\n%s", diff)
+			}
+			rep, err = e.svc.Sweep(e.ctx)
+			if err != nil || rep.Expired != 0 {
+				t.Errorf("second Sweep() = %+v, %v; want Expired 0", rep, err)
+			}
+		})
+	}
+}
+
+// --- Positive boundaries (mutation testing) ---
+
+func TestRefuseDaysLeftBoundaries(t *testing.T) {
+	const day = 24 * time.Hour
+	rows := []struct {
+		at        time.Duration
+		immediate int
+		delayed   int
+	}{
+		{0, 14, 14},
+		{1, 14, 14},
+		{day - 1, 14, 14},
+		{day, 13, 13},
+		{13*day - 1, 2, 2},
+		{13 * day, 1, 1},
+		{13*day + 1, 1, 1},
+		{window - 1, 1, 1},
+		{window, 0, 0}, // immediate: pending, window passed; delayed: expired
+		{window + 1, 0, 0},
+		{30 * day, 0, 0},
+	}
+	for _, mode := range []string{"immediate", "delayed"} {
+		e := newEnv(t)
+		var u claim.User
+		if mode == "immediate" {
+			_, u = rfClaimed(t, e)
+		} else {
+			_, u = rfDelayed(t, e)
+		}
+		for _, r := range rows {
+			e.clock.Set(t0.Add(r.at))
+			want := r.immediate
+			if mode == "delayed" {
+				want = r.delayed
+			}
+			got, err := e.svc.DaysLeft(e.ctx, u.ID)
+			if err != nil || got != want {
+				t.Errorf("X4: DaysLeft(%s) at claim+%v = %d, %v; want %d", mode, r.at, got, err, want)
+			}
+		}
+	}
+	t.Run("X4: a chosen claim has 0 days left", func(t *testing.T) {
+		e := newEnv(t)
+		_, ann := rfClaimed(t, e)
+		rfMustSignIn(t, e, ann.ID)
+		rfMustChoose(t, e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+		if got, err := e.svc.DaysLeft(e.ctx, ann.ID); err != nil || got != 0 {
+			t.Errorf("DaysLeft(chosen) = %d, %v; want 0, nil", got, err)
+		}
+	})
+}
+
+func TestRefuseDelayedCutoffBoundary(t *testing.T) {
+	rows := []struct {
+		reason  string
+		created time.Time
+		want    claim.Mode
+	}{
+		{"M2: an Individual org created the last nanosecond of 5 May 2020 is delayed-eligible",
+			time.Date(2020, 5, 5, 23, 59, 59, 999999999, time.UTC), claim.Delayed},
+		{"M2: one created at exactly 2020-05-06T00:00:00Z is not",
+			time.Date(2020, 5, 6, 0, 0, 0, 0, time.UTC), claim.Immediate},
+		{"M2: the cutoff is an instant: 2020-05-06T01:00:00+02:00 is before it",
+			time.Date(2020, 5, 6, 1, 0, 0, 0, time.FixedZone("CEST", 2*60*60)), claim.Delayed},
+	}
+	for _, r := range rows {
+		t.Run(r.reason, func(t *testing.T) {
+			e := newEnv(t)
+			rfBase(t, e)
+			rfMustSettings(t, e, "b", claim.Settings{AllowContentMigration: true})
+			e.mustOrg(t, "i", claim.Individual, r.created, claim.Settings{})
+			u := e.mustActive(t, "i", "ivy@example.com", 3)
+			var cand *claim.Candidate
+			for c, err := range e.svc.Claimable(e.ctx, "b") {
+				if err != nil {
+					t.Fatalf("Claimable() = %v", err)
+				}
+				if c.User.ID == u.ID {
+					cand = &c
+				}
+			}
+			if cand == nil || cand.Mode != r.want || cand.ContentLoss != (r.want == claim.Immediate) {
+				t.Errorf("Claimable(b) candidate for ivy = %+v, want Mode %v, ContentLoss %v", cand, r.want, r.want == claim.Immediate)
+			}
+			res := e.mustClaim(t, "b", claim.ClaimOptions{}, u.ID)
+			if res[0].Mode != r.want {
+				t.Errorf("ClaimUsers() mode = %v, want %v", res[0].Mode, r.want)
+			}
+		})
+	}
+}
+
+// TestDelayedClaimOfInactiveUser: a delayed claim puts an Inactive user
+// in Delayed Claim (K6); it may sign in during the claim (I1) and ends
+// Active at expiry (X1). Not signed in, it ends Inactive again, its
+// inactivity clock going on from before the claim (X1, U5).
+func TestDelayedClaimOfInactiveUser(t *testing.T) {
+	for _, signIn := range []bool{true, false} {
+		t.Run(fmt.Sprintf("signIn=%v", signIn), func(t *testing.T) {
+			e := newEnv(t)
+			e.mustOrg(t, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true})
+			e.mustVerify(t, "b", "example.com")
+			e.mustOrg(t, "i", claim.Individual, oldOrgDate, claim.Settings{})
+			ivy := e.mustActive(t, "i", "ivy@example.com", 3)
+			before, err := e.svc.Deactivate(e.ctx, "i", ivy.ID)
+			if err != nil {
+				t.Fatalf("Deactivate() = %v", err)
+			}
+			e.clock.Advance(time.Hour)
+			if r := e.mustClaim(t, "b", claim.ClaimOptions{}, ivy.ID); r[0].Mode != claim.Delayed {
+				t.Fatalf("ClaimUsers() mode = %v, want Delayed", r[0].Mode)
+			}
+			if got := e.mustGet(t, ivy.ID); got.State != claim.DelayedClaim || !got.InactiveSince.IsZero() {
+				t.Fatalf("after claim: State %v, InactiveSince %v; want Delayed Claim, zero", got.State, got.InactiveSince)
+			}
+			want := claim.Inactive
+			if signIn {
+				u, err := e.svc.SignIn(e.ctx, ivy.ID)
+				if err != nil || u.State != claim.DelayedClaim || !u.Claim.SignedIn {
+					t.Fatalf("SignIn() = %v, %v; want Delayed Claim, signed in", u.State, err)
+				}
+				want = claim.Active
+			}
+			e.clock.Advance(window)
+			got := e.mustGet(t, ivy.ID)
+			if got.State != want || got.Content != 3 || got.Claim != nil {
+				t.Errorf("after expiry: State %v, Content %d, Claim %v; want %v, 3, nil", got.State, got.Content, got.Claim, want)
+			}
+			if want == claim.Inactive && !got.InactiveSince.Equal(before.InactiveSince) {
+				t.Errorf("after expiry: InactiveSince = %v, want %v (from before the claim)", got.InactiveSince, before.InactiveSince)
+			}
+		})
+	}
+}
+
+func rfMustSettings(tb testing.TB, e *env, org claim.OrgID, st claim.Settings) {
+	tb.Helper()
+	if err := e.svc.UpdateSettings(e.ctx, org, st); err != nil {
+		tb.Fatalf("UpdateSettings(%s) = %v", org, err)
+	}
+}
+
+// rfIDs returns n distinct user IDs that do not exist.
+func rfIDs(n int) []claim.UserID {
+	ids := make([]claim.UserID, n)
+	for i := range ids {
+		ids[i] = claim.UserID(fmt.Sprintf("usr_nobody%03d", i))
+	}
+	return ids
+}
+
+// rfAddrs returns n distinct addresses of no account.
+func rfAddrs(n int) []string {
+	as := make([]string, n)
+	for i := range as {
+		as[i] = fmt.Sprintf("nobody%02d@example.com", i)
+	}
+	return as
+}
+
+// rfRest is what a snapshot leaves out: org records and domain records.
+type rfRest struct {
+	Orgs    map[claim.OrgID]claim.Org
+	Domains map[claim.OrgID][]claim.Domain
+}
+
+func rfRestOf(tb testing.TB, e *env) rfRest {
+	tb.Helper()
+	r := rfRest{Orgs: map[claim.OrgID]claim.Org{}, Domains: map[claim.OrgID][]claim.Domain{}}
+	for _, id := range rfOrgs {
+		if o, err := e.svc.Org(e.ctx, id); err == nil {
+			r.Orgs[id] = o
+		}
+		if ds, err := e.svc.Domains(e.ctx, id); err == nil {
+			r.Domains[id] = ds
+		}
+	}
+	return r
+}
+
+func containsReason(rs []claim.Reason, r claim.Reason) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// rfChoose returns the call Choose(id, ch).
+func rfChoose(e *env, id claim.UserID, ch claim.Choice) func() error {
+	return func() error {
+		_, err := e.svc.Choose(e.ctx, id, ch)
+		return err
+	}
+}

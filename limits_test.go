@@ -1,0 +1,62 @@
+package claim_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/claimkit/claim"
+)
+
+// TestRefuseLengthBoundaries: the longest valid values are accepted and
+// one more octet is refused (N1, N2, N4).
+func TestRefuseLengthBoundaries(t *testing.T) {
+	t.Run("N4: a 235-octet address can be claimed (its original's address is 254 octets); 236 cannot", func(t *testing.T) {
+		e := newEnv(t)
+		rfBase(t, e)
+		e.mustVerify(t, "b", rfLongDomain)
+		ok := e.mustActive(t, "a", rfLongAddr(235), 1)
+		long := e.mustActive(t, "a", rfLongAddr(236), 1)
+		res, err := e.svc.ClaimUsers(e.ctx, "b", []claim.UserID{ok.ID, long.ID}, claim.ClaimOptions{Acknowledge: true})
+		if err != nil {
+			t.Fatalf("ClaimUsers() = %v", err)
+		}
+		if res[0].Err != nil {
+			t.Errorf("ClaimUsers(235 octets).Err = %v, want nil", res[0].Err)
+		}
+		if !errors.Is(res[1].Err, claim.ErrInvalidEmail) {
+			t.Errorf("ClaimUsers(236 octets).Err = %v, want %v", res[1].Err, claim.ErrInvalidEmail)
+		}
+		orig, err := e.svc.UserByEmail(e.ctx, ok.Email+".convert-user.local")
+		if err != nil || len(orig.Email) != 254 {
+			t.Errorf("UserByEmail(original) = %q, %v; want a 254-octet address", orig.Email, err)
+		}
+	})
+	t.Run("N1: a 254-octet address is accepted, 255 refused", func(t *testing.T) {
+		e := newEnv(t)
+		rfBase(t, e)
+		d := rfDomainOf(189, 63)
+		if _, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: strings.Repeat("l", 64) + "@" + d}); err != nil {
+			t.Errorf("AddUser(254 octets) = %v, want nil", err)
+		}
+		if _, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: strings.Repeat("m", 64) + "@" + rfDomainOf(190, 63)}); !errors.Is(err, claim.ErrInvalidEmail) {
+			t.Errorf("AddUser(255 octets) = %v, want %v", err, claim.ErrInvalidEmail)
+		}
+	})
+	t.Run("N1: a 64-character local part is accepted", func(t *testing.T) {
+		e := newEnv(t)
+		rfBase(t, e)
+		if _, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: strings.Repeat("l", 64) + "@example.com"}); err != nil {
+			t.Errorf("AddUser(64-character local part) = %v, want nil", err)
+		}
+	})
+	t.Run("N2: a 253-octet domain and a 63-octet label are accepted", func(t *testing.T) {
+		e := newEnv(t)
+		rfBase(t, e)
+		for _, d := range []string{rfDomainOf(253, 63), rfDomainOf(253, 63) + ".", strings.Repeat("x", 63) + ".com"} {
+			if _, err := e.svc.StartDomainVerification(e.ctx, "a", d); err != nil {
+				t.Errorf("StartDomainVerification(%d octets) = %v, want nil", len(d), err)
+			}
+		}
+	})
+}
