@@ -3,7 +3,9 @@ package claim_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -916,4 +918,218 @@ func rfChoose(e *env, id claim.UserID, ch claim.Choice) func() error {
 		_, err := e.svc.Choose(e.ctx, id, ch)
 		return err
 	}
+}
+
+// TestRaceChooseChoose: two different choices race. Exactly one wins;
+// the other gets ErrNoPendingClaim (C1), and the outcome is the winner's.
+func TestRaceChooseChoose(t *testing.T) {
+	won := map[claim.Action]int{}
+	for i := range ccRaceRuns {
+		var r *ccRace
+		var actions [2]claim.Action
+		if i%2 == 0 {
+			r = ccSignedInDelayed(t)
+			actions = [2]claim.Action{claim.MigrateContent, claim.DeleteOriginal}
+		} else {
+			r = ccNewRace(t, claim.Immediate, claim.Verified, true)
+			if _, err := r.e.svc.SignIn(r.e.ctx, r.u.ID); err != nil {
+				t.Fatalf("SignIn() = %v", err)
+			}
+			actions = [2]claim.Action{claim.ChangeEmail, claim.DeleteOriginal}
+		}
+		e := r.e
+		var errs [2]error
+		var fns []func()
+		for k, a := range actions {
+			ch := claim.Choice{Action: a}
+			if a == claim.ChangeEmail {
+				ch.NewEmail = "kept@elsewhere.example"
+			}
+			fns = append(fns, func() { _, errs[k] = e.svc.Choose(e.ctx, r.u.ID, ch) })
+		}
+		ccTogether(fns...)
+		var winner claim.Action
+		switch {
+		case errs[0] == nil && errors.Is(errs[1], claim.ErrNoPendingClaim):
+			winner = actions[0]
+		case errs[1] == nil && errors.Is(errs[0], claim.ErrNoPendingClaim):
+			winner = actions[1]
+		default:
+			t.Fatalf("Choose(%v) = %v, Choose(%v) = %v; want one nil and one ErrNoPendingClaim", actions[0], errs[0], actions[1], errs[1])
+		}
+		won[winner]++
+		if resolved, _ := ccCount(t, e, claim.EventClaimResolved, r.u.ID); resolved != 1 {
+			t.Fatalf("%d claim.resolved events, want 1", resolved)
+		}
+		got := e.mustGet(t, r.u.ID)
+		_, deleted := ccCount(t, e, claim.EventContentDeleted, r.orig)
+		kept, keptErr := e.svc.UserByEmail(e.ctx, "kept@elsewhere.example")
+		switch winner {
+		case claim.MigrateContent:
+			if got.Content != r.u.Content || deleted != 0 {
+				t.Fatalf("MigrateContent won: user content %d, %d deleted; want %d, 0", got.Content, deleted, r.u.Content)
+			}
+		case claim.DeleteOriginal:
+			if got.Content != 0 || deleted != r.u.Content {
+				t.Fatalf("DeleteOriginal won: user content %d, %d deleted; want 0, %d", got.Content, deleted, r.u.Content)
+			}
+		case claim.ChangeEmail:
+			if keptErr != nil || kept.ID != r.orig || kept.Content != r.u.Content || kept.HeldBy != "" || deleted != 0 {
+				t.Fatalf("ChangeEmail won: original %+v, %v; %d deleted", kept, keptErr, deleted)
+			}
+		}
+		if winner != claim.ChangeEmail && !errors.Is(keptErr, claim.ErrNotFound) {
+			t.Fatalf("%v won, but the ChangeEmail address exists: %v", winner, keptErr)
+		}
+		if _, err := e.svc.UserByEmail(e.ctx, r.u.Email+claim.OriginalSuffix); !errors.Is(err, claim.ErrNotFound) {
+			t.Fatalf("after the choice UserByEmail(original address) = %v, want ErrNotFound", err)
+		}
+	}
+	t.Logf("winners: %v", won)
+}
+
+// TestRaceChooseSweep: a signed-in user's choice races the sweep. With
+// the clock exactly at the deadline the claim has expired (X3): Choose
+// fails with ErrNoPendingClaim whichever runs first, and the sweep
+// resolves the claim exactly once (a failed Choose writes nothing, not
+// even the expiry it noticed). A nanosecond before the deadline the
+// choice wins whichever runs first, and the sweep has nothing to do.
+func TestRaceChooseSweep(t *testing.T) {
+	for i := range ccRaceRuns {
+		atDeadline := i%2 == 0
+		r := ccSignedInDelayed(t)
+		e := r.e
+		u := e.mustGet(t, r.u.ID)
+		if atDeadline {
+			e.clock.Set(u.Claim.Deadline)
+		} else {
+			e.clock.Set(u.Claim.Deadline.Add(-1))
+		}
+		action := []claim.Action{claim.MigrateContent, claim.DeleteOriginal}[i/2%2]
+		var chooseErr, sweepErr error
+		var rep claim.SweepReport
+		ccTogether(
+			func() { _, chooseErr = e.svc.Choose(e.ctx, u.ID, claim.Choice{Action: action}) },
+			func() { rep, sweepErr = e.svc.Sweep(e.ctx) },
+		)
+		if sweepErr != nil {
+			t.Fatalf("Sweep() = %v", sweepErr)
+		}
+		expired, _ := ccCount(t, e, claim.EventClaimExpired, u.ID)
+		resolved, _ := ccCount(t, e, claim.EventClaimResolved, u.ID)
+		_, moved := ccCount(t, e, claim.EventContentMigrated, u.ID)
+		got := e.mustGet(t, u.ID)
+		if atDeadline {
+			if !errors.Is(chooseErr, claim.ErrNoPendingClaim) {
+				t.Fatalf("Choose(%v) at the deadline = %v, want ErrNoPendingClaim", action, chooseErr)
+			}
+			if rep.Expired != 1 || expired != 1 || resolved != 0 || moved != r.u.Content {
+				t.Fatalf("at the deadline: sweep expired %d, events: %d claim.expired, %d claim.resolved, %d content migrated; want 1, 1, 0, %d",
+					rep.Expired, expired, resolved, moved, r.u.Content)
+			}
+			if got.Claim != nil || got.Content != r.u.Content {
+				t.Fatalf("after expiry the user is %+v, want no claim and content %d", got, r.u.Content)
+			}
+			continue
+		}
+		if chooseErr != nil {
+			t.Fatalf("Choose(%v) a nanosecond before the deadline = %v, want nil", action, chooseErr)
+		}
+		if rep.Expired != 0 || expired != 0 || resolved != 1 {
+			t.Fatalf("before the deadline: sweep expired %d, events: %d claim.expired, %d claim.resolved; want 0, 0, 1", rep.Expired, expired, resolved)
+		}
+		want := 0
+		if action == claim.MigrateContent {
+			want = r.u.Content
+		}
+		if got.Claim != nil || got.Content != want {
+			t.Fatalf("after Choose(%v) the user is %+v, want no claim and content %d", action, got, want)
+		}
+	}
+}
+
+// TestRaceClaimClaim: two orgs claim the same user at once. Exactly one
+// claims it; the other's result is a *RefusalError with pending_claim as
+// its only reason (E6); there is one original, held by the winner.
+func TestRaceClaimClaim(t *testing.T) {
+	won := map[claim.OrgID]int{}
+	for i := range ccRaceRuns {
+		mode := []claim.Mode{claim.Immediate, claim.Delayed}[i%2]
+		r := ccNewRace(t, mode, claim.Verified, false)
+		e := r.e
+		res := map[claim.OrgID][]claim.Result{}
+		var mu sync.Mutex
+		claimBy := func(org claim.OrgID) func() {
+			return func() {
+				got, err := e.svc.ClaimUsers(e.ctx, org, []claim.UserID{r.u.ID},
+					claim.ClaimOptions{Acknowledge: true, ImmediateOnly: mode == claim.Immediate})
+				if err != nil {
+					t.Errorf("ClaimUsers(%s) = %v", org, err)
+				}
+				mu.Lock()
+				res[org] = got
+				mu.Unlock()
+			}
+		}
+		ccTogether(claimBy("b"), claimBy("c"))
+		if len(res["b"]) != 1 || len(res["c"]) != 1 {
+			t.Fatalf("results: %+v", res)
+		}
+		var winner, loser claim.OrgID = "b", "c"
+		if res["b"][0].Err != nil {
+			winner, loser = "c", "b"
+		}
+		won[winner]++
+		if err := res[winner][0].Err; err != nil {
+			t.Fatalf("neither claim succeeded: b: %v, c: %v", res["b"][0].Err, err)
+		}
+		if res[winner][0].Mode != mode {
+			t.Fatalf("winner's mode = %v, want %v", res[winner][0].Mode, mode)
+		}
+		var re *claim.RefusalError
+		if err := res[loser][0].Err; !errors.As(err, &re) || !slices.Equal(re.Reasons, []claim.Reason{claim.ReasonPendingClaim}) {
+			t.Fatalf("loser %s got %v, want a RefusalError with pending_claim alone", loser, err)
+		}
+		got := e.mustGet(t, r.u.ID)
+		if got.Org != winner || got.Claim == nil || got.Claim.By != winner {
+			t.Fatalf("user after the race: %+v, want claimed by %s", got, winner)
+		}
+		o, err := e.svc.UserByEmail(e.ctx, r.u.Email+claim.OriginalSuffix)
+		if err != nil || o.ID != got.Claim.Original || o.HeldBy != winner || o.Org != "a" || o.Content != r.u.Content {
+			t.Fatalf("original after the race: %+v, %v", o, err)
+		}
+		n := 0
+		for range e.svc.Users(e.ctx, "a") {
+			n++
+		}
+		if n != 1 {
+			t.Fatalf("org a has %d accounts, want the one original", n)
+		}
+	}
+	t.Logf("winners: %v", won)
+}
+
+// ccCount counts the events of the type about the user.
+func ccCount(t *testing.T, e *env, typ string, id claim.UserID) (n, content int) {
+	t.Helper()
+	for ev, err := range e.svc.Events(e.ctx, 0) {
+		if err != nil {
+			t.Fatalf("Events() = %v", err)
+		}
+		if ev.Type == typ && ev.User == id {
+			n++
+			content += ev.Content
+		}
+	}
+	return n, content
+}
+
+// ccSignedInDelayed claims a user with a delayed claim and signs it in.
+func ccSignedInDelayed(t *testing.T) *ccRace {
+	t.Helper()
+	r := ccNewRace(t, claim.Delayed, claim.Verified, true)
+	if _, err := r.e.svc.SignIn(r.e.ctx, r.u.ID); err != nil {
+		t.Fatalf("SignIn() = %v", err)
+	}
+	return r
 }

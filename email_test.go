@@ -196,3 +196,32 @@ func TestRefuseInvalidEmail(t *testing.T) {
 	)
 	rfRun(t, cases)
 }
+
+// TestTrailingDotAddress: N1 removes one trailing dot from an address's
+// domain, as N2 does from a domain name; two dots stay refused.
+func TestTrailingDotAddress(t *testing.T) {
+	e := newEnv(t)
+	e.mustOrg(t, "acme", claim.Enterprise, t0, claim.Settings{})
+	for _, c := range []struct{ in, want string }{
+		{"Dot@Example.com.", "dot@example.com"},
+		{"Named Dot <Named@Example.com.>", "named@example.com"},
+		{"  spaced@example.com.  ", "spaced@example.com"},
+	} {
+		u, err := e.svc.AddUser(e.ctx, "acme", claim.NewUser{Email: c.in})
+		if err != nil || u.Email != c.want {
+			t.Errorf("AddUser(%q) = %q, %v; want %q", c.in, u.Email, err, c.want)
+		}
+		if got, err := claim.NormalizeEmail(strings.TrimPrefix(c.in, "Named Dot ")); c.in[0] != 'N' && (err != nil || got != c.want) {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	if _, err := e.svc.UserByEmail(e.ctx, "DOT@example.COM."); err != nil {
+		t.Errorf("UserByEmail with a trailing dot = %v, want the user", err)
+	}
+	for _, in := range []string{"two@example.com..", "dot@.", "dot@example..com", "dot.@example.com"} {
+		var ie *claim.InputError
+		if _, err := claim.NormalizeEmail(in); !errors.As(err, &ie) || !errors.Is(err, claim.ErrInvalidEmail) {
+			t.Errorf("NormalizeEmail(%q) = %v, want an *InputError (ErrInvalidEmail)", in, err)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package claim_test
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/claimkit/claim"
@@ -188,4 +191,67 @@ func TestRefuseNotFound(t *testing.T) {
 		},
 	)
 	rfRun(t, cases)
+}
+
+// TestInputErrorBounded: an *InputError keeps the first 64 bytes of a long
+// value, cut at a character boundary, with the value's size, and quotes
+// only that (N3).
+func TestInputErrorBounded(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		reason, value, wantValue string
+	}{
+		{"a 10 MB ASCII name", strings.Repeat("a", 10<<20), strings.Repeat("a", 64)},
+		{"a long name of 2-byte characters, cut between them", "\x00" + strings.Repeat("é", 100), "\x00" + strings.Repeat("é", 31)},
+		{"a long name of 4-byte characters, cut between them", "\x00" + strings.Repeat("𝔸", 100), "\x00" + strings.Repeat("𝔸", 15)},
+	} {
+		_, err := e.svc.CreateOrg(e.ctx, claim.Org{Name: c.value, Kind: claim.Enterprise})
+		var ie *claim.InputError
+		if !errors.As(err, &ie) || !errors.Is(err, claim.ErrInvalidValue) || ie.Field != "Org.Name" {
+			t.Fatalf("%s: CreateOrg = %v, want an *InputError (ErrInvalidValue) for Org.Name", c.reason, err)
+		}
+		if ie.Value != c.wantValue || ie.Size != len(c.value) {
+			t.Errorf("%s: Value %q (%d bytes), Size %d; want %q and %d", c.reason, ie.Value, len(ie.Value), ie.Size, c.wantValue, len(c.value))
+		}
+		if want := fmt.Sprintf("%q… (%d bytes)", c.wantValue, len(c.value)); !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %q does not quote %s", c.reason, err, want)
+		}
+	}
+	// A short value is kept whole, without a size.
+	_, err := e.svc.CreateOrg(e.ctx, claim.Org{Name: "a\x00b", Kind: claim.Enterprise})
+	var ie *claim.InputError
+	if !errors.As(err, &ie) || ie.Value != "a\x00b" || ie.Size != 0 || !strings.HasPrefix(err.Error(), `claim: Org.Name "a\x00b": `) {
+		t.Errorf("CreateOrg(a NUL b) = %#v, want the whole value quoted and no size", err)
+	}
+}
+
+// TestNotFoundSameText (N3): an admin operation on a user of another org
+// fails with exactly the error of a user that does not exist.
+func TestNotFoundSameText(t *testing.T) {
+	e := newEnv(t)
+	e.mustOrg(t, "acme", claim.Enterprise, t0, claim.Settings{})
+	e.mustOrg(t, "beta", claim.Enterprise, t0, claim.Settings{})
+	bob := e.mustUser(t, "beta", "bob@beta.example", 0)
+	for _, op := range []struct {
+		name string
+		run  func(id claim.UserID) error
+	}{
+		{"Deactivate", func(id claim.UserID) error { _, err := e.svc.Deactivate(e.ctx, "acme", id); return err }},
+		{"Reactivate", func(id claim.UserID) error { _, err := e.svc.Reactivate(e.ctx, "acme", id); return err }},
+		{"DeleteUser", func(id claim.UserID) error { return e.svc.DeleteUser(e.ctx, "acme", id) }},
+	} {
+		// The same ID, once of beta's user and once of nobody.
+		other := op.run(bob.ID)
+		if err := e.svc.DeleteUser(e.ctx, "beta", bob.ID); err != nil {
+			t.Fatalf("DeleteUser(beta) = %v", err)
+		}
+		unknown := op.run(bob.ID)
+		if !errors.Is(other, claim.ErrNotFound) || other == nil || unknown == nil || other.Error() != unknown.Error() {
+			t.Errorf("%s: another org's user %v, an unknown user %v; want the same ErrNotFound", op.name, other, unknown)
+		}
+		if strings.Contains(other.Error(), "beta") {
+			t.Errorf("%s: %q names the user's org", op.name, other)
+		}
+		bob = e.mustUser(t, "beta", "bob@beta.example", 0)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -413,4 +414,82 @@ func rfCount(tb testing.TB, e *env, typ string) int {
 		}
 	}
 	return n
+}
+
+func ccNewRace(t *testing.T, mode claim.Mode, prev claim.State, claimIt bool) *ccRace {
+	t.Helper()
+	e := newEnv(t)
+	e.mustOrg(t, "a", claim.Individual, oldOrgDate, claim.Settings{AutoLicenses: []string{"Messaging"}})
+	for _, b := range []claim.OrgID{"b", "c"} {
+		e.mustOrg(t, b, claim.Enterprise, t0, claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings"}})
+		e.mustVerify(t, b, "race.example")
+	}
+	var u claim.User
+	switch prev {
+	case claim.NotVerified: // a has not verified the domain
+		u = e.mustUser(t, "a", "pat@race.example", 30)
+	case claim.Verified:
+		u = e.mustUser(t, "a", "pat@race.example", 30)
+		var err error
+		if u, err = e.svc.VerifyEmail(e.ctx, u.ID); err != nil {
+			t.Fatalf("VerifyEmail() = %v", err)
+		}
+	case claim.Active:
+		u = e.mustActive(t, "a", "pat@race.example", 30)
+	}
+	e.clock.Advance(time.Hour)
+	r := &ccRace{e: e, u: e.mustGet(t, u.ID), mode: mode}
+	if claimIt {
+		res := e.mustClaim(t, "b", claim.ClaimOptions{ImmediateOnly: mode == claim.Immediate}, u.ID)
+		if res[0].Mode != mode {
+			t.Fatalf("claim mode = %v, want %v", res[0].Mode, mode)
+		}
+		o, err := e.svc.UserByEmail(e.ctx, u.Email+claim.OriginalSuffix)
+		if err != nil {
+			t.Fatalf("original: %v", err)
+		}
+		r.orig = o.ID
+	}
+	return r
+}
+
+// ccRace is a fresh world for one race: org "a" (an Individual org from
+// 2019: delayed-eligible), claiming orgs "b" and "c" that have verified
+// the domain, and one user of a, claimed by b unless told otherwise.
+type ccRace struct {
+	e    *env
+	u    claim.User // the user before the claim
+	orig claim.UserID
+	mode claim.Mode
+}
+
+const ccRaceRuns = 100
+
+// ccTogether runs the functions at once, released by one barrier.
+func ccTogether(fns ...func()) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for _, fn := range fns {
+		wg.Go(func() {
+			<-start
+			fn()
+		})
+	}
+	close(start)
+	wg.Wait()
+}
+
+var ack = claim.ClaimOptions{Acknowledge: true}
+
+// lastSeq is the number of the last event.
+func lastSeq(tb testing.TB, e *env) uint64 {
+	tb.Helper()
+	var last uint64
+	for ev, err := range e.svc.Events(e.ctx, 0) {
+		if err != nil {
+			tb.Fatalf("Events = %v", err)
+		}
+		last = ev.Seq
+	}
+	return last
 }

@@ -2,6 +2,7 @@ package claim_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -59,4 +60,34 @@ func TestRefuseLengthBoundaries(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAddressInputLimit: an address as given may be up to MaxInputBytes
+// long (spaces around it included); one byte more is refused before it is
+// parsed.
+func TestAddressInputLimit(t *testing.T) {
+	pad := func(n int) string {
+		a := "ann@example.com"
+		left := (n - len(a)) / 2
+		return strings.Repeat(" ", left) + a + strings.Repeat(" ", n-len(a)-left)
+	}
+	if got, err := claim.NormalizeEmail(pad(claim.MaxInputBytes)); err != nil || got != "ann@example.com" {
+		t.Errorf("NormalizeEmail(%d bytes) = %q, %v; want ann@example.com", claim.MaxInputBytes, got, err)
+	}
+	_, err := claim.NormalizeEmail(pad(claim.MaxInputBytes + 1))
+	var ie *claim.InputError
+	if !errors.As(err, &ie) || !errors.Is(err, claim.ErrInvalidEmail) || !strings.Contains(ie.Reason, "1024 bytes") {
+		t.Errorf("NormalizeEmail(%d bytes) = %v, want an *InputError: longer than 1024 bytes", claim.MaxInputBytes+1, err)
+	}
+	// A parser's reason quoting the rest of the input is cut too.
+	junk := "ann@example.com " + strings.Repeat("x", 990)
+	if _, err := claim.NormalizeEmail(junk); !errors.As(err, &ie) || len(ie.Reason) > 260 || len(err.Error()) > 600 {
+		t.Errorf("NormalizeEmail(1006 bytes of junk) = %v (%d bytes), want an *InputError with a bounded reason", err, len(fmt.Sprint(err)))
+	}
+	for _, in := range []string{"ann\u200b9@acme.com", "ann\u202e9@acme.com", "ann@acme\u00ad.com", "ann\ufe0f@acme.com", "ann@acme.com\x00"} {
+		_, err := claim.NormalizeEmail(in)
+		if !errors.As(err, &ie) || !strings.Contains(ie.Reason, "character U+") {
+			t.Errorf("NormalizeEmail(%q) = %v, want an *InputError naming the character", in, err)
+		}
+	}
 }

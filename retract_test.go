@@ -2,6 +2,7 @@ package claim_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -204,4 +205,61 @@ func TestRefuseRetractWindowBoundary(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRaceRetractSignIn: Retract and SignIn race on a freshly claimed
+// user. Either SignIn wins — it signs the user in in the claiming org and
+// Retract is refused with ErrSignedIn alone (R2) — or Retract wins — the
+// user is back in its old org as before, with no claim and no original,
+// and SignIn acts on that user: ErrNotVerified for a Not Verified user,
+// Active in the old org for a Verified or Active one.
+func TestRaceRetractSignIn(t *testing.T) {
+	won := map[string]int{}
+	for i := range ccRaceRuns {
+		mode := []claim.Mode{claim.Immediate, claim.Delayed}[i%2]
+		prev := []claim.State{claim.NotVerified, claim.Verified, claim.Active}[i/2%3]
+		r := ccNewRace(t, mode, prev, true)
+		e := r.e
+		var retractErr, signInErr error
+		var signedIn claim.User
+		ccTogether(
+			func() { retractErr = e.svc.Retract(e.ctx, "b", r.u.ID) },
+			func() { signedIn, signInErr = e.svc.SignIn(e.ctx, r.u.ID) },
+		)
+		got := e.mustGet(t, r.u.ID)
+		if retractErr == nil {
+			won["retract"]++
+			if got.Org != "a" || got.Claim != nil {
+				t.Fatalf("%v/%v: Retract won but the user is in %s with claim %+v", mode, prev, got.Org, got.Claim)
+			}
+			if _, err := e.svc.User(e.ctx, r.orig); !errors.Is(err, claim.ErrNotFound) {
+				t.Fatalf("%v/%v: Retract won but User(original) = %v", mode, prev, err)
+			}
+			if prev == claim.NotVerified {
+				if !errors.Is(signInErr, claim.ErrNotVerified) || got.State != claim.NotVerified {
+					t.Fatalf("%v/%v: SignIn after Retract = %v, state %v; want ErrNotVerified, Not Verified", mode, prev, signInErr, got.State)
+				}
+				continue
+			}
+			if signInErr != nil || signedIn.Org != "a" || signedIn.State != claim.Active || got.State != claim.Active {
+				t.Fatalf("%v/%v: SignIn after Retract = %+v, %v; want Active in a", mode, prev, signedIn, signInErr)
+			}
+			continue
+		}
+		won["sign-in"]++
+		var re *claim.RetractError
+		if !errors.As(retractErr, &re) || !slices.Equal(re.Reasons, []error{claim.ErrSignedIn}) {
+			t.Fatalf("%v/%v: Retract lost with %v, want a RetractError with ErrSignedIn alone", mode, prev, retractErr)
+		}
+		if signInErr != nil || signedIn.Org != "b" || signedIn.Claim == nil || !signedIn.Claim.SignedIn {
+			t.Fatalf("%v/%v: SignIn won with %+v, %v; want signed in in b", mode, prev, signedIn, signInErr)
+		}
+		if got.Org != "b" || got.Claim == nil || !got.Claim.SignedIn {
+			t.Fatalf("%v/%v: after SignIn won the user is %+v", mode, prev, got)
+		}
+		if o, err := e.svc.User(e.ctx, r.orig); err != nil || o.HeldBy != "b" {
+			t.Fatalf("%v/%v: after SignIn won the original is %+v, %v", mode, prev, o, err)
+		}
+	}
+	t.Logf("winners: %v", won)
 }
