@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 
 	"github.com/claimkit/claim"
 	"github.com/claimkit/claim/claimtest"
@@ -1132,4 +1133,294 @@ func ccSignedInDelayed(t *testing.T) *ccRace {
 		t.Fatalf("SignIn() = %v", err)
 	}
 	return r
+}
+
+// BenchmarkClaimRetract claims one user and retracts the claim: its cost
+// does not grow with the number of users in the store.
+func BenchmarkClaimRetract(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
+			e, ids := benchWorld(b, n)
+			opts := claim.ClaimOptions{Acknowledge: true}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				id := ids[i%len(ids)]
+				res, err := e.svc.ClaimUsers(e.ctx, "acme", []claim.UserID{id}, opts)
+				if err != nil || res[0].Err != nil {
+					b.Fatalf("ClaimUsers() = %v, %v", res, err)
+				}
+				if err := e.svc.Retract(e.ctx, "acme", id); err != nil {
+					b.Fatalf("Retract() = %v", err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkClaimable lists an org's 10 claimable users: the cost follows
+// the users on its verified domains, not the store's size.
+func BenchmarkClaimable(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
+			e, _ := benchWorld(b, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				k := 0
+				for _, err := range e.svc.Claimable(e.ctx, "acme") {
+					if err != nil {
+						b.Fatal(err)
+					}
+					k++
+				}
+				if k != 10 {
+					b.Fatalf("Claimable() gave %d candidates, want 10", k)
+				}
+			}
+		})
+	}
+}
+
+// benchWorld fills a memory store with n users in 100-user orgs on
+// domains nobody but the bench org verifies, plus 10 claimable users on
+// target.example.
+func benchWorld(b *testing.B, n int) (*env, []claim.UserID) {
+	b.Helper()
+	e := newEnv(b)
+	e.mustOrg(b, "acme", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true})
+	e.mustVerify(b, "acme", "target.example")
+	for i := 0; i < n; i++ {
+		if i%100 == 0 {
+			e.mustOrg(b, claim.OrgID(fmt.Sprintf("o%d", i/100)), claim.Individual, oldOrgDate, claim.Settings{})
+		}
+		e.mustUser(b, claim.OrgID(fmt.Sprintf("o%d", i/100)), fmt.Sprintf("u%d@d%d.example", i, i/100), 1)
+	}
+	e.mustOrg(b, "src", claim.Individual, oldOrgDate, claim.Settings{})
+	var ids []claim.UserID
+	for i := 0; i < 10; i++ {
+		ids = append(ids, e.mustUser(b, "src", fmt.Sprintf("t%d@target.example", i), 5).ID)
+	}
+	return e, ids
+}
+
+// TestClaimDryRunProperty (L1): for drawn worlds (rpPopulate: users of
+// several orgs in every state, some with an earlier claim) and drawn
+// lists of inputs — the world's users, originals, unknown and malformed
+// IDs or addresses, repeats — ClaimUsers and ClaimEmails with DryRun
+// return exactly what the real call then returns, results and error, and
+// the dry run leaves the store as it was (every record compared).
+func TestClaimDryRunProperty(t *testing.T) {
+	rpCheck(t, func(rt *rapid.T, tb testing.TB) { dryRunProperty(rt, tb, claim.NewMemoryStore()) })
+}
+
+// TestClaimDryRunPropertyPostgres is TestClaimDryRunProperty on the
+// PostgreSQL store (see TestStateMachinePostgres for the environment).
+func TestClaimDryRunPropertyPostgres(t *testing.T) {
+	store, empty := smPostgresStore(t)
+	smChecks(t, 20, func(rt *rapid.T) {
+		empty(t)
+		dryRunProperty(rt, rpTB{TB: t, rt: rt}, store)
+	})
+}
+
+func dryRunProperty(t *rapid.T, tb testing.TB, store claim.Store) {
+	p := rpPopulateOn(t, tb, store, "b")
+	e := p.e
+	byEmail := rapid.Bool().Draw(t, "ClaimEmails")
+	var pool []string
+	for _, u := range p.users {
+		if byEmail {
+			pool = append(pool, u.Email, u.Email+claim.OriginalSuffix, "Some One <"+u.Email+">")
+		} else {
+			pool = append(pool, string(u.ID))
+		}
+	}
+	for u, err := range e.svc.Users(e.ctx, "p0") { // originals held by p0's claims, and p0's own
+		if err != nil {
+			t.Fatalf("Users(p0) = %v", err)
+		}
+		pool = append(pool, map[bool]string{true: u.Email, false: string(u.ID)}[byEmail])
+	}
+	pool = append(pool, "nobody@d.example", "usr_unknown", "", "not an address", "bad\x00id")
+	inputs := rapid.SliceOfN(rapid.SampledFrom(pool), 0, 12).Draw(t, "inputs")
+	opts := claim.ClaimOptions{
+		Acknowledge:   rapid.IntRange(0, 9).Draw(t, "acknowledge") > 0,
+		ImmediateOnly: rapid.Bool().Draw(t, "ImmediateOnly"),
+		Licenses:      rapid.SliceOfN(rapid.SampledFrom(append(rpLicenses, " ")), 0, 2).Draw(t, "licenses"),
+	}
+	call := func(o claim.ClaimOptions) ([]claim.Result, error) {
+		if byEmail {
+			return e.svc.ClaimEmails(e.ctx, "b", inputs, o)
+		}
+		ids := make([]claim.UserID, len(inputs))
+		for i, in := range inputs {
+			ids[i] = claim.UserID(in)
+		}
+		return e.svc.ClaimUsers(e.ctx, "b", ids, o)
+	}
+	orgs := append(p.orgs, "a1", "a2")
+	before := dumpStore(tb, store, orgs...)
+	dryOpts := opts
+	dryOpts.DryRun = true
+	dry, dryErr := call(dryOpts)
+	if diff := cmp.Diff(before, dumpStore(tb, store, orgs...), claimtest.CmpOptions()); diff != "" {
+		t.Fatalf("the dry run changed the store (-before +after):\n%s", diff)
+	}
+	real, realErr := call(opts)
+	if fmt.Sprint(dryErr) != fmt.Sprint(realErr) {
+		t.Fatalf("dry run's error %v, the real call's %v", dryErr, realErr)
+	}
+	if byEmail { // the one thing a dry run cannot know: the ID of an original the call makes
+		for i := range real {
+			var re *claim.RefusalError
+			pending := []claim.Reason{claim.ReasonPendingClaim}
+			if dry[i].User == "" && errors.As(real[i].Err, &re) && re.Email == real[i].Input && cmp.Equal(re.Reasons, pending) {
+				real[i].User = ""
+			}
+		}
+	}
+	if diff := cmp.Diff(viewResults(dry), viewResults(real)); diff != "" {
+		t.Fatalf("inputs %q, %+v: results differ (-dry +real):\n%s", inputs, opts, diff)
+	}
+}
+
+// TestClaimWriteFailureFailsTheCall: a store error on any write of a
+// claim fails the whole call and leaves nothing — even an error that wraps
+// a sentinel a refusal would carry (K5, O2). A claim writes the user, the
+// original and two events: four writes.
+func TestClaimWriteFailureFailsTheCall(t *testing.T) {
+	for _, sentinel := range []error{claim.ErrDuplicate, claim.ErrNotFound, claim.ErrInvalidValue, errors.New("connection reset")} {
+		for at := 1; at <= 4; at++ {
+			t.Run(fmt.Sprintf("%v/write%d", sentinel, at), func(t *testing.T) {
+				fs := &faultStore{Store: claim.NewMemoryStore()}
+				e := newEnvOn(t, fs)
+				e.mustOrg(t, "b", claim.Enterprise, t0, claim.Settings{})
+				e.mustVerify(t, "b", "example.com")
+				e.mustOrg(t, "a", claim.Individual, oldOrgDate, claim.Settings{})
+				ann := e.mustActive(t, "a", "ann@example.com", 5)
+				before := e.snapshot(t, "a", "b")
+
+				fs.failAt, fs.err = at, fmt.Errorf("injected: %w", sentinel)
+				res, err := e.svc.ClaimUsers(e.ctx, "b", []claim.UserID{ann.ID}, claim.ClaimOptions{Acknowledge: true})
+				fs.failAt = 0
+				if !errors.Is(err, sentinel) || res != nil {
+					t.Fatalf("ClaimUsers() = %v, %v; want nil, the injected error", res, err)
+				}
+				e.unchanged(t, before, "a", "b")
+			})
+		}
+	}
+}
+
+// TestPurgeClaims: a held original is never purged (H2); purging a
+// claimed user whose immediate claim is still pending releases its
+// original with its address and content (P2).
+func TestPurgeClaims(t *testing.T) {
+	e := newEnv(t)
+	e.mustOrg(t, "b", claim.Enterprise, t0, claim.Settings{})
+	e.mustVerify(t, "b", "example.com")
+	e.mustOrg(t, "a", claim.Enterprise, t0, claim.Settings{})
+	ann := e.mustActive(t, "a", "ann@example.com", 5)
+	if _, err := e.svc.Deactivate(e.ctx, "a", ann.ID); err != nil {
+		t.Fatalf("Deactivate() = %v", err)
+	}
+	e.mustClaim(t, "b", claim.ClaimOptions{}, ann.ID) // immediate: stays Inactive, original Inactive and held
+	orig, err := e.svc.UserByEmail(e.ctx, "ann@example.com"+claim.OriginalSuffix)
+	if err != nil || orig.State != claim.Inactive {
+		t.Fatalf("original = %+v, %v; want an Inactive original", orig, err)
+	}
+
+	e.clock.Set(t0.Add(3 * purgeAfter))
+	rep, err := e.svc.Sweep(e.ctx)
+	if err != nil || rep != (claim.SweepReport{Purged: 1}) {
+		t.Fatalf("Sweep() = %+v, %v; want Purged 1 (the claimed user, not its held original)", rep, err)
+	}
+	got, err := e.svc.User(e.ctx, orig.ID)
+	if err != nil {
+		t.Fatalf("User(original) after the purge = %v; want it released (P2)", err)
+	}
+	if got.Email != "ann@example.com" || got.HeldBy != "" || got.Org != "a" || got.Content != 5 || got.State != claim.Inactive {
+		t.Errorf("released original = %+v; want ann@example.com in a, not held, 5 items, Inactive", got)
+	}
+}
+
+// TestPurgeTiming: a user Inactive for 30 days minus a second is kept; at
+// exactly 30 days the sweep purges it with its content (Y4, C5); a
+// reactivated user's clock starts again.
+func TestPurgeTiming(t *testing.T) {
+	e := newEnv(t)
+	e.mustOrg(t, "a", claim.Enterprise, t0, claim.Settings{})
+	ann := e.mustActive(t, "a", "ann@example.com", 7)
+	bob := e.mustActive(t, "a", "bob@example.com", 0)
+	for _, id := range []claim.UserID{ann.ID, bob.ID} {
+		if _, err := e.svc.Deactivate(e.ctx, "a", id); err != nil {
+			t.Fatalf("Deactivate() = %v", err)
+		}
+	}
+	// Bob comes back after 10 days and leaves again: his clock restarts.
+	e.clock.Advance(10 * 24 * time.Hour)
+	if _, err := e.svc.Reactivate(e.ctx, "a", bob.ID); err != nil {
+		t.Fatalf("Reactivate() = %v", err)
+	}
+	if _, err := e.svc.Deactivate(e.ctx, "a", bob.ID); err != nil {
+		t.Fatalf("Deactivate() = %v", err)
+	}
+
+	e.clock.Set(t0.Add(purgeAfter - time.Second))
+	rep, err := e.svc.Sweep(e.ctx)
+	if err != nil || rep != (claim.SweepReport{}) {
+		t.Fatalf("Sweep() at 30d-1s = %+v, %v; want nothing done", rep, err)
+	}
+	if _, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: "ann@example.com"}); !errors.Is(err, claim.ErrEmailTaken) {
+		t.Errorf("AddUser(ann) before the purge = %v, want %v: the address stays taken (Y4)", err, claim.ErrEmailTaken)
+	}
+
+	e.clock.Set(t0.Add(purgeAfter))
+	seq := e.lastSeq(t)
+	rep, err = e.svc.Sweep(e.ctx)
+	if err != nil || rep != (claim.SweepReport{Purged: 1}) {
+		t.Fatalf("Sweep() at 30d = %+v, %v; want Purged 1", rep, err)
+	}
+	if _, err := e.svc.User(e.ctx, ann.ID); !errors.Is(err, claim.ErrNotFound) {
+		t.Errorf("User(ann) after the purge = %v, want %v", err, claim.ErrNotFound)
+	}
+	if got := e.mustGet(t, bob.ID); got.State != claim.Inactive {
+		t.Errorf("bob = %v, want Inactive (his clock restarted on reactivation)", got.State)
+	}
+	var types []string
+	for ev, err := range e.svc.Events(e.ctx, seq) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, ev.Type)
+		if ev.Type == claim.EventContentDeleted && (ev.Content != 7 || ev.User != ann.ID) {
+			t.Errorf("content.deleted = %+v, want 7 items of ann", ev)
+		}
+	}
+	if want := []string{claim.EventUserPurged, claim.EventContentDeleted}; !equalStrings(types, want) {
+		t.Errorf("events of the purge = %v, want %v", types, want)
+	}
+
+	e.clock.Set(t0.Add(10*24*time.Hour + purgeAfter - time.Second))
+	if rep, err := e.svc.Sweep(e.ctx); err != nil || rep != (claim.SweepReport{}) {
+		t.Errorf("Sweep() at bob's 30 days minus a second = %+v, %v; want nothing done", rep, err)
+	}
+	e.clock.Set(t0.Add(10*24*time.Hour + purgeAfter))
+	if rep, err := e.svc.Sweep(e.ctx); err != nil || rep.Purged != 1 {
+		t.Errorf("Sweep() at bob's 30 days = %+v, %v; want Purged 1", rep, err)
+	}
+	if rep, err := e.svc.Sweep(e.ctx); err != nil || rep != (claim.SweepReport{}) {
+		t.Errorf("second Sweep() = %+v, %v; want nothing (idempotent)", rep, err)
+	}
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

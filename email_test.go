@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/claimkit/claim"
 )
@@ -224,4 +226,49 @@ func TestTrailingDotAddress(t *testing.T) {
 			t.Errorf("NormalizeEmail(%q) = %v, want an *InputError (ErrInvalidEmail)", in, err)
 		}
 	}
+}
+
+// FuzzNormalizeEmail: an address NormalizeEmail accepts is in its
+// normalized form and in the limits — valid UTF-8, lower-case, no
+// control, invisible or bidirectional-control character, at most 254
+// octets, a local part of at most 64 characters, a normalized domain, not
+// the reserved suffix — and normalizing it again changes nothing (N1,
+// N2, N4); anything else is an *InputError (ErrInvalidEmail) with a
+// bounded message.
+func FuzzNormalizeEmail(f *testing.F) {
+	for _, s := range []string{"ann@example.com", "Dot@Example.com.", "ann\u200b9@acme.com", "a\u202e@x.com", "x@b\u00fccher.example",
+		"\"john doe\"@x.com", "a@b.convert-user.local", "A@B.CONVERT-USER.LOCAL", "İİ@x.com", "a..b@x.com", "@x.com", "a@", "a@[1.2.3.4]",
+		strings.Repeat("a", 64) + "@x.com", strings.Repeat("a", 65) + "@x.com", "a@" + strings.Repeat("b", 250) + ".com", "\xff@x.com", "a\x00@x.com"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, addr string) {
+		got, err := claim.NormalizeEmail(addr)
+		if err != nil {
+			checkInputError(t, "NormalizeEmail", err, claim.ErrInvalidEmail)
+			return
+		}
+		at := strings.LastIndexByte(got, '@')
+		switch {
+		case !utf8.ValidString(got):
+			t.Fatalf("NormalizeEmail(%q) = %q, not UTF-8", addr, got)
+		case len(got) > claim.MaxEmailBytes:
+			t.Fatalf("NormalizeEmail(%q) = %q: %d octets", addr, got, len(got))
+		case at <= 0 || utf8.RuneCountInString(got[:at]) > 64:
+			t.Fatalf("NormalizeEmail(%q) = %q: no local part or one over 64 characters", addr, got)
+		case strings.ToLower(got) != got:
+			t.Fatalf("NormalizeEmail(%q) = %q, not lower-case", addr, got)
+		case strings.HasSuffix(got, claim.OriginalSuffix):
+			t.Fatalf("NormalizeEmail(%q) = %q ends in the reserved suffix", addr, got)
+		case strings.ContainsFunc(got, func(r rune) bool {
+			return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
+		}):
+			t.Fatalf("NormalizeEmail(%q) = %q holds a control or invisible character", addr, got)
+		}
+		if again, err := claim.NormalizeEmail(got); err != nil || again != got {
+			t.Fatalf("NormalizeEmail(%q) = %q, then %q, %v: not idempotent", addr, got, again, err)
+		}
+		if d, err := claim.NormalizeDomain(got[at+1:]); err != nil || d != got[at+1:] {
+			t.Fatalf("NormalizeEmail(%q) = %q, whose domain normalizes to %q, %v", addr, got, d, err)
+		}
+	})
 }

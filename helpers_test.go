@@ -1,18 +1,27 @@
 package claim_test
 
 import (
+	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"pgregory.net/rapid"
 
 	"github.com/claimkit/claim"
 	"github.com/claimkit/claim/claimtest"
+	"github.com/claimkit/claim/postgres"
 )
 
 // t0 is the fixed start of every test clock: a Monday in 2026.
@@ -493,3 +502,532 @@ func lastSeq(tb testing.TB, e *env) uint64 {
 	}
 	return last
 }
+
+// importWorldOn is importWorld on the store.
+func importWorldOn(tb testing.TB, store claim.Store, n int) (*env, []byte) {
+	tb.Helper()
+	e := newEnvOn(tb, store)
+	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AutoLicenses: []string{"Meetings", "Calling"}})
+	e.mustVerify(tb, "b", "example.com")
+	for i := range n {
+		if i%1000 == 0 {
+			e.mustOrg(tb, claim.OrgID(fmt.Sprintf("o%d", i/1000)), claim.Enterprise, t0, claim.Settings{})
+		}
+		if _, err := e.svc.AddUser(e.ctx, claim.OrgID(fmt.Sprintf("o%d", i/1000)), claim.NewUser{
+			Email: fmt.Sprintf("user%07d@example.com", i), FirstName: "Given", LastName: fmt.Sprintf("Family%d", i),
+			DisplayName: fmt.Sprintf("Given Family%d", i), Content: 3}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := e.svc.ExportClaimable(e.ctx, "b", &buf); err != nil {
+		tb.Fatal(err)
+	}
+	return e, buf.Bytes()
+}
+
+// dumpStore reads the store's records of orgs through a Tx.
+func dumpStore(tb testing.TB, store claim.Store, orgs ...claim.OrgID) storeDump {
+	tb.Helper()
+	d := storeDump{Orgs: map[claim.OrgID]claim.Org{}, Domains: map[claim.OrgID][]claim.Domain{}, Users: map[claim.OrgID][]claim.User{},
+		Sites: map[claim.OrgID][]claim.Site{}, SiteAccess: map[claim.UserID][]claim.SiteAccess{}}
+	err := store.View(context.Background(), func(tx claim.Tx) error {
+		for _, o := range orgs {
+			org, err := tx.Org(o)
+			if err != nil && !errors.Is(err, claim.ErrNotFound) {
+				return err
+			}
+			d.Orgs[o] = org
+			if d.Domains[o], err = tx.Domains(o, "", 1000); err != nil {
+				return err
+			}
+			for after := ""; ; {
+				us, err := tx.UsersByOrg(o, after, 500)
+				if err != nil {
+					return err
+				}
+				d.Users[o] = append(d.Users[o], us...)
+				for _, u := range us {
+					as, err := tx.SiteAccessByUser(u.ID, "", 500)
+					if err != nil {
+						return err
+					}
+					if len(as) > 0 {
+						d.SiteAccess[u.ID] = as
+					}
+				}
+				if len(us) < 500 {
+					break
+				}
+				after = us[len(us)-1].Email
+			}
+			if d.Sites[o], err = tx.SitesByOrg(o, "", 500); err != nil {
+				return err
+			}
+		}
+		for after := uint64(0); ; {
+			evs, err := tx.Events(after, 500)
+			if err != nil {
+				return err
+			}
+			d.Events = append(d.Events, evs...)
+			if len(evs) < 500 {
+				return nil
+			}
+			after = evs[len(evs)-1].Seq
+		}
+	})
+	if err != nil {
+		tb.Fatalf("dumping the store: %v", err)
+	}
+	return d
+}
+
+var resultSentinels = []error{claim.ErrNotFound, claim.ErrNotEligible, claim.ErrInvalidEmail, claim.ErrInvalidValue,
+	claim.ErrDuplicate, claim.ErrStaleMode}
+
+// resultsView is a Result as a dry run is compared with: the error by its
+// text and the sentinels it wraps.
+type resultView struct {
+	Input, User string
+	Mode        claim.Mode
+	Err         string
+	Is          []string
+}
+
+// storeDump is everything a Store holds for the orgs: each org, its
+// domain records and its users, and the whole event log. Comparing dumps
+// compares the store itself, not what the Service shows.
+type storeDump struct {
+	Orgs       map[claim.OrgID]claim.Org
+	Domains    map[claim.OrgID][]claim.Domain
+	Users      map[claim.OrgID][]claim.User
+	Sites      map[claim.OrgID][]claim.Site
+	SiteAccess map[claim.UserID][]claim.SiteAccess
+	Events     []claim.Event
+}
+
+func viewResults(rs []claim.Result) []resultView {
+	out := make([]resultView, len(rs))
+	for i, r := range rs {
+		v := resultView{Input: r.Input, User: string(r.User), Mode: r.Mode}
+		if r.Err != nil {
+			v.Err = r.Err.Error()
+			for _, s := range resultSentinels {
+				if errors.Is(r.Err, s) {
+					v.Is = append(v.Is, s.Error())
+				}
+			}
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// faultStore decorates a Store: the n-th write of an Update (counted from
+// 1 across the Update's Tx calls) fails with err. It shows the Store and
+// Tx interfaces can be wrapped, and lets tests break any write.
+type faultStore struct {
+	claim.Store
+	failAt int   // 0: never
+	err    error // what the failing write returns
+}
+
+func (s *faultStore) Update(ctx context.Context, fn func(claim.Tx) error) error {
+	return s.Store.Update(ctx, func(tx claim.Tx) error {
+		return fn(&faultTx{Tx: tx, s: s})
+	})
+}
+
+type faultTx struct {
+	claim.Tx
+	s      *faultStore
+	writes int
+}
+
+func (t *faultTx) AppendEvent(e claim.Event) error {
+	if err := t.fault(); err != nil {
+		return err
+	}
+	return t.Tx.AppendEvent(e)
+}
+
+func (t *faultTx) CreateUser(u claim.User) error {
+	if err := t.fault(); err != nil {
+		return err
+	}
+	return t.Tx.CreateUser(u)
+}
+
+func (t *faultTx) DeleteUser(id claim.UserID) error {
+	if err := t.fault(); err != nil {
+		return err
+	}
+	return t.Tx.DeleteUser(id)
+}
+
+func (t *faultTx) UpdateUser(u claim.User) error {
+	if err := t.fault(); err != nil {
+		return err
+	}
+	return t.Tx.UpdateUser(u)
+}
+
+func (t *faultTx) fault() error {
+	t.writes++
+	if t.writes == t.s.failAt {
+		return t.s.err
+	}
+	return nil
+}
+
+// checkInputError fails unless err is an *InputError wrapping sentinel
+// with a bounded message and value.
+func checkInputError(t *testing.T, what string, err, sentinel error) {
+	t.Helper()
+	var ie *claim.InputError
+	if !errors.As(err, &ie) || !errors.Is(err, sentinel) {
+		t.Fatalf("%s = %v (%T), want an *InputError wrapping %v", what, err, err, sentinel)
+	}
+	if len(err.Error()) > maxErrorBytes || len(ie.Value) > 64 {
+		t.Fatalf("%s: a message of %d bytes and a Value of %d, want at most %d and 64", what, len(err.Error()), len(ie.Value), maxErrorBytes)
+	}
+}
+
+// maxErrorBytes bounds the message of any *InputError: a 64-byte prefix
+// quoted (at most four bytes a byte), a bounded reason, the field and
+// the sentinel.
+const maxErrorBytes = 1024
+
+// smPostgresStore returns a migrated PostgreSQL store in a new schema, and
+// a function that empties it: no orgs, domains, users, events or
+// BroadWorks records, and the event sequence back at 1. The schema is dropped when the test ends.
+func smPostgresStore(t *testing.T) (*postgres.Store, func(testing.TB)) {
+	t.Helper()
+	dsn := os.Getenv("CLAIM_POSTGRES_DSN")
+	require := os.Getenv("CLAIM_REQUIRE_POSTGRES") == "1"
+	if dsn == "" {
+		if require {
+			t.Fatal("CLAIM_REQUIRE_POSTGRES=1 but CLAIM_POSTGRES_DSN is not set")
+		}
+		t.Skip("CLAIM_POSTGRES_DSN is not set; skipping the PostgreSQL tests")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	admin, err := pgxpool.New(ctx, dsn)
+	if err == nil {
+		if err = admin.Ping(ctx); err != nil {
+			admin.Close()
+		}
+	}
+	if err != nil {
+		if require {
+			t.Fatalf("PostgreSQL at CLAIM_POSTGRES_DSN cannot be reached: %v", err)
+		}
+		t.Skipf("PostgreSQL at CLAIM_POSTGRES_DSN cannot be reached: %v", err)
+	}
+	t.Cleanup(admin.Close)
+
+	var b [8]byte
+	_, _ = crand.Read(b[:])
+	schema := "claimtest_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("CREATE SCHEMA %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("DROP SCHEMA %s: %v", schema, err)
+		}
+	})
+	store, err := postgres.Open(ctx, smWithSearchPath(dsn, schema))
+	if err != nil {
+		t.Fatalf("postgres.Open() = %v", err)
+	}
+	t.Cleanup(store.Close) // before the schema is dropped
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate() = %v", err)
+	}
+
+	var tables []string
+	for _, name := range []string{"orgs", "domains", "users", "events", "bw_enterprises", "bw_subscribers", "bw_org_profiles", "sites", "site_access"} {
+		tables = append(tables, pgx.Identifier{schema, name}.Sanitize())
+	}
+	// RESTART IDENTITY also restarts events_seq, which events.seq owns.
+	truncate := "TRUNCATE " + strings.Join(tables, ", ") + " RESTART IDENTITY"
+	return store, func(tb testing.TB) {
+		tb.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.Exec(ctx, truncate); err != nil {
+			tb.Fatalf("emptying the store: %v", err)
+		}
+	}
+}
+
+// smWithSearchPath returns dsn with its search_path set to schema.
+func smWithSearchPath(dsn, schema string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+const purgeAfter = 30 * 24 * time.Hour
+
+func domainOfEmail(email string) string {
+	for i := len(email) - 1; i >= 0; i-- {
+		if email[i] == '@' {
+			return email[i+1:]
+		}
+	}
+	return ""
+}
+
+var (
+	rpAllStates     = []claim.State{claim.NotVerified, claim.Verified, claim.Active, claim.Inactive}
+	rpChoicesByMode = map[claim.Mode][]claim.Action{claim.Delayed: {claim.ChangeEmail, claim.MigrateContent, claim.DeleteOriginal}, claim.Immediate: {claim.ChangeEmail, claim.DeleteOriginal}}
+)
+
+// rpCheck runs prop as a rapid property, handing it a testing.TB for the
+// shared helpers.
+func rpCheck(t *testing.T, prop func(rt *rapid.T, tb testing.TB)) {
+	t.Helper()
+	rapid.Check(t, func(rt *rapid.T) { prop(rt, rpTB{TB: t, rt: rt}) })
+}
+
+// the latest retraction drawn: 60 days after the claim
+
+var (
+	rpCutoff   = claim.DefaultPolicy().DelayedClaimCutoff
+	rpLicenses = []string{"Meetings", "Messaging", "Calling", "Webinars"}
+	rpDomains  = []string{"example.com", "Corp.Example.ORG", "mail.test"}
+)
+
+// rpDur draws a duration in [lo, hi], each bound with probability about
+// 1/3, together with the extra edges that lie inside.
+func rpDur(t *rapid.T, label string, lo, hi time.Duration, edges ...time.Duration) time.Duration {
+	gens := []*rapid.Generator[int64]{rapid.Just(int64(lo)), rapid.Just(int64(hi)), rapid.Int64Range(int64(lo), int64(hi))}
+	for _, e := range edges {
+		if e >= lo && e <= hi {
+			gens = append(gens, rapid.Just(int64(e)))
+		}
+	}
+	return time.Duration(rapid.OneOf(gens...).Draw(t, label))
+}
+
+const (
+	rpIndividualOld rpSourceKind = "Individual, before the cutoff" // delayed-eligible (M2)
+	rpIndividualNew rpSourceKind = "Individual, at or after the cutoff"
+	rpEnterprise    rpSourceKind = "Enterprise"
+	rpConsumer      rpSourceKind = "Consumer"
+)
+
+// rpNoPurge keeps the sweep from purging inactive users within the times
+// these properties draw (at most weeks): retraction is their subject,
+// purging has its own tests (purge_test.go).
+func rpNoPurge() claim.Option {
+	p := claim.DefaultPolicy()
+	p.InactivePurge = 10 * 365 * 24 * time.Hour
+	return claim.WithPolicy(p)
+}
+
+// rpOrg creates an org of the drawn kind, with a creation date drawn for
+// it: up to a nanosecond before the cutoff for rpIndividualOld, from the
+// cutoff on for the others.
+func rpOrg(t *rapid.T, e *env, tb testing.TB, id claim.OrgID, kind rpSourceKind, st claim.Settings) {
+	old := time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC)
+	var k claim.OrgKind
+	var created time.Time
+	switch kind {
+	case rpIndividualOld:
+		k, created = claim.Individual, rpCutoff.Add(-rpDur(t, string(id)+" age before cutoff", 1, rpCutoff.Sub(old)))
+	case rpIndividualNew:
+		k, created = claim.Individual, rpCutoff.Add(rpDur(t, string(id)+" age after cutoff", 0, t0.Sub(rpCutoff)))
+	case rpEnterprise:
+		k, created = claim.Enterprise, rpCutoff.Add(rpDur(t, string(id)+" created", -rpCutoff.Sub(old), t0.Sub(rpCutoff)))
+	case rpConsumer:
+		k, created = claim.Consumer, old
+	}
+	e.mustOrg(tb, id, k, created, st)
+}
+
+// rpPopulateOn is rpPopulate on the given (empty) store.
+func rpPopulateOn(t *rapid.T, tb testing.TB, store claim.Store, claimants ...claim.OrgID) *rpPopulation {
+	e := newEnvOn(tb, store, rpNoPurge())
+	e.clock.Set(t0.Add(rpDur(t, "start", 0, 365*24*time.Hour)))
+	p := &rpPopulation{e: e, tb: tb}
+	rpOrg(t, e, tb, "p0", rpEnterprise, rpSettings(t, "p0", rapid.Bool().Draw(t, "p0 AllowContentMigration")))
+	e.mustVerify(tb, "p0", "d.example")
+	rpOrg(t, e, tb, "a1", rpIndividualOld, rpSettings(t, "a1", rapid.Bool().Draw(t, "a1 AllowContentMigration")))
+	rpOrg(t, e, tb, "a2", rapid.SampledFrom([]rpSourceKind{rpIndividualOld, rpIndividualNew, rpEnterprise, rpConsumer}).Draw(t, "a2 kind"),
+		rpSettings(t, "a2", false))
+	e.mustOrg(tb, "sso", claim.Enterprise, t0, claim.Settings{SSO: true})
+	p.orgs = []claim.OrgID{"a1", "a2", "sso", "p0"}
+	for _, b := range claimants {
+		rpOrg(t, e, tb, b, rpEnterprise, rpSettings(t, string(b), rapid.Bool().Draw(t, string(b)+" AllowContentMigration")))
+		e.mustVerify(tb, b, "d.example")
+		p.orgs = append(p.orgs, b)
+	}
+	for _, o := range []claim.OrgID{"a1", "a2", "sso"} {
+		if rapid.Bool().Draw(t, string(o)+" verifies d.example") {
+			e.mustVerify(tb, o, "d.example")
+		}
+	}
+	n := rapid.IntRange(2, 10).Draw(t, "users")
+	for i := range n {
+		org := rapid.SampledFrom(append([]claim.OrgID{"a1", "a2", "a1", "a2"}, p.orgs...)).Draw(t, "org")
+		dom := rapid.SampledFrom([]string{"d.example", "d.example", "u.example"}).Draw(t, "user domain")
+		email := string(rune('a'+i)) + rapid.StringMatching(`[a-z0-9]{0,6}`).Draw(t, "local part") + "@" + dom
+		u := e.mustUser(tb, org, email, rapid.IntRange(0, 500).Draw(t, "content"))
+		var err error
+		if rapid.Bool().Draw(t, "verify") {
+			e.clock.Advance(rpDur(t, "pause", 0, 10*24*time.Hour))
+			if u, err = e.svc.VerifyEmail(e.ctx, u.ID); err != nil {
+				t.Fatalf("VerifyEmail() = %v", err)
+			}
+		}
+		if u.State == claim.Verified && rapid.Bool().Draw(t, "sign in") {
+			e.clock.Advance(rpDur(t, "pause", 0, 10*24*time.Hour))
+			if u, err = e.svc.SignIn(e.ctx, u.ID); err != nil {
+				t.Fatalf("SignIn() = %v", err)
+			}
+		}
+		if rapid.Bool().Draw(t, "deactivate") {
+			e.clock.Advance(rpDur(t, "pause", 0, 10*24*time.Hour))
+			if u, err = e.svc.Deactivate(e.ctx, org, u.ID); err != nil {
+				t.Fatalf("Deactivate() = %v", err)
+			}
+		}
+		p.users = append(p.users, u)
+	}
+	for i := range p.users {
+		p.history(t, i)
+	}
+	e.clock.Advance(rpDur(t, "pause before claims", 0, 30*24*time.Hour))
+	return p
+}
+
+// rpPopulation is several users in several orgs, some of them claimable
+// by the claimants.
+type rpPopulation struct {
+	e     *env
+	tb    testing.TB
+	orgs  []claim.OrgID
+	users []claim.User // as they are now, in creation order
+}
+
+// claimable reports whether b may claim u: u is in a1, a2 or p0 on
+// d.example (E1, E2, E4; nobody claims the domain, no claim is pending).
+func (p *rpPopulation) claimable(u claim.User, b claim.OrgID) bool {
+	return u.Org != b && (u.Org == "a1" || u.Org == "a2" || u.Org == "p0") && domainOfEmail(u.Email) == "d.example"
+}
+
+// history may give user i a past: p0 claims it and the claim ends — the
+// user signs in and chooses, the delayed claim expires, or p0 retracts —
+// so that the claims under test also meet users with an earlier claim
+// record. A ChangeEmail leaves the original as a new ordinary user, on
+// d.example too.
+func (p *rpPopulation) history(t *rapid.T, i int) {
+	e, u := p.e, p.users[i]
+	if !p.claimable(u, "p0") || u.Org == "p0" {
+		return
+	}
+	how := rapid.SampledFrom([]string{"none", "none", "choice", "expiry", "retraction"}).Draw(t, "history")
+	if how == "none" {
+		return
+	}
+	res, err := e.svc.ClaimUsers(e.ctx, "p0", []claim.UserID{u.ID}, claim.ClaimOptions{Acknowledge: true, ImmediateOnly: rapid.Bool().Draw(t, "p0 ImmediateOnly")})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("ClaimUsers(p0, %s) = %v, %v", u.Email, res, err)
+	}
+	mode := res[0].Mode
+	e.clock.Advance(rpDur(t, "history pause", 0, window-1))
+	if how == "choice" {
+		if _, err := e.svc.SignIn(e.ctx, u.ID); err != nil {
+			how = "retraction" // claimed while Inactive: it cannot sign in (U4)
+		} else {
+			ch := claim.Choice{Action: rapid.SampledFrom(rpChoicesByMode[mode]).Draw(t, "history choice")}
+			if ch.Action == claim.ChangeEmail {
+				ch.NewEmail = "old." + u.Email
+			}
+			if _, err := e.svc.Choose(e.ctx, u.ID, ch); err != nil {
+				t.Fatalf("Choose(%v) = %v", ch, err)
+			}
+			if ch.Action == claim.ChangeEmail {
+				kept, err := e.svc.UserByEmail(e.ctx, ch.NewEmail)
+				if err != nil {
+					t.Fatalf("UserByEmail(%s) = %v", ch.NewEmail, err)
+				}
+				p.users = append(p.users, kept)
+			}
+		}
+	}
+	if how == "expiry" && mode == claim.Immediate {
+		how = "retraction" // an immediate claim never expires (X2)
+	}
+	switch how {
+	case "expiry":
+		e.clock.Advance(window)
+	case "retraction":
+		if err := e.svc.Retract(e.ctx, "p0", u.ID); err != nil {
+			t.Fatalf("Retract(p0, %s) = %v", u.Email, err)
+		}
+	}
+	got, err := e.svc.User(e.ctx, u.ID)
+	if err != nil {
+		t.Fatalf("User(%s) = %v", u.Email, err)
+	}
+	p.users[i] = got
+}
+
+// rpSettings draws settings that keep an org's users claimable (no SSO,
+// no directory sync).
+func rpSettings(t *rapid.T, label string, allowMigration bool) claim.Settings {
+	return claim.Settings{
+		AllowContentMigration: allowMigration,
+		AutoLicenses:          rapid.SliceOfNDistinct(rapid.SampledFrom(rpLicenses), 0, 3, rapid.ID[string]).Draw(t, label+" AutoLicenses"),
+		Retention:             rapid.SampledFrom([]time.Duration{0, 30 * 24 * time.Hour, 365 * 24 * time.Hour}).Draw(t, label+" Retention"),
+	}
+}
+
+// rpSourceKind is how a source org is drawn.
+type rpSourceKind string
+
+// rpTB lets the shared helpers, which take a testing.TB, report to a
+// rapid.T: a failing helper fails the property, and rapid shrinks it.
+// Methods not listed go to the test's own testing.TB.
+type rpTB struct {
+	testing.TB
+	rt *rapid.T
+}
+
+func (a rpTB) Error(args ...any) { a.rt.Error(args...) }
+
+func (a rpTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
+
+func (a rpTB) Fail() { a.rt.Fail() }
+
+func (a rpTB) FailNow() { a.rt.FailNow() }
+
+func (a rpTB) Failed() bool { return a.rt.Failed() }
+
+func (a rpTB) Fatal(args ...any) { a.rt.Fatal(args...) }
+
+func (a rpTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
+
+func (a rpTB) Helper() {}
+
+func (a rpTB) Log(args ...any) { a.rt.Log(args...) }
+
+func (a rpTB) Logf(format string, args ...any) { a.rt.Logf(format, args...) }
+
+func (a rpTB) Skip(args ...any) { a.rt.Skip(args...) }
+
+func (a rpTB) SkipNow() { a.rt.SkipNow() }
+
+func (a rpTB) Skipf(format string, args ...any) { a.rt.Skipf(format, args...) }

@@ -1323,3 +1323,24 @@ func (s *smMachine) Check(t *rapid.T) {
 		t.Fatalf("content.deleted events: %d events, %d items; want %d events, %d items", s.losses, s.lost, s.m.losses, s.m.lost)
 	}
 }
+
+// TestStateMachinePostgres runs the state machine of TestStateMachine on
+// the PostgreSQL store (see the postgres package's tests for the
+// environment): one store in a schema of its own, emptied before each
+// check. It skips when CLAIM_POSTGRES_DSN is unset or the server cannot
+// be reached, and fails instead when CLAIM_REQUIRE_POSTGRES=1.
+func TestStateMachinePostgres(t *testing.T) {
+	store, empty := smPostgresStore(t)
+	smRun(t, smPostgresChecks, func(tb testing.TB) claim.Store {
+		empty(tb)
+		return store
+	})
+}
+
+// smPostgresChecks is the number of rapid checks TestStateMachinePostgres
+// runs when the caller does not choose: fewer than the memory store's
+// smMinChecks, because every step of the machine is a few round trips to
+// the server (about a second per check under -race), and the test should
+// take well under a minute. The conformance suite's own model-based test
+// (storetest) covers the store itself; this one covers the engine on it.
+const smPostgresChecks = 30

@@ -6,7 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
+
 	"github.com/claimkit/claim"
+	"github.com/claimkit/claim/claimtest"
 )
 
 // --- Section 9: retraction (R1–R9) ---
@@ -262,4 +266,622 @@ func TestRaceRetractSignIn(t *testing.T) {
 		}
 	}
 	t.Logf("winners: %v", won)
+}
+
+// TestRetractAfterClaimIsIdentity is R6 as a property: ClaimUsers of
+// several users, some eligible and some not, followed — at a drawn time
+// inside the window, after the claimant deactivated or reactivated some of
+// them — by the retraction of every claimed user leaves the users of every
+// org exactly as before. Before retracting, Retractable lists exactly the
+// claimed users (R8).
+func TestRetractAfterClaimIsIdentity(t *testing.T) {
+	rpCheck(t, func(t *rapid.T, tb testing.TB) {
+		p := rpPopulate(t, tb, "b")
+		e := p.e
+		before := e.snapshot(tb, p.orgs...)
+		ids := make([]claim.UserID, len(p.users))
+		for i, u := range p.users {
+			ids[i] = u.ID
+		}
+		ids = rapid.Permutation(ids).Draw(t, "claim order")
+		res, err := e.svc.ClaimUsers(e.ctx, "b", ids, claim.ClaimOptions{
+			Acknowledge:   true,
+			ImmediateOnly: rapid.Bool().Draw(t, "ImmediateOnly"),
+			Licenses:      rapid.SliceOfNDistinct(rapid.SampledFrom(rpLicenses), 0, 2, rapid.ID[string]).Draw(t, "claim licenses"),
+		})
+		if err != nil {
+			t.Fatalf("ClaimUsers() = %v", err)
+		}
+		at := e.clock.Now()
+		var claimed []claim.UserID
+		for i, r := range res {
+			u := p.users[slices.IndexFunc(p.users, func(u claim.User) bool { return u.ID == ids[i] })]
+			if want := p.claimable(u, "b"); (r.Err == nil) != want {
+				t.Fatalf("ClaimUsers(): %s (%s in %s) err = %v, want claimed: %v", r.Input, u.Email, u.Org, r.Err, want)
+			}
+			if r.Err == nil {
+				claimed = append(claimed, r.User)
+			}
+		}
+		// The claimant acts on some claimed users, none signs in.
+		r := rpInWindow(t, "retract after")
+		for range rapid.IntRange(0, 3).Draw(t, "claimant actions") {
+			if len(claimed) == 0 {
+				break
+			}
+			id := rapid.SampledFrom(claimed).Draw(t, "acted on")
+			e.clock.Set(at.Add(rpDur(t, "acts after", 0, r)))
+			var err error
+			if rapid.Bool().Draw(t, "deactivate") {
+				_, err = e.svc.Deactivate(e.ctx, "b", id)
+			} else {
+				_, err = e.svc.Reactivate(e.ctx, "b", id)
+			}
+			if err != nil {
+				t.Fatalf("claimant action on %s = %v", id, err)
+			}
+		}
+		e.clock.Set(at.Add(r))
+
+		listed := rpRetractableIDs(t, e, "b")
+		want := slices.Sorted(slices.Values(claimed))
+		if diff := cmp.Diff(want, listed, claimtest.CmpOptions()); diff != "" {
+			t.Fatalf("Retractable() (-claimed +listed):\n%s", diff)
+		}
+		for _, id := range rapid.Permutation(claimed).Draw(t, "retract order") {
+			if err := e.svc.Retract(e.ctx, "b", id); err != nil {
+				t.Fatalf("Retract(%s) = %v", id, err)
+			}
+		}
+		after := e.snapshot(tb, p.orgs...)
+		if diff := cmp.Diff(before.Users, after.Users, claimtest.CmpOptions()); diff != "" {
+			t.Fatalf("users after claim and retract (-before +after):\n%s", diff)
+		}
+	})
+}
+
+func TestRetractDelayedInWindow(t *testing.T) { rpCheck(t, rpNotSignedInInWindow(claim.Delayed)) }
+
+func TestRetractDelayedSignedIn(t *testing.T) { rpCheck(t, rpSignedIn(claim.Delayed)) }
+
+func TestRetractDelayedWindowClosed(t *testing.T) {
+	rpCheck(t, rpNotSignedInWindowClosed(claim.Delayed))
+}
+
+// TestRetractDomainClaimed is R4 as a property: inside the window, while
+// the claimant has claimed the user's domain, Retract is refused with
+// ErrDomainClaimed alone; once the claimant releases the domain it
+// succeeds and undoes the claim.
+func TestRetractDomainClaimed(t *testing.T) {
+	rpCheck(t, func(t *rapid.T, tb testing.TB) {
+		mode := rapid.SampledFrom([]claim.Mode{claim.Delayed, claim.Immediate}).Draw(t, "mode")
+		c := rpSetup(t, tb, mode, rpAllStates)
+		e := c.e
+		claimAt := rpInWindow(t, "claim domain after")
+		c.setAt(claimAt)
+		if err := e.svc.ClaimDomain(e.ctx, c.b, c.domain); err != nil {
+			t.Fatalf("ClaimDomain() = %v", err)
+		}
+		tryAt := rpDur(t, "retract after", claimAt, window-1)
+		c.setAt(tryAt)
+		c.refused(t, claim.ErrDomainClaimed)
+		releaseAt := rpDur(t, "release after", tryAt, window-1)
+		c.setAt(releaseAt)
+		if err := e.svc.ReleaseDomain(e.ctx, c.b, c.domain); err != nil {
+			t.Fatalf("ReleaseDomain() = %v", err)
+		}
+		c.setAt(rpDur(t, "retract again after", releaseAt, window-1))
+		c.retracted(t)
+	})
+}
+
+func TestRetractImmediateInWindow(t *testing.T) {
+	rpCheck(t, rpNotSignedInInWindow(claim.Immediate))
+}
+
+func TestRetractImmediateSignedIn(t *testing.T) { rpCheck(t, rpSignedIn(claim.Immediate)) }
+
+func TestRetractImmediateWindowClosed(t *testing.T) {
+	rpCheck(t, rpNotSignedInWindowClosed(claim.Immediate))
+}
+
+// TestRetractableListsExactlyRetractable is R8 as a property: two orgs
+// claim users at drawn times, some users sign in, the claimant may claim
+// the domain, time passes; Retractable(b) then lists exactly the users
+// whose claim b made, who have not signed in, whose claim is less than 14
+// days old while b does not claim the domain — and Retract(b, u) succeeds
+// for exactly those users.
+func TestRetractableListsExactlyRetractable(t *testing.T) {
+	rpCheck(t, func(t *rapid.T, tb testing.TB) {
+		p := rpPopulate(t, tb, "b", "b2")
+		e := p.e
+		type claimRec struct {
+			at       time.Time
+			signedIn bool
+		}
+		byB := map[claim.UserID]*claimRec{}
+		var all []claim.UserID
+		for _, u := range p.users {
+			all = append(all, u.ID)
+			claimant := rapid.SampledFrom([]claim.OrgID{"b", "b2"}).Draw(t, "claimant")
+			if !p.claimable(u, claimant) || !rapid.Bool().Draw(t, "claim it") {
+				continue
+			}
+			e.clock.Advance(rpDur(t, "pause before claim", 0, 10*24*time.Hour, window-1, window))
+			res := e.mustClaim(tb, claimant, claim.ClaimOptions{ImmediateOnly: rapid.Bool().Draw(t, "ImmediateOnly")}, u.ID)
+			if claimant == "b" {
+				byB[res[0].User] = &claimRec{at: e.clock.Now()}
+			}
+		}
+		for _, id := range all {
+			if !rapid.Bool().Draw(t, "signs in") {
+				continue
+			}
+			e.clock.Advance(rpDur(t, "pause before sign-in", 0, 5*24*time.Hour))
+			_, err := e.svc.SignIn(e.ctx, id)
+			if err == nil && byB[id] != nil && e.clock.Now().Before(byB[id].at.Add(window)) {
+				byB[id].signedIn = true
+			}
+		}
+		domainClaimed := rapid.Bool().Draw(t, "b claims d.example")
+		if domainClaimed {
+			if err := e.svc.ClaimDomain(e.ctx, "b", "d.example"); err != nil {
+				t.Fatalf("ClaimDomain() = %v", err)
+			}
+		}
+		e.clock.Advance(rpDur(t, "pause before listing", 0, 20*24*time.Hour, window-1, window))
+		now := e.clock.Now()
+		var want []claim.UserID
+		for id, c := range byB {
+			if !c.signedIn && now.Before(c.at.Add(window)) && !domainClaimed {
+				want = append(want, id)
+			}
+		}
+		slices.Sort(want)
+		listed := rpRetractableIDs(t, e, "b")
+		if diff := cmp.Diff(want, listed, claimtest.CmpOptions()); diff != "" {
+			t.Fatalf("Retractable() (-want +got):\n%s", diff)
+		}
+		for _, id := range all {
+			err := e.svc.Retract(e.ctx, "b", id)
+			if _, ok := slices.BinarySearch(listed, id); ok != (err == nil) {
+				t.Fatalf("Retract(%s) = %v, but Retractable lists it: %v", id, err, ok)
+			}
+		}
+	})
+}
+
+// rpCase is one user claimed by org b from org a, with a third org c
+// that has nothing to do with the claim.
+type rpCase struct {
+	e       *env
+	tb      testing.TB
+	a, b, c claim.OrgID
+	domain  string
+	id      claim.UserID
+	email   string
+	pre     claim.User // the user just before the claim
+	before  world      // users of a, b and c just before the claim
+	mode    claim.Mode
+	at      time.Time    // when the claim was made
+	orig    claim.UserID // the original account
+}
+
+// listed reports whether Retractable(b) lists the user.
+func (c *rpCase) listed(t *rapid.T) bool {
+	found := false
+	for u, err := range c.e.svc.Retractable(c.e.ctx, c.b) {
+		if err != nil {
+			t.Fatalf("Retractable(%s) = %v", c.b, err)
+		}
+		found = found || u.ID == c.id
+	}
+	return found
+}
+
+// noise runs drawn operations that do not sign the claimed user in, at
+// drawn times in [0, until] after the claim: the claimant deactivates or
+// reactivates the user, verification, reminders, nudges, sweeps, and the
+// source org's attempts on the frozen original (H2).
+func (c *rpCase) noise(t *rapid.T, until time.Duration) {
+	e := c.e
+	ops := rapid.SliceOfN(rapid.SampledFrom([]string{"deactivate", "reactivate", "verify", "remind",
+		"nudge", "sweep", "sign in original", "delete original", "claimable"}), 0, 4).Draw(t, "noise")
+	offs := make([]time.Duration, len(ops))
+	for i := range ops {
+		offs[i] = rpDur(t, "noise at", 0, until, window-1, window)
+	}
+	slices.Sort(offs)
+	for i, op := range ops {
+		c.setAt(offs[i])
+		var err error
+		switch op {
+		case "deactivate":
+			_, err = e.svc.Deactivate(e.ctx, c.b, c.id)
+		case "reactivate":
+			_, err = e.svc.Reactivate(e.ctx, c.b, c.id)
+		case "verify":
+			_, err = e.svc.VerifyEmail(e.ctx, c.id)
+		case "remind":
+			_, err = e.svc.RemindDelayed(e.ctx, c.b)
+		case "nudge":
+			_, err = e.svc.NudgeUnverified(e.ctx, c.a)
+		case "sweep":
+			_, err = e.svc.Sweep(e.ctx)
+		case "claimable":
+			for cand, cerr := range e.svc.Claimable(e.ctx, c.b) {
+				if cerr != nil {
+					err = cerr
+					break
+				}
+				if cand.User.ID == c.id || cand.User.ID == c.orig {
+					t.Fatalf("Claimable(%s) lists %s during its claim (E1, E6)", c.b, cand.User.Email)
+				}
+			}
+		case "sign in original", "delete original":
+			if op == "sign in original" {
+				_, err = e.svc.SignIn(e.ctx, c.orig)
+			} else {
+				err = e.svc.DeleteUser(e.ctx, c.a, c.orig)
+			}
+			want := claim.ErrHeldByClaim // H2
+			if c.mode == claim.Delayed && offs[i] >= window {
+				want = claim.ErrNotFound // expired: the original is gone (X1, X3)
+			}
+			if !errors.Is(err, want) {
+				t.Fatalf("%s at claim+%v = %v, want %v", op, offs[i], err, want)
+			}
+			err = nil
+		}
+		if err != nil {
+			t.Fatalf("%s at claim+%v = %v", op, offs[i], err)
+		}
+	}
+}
+
+// nonClaimants checks R1: the source org and a third org get
+// ErrNotClaimant and nothing more, and change nothing. The original
+// account has no claim record of its own: retracting it is
+// ErrNoPendingClaim (R9), or ErrNotFound once an expiry removed it.
+func (c *rpCase) nonClaimants(t *rapid.T) {
+	before := c.e.snapshot(c.tb, c.a, c.b, c.c)
+	for _, org := range []claim.OrgID{c.a, c.c} {
+		rpWantReasons(t, c.e.svc.Retract(c.e.ctx, org, c.id), claim.ErrNotClaimant)
+	}
+	_, gone := c.e.svc.User(c.e.ctx, c.orig)
+	want := claim.ErrNoPendingClaim
+	if errors.Is(gone, claim.ErrNotFound) {
+		want = claim.ErrNotFound
+	}
+	if err := c.e.svc.Retract(c.e.ctx, c.b, c.orig); !errors.Is(err, want) {
+		t.Fatalf("Retract(original) = %v, want %v", err, want)
+	}
+	c.e.unchanged(c.tb, before, c.a, c.b, c.c)
+}
+
+// refused checks a refused retraction by the claimant: exactly the
+// reasons want, the user is not listed as retractable, and nothing
+// changed, events included (R7, R8, X3).
+func (c *rpCase) refused(t *rapid.T, want ...error) {
+	if c.listed(t) {
+		t.Fatalf("Retractable(%s) lists %s, whose retraction is refused with %v", c.b, c.id, want)
+	}
+	before := c.e.snapshot(c.tb, c.a, c.b, c.c)
+	rpWantReasons(t, c.e.svc.Retract(c.e.ctx, c.b, c.id), want...)
+	c.e.unchanged(c.tb, before, c.a, c.b, c.c)
+}
+
+// retracted checks a successful retraction (R6): the user is exactly as
+// before the claim, so are all three orgs' users, the original is gone,
+// and the user has no claim record left.
+func (c *rpCase) retracted(t *rapid.T) {
+	e := c.e
+	if !c.listed(t) {
+		t.Fatalf("Retractable(%s) does not list %s, which is retractable", c.b, c.id)
+	}
+	if err := e.svc.Retract(e.ctx, c.b, c.id); err != nil {
+		t.Fatalf("Retract() = %v, want nil", err)
+	}
+	if diff := cmp.Diff(c.pre, e.mustGet(c.tb, c.id), claimtest.CmpOptions()); diff != "" {
+		t.Fatalf("user after Retract() (-want +got):\n%s", diff)
+	}
+	after := e.snapshot(c.tb, c.a, c.b, c.c)
+	if diff := cmp.Diff(c.before.Users, after.Users, claimtest.CmpOptions()); diff != "" {
+		t.Fatalf("users after Retract() (-before claim +after retract):\n%s", diff)
+	}
+	if _, err := e.svc.User(e.ctx, c.orig); !errors.Is(err, claim.ErrNotFound) {
+		t.Fatalf("User(original) = %v, want ErrNotFound", err)
+	}
+	if _, err := e.svc.UserByEmail(e.ctx, c.email+claim.OriginalSuffix); !errors.Is(err, claim.ErrNotFound) {
+		t.Fatalf("UserByEmail(original address) = %v, want ErrNotFound", err)
+	}
+	if err := e.svc.Retract(e.ctx, c.b, c.id); !errors.Is(err, claim.ErrNoPendingClaim) {
+		t.Fatalf("second Retract() = %v, want ErrNoPendingClaim (R9)", err)
+	}
+	if c.listed(t) {
+		t.Fatalf("Retractable(%s) lists %s after its retraction", c.b, c.id)
+	}
+}
+
+// at sets the clock to d after the claim.
+func (c *rpCase) setAt(d time.Duration) { c.e.clock.Set(c.at.Add(d)) }
+
+// rpInWindow draws "less than 14 days": [0, 14d-1ns].
+func rpInWindow(t *rapid.T, label string) time.Duration { return rpDur(t, label, 0, window-1) }
+
+const rpMaxDelay = 60 * 24 * time.Hour
+
+// rpNotSignedInInWindow is the "Yes" cell: not signed in, less than 14
+// days since the claim. Retract succeeds and undoes the claim.
+func rpNotSignedInInWindow(mode claim.Mode) func(*rapid.T, testing.TB) {
+	return func(t *rapid.T, tb testing.TB) {
+		c := rpSetup(t, tb, mode, rpAllStates)
+		r := rpInWindow(t, "retract after")
+		c.noise(t, r)
+		c.setAt(r)
+		c.nonClaimants(t)
+		c.retracted(t)
+	}
+}
+
+// rpNotSignedInWindowClosed is the "14 days or more" cell: No,
+// ErrRetractWindowClosed (and ErrDomainClaimed when the claimant has
+// claimed the domain). A delayed claim has expired by then: its content
+// has migrated whether or not a sweep ran.
+func rpNotSignedInWindowClosed(mode claim.Mode) func(*rapid.T, testing.TB) {
+	return func(t *rapid.T, tb testing.TB) {
+		c := rpSetup(t, tb, mode, rpAllStates)
+		r := rpWindowOrMore(t, "retract after")
+		c.noise(t, r)
+		c.setAt(r)
+		if mode == claim.Delayed {
+			if rapid.Bool().Draw(t, "sweep first") {
+				if _, err := c.e.svc.Sweep(c.e.ctx); err != nil {
+					t.Fatalf("Sweep() = %v", err)
+				}
+			}
+			u := c.e.mustGet(tb, c.id)
+			if u.Claim != nil || u.Org != c.b || u.Content != c.pre.Content {
+				t.Fatalf("delayed claim %v after the claim: user = %+v, want it expired in %s with content %d (X1)", r, u, c.b, c.pre.Content)
+			}
+		} else if u := c.e.mustGet(tb, c.id); u.Claim == nil {
+			t.Fatalf("immediate claim %v after the claim has no claim: it never expires (X2)", r)
+		}
+		want := []error{claim.ErrRetractWindowClosed}
+		if rapid.Bool().Draw(t, "claimant claims the domain") {
+			if err := c.e.svc.ClaimDomain(c.e.ctx, c.b, c.domain); err != nil {
+				t.Fatalf("ClaimDomain() = %v", err)
+			}
+			want = append(want, claim.ErrDomainClaimed)
+		}
+		c.nonClaimants(t)
+		c.refused(t, want...)
+	}
+}
+
+// rpPopulate draws users into a1 (an old Individual org: delayed-eligible),
+// a2 (any kind), sso (an org with SSO: ineligible, E4), p0 (an org that
+// claims some of them first: see rpHistory) and the claimants themselves
+// (E1), on domain "d.example", which the claimants have verified, or
+// "u.example", which they have not (E2). Each user's state is reached
+// through the API.
+func rpPopulate(t *rapid.T, tb testing.TB, claimants ...claim.OrgID) *rpPopulation {
+	return rpPopulateOn(t, tb, claim.NewMemoryStore(), claimants...)
+}
+
+// rpRetractableIDs returns the IDs Retractable(org) lists, sorted.
+func rpRetractableIDs(t *rapid.T, e *env, org claim.OrgID) []claim.UserID {
+	var ids []claim.UserID
+	for u, err := range e.svc.Retractable(e.ctx, org) {
+		if err != nil {
+			t.Fatalf("Retractable(%s) = %v", org, err)
+		}
+		ids = append(ids, u.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// rpSetup draws the orgs and the user and makes the claim, of the given
+// mode. states are the pre-claim states to draw from, in the order
+// NotVerified, Verified, Active[, Inactive].
+func rpSetup(t *rapid.T, tb testing.TB, mode claim.Mode, states []claim.State) *rpCase {
+	e := newEnv(tb, rpNoPurge())
+	e.clock.Set(t0.Add(rpDur(t, "start", 0, 2*365*24*time.Hour)))
+	c := &rpCase{e: e, tb: tb, a: "a", b: "b", c: "c", mode: mode}
+	c.domain = rapid.SampledFrom(rpDomains).Draw(t, "domain")
+
+	// The mode: Delayed needs an old Individual source org, a claiming org
+	// that allows content migration and no ImmediateOnly (M1, M2).
+	kind := rpIndividualOld
+	allow, immediateOnly := true, false
+	if mode == claim.Immediate {
+		kind = rapid.SampledFrom([]rpSourceKind{rpIndividualOld, rpIndividualNew, rpEnterprise, rpConsumer}).Draw(t, "source kind")
+		allow = rapid.Bool().Draw(t, "AllowContentMigration")
+		immediateOnly = rapid.Bool().Draw(t, "ImmediateOnly")
+		if kind == rpIndividualOld && allow && !immediateOnly {
+			if rapid.Bool().Draw(t, "immediate by ImmediateOnly") {
+				immediateOnly = true
+			} else {
+				allow = false
+			}
+		}
+	}
+	rpOrg(t, e, tb, c.a, kind, rpSettings(t, "source", rapid.Bool().Draw(t, "source AllowContentMigration")))
+	bKind := rapid.SampledFrom([]rpSourceKind{rpEnterprise, rpIndividualNew, rpIndividualOld}).Draw(t, "claimant kind")
+	rpOrg(t, e, tb, c.b, bKind, rpSettings(t, "claimant", allow))
+	rpOrg(t, e, tb, c.c, rpEnterprise, rpSettings(t, "third", rapid.Bool().Draw(t, "third AllowContentMigration")))
+	e.mustVerify(tb, c.b, c.domain)
+	if rapid.Bool().Draw(t, "third org verifies the domain") {
+		e.mustVerify(tb, c.c, c.domain)
+	}
+	aVerified := rapid.Bool().Draw(t, "source org verifies the domain")
+	if aVerified {
+		e.mustVerify(tb, c.a, c.domain)
+	}
+
+	// Bystanders in every org, so that "both orgs exactly as before" has
+	// something to compare.
+	// Their addresses have a dot, which the claimed user's never has, and
+	// they are verified, so that nudging the source org (a noise step)
+	// changes none of them.
+	for i := range rapid.IntRange(0, 3).Draw(t, "bystanders") {
+		org := rapid.SampledFrom([]claim.OrgID{c.a, c.b, c.c}).Draw(t, "bystander org")
+		by := e.mustUser(tb, org, "by."+string(rune('a'+i))+"@"+c.domain, rapid.IntRange(0, 50).Draw(t, "bystander content"))
+		if _, err := e.svc.VerifyEmail(e.ctx, by.ID); err != nil {
+			t.Fatalf("VerifyEmail(bystander) = %v", err)
+		}
+	}
+
+	c.email = rapid.StringMatching(`[a-zA-Z][a-zA-Z0-9_-]{0,15}`).Draw(t, "local part") + "@" + c.domain
+	u := rpUser(t, c, c.email, states, aVerified)
+	c.id, c.email = u.ID, u.Email
+	e.clock.Advance(rpDur(t, "pause before claim", 0, 30*24*time.Hour))
+
+	c.pre = e.mustGet(tb, c.id)
+	c.before = e.snapshot(tb, c.a, c.b, c.c)
+	opts := claim.ClaimOptions{
+		ImmediateOnly: immediateOnly,
+		Licenses:      rapid.SliceOfNDistinct(rapid.SampledFrom(rpLicenses), 0, 2, rapid.ID[string]).Draw(t, "claim licenses"),
+	}
+	res := e.mustClaim(tb, c.b, opts, c.id)
+	if res[0].Mode != mode {
+		t.Fatalf("ClaimUsers() mode = %v, want %v", res[0].Mode, mode)
+	}
+	c.at = e.clock.Now()
+	o, err := e.svc.UserByEmail(e.ctx, c.email+claim.OriginalSuffix)
+	if err != nil || o.HeldBy != c.b || o.Org != c.a {
+		t.Fatalf("original account = %+v, %v; want one in %s held by %s", o, err, c.a, c.b)
+	}
+	c.orig = o.ID
+	return c
+}
+
+// rpSignedIn is the "signed in (and chosen)" cell: the user signs in at a
+// drawn time inside the window, may choose, and the claimant retracts at
+// any time after: No, ErrSignedIn, with ErrRetractWindowClosed from 14
+// days on and ErrDomainClaimed when the claimant has claimed the domain.
+// A user immediately claimed while Inactive stays Inactive and cannot sign
+// in (U4), so the claimant reactivates it first; a delayed-claimed one is
+// in Delayed Claim and signs in (I1).
+func rpSignedIn(mode claim.Mode) func(*rapid.T, testing.TB) {
+	return func(t *rapid.T, tb testing.TB) {
+		c := rpSetup(t, tb, mode, rpAllStates)
+		e := c.e
+		s := rpInWindow(t, "sign in after")
+		c.setAt(s)
+		if c.pre.State == claim.Inactive {
+			if _, err := e.svc.Reactivate(e.ctx, c.b, c.id); err != nil {
+				t.Fatalf("Reactivate() = %v", err)
+			}
+		}
+		u, err := e.svc.SignIn(e.ctx, c.id)
+		if err != nil {
+			t.Fatalf("SignIn() = %v", err)
+		}
+		if u.Claim == nil || !u.Claim.SignedIn {
+			t.Fatalf("SignIn() claim = %+v, want signed in (I1)", u.Claim)
+		}
+		lo := s
+		if rapid.Bool().Draw(t, "chooses") {
+			hi := rpMaxDelay
+			if mode == claim.Delayed {
+				hi = window - 1 // a delayed claim expires at its deadline
+			}
+			ch := rapid.SampledFrom(rpChoicesByMode[mode]).Draw(t, "choice")
+			lo = rpDur(t, "choose after", s, hi, window-1, window)
+			c.setAt(lo)
+			choice := claim.Choice{Action: ch}
+			if ch == claim.ChangeEmail {
+				choice.NewEmail = "kept-" + c.email[:len(c.email)-len(c.domain)-1] + "@elsewhere.test"
+			}
+			if _, err := e.svc.Choose(e.ctx, c.id, choice); err != nil {
+				t.Fatalf("Choose(%v) = %v", ch, err)
+			}
+		}
+		r := rpDur(t, "retract after", lo, rpMaxDelay, window-1, window)
+		c.setAt(r)
+		want := []error{claim.ErrSignedIn}
+		if r >= window {
+			want = append(want, claim.ErrRetractWindowClosed)
+		}
+		if rapid.Bool().Draw(t, "claimant claims the domain") {
+			if err := e.svc.ClaimDomain(e.ctx, c.b, c.domain); err != nil {
+				t.Fatalf("ClaimDomain() = %v", err)
+			}
+			want = append(want, claim.ErrDomainClaimed)
+		}
+		c.nonClaimants(t)
+		c.refused(t, want...)
+	}
+}
+
+// rpUserState draws a pre-claim state among states and brings a new user
+// of c.a there through the API (AddUser, VerifyEmail, SignIn,
+// Deactivate), with drawn pauses between the steps.
+func rpUser(t *rapid.T, c *rpCase, email string, states []claim.State, aVerified bool) claim.User {
+	e, tb := c.e, c.tb
+	pause := func(label string) { e.clock.Advance(rpDur(t, label, 0, 30*24*time.Hour)) }
+	if aVerified {
+		states = slices.DeleteFunc(slices.Clone(states), func(s claim.State) bool { return s == claim.NotVerified })
+	}
+	want := rapid.SampledFrom(states).Draw(t, "state before claim")
+	u, err := e.svc.AddUser(e.ctx, c.a, claim.NewUser{
+		Email:       email,
+		FirstName:   rapid.StringMatching(`[A-Za-z ]{0,8}`).Draw(t, "first name"),
+		LastName:    rapid.StringMatching(`[A-Za-z ]{0,8}`).Draw(t, "last name"),
+		DisplayName: rapid.StringMatching(`[A-Za-z ]{0,12}`).Draw(t, "display name"),
+		Content:     rapid.IntRange(0, 10000).Draw(t, "content"),
+	})
+	if err != nil {
+		t.Fatalf("AddUser(%s) = %v", email, err)
+	}
+	base := want
+	if want == claim.Inactive {
+		base = rapid.SampledFrom(states[:len(states)-1]).Draw(t, "state before deactivation")
+	}
+	if base != claim.NotVerified && u.State == claim.NotVerified {
+		pause("pause before VerifyEmail")
+		if u, err = e.svc.VerifyEmail(e.ctx, u.ID); err != nil {
+			t.Fatalf("VerifyEmail() = %v", err)
+		}
+	}
+	if base == claim.Active {
+		pause("pause before SignIn")
+		if u, err = e.svc.SignIn(e.ctx, u.ID); err != nil {
+			t.Fatalf("SignIn() = %v", err)
+		}
+	}
+	if want == claim.Inactive {
+		pause("pause before Deactivate")
+		if u, err = e.svc.Deactivate(e.ctx, c.a, u.ID); err != nil {
+			t.Fatalf("Deactivate() = %v", err)
+		}
+	}
+	if u.State != want {
+		t.Fatalf("user reached state %v, want %v", u.State, want)
+	}
+	return e.mustGet(tb, u.ID)
+}
+
+// rpWantReasons fails unless err is a *claim.RetractError with exactly
+// the reasons want, in that order (R7).
+func rpWantReasons(t *rapid.T, err error, want ...error) {
+	var re *claim.RetractError
+	if !errors.As(err, &re) {
+		t.Fatalf("Retract() = %v, want a *RetractError with %v", err, want)
+	}
+	if !slices.Equal(re.Reasons, want) {
+		t.Fatalf("Retract() reasons = %v, want %v", re.Reasons, want)
+	}
+	for _, w := range want {
+		if !errors.Is(err, w) {
+			t.Fatalf("errors.Is(Retract(), %v) = false", w)
+		}
+	}
+}
+
+// rpWindowOrMore draws "14 days or more": [14d, 60d].
+func rpWindowOrMore(t *rapid.T, label string) time.Duration {
+	return rpDur(t, label, window, rpMaxDelay, window+1)
 }

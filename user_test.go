@@ -1,9 +1,14 @@
 package claim_test
 
 import (
+	"bytes"
+	"encoding/csv"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/claimkit/claim"
 )
@@ -204,4 +209,53 @@ func TestRefuseEmptyActingOrg(t *testing.T) {
 		t.Errorf("Reactivate(\"\") = %v, want %v", err, claim.ErrNotFound)
 	}
 	e.unchanged(t, before, "a")
+}
+
+// FuzzUserNames: a name AddUser accepts is stored trimmed, in the limits
+// (valid UTF-8, no control character but the tab, at most 256 characters
+// and 1024 bytes) and reads back exactly from ExportClaimable's file (V5);
+// a name it refuses is an *InputError (ErrInvalidValue) with a bounded
+// message that writes no event.
+func FuzzUserNames(f *testing.F) {
+	for _, s := range []string{"Ann", " Ann ", "=SUM(A1)", "'=x", "a\tb", "\tlead", "a\nb", "a\x00b", "\xff", "\u202eevil", "李😀",
+		strings.Repeat("𝔸", 256), strings.Repeat("𝔸", 257), "\"q\",c", "'", "''"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		e := newEnv(t)
+		e.mustOrg(t, "b", claim.Enterprise, t0, claim.Settings{})
+		e.mustOrg(t, "a", claim.Enterprise, t0, claim.Settings{})
+		e.mustVerify(t, "b", "example.com")
+		before := lastSeq(t, e)
+		u, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: "ann@example.com", FirstName: name, LastName: name, DisplayName: name})
+		if err != nil {
+			checkInputError(t, "AddUser", err, claim.ErrInvalidValue)
+			if after := lastSeq(t, e); after != before {
+				t.Fatalf("AddUser refused %q but the event log went from %d to %d", name, before, after)
+			}
+			return
+		}
+		n := u.FirstName
+		switch {
+		case n != strings.TrimSpace(name) || u.LastName != n || u.DisplayName != n && !(n == "" && u.DisplayName == ""):
+			t.Fatalf("AddUser(%q) stored %q, %q, %q; want the name trimmed", name, u.FirstName, u.LastName, u.DisplayName)
+		case !utf8.ValidString(n) || len(n) > claim.MaxNameBytes || utf8.RuneCountInString(n) > claim.MaxNameChars:
+			t.Fatalf("AddUser(%q) stored %q, outside the limits", name, n)
+		case strings.ContainsFunc(n, func(r rune) bool { return unicode.Is(unicode.Cc, r) && r != '\t' }):
+			t.Fatalf("AddUser(%q) stored %q, which holds a control character", name, n)
+		}
+		var buf bytes.Buffer
+		if err := e.svc.ExportClaimable(e.ctx, "b", &buf); err != nil {
+			t.Fatalf("ExportClaimable = %v", err)
+		}
+		recs, err := csv.NewReader(&buf).ReadAll()
+		if err != nil || len(recs) != 2 {
+			t.Fatalf("the export of %q reads as %q, %v; want a header and one row", n, recs, err)
+		}
+		for i := range 3 {
+			if got := claim.UnescapeCell(recs[1][i]); got != n {
+				t.Fatalf("the export's cell %d reads back %q, want %q", i, got, n)
+			}
+		}
+	})
 }
