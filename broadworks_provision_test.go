@@ -2,10 +2,15 @@ package claim_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/claimkit/claim"
+	"github.com/claimkit/claim/claimtest"
 )
 
 // TestBroadWorksDomainClaimedByOther (must-show 5): provisioning an
@@ -155,4 +160,377 @@ func bwClaimedWorld(tb testing.TB) *env {
 		tb.Fatalf("ClaimDomain = %v", err)
 	}
 	return e
+}
+
+// TestAttachApprovalFlow: approval needed, the customer admin adds the
+// partner admin as an external Full Admin, the partner retries (B3); in
+// between the enterprise takes no other subscriber.
+func TestAttachApprovalFlow(t *testing.T) {
+	e := bwWorld(t)
+	ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
+	e.mustVerify(t, bwCust, "cust.example")
+	e.mustEnterprise(t, "ent", true, bwCust)
+	sub := e.mustProvision(t, "ent", "s1", ann.Email)
+	if sub.Status != claim.StatusError {
+		t.Fatalf("status = %s, want error", sub.Status)
+	}
+	_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s2", Email: "new@else.example"})
+	if !errors.Is(err, claim.ErrApprovalRequired) {
+		t.Errorf("ProvisionSubscriber(second) while the attach waits = %v, want ErrApprovalRequired", err)
+	}
+	again, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwPartner, "s1")
+	if err != nil || again.Status != claim.StatusError {
+		t.Fatalf("RetrySubscriber() before approval = %+v, %v; want still error", again, err)
+	}
+	bwMustAdmin(t, e, bwCust, claim.Admin{Email: bwAdmin, Role: claim.FullAdmin, Partner: bwPartner})
+	done, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwPartner, "s1")
+	if err != nil || done.Status != claim.StatusProvisioned || done.User != ann.ID || done.Err() != nil {
+		t.Fatalf("RetrySubscriber() after approval = %+v, %v; want provisioned as ann", done, err)
+	}
+	if ent := e.mustEnterpriseGet(t, "ent"); ent.Org != bwCust || ent.Attach != claim.AttachApproved {
+		t.Errorf("enterprise = %+v, want attached to cust, approved", ent)
+	}
+	if _, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwPartner, "s1"); !errors.Is(err, claim.ErrSubscriberStatus) {
+		t.Errorf("RetrySubscriber() of a provisioned subscriber = %v, want ErrSubscriberStatus", err)
+	}
+	s2 := e.mustProvision(t, "ent", "s2", "new@else.example")
+	if s2.Status != claim.StatusProvisioned || s2.Admin {
+		t.Errorf("second subscriber = %+v, want provisioned, not an admin", s2)
+	}
+}
+
+// TestAttachNoAdminInvite: with "Allow admin-invite emails when attaching
+// to existing orgs" turned off in the template, an attach that needs
+// approval still waits for it (B3), but no customer admin is e-mailed.
+func TestAttachNoAdminInvite(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NoAdminInvite=%v", off), func(t *testing.T) {
+			e := bwWorld(t)
+			ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
+			e.mustVerify(t, bwCust, "cust.example")
+			bwMustAdmin(t, e, bwCust, claim.Admin{Email: "boss@cust.example", Role: claim.FullAdmin})
+			if _, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: "ent", Partner: bwPartner, Name: "Ent",
+				Template: claim.Template{PartnerAdmin: bwAdmin, TrustedEmail: true, NoAdminInvite: off}, Target: bwCust}); err != nil {
+				t.Fatalf("CreateEnterprise() = %v", err)
+			}
+			seq := e.lastSeq(t)
+			if sub := e.mustProvision(t, "ent", "s1", ann.Email); sub.Status != claim.StatusError {
+				t.Fatalf("status = %s, want error (approval needed)", sub.Status)
+			}
+			var invites []string
+			for _, ev := range e.events(t, seq) {
+				if ev.Type == claim.EventNotifyAdminInvite {
+					invites = append(invites, ev.Recipient)
+				}
+			}
+			var want []string
+			if !off {
+				want = []string{"boss@cust.example"}
+			}
+			if diff := cmp.Diff(want, invites); diff != "" {
+				t.Errorf("admin invites (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestAttachRules: every rule of B3 and B4, one row each, on the first
+// subscriber of an enterprise targeting cust.
+func TestAttachRules(t *testing.T) {
+	const first = "ann@cust.example" // a user of cust, unless the row says otherwise
+	type want struct {
+		attach  claim.AttachMode       // "new": a new org, not cust
+		role    claim.AdminRole        // the partner admin's role in cust ("": none)
+		reasons []claim.AttachReason   // status error with these
+		status  claim.SubscriberStatus // the first subscriber's
+		invites []string               // notify.admin_invite recipients
+	}
+	tests := []struct {
+		name   string
+		reason string
+		setup  func(tb testing.TB, e *env)
+		email  string // the first subscriber's address (default first)
+		want   want
+	}{
+		{
+			name:   "99 users",
+			reason: "fewer than 100 users, no verified or claimed domain, no license: automatic, Full Admin (B3)",
+			setup:  func(tb testing.TB, e *env) { e.addUsers(tb, bwCust, 98) },
+			want:   want{attach: claim.AttachAutomatic, role: claim.FullAdmin, status: claim.StatusProvisioned},
+		},
+		{
+			name:   "100 users",
+			reason: "100 users or more need the customer admin's approval (B3)",
+			setup:  func(tb testing.TB, e *env) { e.addUsers(tb, bwCust, 99) },
+			want:   want{reasons: []claim.AttachReason{claim.ReasonManyUsers}, status: claim.StatusError},
+		},
+		{
+			name:   "verified domain",
+			reason: "a verified domain needs approval (B3)",
+			setup:  func(tb testing.TB, e *env) { e.mustVerify(tb, bwCust, "cust.example") },
+			want:   want{reasons: []claim.AttachReason{claim.ReasonVerifiedDomain}, status: claim.StatusError},
+		},
+		{
+			name:   "claimed domain",
+			reason: "a claimed domain needs approval (B3); claiming needs verifying, so both reasons show",
+			setup: func(tb testing.TB, e *env) {
+				e.mustVerify(tb, bwCust, "cust.example")
+				rfMustClaimDomain(tb, e, bwCust, "cust.example")
+			},
+			want: want{reasons: []claim.AttachReason{claim.ReasonVerifiedDomain, claim.ReasonClaimedDomain}, status: claim.StatusError},
+		},
+		{
+			name:   "all three",
+			reason: "every reason that applies is reported, in order",
+			setup: func(tb testing.TB, e *env) {
+				e.addUsers(tb, bwCust, 99)
+				e.mustVerify(tb, bwCust, "cust.example")
+				rfMustClaimDomain(tb, e, bwCust, "cust.example")
+			},
+			want: want{reasons: []claim.AttachReason{claim.ReasonManyUsers, claim.ReasonVerifiedDomain, claim.ReasonClaimedDomain}, status: claim.StatusError},
+		},
+		{
+			name:   "approval invites the org's Full Admins",
+			reason: "needing approval, the org's own Full Admins are asked (admin-invite e-mails on by default); external and provisioning admins are not",
+			setup: func(tb testing.TB, e *env) {
+				e.mustVerify(tb, bwCust, "cust.example")
+				bwMustAdmin(tb, e, bwCust, claim.Admin{Email: "boss@cust.example", Role: claim.FullAdmin})
+				bwMustAdmin(tb, e, bwCust, claim.Admin{Email: "helper@cust.example", Role: claim.ProvisioningAdmin})
+				bwMustAdmin(tb, e, bwCust, claim.Admin{Email: "ext@else.example", Role: claim.FullAdmin, Partner: bwOther})
+			},
+			want: want{reasons: []claim.AttachReason{claim.ReasonVerifiedDomain}, status: claim.StatusError, invites: []string{"boss@cust.example"}},
+		},
+		{
+			name:   "approved",
+			reason: "the customer admin made the partner admin an external Full Admin: the attach goes through despite 100 users (B3)",
+			setup: func(tb testing.TB, e *env) {
+				e.addUsers(tb, bwCust, 99)
+				bwMustAdmin(tb, e, bwCust, claim.Admin{Email: bwAdmin, Role: claim.FullAdmin, Partner: bwPartner})
+			},
+			want: want{attach: claim.AttachApproved, role: claim.FullAdmin, status: claim.StatusProvisioned},
+		},
+		{
+			name:   "approval as Provisioning Admin is no approval",
+			reason: "only an external Full Admin approves (B3)",
+			setup: func(tb testing.TB, e *env) {
+				e.mustVerify(tb, bwCust, "cust.example")
+				bwMustAdmin(tb, e, bwCust, claim.Admin{Email: bwAdmin, Role: claim.ProvisioningAdmin, Partner: bwPartner})
+			},
+			want: want{reasons: []claim.AttachReason{claim.ReasonVerifiedDomain}, status: claim.StatusError},
+		},
+		{
+			name:   "approval for another partner is no approval",
+			reason: "the external Full Admin must act for this enterprise's partner",
+			setup: func(tb testing.TB, e *env) {
+				e.mustVerify(tb, bwCust, "cust.example")
+				bwMustAdmin(tb, e, bwCust, claim.Admin{Email: bwAdmin, Role: claim.FullAdmin, Partner: bwOther})
+			},
+			want: want{reasons: []claim.AttachReason{claim.ReasonVerifiedDomain}, status: claim.StatusError},
+		},
+		{
+			name:   "licenses none",
+			reason: "no licenses: Full Admin (B3)",
+			setup:  func(tb testing.TB, e *env) { bwMustLicenses(tb, e, bwCust) },
+			want:   want{attach: claim.AttachAutomatic, role: claim.FullAdmin, status: claim.StatusProvisioned},
+		},
+		{
+			name:   "licenses all suspended",
+			reason: "only suspended licenses: Full Admin (B3)",
+			setup: func(tb testing.TB, e *env) {
+				bwMustLicenses(tb, e, bwCust, claim.OrgLicense{Name: "Meetings", Status: claim.LicenseSuspended}, claim.OrgLicense{Name: "Calling", Status: claim.LicenseSuspended})
+			},
+			want: want{attach: claim.AttachAutomatic, role: claim.FullAdmin, status: claim.StatusProvisioned},
+		},
+		{
+			name:   "licenses all cancelled",
+			reason: "only cancelled licenses: Full Admin (B3)",
+			setup: func(tb testing.TB, e *env) {
+				bwMustLicenses(tb, e, bwCust, claim.OrgLicense{Name: "Meetings", Status: claim.LicenseCancelled})
+			},
+			want: want{attach: claim.AttachAutomatic, role: claim.FullAdmin, status: claim.StatusProvisioned},
+		},
+		{
+			name:   "licenses suspended and cancelled",
+			reason: "only suspended or cancelled ones: Full Admin (B3)",
+			setup: func(tb testing.TB, e *env) {
+				bwMustLicenses(tb, e, bwCust, claim.OrgLicense{Name: "Meetings", Status: claim.LicenseCancelled}, claim.OrgLicense{Name: "Calling", Status: claim.LicenseSuspended})
+			},
+			want: want{attach: claim.AttachAutomatic, role: claim.FullAdmin, status: claim.StatusProvisioned},
+		},
+		{
+			name:   "licenses one active",
+			reason: "an active license: Provisioning Admin (B3)",
+			setup: func(tb testing.TB, e *env) {
+				bwMustLicenses(tb, e, bwCust, claim.OrgLicense{Name: "Meetings", Status: claim.LicenseActive})
+			},
+			want: want{attach: claim.AttachAutomatic, role: claim.ProvisioningAdmin, status: claim.StatusProvisioned},
+		},
+		{
+			name:   "licenses one active among cancelled and suspended",
+			reason: "one active license is enough for Provisioning Admin (B3)",
+			setup: func(tb testing.TB, e *env) {
+				bwMustLicenses(tb, e, bwCust, claim.OrgLicense{Name: "A", Status: claim.LicenseCancelled},
+					claim.OrgLicense{Name: "B", Status: claim.LicenseActive}, claim.OrgLicense{Name: "C", Status: claim.LicenseSuspended})
+			},
+			want: want{attach: claim.AttachAutomatic, role: claim.ProvisioningAdmin, status: claim.StatusProvisioned},
+		},
+		{
+			name:   "restricted admin mode on",
+			reason: "an automatic attach turns restricted admin mode off (B4)",
+			setup: func(tb testing.TB, e *env) {
+				if err := e.svc.BroadWorks().SetRestrictedAdminMode(e.ctx, bwCust, true); err != nil {
+					tb.Fatalf("SetRestrictedAdminMode() = %v", err)
+				}
+			},
+			want: want{attach: claim.AttachAutomatic, role: claim.FullAdmin, status: claim.StatusProvisioned},
+		},
+		{
+			name:   "e-mail matches nobody",
+			reason: "the first subscriber's address is no user of cust: a new customer org is created, and it is its admin (B4, B2)",
+			email:  "new@else.example",
+			want:   want{attach: claim.AttachNew, status: claim.StatusProvisioned},
+		},
+		{
+			name:   "e-mail of a consumer account",
+			reason: "an address of a consumer account is no user of cust: a new org, and the move waits for consent (B4, B1)",
+			email:  "carl@consumer.example",
+			want:   want{attach: claim.AttachNew, status: claim.StatusPendingUserMigration},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := bwWorld(t)
+			ann := e.mustActive(t, bwCust, first, 3)
+			e.mustActive(t, bwConsumer, "carl@consumer.example", 4)
+			if tt.setup != nil {
+				tt.setup(t, e)
+			}
+			e.mustEnterprise(t, "ent", true, bwCust)
+			before := e.mustProfile(t, bwCust)
+			cust, _ := e.svc.Org(e.ctx, bwCust)
+			seq := e.lastSeq(t)
+			email := tt.email
+			if email == "" {
+				email = first
+			}
+			sub := e.mustProvision(t, "ent", "s1", email)
+			if sub.Status != tt.want.status {
+				t.Fatalf("%s: status = %s, want %s", tt.reason, sub.Status, tt.want.status)
+			}
+			ent := e.mustEnterpriseGet(t, "ent")
+			after := e.mustProfile(t, bwCust)
+			org, _ := e.svc.Org(e.ctx, bwCust)
+			if diff := cmp.Diff(cust, org, claimtest.CmpOptions()); diff != "" {
+				t.Errorf("%s: cust changed (name and settings must stay, B4) (-before +after):\n%s", tt.reason, diff)
+			}
+			var invites []string
+			for _, ev := range e.events(t, seq) {
+				if ev.Type == claim.EventNotifyAdminInvite {
+					invites = append(invites, ev.Recipient)
+				}
+			}
+			if diff := cmp.Diff(tt.want.invites, invites); diff != "" {
+				t.Errorf("%s: admin invites (-want +got):\n%s", tt.reason, diff)
+			}
+			switch {
+			case tt.want.reasons != nil:
+				var ae *claim.AttachError
+				if err := sub.Err(); !errors.As(err, &ae) || !errors.Is(err, claim.ErrApprovalRequired) {
+					t.Fatalf("%s: Err() = %v, want an *AttachError", tt.reason, err)
+				}
+				if diff := cmp.Diff(tt.want.reasons, ae.Reasons); diff != "" {
+					t.Errorf("%s: reasons (-want +got):\n%s", tt.reason, diff)
+				}
+				if ent.Org != "" || ent.Attach != "" {
+					t.Errorf("%s: enterprise = %+v, want it in no org", tt.reason, ent)
+				}
+				if diff := cmp.Diff(before, after); diff != "" {
+					t.Errorf("%s: cust's profile changed while waiting for approval (-before +after):\n%s", tt.reason, diff)
+				}
+			case tt.want.attach == claim.AttachNew:
+				if ent.Org == bwCust || ent.Org == "" || ent.Attach != claim.AttachNew {
+					t.Fatalf("%s: enterprise in %q (%s), want a new org", tt.reason, ent.Org, ent.Attach)
+				}
+				if !sub.Admin {
+					t.Errorf("%s: first subscriber of a new org Admin = false, want true (B2)", tt.reason)
+				}
+				if diff := cmp.Diff(before, after); diff != "" {
+					t.Errorf("%s: cust's profile changed (-before +after):\n%s", tt.reason, diff)
+				}
+			default:
+				if ent.Org != bwCust || ent.Attach != tt.want.attach {
+					t.Fatalf("%s: enterprise in %q (%s), want %q (%s)", tt.reason, ent.Org, ent.Attach, bwCust, tt.want.attach)
+				}
+				if sub.User != ann.ID || sub.Admin {
+					t.Errorf("%s: subscriber = %+v, want provisioned as ann (%s), not an admin (B4)", tt.reason, sub, ann.ID)
+				}
+				if a, ok := bwAdminOf(after, bwAdmin); !ok || a.Role != tt.want.role || a.Partner != bwPartner {
+					t.Errorf("%s: partner admin = %+v (%v), want role %s for %s", tt.reason, a, ok, tt.want.role, bwPartner)
+				}
+				if _, ok := bwAdminOf(after, first); ok {
+					t.Errorf("%s: %s made an admin, want not (B4)", tt.reason, first)
+				}
+				if after.RestrictedAdminMode {
+					t.Errorf("%s: restricted admin mode on after attach, want off (B4)", tt.reason)
+				}
+				if !slices.Contains(after.Licenses, claim.OrgLicense{Name: claim.BroadWorksLicense, Status: claim.LicenseActive}) {
+					t.Errorf("%s: licenses %v, want %s active", tt.reason, after.Licenses, claim.BroadWorksLicense)
+				}
+				if u := e.mustGet(t, ann.ID); u.Org != bwCust || u.Email != first || u.Content != 3 {
+					t.Errorf("%s: ann = %+v, want unchanged in cust", tt.reason, u)
+				}
+			}
+		})
+	}
+}
+
+// TestFirstProvisioning: B2 — the first provisioning creates the org,
+// named after the enterprise, with the partner admin as external Full
+// Admin; its first user is an administrator, later ones are not.
+func TestFirstProvisioning(t *testing.T) {
+	e := bwWorld(t)
+	e.mustEnterprise(t, "ent", true, "")
+	seq := e.lastSeq(t)
+	s1 := e.mustProvision(t, "ent", "s1", "boss@new.example")
+	ent := e.mustEnterpriseGet(t, "ent")
+	org, err := e.svc.Org(e.ctx, ent.Org)
+	if err != nil || org.Name != "Enterprise ent" || org.Kind != claim.Enterprise || ent.Attach != claim.AttachNew {
+		t.Fatalf("org = %+v, %v (enterprise %+v), want a new customer org named after the enterprise", org, err, ent)
+	}
+	wantTypes := []string{claim.EventSubscriberAdded, claim.EventOrgCreated, claim.EventBWOrgCreated, claim.EventAdminAdded,
+		claim.EventLicensesChanged, claim.EventSubscriberStatus, claim.EventUserAdded, claim.EventSubscriberStatus, claim.EventAdminAdded}
+	if diff := cmp.Diff(wantTypes, types(e.events(t, seq))); diff != "" {
+		t.Errorf("first provisioning events (-want +got):\n%s", diff)
+	}
+	s2 := e.mustProvision(t, "ent", "s2", "worker@new.example")
+	if !s1.Admin || s2.Admin {
+		t.Errorf("Admin = %v, %v; want true for the first only", s1.Admin, s2.Admin)
+	}
+	prof := e.mustProfile(t, ent.Org)
+	want := []claim.Admin{{Email: "boss@new.example", Role: claim.FullAdmin}, {Email: bwAdmin, Role: claim.FullAdmin, Partner: bwPartner}}
+	if diff := cmp.Diff(want, prof.Admins); diff != "" {
+		t.Errorf("admins of the new org (-want +got):\n%s", diff)
+	}
+	wantLic := []claim.OrgLicense{{Name: claim.BroadWorksLicense, Status: claim.LicenseActive}}
+	if diff := cmp.Diff(wantLic, prof.Licenses); diff != "" {
+		t.Errorf("licenses of the new org (-want +got):\n%s", diff)
+	}
+	if ent2 := e.mustEnterpriseGet(t, "ent"); ent2.Org != ent.Org {
+		t.Errorf("enterprise moved from %s to %s (B5)", ent.Org, ent2.Org)
+	}
+}
+
+func bwMustAdmin(tb testing.TB, e *env, org claim.OrgID, a claim.Admin) {
+	tb.Helper()
+	if err := e.svc.BroadWorks().AddAdmin(e.ctx, org, a); err != nil {
+		tb.Fatalf("AddAdmin(%s, %+v) = %v", org, a, err)
+	}
+}
+
+// addUsers adds n users to org, named u000@org.example on.
+func (e *env) addUsers(tb testing.TB, org claim.OrgID, n int) {
+	tb.Helper()
+	for i := range n {
+		e.mustUser(tb, org, fmt.Sprintf("u%03d@%s.example", i, org), 0)
+	}
 }

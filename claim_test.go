@@ -859,13 +859,6 @@ func TestDelayedClaimOfInactiveUser(t *testing.T) {
 	}
 }
 
-func rfMustSettings(tb testing.TB, e *env, org claim.OrgID, st claim.Settings) {
-	tb.Helper()
-	if err := e.svc.UpdateSettings(e.ctx, org, st); err != nil {
-		tb.Fatalf("UpdateSettings(%s) = %v", org, err)
-	}
-}
-
 // rfIDs returns n distinct user IDs that do not exist.
 func rfIDs(n int) []claim.UserID {
 	ids := make([]claim.UserID, n)
@@ -882,26 +875,6 @@ func rfAddrs(n int) []string {
 		as[i] = fmt.Sprintf("nobody%02d@example.com", i)
 	}
 	return as
-}
-
-// rfRest is what a snapshot leaves out: org records and domain records.
-type rfRest struct {
-	Orgs    map[claim.OrgID]claim.Org
-	Domains map[claim.OrgID][]claim.Domain
-}
-
-func rfRestOf(tb testing.TB, e *env) rfRest {
-	tb.Helper()
-	r := rfRest{Orgs: map[claim.OrgID]claim.Org{}, Domains: map[claim.OrgID][]claim.Domain{}}
-	for _, id := range rfOrgs {
-		if o, err := e.svc.Org(e.ctx, id); err == nil {
-			r.Orgs[id] = o
-		}
-		if ds, err := e.svc.Domains(e.ctx, id); err == nil {
-			r.Domains[id] = ds
-		}
-	}
-	return r
 }
 
 func containsReason(rs []claim.Reason, r claim.Reason) bool {

@@ -23,36 +23,6 @@ import (
 	"github.com/claimkit/claim"
 )
 
-// csvEnv is org b (Enterprise, content migration on, licenses Meetings
-// and Calling, example.com verified) and users to claim on example.com:
-// ann and cy of an Individual org from before the cutoff (Delayed), bob
-// of an Enterprise org (Immediate), and dee, already a member of b.
-func csvEnv(tb testing.TB) *env {
-	tb.Helper()
-	return csvEnvOn(tb, claim.NewMemoryStore())
-}
-
-// csvEnvOn is csvEnv on the store.
-func csvEnvOn(tb testing.TB, store claim.Store) *env {
-	tb.Helper()
-	e := newEnvOn(tb, store)
-	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings", "Calling"}})
-	e.mustOrg(tb, "old", claim.Individual, oldOrgDate, claim.Settings{})
-	e.mustOrg(tb, "ent", claim.Enterprise, t0, claim.Settings{})
-	e.mustVerify(tb, "b", "example.com")
-	e.mustActive(tb, "old", "ann@example.com", 3)
-	e.mustActive(tb, "old", "cy@example.com", 1)
-	e.mustUser(tb, "ent", "bob@example.com", 2)
-	e.mustUser(tb, "b", "dee@example.com", 0)
-	return e
-}
-
-// importString runs ImportClaims on text with Acknowledge set.
-func (e *env) importString(org claim.OrgID, text string, opts claim.ImportOptions) (claim.ImportReport, error) {
-	opts.Acknowledge = true
-	return e.svc.ImportClaims(e.ctx, org, strings.NewReader(text), opts)
-}
-
 // export returns ExportClaimable's output.
 func (e *env) export(tb testing.TB, org claim.OrgID) string {
 	tb.Helper()

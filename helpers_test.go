@@ -6,9 +6,11 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1031,3 +1033,406 @@ func (a rpTB) Skip(args ...any) { a.rt.Skip(args...) }
 func (a rpTB) SkipNow() { a.rt.SkipNow() }
 
 func (a rpTB) Skipf(format string, args ...any) { a.rt.Skipf(format, args...) }
+
+// Refusals of the Webex-for-BroadWorks operations (B1–B6): each is
+// checked with errors.Is (and, for bad input, the *InputError's field),
+// and the world — users of every org, the event log, the enterprises,
+// their subscribers and the orgs' profiles — is the same before and after.
+
+var (
+	bwOrgs        = []claim.OrgID{bwPartner, bwConsumer, bwInd, bwCust, bwOther, "claimer"}
+	bwEnterprises = []claim.EnterpriseID{"ent", "entU", "entV", "ent3", "fresh"}
+)
+
+// bwRefusalWorld: ent (trusted, attached to cust) with s1 (ann,
+// provisioned) and s2 (carl of the consumer org, pending consent); entU
+// (untrusted) with su (pending_email_input) and sv (vic, pending
+// validation); entV (trusted, targets other, which verified its domain)
+// with sw (olga, waiting for approval); ent3 (trusted, targets cust too);
+// fresh (trusted, no target, no subscriber). hank of ind is claimed by
+// claimer (pending).
+func bwRefusalWorld(tb testing.TB) *env {
+	tb.Helper()
+	e := bwWorld(tb)
+	e.mustOrg(tb, "claimer", claim.Enterprise, oldOrgDate, claim.Settings{})
+	e.mustVerify(tb, "claimer", "held.example")
+	hank := e.mustActive(tb, bwInd, "hank@held.example", 1)
+	e.mustClaim(tb, "claimer", claim.ClaimOptions{ImmediateOnly: true}, hank.ID)
+	e.mustActive(tb, bwCust, "ann@cust.example", 0)
+	e.mustActive(tb, bwCust, "amy@cust.example", 0)
+	e.mustActive(tb, bwOther, "olga@other.example", 0)
+	e.mustActive(tb, bwOther, "oscar@other.example", 0)
+	e.mustActive(tb, bwConsumer, "carl@x.example", 2)
+	e.mustVerify(tb, bwOther, "other.example")
+	e.mustEnterprise(tb, "ent", true, bwCust)
+	e.mustEnterprise(tb, "entU", false, "")
+	e.mustEnterprise(tb, "entV", true, bwOther)
+	e.mustEnterprise(tb, "ent3", true, bwCust)
+	e.mustEnterprise(tb, "fresh", true, "")
+	e.mustProvision(tb, "ent", "s1", "ann@cust.example")
+	e.mustProvision(tb, "ent", "s2", "carl@x.example")
+	e.mustProvision(tb, "entU", "su", "")
+	e.mustProvision(tb, "entU", "sv", "")
+	if _, err := e.svc.BroadWorks().EnterEmail(e.ctx, "sv", "vic@x.example"); err != nil {
+		tb.Fatalf("EnterEmail(sv) = %v", err)
+	}
+	if s := e.mustProvision(tb, "entV", "sw", "olga@other.example"); s.Status != claim.StatusError {
+		tb.Fatalf("sw = %+v, want status error", s)
+	}
+	return e
+}
+
+// bwState is everything BroadWorks keeps, for the enterprises and orgs of
+// the refusal world.
+type bwState struct {
+	World       world
+	Enterprises map[claim.EnterpriseID]claim.BroadWorksEnterprise
+	Subscribers map[claim.EnterpriseID][]claim.Subscriber
+	Profiles    map[claim.OrgID]claim.OrgProfile
+}
+
+// bwSnapshotOf reads the enterprises of each partner (by ID; missing ones
+// are left out) with their subscribers, the users and profiles of the
+// orgs and of the orgs the enterprises belong to (an org that does not
+// exist has no users and the zero profile), and the event log.
+func (e *env) bwSnapshotOf(tb testing.TB, ents map[claim.OrgID][]claim.EnterpriseID, orgs []claim.OrgID) bwState {
+	tb.Helper()
+	st := bwState{Enterprises: map[claim.EnterpriseID]claim.BroadWorksEnterprise{},
+		Subscribers: map[claim.EnterpriseID][]claim.Subscriber{}, Profiles: map[claim.OrgID]claim.OrgProfile{}}
+	orgs = slices.Clone(orgs)
+	for partner, ids := range ents {
+		for _, id := range ids {
+			ent, err := e.svc.BroadWorks().Enterprise(e.ctx, partner, id)
+			if err != nil {
+				continue
+			}
+			st.Enterprises[id] = ent
+			if ent.Org != "" && !slices.Contains(orgs, ent.Org) {
+				orgs = append(orgs, ent.Org)
+			}
+			for s, err := range e.svc.BroadWorks().Subscribers(e.ctx, partner, id) {
+				if err != nil {
+					tb.Fatalf("Subscribers(%s) = %v", id, err)
+				}
+				st.Subscribers[id] = append(st.Subscribers[id], s)
+			}
+		}
+	}
+	st.World = e.snapshot(tb, orgs...)
+	for _, o := range orgs {
+		p, err := e.svc.BroadWorks().OrgProfile(e.ctx, o)
+		if err != nil && !errors.Is(err, claim.ErrNotFound) {
+			tb.Fatalf("OrgProfile(%s) = %v", o, err)
+		}
+		st.Profiles[o] = p
+	}
+	return st
+}
+
+func bwAdminOf(p claim.OrgProfile, email string) (claim.Admin, bool) {
+	for _, a := range p.Admins {
+		if a.Email == email {
+			return a, true
+		}
+	}
+	return claim.Admin{}, false
+}
+
+func bwMustLicenses(tb testing.TB, e *env, org claim.OrgID, ls ...claim.OrgLicense) {
+	tb.Helper()
+	if err := e.svc.BroadWorks().SetOrgLicenses(e.ctx, org, ls); err != nil {
+		tb.Fatalf("SetOrgLicenses(%s) = %v", org, err)
+	}
+}
+
+// Webex for BroadWorks (B1–B6): attach rules, the three
+// consent flows, the first provisioning, detach.
+
+const (
+	bwPartner  claim.OrgID = "partner"  // the service provider
+	bwConsumer claim.OrgID = "consumer" // the free consumer org
+	bwInd      claim.OrgID = "ind"      // a self-signup org
+	bwCust     claim.OrgID = "cust"     // an existing customer org
+	bwOther    claim.OrgID = "other"    // another customer org
+
+	bwAdmin = "pat@partner.example" // the template's partner admin
+)
+
+// bwWorld creates the partner, consumer, individual and two customer
+// orgs on a memory store; cust has SSO on (its authentication settings,
+// B4).
+func bwWorld(tb testing.TB) *env {
+	tb.Helper()
+	return bwWorldOn(tb, claim.NewMemoryStore())
+}
+
+// bwWorldOn is bwWorld on an empty store.
+func bwWorldOn(tb testing.TB, store claim.Store) *env {
+	tb.Helper()
+	e := newEnvOn(tb, store)
+	e.mustOrg(tb, bwPartner, claim.Enterprise, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, bwConsumer, claim.Consumer, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, bwInd, claim.Individual, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, bwCust, claim.Enterprise, oldOrgDate, claim.Settings{SSO: true, AutoLicenses: []string{"Meetings"}})
+	e.mustOrg(tb, bwOther, claim.Enterprise, oldOrgDate, claim.Settings{})
+	return e
+}
+
+// events returns the events after seq.
+func (e *env) events(tb fataler, after uint64) []claim.Event {
+	tb.Helper()
+	var out []claim.Event
+	for ev, err := range e.svc.Events(e.ctx, after) {
+		if err != nil {
+			tb.Fatalf("Events() = %v", err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// lastSeq returns the sequence number of the last event.
+func (e *env) lastSeq(tb fataler) uint64 {
+	tb.Helper()
+	var seq uint64
+	for ev, err := range e.svc.Events(e.ctx, 0) {
+		if err != nil {
+			tb.Fatalf("Events() = %v", err)
+		}
+		seq = ev.Seq
+	}
+	return seq
+}
+
+// mustEnterprise creates an enterprise of the partner.
+func (e *env) mustEnterprise(tb testing.TB, id claim.EnterpriseID, trusted bool, target claim.OrgID) claim.BroadWorksEnterprise {
+	tb.Helper()
+	ent, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: id, Partner: bwPartner, Name: "Enterprise " + string(id),
+		Template: claim.Template{PartnerAdmin: bwAdmin, TrustedEmail: trusted}, Target: target})
+	if err != nil {
+		tb.Fatalf("CreateEnterprise(%s) = %v", id, err)
+	}
+	return ent
+}
+
+func (e *env) mustEnterpriseGet(tb fataler, id claim.EnterpriseID) claim.BroadWorksEnterprise {
+	tb.Helper()
+	ent, err := e.svc.BroadWorks().Enterprise(e.ctx, bwPartner, id)
+	if err != nil {
+		tb.Fatalf("Enterprise(%s) = %v", id, err)
+	}
+	return ent
+}
+
+func (e *env) mustProfile(tb testing.TB, org claim.OrgID) claim.OrgProfile {
+	tb.Helper()
+	p, err := e.svc.BroadWorks().OrgProfile(e.ctx, org)
+	if err != nil {
+		tb.Fatalf("OrgProfile(%s) = %v", org, err)
+	}
+	return p
+}
+
+// mustProvision provisions a subscriber (an empty email for untrusted
+// templates).
+func (e *env) mustProvision(tb testing.TB, ent claim.EnterpriseID, id claim.SubscriberID, email string) claim.Subscriber {
+	tb.Helper()
+	s, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, bwPartner, ent, claim.NewSubscriber{ID: id, Email: email, FirstName: "F", LastName: "L"})
+	if err != nil {
+		tb.Fatalf("ProvisionSubscriber(%s, %s, %q) = %v", ent, id, email, err)
+	}
+	return s
+}
+
+// fataler is what the helpers below need of a *testing.T or *rapid.T.
+type fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// types returns the types of evs.
+func types(evs []claim.Event) []string {
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.Type
+	}
+	return out
+}
+
+func rfMustSettings(tb testing.TB, e *env, org claim.OrgID, st claim.Settings) {
+	tb.Helper()
+	if err := e.svc.UpdateSettings(e.ctx, org, st); err != nil {
+		tb.Fatalf("UpdateSettings(%s) = %v", org, err)
+	}
+}
+
+// rfRest is what a snapshot leaves out: org records and domain records.
+type rfRest struct {
+	Orgs    map[claim.OrgID]claim.Org
+	Domains map[claim.OrgID][]claim.Domain
+}
+
+func rfRestOf(tb testing.TB, e *env) rfRest {
+	tb.Helper()
+	r := rfRest{Orgs: map[claim.OrgID]claim.Org{}, Domains: map[claim.OrgID][]claim.Domain{}}
+	for _, id := range rfOrgs {
+		if o, err := e.svc.Org(e.ctx, id); err == nil {
+			r.Orgs[id] = o
+		}
+		if ds, err := e.svc.Domains(e.ctx, id); err == nil {
+			r.Domains[id] = ds
+		}
+	}
+	return r
+}
+
+// csvEnv is org b (Enterprise, content migration on, licenses Meetings
+// and Calling, example.com verified) and users to claim on example.com:
+// ann and cy of an Individual org from before the cutoff (Delayed), bob
+// of an Enterprise org (Immediate), and dee, already a member of b.
+func csvEnv(tb testing.TB) *env {
+	tb.Helper()
+	return csvEnvOn(tb, claim.NewMemoryStore())
+}
+
+// csvEnvOn is csvEnv on the store.
+func csvEnvOn(tb testing.TB, store claim.Store) *env {
+	tb.Helper()
+	e := newEnvOn(tb, store)
+	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings", "Calling"}})
+	e.mustOrg(tb, "old", claim.Individual, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, "ent", claim.Enterprise, t0, claim.Settings{})
+	e.mustVerify(tb, "b", "example.com")
+	e.mustActive(tb, "old", "ann@example.com", 3)
+	e.mustActive(tb, "old", "cy@example.com", 1)
+	e.mustUser(tb, "ent", "bob@example.com", 2)
+	e.mustUser(tb, "b", "dee@example.com", 0)
+	return e
+}
+
+// importString runs ImportClaims on text with Acknowledge set.
+func (e *env) importString(org claim.OrgID, text string, opts claim.ImportOptions) (claim.ImportReport, error) {
+	opts.Acknowledge = true
+	return e.svc.ImportClaims(e.ctx, org, strings.NewReader(text), opts)
+}
+
+// smChecks runs check in rapid checks, checks of them in all unless the
+// caller chose rapid's number of checks, seed or fail file (see smRun).
+func smChecks(t *testing.T, checks int, check func(rt *rapid.T)) {
+	rounds, budget := 1, -1 // budget < 0: no limit
+	if !smRapidChosen() {
+		n := flag.Lookup("rapid.checks").Value.(flag.Getter).Get().(int)
+		rounds = (checks + n - 1) / n
+		budget = checks
+		if testing.Short() {
+			budget = max(1, checks/5)
+		}
+	}
+	ran, failing := 0, false
+	for range rounds {
+		rapid.Check(t, func(rt *rapid.T) {
+			if budget >= 0 && ran >= budget && !failing {
+				return
+			}
+			ok := false
+			defer func() {
+				if !ok || rt.Failed() {
+					failing = true
+				}
+			}()
+			check(rt)
+			ran++
+			ok = true
+		})
+	}
+	if !failing {
+		t.Logf("ran %d checks", ran)
+	}
+}
+
+// smErr fails unless err is want (nil: no error).
+func smErr(t *rapid.T, what string, err, want error) {
+	t.Helper()
+	if !claimtest.Is(err, want) {
+		t.Fatalf("%s = %v, want %v", what, err, want)
+	}
+}
+
+// smRapidChosen reports whether the caller set rapid's number of checks,
+// seed or fail file, by flag or by environment.
+func smRapidChosen() bool {
+	chosen := false
+	flag.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "rapid.checks", "rapid.seed", "rapid.failfile":
+			chosen = true
+		}
+	})
+	for _, v := range []string{"RAPID_CHECKS", "RAPID_SEED", "RAPID_FAILFILE"} {
+		if _, ok := os.LookupEnv(v); ok {
+			chosen = true
+		}
+	}
+	return chosen
+}
+
+// smTB lets the shared helpers, which take a testing.TB (a *rapid.T is
+// not one), fail the rapid check, so that rapid reports and shrinks it.
+type smTB struct {
+	testing.TB
+	rt *rapid.T
+}
+
+func (a smTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
+
+func (a smTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
+
+func (a smTB) Helper() {}
+
+func (a smTB) Logf(format string, args ...any) { a.rt.Logf(format, args...) }
+
+var atRisk = []claim.Warning{claim.WarningSiteAccessAtRisk}
+
+func newSiteWorld(tb testing.TB, store claim.Store) *siteWorld {
+	tb.Helper()
+	e := newEnvOn(tb, store)
+	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings"}})
+	e.mustOrg(tb, "o", claim.Enterprise, t0, claim.Settings{})
+	e.mustOrg(tb, "a", claim.Individual, oldOrgDate, claim.Settings{})
+	e.mustVerify(tb, "b", "example.com")
+	w := &siteWorld{e: e}
+	var err error
+	for _, s := range []struct {
+		site *claim.Site
+		org  claim.OrgID
+		url  string
+		move bool
+	}{{&w.sa, "b", "b-sa.webex.example", false}, {&w.ch, "b", "b.webex.example", true}, {&w.oc, "o", "o.webex.example", true}} {
+		if *s.site, err = e.svc.AddSite(e.ctx, s.org, s.url); err != nil {
+			tb.Fatalf("AddSite(%s, %s) = %v", s.org, s.url, err)
+		}
+		if s.move {
+			if *s.site, err = e.svc.MoveSiteToControlHub(e.ctx, s.org, s.site.ID); err != nil {
+				tb.Fatalf("MoveSiteToControlHub(%s) = %v", s.site.ID, err)
+			}
+		}
+	}
+	return w
+}
+
+// siteWorld is org b (example.com verified) with three sites: sa, still
+// in Site Admin; ch, moved to Control Hub; and oc, a moved site of
+// another org o. Users to claim are in the Individual org a.
+type siteWorld struct {
+	e          *env
+	sa, ch, oc claim.Site
+}
+
+// grant sets what user holds on site.
+func (w *siteWorld) grant(tb testing.TB, site claim.Site, user claim.UserID, license, admin bool) {
+	tb.Helper()
+	a := claim.SiteAccess{Site: site.ID, User: user, License: license, ExternalAdmin: admin}
+	if err := w.e.svc.SetSiteAccess(w.e.ctx, site.Org, a); err != nil {
+		tb.Fatalf("SetSiteAccess(%+v) = %v", a, err)
+	}
+}

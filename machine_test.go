@@ -15,10 +15,8 @@ package claim_test
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"iter"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -67,58 +65,6 @@ func smRun(t *testing.T, checks int, newStore func(testing.TB) claim.Store) {
 			rt.Repeat(actions)
 		}
 	})
-}
-
-// smChecks runs check in rapid checks, checks of them in all unless the
-// caller chose rapid's number of checks, seed or fail file (see smRun).
-func smChecks(t *testing.T, checks int, check func(rt *rapid.T)) {
-	rounds, budget := 1, -1 // budget < 0: no limit
-	if !smRapidChosen() {
-		n := flag.Lookup("rapid.checks").Value.(flag.Getter).Get().(int)
-		rounds = (checks + n - 1) / n
-		budget = checks
-		if testing.Short() {
-			budget = max(1, checks/5)
-		}
-	}
-	ran, failing := 0, false
-	for range rounds {
-		rapid.Check(t, func(rt *rapid.T) {
-			if budget >= 0 && ran >= budget && !failing {
-				return
-			}
-			ok := false
-			defer func() {
-				if !ok || rt.Failed() {
-					failing = true
-				}
-			}()
-			check(rt)
-			ran++
-			ok = true
-		})
-	}
-	if !failing {
-		t.Logf("ran %d checks", ran)
-	}
-}
-
-// smRapidChosen reports whether the caller set rapid's number of checks,
-// seed or fail file, by flag or by environment.
-func smRapidChosen() bool {
-	chosen := false
-	flag.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "rapid.checks", "rapid.seed", "rapid.failfile":
-			chosen = true
-		}
-	})
-	for _, v := range []string{"RAPID_CHECKS", "RAPID_SEED", "RAPID_FAILFILE"} {
-		if _, ok := os.LookupEnv(v); ok {
-			chosen = true
-		}
-	}
-	return chosen
 }
 
 // The world of every check: two claiming orgs and a source org of each
@@ -799,18 +745,6 @@ type smMachine struct {
 	lost, losses int
 }
 
-// smTB lets the shared helpers, which take a testing.TB (a *rapid.T is
-// not one), fail the rapid check, so that rapid reports and shrinks it.
-type smTB struct {
-	testing.TB
-	rt *rapid.T
-}
-
-func (a smTB) Helper()                           {}
-func (a smTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
-func (a smTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
-func (a smTB) Logf(format string, args ...any)   { a.rt.Logf(format, args...) }
-
 func smNewMachine(tt *testing.T, t *rapid.T, newStore func(testing.TB) claim.Store) *smMachine {
 	tb := smTB{tt, t}
 	s := &smMachine{
@@ -840,14 +774,6 @@ func smSame(t *rapid.T, what string, want, got any) {
 	}
 	if diff := cmp.Diff(want, got, claimtest.CmpOptions()); diff != "" {
 		t.Fatalf("%s mismatch (-want +got):\n%s", what, diff)
-	}
-}
-
-// smErr fails unless err is want (nil: no error).
-func smErr(t *rapid.T, what string, err, want error) {
-	t.Helper()
-	if !claimtest.Is(err, want) {
-		t.Fatalf("%s = %v, want %v", what, err, want)
 	}
 }
 

@@ -14,52 +14,6 @@ import (
 	"github.com/claimkit/claim/claimtest"
 )
 
-// siteWorld is org b (example.com verified) with three sites: sa, still
-// in Site Admin; ch, moved to Control Hub; and oc, a moved site of
-// another org o. Users to claim are in the Individual org a.
-type siteWorld struct {
-	e          *env
-	sa, ch, oc claim.Site
-}
-
-func newSiteWorld(tb testing.TB, store claim.Store) *siteWorld {
-	tb.Helper()
-	e := newEnvOn(tb, store)
-	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings"}})
-	e.mustOrg(tb, "o", claim.Enterprise, t0, claim.Settings{})
-	e.mustOrg(tb, "a", claim.Individual, oldOrgDate, claim.Settings{})
-	e.mustVerify(tb, "b", "example.com")
-	w := &siteWorld{e: e}
-	var err error
-	for _, s := range []struct {
-		site *claim.Site
-		org  claim.OrgID
-		url  string
-		move bool
-	}{{&w.sa, "b", "b-sa.webex.example", false}, {&w.ch, "b", "b.webex.example", true}, {&w.oc, "o", "o.webex.example", true}} {
-		if *s.site, err = e.svc.AddSite(e.ctx, s.org, s.url); err != nil {
-			tb.Fatalf("AddSite(%s, %s) = %v", s.org, s.url, err)
-		}
-		if s.move {
-			if *s.site, err = e.svc.MoveSiteToControlHub(e.ctx, s.org, s.site.ID); err != nil {
-				tb.Fatalf("MoveSiteToControlHub(%s) = %v", s.site.ID, err)
-			}
-		}
-	}
-	return w
-}
-
-// grant sets what user holds on site.
-func (w *siteWorld) grant(tb testing.TB, site claim.Site, user claim.UserID, license, admin bool) {
-	tb.Helper()
-	a := claim.SiteAccess{Site: site.ID, User: user, License: license, ExternalAdmin: admin}
-	if err := w.e.svc.SetSiteAccess(w.e.ctx, site.Org, a); err != nil {
-		tb.Fatalf("SetSiteAccess(%+v) = %v", a, err)
-	}
-}
-
-var atRisk = []claim.Warning{claim.WarningSiteAccessAtRisk}
-
 // TestSiteAccessAtRiskProperty (S1): for drawn users, each holding any
 // mix of license and external-admin rights on b's Site Admin site, b's
 // moved site and another org's moved site, Claimable, ClaimablePage, a

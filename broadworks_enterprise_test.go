@@ -8,6 +8,34 @@ import (
 	"github.com/claimkit/claim"
 )
 
+// TestBroadWorksApprovalPendingPages: an enterprise whose attach waits for
+// approval takes no other subscriber (B3), also when the subscriber that
+// waits sorts on the second page of the enterprise's 300.
+func TestBroadWorksApprovalPendingPages(t *testing.T) {
+	const subs = 300
+	e := bwWorld(t)
+	ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
+	e.mustVerify(t, bwCust, "cust.example") // the attach needs approval
+	e.mustEnterprise(t, "ent", false, bwCust)
+	for i := range subs {
+		e.mustProvision(t, "ent", claim.SubscriberID(fmt.Sprintf("s%04d", i)), "")
+	}
+	enter := func(id claim.SubscriberID, email string) (claim.Subscriber, error) {
+		t.Helper()
+		if _, err := e.svc.BroadWorks().EnterEmail(e.ctx, id, email); err != nil {
+			t.Fatalf("EnterEmail(%s) = %v", id, err)
+		}
+		return e.svc.BroadWorks().ValidateEmail(e.ctx, id)
+	}
+	last := claim.SubscriberID(fmt.Sprintf("s%04d", subs-1))
+	if sub, err := enter(last, ann.Email); err != nil || sub.Status != claim.StatusError {
+		t.Fatalf("ValidateEmail(%s) = %+v, %v; want status error, waiting for approval", last, sub, err)
+	}
+	if _, err := enter("s0000", "new@else.example"); !errors.Is(err, claim.ErrApprovalRequired) {
+		t.Errorf("ValidateEmail(s0000) while %s waits = %v, want ErrApprovalRequired", last, err)
+	}
+}
+
 // TestBroadWorksPagesLargeEnterprise: the BroadWorks steps that walk an
 // enterprise's subscribers or a partner's enterprises read them a page
 // (256) at a time and see every page: Subscribers lists all 600, Detach
@@ -83,30 +111,38 @@ func TestBroadWorksPagesLargeEnterprise(t *testing.T) {
 	}
 }
 
-// TestBroadWorksApprovalPendingPages: an enterprise whose attach waits for
-// approval takes no other subscriber (B3), also when the subscriber that
-// waits sorts on the second page of the enterprise's 300.
-func TestBroadWorksApprovalPendingPages(t *testing.T) {
-	const subs = 300
+// TestSetRestrictedAdminMode: turning the mode on writes it with its
+// event; setting it to what it is does nothing; the automatic attach that
+// turns it off (B4) says so in the log.
+func TestSetRestrictedAdminMode(t *testing.T) {
 	e := bwWorld(t)
 	ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
-	e.mustVerify(t, bwCust, "cust.example") // the attach needs approval
-	e.mustEnterprise(t, "ent", false, bwCust)
-	for i := range subs {
-		e.mustProvision(t, "ent", claim.SubscriberID(fmt.Sprintf("s%04d", i)), "")
-	}
-	enter := func(id claim.SubscriberID, email string) (claim.Subscriber, error) {
-		t.Helper()
-		if _, err := e.svc.BroadWorks().EnterEmail(e.ctx, id, email); err != nil {
-			t.Fatalf("EnterEmail(%s) = %v", id, err)
+	seq := e.lastSeq(t)
+	for range 2 {
+		if err := e.svc.BroadWorks().SetRestrictedAdminMode(e.ctx, bwCust, true); err != nil {
+			t.Fatalf("SetRestrictedAdminMode(on) = %v", err)
 		}
-		return e.svc.BroadWorks().ValidateEmail(e.ctx, id)
 	}
-	last := claim.SubscriberID(fmt.Sprintf("s%04d", subs-1))
-	if sub, err := enter(last, ann.Email); err != nil || sub.Status != claim.StatusError {
-		t.Fatalf("ValidateEmail(%s) = %+v, %v; want status error, waiting for approval", last, sub, err)
+	if !e.mustProfile(t, bwCust).RestrictedAdminMode {
+		t.Fatal("restricted admin mode off after turning it on")
 	}
-	if _, err := enter("s0000", "new@else.example"); !errors.Is(err, claim.ErrApprovalRequired) {
-		t.Errorf("ValidateEmail(s0000) while %s waits = %v, want ErrApprovalRequired", last, err)
+	evs := e.events(t, seq)
+	if len(evs) != 1 || evs[0].Type != claim.EventRestrictedModeChanged || evs[0].Detail != "on" || evs[0].Org != bwCust {
+		t.Errorf("events = %+v, want one bw.restricted_mode_changed on", evs)
+	}
+	e.mustEnterprise(t, "ent", true, bwCust)
+	seq = e.lastSeq(t)
+	e.mustProvision(t, "ent", "s1", ann.Email)
+	if e.mustProfile(t, bwCust).RestrictedAdminMode {
+		t.Error("restricted admin mode on after the automatic attach, want off (B4)")
+	}
+	off := 0
+	for _, ev := range e.events(t, seq) {
+		if ev.Type == claim.EventRestrictedModeChanged && ev.Detail == "off" && ev.Org == bwCust {
+			off++
+		}
+	}
+	if off != 1 {
+		t.Errorf("%d bw.restricted_mode_changed off events for the attach, want 1", off)
 	}
 }
