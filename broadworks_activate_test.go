@@ -15,15 +15,15 @@ import (
 // provisions the subscriber as that user (B1), rather than sending the
 // partner to the attach flow for its own org.
 func TestConsentAccountInOwnOrg(t *testing.T) {
-	e := bwWorld(t)
+	e := broadWorksWorld(t)
 	e.mustEnterprise(t, "ent", true, "")
 	e.mustProvision(t, "ent", "s0", "boss@new.example")
 	ent := e.mustEnterpriseGet(t, "ent")
-	carl := e.mustActive(t, bwConsumer, "carl@x.example", 2)
+	carl := e.mustActive(t, consumerOrg, "carl@x.example", 2)
 	if sub := e.mustProvision(t, "ent", "s1", carl.Email); sub.Status != claim.StatusPendingUserMigration {
 		t.Fatalf("s1 = %+v, want pending_user_migration", sub)
 	}
-	if err := e.svc.DeleteUser(e.ctx, bwConsumer, carl.ID); err != nil {
+	if err := e.svc.DeleteUser(e.ctx, consumerOrg, carl.ID); err != nil {
 		t.Fatalf("DeleteUser() = %v", err)
 	}
 	mine := e.mustUser(t, ent.Org, carl.Email, 5)
@@ -54,14 +54,14 @@ func TestConsentFlows(t *testing.T) {
 		self    bool
 		from    claim.OrgID
 	}{
-		{"trusted e-mail, consumer", true, false, bwConsumer},
-		{"trusted e-mail, individual", true, false, bwInd},
-		{"untrusted e-mail", false, false, bwConsumer},
-		{"self-activation", false, true, bwInd},
+		{"trusted e-mail, consumer", true, false, consumerOrg},
+		{"trusted e-mail, individual", true, false, indOrg},
+		{"untrusted e-mail", false, false, consumerOrg},
+		{"self-activation", false, true, indOrg},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := bwWorld(t)
+			e := broadWorksWorld(t)
 			e.mustEnterprise(t, "ent", tt.trusted, "")
 			// The first subscriber creates the org (B2).
 			first := e.mustActivateNew(t, tt.trusted, tt.self, "s0", "boss@new.example")

@@ -13,10 +13,10 @@ import (
 // waits sorts on the second page of the enterprise's 300.
 func TestBroadWorksApprovalPendingPages(t *testing.T) {
 	const subs = 300
-	e := bwWorld(t)
-	ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
-	e.mustVerify(t, bwCust, "cust.example") // the attach needs approval
-	e.mustEnterprise(t, "ent", false, bwCust)
+	e := broadWorksWorld(t)
+	ann := e.mustActive(t, custOrg, "ann@cust.example", 0)
+	e.mustVerify(t, custOrg, "cust.example") // the attach needs approval
+	e.mustEnterprise(t, "ent", false, custOrg)
 	for i := range subs {
 		e.mustProvision(t, "ent", claim.SubscriberID(fmt.Sprintf("s%04d", i)), "")
 	}
@@ -43,16 +43,16 @@ func TestBroadWorksApprovalPendingPages(t *testing.T) {
 // the attached one on the second page, then deletes all 300 once none is.
 func TestBroadWorksPagesLargeEnterprise(t *testing.T) {
 	const subs, ents = 600, 300
-	e := bwWorld(t)
-	ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
-	e.mustEnterprise(t, "big", true, bwCust)
+	e := broadWorksWorld(t)
+	ann := e.mustActive(t, custOrg, "ann@cust.example", 0)
+	e.mustEnterprise(t, "big", true, custOrg)
 	e.mustProvision(t, "big", "s0000", ann.Email)
 	for i := 1; i < subs; i++ {
 		e.mustProvision(t, "big", claim.SubscriberID(fmt.Sprintf("s%04d", i)), fmt.Sprintf("sub%04d@cust.example", i))
 	}
 
 	n := 0
-	for sub, err := range e.svc.BroadWorks().Subscribers(e.ctx, bwPartner, "big") {
+	for sub, err := range e.svc.BroadWorks().Subscribers(e.ctx, partnerOrg, "big") {
 		if err != nil {
 			t.Fatalf("Subscribers() = %v", err)
 		}
@@ -66,7 +66,7 @@ func TestBroadWorksPagesLargeEnterprise(t *testing.T) {
 	}
 
 	var de *claim.DetachError
-	if err := e.svc.BroadWorks().Detach(e.ctx, bwPartner, "big", claim.DetachHybrid); !errors.As(err, &de) {
+	if err := e.svc.BroadWorks().Detach(e.ctx, partnerOrg, "big", claim.DetachHybrid); !errors.As(err, &de) {
 		t.Fatalf("Detach() = %v, want a *DetachError", err)
 	}
 	if de.Subscribers+de.Pending != subs {
@@ -78,11 +78,11 @@ func TestBroadWorksPagesLargeEnterprise(t *testing.T) {
 	e.mustOrg(t, "p9", claim.Enterprise, oldOrgDate, claim.Settings{})
 	for i := range ents {
 		if _, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: claim.EnterpriseID(fmt.Sprintf("e%04d", i)), Partner: "p9",
-			Name: "E", Template: claim.Template{PartnerAdmin: bwAdmin, TrustedEmail: true}, Target: bwOther}); err != nil {
+			Name: "E", Template: claim.Template{PartnerAdmin: templateAdmin, TrustedEmail: true}, Target: otherOrg}); err != nil {
 			t.Fatalf("CreateEnterprise(e%04d) = %v", i, err)
 		}
 	}
-	bob := e.mustActive(t, bwOther, "bob@other.example", 0)
+	bob := e.mustActive(t, otherOrg, "bob@other.example", 0)
 	last := claim.EnterpriseID(fmt.Sprintf("e%04d", ents-1))
 	if _, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, "p9", last, claim.NewSubscriber{ID: "t1", Email: bob.Email, FirstName: "B", LastName: "O"}); err != nil {
 		t.Fatalf("ProvisionSubscriber(%s) = %v", last, err)
@@ -115,30 +115,30 @@ func TestBroadWorksPagesLargeEnterprise(t *testing.T) {
 // event; setting it to what it is does nothing; the automatic attach that
 // turns it off (B4) says so in the log.
 func TestSetRestrictedAdminMode(t *testing.T) {
-	e := bwWorld(t)
-	ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
+	e := broadWorksWorld(t)
+	ann := e.mustActive(t, custOrg, "ann@cust.example", 0)
 	seq := e.lastSeq(t)
 	for range 2 {
-		if err := e.svc.BroadWorks().SetRestrictedAdminMode(e.ctx, bwCust, true); err != nil {
+		if err := e.svc.BroadWorks().SetRestrictedAdminMode(e.ctx, custOrg, true); err != nil {
 			t.Fatalf("SetRestrictedAdminMode(on) = %v", err)
 		}
 	}
-	if !e.mustProfile(t, bwCust).RestrictedAdminMode {
+	if !e.mustProfile(t, custOrg).RestrictedAdminMode {
 		t.Fatal("restricted admin mode off after turning it on")
 	}
 	evs := e.events(t, seq)
-	if len(evs) != 1 || evs[0].Type != claim.EventRestrictedModeChanged || evs[0].Detail != "on" || evs[0].Org != bwCust {
+	if len(evs) != 1 || evs[0].Type != claim.EventRestrictedModeChanged || evs[0].Detail != "on" || evs[0].Org != custOrg {
 		t.Errorf("events = %+v, want one bw.restricted_mode_changed on", evs)
 	}
-	e.mustEnterprise(t, "ent", true, bwCust)
+	e.mustEnterprise(t, "ent", true, custOrg)
 	seq = e.lastSeq(t)
 	e.mustProvision(t, "ent", "s1", ann.Email)
-	if e.mustProfile(t, bwCust).RestrictedAdminMode {
+	if e.mustProfile(t, custOrg).RestrictedAdminMode {
 		t.Error("restricted admin mode on after the automatic attach, want off (B4)")
 	}
 	off := 0
 	for _, ev := range e.events(t, seq) {
-		if ev.Type == claim.EventRestrictedModeChanged && ev.Detail == "off" && ev.Org == bwCust {
+		if ev.Type == claim.EventRestrictedModeChanged && ev.Detail == "off" && ev.Org == custOrg {
 			off++
 		}
 	}

@@ -25,20 +25,20 @@ func TestBroadWorksDomainClaimedByOther(t *testing.T) {
 		{"trusted flow: ProvisionSubscriber of an address nobody has", func(t *testing.T, e *env, mark func()) error {
 			e.mustEnterprise(t, "ent", true, "")
 			mark()
-			_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s1", Email: "new@example.com"})
+			_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, partnerOrg, "ent", claim.NewSubscriber{ID: "s1", Email: "new@example.com"})
 			return err
 		}},
 		{"trusted flow: ProvisionSubscriber of a consumer's address (no consent can be provisioned)", func(t *testing.T, e *env, mark func()) error {
 			e.mustEnterprise(t, "ent", true, "")
 			mark()
-			_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s1", Email: "carl@example.com"})
+			_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, partnerOrg, "ent", claim.NewSubscriber{ID: "s1", Email: "carl@example.com"})
 			return err
 		}},
 		{"trusted flow: the second subscriber, in the enterprise's existing org", func(t *testing.T, e *env, mark func()) error {
 			e.mustEnterprise(t, "ent", true, "")
 			e.mustProvision(t, "ent", "s0", "first@mail.example")
 			mark()
-			_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s1", Email: "new@example.com"})
+			_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, partnerOrg, "ent", claim.NewSubscriber{ID: "s1", Email: "new@example.com"})
 			return err
 		}},
 		{"untrusted flow: EnterEmail", func(t *testing.T, e *env, mark func()) error {
@@ -56,13 +56,13 @@ func TestBroadWorksDomainClaimedByOther(t *testing.T) {
 		}},
 	} {
 		t.Run(c.reason, func(t *testing.T) {
-			e := bwClaimedWorld(t)
+			e := claimedDomainWorld(t)
 			var before uint64
 			err := c.run(t, e, func() { before = lastSeq(t, e) })
 			if !errors.Is(err, claim.ErrDomainClaimedByOther) {
 				t.Fatalf("err = %v, want %v", err, claim.ErrDomainClaimedByOther)
 			}
-			if strings.Contains(err.Error(), `"`+string(bwOther)+`"`) {
+			if strings.Contains(err.Error(), `"`+string(otherOrg)+`"`) {
 				t.Errorf("error %q names the claiming org (N3)", err)
 			}
 			if after := lastSeq(t, e); after != before {
@@ -71,7 +71,7 @@ func TestBroadWorksDomainClaimedByOther(t *testing.T) {
 			if _, err := e.svc.UserByEmail(e.ctx, "new@example.com"); !errors.Is(err, claim.ErrNotFound) {
 				t.Errorf("UserByEmail(new@example.com) = %v, want ErrNotFound: no account was created", err)
 			}
-			if u, err := e.svc.UserByEmail(e.ctx, "carl@example.com"); err != nil || u.Org != bwConsumer {
+			if u, err := e.svc.UserByEmail(e.ctx, "carl@example.com"); err != nil || u.Org != consumerOrg {
 				t.Errorf("carl = %+v, %v; want the consumer's user, untouched", u, err)
 			}
 		})
@@ -109,11 +109,11 @@ func TestBroadWorksDomainClaimedMeanwhile(t *testing.T) {
 		}, func(e *env) error { _, err := e.svc.BroadWorks().Consent(e.ctx, "s1"); return err }},
 	} {
 		t.Run(c.reason, func(t *testing.T) {
-			e := bwWorld(t)
-			e.mustUser(t, bwConsumer, "carl@example.com", 4)
+			e := broadWorksWorld(t)
+			e.mustUser(t, consumerOrg, "carl@example.com", 4)
 			c.before(t, e)
-			e.mustVerify(t, bwOther, "example.com")
-			if err := e.svc.ClaimDomain(e.ctx, bwOther, "example.com"); err != nil {
+			e.mustVerify(t, otherOrg, "example.com")
+			if err := e.svc.ClaimDomain(e.ctx, otherOrg, "example.com"); err != nil {
 				t.Fatalf("ClaimDomain = %v", err)
 			}
 			before := lastSeq(t, e)
@@ -123,7 +123,7 @@ func TestBroadWorksDomainClaimedMeanwhile(t *testing.T) {
 			if after := lastSeq(t, e); after != before {
 				t.Errorf("the event log went from %d to %d: a refusal writes nothing", before, after)
 			}
-			if u, err := e.svc.UserByEmail(e.ctx, "carl@example.com"); err != nil || u.Org != bwConsumer || u.Content != 4 {
+			if u, err := e.svc.UserByEmail(e.ctx, "carl@example.com"); err != nil || u.Org != consumerOrg || u.Content != 4 {
 				t.Errorf("carl = %+v, %v; want the consumer's user with its content", u, err)
 			}
 		})
@@ -134,7 +134,7 @@ func TestBroadWorksDomainClaimedMeanwhile(t *testing.T) {
 // claimed the domain: its subscribers there are provisioned (D6 refuses
 // other orgs only).
 func TestBroadWorksOwnClaimedDomain(t *testing.T) {
-	e := bwWorld(t)
+	e := broadWorksWorld(t)
 	e.mustEnterprise(t, "ent", true, "")
 	first := e.mustProvision(t, "ent", "s0", "first@mail.example")
 	u := e.mustGet(t, first.User)
@@ -148,15 +148,15 @@ func TestBroadWorksOwnClaimedDomain(t *testing.T) {
 	}
 }
 
-// bwClaimedWorld is bwWorld with example.com claimed by the customer org
+// claimedDomainWorld is broadWorksWorld with example.com claimed by the customer org
 // other, and carl@example.com a user of the consumer org (added before
 // the claim).
-func bwClaimedWorld(tb testing.TB) *env {
+func claimedDomainWorld(tb testing.TB) *env {
 	tb.Helper()
-	e := bwWorld(tb)
-	e.mustUser(tb, bwConsumer, "carl@example.com", 4)
-	e.mustVerify(tb, bwOther, "example.com")
-	if err := e.svc.ClaimDomain(e.ctx, bwOther, "example.com"); err != nil {
+	e := broadWorksWorld(tb)
+	e.mustUser(tb, consumerOrg, "carl@example.com", 4)
+	e.mustVerify(tb, otherOrg, "example.com")
+	if err := e.svc.ClaimDomain(e.ctx, otherOrg, "example.com"); err != nil {
 		tb.Fatalf("ClaimDomain = %v", err)
 	}
 	return e
@@ -166,31 +166,31 @@ func bwClaimedWorld(tb testing.TB) *env {
 // partner admin as an external Full Admin, the partner retries (B3); in
 // between the enterprise takes no other subscriber.
 func TestAttachApprovalFlow(t *testing.T) {
-	e := bwWorld(t)
-	ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
-	e.mustVerify(t, bwCust, "cust.example")
-	e.mustEnterprise(t, "ent", true, bwCust)
+	e := broadWorksWorld(t)
+	ann := e.mustActive(t, custOrg, "ann@cust.example", 0)
+	e.mustVerify(t, custOrg, "cust.example")
+	e.mustEnterprise(t, "ent", true, custOrg)
 	sub := e.mustProvision(t, "ent", "s1", ann.Email)
 	if sub.Status != claim.StatusError {
 		t.Fatalf("status = %s, want error", sub.Status)
 	}
-	_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, bwPartner, "ent", claim.NewSubscriber{ID: "s2", Email: "new@else.example"})
+	_, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, partnerOrg, "ent", claim.NewSubscriber{ID: "s2", Email: "new@else.example"})
 	if !errors.Is(err, claim.ErrApprovalRequired) {
 		t.Errorf("ProvisionSubscriber(second) while the attach waits = %v, want ErrApprovalRequired", err)
 	}
-	again, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwPartner, "s1")
+	again, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, partnerOrg, "s1")
 	if err != nil || again.Status != claim.StatusError {
 		t.Fatalf("RetrySubscriber() before approval = %+v, %v; want still error", again, err)
 	}
-	bwMustAdmin(t, e, bwCust, claim.Admin{Email: bwAdmin, Role: claim.FullAdmin, Partner: bwPartner})
-	done, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwPartner, "s1")
+	mustAdmin(t, e, custOrg, claim.Admin{Email: templateAdmin, Role: claim.FullAdmin, Partner: partnerOrg})
+	done, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, partnerOrg, "s1")
 	if err != nil || done.Status != claim.StatusProvisioned || done.User != ann.ID || done.Err() != nil {
 		t.Fatalf("RetrySubscriber() after approval = %+v, %v; want provisioned as ann", done, err)
 	}
-	if ent := e.mustEnterpriseGet(t, "ent"); ent.Org != bwCust || ent.Attach != claim.AttachApproved {
+	if ent := e.mustEnterpriseGet(t, "ent"); ent.Org != custOrg || ent.Attach != claim.AttachApproved {
 		t.Errorf("enterprise = %+v, want attached to cust, approved", ent)
 	}
-	if _, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwPartner, "s1"); !errors.Is(err, claim.ErrSubscriberStatus) {
+	if _, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, partnerOrg, "s1"); !errors.Is(err, claim.ErrSubscriberStatus) {
 		t.Errorf("RetrySubscriber() of a provisioned subscriber = %v, want ErrSubscriberStatus", err)
 	}
 	s2 := e.mustProvision(t, "ent", "s2", "new@else.example")
@@ -205,12 +205,12 @@ func TestAttachApprovalFlow(t *testing.T) {
 func TestAttachNoAdminInvite(t *testing.T) {
 	for _, off := range []bool{false, true} {
 		t.Run(fmt.Sprintf("NoAdminInvite=%v", off), func(t *testing.T) {
-			e := bwWorld(t)
-			ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
-			e.mustVerify(t, bwCust, "cust.example")
-			bwMustAdmin(t, e, bwCust, claim.Admin{Email: "boss@cust.example", Role: claim.FullAdmin})
-			if _, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: "ent", Partner: bwPartner, Name: "Ent",
-				Template: claim.Template{PartnerAdmin: bwAdmin, TrustedEmail: true, NoAdminInvite: off}, Target: bwCust}); err != nil {
+			e := broadWorksWorld(t)
+			ann := e.mustActive(t, custOrg, "ann@cust.example", 0)
+			e.mustVerify(t, custOrg, "cust.example")
+			mustAdmin(t, e, custOrg, claim.Admin{Email: "boss@cust.example", Role: claim.FullAdmin})
+			if _, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: "ent", Partner: partnerOrg, Name: "Ent",
+				Template: claim.Template{PartnerAdmin: templateAdmin, TrustedEmail: true, NoAdminInvite: off}, Target: custOrg}); err != nil {
 				t.Fatalf("CreateEnterprise() = %v", err)
 			}
 			seq := e.lastSeq(t)
@@ -255,27 +255,27 @@ func TestAttachRules(t *testing.T) {
 		{
 			name:   "99 users",
 			reason: "fewer than 100 users, no verified or claimed domain, no license: automatic, Full Admin (B3)",
-			setup:  func(tb testing.TB, e *env) { e.addUsers(tb, bwCust, 98) },
+			setup:  func(tb testing.TB, e *env) { e.addUsers(tb, custOrg, 98) },
 			want:   want{attach: claim.AttachAutomatic, role: claim.FullAdmin, status: claim.StatusProvisioned},
 		},
 		{
 			name:   "100 users",
 			reason: "100 users or more need the customer admin's approval (B3)",
-			setup:  func(tb testing.TB, e *env) { e.addUsers(tb, bwCust, 99) },
+			setup:  func(tb testing.TB, e *env) { e.addUsers(tb, custOrg, 99) },
 			want:   want{reasons: []claim.AttachReason{claim.ReasonManyUsers}, status: claim.StatusError},
 		},
 		{
 			name:   "verified domain",
 			reason: "a verified domain needs approval (B3)",
-			setup:  func(tb testing.TB, e *env) { e.mustVerify(tb, bwCust, "cust.example") },
+			setup:  func(tb testing.TB, e *env) { e.mustVerify(tb, custOrg, "cust.example") },
 			want:   want{reasons: []claim.AttachReason{claim.ReasonVerifiedDomain}, status: claim.StatusError},
 		},
 		{
 			name:   "claimed domain",
 			reason: "a claimed domain needs approval (B3); claiming needs verifying, so both reasons show",
 			setup: func(tb testing.TB, e *env) {
-				e.mustVerify(tb, bwCust, "cust.example")
-				rfMustClaimDomain(tb, e, bwCust, "cust.example")
+				e.mustVerify(tb, custOrg, "cust.example")
+				mustClaimDomain(tb, e, custOrg, "cust.example")
 			},
 			want: want{reasons: []claim.AttachReason{claim.ReasonVerifiedDomain, claim.ReasonClaimedDomain}, status: claim.StatusError},
 		},
@@ -283,9 +283,9 @@ func TestAttachRules(t *testing.T) {
 			name:   "all three",
 			reason: "every reason that applies is reported, in order",
 			setup: func(tb testing.TB, e *env) {
-				e.addUsers(tb, bwCust, 99)
-				e.mustVerify(tb, bwCust, "cust.example")
-				rfMustClaimDomain(tb, e, bwCust, "cust.example")
+				e.addUsers(tb, custOrg, 99)
+				e.mustVerify(tb, custOrg, "cust.example")
+				mustClaimDomain(tb, e, custOrg, "cust.example")
 			},
 			want: want{reasons: []claim.AttachReason{claim.ReasonManyUsers, claim.ReasonVerifiedDomain, claim.ReasonClaimedDomain}, status: claim.StatusError},
 		},
@@ -293,10 +293,10 @@ func TestAttachRules(t *testing.T) {
 			name:   "approval invites the org's Full Admins",
 			reason: "needing approval, the org's own Full Admins are asked (admin-invite e-mails on by default); external and provisioning admins are not",
 			setup: func(tb testing.TB, e *env) {
-				e.mustVerify(tb, bwCust, "cust.example")
-				bwMustAdmin(tb, e, bwCust, claim.Admin{Email: "boss@cust.example", Role: claim.FullAdmin})
-				bwMustAdmin(tb, e, bwCust, claim.Admin{Email: "helper@cust.example", Role: claim.ProvisioningAdmin})
-				bwMustAdmin(tb, e, bwCust, claim.Admin{Email: "ext@else.example", Role: claim.FullAdmin, Partner: bwOther})
+				e.mustVerify(tb, custOrg, "cust.example")
+				mustAdmin(tb, e, custOrg, claim.Admin{Email: "boss@cust.example", Role: claim.FullAdmin})
+				mustAdmin(tb, e, custOrg, claim.Admin{Email: "helper@cust.example", Role: claim.ProvisioningAdmin})
+				mustAdmin(tb, e, custOrg, claim.Admin{Email: "ext@else.example", Role: claim.FullAdmin, Partner: otherOrg})
 			},
 			want: want{reasons: []claim.AttachReason{claim.ReasonVerifiedDomain}, status: claim.StatusError, invites: []string{"boss@cust.example"}},
 		},
@@ -304,8 +304,8 @@ func TestAttachRules(t *testing.T) {
 			name:   "approved",
 			reason: "the customer admin made the partner admin an external Full Admin: the attach goes through despite 100 users (B3)",
 			setup: func(tb testing.TB, e *env) {
-				e.addUsers(tb, bwCust, 99)
-				bwMustAdmin(tb, e, bwCust, claim.Admin{Email: bwAdmin, Role: claim.FullAdmin, Partner: bwPartner})
+				e.addUsers(tb, custOrg, 99)
+				mustAdmin(tb, e, custOrg, claim.Admin{Email: templateAdmin, Role: claim.FullAdmin, Partner: partnerOrg})
 			},
 			want: want{attach: claim.AttachApproved, role: claim.FullAdmin, status: claim.StatusProvisioned},
 		},
@@ -313,8 +313,8 @@ func TestAttachRules(t *testing.T) {
 			name:   "approval as Provisioning Admin is no approval",
 			reason: "only an external Full Admin approves (B3)",
 			setup: func(tb testing.TB, e *env) {
-				e.mustVerify(tb, bwCust, "cust.example")
-				bwMustAdmin(tb, e, bwCust, claim.Admin{Email: bwAdmin, Role: claim.ProvisioningAdmin, Partner: bwPartner})
+				e.mustVerify(tb, custOrg, "cust.example")
+				mustAdmin(tb, e, custOrg, claim.Admin{Email: templateAdmin, Role: claim.ProvisioningAdmin, Partner: partnerOrg})
 			},
 			want: want{reasons: []claim.AttachReason{claim.ReasonVerifiedDomain}, status: claim.StatusError},
 		},
@@ -322,22 +322,22 @@ func TestAttachRules(t *testing.T) {
 			name:   "approval for another partner is no approval",
 			reason: "the external Full Admin must act for this enterprise's partner",
 			setup: func(tb testing.TB, e *env) {
-				e.mustVerify(tb, bwCust, "cust.example")
-				bwMustAdmin(tb, e, bwCust, claim.Admin{Email: bwAdmin, Role: claim.FullAdmin, Partner: bwOther})
+				e.mustVerify(tb, custOrg, "cust.example")
+				mustAdmin(tb, e, custOrg, claim.Admin{Email: templateAdmin, Role: claim.FullAdmin, Partner: otherOrg})
 			},
 			want: want{reasons: []claim.AttachReason{claim.ReasonVerifiedDomain}, status: claim.StatusError},
 		},
 		{
 			name:   "licenses none",
 			reason: "no licenses: Full Admin (B3)",
-			setup:  func(tb testing.TB, e *env) { bwMustLicenses(tb, e, bwCust) },
+			setup:  func(tb testing.TB, e *env) { mustLicenses(tb, e, custOrg) },
 			want:   want{attach: claim.AttachAutomatic, role: claim.FullAdmin, status: claim.StatusProvisioned},
 		},
 		{
 			name:   "licenses all suspended",
 			reason: "only suspended licenses: Full Admin (B3)",
 			setup: func(tb testing.TB, e *env) {
-				bwMustLicenses(tb, e, bwCust, claim.OrgLicense{Name: "Meetings", Status: claim.LicenseSuspended}, claim.OrgLicense{Name: "Calling", Status: claim.LicenseSuspended})
+				mustLicenses(tb, e, custOrg, claim.OrgLicense{Name: "Meetings", Status: claim.LicenseSuspended}, claim.OrgLicense{Name: "Calling", Status: claim.LicenseSuspended})
 			},
 			want: want{attach: claim.AttachAutomatic, role: claim.FullAdmin, status: claim.StatusProvisioned},
 		},
@@ -345,7 +345,7 @@ func TestAttachRules(t *testing.T) {
 			name:   "licenses all cancelled",
 			reason: "only cancelled licenses: Full Admin (B3)",
 			setup: func(tb testing.TB, e *env) {
-				bwMustLicenses(tb, e, bwCust, claim.OrgLicense{Name: "Meetings", Status: claim.LicenseCancelled})
+				mustLicenses(tb, e, custOrg, claim.OrgLicense{Name: "Meetings", Status: claim.LicenseCancelled})
 			},
 			want: want{attach: claim.AttachAutomatic, role: claim.FullAdmin, status: claim.StatusProvisioned},
 		},
@@ -353,7 +353,7 @@ func TestAttachRules(t *testing.T) {
 			name:   "licenses suspended and cancelled",
 			reason: "only suspended or cancelled ones: Full Admin (B3)",
 			setup: func(tb testing.TB, e *env) {
-				bwMustLicenses(tb, e, bwCust, claim.OrgLicense{Name: "Meetings", Status: claim.LicenseCancelled}, claim.OrgLicense{Name: "Calling", Status: claim.LicenseSuspended})
+				mustLicenses(tb, e, custOrg, claim.OrgLicense{Name: "Meetings", Status: claim.LicenseCancelled}, claim.OrgLicense{Name: "Calling", Status: claim.LicenseSuspended})
 			},
 			want: want{attach: claim.AttachAutomatic, role: claim.FullAdmin, status: claim.StatusProvisioned},
 		},
@@ -361,7 +361,7 @@ func TestAttachRules(t *testing.T) {
 			name:   "licenses one active",
 			reason: "an active license: Provisioning Admin (B3)",
 			setup: func(tb testing.TB, e *env) {
-				bwMustLicenses(tb, e, bwCust, claim.OrgLicense{Name: "Meetings", Status: claim.LicenseActive})
+				mustLicenses(tb, e, custOrg, claim.OrgLicense{Name: "Meetings", Status: claim.LicenseActive})
 			},
 			want: want{attach: claim.AttachAutomatic, role: claim.ProvisioningAdmin, status: claim.StatusProvisioned},
 		},
@@ -369,7 +369,7 @@ func TestAttachRules(t *testing.T) {
 			name:   "licenses one active among cancelled and suspended",
 			reason: "one active license is enough for Provisioning Admin (B3)",
 			setup: func(tb testing.TB, e *env) {
-				bwMustLicenses(tb, e, bwCust, claim.OrgLicense{Name: "A", Status: claim.LicenseCancelled},
+				mustLicenses(tb, e, custOrg, claim.OrgLicense{Name: "A", Status: claim.LicenseCancelled},
 					claim.OrgLicense{Name: "B", Status: claim.LicenseActive}, claim.OrgLicense{Name: "C", Status: claim.LicenseSuspended})
 			},
 			want: want{attach: claim.AttachAutomatic, role: claim.ProvisioningAdmin, status: claim.StatusProvisioned},
@@ -378,7 +378,7 @@ func TestAttachRules(t *testing.T) {
 			name:   "restricted admin mode on",
 			reason: "an automatic attach turns restricted admin mode off (B4)",
 			setup: func(tb testing.TB, e *env) {
-				if err := e.svc.BroadWorks().SetRestrictedAdminMode(e.ctx, bwCust, true); err != nil {
+				if err := e.svc.BroadWorks().SetRestrictedAdminMode(e.ctx, custOrg, true); err != nil {
 					tb.Fatalf("SetRestrictedAdminMode() = %v", err)
 				}
 			},
@@ -399,15 +399,15 @@ func TestAttachRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := bwWorld(t)
-			ann := e.mustActive(t, bwCust, first, 3)
-			e.mustActive(t, bwConsumer, "carl@consumer.example", 4)
+			e := broadWorksWorld(t)
+			ann := e.mustActive(t, custOrg, first, 3)
+			e.mustActive(t, consumerOrg, "carl@consumer.example", 4)
 			if tt.setup != nil {
 				tt.setup(t, e)
 			}
-			e.mustEnterprise(t, "ent", true, bwCust)
-			before := e.mustProfile(t, bwCust)
-			cust, _ := e.svc.Org(e.ctx, bwCust)
+			e.mustEnterprise(t, "ent", true, custOrg)
+			before := e.mustProfile(t, custOrg)
+			cust, _ := e.svc.Org(e.ctx, custOrg)
 			seq := e.lastSeq(t)
 			email := tt.email
 			if email == "" {
@@ -418,8 +418,8 @@ func TestAttachRules(t *testing.T) {
 				t.Fatalf("%s: status = %s, want %s", tt.reason, sub.Status, tt.want.status)
 			}
 			ent := e.mustEnterpriseGet(t, "ent")
-			after := e.mustProfile(t, bwCust)
-			org, _ := e.svc.Org(e.ctx, bwCust)
+			after := e.mustProfile(t, custOrg)
+			org, _ := e.svc.Org(e.ctx, custOrg)
 			if diff := cmp.Diff(cust, org, claimtest.CmpOptions()); diff != "" {
 				t.Errorf("%s: cust changed (name and settings must stay, B4) (-before +after):\n%s", tt.reason, diff)
 			}
@@ -448,7 +448,7 @@ func TestAttachRules(t *testing.T) {
 					t.Errorf("%s: cust's profile changed while waiting for approval (-before +after):\n%s", tt.reason, diff)
 				}
 			case tt.want.attach == claim.AttachNew:
-				if ent.Org == bwCust || ent.Org == "" || ent.Attach != claim.AttachNew {
+				if ent.Org == custOrg || ent.Org == "" || ent.Attach != claim.AttachNew {
 					t.Fatalf("%s: enterprise in %q (%s), want a new org", tt.reason, ent.Org, ent.Attach)
 				}
 				if !sub.Admin {
@@ -458,16 +458,16 @@ func TestAttachRules(t *testing.T) {
 					t.Errorf("%s: cust's profile changed (-before +after):\n%s", tt.reason, diff)
 				}
 			default:
-				if ent.Org != bwCust || ent.Attach != tt.want.attach {
-					t.Fatalf("%s: enterprise in %q (%s), want %q (%s)", tt.reason, ent.Org, ent.Attach, bwCust, tt.want.attach)
+				if ent.Org != custOrg || ent.Attach != tt.want.attach {
+					t.Fatalf("%s: enterprise in %q (%s), want %q (%s)", tt.reason, ent.Org, ent.Attach, custOrg, tt.want.attach)
 				}
 				if sub.User != ann.ID || sub.Admin {
 					t.Errorf("%s: subscriber = %+v, want provisioned as ann (%s), not an admin (B4)", tt.reason, sub, ann.ID)
 				}
-				if a, ok := bwAdminOf(after, bwAdmin); !ok || a.Role != tt.want.role || a.Partner != bwPartner {
-					t.Errorf("%s: partner admin = %+v (%v), want role %s for %s", tt.reason, a, ok, tt.want.role, bwPartner)
+				if a, ok := adminOf(after, templateAdmin); !ok || a.Role != tt.want.role || a.Partner != partnerOrg {
+					t.Errorf("%s: partner admin = %+v (%v), want role %s for %s", tt.reason, a, ok, tt.want.role, partnerOrg)
 				}
-				if _, ok := bwAdminOf(after, first); ok {
+				if _, ok := adminOf(after, first); ok {
 					t.Errorf("%s: %s made an admin, want not (B4)", tt.reason, first)
 				}
 				if after.RestrictedAdminMode {
@@ -476,7 +476,7 @@ func TestAttachRules(t *testing.T) {
 				if !slices.Contains(after.Licenses, claim.OrgLicense{Name: claim.BroadWorksLicense, Status: claim.LicenseActive}) {
 					t.Errorf("%s: licenses %v, want %s active", tt.reason, after.Licenses, claim.BroadWorksLicense)
 				}
-				if u := e.mustGet(t, ann.ID); u.Org != bwCust || u.Email != first || u.Content != 3 {
+				if u := e.mustGet(t, ann.ID); u.Org != custOrg || u.Email != first || u.Content != 3 {
 					t.Errorf("%s: ann = %+v, want unchanged in cust", tt.reason, u)
 				}
 			}
@@ -488,7 +488,7 @@ func TestAttachRules(t *testing.T) {
 // named after the enterprise, with the partner admin as external Full
 // Admin; its first user is an administrator, later ones are not.
 func TestFirstProvisioning(t *testing.T) {
-	e := bwWorld(t)
+	e := broadWorksWorld(t)
 	e.mustEnterprise(t, "ent", true, "")
 	seq := e.lastSeq(t)
 	s1 := e.mustProvision(t, "ent", "s1", "boss@new.example")
@@ -507,7 +507,7 @@ func TestFirstProvisioning(t *testing.T) {
 		t.Errorf("Admin = %v, %v; want true for the first only", s1.Admin, s2.Admin)
 	}
 	prof := e.mustProfile(t, ent.Org)
-	want := []claim.Admin{{Email: "boss@new.example", Role: claim.FullAdmin}, {Email: bwAdmin, Role: claim.FullAdmin, Partner: bwPartner}}
+	want := []claim.Admin{{Email: "boss@new.example", Role: claim.FullAdmin}, {Email: templateAdmin, Role: claim.FullAdmin, Partner: partnerOrg}}
 	if diff := cmp.Diff(want, prof.Admins); diff != "" {
 		t.Errorf("admins of the new org (-want +got):\n%s", diff)
 	}
@@ -520,7 +520,7 @@ func TestFirstProvisioning(t *testing.T) {
 	}
 }
 
-func bwMustAdmin(tb testing.TB, e *env, org claim.OrgID, a claim.Admin) {
+func mustAdmin(tb testing.TB, e *env, org claim.OrgID, a claim.Admin) {
 	tb.Helper()
 	if err := e.svc.BroadWorks().AddAdmin(e.ctx, org, a); err != nil {
 		tb.Fatalf("AddAdmin(%s, %+v) = %v", org, a, err)

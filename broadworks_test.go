@@ -12,7 +12,7 @@ import (
 
 func TestBWRefusals(t *testing.T) {
 	ent := func(mod func(*claim.BroadWorksEnterprise)) claim.BroadWorksEnterprise {
-		x := claim.BroadWorksEnterprise{ID: "new", Partner: bwPartner, Name: "New", Template: claim.Template{PartnerAdmin: bwAdmin}}
+		x := claim.BroadWorksEnterprise{ID: "new", Partner: partnerOrg, Name: "New", Template: claim.Template{PartnerAdmin: templateAdmin}}
 		mod(&x)
 		return x
 	}
@@ -36,7 +36,7 @@ func TestBWRefusals(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		setup func(tb testing.TB, e *env) // after bwRefusalWorld, before the snapshot
+		setup func(tb testing.TB, e *env) // after broadWorksRefusalWorld, before the snapshot
 		call  func(e *env) error
 		want  error
 		field string // the *InputError's Field, for bad input
@@ -44,31 +44,31 @@ func TestBWRefusals(t *testing.T) {
 		{name: "CreateEnterprise: empty ID", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.ID = "" })), want: claim.ErrInvalidValue, field: "Enterprise.ID"},
 		{name: "CreateEnterprise: untrimmed ID", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.ID = " e" })), want: claim.ErrInvalidValue, field: "Enterprise.ID"},
 		{name: "CreateEnterprise: empty name", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.Name = " " })), want: claim.ErrInvalidValue, field: "Enterprise.Name"},
-		{name: "CreateEnterprise: Org set", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.Org = bwCust })), want: claim.ErrInvalidValue, field: "Enterprise.Org"},
+		{name: "CreateEnterprise: Org set", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.Org = custOrg })), want: claim.ErrInvalidValue, field: "Enterprise.Org"},
 		{name: "CreateEnterprise: Attach set", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.Attach = claim.AttachNew })), want: claim.ErrInvalidValue, field: "Enterprise.Attach"},
 		{name: "CreateEnterprise: Workspaces set", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.Workspaces = []string{"w"} })), want: claim.ErrInvalidValue, field: "Enterprise.Workspaces"},
 		{name: "CreateEnterprise: bad partner admin", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.Template.PartnerAdmin = "pat" })), want: claim.ErrInvalidEmail, field: "Enterprise.Template.PartnerAdmin"},
 		{name: "CreateEnterprise: unknown partner", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.Partner = "zz" })), want: claim.ErrNotFound},
 		{name: "CreateEnterprise: unknown target", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.Target = "zz" })), want: claim.ErrNotFound},
-		{name: "CreateEnterprise: consumer target", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.Target = bwConsumer })), want: claim.ErrInvalidValue, field: "Enterprise.Target"},
-		{name: "CreateEnterprise: the partner as target", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.Target = bwPartner })), want: claim.ErrInvalidValue, field: "Enterprise.Target"},
+		{name: "CreateEnterprise: consumer target", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.Target = consumerOrg })), want: claim.ErrInvalidValue, field: "Enterprise.Target"},
+		{name: "CreateEnterprise: the partner as target", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.Target = partnerOrg })), want: claim.ErrInvalidValue, field: "Enterprise.Target"},
 		{name: "CreateEnterprise: duplicate", call: create(ent(func(x *claim.BroadWorksEnterprise) { x.ID = "ent" })), want: claim.ErrDuplicate},
 
-		{name: "ProvisionSubscriber: empty ID", call: provision(bwPartner, "ent", "", "z@x.example"), want: claim.ErrInvalidValue, field: "NewSubscriber.ID"},
-		{name: "ProvisionSubscriber: bad address", call: provision(bwPartner, "ent", "sz", "z@"), want: claim.ErrInvalidEmail, field: "NewSubscriber.Email"},
-		{name: "ProvisionSubscriber: trusted without address", call: provision(bwPartner, "ent", "sz", " "), want: claim.ErrInvalidEmail, field: "NewSubscriber.Email"},
-		{name: "ProvisionSubscriber: untrusted with address", call: provision(bwPartner, "entU", "sz", "z@x.example"), want: claim.ErrInvalidValue, field: "NewSubscriber.Email"},
+		{name: "ProvisionSubscriber: empty ID", call: provision(partnerOrg, "ent", "", "z@x.example"), want: claim.ErrInvalidValue, field: "NewSubscriber.ID"},
+		{name: "ProvisionSubscriber: bad address", call: provision(partnerOrg, "ent", "sz", "z@"), want: claim.ErrInvalidEmail, field: "NewSubscriber.Email"},
+		{name: "ProvisionSubscriber: trusted without address", call: provision(partnerOrg, "ent", "sz", " "), want: claim.ErrInvalidEmail, field: "NewSubscriber.Email"},
+		{name: "ProvisionSubscriber: untrusted with address", call: provision(partnerOrg, "entU", "sz", "z@x.example"), want: claim.ErrInvalidValue, field: "NewSubscriber.Email"},
 		{name: "ProvisionSubscriber: unknown partner", call: provision("zz", "ent", "sz", "z@x.example"), want: claim.ErrNotFound},
-		{name: "ProvisionSubscriber: another partner's enterprise", call: provision(bwOther, "ent", "sz", "z@x.example"), want: claim.ErrNotFound},
-		{name: "ProvisionSubscriber: unknown enterprise", call: provision(bwPartner, "zz", "sz", "z@x.example"), want: claim.ErrNotFound},
-		{name: "ProvisionSubscriber: duplicate", call: provision(bwPartner, "ent", "s1", "z@x.example"), want: claim.ErrDuplicate},
-		{name: "ProvisionSubscriber: another subscriber's address", call: provision(bwPartner, "ent", "sz", "vic@x.example"), want: claim.ErrEmailTaken},
-		{name: "ProvisionSubscriber: customer org user (B1)", call: provision(bwPartner, "ent", "sz", "oscar@other.example"), want: claim.ErrUseAttach},
-		{name: "ProvisionSubscriber: first address a customer org user's creates no org (B1, B4)", call: provision(bwPartner, "fresh", "sz", "oscar@other.example"), want: claim.ErrUseAttach},
-		{name: "ProvisionSubscriber: first address a target-less customer user's", call: provision(bwPartner, "fresh", "sz", "amy@cust.example"), want: claim.ErrUseAttach},
-		{name: "ProvisionSubscriber: held by a pending claim", call: provision(bwPartner, "ent", "sz", "hank@held.example"), want: claim.ErrHeldByClaim},
-		{name: "ProvisionSubscriber: attach waits for approval", call: provision(bwPartner, "entV", "sz", "z@x.example"), want: claim.ErrApprovalRequired},
-		{name: "ProvisionSubscriber: org already another enterprise's (B5)", call: provision(bwPartner, "ent3", "sz", "amy@cust.example"), want: claim.ErrOrgMapped},
+		{name: "ProvisionSubscriber: another partner's enterprise", call: provision(otherOrg, "ent", "sz", "z@x.example"), want: claim.ErrNotFound},
+		{name: "ProvisionSubscriber: unknown enterprise", call: provision(partnerOrg, "zz", "sz", "z@x.example"), want: claim.ErrNotFound},
+		{name: "ProvisionSubscriber: duplicate", call: provision(partnerOrg, "ent", "s1", "z@x.example"), want: claim.ErrDuplicate},
+		{name: "ProvisionSubscriber: another subscriber's address", call: provision(partnerOrg, "ent", "sz", "vic@x.example"), want: claim.ErrEmailTaken},
+		{name: "ProvisionSubscriber: customer org user (B1)", call: provision(partnerOrg, "ent", "sz", "oscar@other.example"), want: claim.ErrUseAttach},
+		{name: "ProvisionSubscriber: first address a customer org user's creates no org (B1, B4)", call: provision(partnerOrg, "fresh", "sz", "oscar@other.example"), want: claim.ErrUseAttach},
+		{name: "ProvisionSubscriber: first address a target-less customer user's", call: provision(partnerOrg, "fresh", "sz", "amy@cust.example"), want: claim.ErrUseAttach},
+		{name: "ProvisionSubscriber: held by a pending claim", call: provision(partnerOrg, "ent", "sz", "hank@held.example"), want: claim.ErrHeldByClaim},
+		{name: "ProvisionSubscriber: attach waits for approval", call: provision(partnerOrg, "entV", "sz", "z@x.example"), want: claim.ErrApprovalRequired},
+		{name: "ProvisionSubscriber: org already another enterprise's (B5)", call: provision(partnerOrg, "ent3", "sz", "amy@cust.example"), want: claim.ErrOrgMapped},
 
 		{name: "EnterEmail: bad address", call: enterEmail("su", "nope"), want: claim.ErrInvalidEmail, field: "email"},
 		{name: "EnterEmail: unknown subscriber", call: enterEmail("zz", "z@x.example"), want: claim.ErrNotFound},
@@ -81,7 +81,7 @@ func TestBWRefusals(t *testing.T) {
 		{name: "ValidateEmail: not pending_email_validation", call: func(e *env) error { _, err := e.svc.BroadWorks().ValidateEmail(e.ctx, "su"); return err }, want: claim.ErrSubscriberStatus},
 		{
 			name:  "ValidateEmail: the address became a customer user's",
-			setup: func(tb testing.TB, e *env) { e.mustUser(tb, bwOther, "vic@x.example", 0) },
+			setup: func(tb testing.TB, e *env) { e.mustUser(tb, otherOrg, "vic@x.example", 0) },
 			call:  func(e *env) error { _, err := e.svc.BroadWorks().ValidateEmail(e.ctx, "sv"); return err },
 			want:  claim.ErrUseAttach,
 		},
@@ -107,61 +107,61 @@ func TestBWRefusals(t *testing.T) {
 			want: claim.ErrHeldByClaim,
 		},
 
-		{name: "RetrySubscriber: not in error", call: func(e *env) error { _, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwPartner, "s1"); return err }, want: claim.ErrSubscriberStatus},
-		{name: "RetrySubscriber: another partner's", call: func(e *env) error { _, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, bwOther, "sw"); return err }, want: claim.ErrNotFound},
-		{name: "RemoveSubscriber: unknown", call: func(e *env) error { return e.svc.BroadWorks().RemoveSubscriber(e.ctx, bwPartner, "zz") }, want: claim.ErrNotFound},
-		{name: "RemoveSubscriber: another partner's", call: func(e *env) error { return e.svc.BroadWorks().RemoveSubscriber(e.ctx, bwOther, "s1") }, want: claim.ErrNotFound},
+		{name: "RetrySubscriber: not in error", call: func(e *env) error { _, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, partnerOrg, "s1"); return err }, want: claim.ErrSubscriberStatus},
+		{name: "RetrySubscriber: another partner's", call: func(e *env) error { _, err := e.svc.BroadWorks().RetrySubscriber(e.ctx, otherOrg, "sw"); return err }, want: claim.ErrNotFound},
+		{name: "RemoveSubscriber: unknown", call: func(e *env) error { return e.svc.BroadWorks().RemoveSubscriber(e.ctx, partnerOrg, "zz") }, want: claim.ErrNotFound},
+		{name: "RemoveSubscriber: another partner's", call: func(e *env) error { return e.svc.BroadWorks().RemoveSubscriber(e.ctx, otherOrg, "s1") }, want: claim.ErrNotFound},
 
-		{name: "Detach: bad flow", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwPartner, "ent", "partial") }, want: claim.ErrInvalidValue, field: "flow"},
-		{name: "Detach: unknown enterprise", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwPartner, "zz", claim.DetachHybrid) }, want: claim.ErrNotFound},
-		{name: "Detach: another partner's", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwOther, "ent", claim.DetachHybrid) }, want: claim.ErrNotFound},
-		{name: "Detach: not attached", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwPartner, "entU", claim.DetachStandard) }, want: claim.ErrNotAttached},
-		{name: "Detach: waiting for approval", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwPartner, "entV", claim.DetachStandard) }, want: claim.ErrNotAttached},
-		{name: "Detach: subscribers remain (standard)", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwPartner, "ent", claim.DetachStandard) }, want: claim.ErrDetachBlocked},
-		{name: "Detach: subscribers remain (hybrid)", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, bwPartner, "ent", claim.DetachHybrid) }, want: claim.ErrDetachBlocked},
+		{name: "Detach: bad flow", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, partnerOrg, "ent", "partial") }, want: claim.ErrInvalidValue, field: "flow"},
+		{name: "Detach: unknown enterprise", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, partnerOrg, "zz", claim.DetachHybrid) }, want: claim.ErrNotFound},
+		{name: "Detach: another partner's", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, otherOrg, "ent", claim.DetachHybrid) }, want: claim.ErrNotFound},
+		{name: "Detach: not attached", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, partnerOrg, "entU", claim.DetachStandard) }, want: claim.ErrNotAttached},
+		{name: "Detach: waiting for approval", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, partnerOrg, "entV", claim.DetachStandard) }, want: claim.ErrNotAttached},
+		{name: "Detach: subscribers remain (standard)", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, partnerOrg, "ent", claim.DetachStandard) }, want: claim.ErrDetachBlocked},
+		{name: "Detach: subscribers remain (hybrid)", call: func(e *env) error { return e.svc.BroadWorks().Detach(e.ctx, partnerOrg, "ent", claim.DetachHybrid) }, want: claim.ErrDetachBlocked},
 
 		{name: "AddAdmin: bad address", call: func(e *env) error {
-			return e.svc.BroadWorks().AddAdmin(e.ctx, bwCust, claim.Admin{Email: "x", Role: claim.FullAdmin})
+			return e.svc.BroadWorks().AddAdmin(e.ctx, custOrg, claim.Admin{Email: "x", Role: claim.FullAdmin})
 		}, want: claim.ErrInvalidEmail, field: "Admin.Email"},
 		{name: "AddAdmin: bad role", call: func(e *env) error {
-			return e.svc.BroadWorks().AddAdmin(e.ctx, bwCust, claim.Admin{Email: bwAdmin, Role: "owner"})
+			return e.svc.BroadWorks().AddAdmin(e.ctx, custOrg, claim.Admin{Email: templateAdmin, Role: "owner"})
 		}, want: claim.ErrInvalidValue, field: "Admin.Role"},
 		{name: "AddAdmin: unknown org", call: func(e *env) error {
-			return e.svc.BroadWorks().AddAdmin(e.ctx, "zz", claim.Admin{Email: bwAdmin, Role: claim.FullAdmin})
+			return e.svc.BroadWorks().AddAdmin(e.ctx, "zz", claim.Admin{Email: templateAdmin, Role: claim.FullAdmin})
 		}, want: claim.ErrNotFound},
 		{name: "AddAdmin: unknown partner", call: func(e *env) error {
-			return e.svc.BroadWorks().AddAdmin(e.ctx, bwCust, claim.Admin{Email: bwAdmin, Role: claim.FullAdmin, Partner: "zz"})
+			return e.svc.BroadWorks().AddAdmin(e.ctx, custOrg, claim.Admin{Email: templateAdmin, Role: claim.FullAdmin, Partner: "zz"})
 		}, want: claim.ErrNotFound},
 		{name: "SetOrgLicenses: empty name", call: func(e *env) error {
-			return e.svc.BroadWorks().SetOrgLicenses(e.ctx, bwCust, []claim.OrgLicense{{Name: " ", Status: claim.LicenseActive}})
+			return e.svc.BroadWorks().SetOrgLicenses(e.ctx, custOrg, []claim.OrgLicense{{Name: " ", Status: claim.LicenseActive}})
 		}, want: claim.ErrInvalidValue, field: "OrgLicense.Name"},
 		{name: "SetOrgLicenses: bad status", call: func(e *env) error {
-			return e.svc.BroadWorks().SetOrgLicenses(e.ctx, bwCust, []claim.OrgLicense{{Name: "M", Status: "expired"}})
+			return e.svc.BroadWorks().SetOrgLicenses(e.ctx, custOrg, []claim.OrgLicense{{Name: "M", Status: "expired"}})
 		}, want: claim.ErrInvalidValue, field: "OrgLicense.Status"},
 		{name: "SetOrgLicenses: a name twice", call: func(e *env) error {
-			return e.svc.BroadWorks().SetOrgLicenses(e.ctx, bwCust, []claim.OrgLicense{{Name: "M", Status: claim.LicenseActive}, {Name: "M ", Status: claim.LicenseCancelled}})
+			return e.svc.BroadWorks().SetOrgLicenses(e.ctx, custOrg, []claim.OrgLicense{{Name: "M", Status: claim.LicenseActive}, {Name: "M ", Status: claim.LicenseCancelled}})
 		}, want: claim.ErrDuplicate, field: "OrgLicense.Name"},
 		{name: "SetOrgLicenses: unknown org", call: func(e *env) error { return e.svc.BroadWorks().SetOrgLicenses(e.ctx, "zz", nil) }, want: claim.ErrNotFound},
 		{name: "SetRestrictedAdminMode: unknown org", call: func(e *env) error { return e.svc.BroadWorks().SetRestrictedAdminMode(e.ctx, "zz", true) }, want: claim.ErrNotFound},
 		{name: "OrgProfile: unknown org", call: func(e *env) error { _, err := e.svc.BroadWorks().OrgProfile(e.ctx, "zz"); return err }, want: claim.ErrNotFound},
 
-		{name: "AddWorkspace: empty name", call: func(e *env) error { return e.svc.BroadWorks().AddWorkspace(e.ctx, bwPartner, "ent", " ") }, want: claim.ErrInvalidValue, field: "workspace"},
-		{name: "AddWorkspace: another partner's", call: func(e *env) error { return e.svc.BroadWorks().AddWorkspace(e.ctx, bwOther, "ent", "w") }, want: claim.ErrNotFound},
+		{name: "AddWorkspace: empty name", call: func(e *env) error { return e.svc.BroadWorks().AddWorkspace(e.ctx, partnerOrg, "ent", " ") }, want: claim.ErrInvalidValue, field: "workspace"},
+		{name: "AddWorkspace: another partner's", call: func(e *env) error { return e.svc.BroadWorks().AddWorkspace(e.ctx, otherOrg, "ent", "w") }, want: claim.ErrNotFound},
 		{
 			name:  "AddWorkspace: duplicate",
-			setup: func(tb testing.TB, e *env) { _ = e.svc.BroadWorks().AddWorkspace(e.ctx, bwPartner, "ent", "lobby") },
-			call:  func(e *env) error { return e.svc.BroadWorks().AddWorkspace(e.ctx, bwPartner, "ent", "lobby") },
+			setup: func(tb testing.TB, e *env) { _ = e.svc.BroadWorks().AddWorkspace(e.ctx, partnerOrg, "ent", "lobby") },
+			call:  func(e *env) error { return e.svc.BroadWorks().AddWorkspace(e.ctx, partnerOrg, "ent", "lobby") },
 			want:  claim.ErrDuplicate,
 		},
-		{name: "RemoveWorkspace: unknown", call: func(e *env) error { return e.svc.BroadWorks().RemoveWorkspace(e.ctx, bwPartner, "ent", "lobby") }, want: claim.ErrNotFound},
+		{name: "RemoveWorkspace: unknown", call: func(e *env) error { return e.svc.BroadWorks().RemoveWorkspace(e.ctx, partnerOrg, "ent", "lobby") }, want: claim.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := bwRefusalWorld(t)
+			e := broadWorksRefusalWorld(t)
 			if tt.setup != nil {
 				tt.setup(t, e)
 			}
-			before := e.bwSnapshot(t)
+			before := e.broadWorksSnapshot(t)
 			err := tt.call(e)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("error = %v, want one wrapping %v", err, tt.want)
@@ -170,14 +170,14 @@ func TestBWRefusals(t *testing.T) {
 			if errors.As(err, &ie) != (tt.field != "") || tt.field != "" && ie.Field != tt.field {
 				t.Errorf("error = %#v, want an *InputError for field %q: %v", err, tt.field, err)
 			}
-			if diff := cmp.Diff(before, e.bwSnapshot(t), claimtest.CmpOptions()); diff != "" {
+			if diff := cmp.Diff(before, e.broadWorksSnapshot(t), claimtest.CmpOptions()); diff != "" {
 				t.Errorf("a refused operation changed the world (-before +after):\n%s", diff)
 			}
 		})
 	}
 }
 
-func (e *env) bwSnapshot(tb testing.TB) bwState {
+func (e *env) broadWorksSnapshot(tb testing.TB) broadWorksState {
 	tb.Helper()
-	return e.bwSnapshotOf(tb, map[claim.OrgID][]claim.EnterpriseID{bwPartner: bwEnterprises}, bwOrgs)
+	return e.broadWorksSnapshotOf(tb, map[claim.OrgID][]claim.EnterpriseID{partnerOrg: broadWorksEnterprises}, broadWorksOrgs)
 }

@@ -19,16 +19,16 @@ import (
 // --- Section 5 and 7: call-level refusals (E7, E8, K1–K3) ---
 
 func TestRefuseClaimCall(t *testing.T) {
-	byIDs := func(org claim.OrgID, n int, ack bool, lic ...string) func(e *env, f rfFix) error {
-		return func(e *env, f rfFix) error {
-			ids := append([]claim.UserID{f.ann.ID}, rfIDs(n-1)...)
+	byIDs := func(org claim.OrgID, n int, ack bool, lic ...string) func(e *env, f rowFixture) error {
+		return func(e *env, f rowFixture) error {
+			ids := append([]claim.UserID{f.ann.ID}, unknownIDs(n-1)...)
 			_, err := e.svc.ClaimUsers(e.ctx, org, ids, claim.ClaimOptions{Acknowledge: ack, Licenses: lic})
 			return err
 		}
 	}
-	byEmails := func(org claim.OrgID, n int, ack bool) func(e *env, f rfFix) error {
-		return func(e *env, f rfFix) error {
-			as := append([]string{f.ann.Email}, rfAddrs(n-1)...)
+	byEmails := func(org claim.OrgID, n int, ack bool) func(e *env, f rowFixture) error {
+		return func(e *env, f rowFixture) error {
+			as := append([]string{f.ann.Email}, unknownAddrs(n-1)...)
 			_, err := e.svc.ClaimEmails(e.ctx, org, as, claim.ClaimOptions{Acknowledge: ack})
 			return err
 		}
@@ -37,7 +37,7 @@ func TestRefuseClaimCall(t *testing.T) {
 		reason, op string
 		dirSync    bool // org b synchronizes from a directory
 		opts       []claim.Option
-		call       func(e *env, f rfFix) error
+		call       func(e *env, f rowFixture) error
 		want       error
 		not        []error
 		field      string
@@ -47,14 +47,14 @@ func TestRefuseClaimCall(t *testing.T) {
 		{reason: "K1: ClaimEmails without the acknowledgement", op: "ClaimEmails(b, [ann], no ack)",
 			call: byEmails("b", 1, false), want: claim.ErrNotAcknowledged},
 		{reason: "K1: ClaimUsers of no users without the acknowledgement", op: "ClaimUsers(b, [], no ack)",
-			call: func(e *env, f rfFix) error {
+			call: func(e *env, f rowFixture) error {
 				_, err := e.svc.ClaimUsers(e.ctx, "b", nil, claim.ClaimOptions{})
 				return err
 			}, want: claim.ErrNotAcknowledged},
 		{reason: "K2: 251 IDs are too many", op: "ClaimUsers(b, 251 IDs)",
 			call: byIDs("b", 251, true), want: claim.ErrTooMany},
 		{reason: "K2: the limit is Policy.ListLimit (100 by default: 101 are too many)", op: "ClaimUsers(b, 101 IDs), ListLimit 100",
-			opts: []claim.Option{rfPolicy(func(p *claim.Policy) { p.ListLimit = 100 })},
+			opts: []claim.Option{editPolicy(func(p *claim.Policy) { p.ListLimit = 100 })},
 			call: byIDs("b", 101, true), want: claim.ErrTooMany},
 		{reason: "K3: 26 addresses are too many", op: "ClaimEmails(b, 26 addresses)",
 			call: byEmails("b", 26, true), want: claim.ErrTooMany},
@@ -63,12 +63,12 @@ func TestRefuseClaimCall(t *testing.T) {
 		{reason: "E7: ClaimEmails by an org with directory sync on", op: "ClaimEmails(b dirsync, [ann])", dirSync: true,
 			call: byEmails("b", 1, true), want: claim.ErrDirectorySyncEnabled},
 		{reason: "E7: Eligibility for an org with directory sync on", op: "Eligibility(b dirsync, ann)", dirSync: true,
-			call: func(e *env, f rfFix) error {
+			call: func(e *env, f rowFixture) error {
 				_, err := e.svc.Eligibility(e.ctx, "b", f.ann.Email)
 				return err
 			}, want: claim.ErrDirectorySyncEnabled},
 		{reason: "E7: the first element of Claimable for an org with directory sync on", op: "Claimable(b dirsync)", dirSync: true,
-			call: func(e *env, f rfFix) error {
+			call: func(e *env, f rowFixture) error {
 				for c, err := range e.svc.Claimable(e.ctx, "b") {
 					if err == nil {
 						return fmt.Errorf("first element is candidate %s, not an error", c.User.Email)
@@ -96,21 +96,21 @@ func TestRefuseClaimCall(t *testing.T) {
 		{reason: "K6: an empty license name in ClaimOptions refuses the whole call", op: "ClaimUsers(b, Licenses [\" \"])",
 			call: byIDs("b", 1, true, "Meetings", " "), want: claim.ErrInvalidValue, field: "ClaimOptions.Licenses"},
 	}
-	var cases []rfCase
+	var cases []refusalCase
 	for _, r := range rows {
-		cases = append(cases, rfCase{
+		cases = append(cases, refusalCase{
 			reason: r.reason, op: r.op, opts: r.opts,
 			setup: func(t *testing.T, e *env) func() error {
-				f := rfBase(t, e)
+				f := baseFixture(t, e)
 				if r.dirSync {
-					rfMustSettings(t, e, "b", claim.Settings{DirectorySync: true})
+					mustSettings(t, e, "b", claim.Settings{DirectorySync: true})
 				}
 				return func() error { return r.call(e, f) }
 			},
 			want: r.want, not: r.not, field: r.field,
 		})
 	}
-	rfRun(t, cases)
+	runRefusals(t, cases)
 }
 
 // --- Section 5: eligibility reasons (E1–E6) ---
@@ -129,58 +129,58 @@ func TestRefuseEligibilityReasons(t *testing.T) {
 		want   []claim.Reason
 	}{
 		{"E1 alone: a user of the claiming org is already a member", func(t *testing.T, e *env) target {
-			rfBase(t, e)
+			baseFixture(t, e)
 			return target{"b", e.mustActive(t, "b", "bea@example.com", 1)}
 		}, []claim.Reason{claim.ReasonAlreadyMember}},
 		{"E2 alone: the claiming org has not verified the domain", func(t *testing.T, e *env) target {
-			f := rfBase(t, e)
+			f := baseFixture(t, e)
 			return target{"c", f.ann}
 		}, []claim.Reason{claim.ReasonDomainNotVerified}},
 		{"E2 alone: a started but unconfirmed verification is not verified", func(t *testing.T, e *env) target {
-			f := rfBase(t, e)
+			f := baseFixture(t, e)
 			if _, err := e.svc.StartDomainVerification(e.ctx, "c", "example.com"); err != nil {
 				t.Fatalf("StartDomainVerification = %v", err)
 			}
 			return target{"c", f.ann}
 		}, []claim.Reason{claim.ReasonDomainNotVerified}},
 		{"E3 alone: another org has claimed the domain", func(t *testing.T, e *env) target {
-			f := rfBase(t, e)
+			f := baseFixture(t, e)
 			e.mustVerify(t, "c", "example.com")
-			rfMustClaimDomain(t, e, "c", "example.com")
+			mustClaimDomain(t, e, "c", "example.com")
 			return target{"b", f.ann}
 		}, []claim.Reason{claim.ReasonDomainClaimedByOther}},
 		{"E3 alone: the user's own org has claimed the domain", func(t *testing.T, e *env) target {
-			f := rfBase(t, e)
+			f := baseFixture(t, e)
 			e.mustVerify(t, "a", "example.com")
-			rfMustClaimDomain(t, e, "a", "example.com")
+			mustClaimDomain(t, e, "a", "example.com")
 			return target{"b", f.ann}
 		}, []claim.Reason{claim.ReasonDomainClaimedByOther}},
 		{"E4 alone: the user's org uses SSO", func(t *testing.T, e *env) target {
-			f := rfBase(t, e)
-			rfMustSettings(t, e, "a", claim.Settings{SSO: true})
+			f := baseFixture(t, e)
+			mustSettings(t, e, "a", claim.Settings{SSO: true})
 			return target{"b", f.ann}
 		}, []claim.Reason{claim.ReasonSourceSSO}},
 		{"E5 alone: the user's org synchronizes from a directory", func(t *testing.T, e *env) target {
-			f := rfBase(t, e)
-			rfMustSettings(t, e, "a", claim.Settings{DirectorySync: true})
+			f := baseFixture(t, e)
+			mustSettings(t, e, "a", claim.Settings{DirectorySync: true})
 			return target{"b", f.ann}
 		}, []claim.Reason{claim.ReasonSourceDirectorySync}},
 		{"E6 alone: the user is under another org's pending claim", func(t *testing.T, e *env) target {
-			f := rfBase(t, e)
+			f := baseFixture(t, e)
 			e.mustVerify(t, "c", "example.com")
 			e.mustClaim(t, "c", claim.ClaimOptions{}, f.ann.ID)
 			return target{"b", f.ann}
 		}, []claim.Reason{claim.ReasonPendingClaim}},
 		{"E6 alone: a pending delayed claim, signed in, counts too", func(t *testing.T, e *env) target {
-			_, ivy := rfDelayed(t, e)
-			rfMustSignIn(t, e, ivy.ID)
+			_, ivy := delayedFixture(t, e)
+			mustSignIn(t, e, ivy.ID)
 			e.mustVerify(t, "c", "example.com")
 			return target{"c", ivy}
 		}, []claim.Reason{claim.ReasonPendingClaim}},
 		{"E6: a held original reports only pending_claim, though E4 and E5 would apply", func(t *testing.T, e *env) target {
-			_, ann := rfClaimed(t, e)
+			_, ann := claimedFixture(t, e)
 			e.mustVerify(t, "c", "example.com")
-			rfMustSettings(t, e, "a", claim.Settings{SSO: true, DirectorySync: true})
+			mustSettings(t, e, "a", claim.Settings{SSO: true, DirectorySync: true})
 			orig, err := e.svc.User(e.ctx, ann.Claim.Original)
 			if err != nil {
 				t.Fatalf("User(original) = %v", err)
@@ -188,7 +188,7 @@ func TestRefuseEligibilityReasons(t *testing.T) {
 			return target{"c", orig}
 		}, []claim.Reason{claim.ReasonPendingClaim}},
 		{"E6: a held original reports only pending_claim to its holder, though E1-like and E2 apply", func(t *testing.T, e *env) target {
-			_, ann := rfClaimed(t, e)
+			_, ann := claimedFixture(t, e)
 			orig, err := e.svc.User(e.ctx, ann.Claim.Original)
 			if err != nil {
 				t.Fatalf("User(original) = %v", err)
@@ -196,18 +196,18 @@ func TestRefuseEligibilityReasons(t *testing.T) {
 			return target{"b", orig}
 		}, []claim.Reason{claim.ReasonPendingClaim}},
 		{"N3: E2 hides E3–E5 of a user the org may not see", func(t *testing.T, e *env) target {
-			f := rfBase(t, e)
-			rfMustClaimDomain(t, e, "b", "example.com")
-			rfMustSettings(t, e, "a", claim.Settings{SSO: true, DirectorySync: true})
+			f := baseFixture(t, e)
+			mustClaimDomain(t, e, "b", "example.com")
+			mustSettings(t, e, "a", claim.Settings{SSO: true, DirectorySync: true})
 			return target{"c", f.ann}
 		}, []claim.Reason{claim.ReasonDomainNotVerified}},
 		{"N3: E2 hides E4 of a user the org may not see", func(t *testing.T, e *env) target {
-			f := rfBase(t, e)
-			rfMustSettings(t, e, "a", claim.Settings{SSO: true})
+			f := baseFixture(t, e)
+			mustSettings(t, e, "a", claim.Settings{SSO: true})
 			return target{"c", f.ann}
 		}, []claim.Reason{claim.ReasonDomainNotVerified}},
 		{"N3: E2 hides E6 of a held original the org may not see", func(t *testing.T, e *env) target {
-			_, ann := rfClaimed(t, e)
+			_, ann := claimedFixture(t, e)
 			orig, err := e.svc.User(e.ctx, ann.Claim.Original)
 			if err != nil {
 				t.Fatalf("User(original) = %v", err)
@@ -215,28 +215,28 @@ func TestRefuseEligibilityReasons(t *testing.T) {
 			return target{"c", orig}
 		}, []claim.Reason{claim.ReasonDomainNotVerified}},
 		{"E3, E4 and E5 together, in E order", func(t *testing.T, e *env) target {
-			f := rfBase(t, e)
+			f := baseFixture(t, e)
 			e.mustVerify(t, "c", "example.com") // before b's claim, which D7 would refuse it
-			rfMustClaimDomain(t, e, "b", "example.com")
-			rfMustSettings(t, e, "a", claim.Settings{SSO: true, DirectorySync: true})
+			mustClaimDomain(t, e, "b", "example.com")
+			mustSettings(t, e, "a", claim.Settings{SSO: true, DirectorySync: true})
 			return target{"c", f.ann}
 		}, []claim.Reason{claim.ReasonDomainClaimedByOther, claim.ReasonSourceSSO, claim.ReasonSourceDirectorySync}},
 		{"E1, E2, E3, E4 and E6 together, in E order", func(t *testing.T, e *env) target {
-			_, ann := rfClaimed(t, e)
-			rfMustSettings(t, e, "b", claim.Settings{SSO: true})
+			_, ann := claimedFixture(t, e)
+			mustSettings(t, e, "b", claim.Settings{SSO: true})
 			if err := e.svc.UnverifyDomain(e.ctx, "b", "example.com"); err != nil {
 				t.Fatalf("UnverifyDomain = %v", err)
 			}
 			e.mustVerify(t, "c", "example.com")
-			rfMustClaimDomain(t, e, "c", "example.com")
+			mustClaimDomain(t, e, "c", "example.com")
 			return target{"b", ann}
 		}, []claim.Reason{claim.ReasonAlreadyMember, claim.ReasonDomainNotVerified, claim.ReasonDomainClaimedByOther, claim.ReasonSourceSSO, claim.ReasonPendingClaim}},
 		{"E3, E5 and E6 together, in E order", func(t *testing.T, e *env) target {
-			f := rfBase(t, e)
+			f := baseFixture(t, e)
 			e.mustVerify(t, "c", "example.com")
 			e.mustClaim(t, "c", claim.ClaimOptions{}, f.ann.ID)
-			rfMustClaimDomain(t, e, "c", "example.com")
-			rfMustSettings(t, e, "c", claim.Settings{DirectorySync: true})
+			mustClaimDomain(t, e, "c", "example.com")
+			mustSettings(t, e, "c", claim.Settings{DirectorySync: true})
 			return target{"b", f.ann}
 		}, []claim.Reason{claim.ReasonDomainClaimedByOther, claim.ReasonSourceDirectorySync, claim.ReasonPendingClaim}},
 	}
@@ -245,7 +245,7 @@ func TestRefuseEligibilityReasons(t *testing.T) {
 			t.Run(how+"/"+r.reason, func(t *testing.T) {
 				e := newEnv(t)
 				tg := r.setup(t, e)
-				before, rest := e.snapshot(t, rfOrgs...), rfRestOf(t, e)
+				before, rest := e.snapshot(t, refusalOrgs...), orgRecordsOf(t, e)
 				switch how {
 				case "Eligibility":
 					got, err := e.svc.Eligibility(e.ctx, tg.org, tg.user.Email)
@@ -260,7 +260,7 @@ func TestRefuseEligibilityReasons(t *testing.T) {
 					if how == "ClaimEmails" {
 						input = strings.ToUpper(tg.user.Email)
 					}
-					err := rfClaimOne(e, tg.org, input, how == "ClaimEmails")
+					err := claimSingle(e, tg.org, input, how == "ClaimEmails")
 					if !errors.Is(err, claim.ErrNotEligible) {
 						t.Fatalf("%s(%s, %s) = %v, want %v", how, tg.org, input, err, claim.ErrNotEligible)
 					}
@@ -297,8 +297,8 @@ func TestRefuseEligibilityReasons(t *testing.T) {
 						}
 					}
 				}
-				e.unchanged(t, before, rfOrgs...)
-				if diff := cmp.Diff(rest, rfRestOf(t, e), claimtest.CmpOptions()); diff != "" {
+				e.unchanged(t, before, refusalOrgs...)
+				if diff := cmp.Diff(rest, orgRecordsOf(t, e), claimtest.CmpOptions()); diff != "" {
 					t.Errorf("orgs or domains changed (-before +after):\n%s", diff)
 				}
 			})
@@ -309,27 +309,27 @@ func TestRefuseEligibilityReasons(t *testing.T) {
 // --- Section 7: per-user results (K2, K3, K5) ---
 
 func TestRefuseClaimResults(t *testing.T) {
-	rfRun(t, []rfCase{
+	runRefusals(t, []refusalCase{
 		{reason: "K5, N3: an empty user ID is bad input in its result", op: `ClaimUsers(b, [""])`,
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
-				return func() error { return rfClaimOne(e, "b", "", false) }
+				baseFixture(t, e)
+				return func() error { return claimSingle(e, "b", "", false) }
 			}, want: claim.ErrInvalidValue, field: "ids[0]"},
 		{reason: "K5, N3: a blank user ID is bad input in its result", op: `ClaimUsers(b, ["  "])`,
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
-				return func() error { return rfClaimOne(e, "b", "  ", false) }
+				baseFixture(t, e)
+				return func() error { return claimSingle(e, "b", "  ", false) }
 			}, want: claim.ErrInvalidValue, field: "ids[0]"},
 		{reason: "E6, K5: ClaimEmails of a held original's address is refused with pending_claim", op: "ClaimEmails(c, original's address)",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ann := rfClaimed(t, e)
+				_, ann := claimedFixture(t, e)
 				e.mustVerify(t, "c", "example.com")
-				return func() error { return rfClaimOne(e, "c", ann.Email+".convert-user.local", true) }
+				return func() error { return claimSingle(e, "c", ann.Email+".convert-user.local", true) }
 			}, want: claim.ErrNotEligible, reasons: []claim.Reason{claim.ReasonPendingClaim}},
 		{reason: "E1, K5: claiming one's own claimed user again", op: "ClaimUsers(b, ann) again",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ann := rfClaimed(t, e)
-				return func() error { return rfClaimOne(e, "b", string(ann.ID), false) }
+				_, ann := claimedFixture(t, e)
+				return func() error { return claimSingle(e, "b", string(ann.ID), false) }
 			}, want: claim.ErrNotEligible, reasons: []claim.Reason{claim.ReasonAlreadyMember, claim.ReasonPendingClaim}},
 	})
 }
@@ -337,7 +337,7 @@ func TestRefuseClaimResults(t *testing.T) {
 func TestRefuseDuplicateInCall(t *testing.T) {
 	t.Run("K3: an address repeated in any case is refused in its own result; the first is claimed", func(t *testing.T) {
 		e := newEnv(t)
-		f := rfBase(t, e)
+		f := baseFixture(t, e)
 		in := []string{"ann@example.com", "ANN@Example.COM", "Ann Lee <Ann@example.com>", " ann@EXAMPLE.com "}
 		res, err := e.svc.ClaimEmails(e.ctx, "b", in, claim.ClaimOptions{Acknowledge: true})
 		if err != nil {
@@ -357,13 +357,13 @@ func TestRefuseDuplicateInCall(t *testing.T) {
 				t.Errorf("ClaimEmails()[%d] = %+v, want Input %q and no Mode", i+1, r, in[i+1])
 			}
 		}
-		if got := rfCount(t, e, claim.EventClaimCreated); got != 1 {
+		if got := countEvents(t, e, claim.EventClaimCreated); got != 1 {
 			t.Errorf("claim.created events = %d, want 1", got)
 		}
 	})
 	t.Run("K2, K5: an ID repeated is refused in its own result; the first is claimed", func(t *testing.T) {
 		e := newEnv(t)
-		f := rfBase(t, e)
+		f := baseFixture(t, e)
 		res, err := e.svc.ClaimUsers(e.ctx, "b", []claim.UserID{f.ann.ID, f.ann.ID}, claim.ClaimOptions{Acknowledge: true})
 		if err != nil {
 			t.Fatalf("ClaimUsers() = %v, want results", err)
@@ -374,7 +374,7 @@ func TestRefuseDuplicateInCall(t *testing.T) {
 		if !errors.Is(res[1].Err, claim.ErrDuplicate) {
 			t.Errorf("ClaimUsers()[1].Err = %v, want %v", res[1].Err, claim.ErrDuplicate)
 		}
-		if got := rfCount(t, e, claim.EventClaimCreated); got != 1 {
+		if got := countEvents(t, e, claim.EventClaimCreated); got != 1 {
 			t.Errorf("claim.created events = %d, want 1", got)
 		}
 	})
@@ -384,7 +384,7 @@ func TestRefuseDuplicateInCall(t *testing.T) {
 // refused users are unchanged and no event names them.
 func TestRefuseMixedBatch(t *testing.T) {
 	e := newEnv(t)
-	f := rfBase(t, e)
+	f := baseFixture(t, e)
 	bea := e.mustActive(t, "b", "bea@example.com", 1) // already a member (E1)
 	e.mustOrg(t, "i", claim.Enterprise, time.Time{}, claim.Settings{SSO: true})
 	sam := e.mustActive(t, "i", "sam@example.com", 4) // source uses SSO (E4)
@@ -433,7 +433,7 @@ func TestRefuseMixedBatch(t *testing.T) {
 			t.Errorf("event %+v names a refused user", ev)
 		}
 	}
-	if got := rfCount(t, e, claim.EventClaimCreated); got != 2 {
+	if got := countEvents(t, e, claim.EventClaimCreated); got != 2 {
 		t.Errorf("claim.created events = %d, want 2", got)
 	}
 }
@@ -442,8 +442,8 @@ func TestRefuseMixedBatch(t *testing.T) {
 func TestRefuseCountBoundaries(t *testing.T) {
 	t.Run("K2: exactly 250 IDs are accepted", func(t *testing.T) {
 		e := newEnv(t)
-		f := rfBase(t, e)
-		ids := append([]claim.UserID{f.ann.ID}, rfIDs(249)...)
+		f := baseFixture(t, e)
+		ids := append([]claim.UserID{f.ann.ID}, unknownIDs(249)...)
 		res, err := e.svc.ClaimUsers(e.ctx, "b", ids, claim.ClaimOptions{Acknowledge: true})
 		if err != nil {
 			t.Fatalf("ClaimUsers(250 IDs) = %v, want nil", err)
@@ -458,17 +458,17 @@ func TestRefuseCountBoundaries(t *testing.T) {
 		}
 	})
 	t.Run("K2: exactly ListLimit 100 IDs are accepted", func(t *testing.T) {
-		e := newEnv(t, rfPolicy(func(p *claim.Policy) { p.ListLimit = 100 }))
-		f := rfBase(t, e)
-		res, err := e.svc.ClaimUsers(e.ctx, "b", append([]claim.UserID{f.ann.ID}, rfIDs(99)...), claim.ClaimOptions{Acknowledge: true})
+		e := newEnv(t, editPolicy(func(p *claim.Policy) { p.ListLimit = 100 }))
+		f := baseFixture(t, e)
+		res, err := e.svc.ClaimUsers(e.ctx, "b", append([]claim.UserID{f.ann.ID}, unknownIDs(99)...), claim.ClaimOptions{Acknowledge: true})
 		if err != nil || len(res) != 100 || res[0].Err != nil {
 			t.Fatalf("ClaimUsers(100 IDs) = %d results, %v; want 100, ann claimed", len(res), err)
 		}
 	})
 	t.Run("K3: exactly 25 addresses are accepted", func(t *testing.T) {
 		e := newEnv(t)
-		f := rfBase(t, e)
-		res, err := e.svc.ClaimEmails(e.ctx, "b", append([]string{f.ann.Email}, rfAddrs(24)...), claim.ClaimOptions{Acknowledge: true})
+		f := baseFixture(t, e)
+		res, err := e.svc.ClaimEmails(e.ctx, "b", append([]string{f.ann.Email}, unknownAddrs(24)...), claim.ClaimOptions{Acknowledge: true})
 		if err != nil {
 			t.Fatalf("ClaimEmails(25) = %v, want nil", err)
 		}
@@ -487,117 +487,117 @@ func TestRefuseCountBoundaries(t *testing.T) {
 
 func TestRefuseChoose(t *testing.T) {
 	// signedIn claims ann into b (immediate) and signs her in.
-	signedIn := func(t *testing.T, e *env) (rfFix, claim.User) {
-		f, ann := rfClaimed(t, e)
-		rfMustSignIn(t, e, ann.ID)
+	signedIn := func(t *testing.T, e *env) (rowFixture, claim.User) {
+		f, ann := claimedFixture(t, e)
+		mustSignIn(t, e, ann.ID)
 		return f, ann
 	}
-	rfRun(t, []rfCase{
+	runRefusals(t, []refusalCase{
 		{reason: "C1: an immediate-claimed user may not choose before signing in", op: "Choose(ann, DeleteOriginal) before sign-in",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ann := rfClaimed(t, e)
-				return rfChoose(e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+				_, ann := claimedFixture(t, e)
+				return chooseCall(e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
 			}, want: claim.ErrChoiceNotAllowed},
 		{reason: "C1: a delayed-claimed user may not choose before signing in", op: "Choose(ivy, MigrateContent) before sign-in",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ivy := rfDelayed(t, e)
-				return rfChoose(e, ivy.ID, claim.Choice{Action: claim.MigrateContent})
+				_, ivy := delayedFixture(t, e)
+				return chooseCall(e, ivy.ID, claim.Choice{Action: claim.MigrateContent})
 			}, want: claim.ErrChoiceNotAllowed},
 		{reason: "C1: ChangeEmail before signing in is refused too", op: "Choose(ann, ChangeEmail) before sign-in",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ann := rfClaimed(t, e)
-				return rfChoose(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.old@example.com"})
+				_, ann := claimedFixture(t, e)
+				return chooseCall(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.old@example.com"})
 			}, want: claim.ErrChoiceNotAllowed},
 		{reason: "C1: a user chooses once: a second choice finds no pending claim", op: "Choose(ann, DeleteOriginal) twice",
 			setup: func(t *testing.T, e *env) func() error {
 				_, ann := signedIn(t, e)
-				rfMustChoose(t, e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
-				return rfChoose(e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+				mustChoose(t, e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+				return chooseCall(e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
 			}, want: claim.ErrNoPendingClaim},
 		{reason: "C1: after ChangeEmail, another choice finds no pending claim", op: "Choose(ann, ChangeEmail) twice",
 			setup: func(t *testing.T, e *env) func() error {
 				_, ann := signedIn(t, e)
-				rfMustChoose(t, e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.old@example.com"})
-				return rfChoose(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.older@example.com"})
+				mustChoose(t, e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.old@example.com"})
+				return chooseCall(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.older@example.com"})
 			}, want: claim.ErrNoPendingClaim},
 		{reason: "C1: after MigrateContent, another choice finds no pending claim", op: "Choose(ivy, DeleteOriginal) after MigrateContent",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ivy := rfDelayed(t, e)
-				rfMustSignIn(t, e, ivy.ID)
-				rfMustChoose(t, e, ivy.ID, claim.Choice{Action: claim.MigrateContent})
-				return rfChoose(e, ivy.ID, claim.Choice{Action: claim.DeleteOriginal})
+				_, ivy := delayedFixture(t, e)
+				mustSignIn(t, e, ivy.ID)
+				mustChoose(t, e, ivy.ID, claim.Choice{Action: claim.MigrateContent})
+				return chooseCall(e, ivy.ID, claim.Choice{Action: claim.DeleteOriginal})
 			}, want: claim.ErrNoPendingClaim},
 		{reason: "C1, X1: a delayed claim past its deadline has no choice left, even signed in", op: "Choose(ivy, DeleteOriginal) at 14d",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ivy := rfDelayed(t, e)
-				rfMustSignIn(t, e, ivy.ID)
+				_, ivy := delayedFixture(t, e)
+				mustSignIn(t, e, ivy.ID)
 				e.clock.Advance(window)
-				return rfChoose(e, ivy.ID, claim.Choice{Action: claim.DeleteOriginal})
+				return chooseCall(e, ivy.ID, claim.Choice{Action: claim.DeleteOriginal})
 			}, want: claim.ErrNoPendingClaim},
 		{reason: "C1: a never-claimed user has no claim to choose about", op: "Choose(nora, DeleteOriginal)",
 			setup: func(t *testing.T, e *env) func() error {
-				f := rfBase(t, e)
-				return rfChoose(e, f.nora.ID, claim.Choice{Action: claim.DeleteOriginal})
+				f := baseFixture(t, e)
+				return chooseCall(e, f.nora.ID, claim.Choice{Action: claim.DeleteOriginal})
 			}, want: claim.ErrNoPendingClaim},
 		{reason: "C1, R6: a retracted user has no claim to choose about", op: "Choose(ann, DeleteOriginal) after Retract",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ann := rfClaimed(t, e)
-				rfMustRetract(t, e, "b", ann.ID)
-				return rfChoose(e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+				_, ann := claimedFixture(t, e)
+				mustRetract(t, e, "b", ann.ID)
+				return chooseCall(e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
 			}, want: claim.ErrNoPendingClaim},
 		{reason: "C1, H2: an original account has no choice to make", op: "Choose(original, DeleteOriginal)",
 			setup: func(t *testing.T, e *env) func() error {
 				_, ann := signedIn(t, e)
-				return rfChoose(e, ann.Claim.Original, claim.Choice{Action: claim.DeleteOriginal})
+				return chooseCall(e, ann.Claim.Original, claim.Choice{Action: claim.DeleteOriginal})
 			}, want: claim.ErrNoPendingClaim},
 		{reason: "C1: MigrateContent is not a choice after an immediate claim", op: "Choose(ann, MigrateContent)",
 			setup: func(t *testing.T, e *env) func() error {
 				_, ann := signedIn(t, e)
-				return rfChoose(e, ann.ID, claim.Choice{Action: claim.MigrateContent})
+				return chooseCall(e, ann.ID, claim.Choice{Action: claim.MigrateContent})
 			}, want: claim.ErrChoiceNotAllowed},
 		{reason: "N5, C1: Action 0 (none) is bad input", op: "Choose(ann, Action 0)",
 			setup: func(t *testing.T, e *env) func() error {
 				_, ann := signedIn(t, e)
-				return rfChoose(e, ann.ID, claim.Choice{})
+				return chooseCall(e, ann.ID, claim.Choice{})
 			}, want: claim.ErrInvalidValue, field: "Choice.Action"},
 		{reason: "N3, C1: Action 99 is bad input", op: "Choose(ann, Action 99)",
 			setup: func(t *testing.T, e *env) func() error {
 				_, ann := signedIn(t, e)
-				return rfChoose(e, ann.ID, claim.Choice{Action: 99})
+				return chooseCall(e, ann.ID, claim.Choice{Action: 99})
 			}, want: claim.ErrInvalidValue, field: "Choice.Action"},
 		{reason: "N3, C1: a NewEmail with DeleteOriginal is bad input", op: "Choose(ann, DeleteOriginal + NewEmail)",
 			setup: func(t *testing.T, e *env) func() error {
 				_, ann := signedIn(t, e)
-				return rfChoose(e, ann.ID, claim.Choice{Action: claim.DeleteOriginal, NewEmail: "ann.old@example.com"})
+				return chooseCall(e, ann.ID, claim.Choice{Action: claim.DeleteOriginal, NewEmail: "ann.old@example.com"})
 			}, want: claim.ErrInvalidValue, field: "Choice.NewEmail"},
 		{reason: "N3, C1: a NewEmail with MigrateContent is bad input", op: "Choose(ivy, MigrateContent + NewEmail)",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ivy := rfDelayed(t, e)
-				rfMustSignIn(t, e, ivy.ID)
-				return rfChoose(e, ivy.ID, claim.Choice{Action: claim.MigrateContent, NewEmail: "ivy.old@example.com"})
+				_, ivy := delayedFixture(t, e)
+				mustSignIn(t, e, ivy.ID)
+				return chooseCall(e, ivy.ID, claim.Choice{Action: claim.MigrateContent, NewEmail: "ivy.old@example.com"})
 			}, want: claim.ErrInvalidValue, field: "Choice.NewEmail"},
 		{reason: "C2: ChangeEmail to an address another account has", op: "Choose(ann, ChangeEmail NORA@example.com)",
 			setup: func(t *testing.T, e *env) func() error {
 				_, ann := signedIn(t, e)
-				return rfChoose(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "NORA@example.com"})
+				return chooseCall(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "NORA@example.com"})
 			}, want: claim.ErrEmailTaken},
 		{reason: "C2: ChangeEmail to the claimed user's own address", op: "Choose(ann, ChangeEmail ann@example.com)",
 			setup: func(t *testing.T, e *env) func() error {
 				_, ann := signedIn(t, e)
-				return rfChoose(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "Ann@Example.com"})
+				return chooseCall(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "Ann@Example.com"})
 			}, want: claim.ErrEmailTaken},
 		{reason: "C2: ChangeEmail to a domain a third org has claimed", op: "Choose(ann, ChangeEmail ann@other.com)",
 			setup: func(t *testing.T, e *env) func() error {
 				_, ann := signedIn(t, e)
 				e.mustVerify(t, "c", "other.com")
-				rfMustClaimDomain(t, e, "c", "other.com")
-				return rfChoose(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann@other.com"})
+				mustClaimDomain(t, e, "c", "other.com")
+				return chooseCall(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann@other.com"})
 			}, want: claim.ErrDomainClaimedByOther},
 		{reason: "C2: ChangeEmail to a domain the claiming org has claimed", op: "Choose(ann, ChangeEmail ann.old@example.com)",
 			setup: func(t *testing.T, e *env) func() error {
 				_, ann := signedIn(t, e)
-				rfMustClaimDomain(t, e, "b", "example.com")
-				return rfChoose(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.old@example.com"})
+				mustClaimDomain(t, e, "b", "example.com")
+				return chooseCall(e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.old@example.com"})
 			}, want: claim.ErrDomainClaimedByOther},
 	})
 }
@@ -617,28 +617,28 @@ func TestRefuseDaysLeft(t *testing.T) {
 			}
 		}
 	}
-	rfRun(t, []rfCase{
+	runRefusals(t, []refusalCase{
 		{reason: "X4: DaysLeft of a never-claimed user", op: "DaysLeft(nora)",
-			setup: daysLeft(func(t *testing.T, e *env) claim.UserID { return rfBase(t, e).nora.ID }),
+			setup: daysLeft(func(t *testing.T, e *env) claim.UserID { return baseFixture(t, e).nora.ID }),
 			want:  claim.ErrNoPendingClaim},
 		{reason: "X4, R9: DaysLeft of a retracted user", op: "DaysLeft(ann) after Retract",
 			setup: daysLeft(func(t *testing.T, e *env) claim.UserID {
-				_, ann := rfClaimed(t, e)
-				rfMustRetract(t, e, "b", ann.ID)
+				_, ann := claimedFixture(t, e)
+				mustRetract(t, e, "b", ann.ID)
 				return ann.ID
 			}), want: claim.ErrNoPendingClaim},
 		{reason: "X4: DaysLeft of an original account", op: "DaysLeft(original)",
 			setup: daysLeft(func(t *testing.T, e *env) claim.UserID {
-				_, ann := rfClaimed(t, e)
+				_, ann := claimedFixture(t, e)
 				return ann.Claim.Original
 			}), want: claim.ErrNoPendingClaim},
 		{reason: "X4: DaysLeft of an original account whose user was claimed before (it carries that ended record)", op: "DaysLeft(original of a re-claimed user)",
 			setup: daysLeft(func(t *testing.T, e *env) claim.UserID {
-				f := rfBase(t, e)
+				f := baseFixture(t, e)
 				e.mustVerify(t, "c", "example.com")
 				e.mustClaim(t, "c", claim.ClaimOptions{}, f.ann.ID)
-				rfMustSignIn(t, e, f.ann.ID)
-				rfMustChoose(t, e, f.ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+				mustSignIn(t, e, f.ann.ID)
+				mustChoose(t, e, f.ann.ID, claim.Choice{Action: claim.DeleteOriginal})
 				e.mustClaim(t, "b", claim.ClaimOptions{}, f.ann.ID)
 				return e.mustGet(t, f.ann.ID).Claim.Original
 			}), want: claim.ErrNoPendingClaim},
@@ -677,24 +677,24 @@ func TestRefuseExpiryNotWrittenOnFailure(t *testing.T) {
 		{"X3, H2: DeleteUser of the original by its org", "DeleteUser(i, original)",
 			func(e *env, ivy claim.User) error { return e.svc.DeleteUser(e.ctx, "i", ivy.Claim.Original) }, claim.ErrNotFound},
 		{"X3, E2: a refused claim of the expired user (per-user refusal, call commits)", "ClaimUsers(c, ivy)",
-			func(e *env, ivy claim.User) error { return rfClaimOne(e, "c", string(ivy.ID), false) }, claim.ErrNotEligible},
+			func(e *env, ivy claim.User) error { return claimSingle(e, "c", string(ivy.ID), false) }, claim.ErrNotEligible},
 	}
 	for _, r := range rows {
 		t.Run(r.reason, func(t *testing.T) {
 			e := newEnv(t)
-			_, ivy := rfDelayed(t, e)
+			_, ivy := delayedFixture(t, e)
 			e.clock.Advance(window) // the deadline: expired, nothing persisted yet
-			before, rest := e.snapshot(t, rfOrgs...), rfRestOf(t, e)
+			before, rest := e.snapshot(t, refusalOrgs...), orgRecordsOf(t, e)
 
 			if err := r.call(e, ivy); !errors.Is(err, r.want) {
 				t.Errorf("%s = %v, want %v", r.op, err, r.want)
 			}
 
-			e.unchanged(t, before, rfOrgs...)
-			if diff := cmp.Diff(rest, rfRestOf(t, e), claimtest.CmpOptions()); diff != "" {
+			e.unchanged(t, before, refusalOrgs...)
+			if diff := cmp.Diff(rest, orgRecordsOf(t, e), claimtest.CmpOptions()); diff != "" {
 				t.Errorf("orgs or domains changed (-before +after):\n%s", diff)
 			}
-			if n := rfCount(t, e, claim.EventClaimExpired); n != 0 {
+			if n := countEvents(t, e, claim.EventClaimExpired); n != 0 {
 				t.Errorf("claim.expired events after a failed %s = %d, want 0", r.op, n)
 			}
 			// Reads show the resolved view all the same.
@@ -710,7 +710,7 @@ func TestRefuseExpiryNotWrittenOnFailure(t *testing.T) {
 			if err != nil || rep.Expired != 1 {
 				t.Errorf("Sweep() = %+v, %v; want Expired 1", rep, err)
 			}
-			if n := rfCount(t, e, claim.EventClaimExpired); n != 1 {
+			if n := countEvents(t, e, claim.EventClaimExpired); n != 1 {
 				t.Errorf("claim.expired events after Sweep = %d, want 1", n)
 			}
 			if diff := cmp.Diff(u, e.mustGet(t, ivy.ID), claimtest.CmpOptions()); diff != "" {
@@ -749,9 +749,9 @@ func TestRefuseDaysLeftBoundaries(t *testing.T) {
 		e := newEnv(t)
 		var u claim.User
 		if mode == "immediate" {
-			_, u = rfClaimed(t, e)
+			_, u = claimedFixture(t, e)
 		} else {
-			_, u = rfDelayed(t, e)
+			_, u = delayedFixture(t, e)
 		}
 		for _, r := range rows {
 			e.clock.Set(t0.Add(r.at))
@@ -767,9 +767,9 @@ func TestRefuseDaysLeftBoundaries(t *testing.T) {
 	}
 	t.Run("X4: a chosen claim has 0 days left", func(t *testing.T) {
 		e := newEnv(t)
-		_, ann := rfClaimed(t, e)
-		rfMustSignIn(t, e, ann.ID)
-		rfMustChoose(t, e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+		_, ann := claimedFixture(t, e)
+		mustSignIn(t, e, ann.ID)
+		mustChoose(t, e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
 		if got, err := e.svc.DaysLeft(e.ctx, ann.ID); err != nil || got != 0 {
 			t.Errorf("DaysLeft(chosen) = %d, %v; want 0, nil", got, err)
 		}
@@ -792,8 +792,8 @@ func TestRefuseDelayedCutoffBoundary(t *testing.T) {
 	for _, r := range rows {
 		t.Run(r.reason, func(t *testing.T) {
 			e := newEnv(t)
-			rfBase(t, e)
-			rfMustSettings(t, e, "b", claim.Settings{AllowContentMigration: true})
+			baseFixture(t, e)
+			mustSettings(t, e, "b", claim.Settings{AllowContentMigration: true})
 			e.mustOrg(t, "i", claim.Individual, r.created, claim.Settings{})
 			u := e.mustActive(t, "i", "ivy@example.com", 3)
 			var cand *claim.Candidate
@@ -859,8 +859,8 @@ func TestDelayedClaimOfInactiveUser(t *testing.T) {
 	}
 }
 
-// rfIDs returns n distinct user IDs that do not exist.
-func rfIDs(n int) []claim.UserID {
+// unknownIDs returns n distinct user IDs that do not exist.
+func unknownIDs(n int) []claim.UserID {
 	ids := make([]claim.UserID, n)
 	for i := range ids {
 		ids[i] = claim.UserID(fmt.Sprintf("usr_nobody%03d", i))
@@ -868,8 +868,8 @@ func rfIDs(n int) []claim.UserID {
 	return ids
 }
 
-// rfAddrs returns n distinct addresses of no account.
-func rfAddrs(n int) []string {
+// unknownAddrs returns n distinct addresses of no account.
+func unknownAddrs(n int) []string {
 	as := make([]string, n)
 	for i := range as {
 		as[i] = fmt.Sprintf("nobody%02d@example.com", i)
@@ -886,8 +886,8 @@ func containsReason(rs []claim.Reason, r claim.Reason) bool {
 	return false
 }
 
-// rfChoose returns the call Choose(id, ch).
-func rfChoose(e *env, id claim.UserID, ch claim.Choice) func() error {
+// chooseCall returns the call Choose(id, ch).
+func chooseCall(e *env, id claim.UserID, ch claim.Choice) func() error {
 	return func() error {
 		_, err := e.svc.Choose(e.ctx, id, ch)
 		return err
@@ -898,14 +898,14 @@ func rfChoose(e *env, id claim.UserID, ch claim.Choice) func() error {
 // the other gets ErrNoPendingClaim (C1), and the outcome is the winner's.
 func TestRaceChooseChoose(t *testing.T) {
 	won := map[claim.Action]int{}
-	for i := range ccRaceRuns {
-		var r *ccRace
+	for i := range raceRuns {
+		var r *raceWorld
 		var actions [2]claim.Action
 		if i%2 == 0 {
-			r = ccSignedInDelayed(t)
+			r = signedInDelayed(t)
 			actions = [2]claim.Action{claim.MigrateContent, claim.DeleteOriginal}
 		} else {
-			r = ccNewRace(t, claim.Immediate, claim.Verified, true)
+			r = newRace(t, claim.Immediate, claim.Verified, true)
 			if _, err := r.e.svc.SignIn(r.e.ctx, r.u.ID); err != nil {
 				t.Fatalf("SignIn() = %v", err)
 			}
@@ -921,7 +921,7 @@ func TestRaceChooseChoose(t *testing.T) {
 			}
 			fns = append(fns, func() { _, errs[k] = e.svc.Choose(e.ctx, r.u.ID, ch) })
 		}
-		ccTogether(fns...)
+		runTogether(fns...)
 		var winner claim.Action
 		switch {
 		case errs[0] == nil && errors.Is(errs[1], claim.ErrNoPendingClaim):
@@ -932,11 +932,11 @@ func TestRaceChooseChoose(t *testing.T) {
 			t.Fatalf("Choose(%v) = %v, Choose(%v) = %v; want one nil and one ErrNoPendingClaim", actions[0], errs[0], actions[1], errs[1])
 		}
 		won[winner]++
-		if resolved, _ := ccCount(t, e, claim.EventClaimResolved, r.u.ID); resolved != 1 {
+		if resolved, _ := countUserEvents(t, e, claim.EventClaimResolved, r.u.ID); resolved != 1 {
 			t.Fatalf("%d claim.resolved events, want 1", resolved)
 		}
 		got := e.mustGet(t, r.u.ID)
-		_, deleted := ccCount(t, e, claim.EventContentDeleted, r.orig)
+		_, deleted := countUserEvents(t, e, claim.EventContentDeleted, r.orig)
 		kept, keptErr := e.svc.UserByEmail(e.ctx, "kept@elsewhere.example")
 		switch winner {
 		case claim.MigrateContent:
@@ -969,9 +969,9 @@ func TestRaceChooseChoose(t *testing.T) {
 // even the expiry it noticed). A nanosecond before the deadline the
 // choice wins whichever runs first, and the sweep has nothing to do.
 func TestRaceChooseSweep(t *testing.T) {
-	for i := range ccRaceRuns {
+	for i := range raceRuns {
 		atDeadline := i%2 == 0
-		r := ccSignedInDelayed(t)
+		r := signedInDelayed(t)
 		e := r.e
 		u := e.mustGet(t, r.u.ID)
 		if atDeadline {
@@ -982,16 +982,16 @@ func TestRaceChooseSweep(t *testing.T) {
 		action := []claim.Action{claim.MigrateContent, claim.DeleteOriginal}[i/2%2]
 		var chooseErr, sweepErr error
 		var rep claim.SweepReport
-		ccTogether(
+		runTogether(
 			func() { _, chooseErr = e.svc.Choose(e.ctx, u.ID, claim.Choice{Action: action}) },
 			func() { rep, sweepErr = e.svc.Sweep(e.ctx) },
 		)
 		if sweepErr != nil {
 			t.Fatalf("Sweep() = %v", sweepErr)
 		}
-		expired, _ := ccCount(t, e, claim.EventClaimExpired, u.ID)
-		resolved, _ := ccCount(t, e, claim.EventClaimResolved, u.ID)
-		_, moved := ccCount(t, e, claim.EventContentMigrated, u.ID)
+		expired, _ := countUserEvents(t, e, claim.EventClaimExpired, u.ID)
+		resolved, _ := countUserEvents(t, e, claim.EventClaimResolved, u.ID)
+		_, moved := countUserEvents(t, e, claim.EventContentMigrated, u.ID)
 		got := e.mustGet(t, u.ID)
 		if atDeadline {
 			if !errors.Is(chooseErr, claim.ErrNoPendingClaim) {
@@ -1027,9 +1027,9 @@ func TestRaceChooseSweep(t *testing.T) {
 // its only reason (E6); there is one original, held by the winner.
 func TestRaceClaimClaim(t *testing.T) {
 	won := map[claim.OrgID]int{}
-	for i := range ccRaceRuns {
+	for i := range raceRuns {
 		mode := []claim.Mode{claim.Immediate, claim.Delayed}[i%2]
-		r := ccNewRace(t, mode, claim.Verified, false)
+		r := newRace(t, mode, claim.Verified, false)
 		e := r.e
 		res := map[claim.OrgID][]claim.Result{}
 		var mu sync.Mutex
@@ -1045,7 +1045,7 @@ func TestRaceClaimClaim(t *testing.T) {
 				mu.Unlock()
 			}
 		}
-		ccTogether(claimBy("b"), claimBy("c"))
+		runTogether(claimBy("b"), claimBy("c"))
 		if len(res["b"]) != 1 || len(res["c"]) != 1 {
 			t.Fatalf("results: %+v", res)
 		}
@@ -1083,8 +1083,8 @@ func TestRaceClaimClaim(t *testing.T) {
 	t.Logf("winners: %v", won)
 }
 
-// ccCount counts the events of the type about the user.
-func ccCount(t *testing.T, e *env, typ string, id claim.UserID) (n, content int) {
+// countUserEvents counts the events of the type about the user.
+func countUserEvents(t *testing.T, e *env, typ string, id claim.UserID) (n, content int) {
 	t.Helper()
 	for ev, err := range e.svc.Events(e.ctx, 0) {
 		if err != nil {
@@ -1098,10 +1098,10 @@ func ccCount(t *testing.T, e *env, typ string, id claim.UserID) (n, content int)
 	return n, content
 }
 
-// ccSignedInDelayed claims a user with a delayed claim and signs it in.
-func ccSignedInDelayed(t *testing.T) *ccRace {
+// signedInDelayed claims a user with a delayed claim and signs it in.
+func signedInDelayed(t *testing.T) *raceWorld {
 	t.Helper()
-	r := ccNewRace(t, claim.Delayed, claim.Verified, true)
+	r := newRace(t, claim.Delayed, claim.Verified, true)
 	if _, err := r.e.svc.SignIn(r.e.ctx, r.u.ID); err != nil {
 		t.Fatalf("SignIn() = %v", err)
 	}
@@ -1175,28 +1175,28 @@ func benchWorld(b *testing.B, n int) (*env, []claim.UserID) {
 	return e, ids
 }
 
-// TestClaimDryRunProperty (L1): for drawn worlds (rpPopulate: users of
+// TestClaimDryRunProperty (L1): for drawn worlds (populate: users of
 // several orgs in every state, some with an earlier claim) and drawn
 // lists of inputs — the world's users, originals, unknown and malformed
 // IDs or addresses, repeats — ClaimUsers and ClaimEmails with DryRun
 // return exactly what the real call then returns, results and error, and
 // the dry run leaves the store as it was (every record compared).
 func TestClaimDryRunProperty(t *testing.T) {
-	rpCheck(t, func(rt *rapid.T, tb testing.TB) { dryRunProperty(rt, tb, claim.NewMemoryStore()) })
+	rapidCheck(t, func(rt *rapid.T, tb testing.TB) { dryRunProperty(rt, tb, claim.NewMemoryStore()) })
 }
 
 // TestClaimDryRunPropertyPostgres is TestClaimDryRunProperty on the
 // PostgreSQL store (see TestStateMachinePostgres for the environment).
 func TestClaimDryRunPropertyPostgres(t *testing.T) {
-	store, empty := smPostgresStore(t)
-	smChecks(t, 20, func(rt *rapid.T) {
+	store, empty := postgresStore(t)
+	rapidChecks(t, 20, func(rt *rapid.T) {
 		empty(t)
-		dryRunProperty(rt, rpTB{TB: t, rt: rt}, store)
+		dryRunProperty(rt, rapidTB{TB: t, rt: rt}, store)
 	})
 }
 
 func dryRunProperty(t *rapid.T, tb testing.TB, store claim.Store) {
-	p := rpPopulateOn(t, tb, store, "b")
+	p := populateOn(t, tb, store, "b")
 	e := p.e
 	byEmail := rapid.Bool().Draw(t, "ClaimEmails")
 	var pool []string
@@ -1218,7 +1218,7 @@ func dryRunProperty(t *rapid.T, tb testing.TB, store claim.Store) {
 	opts := claim.ClaimOptions{
 		Acknowledge:   rapid.IntRange(0, 9).Draw(t, "acknowledge") > 0,
 		ImmediateOnly: rapid.Bool().Draw(t, "ImmediateOnly"),
-		Licenses:      rapid.SliceOfN(rapid.SampledFrom(append(rpLicenses, " ")), 0, 2).Draw(t, "licenses"),
+		Licenses:      rapid.SliceOfN(rapid.SampledFrom(append(drawnLicenses, " ")), 0, 2).Draw(t, "licenses"),
 	}
 	call := func(o claim.ClaimOptions) ([]claim.Result, error) {
 		if byEmail {

@@ -64,7 +64,7 @@ func sentinelOf(err error) string {
 }
 
 func TestExportClaimable(t *testing.T) {
-	e := csvEnv(t)
+	e := importEnv(t)
 	e.mustUser(t, "ent", "zed@example.com", 0)
 	// Names a spreadsheet would run as formulas, and one with a quote and
 	// a comma.
@@ -88,7 +88,7 @@ func TestExportClaimable(t *testing.T) {
 // TestExportClaimableRefusals: the org-level refusals and a writer's
 // error, for the export and the template (S2), nothing written.
 func TestExportClaimableRefusals(t *testing.T) {
-	e := csvEnv(t)
+	e := importEnv(t)
 	e.mustOrg(t, "sync", claim.Enterprise, t0, claim.Settings{DirectorySync: true})
 	before := e.snapshot(t, "b", "old", "ent")
 	for name, export := range map[string]func(context.Context, claim.OrgID, io.Writer) error{
@@ -137,7 +137,7 @@ func TestEscapeCell(t *testing.T) {
 }
 
 func TestImportClaimsExported(t *testing.T) {
-	e := csvEnv(t)
+	e := importEnv(t)
 	file := e.export(t, "b")
 	var onRow []claim.RowResult
 	var progress []int
@@ -232,7 +232,7 @@ func TestImportClaimsRows(t *testing.T) {
 			claimed: 1, rows: []string{"2 nobody@example.com: ErrNotFound"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := csvEnv(t)
+			e := importEnv(t)
 			// The dry run forecasts the real run exactly and changes nothing.
 			before := e.snapshot(t, "b", "old", "ent")
 			opts := c.opts
@@ -288,7 +288,7 @@ func TestImportClaimsRows(t *testing.T) {
 
 // A refused row says why in its error.
 func TestImportClaimsRowErrors(t *testing.T) {
-	e := csvEnv(t)
+	e := importEnv(t)
 	rep, err := e.importString("b", "User ID/Email (Required),Claim Type,Meetings\nbob@example.com,Delayed,\ndee@example.com,,\nann@example.com,,sure\n", claim.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -329,7 +329,7 @@ func TestImportClaimsRefusedCalls(t *testing.T) {
 		{name: "V3: only a BOM", org: "b", file: "\uFEFF", opts: claim.ImportOptions{Acknowledge: true}, want: claim.ErrInvalidValue, field: "header"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := csvEnv(t)
+			e := importEnv(t)
 			e.mustOrg(t, "sync", claim.Enterprise, t0, claim.Settings{DirectorySync: true})
 			before := e.snapshot(t, "b", "old", "ent", "sync")
 			for _, dry := range []bool{false, true} {
@@ -376,7 +376,7 @@ func TestImportClaimsMalformed(t *testing.T) {
 		{name: "binary data", rest: "bob@example.com,TRUE\n\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xc8\x00", line: 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := csvEnv(t)
+			e := importEnv(t)
 			rep, err := e.importString("b", header+c.rest, claim.ImportOptions{})
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) || !errors.Is(err, claim.ErrInvalidValue) {
@@ -587,7 +587,7 @@ func FuzzImportClaims(f *testing.F) {
 	f.Add([]byte("User ID/Email (Required),Claim\nann@example.com\nbob@example.com,TRUE,x\n")) // field counts
 	f.Add([]byte("User ID/Email (Required)\nANN@EXAMPLE.COM.\n\"bob@example.com\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e := csvEnv(t)
+		e := importEnv(t)
 		e.mustUser(t, "ent", "-x@example.com", 0)
 		dry, dryErr := e.svc.ImportClaims(e.ctx, "b", bytes.NewReader(data), claim.ImportOptions{Acknowledge: true, DryRun: true})
 		var seen []claim.RowResult
@@ -646,7 +646,7 @@ func FuzzImportClaims(f *testing.F) {
 // A record of just under 1 MiB is read: the limit is on length, not on
 // content.
 func TestImportClaimsLongRecord(t *testing.T) {
-	e := csvEnv(t)
+	e := importEnv(t)
 	name := strings.Repeat("x", 1<<20-100)
 	rep, err := e.importString("b", "First Name,User ID/Email (Required)\n"+name+",ann@example.com\n"+name+",bob@example.com\n", claim.ImportOptions{})
 	if err != nil || rep.Claimed != 2 {
@@ -783,7 +783,7 @@ func TestImportClaimsOrgChangesMidImport(t *testing.T) {
 // Claim FALSE skips a row whatever its other cells say; a bad Claim cell
 // is refused before the address is looked at (rule 3).
 func TestImportClaimsCellOrder(t *testing.T) {
-	e := csvEnv(t)
+	e := importEnv(t)
 	rep, err := e.importString("b", "User ID/Email (Required),Claim Type,Claim\nnot-an-address,Later,FALSE\nnot-an-address,,maybe\nnot-an-address,Later,\nAnn@Example.COM,,maybe\n", claim.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -958,7 +958,7 @@ func (r *rowsReader) Read(p []byte) (int, error) {
 // with the exported modes (V1, V2, M3), every cell of the file opens as
 // text (V5), and the names read back exactly.
 func TestCSVRoundTrip(t *testing.T) {
-	rpCheck(t, func(rt *rapid.T, tb testing.TB) {
+	rapidCheck(t, func(rt *rapid.T, tb testing.TB) {
 		e := newEnv(tb)
 		licenses := rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"Meetings", "Calling", "=Evil", "-Messaging", "@Board"}), 0, 3, rapid.ID).Draw(rt, "licenses")
 		e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: rapid.Bool().Draw(rt, "migration"), AutoLicenses: licenses})
@@ -988,7 +988,7 @@ func TestCSVRoundTrip(t *testing.T) {
 			dom := rapid.SampledFrom([]string{"example.com", "other.org"}).Draw(rt, "domain")
 			local := rapid.SampledFrom([]string{"u", "-u", "+u", "=u", "'u", "u.x"}).Draw(rt, "local")
 			nu := claim.NewUser{Email: fmt.Sprintf("%s%d@%s", local, i, dom),
-				FirstName: csvName().Draw(rt, "first"), LastName: csvName().Draw(rt, "last"), DisplayName: csvName().Draw(rt, "display")}
+				FirstName: drawName().Draw(rt, "first"), LastName: drawName().Draw(rt, "last"), DisplayName: drawName().Draw(rt, "display")}
 			if _, err := e.svc.AddUser(e.ctx, org, nu); err != nil {
 				rt.Fatalf("AddUser(%+v) = %v", nu, err)
 			}
@@ -1087,10 +1087,10 @@ func TestCSVRoundTrip(t *testing.T) {
 	})
 }
 
-// csvName draws a name made of the characters a CSV file and a
+// drawName draws a name made of the characters a CSV file and a
 // spreadsheet treat specially: formula starts, quotes, commas, line
 // breaks, NUL, and non-ASCII text.
-func csvName() *rapid.Generator[string] {
+func drawName() *rapid.Generator[string] {
 	// No line breaks or NUL: the limits refuse them in names (limits.go).
 	parts := []string{"=", "+", "-", "@", "\t", "'", "\"", ",", ";", " ", "a", "Zoë", "李", "Ω", "😀",
 		"=SUM(A1)", "@cmd", "-2+3", "\u200f", "\u2028x"}
@@ -1114,7 +1114,7 @@ func licensesOrNil(l []string) []string {
 // TestExportTemplate (S2): the template is the export's header line alone,
 // the same columns in the same order, the org's license columns included.
 func TestExportTemplate(t *testing.T) {
-	e := csvEnv(t)
+	e := importEnv(t)
 	var buf bytes.Buffer
 	if err := e.svc.ExportTemplate(e.ctx, "b", &buf); err != nil {
 		t.Fatalf("ExportTemplate(b) = %v", err)
@@ -1134,7 +1134,7 @@ func TestExportTemplate(t *testing.T) {
 // — imports, and claims those users with the modes and licenses the
 // cells ask for.
 func TestTemplateRoundTrip(t *testing.T) {
-	e := csvEnv(t)
+	e := importEnv(t)
 	var buf bytes.Buffer
 	if err := e.svc.ExportTemplate(e.ctx, "b", &buf); err != nil {
 		t.Fatalf("ExportTemplate(b) = %v", err)
@@ -1175,7 +1175,7 @@ func TestTemplateRoundTrip(t *testing.T) {
 // Mac text) is refused with an error that says so and names line 1, before
 // any row is claimed (V3).
 func TestImportBareCR(t *testing.T) {
-	e := csvEnv(t)
+	e := importEnv(t)
 	rep, err := e.importString("b", "User ID/Email (Required),Claim\rcy@example.com,TRUE\r", claim.ImportOptions{})
 	var pe *csv.ParseError
 	if !errors.As(err, &pe) || !errors.Is(err, claim.ErrInvalidValue) {
@@ -1200,7 +1200,7 @@ func TestImportBareCR(t *testing.T) {
 // and counts the rest in Omitted (V2).
 func TestImportDefaultMaxReportRows(t *testing.T) {
 	const extra = 5
-	e := csvEnv(t)
+	e := importEnv(t)
 	rep, err := e.svc.ImportClaims(t.Context(), "b", &refusedRows{n: claim.DefaultMaxReportRows + extra}, claim.ImportOptions{Acknowledge: true})
 	if err != nil {
 		t.Fatalf("ImportClaims = %v", err)
@@ -1238,7 +1238,7 @@ func TestImportMaxReportRows(t *testing.T) {
 		{"a negative bound keeps none", -1, 0, 9},
 	} {
 		t.Run(c.reason, func(t *testing.T) {
-			e := csvEnv(t)
+			e := importEnv(t)
 			var seen []int
 			rep, err := e.importString("b", text.String(), claim.ImportOptions{MaxReportRows: c.max,
 				OnRow: func(r claim.RowResult) { seen = append(seen, r.Line) }})
@@ -1285,7 +1285,7 @@ func TestImportRefusedPeakHeap(t *testing.T) {
 	}
 	for _, onRow := range []bool{false, true} {
 		t.Run(fmt.Sprintf("OnRow=%v", onRow), func(t *testing.T) {
-			e := csvEnv(t)
+			e := importEnv(t)
 			runtime.GC()
 			_, base := heapBytes()
 			var peak, peakLive uint64
@@ -1432,7 +1432,7 @@ func TestCSVRoundTripLimits(t *testing.T) {
 		rapid.Check(t, prop(func(testing.TB) claim.Store { return claim.NewMemoryStore() }))
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
-		store, empty := smPostgresStore(t)
+		store, empty := postgresStore(t)
 		rapid.Check(t, prop(func(tb testing.TB) claim.Store { empty(tb); return store }))
 	})
 }

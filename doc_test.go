@@ -95,7 +95,7 @@ func moduleText(t *testing.T, all bool) map[string]string {
 			return nil
 		}
 		ext := filepath.Ext(path)
-		if path == "rules_test.go" || ext != ".go" && ext != ".md" && ext != ".sql" {
+		if path == "doc_test.go" || ext != ".go" && ext != ".md" && ext != ".sql" {
 			return nil
 		}
 		b, err := os.ReadFile(path)

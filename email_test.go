@@ -58,15 +58,15 @@ func TestRefuseInvalidEmail(t *testing.T) {
 		{"local part of 65", strings.Repeat("l", 65) + "@example.com"},
 		{"address literal", "ann@[192.0.2.1]"},
 		{"unclosed angle", "Ann <ann@example.com"},
-		{"over 254 octets", strings.Repeat("l", 64) + "@" + rfDomainOf(190, 63)},
+		{"over 254 octets", strings.Repeat("l", 64) + "@" + domainOfLen(190, 63)},
 	}
-	var cases []rfCase
+	var cases []refusalCase
 	for _, b := range bad {
 		cases = append(cases,
-			rfCase{
+			refusalCase{
 				reason: "N1: AddUser refuses an address with " + b.why, op: fmt.Sprintf("AddUser(a, %q)", b.addr),
 				setup: func(t *testing.T, e *env) func() error {
-					rfBase(t, e)
+					baseFixture(t, e)
 					return func() error {
 						_, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: b.addr})
 						return err
@@ -74,18 +74,18 @@ func TestRefuseInvalidEmail(t *testing.T) {
 				},
 				want: claim.ErrInvalidEmail, field: "NewUser.Email",
 			},
-			rfCase{
+			refusalCase{
 				reason: "N1: ClaimEmails refuses an address with " + b.why + " in its result", op: fmt.Sprintf("ClaimEmails(b, %q)", b.addr),
 				setup: func(t *testing.T, e *env) func() error {
-					rfBase(t, e)
-					return func() error { return rfClaimOne(e, "b", b.addr, true) }
+					baseFixture(t, e)
+					return func() error { return claimSingle(e, "b", b.addr, true) }
 				},
 				want: claim.ErrInvalidEmail, field: "addresses[0]",
 			},
-			rfCase{
+			refusalCase{
 				reason: "N1: UserByEmail refuses an address with " + b.why, op: fmt.Sprintf("UserByEmail(%q)", b.addr),
 				setup: func(t *testing.T, e *env) func() error {
-					rfBase(t, e)
+					baseFixture(t, e)
 					return func() error {
 						_, err := e.svc.UserByEmail(e.ctx, b.addr)
 						return err
@@ -93,10 +93,10 @@ func TestRefuseInvalidEmail(t *testing.T) {
 				},
 				want: claim.ErrInvalidEmail, field: "email",
 			},
-			rfCase{
+			refusalCase{
 				reason: "N1: Eligibility refuses an address with " + b.why, op: fmt.Sprintf("Eligibility(b, %q)", b.addr),
 				setup: func(t *testing.T, e *env) func() error {
-					rfBase(t, e)
+					baseFixture(t, e)
 					return func() error {
 						_, err := e.svc.Eligibility(e.ctx, "b", b.addr)
 						return err
@@ -104,11 +104,11 @@ func TestRefuseInvalidEmail(t *testing.T) {
 				},
 				want: claim.ErrInvalidEmail, field: "email",
 			},
-			rfCase{
+			refusalCase{
 				reason: "C2, N1: Choose refuses a NewEmail with " + b.why, op: fmt.Sprintf("Choose(ann, ChangeEmail %q)", b.addr),
 				setup: func(t *testing.T, e *env) func() error {
-					_, ann := rfClaimed(t, e)
-					rfMustSignIn(t, e, ann.ID)
+					_, ann := claimedFixture(t, e)
+					mustSignIn(t, e, ann.ID)
 					return func() error {
 						_, err := e.svc.Choose(e.ctx, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: b.addr})
 						return err
@@ -119,10 +119,10 @@ func TestRefuseInvalidEmail(t *testing.T) {
 		)
 	}
 	cases = append(cases,
-		rfCase{
+		refusalCase{
 			reason: "N1: a display name where a bare address is expected is refused", op: `UserByEmail("Ann <ann@example.com>")`,
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
+				baseFixture(t, e)
 				return func() error {
 					_, err := e.svc.UserByEmail(e.ctx, "Ann <ann@example.com>")
 					return err
@@ -130,10 +130,10 @@ func TestRefuseInvalidEmail(t *testing.T) {
 			},
 			want: claim.ErrInvalidEmail, field: "email",
 		},
-		rfCase{
+		refusalCase{
 			reason: "N4: AddUser refuses an address ending in .convert-user.local", op: "AddUser(a, x@example.com.convert-user.local)",
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
+				baseFixture(t, e)
 				return func() error {
 					_, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: "x@example.com.convert-user.local"})
 					return err
@@ -141,10 +141,10 @@ func TestRefuseInvalidEmail(t *testing.T) {
 			},
 			want: claim.ErrInvalidEmail, field: "NewUser.Email",
 		},
-		rfCase{
+		refusalCase{
 			reason: "N4: AddUser refuses the reserved suffix in any case and with a display name", op: "AddUser(a, X <X@Example.COM.Convert-User.Local>)",
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
+				baseFixture(t, e)
 				return func() error {
 					_, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: "X <X@Example.COM.Convert-User.Local>"})
 					return err
@@ -152,11 +152,11 @@ func TestRefuseInvalidEmail(t *testing.T) {
 			},
 			want: claim.ErrInvalidEmail, field: "NewUser.Email",
 		},
-		rfCase{
+		refusalCase{
 			reason: "N4, C2: ChangeEmail refuses an address ending in .convert-user.local", op: "Choose(ann, ChangeEmail reserved)",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ann := rfClaimed(t, e)
-				rfMustSignIn(t, e, ann.ID)
+				_, ann := claimedFixture(t, e)
+				mustSignIn(t, e, ann.ID)
 				return func() error {
 					_, err := e.svc.Choose(e.ctx, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann2@example.com.convert-user.local"})
 					return err
@@ -164,30 +164,30 @@ func TestRefuseInvalidEmail(t *testing.T) {
 			},
 			want: claim.ErrInvalidEmail, field: "Choice.NewEmail",
 		},
-		rfCase{
+		refusalCase{
 			reason: "N4: claiming a 240-octet address is refused: its original's address would exceed 254 octets", op: "ClaimUsers(b, long)",
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
-				e.mustVerify(t, "b", rfLongDomain)
-				u := e.mustActive(t, "a", rfLongAddr(240), 4)
-				return func() error { return rfClaimOne(e, "b", string(u.ID), false) }
+				baseFixture(t, e)
+				e.mustVerify(t, "b", longDomain)
+				u := e.mustActive(t, "a", longAddr(240), 4)
+				return func() error { return claimSingle(e, "b", string(u.ID), false) }
 			},
 			want: claim.ErrInvalidEmail,
 		},
-		rfCase{
+		refusalCase{
 			reason: "N4: the same 240-octet address by ClaimEmails is refused in its result", op: "ClaimEmails(b, long)",
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
-				e.mustVerify(t, "b", rfLongDomain)
-				u := e.mustActive(t, "a", rfLongAddr(240), 4)
-				return func() error { return rfClaimOne(e, "b", u.Email, true) }
+				baseFixture(t, e)
+				e.mustVerify(t, "b", longDomain)
+				u := e.mustActive(t, "a", longAddr(240), 4)
+				return func() error { return claimSingle(e, "b", u.Email, true) }
 			},
 			want: claim.ErrInvalidEmail,
 		},
-		rfCase{
+		refusalCase{
 			reason: "N3: AddUser refuses a negative Content", op: "AddUser(a, Content -1)",
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
+				baseFixture(t, e)
 				return func() error {
 					_, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: "neg@example.com", Content: -1})
 					return err
@@ -196,7 +196,7 @@ func TestRefuseInvalidEmail(t *testing.T) {
 			want: claim.ErrInvalidValue, field: "NewUser.Content",
 		},
 	)
-	rfRun(t, cases)
+	runRefusals(t, cases)
 }
 
 // TestTrailingDotAddress: N1 removes one trailing dot from an address's

@@ -172,40 +172,41 @@ func (e *env) unchanged(tb testing.TB, before world, orgs ...claim.OrgID) {
 	}
 }
 
-// Refusals (must-show item 4): every refusal of the rules in docs/rules.md — and
+// Refusal fixtures. Refusals (must-show item 4), tested in the file of
+// each operation's unit: every refusal of the rules in docs/rules.md — and
 // the input rules of section 2, G1 and the Policy — is checked with
 // errors.Is against its sentinel, and the world (users of every org, the
 // whole event log, org records and domain records) is compared before and
 // after: a refused operation changes nothing (N3, O2).
 
-// rfOrgs are the orgs a refusal row may touch; snapshots cover all of them
+// refusalOrgs are the orgs a refusal row may touch; snapshots cover all of them
 // (an org that does not exist is recorded as absent).
-var rfOrgs = []claim.OrgID{"a", "b", "c", "i", "zz"}
+var refusalOrgs = []claim.OrgID{"a", "b", "c", "i", "zz"}
 
-// rfFix is the common world of a row: org a (Enterprise, has not verified
+// rowFixture is the common world of a row: org a (Enterprise, has not verified
 // example.com) with ann (Active, 7 content items) and nora (Not
 // Verified); org b (Enterprise) has verified example.com; org c
 // (Enterprise) has verified nothing.
-type rfFix struct {
+type rowFixture struct {
 	ann, nora claim.User
 }
 
-func rfBase(tb testing.TB, e *env) rfFix {
+func baseFixture(tb testing.TB, e *env) rowFixture {
 	tb.Helper()
 	e.mustOrg(tb, "a", claim.Enterprise, time.Time{}, claim.Settings{})
 	e.mustOrg(tb, "b", claim.Enterprise, time.Time{}, claim.Settings{})
 	e.mustOrg(tb, "c", claim.Enterprise, time.Time{}, claim.Settings{})
 	e.mustVerify(tb, "b", "example.com")
-	return rfFix{
+	return rowFixture{
 		ann:  e.mustActive(tb, "a", "ann@example.com", 7),
 		nora: e.mustUser(tb, "a", "nora@example.com", 2),
 	}
 }
 
-// rfClaimed is rfBase with ann claimed (immediately) by b.
-func rfClaimed(tb testing.TB, e *env) (rfFix, claim.User) {
+// claimedFixture is baseFixture with ann claimed (immediately) by b.
+func claimedFixture(tb testing.TB, e *env) (rowFixture, claim.User) {
 	tb.Helper()
-	f := rfBase(tb, e)
+	f := baseFixture(tb, e)
 	e.mustClaim(tb, "b", claim.ClaimOptions{}, f.ann.ID)
 	u := e.mustGet(tb, f.ann.ID)
 	if u.Claim == nil || u.Claim.Mode != claim.Immediate {
@@ -214,15 +215,15 @@ func rfClaimed(tb testing.TB, e *env) (rfFix, claim.User) {
 	return f, u
 }
 
-// rfDelayed is rfBase plus org i (Individual, created before the cutoff)
+// delayedFixture is baseFixture plus org i (Individual, created before the cutoff)
 // with ivy (Active, 3 content items), claimed by b with a delayed claim
 // (b allows content migration).
-func rfDelayed(tb testing.TB, e *env) (rfFix, claim.User) {
+func delayedFixture(tb testing.TB, e *env) (rowFixture, claim.User) {
 	tb.Helper()
-	f := rfBase(tb, e)
+	f := baseFixture(tb, e)
 	e.mustOrg(tb, "i", claim.Individual, oldOrgDate, claim.Settings{})
 	ivy := e.mustActive(tb, "i", "ivy@example.com", 3)
-	rfMustSettings(tb, e, "b", claim.Settings{AllowContentMigration: true})
+	mustSettings(tb, e, "b", claim.Settings{AllowContentMigration: true})
 	res := e.mustClaim(tb, "b", claim.ClaimOptions{}, ivy.ID)
 	if res[0].Mode != claim.Delayed {
 		tb.Fatalf("ClaimUsers(b, ivy) mode = %v, want Delayed", res[0].Mode)
@@ -230,45 +231,45 @@ func rfDelayed(tb testing.TB, e *env) (rfFix, claim.User) {
 	return f, e.mustGet(tb, ivy.ID)
 }
 
-func rfMustSignIn(tb testing.TB, e *env, id claim.UserID) {
+func mustSignIn(tb testing.TB, e *env, id claim.UserID) {
 	tb.Helper()
 	if _, err := e.svc.SignIn(e.ctx, id); err != nil {
 		tb.Fatalf("SignIn(%s) = %v", id, err)
 	}
 }
 
-func rfMustClaimDomain(tb testing.TB, e *env, org claim.OrgID, domain string) {
+func mustClaimDomain(tb testing.TB, e *env, org claim.OrgID, domain string) {
 	tb.Helper()
 	if err := e.svc.ClaimDomain(e.ctx, org, domain); err != nil {
 		tb.Fatalf("ClaimDomain(%s, %s) = %v", org, domain, err)
 	}
 }
 
-func rfMustChoose(tb testing.TB, e *env, id claim.UserID, ch claim.Choice) {
+func mustChoose(tb testing.TB, e *env, id claim.UserID, ch claim.Choice) {
 	tb.Helper()
 	if _, err := e.svc.Choose(e.ctx, id, ch); err != nil {
 		tb.Fatalf("Choose(%s, %+v) = %v", id, ch, err)
 	}
 }
 
-func rfMustRetract(tb testing.TB, e *env, org claim.OrgID, id claim.UserID) {
+func mustRetract(tb testing.TB, e *env, org claim.OrgID, id claim.UserID) {
 	tb.Helper()
 	if err := e.svc.Retract(e.ctx, org, id); err != nil {
 		tb.Fatalf("Retract(%s, %s) = %v", org, id, err)
 	}
 }
 
-func rfMustDeactivate(tb testing.TB, e *env, org claim.OrgID, id claim.UserID) {
+func mustDeactivate(tb testing.TB, e *env, org claim.OrgID, id claim.UserID) {
 	tb.Helper()
 	if _, err := e.svc.Deactivate(e.ctx, org, id); err != nil {
 		tb.Fatalf("Deactivate(%s, %s) = %v", org, id, err)
 	}
 }
 
-// rfClaimOne claims one input into org with the acknowledgement and
+// claimSingle claims one input into org with the acknowledgement and
 // returns its Result.Err. A call-level error is reported as an error that
 // wraps no sentinel, so a row wanting a per-user refusal fails on it.
-func rfClaimOne(e *env, org claim.OrgID, input string, byEmail bool) error {
+func claimSingle(e *env, org claim.OrgID, input string, byEmail bool) error {
 	var res []claim.Result
 	var err error
 	opts := claim.ClaimOptions{Acknowledge: true}
@@ -286,8 +287,8 @@ func rfClaimOne(e *env, org claim.OrgID, input string, byEmail bool) error {
 	return res[0].Err
 }
 
-// rfFirstErr returns the first error of an iterator (nil if none).
-func rfFirstErr[T any](seq func(func(T, error) bool)) error {
+// firstErr returns the first error of an iterator (nil if none).
+func firstErr[T any](seq func(func(T, error) bool)) error {
 	for _, err := range seq {
 		if err != nil {
 			return err
@@ -296,18 +297,18 @@ func rfFirstErr[T any](seq func(func(T, error) bool)) error {
 	return nil
 }
 
-// rfLongDomain is a valid 180-octet domain: labels of 63, 63, 48 and 3.
-var rfLongDomain = strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 48) + ".com"
+// longDomain is a valid 180-octet domain: labels of 63, 63, 48 and 3.
+var longDomain = strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 48) + ".com"
 
-// rfLongAddr returns an address of n octets on rfLongDomain (n between
+// longAddr returns an address of n octets on longDomain (n between
 // 183 and 245, so that the local part stays within 64).
-func rfLongAddr(n int) string {
-	return strings.Repeat("x", n-1-len(rfLongDomain)) + "@" + rfLongDomain
+func longAddr(n int) string {
+	return strings.Repeat("x", n-1-len(longDomain)) + "@" + longDomain
 }
 
-// rfDomainOf returns a valid-looking domain of exactly n octets whose
+// domainOfLen returns a valid-looking domain of exactly n octets whose
 // labels are at most label octets long.
-func rfDomainOf(n, label int) string {
+func domainOfLen(n, label int) string {
 	var b strings.Builder
 	for b.Len() < n {
 		if b.Len() > 0 {
@@ -318,14 +319,14 @@ func rfDomainOf(n, label int) string {
 	}
 	s := b.String()
 	if strings.HasSuffix(s, ".") || len(s) != n {
-		panic(fmt.Sprintf("rfDomainOf(%d, %d) = %q", n, label, s))
+		panic(fmt.Sprintf("domainOfLen(%d, %d) = %q", n, label, s))
 	}
 	return s
 }
 
-// rfCase is one refusal: after setup, call must fail with want and change
+// refusalCase is one refusal: after setup, call must fail with want and change
 // nothing.
-type rfCase struct {
+type refusalCase struct {
 	reason string                                  // the rule ID and a sentence
 	op     string                                  // the call, for messages: "SignIn(nora)"
 	opts   []claim.Option                          // options of the Service, if any
@@ -339,29 +340,29 @@ type rfCase struct {
 	reasons []claim.Reason // when set: the error is a *RefusalError with exactly these Reasons
 }
 
-func rfRun(t *testing.T, cases []rfCase) {
+func runRefusals(t *testing.T, cases []refusalCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.reason, func(t *testing.T) {
 			e := newEnv(t, c.opts...)
 			call := c.setup(t, e)
-			before, rest := e.snapshot(t, rfOrgs...), rfRestOf(t, e)
+			before, rest := e.snapshot(t, refusalOrgs...), orgRecordsOf(t, e)
 
 			err := call()
 
 			if !errors.Is(err, c.want) {
 				t.Errorf("%s = %v, want %v", c.op, err, c.want)
 			}
-			rfCheckErr(t, c, err)
-			e.unchanged(t, before, rfOrgs...)
-			if diff := cmp.Diff(rest, rfRestOf(t, e), claimtest.CmpOptions()); diff != "" {
+			checkRefusal(t, c, err)
+			e.unchanged(t, before, refusalOrgs...)
+			if diff := cmp.Diff(rest, orgRecordsOf(t, e), claimtest.CmpOptions()); diff != "" {
 				t.Errorf("orgs or domains changed by a refused %s (-before +after):\n%s", c.op, diff)
 			}
 		})
 	}
 }
 
-func rfCheckErr(t *testing.T, c rfCase, err error) {
+func checkRefusal(t *testing.T, c refusalCase, err error) {
 	t.Helper()
 	for _, s := range c.also {
 		if !errors.Is(err, s) {
@@ -405,15 +406,15 @@ func rfCheckErr(t *testing.T, c rfCase, err error) {
 	}
 }
 
-// rfPolicy returns WithPolicy of the default policy changed by edit.
-func rfPolicy(edit func(*claim.Policy)) claim.Option {
+// editPolicy returns WithPolicy of the default policy changed by edit.
+func editPolicy(edit func(*claim.Policy)) claim.Option {
 	p := claim.DefaultPolicy()
 	edit(&p)
 	return claim.WithPolicy(p)
 }
 
-// rfCount counts the events of a type in the log.
-func rfCount(tb testing.TB, e *env, typ string) int {
+// countEvents counts the events of a type in the log.
+func countEvents(tb testing.TB, e *env, typ string) int {
 	tb.Helper()
 	n := 0
 	for ev, err := range e.svc.Events(e.ctx, 0) {
@@ -427,7 +428,7 @@ func rfCount(tb testing.TB, e *env, typ string) int {
 	return n
 }
 
-func ccNewRace(t *testing.T, mode claim.Mode, prev claim.State, claimIt bool) *ccRace {
+func newRace(t *testing.T, mode claim.Mode, prev claim.State, claimIt bool) *raceWorld {
 	t.Helper()
 	e := newEnv(t)
 	e.mustOrg(t, "a", claim.Individual, oldOrgDate, claim.Settings{AutoLicenses: []string{"Messaging"}})
@@ -449,7 +450,7 @@ func ccNewRace(t *testing.T, mode claim.Mode, prev claim.State, claimIt bool) *c
 		u = e.mustActive(t, "a", "pat@race.example", 30)
 	}
 	e.clock.Advance(time.Hour)
-	r := &ccRace{e: e, u: e.mustGet(t, u.ID), mode: mode}
+	r := &raceWorld{e: e, u: e.mustGet(t, u.ID), mode: mode}
 	if claimIt {
 		res := e.mustClaim(t, "b", claim.ClaimOptions{ImmediateOnly: mode == claim.Immediate}, u.ID)
 		if res[0].Mode != mode {
@@ -464,20 +465,20 @@ func ccNewRace(t *testing.T, mode claim.Mode, prev claim.State, claimIt bool) *c
 	return r
 }
 
-// ccRace is a fresh world for one race: org "a" (an Individual org from
+// raceWorld is a fresh world for one race: org "a" (an Individual org from
 // 2019: delayed-eligible), claiming orgs "b" and "c" that have verified
 // the domain, and one user of a, claimed by b unless told otherwise.
-type ccRace struct {
+type raceWorld struct {
 	e    *env
 	u    claim.User // the user before the claim
 	orig claim.UserID
 	mode claim.Mode
 }
 
-const ccRaceRuns = 100
+const raceRuns = 100
 
-// ccTogether runs the functions at once, released by one barrier.
-func ccTogether(fns ...func()) {
+// runTogether runs the functions at once, released by one barrier.
+func runTogether(fns ...func()) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for _, fn := range fns {
@@ -701,10 +702,10 @@ func checkInputError(t *testing.T, what string, err, sentinel error) {
 // the sentinel.
 const maxErrorBytes = 1024
 
-// smPostgresStore returns a migrated PostgreSQL store in a new schema, and
+// postgresStore returns a migrated PostgreSQL store in a new schema, and
 // a function that empties it: no orgs, domains, users, events or
 // BroadWorks records, and the event sequence back at 1. The schema is dropped when the test ends.
-func smPostgresStore(t *testing.T) (*postgres.Store, func(testing.TB)) {
+func postgresStore(t *testing.T) (*postgres.Store, func(testing.TB)) {
 	t.Helper()
 	dsn := os.Getenv("CLAIM_POSTGRES_DSN")
 	require := os.Getenv("CLAIM_REQUIRE_POSTGRES") == "1"
@@ -743,7 +744,7 @@ func smPostgresStore(t *testing.T) (*postgres.Store, func(testing.TB)) {
 			t.Errorf("DROP SCHEMA %s: %v", schema, err)
 		}
 	})
-	store, err := postgres.Open(ctx, smWithSearchPath(dsn, schema))
+	store, err := postgres.Open(ctx, withSearchPath(dsn, schema))
 	if err != nil {
 		t.Fatalf("postgres.Open() = %v", err)
 	}
@@ -768,8 +769,8 @@ func smPostgresStore(t *testing.T) (*postgres.Store, func(testing.TB)) {
 	}
 }
 
-// smWithSearchPath returns dsn with its search_path set to schema.
-func smWithSearchPath(dsn, schema string) string {
+// withSearchPath returns dsn with its search_path set to schema.
+func withSearchPath(dsn, schema string) string {
 	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		q := u.Query()
 		q.Set("search_path", schema)
@@ -791,28 +792,28 @@ func domainOfEmail(email string) string {
 }
 
 var (
-	rpAllStates     = []claim.State{claim.NotVerified, claim.Verified, claim.Active, claim.Inactive}
-	rpChoicesByMode = map[claim.Mode][]claim.Action{claim.Delayed: {claim.ChangeEmail, claim.MigrateContent, claim.DeleteOriginal}, claim.Immediate: {claim.ChangeEmail, claim.DeleteOriginal}}
+	allStates     = []claim.State{claim.NotVerified, claim.Verified, claim.Active, claim.Inactive}
+	choicesByMode = map[claim.Mode][]claim.Action{claim.Delayed: {claim.ChangeEmail, claim.MigrateContent, claim.DeleteOriginal}, claim.Immediate: {claim.ChangeEmail, claim.DeleteOriginal}}
 )
 
-// rpCheck runs prop as a rapid property, handing it a testing.TB for the
+// rapidCheck runs prop as a rapid property, handing it a testing.TB for the
 // shared helpers.
-func rpCheck(t *testing.T, prop func(rt *rapid.T, tb testing.TB)) {
+func rapidCheck(t *testing.T, prop func(rt *rapid.T, tb testing.TB)) {
 	t.Helper()
-	rapid.Check(t, func(rt *rapid.T) { prop(rt, rpTB{TB: t, rt: rt}) })
+	rapid.Check(t, func(rt *rapid.T) { prop(rt, rapidTB{TB: t, rt: rt}) })
 }
 
 // the latest retraction drawn: 60 days after the claim
 
 var (
-	rpCutoff   = claim.DefaultPolicy().DelayedClaimCutoff
-	rpLicenses = []string{"Meetings", "Messaging", "Calling", "Webinars"}
-	rpDomains  = []string{"example.com", "Corp.Example.ORG", "mail.test"}
+	delayedCutoff = claim.DefaultPolicy().DelayedClaimCutoff
+	drawnLicenses = []string{"Meetings", "Messaging", "Calling", "Webinars"}
+	drawnDomains  = []string{"example.com", "Corp.Example.ORG", "mail.test"}
 )
 
-// rpDur draws a duration in [lo, hi], each bound with probability about
+// drawDur draws a duration in [lo, hi], each bound with probability about
 // 1/3, together with the extra edges that lie inside.
-func rpDur(t *rapid.T, label string, lo, hi time.Duration, edges ...time.Duration) time.Duration {
+func drawDur(t *rapid.T, label string, lo, hi time.Duration, edges ...time.Duration) time.Duration {
 	gens := []*rapid.Generator[int64]{rapid.Just(int64(lo)), rapid.Just(int64(hi)), rapid.Int64Range(int64(lo), int64(hi))}
 	for _, e := range edges {
 		if e >= lo && e <= hi {
@@ -823,55 +824,55 @@ func rpDur(t *rapid.T, label string, lo, hi time.Duration, edges ...time.Duratio
 }
 
 const (
-	rpIndividualOld rpSourceKind = "Individual, before the cutoff" // delayed-eligible (M2)
-	rpIndividualNew rpSourceKind = "Individual, at or after the cutoff"
-	rpEnterprise    rpSourceKind = "Enterprise"
-	rpConsumer      rpSourceKind = "Consumer"
+	sourceIndividualOld sourceKind = "Individual, before the cutoff" // delayed-eligible (M2)
+	sourceIndividualNew sourceKind = "Individual, at or after the cutoff"
+	sourceEnterprise    sourceKind = "Enterprise"
+	sourceConsumer      sourceKind = "Consumer"
 )
 
-// rpNoPurge keeps the sweep from purging inactive users within the times
+// noPurge keeps the sweep from purging inactive users within the times
 // these properties draw (at most weeks): retraction is their subject,
-// purging has its own tests (purge_test.go).
-func rpNoPurge() claim.Option {
+// purging has its own tests (TestPurgeTiming, TestPurgeClaims).
+func noPurge() claim.Option {
 	p := claim.DefaultPolicy()
 	p.InactivePurge = 10 * 365 * 24 * time.Hour
 	return claim.WithPolicy(p)
 }
 
-// rpOrg creates an org of the drawn kind, with a creation date drawn for
-// it: up to a nanosecond before the cutoff for rpIndividualOld, from the
+// drawOrg creates an org of the drawn kind, with a creation date drawn for
+// it: up to a nanosecond before the cutoff for sourceIndividualOld, from the
 // cutoff on for the others.
-func rpOrg(t *rapid.T, e *env, tb testing.TB, id claim.OrgID, kind rpSourceKind, st claim.Settings) {
+func drawOrg(t *rapid.T, e *env, tb testing.TB, id claim.OrgID, kind sourceKind, st claim.Settings) {
 	old := time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC)
 	var k claim.OrgKind
 	var created time.Time
 	switch kind {
-	case rpIndividualOld:
-		k, created = claim.Individual, rpCutoff.Add(-rpDur(t, string(id)+" age before cutoff", 1, rpCutoff.Sub(old)))
-	case rpIndividualNew:
-		k, created = claim.Individual, rpCutoff.Add(rpDur(t, string(id)+" age after cutoff", 0, t0.Sub(rpCutoff)))
-	case rpEnterprise:
-		k, created = claim.Enterprise, rpCutoff.Add(rpDur(t, string(id)+" created", -rpCutoff.Sub(old), t0.Sub(rpCutoff)))
-	case rpConsumer:
+	case sourceIndividualOld:
+		k, created = claim.Individual, delayedCutoff.Add(-drawDur(t, string(id)+" age before cutoff", 1, delayedCutoff.Sub(old)))
+	case sourceIndividualNew:
+		k, created = claim.Individual, delayedCutoff.Add(drawDur(t, string(id)+" age after cutoff", 0, t0.Sub(delayedCutoff)))
+	case sourceEnterprise:
+		k, created = claim.Enterprise, delayedCutoff.Add(drawDur(t, string(id)+" created", -delayedCutoff.Sub(old), t0.Sub(delayedCutoff)))
+	case sourceConsumer:
 		k, created = claim.Consumer, old
 	}
 	e.mustOrg(tb, id, k, created, st)
 }
 
-// rpPopulateOn is rpPopulate on the given (empty) store.
-func rpPopulateOn(t *rapid.T, tb testing.TB, store claim.Store, claimants ...claim.OrgID) *rpPopulation {
-	e := newEnvOn(tb, store, rpNoPurge())
-	e.clock.Set(t0.Add(rpDur(t, "start", 0, 365*24*time.Hour)))
-	p := &rpPopulation{e: e, tb: tb}
-	rpOrg(t, e, tb, "p0", rpEnterprise, rpSettings(t, "p0", rapid.Bool().Draw(t, "p0 AllowContentMigration")))
+// populateOn is populate on the given (empty) store.
+func populateOn(t *rapid.T, tb testing.TB, store claim.Store, claimants ...claim.OrgID) *population {
+	e := newEnvOn(tb, store, noPurge())
+	e.clock.Set(t0.Add(drawDur(t, "start", 0, 365*24*time.Hour)))
+	p := &population{e: e, tb: tb}
+	drawOrg(t, e, tb, "p0", sourceEnterprise, drawSettings(t, "p0", rapid.Bool().Draw(t, "p0 AllowContentMigration")))
 	e.mustVerify(tb, "p0", "d.example")
-	rpOrg(t, e, tb, "a1", rpIndividualOld, rpSettings(t, "a1", rapid.Bool().Draw(t, "a1 AllowContentMigration")))
-	rpOrg(t, e, tb, "a2", rapid.SampledFrom([]rpSourceKind{rpIndividualOld, rpIndividualNew, rpEnterprise, rpConsumer}).Draw(t, "a2 kind"),
-		rpSettings(t, "a2", false))
+	drawOrg(t, e, tb, "a1", sourceIndividualOld, drawSettings(t, "a1", rapid.Bool().Draw(t, "a1 AllowContentMigration")))
+	drawOrg(t, e, tb, "a2", rapid.SampledFrom([]sourceKind{sourceIndividualOld, sourceIndividualNew, sourceEnterprise, sourceConsumer}).Draw(t, "a2 kind"),
+		drawSettings(t, "a2", false))
 	e.mustOrg(tb, "sso", claim.Enterprise, t0, claim.Settings{SSO: true})
 	p.orgs = []claim.OrgID{"a1", "a2", "sso", "p0"}
 	for _, b := range claimants {
-		rpOrg(t, e, tb, b, rpEnterprise, rpSettings(t, string(b), rapid.Bool().Draw(t, string(b)+" AllowContentMigration")))
+		drawOrg(t, e, tb, b, sourceEnterprise, drawSettings(t, string(b), rapid.Bool().Draw(t, string(b)+" AllowContentMigration")))
 		e.mustVerify(tb, b, "d.example")
 		p.orgs = append(p.orgs, b)
 	}
@@ -888,19 +889,19 @@ func rpPopulateOn(t *rapid.T, tb testing.TB, store claim.Store, claimants ...cla
 		u := e.mustUser(tb, org, email, rapid.IntRange(0, 500).Draw(t, "content"))
 		var err error
 		if rapid.Bool().Draw(t, "verify") {
-			e.clock.Advance(rpDur(t, "pause", 0, 10*24*time.Hour))
+			e.clock.Advance(drawDur(t, "pause", 0, 10*24*time.Hour))
 			if u, err = e.svc.VerifyEmail(e.ctx, u.ID); err != nil {
 				t.Fatalf("VerifyEmail() = %v", err)
 			}
 		}
 		if u.State == claim.Verified && rapid.Bool().Draw(t, "sign in") {
-			e.clock.Advance(rpDur(t, "pause", 0, 10*24*time.Hour))
+			e.clock.Advance(drawDur(t, "pause", 0, 10*24*time.Hour))
 			if u, err = e.svc.SignIn(e.ctx, u.ID); err != nil {
 				t.Fatalf("SignIn() = %v", err)
 			}
 		}
 		if rapid.Bool().Draw(t, "deactivate") {
-			e.clock.Advance(rpDur(t, "pause", 0, 10*24*time.Hour))
+			e.clock.Advance(drawDur(t, "pause", 0, 10*24*time.Hour))
 			if u, err = e.svc.Deactivate(e.ctx, org, u.ID); err != nil {
 				t.Fatalf("Deactivate() = %v", err)
 			}
@@ -910,13 +911,13 @@ func rpPopulateOn(t *rapid.T, tb testing.TB, store claim.Store, claimants ...cla
 	for i := range p.users {
 		p.history(t, i)
 	}
-	e.clock.Advance(rpDur(t, "pause before claims", 0, 30*24*time.Hour))
+	e.clock.Advance(drawDur(t, "pause before claims", 0, 30*24*time.Hour))
 	return p
 }
 
-// rpPopulation is several users in several orgs, some of them claimable
+// population is several users in several orgs, some of them claimable
 // by the claimants.
-type rpPopulation struct {
+type population struct {
 	e     *env
 	tb    testing.TB
 	orgs  []claim.OrgID
@@ -925,7 +926,7 @@ type rpPopulation struct {
 
 // claimable reports whether b may claim u: u is in a1, a2 or p0 on
 // d.example (E1, E2, E4; nobody claims the domain, no claim is pending).
-func (p *rpPopulation) claimable(u claim.User, b claim.OrgID) bool {
+func (p *population) claimable(u claim.User, b claim.OrgID) bool {
 	return u.Org != b && (u.Org == "a1" || u.Org == "a2" || u.Org == "p0") && domainOfEmail(u.Email) == "d.example"
 }
 
@@ -934,7 +935,7 @@ func (p *rpPopulation) claimable(u claim.User, b claim.OrgID) bool {
 // so that the claims under test also meet users with an earlier claim
 // record. A ChangeEmail leaves the original as a new ordinary user, on
 // d.example too.
-func (p *rpPopulation) history(t *rapid.T, i int) {
+func (p *population) history(t *rapid.T, i int) {
 	e, u := p.e, p.users[i]
 	if !p.claimable(u, "p0") || u.Org == "p0" {
 		return
@@ -948,12 +949,12 @@ func (p *rpPopulation) history(t *rapid.T, i int) {
 		t.Fatalf("ClaimUsers(p0, %s) = %v, %v", u.Email, res, err)
 	}
 	mode := res[0].Mode
-	e.clock.Advance(rpDur(t, "history pause", 0, window-1))
+	e.clock.Advance(drawDur(t, "history pause", 0, window-1))
 	if how == "choice" {
 		if _, err := e.svc.SignIn(e.ctx, u.ID); err != nil {
 			how = "retraction" // claimed while Inactive: it cannot sign in (U4)
 		} else {
-			ch := claim.Choice{Action: rapid.SampledFrom(rpChoicesByMode[mode]).Draw(t, "history choice")}
+			ch := claim.Choice{Action: rapid.SampledFrom(choicesByMode[mode]).Draw(t, "history choice")}
 			if ch.Action == claim.ChangeEmail {
 				ch.NewEmail = "old." + u.Email
 			}
@@ -987,52 +988,52 @@ func (p *rpPopulation) history(t *rapid.T, i int) {
 	p.users[i] = got
 }
 
-// rpSettings draws settings that keep an org's users claimable (no SSO,
+// drawSettings draws settings that keep an org's users claimable (no SSO,
 // no directory sync).
-func rpSettings(t *rapid.T, label string, allowMigration bool) claim.Settings {
+func drawSettings(t *rapid.T, label string, allowMigration bool) claim.Settings {
 	return claim.Settings{
 		AllowContentMigration: allowMigration,
-		AutoLicenses:          rapid.SliceOfNDistinct(rapid.SampledFrom(rpLicenses), 0, 3, rapid.ID[string]).Draw(t, label+" AutoLicenses"),
+		AutoLicenses:          rapid.SliceOfNDistinct(rapid.SampledFrom(drawnLicenses), 0, 3, rapid.ID[string]).Draw(t, label+" AutoLicenses"),
 		Retention:             rapid.SampledFrom([]time.Duration{0, 30 * 24 * time.Hour, 365 * 24 * time.Hour}).Draw(t, label+" Retention"),
 	}
 }
 
-// rpSourceKind is how a source org is drawn.
-type rpSourceKind string
+// sourceKind is how a source org is drawn.
+type sourceKind string
 
-// rpTB lets the shared helpers, which take a testing.TB, report to a
+// rapidTB lets the shared helpers, which take a testing.TB, report to a
 // rapid.T: a failing helper fails the property, and rapid shrinks it.
 // Methods not listed go to the test's own testing.TB.
-type rpTB struct {
+type rapidTB struct {
 	testing.TB
 	rt *rapid.T
 }
 
-func (a rpTB) Error(args ...any) { a.rt.Error(args...) }
+func (a rapidTB) Error(args ...any) { a.rt.Error(args...) }
 
-func (a rpTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
+func (a rapidTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
 
-func (a rpTB) Fail() { a.rt.Fail() }
+func (a rapidTB) Fail() { a.rt.Fail() }
 
-func (a rpTB) FailNow() { a.rt.FailNow() }
+func (a rapidTB) FailNow() { a.rt.FailNow() }
 
-func (a rpTB) Failed() bool { return a.rt.Failed() }
+func (a rapidTB) Failed() bool { return a.rt.Failed() }
 
-func (a rpTB) Fatal(args ...any) { a.rt.Fatal(args...) }
+func (a rapidTB) Fatal(args ...any) { a.rt.Fatal(args...) }
 
-func (a rpTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
+func (a rapidTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
 
-func (a rpTB) Helper() {}
+func (a rapidTB) Helper() {}
 
-func (a rpTB) Log(args ...any) { a.rt.Log(args...) }
+func (a rapidTB) Log(args ...any) { a.rt.Log(args...) }
 
-func (a rpTB) Logf(format string, args ...any) { a.rt.Logf(format, args...) }
+func (a rapidTB) Logf(format string, args ...any) { a.rt.Logf(format, args...) }
 
-func (a rpTB) Skip(args ...any) { a.rt.Skip(args...) }
+func (a rapidTB) Skip(args ...any) { a.rt.Skip(args...) }
 
-func (a rpTB) SkipNow() { a.rt.SkipNow() }
+func (a rapidTB) SkipNow() { a.rt.SkipNow() }
 
-func (a rpTB) Skipf(format string, args ...any) { a.rt.Skipf(format, args...) }
+func (a rapidTB) Skipf(format string, args ...any) { a.rt.Skipf(format, args...) }
 
 // Refusals of the Webex-for-BroadWorks operations (B1–B6): each is
 // checked with errors.Is (and, for bad input, the *InputError's field),
@@ -1040,34 +1041,34 @@ func (a rpTB) Skipf(format string, args ...any) { a.rt.Skipf(format, args...) }
 // their subscribers and the orgs' profiles — is the same before and after.
 
 var (
-	bwOrgs        = []claim.OrgID{bwPartner, bwConsumer, bwInd, bwCust, bwOther, "claimer"}
-	bwEnterprises = []claim.EnterpriseID{"ent", "entU", "entV", "ent3", "fresh"}
+	broadWorksOrgs        = []claim.OrgID{partnerOrg, consumerOrg, indOrg, custOrg, otherOrg, "claimer"}
+	broadWorksEnterprises = []claim.EnterpriseID{"ent", "entU", "entV", "ent3", "fresh"}
 )
 
-// bwRefusalWorld: ent (trusted, attached to cust) with s1 (ann,
+// broadWorksRefusalWorld: ent (trusted, attached to cust) with s1 (ann,
 // provisioned) and s2 (carl of the consumer org, pending consent); entU
 // (untrusted) with su (pending_email_input) and sv (vic, pending
 // validation); entV (trusted, targets other, which verified its domain)
 // with sw (olga, waiting for approval); ent3 (trusted, targets cust too);
 // fresh (trusted, no target, no subscriber). hank of ind is claimed by
 // claimer (pending).
-func bwRefusalWorld(tb testing.TB) *env {
+func broadWorksRefusalWorld(tb testing.TB) *env {
 	tb.Helper()
-	e := bwWorld(tb)
+	e := broadWorksWorld(tb)
 	e.mustOrg(tb, "claimer", claim.Enterprise, oldOrgDate, claim.Settings{})
 	e.mustVerify(tb, "claimer", "held.example")
-	hank := e.mustActive(tb, bwInd, "hank@held.example", 1)
+	hank := e.mustActive(tb, indOrg, "hank@held.example", 1)
 	e.mustClaim(tb, "claimer", claim.ClaimOptions{ImmediateOnly: true}, hank.ID)
-	e.mustActive(tb, bwCust, "ann@cust.example", 0)
-	e.mustActive(tb, bwCust, "amy@cust.example", 0)
-	e.mustActive(tb, bwOther, "olga@other.example", 0)
-	e.mustActive(tb, bwOther, "oscar@other.example", 0)
-	e.mustActive(tb, bwConsumer, "carl@x.example", 2)
-	e.mustVerify(tb, bwOther, "other.example")
-	e.mustEnterprise(tb, "ent", true, bwCust)
+	e.mustActive(tb, custOrg, "ann@cust.example", 0)
+	e.mustActive(tb, custOrg, "amy@cust.example", 0)
+	e.mustActive(tb, otherOrg, "olga@other.example", 0)
+	e.mustActive(tb, otherOrg, "oscar@other.example", 0)
+	e.mustActive(tb, consumerOrg, "carl@x.example", 2)
+	e.mustVerify(tb, otherOrg, "other.example")
+	e.mustEnterprise(tb, "ent", true, custOrg)
 	e.mustEnterprise(tb, "entU", false, "")
-	e.mustEnterprise(tb, "entV", true, bwOther)
-	e.mustEnterprise(tb, "ent3", true, bwCust)
+	e.mustEnterprise(tb, "entV", true, otherOrg)
+	e.mustEnterprise(tb, "ent3", true, custOrg)
 	e.mustEnterprise(tb, "fresh", true, "")
 	e.mustProvision(tb, "ent", "s1", "ann@cust.example")
 	e.mustProvision(tb, "ent", "s2", "carl@x.example")
@@ -1082,22 +1083,22 @@ func bwRefusalWorld(tb testing.TB) *env {
 	return e
 }
 
-// bwState is everything BroadWorks keeps, for the enterprises and orgs of
+// broadWorksState is everything BroadWorks keeps, for the enterprises and orgs of
 // the refusal world.
-type bwState struct {
+type broadWorksState struct {
 	World       world
 	Enterprises map[claim.EnterpriseID]claim.BroadWorksEnterprise
 	Subscribers map[claim.EnterpriseID][]claim.Subscriber
 	Profiles    map[claim.OrgID]claim.OrgProfile
 }
 
-// bwSnapshotOf reads the enterprises of each partner (by ID; missing ones
+// broadWorksSnapshotOf reads the enterprises of each partner (by ID; missing ones
 // are left out) with their subscribers, the users and profiles of the
 // orgs and of the orgs the enterprises belong to (an org that does not
 // exist has no users and the zero profile), and the event log.
-func (e *env) bwSnapshotOf(tb testing.TB, ents map[claim.OrgID][]claim.EnterpriseID, orgs []claim.OrgID) bwState {
+func (e *env) broadWorksSnapshotOf(tb testing.TB, ents map[claim.OrgID][]claim.EnterpriseID, orgs []claim.OrgID) broadWorksState {
 	tb.Helper()
-	st := bwState{Enterprises: map[claim.EnterpriseID]claim.BroadWorksEnterprise{},
+	st := broadWorksState{Enterprises: map[claim.EnterpriseID]claim.BroadWorksEnterprise{},
 		Subscribers: map[claim.EnterpriseID][]claim.Subscriber{}, Profiles: map[claim.OrgID]claim.OrgProfile{}}
 	orgs = slices.Clone(orgs)
 	for partner, ids := range ents {
@@ -1129,7 +1130,7 @@ func (e *env) bwSnapshotOf(tb testing.TB, ents map[claim.OrgID][]claim.Enterpris
 	return st
 }
 
-func bwAdminOf(p claim.OrgProfile, email string) (claim.Admin, bool) {
+func adminOf(p claim.OrgProfile, email string) (claim.Admin, bool) {
 	for _, a := range p.Admins {
 		if a.Email == email {
 			return a, true
@@ -1138,7 +1139,7 @@ func bwAdminOf(p claim.OrgProfile, email string) (claim.Admin, bool) {
 	return claim.Admin{}, false
 }
 
-func bwMustLicenses(tb testing.TB, e *env, org claim.OrgID, ls ...claim.OrgLicense) {
+func mustLicenses(tb testing.TB, e *env, org claim.OrgID, ls ...claim.OrgLicense) {
 	tb.Helper()
 	if err := e.svc.BroadWorks().SetOrgLicenses(e.ctx, org, ls); err != nil {
 		tb.Fatalf("SetOrgLicenses(%s) = %v", org, err)
@@ -1149,32 +1150,32 @@ func bwMustLicenses(tb testing.TB, e *env, org claim.OrgID, ls ...claim.OrgLicen
 // consent flows, the first provisioning, detach.
 
 const (
-	bwPartner  claim.OrgID = "partner"  // the service provider
-	bwConsumer claim.OrgID = "consumer" // the free consumer org
-	bwInd      claim.OrgID = "ind"      // a self-signup org
-	bwCust     claim.OrgID = "cust"     // an existing customer org
-	bwOther    claim.OrgID = "other"    // another customer org
+	partnerOrg  claim.OrgID = "partner"  // the service provider
+	consumerOrg claim.OrgID = "consumer" // the free consumer org
+	indOrg      claim.OrgID = "ind"      // a self-signup org
+	custOrg     claim.OrgID = "cust"     // an existing customer org
+	otherOrg    claim.OrgID = "other"    // another customer org
 
-	bwAdmin = "pat@partner.example" // the template's partner admin
+	templateAdmin = "pat@partner.example" // the template's partner admin
 )
 
-// bwWorld creates the partner, consumer, individual and two customer
+// broadWorksWorld creates the partner, consumer, individual and two customer
 // orgs on a memory store; cust has SSO on (its authentication settings,
 // B4).
-func bwWorld(tb testing.TB) *env {
+func broadWorksWorld(tb testing.TB) *env {
 	tb.Helper()
-	return bwWorldOn(tb, claim.NewMemoryStore())
+	return broadWorksWorldOn(tb, claim.NewMemoryStore())
 }
 
-// bwWorldOn is bwWorld on an empty store.
-func bwWorldOn(tb testing.TB, store claim.Store) *env {
+// broadWorksWorldOn is broadWorksWorld on an empty store.
+func broadWorksWorldOn(tb testing.TB, store claim.Store) *env {
 	tb.Helper()
 	e := newEnvOn(tb, store)
-	e.mustOrg(tb, bwPartner, claim.Enterprise, oldOrgDate, claim.Settings{})
-	e.mustOrg(tb, bwConsumer, claim.Consumer, oldOrgDate, claim.Settings{})
-	e.mustOrg(tb, bwInd, claim.Individual, oldOrgDate, claim.Settings{})
-	e.mustOrg(tb, bwCust, claim.Enterprise, oldOrgDate, claim.Settings{SSO: true, AutoLicenses: []string{"Meetings"}})
-	e.mustOrg(tb, bwOther, claim.Enterprise, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, partnerOrg, claim.Enterprise, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, consumerOrg, claim.Consumer, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, indOrg, claim.Individual, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, custOrg, claim.Enterprise, oldOrgDate, claim.Settings{SSO: true, AutoLicenses: []string{"Meetings"}})
+	e.mustOrg(tb, otherOrg, claim.Enterprise, oldOrgDate, claim.Settings{})
 	return e
 }
 
@@ -1207,8 +1208,8 @@ func (e *env) lastSeq(tb fataler) uint64 {
 // mustEnterprise creates an enterprise of the partner.
 func (e *env) mustEnterprise(tb testing.TB, id claim.EnterpriseID, trusted bool, target claim.OrgID) claim.BroadWorksEnterprise {
 	tb.Helper()
-	ent, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: id, Partner: bwPartner, Name: "Enterprise " + string(id),
-		Template: claim.Template{PartnerAdmin: bwAdmin, TrustedEmail: trusted}, Target: target})
+	ent, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: id, Partner: partnerOrg, Name: "Enterprise " + string(id),
+		Template: claim.Template{PartnerAdmin: templateAdmin, TrustedEmail: trusted}, Target: target})
 	if err != nil {
 		tb.Fatalf("CreateEnterprise(%s) = %v", id, err)
 	}
@@ -1217,7 +1218,7 @@ func (e *env) mustEnterprise(tb testing.TB, id claim.EnterpriseID, trusted bool,
 
 func (e *env) mustEnterpriseGet(tb fataler, id claim.EnterpriseID) claim.BroadWorksEnterprise {
 	tb.Helper()
-	ent, err := e.svc.BroadWorks().Enterprise(e.ctx, bwPartner, id)
+	ent, err := e.svc.BroadWorks().Enterprise(e.ctx, partnerOrg, id)
 	if err != nil {
 		tb.Fatalf("Enterprise(%s) = %v", id, err)
 	}
@@ -1237,7 +1238,7 @@ func (e *env) mustProfile(tb testing.TB, org claim.OrgID) claim.OrgProfile {
 // templates).
 func (e *env) mustProvision(tb testing.TB, ent claim.EnterpriseID, id claim.SubscriberID, email string) claim.Subscriber {
 	tb.Helper()
-	s, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, bwPartner, ent, claim.NewSubscriber{ID: id, Email: email, FirstName: "F", LastName: "L"})
+	s, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, partnerOrg, ent, claim.NewSubscriber{ID: id, Email: email, FirstName: "F", LastName: "L"})
 	if err != nil {
 		tb.Fatalf("ProvisionSubscriber(%s, %s, %q) = %v", ent, id, email, err)
 	}
@@ -1259,23 +1260,23 @@ func types(evs []claim.Event) []string {
 	return out
 }
 
-func rfMustSettings(tb testing.TB, e *env, org claim.OrgID, st claim.Settings) {
+func mustSettings(tb testing.TB, e *env, org claim.OrgID, st claim.Settings) {
 	tb.Helper()
 	if err := e.svc.UpdateSettings(e.ctx, org, st); err != nil {
 		tb.Fatalf("UpdateSettings(%s) = %v", org, err)
 	}
 }
 
-// rfRest is what a snapshot leaves out: org records and domain records.
-type rfRest struct {
+// orgRecords is what a snapshot leaves out: org records and domain records.
+type orgRecords struct {
 	Orgs    map[claim.OrgID]claim.Org
 	Domains map[claim.OrgID][]claim.Domain
 }
 
-func rfRestOf(tb testing.TB, e *env) rfRest {
+func orgRecordsOf(tb testing.TB, e *env) orgRecords {
 	tb.Helper()
-	r := rfRest{Orgs: map[claim.OrgID]claim.Org{}, Domains: map[claim.OrgID][]claim.Domain{}}
-	for _, id := range rfOrgs {
+	r := orgRecords{Orgs: map[claim.OrgID]claim.Org{}, Domains: map[claim.OrgID][]claim.Domain{}}
+	for _, id := range refusalOrgs {
 		if o, err := e.svc.Org(e.ctx, id); err == nil {
 			r.Orgs[id] = o
 		}
@@ -1286,17 +1287,17 @@ func rfRestOf(tb testing.TB, e *env) rfRest {
 	return r
 }
 
-// csvEnv is org b (Enterprise, content migration on, licenses Meetings
+// importEnv is org b (Enterprise, content migration on, licenses Meetings
 // and Calling, example.com verified) and users to claim on example.com:
 // ann and cy of an Individual org from before the cutoff (Delayed), bob
 // of an Enterprise org (Immediate), and dee, already a member of b.
-func csvEnv(tb testing.TB) *env {
+func importEnv(tb testing.TB) *env {
 	tb.Helper()
-	return csvEnvOn(tb, claim.NewMemoryStore())
+	return importEnvOn(tb, claim.NewMemoryStore())
 }
 
-// csvEnvOn is csvEnv on the store.
-func csvEnvOn(tb testing.TB, store claim.Store) *env {
+// importEnvOn is importEnv on the store.
+func importEnvOn(tb testing.TB, store claim.Store) *env {
 	tb.Helper()
 	e := newEnvOn(tb, store)
 	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings", "Calling"}})
@@ -1316,11 +1317,11 @@ func (e *env) importString(org claim.OrgID, text string, opts claim.ImportOption
 	return e.svc.ImportClaims(e.ctx, org, strings.NewReader(text), opts)
 }
 
-// smChecks runs check in rapid checks, checks of them in all unless the
+// rapidChecks runs check in rapid checks, checks of them in all unless the
 // caller chose rapid's number of checks, seed or fail file (see smRun).
-func smChecks(t *testing.T, checks int, check func(rt *rapid.T)) {
+func rapidChecks(t *testing.T, checks int, check func(rt *rapid.T)) {
 	rounds, budget := 1, -1 // budget < 0: no limit
-	if !smRapidChosen() {
+	if !rapidChecksChosen() {
 		n := flag.Lookup("rapid.checks").Value.(flag.Getter).Get().(int)
 		rounds = (checks + n - 1) / n
 		budget = checks
@@ -1350,17 +1351,17 @@ func smChecks(t *testing.T, checks int, check func(rt *rapid.T)) {
 	}
 }
 
-// smErr fails unless err is want (nil: no error).
-func smErr(t *rapid.T, what string, err, want error) {
+// expectErr fails unless err is want (nil: no error).
+func expectErr(t *rapid.T, what string, err, want error) {
 	t.Helper()
 	if !claimtest.Is(err, want) {
 		t.Fatalf("%s = %v, want %v", what, err, want)
 	}
 }
 
-// smRapidChosen reports whether the caller set rapid's number of checks,
+// rapidChecksChosen reports whether the caller set rapid's number of checks,
 // seed or fail file, by flag or by environment.
-func smRapidChosen() bool {
+func rapidChecksChosen() bool {
 	chosen := false
 	flag.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -1376,20 +1377,20 @@ func smRapidChosen() bool {
 	return chosen
 }
 
-// smTB lets the shared helpers, which take a testing.TB (a *rapid.T is
+// rapidCheckTB lets the shared helpers, which take a testing.TB (a *rapid.T is
 // not one), fail the rapid check, so that rapid reports and shrinks it.
-type smTB struct {
+type rapidCheckTB struct {
 	testing.TB
 	rt *rapid.T
 }
 
-func (a smTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
+func (a rapidCheckTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
 
-func (a smTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
+func (a rapidCheckTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
 
-func (a smTB) Helper() {}
+func (a rapidCheckTB) Helper() {}
 
-func (a smTB) Logf(format string, args ...any) { a.rt.Logf(format, args...) }
+func (a rapidCheckTB) Logf(format string, args ...any) { a.rt.Logf(format, args...) }
 
 var atRisk = []claim.Warning{claim.WarningSiteAccessAtRisk}
 

@@ -14,10 +14,10 @@ import (
 func TestRefuseLengthBoundaries(t *testing.T) {
 	t.Run("N4: a 235-octet address can be claimed (its original's address is 254 octets); 236 cannot", func(t *testing.T) {
 		e := newEnv(t)
-		rfBase(t, e)
-		e.mustVerify(t, "b", rfLongDomain)
-		ok := e.mustActive(t, "a", rfLongAddr(235), 1)
-		long := e.mustActive(t, "a", rfLongAddr(236), 1)
+		baseFixture(t, e)
+		e.mustVerify(t, "b", longDomain)
+		ok := e.mustActive(t, "a", longAddr(235), 1)
+		long := e.mustActive(t, "a", longAddr(236), 1)
 		res, err := e.svc.ClaimUsers(e.ctx, "b", []claim.UserID{ok.ID, long.ID}, claim.ClaimOptions{Acknowledge: true})
 		if err != nil {
 			t.Fatalf("ClaimUsers() = %v", err)
@@ -35,26 +35,26 @@ func TestRefuseLengthBoundaries(t *testing.T) {
 	})
 	t.Run("N1: a 254-octet address is accepted, 255 refused", func(t *testing.T) {
 		e := newEnv(t)
-		rfBase(t, e)
-		d := rfDomainOf(189, 63)
+		baseFixture(t, e)
+		d := domainOfLen(189, 63)
 		if _, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: strings.Repeat("l", 64) + "@" + d}); err != nil {
 			t.Errorf("AddUser(254 octets) = %v, want nil", err)
 		}
-		if _, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: strings.Repeat("m", 64) + "@" + rfDomainOf(190, 63)}); !errors.Is(err, claim.ErrInvalidEmail) {
+		if _, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: strings.Repeat("m", 64) + "@" + domainOfLen(190, 63)}); !errors.Is(err, claim.ErrInvalidEmail) {
 			t.Errorf("AddUser(255 octets) = %v, want %v", err, claim.ErrInvalidEmail)
 		}
 	})
 	t.Run("N1: a 64-character local part is accepted", func(t *testing.T) {
 		e := newEnv(t)
-		rfBase(t, e)
+		baseFixture(t, e)
 		if _, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: strings.Repeat("l", 64) + "@example.com"}); err != nil {
 			t.Errorf("AddUser(64-character local part) = %v, want nil", err)
 		}
 	})
 	t.Run("N2: a 253-octet domain and a 63-octet label are accepted", func(t *testing.T) {
 		e := newEnv(t)
-		rfBase(t, e)
-		for _, d := range []string{rfDomainOf(253, 63), rfDomainOf(253, 63) + ".", strings.Repeat("x", 63) + ".com"} {
+		baseFixture(t, e)
+		for _, d := range []string{domainOfLen(253, 63), domainOfLen(253, 63) + ".", strings.Repeat("x", 63) + ".com"} {
 			if _, err := e.svc.StartDomainVerification(e.ctx, "a", d); err != nil {
 				t.Errorf("StartDomainVerification(%d octets) = %v, want nil", len(d), err)
 			}

@@ -59,7 +59,7 @@ func TestStateMachine(t *testing.T) {
 // can shrink it. With -short, rapid runs a fifth of the checks, and so
 // does smRun. When the caller has chosen, rapid.Check runs once, as told.
 func smRun(t *testing.T, checks int, newStore func(testing.TB) claim.Store) {
-	smChecks(t, checks, func(rt *rapid.T) {
+	rapidChecks(t, checks, func(rt *rapid.T) {
 		actions := rapid.StateMachineActions(smNewMachine(t, rt, newStore))
 		for range smRepeats {
 			rt.Repeat(actions)
@@ -746,7 +746,7 @@ type smMachine struct {
 }
 
 func smNewMachine(tt *testing.T, t *rapid.T, newStore func(testing.TB) claim.Store) *smMachine {
-	tb := smTB{tt, t}
+	tb := rapidCheckTB{tt, t}
 	s := &smMachine{
 		e: newEnvOn(tb, newStore(tb)),
 		m: &smModel{now: t0, users: map[claim.UserID]smUser{}, claimant: map[string]claim.OrgID{}},
@@ -868,7 +868,7 @@ func (s *smMachine) addUser(t *rapid.T, org claim.OrgID, a smAddr, content int) 
 		want = s.m.joinErr(org, a.norm)
 	}
 	got, err := s.e.svc.AddUser(s.e.ctx, org, claim.NewUser{Email: a.raw, FirstName: "F", LastName: "L", Content: content})
-	smErr(t, fmt.Sprintf("AddUser(%s, %q)", org, a.raw), err, want)
+	expectErr(t, fmt.Sprintf("AddUser(%s, %q)", org, a.raw), err, want)
 	if want != nil {
 		s.noEvents(t, "AddUser")
 		return
@@ -933,7 +933,7 @@ func (s *smMachine) DeleteUser(t *rapid.T) {
 	org := s.drawActingOrg(t, id)
 	wantErr := s.m.deleteUser(org, id)
 	err := s.e.svc.DeleteUser(s.e.ctx, org, id)
-	smErr(t, fmt.Sprintf("DeleteUser(%s, %s)", org, id), err, wantErr)
+	expectErr(t, fmt.Sprintf("DeleteUser(%s, %s)", org, id), err, wantErr)
 	if wantErr != nil {
 		s.noEvents(t, "DeleteUser")
 	}
@@ -950,7 +950,7 @@ func (s *smMachine) drawActingOrg(t *rapid.T, id claim.UserID) claim.OrgID {
 // compare checks a single-user operation's outcome against the model's.
 func (s *smMachine) compare(t *rapid.T, op string, want claim.User, wantErr error, got claim.User, err error) {
 	t.Helper()
-	smErr(t, op, err, wantErr)
+	expectErr(t, op, err, wantErr)
 	if wantErr != nil {
 		s.noEvents(t, op)
 		return
@@ -1046,7 +1046,7 @@ func (s *smMachine) ClaimEmails(t *rapid.T) {
 func (s *smMachine) claimed(t *rapid.T, op string, b claim.OrgID, in []smInput, opts claim.ClaimOptions, got []claim.Result, err error) {
 	t.Helper()
 	if !opts.Acknowledge {
-		smErr(t, op, err, claim.ErrNotAcknowledged) // K1
+		expectErr(t, op, err, claim.ErrNotAcknowledged) // K1
 		s.noEvents(t, op)
 		return
 	}
@@ -1097,7 +1097,7 @@ func (s *smMachine) Retract(t *rapid.T) {
 	what := fmt.Sprintf("Retract(%s, %s)", org, id)
 	switch {
 	case wantErr != nil:
-		smErr(t, what, err, wantErr)
+		expectErr(t, what, err, wantErr)
 	case len(reasons) > 0:
 		for _, r := range []error{claim.ErrNotClaimant, claim.ErrSignedIn, claim.ErrRetractWindowClosed, claim.ErrDomainClaimed, claim.ErrNoPendingClaim, claim.ErrNotFound} {
 			if errors.Is(err, r) != slices.Contains(reasons, r) {
@@ -1110,7 +1110,7 @@ func (s *smMachine) Retract(t *rapid.T) {
 		}
 		smSame(t, what+": reasons in the order of R7", reasons, re.Reasons)
 	default:
-		smErr(t, what, err, nil)
+		expectErr(t, what, err, nil)
 	}
 	if err != nil {
 		s.noEvents(t, "Retract")
@@ -1136,7 +1136,7 @@ func (s *smMachine) DaysLeft(t *rapid.T) {
 	id := s.drawUser(t, "user", func(id claim.UserID) bool { u, ok := s.m.view(id); return ok && u.rec != nil })
 	want, wantErr := s.m.daysLeft(id)
 	got, err := s.e.svc.DaysLeft(s.e.ctx, id)
-	smErr(t, fmt.Sprintf("DaysLeft(%s)", id), err, wantErr)
+	expectErr(t, fmt.Sprintf("DaysLeft(%s)", id), err, wantErr)
 	if got != want {
 		t.Fatalf("DaysLeft(%s) = %d, want %d", id, got, want)
 	}
@@ -1155,7 +1155,7 @@ func (s *smMachine) ClaimDomain(t *rapid.T) {
 		s.m.claimant[dom] = org
 	}
 	err := s.e.svc.ClaimDomain(s.e.ctx, org, dom)
-	smErr(t, fmt.Sprintf("ClaimDomain(%s, %s)", org, dom), err, want)
+	expectErr(t, fmt.Sprintf("ClaimDomain(%s, %s)", org, dom), err, want)
 	if want != nil {
 		s.noEvents(t, "ClaimDomain")
 	}
@@ -1174,7 +1174,7 @@ func (s *smMachine) ReleaseDomain(t *rapid.T) {
 		delete(s.m.claimant, dom)
 	}
 	err := s.e.svc.ReleaseDomain(s.e.ctx, org, dom)
-	smErr(t, fmt.Sprintf("ReleaseDomain(%s, %s)", org, dom), err, want)
+	expectErr(t, fmt.Sprintf("ReleaseDomain(%s, %s)", org, dom), err, want)
 	if want != nil {
 		s.noEvents(t, "ReleaseDomain")
 	}
@@ -1213,7 +1213,7 @@ func (s *smMachine) Sweep(t *rapid.T) {
 	}
 	want.Purged = s.m.purge()
 	got, err := s.e.svc.Sweep(s.e.ctx)
-	smErr(t, "Sweep", err, nil)
+	expectErr(t, "Sweep", err, nil)
 	smSame(t, "Sweep", want, got)
 }
 
@@ -1256,7 +1256,7 @@ func (s *smMachine) Check(t *rapid.T) {
 // check. It skips when CLAIM_POSTGRES_DSN is unset or the server cannot
 // be reached, and fails instead when CLAIM_REQUIRE_POSTGRES=1.
 func TestStateMachinePostgres(t *testing.T) {
-	store, empty := smPostgresStore(t)
+	store, empty := postgresStore(t)
 	smRun(t, smPostgresChecks, func(tb testing.TB) claim.Store {
 		empty(tb)
 		return store

@@ -14,7 +14,7 @@ import (
 func TestRefuseOrgInput(t *testing.T) {
 	create := func(o claim.Org) func(t *testing.T, e *env) func() error {
 		return func(t *testing.T, e *env) func() error {
-			rfBase(t, e)
+			baseFixture(t, e)
 			return func() error {
 				_, err := e.svc.CreateOrg(e.ctx, o)
 				return err
@@ -23,11 +23,11 @@ func TestRefuseOrgInput(t *testing.T) {
 	}
 	update := func(st claim.Settings) func(t *testing.T, e *env) func() error {
 		return func(t *testing.T, e *env) func() error {
-			rfBase(t, e)
+			baseFixture(t, e)
 			return func() error { return e.svc.UpdateSettings(e.ctx, "a", st) }
 		}
 	}
-	rfRun(t, []rfCase{
+	runRefusals(t, []refusalCase{
 		{reason: "N3: CreateOrg refuses an empty Name", op: "CreateOrg(Name \"\")",
 			setup: create(claim.Org{ID: "zz", Kind: claim.Enterprise}), want: claim.ErrInvalidValue, field: "Org.Name"},
 		{reason: "N3: CreateOrg refuses a blank Name", op: "CreateOrg(Name \"  \")",
@@ -54,13 +54,13 @@ func TestRefuseOrgInput(t *testing.T) {
 			setup: update(claim.Settings{AutoLicenses: []string{"Meetings", "Calling", "MEETINGS"}}), want: claim.ErrInvalidValue, field: "Settings.AutoLicenses"},
 		{reason: "N5: Users refuses State 0 (none)", op: "Users(a, 0)",
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
-				return func() error { return rfFirstErr(e.svc.Users(e.ctx, "a", 0)) }
+				baseFixture(t, e)
+				return func() error { return firstErr(e.svc.Users(e.ctx, "a", 0)) }
 			}, want: claim.ErrInvalidValue, field: "states"},
 		{reason: "N5: Users refuses an unknown State", op: "Users(a, 99)",
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
-				return func() error { return rfFirstErr(e.svc.Users(e.ctx, "a", claim.Active, 99)) }
+				baseFixture(t, e)
+				return func() error { return firstErr(e.svc.Users(e.ctx, "a", claim.Active, 99)) }
 			}, want: claim.ErrInvalidValue, field: "states"},
 	})
 }
@@ -68,34 +68,34 @@ func TestRefuseOrgInput(t *testing.T) {
 // --- G1: DeleteOrg ---
 
 func TestRefuseDeleteOrg(t *testing.T) {
-	rfRun(t, []rfCase{
+	runRefusals(t, []refusalCase{
 		{reason: "G1: an org that made a claim inside its window cannot be deleted", op: "DeleteOrg(b)",
 			setup: func(t *testing.T, e *env) func() error {
-				rfClaimed(t, e)
+				claimedFixture(t, e)
 				return func() error { return e.svc.DeleteOrg(e.ctx, "b") }
 			}, want: claim.ErrPendingClaims},
 		{reason: "G1: nor the org one of whose users is claimed, inside the window", op: "DeleteOrg(a)",
 			setup: func(t *testing.T, e *env) func() error {
-				rfClaimed(t, e)
+				claimedFixture(t, e)
 				return func() error { return e.svc.DeleteOrg(e.ctx, "a") }
 			}, want: claim.ErrPendingClaims},
 		{reason: "G1: a signed-in claim still inside its window blocks too, up to its last nanosecond", op: "DeleteOrg(b) at 14d-1ns",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ann := rfClaimed(t, e)
-				rfMustSignIn(t, e, ann.ID)
+				_, ann := claimedFixture(t, e)
+				mustSignIn(t, e, ann.ID)
 				e.clock.Advance(window - 1)
 				return func() error { return e.svc.DeleteOrg(e.ctx, "b") }
 			}, want: claim.ErrPendingClaims},
 		{reason: "G1: a delayed claim's source org, in the window's last nanosecond", op: "DeleteOrg(i) at 14d-1ns",
 			setup: func(t *testing.T, e *env) func() error {
-				rfDelayed(t, e)
+				delayedFixture(t, e)
 				e.clock.Advance(window - 1)
 				return func() error { return e.svc.DeleteOrg(e.ctx, "i") }
 			}, want: claim.ErrPendingClaims},
 	})
 	t.Run("G1: at exactly 14 days both orgs may be deleted", func(t *testing.T) {
 		e := newEnv(t)
-		rfClaimed(t, e)
+		claimedFixture(t, e)
 		e.clock.Advance(window)
 		for _, o := range []claim.OrgID{"a", "b"} {
 			if err := e.svc.DeleteOrg(e.ctx, o); err != nil {
@@ -114,18 +114,18 @@ func TestDeleteOrgBroadWorks(t *testing.T) {
 	for _, o := range []struct {
 		id   claim.OrgID
 		kind claim.OrgKind
-	}{{bwPartner, claim.Enterprise}, {bwConsumer, claim.Consumer}, {bwInd, claim.Individual}, {bwCust, claim.Enterprise}} {
+	}{{partnerOrg, claim.Enterprise}, {consumerOrg, claim.Consumer}, {indOrg, claim.Individual}, {custOrg, claim.Enterprise}} {
 		e.mustOrg(t, o.id, o.kind, oldOrgDate, claim.Settings{})
 	}
-	ann := e.mustActive(t, bwCust, "ann@cust.example", 0)
-	e.mustEnterprise(t, "att", true, bwCust) // attached to cust
-	e.mustEnterprise(t, "new", true, "")     // gets an org of its own
-	e.mustEnterprise(t, "hyb", true, bwCust) // attached to cust after att, detached (hybrid)
-	e.mustEnterprise(t, "idle", false, "")   // never provisioned
+	ann := e.mustActive(t, custOrg, "ann@cust.example", 0)
+	e.mustEnterprise(t, "att", true, custOrg) // attached to cust
+	e.mustEnterprise(t, "new", true, "")      // gets an org of its own
+	e.mustEnterprise(t, "hyb", true, custOrg) // attached to cust after att, detached (hybrid)
+	e.mustEnterprise(t, "idle", false, "")    // never provisioned
 	e.mustProvision(t, "att", "s1", ann.Email)
 	e.mustProvision(t, "new", "s2", "boss@new.example")
 	newOrg := e.mustEnterpriseGet(t, "new").Org
-	e.mustActive(t, bwConsumer, "carl@x.example", 4)
+	e.mustActive(t, consumerOrg, "carl@x.example", 4)
 	if s := e.mustProvision(t, "new", "s3", "carl@x.example"); s.Status != claim.StatusPendingUserMigration {
 		t.Fatalf("s3 = %+v, want pending consent", s)
 	}
@@ -134,16 +134,16 @@ func TestDeleteOrgBroadWorks(t *testing.T) {
 	e.mustRemoveSub(t, "s1")
 	e.mustDetach(t, "att", claim.DetachStandard)
 	seq := e.lastSeq(t)
-	if err := e.svc.DeleteOrg(e.ctx, bwCust); err != nil {
+	if err := e.svc.DeleteOrg(e.ctx, custOrg); err != nil {
 		t.Fatalf("DeleteOrg(cust) after detaching = %v", err)
 	}
 	if diff := cmp.Diff([]string{claim.EventUserDeleted, claim.EventOrgDeleted}, types(e.events(t, seq))); diff != "" {
 		t.Errorf("DeleteOrg(cust) events (-want +got):\n%s", diff)
 	}
-	bwNoProfile(t, store, bwCust)
+	noProfile(t, store, custOrg)
 	// The same ID again is a new org, with the zero profile.
-	e.mustOrg(t, bwCust, claim.Enterprise, oldOrgDate, claim.Settings{})
-	if diff := cmp.Diff(claim.OrgProfile{Org: bwCust}, e.mustProfile(t, bwCust)); diff != "" {
+	e.mustOrg(t, custOrg, claim.Enterprise, oldOrgDate, claim.Settings{})
+	if diff := cmp.Diff(claim.OrgProfile{Org: custOrg}, e.mustProfile(t, custOrg)); diff != "" {
 		t.Errorf("profile of a new org with a deleted one's ID (-want +got):\n%s", diff)
 	}
 
@@ -152,7 +152,7 @@ func TestDeleteOrgBroadWorks(t *testing.T) {
 	// the enterprise; the org stays until deleted.
 	e.mustRemoveSub(t, "s2", "s3")
 	e.mustDetach(t, "new", claim.DetachStandard)
-	if _, err := e.svc.BroadWorks().Enterprise(e.ctx, bwPartner, "new"); !errors.Is(err, claim.ErrNotFound) {
+	if _, err := e.svc.BroadWorks().Enterprise(e.ctx, partnerOrg, "new"); !errors.Is(err, claim.ErrNotFound) {
 		t.Errorf("Enterprise(new) after a standard detach = %v, want ErrNotFound", err)
 	}
 	wantProf := claim.OrgProfile{Org: newOrg, Admins: []claim.Admin{{Email: "boss@new.example", Role: claim.FullAdmin}},
@@ -163,40 +163,40 @@ func TestDeleteOrgBroadWorks(t *testing.T) {
 	if err := e.svc.DeleteOrg(e.ctx, newOrg); err != nil {
 		t.Fatalf("DeleteOrg(%s) after detaching = %v", newOrg, err)
 	}
-	bwNoProfile(t, store, newOrg)
-	if u, err := e.svc.UserByEmail(e.ctx, "carl@x.example"); err != nil || u.Org != bwConsumer || u.Content != 4 {
+	noProfile(t, store, newOrg)
+	if u, err := e.svc.UserByEmail(e.ctx, "carl@x.example"); err != nil || u.Org != consumerOrg || u.Content != 4 {
 		t.Errorf("carl = %+v, %v; want untouched in the consumer org (his move was removed, never consented)", u, err)
 	}
 
 	// The partner: hyb attaches to the new cust and is detached (hybrid:
 	// the partner's admin entry in cust stays); idle never had an org.
-	ann2 := e.mustActive(t, bwCust, "ann@cust.example", 0)
+	ann2 := e.mustActive(t, custOrg, "ann@cust.example", 0)
 	e.mustProvision(t, "hyb", "s4", ann2.Email)
 	e.mustRemoveSub(t, "s4")
 	e.mustDetach(t, "hyb", claim.DetachHybrid)
 	seq = e.lastSeq(t)
-	if err := e.svc.DeleteOrg(e.ctx, bwPartner); err != nil {
+	if err := e.svc.DeleteOrg(e.ctx, partnerOrg); err != nil {
 		t.Fatalf("DeleteOrg(partner) with empty enterprises in no org = %v", err)
 	}
 	evs := e.events(t, seq)
 	if diff := cmp.Diff([]string{claim.EventEnterpriseDeleted, claim.EventEnterpriseDeleted, claim.EventOrgDeleted}, types(evs)); diff != "" {
 		t.Fatalf("DeleteOrg(partner) events (-want +got):\n%s", diff)
 	}
-	if evs[0].Detail != "hyb" || evs[1].Detail != "idle" || evs[0].Org != bwPartner {
+	if evs[0].Detail != "hyb" || evs[1].Detail != "idle" || evs[0].Org != partnerOrg {
 		t.Errorf("bw.enterprise_deleted events = %+v, want hyb then idle, of the partner", evs[:2])
 	}
-	bwNoProfile(t, store, bwPartner)
-	e.mustOrg(t, bwPartner, claim.Enterprise, oldOrgDate, claim.Settings{})
+	noProfile(t, store, partnerOrg)
+	e.mustOrg(t, partnerOrg, claim.Enterprise, oldOrgDate, claim.Settings{})
 	for _, id := range []claim.EnterpriseID{"att", "new", "hyb", "idle"} {
-		if _, err := e.svc.BroadWorks().Enterprise(e.ctx, bwPartner, id); !errors.Is(err, claim.ErrNotFound) {
+		if _, err := e.svc.BroadWorks().Enterprise(e.ctx, partnerOrg, id); !errors.Is(err, claim.ErrNotFound) {
 			t.Errorf("Enterprise(%s) of a deleted partner = %v, want ErrNotFound", id, err)
 		}
 	}
 	e.mustEnterprise(t, "idle", false, "") // the ID is free again
-	if u := e.mustGet(t, ann2.ID); u.Org != bwCust {
+	if u := e.mustGet(t, ann2.ID); u.Org != custOrg {
 		t.Errorf("ann of cust = %+v, want kept: cust was only detached from hyb", u)
 	}
-	if _, ok := bwAdminOf(e.mustProfile(t, bwCust), bwAdmin); !ok {
+	if _, ok := adminOf(e.mustProfile(t, custOrg), templateAdmin); !ok {
 		t.Errorf("partner admin entry in cust gone, want it left to cust's admins (documented)")
 	}
 }
@@ -217,7 +217,7 @@ func TestRefuseDeleteOrgBroadWorks(t *testing.T) {
 		{
 			name:   "attached customer org",
 			reason: "ent is attached to cust: detach it first (B6)",
-			org:    func(testing.TB, *env) claim.OrgID { return bwCust },
+			org:    func(testing.TB, *env) claim.OrgID { return custOrg },
 			want:   claim.ErrEnterpriseAttached,
 		},
 		{
@@ -240,26 +240,26 @@ func TestRefuseDeleteOrgBroadWorks(t *testing.T) {
 		{
 			name:   "partner with an attached enterprise",
 			reason: "the partner's ent belongs to cust: detach it first",
-			org:    func(testing.TB, *env) claim.OrgID { return bwPartner },
+			org:    func(testing.TB, *env) claim.OrgID { return partnerOrg },
 			want:   claim.ErrEnterpriseAttached,
 		},
 		{
 			name:   "partner whose enterprise has a workspace",
 			reason: "q2 has a BroadWorks workspace (B6); q1, empty, is not deleted either",
 			setup: func(tb testing.TB, e *env) {
-				if err := e.svc.BroadWorks().AddWorkspace(e.ctx, bwPartner2, "q2", "lobby"); err != nil {
+				if err := e.svc.BroadWorks().AddWorkspace(e.ctx, partner2Org, "q2", "lobby"); err != nil {
 					tb.Fatalf("AddWorkspace() = %v", err)
 				}
 			},
-			org:    func(testing.TB, *env) claim.OrgID { return bwPartner2 },
+			org:    func(testing.TB, *env) claim.OrgID { return partner2Org },
 			want:   claim.ErrDetachBlocked,
 			remain: &claim.DetachError{Enterprise: "q2", Workspaces: 1},
 		},
 		{
 			name:   "partner whose enterprise has a pending user",
 			reason: "q2's untrusted subscriber waits for its address (pending_email_input)",
-			setup:  func(tb testing.TB, e *env) { e.mustProvisionOf(tb, bwPartner2, "q2", "sq", "") },
-			org:    func(testing.TB, *env) claim.OrgID { return bwPartner2 },
+			setup:  func(tb testing.TB, e *env) { e.mustProvisionOf(tb, partner2Org, "q2", "sq", "") },
+			org:    func(testing.TB, *env) claim.OrgID { return partner2Org },
 			want:   claim.ErrDetachBlocked,
 			remain: &claim.DetachError{Enterprise: "q2", Pending: 1},
 		},
@@ -267,29 +267,29 @@ func TestRefuseDeleteOrgBroadWorks(t *testing.T) {
 			name:   "partner whose enterprise waits for approval",
 			reason: "q3's first subscriber waits for other's admin to approve the attach (status error, B3): a subscriber",
 			setup: func(tb testing.TB, e *env) {
-				e.mustEnterpriseOf(tb, bwPartner2, "q3", true, bwOther)
-				if s := e.mustProvisionOf(tb, bwPartner2, "q3", "sq", "oscar@other.example"); s.Status != claim.StatusError {
+				e.mustEnterpriseOf(tb, partner2Org, "q3", true, otherOrg)
+				if s := e.mustProvisionOf(tb, partner2Org, "q3", "sq", "oscar@other.example"); s.Status != claim.StatusError {
 					tb.Fatalf("sq = %+v, want status error", s)
 				}
 			},
-			org:    func(testing.TB, *env) claim.OrgID { return bwPartner2 },
+			org:    func(testing.TB, *env) claim.OrgID { return partner2Org },
 			want:   claim.ErrDetachBlocked,
 			remain: &claim.DetachError{Enterprise: "q3", Subscribers: 1},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := bwRefusalWorld(t)
-			e.mustOrg(t, bwPartner2, claim.Enterprise, oldOrgDate, claim.Settings{})
-			e.mustEnterpriseOf(t, bwPartner2, "q1", true, "")
-			e.mustEnterpriseOf(t, bwPartner2, "q2", false, "")
+			e := broadWorksRefusalWorld(t)
+			e.mustOrg(t, partner2Org, claim.Enterprise, oldOrgDate, claim.Settings{})
+			e.mustEnterpriseOf(t, partner2Org, "q1", true, "")
+			e.mustEnterpriseOf(t, partner2Org, "q2", false, "")
 			if tt.setup != nil {
 				tt.setup(t, e)
 			}
 			org := tt.org(t, e)
-			snap := func() bwState {
-				return e.bwSnapshotOf(t, map[claim.OrgID][]claim.EnterpriseID{
-					bwPartner: bwEnterprises, bwPartner2: {"q1", "q2", "q3"}}, append(bwOrgs, bwPartner2))
+			snap := func() broadWorksState {
+				return e.broadWorksSnapshotOf(t, map[claim.OrgID][]claim.EnterpriseID{
+					partnerOrg: broadWorksEnterprises, partner2Org: {"q1", "q2", "q3"}}, append(broadWorksOrgs, partner2Org))
 			}
 			before := snap()
 			err := e.svc.DeleteOrg(e.ctx, org)
@@ -314,8 +314,8 @@ func TestRefuseDeleteOrgBroadWorks(t *testing.T) {
 	}
 }
 
-// bwNoProfile fails unless the store holds no profile of org.
-func bwNoProfile(tb testing.TB, store claim.Store, org claim.OrgID) {
+// noProfile fails unless the store holds no profile of org.
+func noProfile(tb testing.TB, store claim.Store, org claim.OrgID) {
 	tb.Helper()
 	err := store.View(tb.Context(), func(tx claim.Tx) error {
 		_, err := tx.OrgProfile(org)
@@ -331,12 +331,12 @@ func bwNoProfile(tb testing.TB, store claim.Store, org claim.OrgID) {
 // deleted; otherwise the org's profile and a partner's empty enterprises
 // go with it.
 
-const bwPartner2 claim.OrgID = "p2"
+const partner2Org claim.OrgID = "p2"
 
 // mustDetach detaches the partner's enterprise.
 func (e *env) mustDetach(tb testing.TB, id claim.EnterpriseID, flow claim.DetachFlow) {
 	tb.Helper()
-	if err := e.svc.BroadWorks().Detach(e.ctx, bwPartner, id, flow); err != nil {
+	if err := e.svc.BroadWorks().Detach(e.ctx, partnerOrg, id, flow); err != nil {
 		tb.Fatalf("Detach(%s, %s) = %v", id, flow, err)
 	}
 }
@@ -347,7 +347,7 @@ func (e *env) mustDetach(tb testing.TB, id claim.EnterpriseID, flow claim.Detach
 func (e *env) mustEnterpriseOf(tb testing.TB, partner claim.OrgID, id claim.EnterpriseID, trusted bool, target claim.OrgID) {
 	tb.Helper()
 	if _, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: id, Partner: partner, Name: "Enterprise " + string(id),
-		Template: claim.Template{PartnerAdmin: bwAdmin, TrustedEmail: trusted}, Target: target}); err != nil {
+		Template: claim.Template{PartnerAdmin: templateAdmin, TrustedEmail: trusted}, Target: target}); err != nil {
 		tb.Fatalf("CreateEnterprise(%s, %s) = %v", partner, id, err)
 	}
 }
@@ -366,7 +366,7 @@ func (e *env) mustProvisionOf(tb testing.TB, partner claim.OrgID, ent claim.Ente
 func (e *env) mustRemoveSub(tb testing.TB, ids ...claim.SubscriberID) {
 	tb.Helper()
 	for _, id := range ids {
-		if err := e.svc.BroadWorks().RemoveSubscriber(e.ctx, bwPartner, id); err != nil {
+		if err := e.svc.BroadWorks().RemoveSubscriber(e.ctx, partnerOrg, id); err != nil {
 			tb.Fatalf("RemoveSubscriber(%s) = %v", id, err)
 		}
 	}

@@ -38,41 +38,41 @@ func TestRefusePolicy(t *testing.T) {
 	}
 	for _, r := range rows {
 		t.Run("Policy: "+r.reason, func(t *testing.T) {
-			svc, err := claim.New(claim.NewMemoryStore(), rfPolicy(r.edit))
-			rfWantInput(t, "New(WithPolicy)", svc, err, r.field)
+			svc, err := claim.New(claim.NewMemoryStore(), editPolicy(r.edit))
+			wantInputError(t, "New(WithPolicy)", svc, err, r.field)
 		})
 	}
 	t.Run("Policy: the edge values that make sense are accepted", func(t *testing.T) {
-		_, err := claim.New(claim.NewMemoryStore(), rfPolicy(func(p *claim.Policy) {
+		_, err := claim.New(claim.NewMemoryStore(), editPolicy(func(p *claim.Policy) {
 			p.ClaimWindow, p.InactivePurge, p.ListLimit, p.ManualLimit, p.SweepBatch = 1, 1, 1, 1, 1
 			p.SyncDeleteThreshold, p.SyncDeleteMinimum, p.ActivationResendGap = 0, 0, 0
 		}))
 		if err != nil {
 			t.Errorf("New(minimal policy) = %v, want nil", err)
 		}
-		if _, err := claim.New(claim.NewMemoryStore(), rfPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold = 1 })); err != nil {
+		if _, err := claim.New(claim.NewMemoryStore(), editPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold = 1 })); err != nil {
 			t.Errorf("New(SyncDeleteThreshold 1) = %v, want nil", err)
 		}
 	})
 	t.Run("New(nil) is refused", func(t *testing.T) {
 		svc, err := claim.New(nil)
-		rfWantInput(t, "New(nil)", svc, err, "store")
+		wantInputError(t, "New(nil)", svc, err, "store")
 	})
 	t.Run("New with a nil clock is refused", func(t *testing.T) {
 		svc, err := claim.New(claim.NewMemoryStore(), claim.WithClock(nil))
-		rfWantInput(t, "New(WithClock(nil))", svc, err, "WithClock")
+		wantInputError(t, "New(WithClock(nil))", svc, err, "WithClock")
 	})
 	t.Run("New with a nil resolver is refused", func(t *testing.T) {
 		svc, err := claim.New(claim.NewMemoryStore(), claim.WithResolver(nil))
-		rfWantInput(t, "New(WithResolver(nil))", svc, err, "WithResolver")
+		wantInputError(t, "New(WithResolver(nil))", svc, err, "WithResolver")
 	})
 	t.Run("New with a nil logger is refused", func(t *testing.T) {
 		svc, err := claim.New(claim.NewMemoryStore(), claim.WithLogger(nil))
-		rfWantInput(t, "New(WithLogger(nil))", svc, err, "WithLogger")
+		wantInputError(t, "New(WithLogger(nil))", svc, err, "WithLogger")
 	})
 }
 
-func rfWantInput(t *testing.T, op string, svc *claim.Service, err error, field string) {
+func wantInputError(t *testing.T, op string, svc *claim.Service, err error, field string) {
 	t.Helper()
 	if !errors.Is(err, claim.ErrInvalidValue) {
 		t.Errorf("%s = %v, want %v", op, err, claim.ErrInvalidValue)

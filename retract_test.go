@@ -20,12 +20,12 @@ func TestRefuseRetract(t *testing.T) {
 	type cond struct{ signedIn, windowClosed, domainClaimed bool }
 	claimed := func(c cond) func(t *testing.T, e *env) claim.User {
 		return func(t *testing.T, e *env) claim.User {
-			_, ann := rfClaimed(t, e)
+			_, ann := claimedFixture(t, e)
 			if c.signedIn {
-				rfMustSignIn(t, e, ann.ID)
+				mustSignIn(t, e, ann.ID)
 			}
 			if c.domainClaimed {
-				rfMustClaimDomain(t, e, "b", "example.com")
+				mustClaimDomain(t, e, "b", "example.com")
 			}
 			if c.windowClosed {
 				e.clock.Advance(window)
@@ -41,7 +41,7 @@ func TestRefuseRetract(t *testing.T) {
 	}
 	all := cond{true, true, true}
 	others := []error{claim.ErrSignedIn, claim.ErrRetractWindowClosed, claim.ErrDomainClaimed}
-	rfRun(t, []rfCase{
+	runRefusals(t, []refusalCase{
 		{reason: "R1: an org that did not make the claim cannot retract it", op: "Retract(c, ann)",
 			setup: retract("c", claimed(cond{})), want: claim.ErrNotClaimant, retract: []error{claim.ErrNotClaimant}},
 		{reason: "R1: nor can the org the user was claimed from", op: "Retract(a, ann)",
@@ -52,7 +52,7 @@ func TestRefuseRetract(t *testing.T) {
 			setup: retract("a", claimed(all)), want: claim.ErrNotClaimant, not: others, retract: []error{claim.ErrNotClaimant}},
 		{reason: "R1, R7: a stranger learns only ErrNotClaimant about a delayed claim past its deadline", op: "Retract(c, ivy) at 14d",
 			setup: retract("c", func(t *testing.T, e *env) claim.User {
-				_, ivy := rfDelayed(t, e)
+				_, ivy := delayedFixture(t, e)
 				e.clock.Advance(window)
 				return ivy
 			}), want: claim.ErrNotClaimant, not: others, retract: []error{claim.ErrNotClaimant}},
@@ -60,15 +60,15 @@ func TestRefuseRetract(t *testing.T) {
 			setup: retract("b", claimed(cond{signedIn: true})), want: claim.ErrSignedIn, retract: []error{claim.ErrSignedIn}},
 		{reason: "R2: not after a delayed-claimed user signed in", op: "Retract(b, ivy) signed in",
 			setup: retract("b", func(t *testing.T, e *env) claim.User {
-				_, ivy := rfDelayed(t, e)
-				rfMustSignIn(t, e, ivy.ID)
+				_, ivy := delayedFixture(t, e)
+				mustSignIn(t, e, ivy.ID)
 				return ivy
 			}), want: claim.ErrSignedIn, retract: []error{claim.ErrSignedIn}},
 		{reason: "R3: not at claim time + 14 days (immediate claim)", op: "Retract(b, ann) at 14d",
 			setup: retract("b", claimed(cond{windowClosed: true})), want: claim.ErrRetractWindowClosed, retract: []error{claim.ErrRetractWindowClosed}},
 		{reason: "R3, R9: not at claim time + 14 days (delayed claim, expired, not yet swept)", op: "Retract(b, ivy) at 14d",
 			setup: retract("b", func(t *testing.T, e *env) claim.User {
-				_, ivy := rfDelayed(t, e)
+				_, ivy := delayedFixture(t, e)
 				e.clock.Advance(window)
 				return ivy
 			}), want: claim.ErrRetractWindowClosed, retract: []error{claim.ErrRetractWindowClosed}},
@@ -90,20 +90,20 @@ func TestRefuseRetract(t *testing.T) {
 		{reason: "R9: a claim ended by a choice is judged like a pending one: signed in", op: "Retract(b, ann) after DeleteOriginal",
 			setup: retract("b", func(t *testing.T, e *env) claim.User {
 				ann := claimed(cond{signedIn: true})(t, e)
-				rfMustChoose(t, e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+				mustChoose(t, e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
 				return ann
 			}), want: claim.ErrSignedIn, not: []error{claim.ErrNoPendingClaim}, retract: []error{claim.ErrSignedIn}},
 		{reason: "R9: a chosen claim past its window reports both reasons", op: "Retract(b, ann) after ChangeEmail at 20d",
 			setup: retract("b", func(t *testing.T, e *env) claim.User {
 				ann := claimed(cond{signedIn: true})(t, e)
-				rfMustChoose(t, e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.old@example.com"})
+				mustChoose(t, e, ann.ID, claim.Choice{Action: claim.ChangeEmail, NewEmail: "ann.old@example.com"})
 				e.clock.Advance(20 * 24 * time.Hour)
 				return ann
 			}), want: claim.ErrSignedIn, also: []error{claim.ErrRetractWindowClosed},
 			retract: []error{claim.ErrSignedIn, claim.ErrRetractWindowClosed}},
 		{reason: "R9: a delayed claim ended by expiry and swept: the window is closed", op: "Retract(b, ivy) after Sweep",
 			setup: retract("b", func(t *testing.T, e *env) claim.User {
-				_, ivy := rfDelayed(t, e)
+				_, ivy := delayedFixture(t, e)
 				e.clock.Advance(window)
 				if rep, err := e.svc.Sweep(e.ctx); err != nil || rep.Expired != 1 {
 					t.Fatalf("Sweep() = %+v, %v; want 1 expired", rep, err)
@@ -113,8 +113,8 @@ func TestRefuseRetract(t *testing.T) {
 			retract: []error{claim.ErrRetractWindowClosed}},
 		{reason: "R9: a delayed claim signed in and then expired reports both reasons", op: "Retract(b, ivy) signed in, at 14d",
 			setup: retract("b", func(t *testing.T, e *env) claim.User {
-				_, ivy := rfDelayed(t, e)
-				rfMustSignIn(t, e, ivy.ID)
+				_, ivy := delayedFixture(t, e)
+				mustSignIn(t, e, ivy.ID)
 				e.clock.Advance(window)
 				return ivy
 			}), want: claim.ErrSignedIn, also: []error{claim.ErrRetractWindowClosed},
@@ -122,30 +122,30 @@ func TestRefuseRetract(t *testing.T) {
 		{reason: "R9: an ended claim made by another org is ErrNotClaimant", op: "Retract(c, ann) after DeleteOriginal",
 			setup: retract("c", func(t *testing.T, e *env) claim.User {
 				ann := claimed(cond{signedIn: true})(t, e)
-				rfMustChoose(t, e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+				mustChoose(t, e, ann.ID, claim.Choice{Action: claim.DeleteOriginal})
 				return ann
 			}), want: claim.ErrNotClaimant, not: []error{claim.ErrSignedIn}, retract: []error{claim.ErrNotClaimant}},
 		{reason: "R9: a retracted claim leaves no record: ErrNoPendingClaim", op: "Retract(b, ann) twice",
 			setup: retract("b", func(t *testing.T, e *env) claim.User {
 				ann := claimed(cond{})(t, e)
-				rfMustRetract(t, e, "b", ann.ID)
+				mustRetract(t, e, "b", ann.ID)
 				return ann
 			}), want: claim.ErrNoPendingClaim},
 		{reason: "R9: a never-claimed user: ErrNoPendingClaim", op: "Retract(b, nora)",
-			setup: retract("b", func(t *testing.T, e *env) claim.User { return rfBase(t, e).nora }),
+			setup: retract("b", func(t *testing.T, e *env) claim.User { return baseFixture(t, e).nora }),
 			want:  claim.ErrNoPendingClaim},
 		{reason: "R9, H2: an original account has no claim record of its own", op: "Retract(b, original)",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ann := rfClaimed(t, e)
+				_, ann := claimedFixture(t, e)
 				return func() error { return e.svc.Retract(e.ctx, "b", ann.Claim.Original) }
 			}, want: claim.ErrNoPendingClaim},
 		{reason: "R9, H2: an original account carrying its user's earlier ended claim record is not judged by that record", op: "Retract(c, original of a re-claimed user)",
 			setup: func(t *testing.T, e *env) func() error {
-				f := rfBase(t, e)
+				f := baseFixture(t, e)
 				e.mustVerify(t, "c", "example.com")
 				e.mustClaim(t, "c", claim.ClaimOptions{}, f.ann.ID)
-				rfMustSignIn(t, e, f.ann.ID)
-				rfMustChoose(t, e, f.ann.ID, claim.Choice{Action: claim.DeleteOriginal})
+				mustSignIn(t, e, f.ann.ID)
+				mustChoose(t, e, f.ann.ID, claim.Choice{Action: claim.DeleteOriginal})
 				e.mustClaim(t, "b", claim.ClaimOptions{}, f.ann.ID)
 				orig := e.mustGet(t, f.ann.ID).Claim.Original
 				return func() error { return e.svc.Retract(e.ctx, "c", orig) }
@@ -159,9 +159,9 @@ func TestRefuseRetractWindowBoundary(t *testing.T) {
 			e := newEnv(t)
 			var u claim.User
 			if mode == "immediate" {
-				_, u = rfClaimed(t, e)
+				_, u = claimedFixture(t, e)
 			} else {
-				_, u = rfDelayed(t, e)
+				_, u = delayedFixture(t, e)
 			}
 			e.clock.Advance(window - 1)
 			if err := e.svc.Retract(e.ctx, "b", u.ID); err != nil {
@@ -175,21 +175,21 @@ func TestRefuseRetractWindowBoundary(t *testing.T) {
 			e := newEnv(t)
 			var u claim.User
 			if mode == "immediate" {
-				_, u = rfClaimed(t, e)
+				_, u = claimedFixture(t, e)
 			} else {
-				_, u = rfDelayed(t, e)
+				_, u = delayedFixture(t, e)
 			}
 			e.clock.Advance(window)
-			before := e.snapshot(t, rfOrgs...)
+			before := e.snapshot(t, refusalOrgs...)
 			if err := e.svc.Retract(e.ctx, "b", u.ID); !errors.Is(err, claim.ErrRetractWindowClosed) {
 				t.Fatalf("Retract() at 14d = %v, want %v", err, claim.ErrRetractWindowClosed)
 			}
-			e.unchanged(t, before, rfOrgs...)
+			e.unchanged(t, before, refusalOrgs...)
 		})
 	}
 	t.Run("R8: Retractable lists the claim at 14d-1ns and not at 14d", func(t *testing.T) {
 		e := newEnv(t)
-		_, ann := rfClaimed(t, e)
+		_, ann := claimedFixture(t, e)
 		for _, c := range []struct {
 			at   time.Duration
 			want int
@@ -219,14 +219,14 @@ func TestRefuseRetractWindowBoundary(t *testing.T) {
 // Active in the old org for a Verified or Active one.
 func TestRaceRetractSignIn(t *testing.T) {
 	won := map[string]int{}
-	for i := range ccRaceRuns {
+	for i := range raceRuns {
 		mode := []claim.Mode{claim.Immediate, claim.Delayed}[i%2]
 		prev := []claim.State{claim.NotVerified, claim.Verified, claim.Active}[i/2%3]
-		r := ccNewRace(t, mode, prev, true)
+		r := newRace(t, mode, prev, true)
 		e := r.e
 		var retractErr, signInErr error
 		var signedIn claim.User
-		ccTogether(
+		runTogether(
 			func() { retractErr = e.svc.Retract(e.ctx, "b", r.u.ID) },
 			func() { signedIn, signInErr = e.svc.SignIn(e.ctx, r.u.ID) },
 		)
@@ -275,8 +275,8 @@ func TestRaceRetractSignIn(t *testing.T) {
 // org exactly as before. Before retracting, Retractable lists exactly the
 // claimed users (R8).
 func TestRetractAfterClaimIsIdentity(t *testing.T) {
-	rpCheck(t, func(t *rapid.T, tb testing.TB) {
-		p := rpPopulate(t, tb, "b")
+	rapidCheck(t, func(t *rapid.T, tb testing.TB) {
+		p := populate(t, tb, "b")
 		e := p.e
 		before := e.snapshot(tb, p.orgs...)
 		ids := make([]claim.UserID, len(p.users))
@@ -287,7 +287,7 @@ func TestRetractAfterClaimIsIdentity(t *testing.T) {
 		res, err := e.svc.ClaimUsers(e.ctx, "b", ids, claim.ClaimOptions{
 			Acknowledge:   true,
 			ImmediateOnly: rapid.Bool().Draw(t, "ImmediateOnly"),
-			Licenses:      rapid.SliceOfNDistinct(rapid.SampledFrom(rpLicenses), 0, 2, rapid.ID[string]).Draw(t, "claim licenses"),
+			Licenses:      rapid.SliceOfNDistinct(rapid.SampledFrom(drawnLicenses), 0, 2, rapid.ID[string]).Draw(t, "claim licenses"),
 		})
 		if err != nil {
 			t.Fatalf("ClaimUsers() = %v", err)
@@ -304,13 +304,13 @@ func TestRetractAfterClaimIsIdentity(t *testing.T) {
 			}
 		}
 		// The claimant acts on some claimed users, none signs in.
-		r := rpInWindow(t, "retract after")
+		r := drawInWindow(t, "retract after")
 		for range rapid.IntRange(0, 3).Draw(t, "claimant actions") {
 			if len(claimed) == 0 {
 				break
 			}
 			id := rapid.SampledFrom(claimed).Draw(t, "acted on")
-			e.clock.Set(at.Add(rpDur(t, "acts after", 0, r)))
+			e.clock.Set(at.Add(drawDur(t, "acts after", 0, r)))
 			var err error
 			if rapid.Bool().Draw(t, "deactivate") {
 				_, err = e.svc.Deactivate(e.ctx, "b", id)
@@ -323,7 +323,7 @@ func TestRetractAfterClaimIsIdentity(t *testing.T) {
 		}
 		e.clock.Set(at.Add(r))
 
-		listed := rpRetractableIDs(t, e, "b")
+		listed := retractableIDs(t, e, "b")
 		want := slices.Sorted(slices.Values(claimed))
 		if diff := cmp.Diff(want, listed, claimtest.CmpOptions()); diff != "" {
 			t.Fatalf("Retractable() (-claimed +listed):\n%s", diff)
@@ -340,12 +340,12 @@ func TestRetractAfterClaimIsIdentity(t *testing.T) {
 	})
 }
 
-func TestRetractDelayedInWindow(t *testing.T) { rpCheck(t, rpNotSignedInInWindow(claim.Delayed)) }
+func TestRetractDelayedInWindow(t *testing.T) { rapidCheck(t, notSignedInInWindow(claim.Delayed)) }
 
-func TestRetractDelayedSignedIn(t *testing.T) { rpCheck(t, rpSignedIn(claim.Delayed)) }
+func TestRetractDelayedSignedIn(t *testing.T) { rapidCheck(t, signedInCase(claim.Delayed)) }
 
 func TestRetractDelayedWindowClosed(t *testing.T) {
-	rpCheck(t, rpNotSignedInWindowClosed(claim.Delayed))
+	rapidCheck(t, notSignedInWindowClosed(claim.Delayed))
 }
 
 // TestRetractDomainClaimed is R4 as a property: inside the window, while
@@ -353,36 +353,36 @@ func TestRetractDelayedWindowClosed(t *testing.T) {
 // ErrDomainClaimed alone; once the claimant releases the domain it
 // succeeds and undoes the claim.
 func TestRetractDomainClaimed(t *testing.T) {
-	rpCheck(t, func(t *rapid.T, tb testing.TB) {
+	rapidCheck(t, func(t *rapid.T, tb testing.TB) {
 		mode := rapid.SampledFrom([]claim.Mode{claim.Delayed, claim.Immediate}).Draw(t, "mode")
-		c := rpSetup(t, tb, mode, rpAllStates)
+		c := setupRetract(t, tb, mode, allStates)
 		e := c.e
-		claimAt := rpInWindow(t, "claim domain after")
+		claimAt := drawInWindow(t, "claim domain after")
 		c.setAt(claimAt)
 		if err := e.svc.ClaimDomain(e.ctx, c.b, c.domain); err != nil {
 			t.Fatalf("ClaimDomain() = %v", err)
 		}
-		tryAt := rpDur(t, "retract after", claimAt, window-1)
+		tryAt := drawDur(t, "retract after", claimAt, window-1)
 		c.setAt(tryAt)
 		c.refused(t, claim.ErrDomainClaimed)
-		releaseAt := rpDur(t, "release after", tryAt, window-1)
+		releaseAt := drawDur(t, "release after", tryAt, window-1)
 		c.setAt(releaseAt)
 		if err := e.svc.ReleaseDomain(e.ctx, c.b, c.domain); err != nil {
 			t.Fatalf("ReleaseDomain() = %v", err)
 		}
-		c.setAt(rpDur(t, "retract again after", releaseAt, window-1))
+		c.setAt(drawDur(t, "retract again after", releaseAt, window-1))
 		c.retracted(t)
 	})
 }
 
 func TestRetractImmediateInWindow(t *testing.T) {
-	rpCheck(t, rpNotSignedInInWindow(claim.Immediate))
+	rapidCheck(t, notSignedInInWindow(claim.Immediate))
 }
 
-func TestRetractImmediateSignedIn(t *testing.T) { rpCheck(t, rpSignedIn(claim.Immediate)) }
+func TestRetractImmediateSignedIn(t *testing.T) { rapidCheck(t, signedInCase(claim.Immediate)) }
 
 func TestRetractImmediateWindowClosed(t *testing.T) {
-	rpCheck(t, rpNotSignedInWindowClosed(claim.Immediate))
+	rapidCheck(t, notSignedInWindowClosed(claim.Immediate))
 }
 
 // TestRetractableListsExactlyRetractable is R8 as a property: two orgs
@@ -392,8 +392,8 @@ func TestRetractImmediateWindowClosed(t *testing.T) {
 // days old while b does not claim the domain — and Retract(b, u) succeeds
 // for exactly those users.
 func TestRetractableListsExactlyRetractable(t *testing.T) {
-	rpCheck(t, func(t *rapid.T, tb testing.TB) {
-		p := rpPopulate(t, tb, "b", "b2")
+	rapidCheck(t, func(t *rapid.T, tb testing.TB) {
+		p := populate(t, tb, "b", "b2")
 		e := p.e
 		type claimRec struct {
 			at       time.Time
@@ -407,7 +407,7 @@ func TestRetractableListsExactlyRetractable(t *testing.T) {
 			if !p.claimable(u, claimant) || !rapid.Bool().Draw(t, "claim it") {
 				continue
 			}
-			e.clock.Advance(rpDur(t, "pause before claim", 0, 10*24*time.Hour, window-1, window))
+			e.clock.Advance(drawDur(t, "pause before claim", 0, 10*24*time.Hour, window-1, window))
 			res := e.mustClaim(tb, claimant, claim.ClaimOptions{ImmediateOnly: rapid.Bool().Draw(t, "ImmediateOnly")}, u.ID)
 			if claimant == "b" {
 				byB[res[0].User] = &claimRec{at: e.clock.Now()}
@@ -417,7 +417,7 @@ func TestRetractableListsExactlyRetractable(t *testing.T) {
 			if !rapid.Bool().Draw(t, "signs in") {
 				continue
 			}
-			e.clock.Advance(rpDur(t, "pause before sign-in", 0, 5*24*time.Hour))
+			e.clock.Advance(drawDur(t, "pause before sign-in", 0, 5*24*time.Hour))
 			_, err := e.svc.SignIn(e.ctx, id)
 			if err == nil && byB[id] != nil && e.clock.Now().Before(byB[id].at.Add(window)) {
 				byB[id].signedIn = true
@@ -429,7 +429,7 @@ func TestRetractableListsExactlyRetractable(t *testing.T) {
 				t.Fatalf("ClaimDomain() = %v", err)
 			}
 		}
-		e.clock.Advance(rpDur(t, "pause before listing", 0, 20*24*time.Hour, window-1, window))
+		e.clock.Advance(drawDur(t, "pause before listing", 0, 20*24*time.Hour, window-1, window))
 		now := e.clock.Now()
 		var want []claim.UserID
 		for id, c := range byB {
@@ -438,7 +438,7 @@ func TestRetractableListsExactlyRetractable(t *testing.T) {
 			}
 		}
 		slices.Sort(want)
-		listed := rpRetractableIDs(t, e, "b")
+		listed := retractableIDs(t, e, "b")
 		if diff := cmp.Diff(want, listed, claimtest.CmpOptions()); diff != "" {
 			t.Fatalf("Retractable() (-want +got):\n%s", diff)
 		}
@@ -451,9 +451,9 @@ func TestRetractableListsExactlyRetractable(t *testing.T) {
 	})
 }
 
-// rpCase is one user claimed by org b from org a, with a third org c
+// retractCase is one user claimed by org b from org a, with a third org c
 // that has nothing to do with the claim.
-type rpCase struct {
+type retractCase struct {
 	e       *env
 	tb      testing.TB
 	a, b, c claim.OrgID
@@ -468,7 +468,7 @@ type rpCase struct {
 }
 
 // listed reports whether Retractable(b) lists the user.
-func (c *rpCase) listed(t *rapid.T) bool {
+func (c *retractCase) listed(t *rapid.T) bool {
 	found := false
 	for u, err := range c.e.svc.Retractable(c.e.ctx, c.b) {
 		if err != nil {
@@ -483,13 +483,13 @@ func (c *rpCase) listed(t *rapid.T) bool {
 // drawn times in [0, until] after the claim: the claimant deactivates or
 // reactivates the user, verification, reminders, nudges, sweeps, and the
 // source org's attempts on the frozen original (H2).
-func (c *rpCase) noise(t *rapid.T, until time.Duration) {
+func (c *retractCase) noise(t *rapid.T, until time.Duration) {
 	e := c.e
 	ops := rapid.SliceOfN(rapid.SampledFrom([]string{"deactivate", "reactivate", "verify", "remind",
 		"nudge", "sweep", "sign in original", "delete original", "claimable"}), 0, 4).Draw(t, "noise")
 	offs := make([]time.Duration, len(ops))
 	for i := range ops {
-		offs[i] = rpDur(t, "noise at", 0, until, window-1, window)
+		offs[i] = drawDur(t, "noise at", 0, until, window-1, window)
 	}
 	slices.Sort(offs)
 	for i, op := range ops {
@@ -543,10 +543,10 @@ func (c *rpCase) noise(t *rapid.T, until time.Duration) {
 // ErrNotClaimant and nothing more, and change nothing. The original
 // account has no claim record of its own: retracting it is
 // ErrNoPendingClaim (R9), or ErrNotFound once an expiry removed it.
-func (c *rpCase) nonClaimants(t *rapid.T) {
+func (c *retractCase) nonClaimants(t *rapid.T) {
 	before := c.e.snapshot(c.tb, c.a, c.b, c.c)
 	for _, org := range []claim.OrgID{c.a, c.c} {
-		rpWantReasons(t, c.e.svc.Retract(c.e.ctx, org, c.id), claim.ErrNotClaimant)
+		wantRetractReasons(t, c.e.svc.Retract(c.e.ctx, org, c.id), claim.ErrNotClaimant)
 	}
 	_, gone := c.e.svc.User(c.e.ctx, c.orig)
 	want := claim.ErrNoPendingClaim
@@ -562,19 +562,19 @@ func (c *rpCase) nonClaimants(t *rapid.T) {
 // refused checks a refused retraction by the claimant: exactly the
 // reasons want, the user is not listed as retractable, and nothing
 // changed, events included (R7, R8, X3).
-func (c *rpCase) refused(t *rapid.T, want ...error) {
+func (c *retractCase) refused(t *rapid.T, want ...error) {
 	if c.listed(t) {
 		t.Fatalf("Retractable(%s) lists %s, whose retraction is refused with %v", c.b, c.id, want)
 	}
 	before := c.e.snapshot(c.tb, c.a, c.b, c.c)
-	rpWantReasons(t, c.e.svc.Retract(c.e.ctx, c.b, c.id), want...)
+	wantRetractReasons(t, c.e.svc.Retract(c.e.ctx, c.b, c.id), want...)
 	c.e.unchanged(c.tb, before, c.a, c.b, c.c)
 }
 
 // retracted checks a successful retraction (R6): the user is exactly as
 // before the claim, so are all three orgs' users, the original is gone,
 // and the user has no claim record left.
-func (c *rpCase) retracted(t *rapid.T) {
+func (c *retractCase) retracted(t *rapid.T) {
 	e := c.e
 	if !c.listed(t) {
 		t.Fatalf("Retractable(%s) does not list %s, which is retractable", c.b, c.id)
@@ -604,19 +604,19 @@ func (c *rpCase) retracted(t *rapid.T) {
 }
 
 // at sets the clock to d after the claim.
-func (c *rpCase) setAt(d time.Duration) { c.e.clock.Set(c.at.Add(d)) }
+func (c *retractCase) setAt(d time.Duration) { c.e.clock.Set(c.at.Add(d)) }
 
-// rpInWindow draws "less than 14 days": [0, 14d-1ns].
-func rpInWindow(t *rapid.T, label string) time.Duration { return rpDur(t, label, 0, window-1) }
+// drawInWindow draws "less than 14 days": [0, 14d-1ns].
+func drawInWindow(t *rapid.T, label string) time.Duration { return drawDur(t, label, 0, window-1) }
 
-const rpMaxDelay = 60 * 24 * time.Hour
+const maxDelay = 60 * 24 * time.Hour
 
-// rpNotSignedInInWindow is the "Yes" cell: not signed in, less than 14
+// notSignedInInWindow is the "Yes" cell: not signed in, less than 14
 // days since the claim. Retract succeeds and undoes the claim.
-func rpNotSignedInInWindow(mode claim.Mode) func(*rapid.T, testing.TB) {
+func notSignedInInWindow(mode claim.Mode) func(*rapid.T, testing.TB) {
 	return func(t *rapid.T, tb testing.TB) {
-		c := rpSetup(t, tb, mode, rpAllStates)
-		r := rpInWindow(t, "retract after")
+		c := setupRetract(t, tb, mode, allStates)
+		r := drawInWindow(t, "retract after")
 		c.noise(t, r)
 		c.setAt(r)
 		c.nonClaimants(t)
@@ -624,14 +624,14 @@ func rpNotSignedInInWindow(mode claim.Mode) func(*rapid.T, testing.TB) {
 	}
 }
 
-// rpNotSignedInWindowClosed is the "14 days or more" cell: No,
+// notSignedInWindowClosed is the "14 days or more" cell: No,
 // ErrRetractWindowClosed (and ErrDomainClaimed when the claimant has
 // claimed the domain). A delayed claim has expired by then: its content
 // has migrated whether or not a sweep ran.
-func rpNotSignedInWindowClosed(mode claim.Mode) func(*rapid.T, testing.TB) {
+func notSignedInWindowClosed(mode claim.Mode) func(*rapid.T, testing.TB) {
 	return func(t *rapid.T, tb testing.TB) {
-		c := rpSetup(t, tb, mode, rpAllStates)
-		r := rpWindowOrMore(t, "retract after")
+		c := setupRetract(t, tb, mode, allStates)
+		r := drawWindowOrMore(t, "retract after")
 		c.noise(t, r)
 		c.setAt(r)
 		if mode == claim.Delayed {
@@ -659,18 +659,18 @@ func rpNotSignedInWindowClosed(mode claim.Mode) func(*rapid.T, testing.TB) {
 	}
 }
 
-// rpPopulate draws users into a1 (an old Individual org: delayed-eligible),
+// populate draws users into a1 (an old Individual org: delayed-eligible),
 // a2 (any kind), sso (an org with SSO: ineligible, E4), p0 (an org that
 // claims some of them first: see rpHistory) and the claimants themselves
 // (E1), on domain "d.example", which the claimants have verified, or
 // "u.example", which they have not (E2). Each user's state is reached
 // through the API.
-func rpPopulate(t *rapid.T, tb testing.TB, claimants ...claim.OrgID) *rpPopulation {
-	return rpPopulateOn(t, tb, claim.NewMemoryStore(), claimants...)
+func populate(t *rapid.T, tb testing.TB, claimants ...claim.OrgID) *population {
+	return populateOn(t, tb, claim.NewMemoryStore(), claimants...)
 }
 
-// rpRetractableIDs returns the IDs Retractable(org) lists, sorted.
-func rpRetractableIDs(t *rapid.T, e *env, org claim.OrgID) []claim.UserID {
+// retractableIDs returns the IDs Retractable(org) lists, sorted.
+func retractableIDs(t *rapid.T, e *env, org claim.OrgID) []claim.UserID {
 	var ids []claim.UserID
 	for u, err := range e.svc.Retractable(e.ctx, org) {
 		if err != nil {
@@ -682,24 +682,24 @@ func rpRetractableIDs(t *rapid.T, e *env, org claim.OrgID) []claim.UserID {
 	return ids
 }
 
-// rpSetup draws the orgs and the user and makes the claim, of the given
+// setupRetract draws the orgs and the user and makes the claim, of the given
 // mode. states are the pre-claim states to draw from, in the order
 // NotVerified, Verified, Active[, Inactive].
-func rpSetup(t *rapid.T, tb testing.TB, mode claim.Mode, states []claim.State) *rpCase {
-	e := newEnv(tb, rpNoPurge())
-	e.clock.Set(t0.Add(rpDur(t, "start", 0, 2*365*24*time.Hour)))
-	c := &rpCase{e: e, tb: tb, a: "a", b: "b", c: "c", mode: mode}
-	c.domain = rapid.SampledFrom(rpDomains).Draw(t, "domain")
+func setupRetract(t *rapid.T, tb testing.TB, mode claim.Mode, states []claim.State) *retractCase {
+	e := newEnv(tb, noPurge())
+	e.clock.Set(t0.Add(drawDur(t, "start", 0, 2*365*24*time.Hour)))
+	c := &retractCase{e: e, tb: tb, a: "a", b: "b", c: "c", mode: mode}
+	c.domain = rapid.SampledFrom(drawnDomains).Draw(t, "domain")
 
 	// The mode: Delayed needs an old Individual source org, a claiming org
 	// that allows content migration and no ImmediateOnly (M1, M2).
-	kind := rpIndividualOld
+	kind := sourceIndividualOld
 	allow, immediateOnly := true, false
 	if mode == claim.Immediate {
-		kind = rapid.SampledFrom([]rpSourceKind{rpIndividualOld, rpIndividualNew, rpEnterprise, rpConsumer}).Draw(t, "source kind")
+		kind = rapid.SampledFrom([]sourceKind{sourceIndividualOld, sourceIndividualNew, sourceEnterprise, sourceConsumer}).Draw(t, "source kind")
 		allow = rapid.Bool().Draw(t, "AllowContentMigration")
 		immediateOnly = rapid.Bool().Draw(t, "ImmediateOnly")
-		if kind == rpIndividualOld && allow && !immediateOnly {
+		if kind == sourceIndividualOld && allow && !immediateOnly {
 			if rapid.Bool().Draw(t, "immediate by ImmediateOnly") {
 				immediateOnly = true
 			} else {
@@ -707,10 +707,10 @@ func rpSetup(t *rapid.T, tb testing.TB, mode claim.Mode, states []claim.State) *
 			}
 		}
 	}
-	rpOrg(t, e, tb, c.a, kind, rpSettings(t, "source", rapid.Bool().Draw(t, "source AllowContentMigration")))
-	bKind := rapid.SampledFrom([]rpSourceKind{rpEnterprise, rpIndividualNew, rpIndividualOld}).Draw(t, "claimant kind")
-	rpOrg(t, e, tb, c.b, bKind, rpSettings(t, "claimant", allow))
-	rpOrg(t, e, tb, c.c, rpEnterprise, rpSettings(t, "third", rapid.Bool().Draw(t, "third AllowContentMigration")))
+	drawOrg(t, e, tb, c.a, kind, drawSettings(t, "source", rapid.Bool().Draw(t, "source AllowContentMigration")))
+	bKind := rapid.SampledFrom([]sourceKind{sourceEnterprise, sourceIndividualNew, sourceIndividualOld}).Draw(t, "claimant kind")
+	drawOrg(t, e, tb, c.b, bKind, drawSettings(t, "claimant", allow))
+	drawOrg(t, e, tb, c.c, sourceEnterprise, drawSettings(t, "third", rapid.Bool().Draw(t, "third AllowContentMigration")))
 	e.mustVerify(tb, c.b, c.domain)
 	if rapid.Bool().Draw(t, "third org verifies the domain") {
 		e.mustVerify(tb, c.c, c.domain)
@@ -734,15 +734,15 @@ func rpSetup(t *rapid.T, tb testing.TB, mode claim.Mode, states []claim.State) *
 	}
 
 	c.email = rapid.StringMatching(`[a-zA-Z][a-zA-Z0-9_-]{0,15}`).Draw(t, "local part") + "@" + c.domain
-	u := rpUser(t, c, c.email, states, aVerified)
+	u := drawPreClaimUser(t, c, c.email, states, aVerified)
 	c.id, c.email = u.ID, u.Email
-	e.clock.Advance(rpDur(t, "pause before claim", 0, 30*24*time.Hour))
+	e.clock.Advance(drawDur(t, "pause before claim", 0, 30*24*time.Hour))
 
 	c.pre = e.mustGet(tb, c.id)
 	c.before = e.snapshot(tb, c.a, c.b, c.c)
 	opts := claim.ClaimOptions{
 		ImmediateOnly: immediateOnly,
-		Licenses:      rapid.SliceOfNDistinct(rapid.SampledFrom(rpLicenses), 0, 2, rapid.ID[string]).Draw(t, "claim licenses"),
+		Licenses:      rapid.SliceOfNDistinct(rapid.SampledFrom(drawnLicenses), 0, 2, rapid.ID[string]).Draw(t, "claim licenses"),
 	}
 	res := e.mustClaim(tb, c.b, opts, c.id)
 	if res[0].Mode != mode {
@@ -757,18 +757,18 @@ func rpSetup(t *rapid.T, tb testing.TB, mode claim.Mode, states []claim.State) *
 	return c
 }
 
-// rpSignedIn is the "signed in (and chosen)" cell: the user signs in at a
+// signedInCase is the "signed in (and chosen)" cell: the user signs in at a
 // drawn time inside the window, may choose, and the claimant retracts at
 // any time after: No, ErrSignedIn, with ErrRetractWindowClosed from 14
 // days on and ErrDomainClaimed when the claimant has claimed the domain.
 // A user immediately claimed while Inactive stays Inactive and cannot sign
 // in (U4), so the claimant reactivates it first; a delayed-claimed one is
 // in Delayed Claim and signs in (I1).
-func rpSignedIn(mode claim.Mode) func(*rapid.T, testing.TB) {
+func signedInCase(mode claim.Mode) func(*rapid.T, testing.TB) {
 	return func(t *rapid.T, tb testing.TB) {
-		c := rpSetup(t, tb, mode, rpAllStates)
+		c := setupRetract(t, tb, mode, allStates)
 		e := c.e
-		s := rpInWindow(t, "sign in after")
+		s := drawInWindow(t, "sign in after")
 		c.setAt(s)
 		if c.pre.State == claim.Inactive {
 			if _, err := e.svc.Reactivate(e.ctx, c.b, c.id); err != nil {
@@ -784,12 +784,12 @@ func rpSignedIn(mode claim.Mode) func(*rapid.T, testing.TB) {
 		}
 		lo := s
 		if rapid.Bool().Draw(t, "chooses") {
-			hi := rpMaxDelay
+			hi := maxDelay
 			if mode == claim.Delayed {
 				hi = window - 1 // a delayed claim expires at its deadline
 			}
-			ch := rapid.SampledFrom(rpChoicesByMode[mode]).Draw(t, "choice")
-			lo = rpDur(t, "choose after", s, hi, window-1, window)
+			ch := rapid.SampledFrom(choicesByMode[mode]).Draw(t, "choice")
+			lo = drawDur(t, "choose after", s, hi, window-1, window)
 			c.setAt(lo)
 			choice := claim.Choice{Action: ch}
 			if ch == claim.ChangeEmail {
@@ -799,7 +799,7 @@ func rpSignedIn(mode claim.Mode) func(*rapid.T, testing.TB) {
 				t.Fatalf("Choose(%v) = %v", ch, err)
 			}
 		}
-		r := rpDur(t, "retract after", lo, rpMaxDelay, window-1, window)
+		r := drawDur(t, "retract after", lo, maxDelay, window-1, window)
 		c.setAt(r)
 		want := []error{claim.ErrSignedIn}
 		if r >= window {
@@ -819,9 +819,9 @@ func rpSignedIn(mode claim.Mode) func(*rapid.T, testing.TB) {
 // rpUserState draws a pre-claim state among states and brings a new user
 // of c.a there through the API (AddUser, VerifyEmail, SignIn,
 // Deactivate), with drawn pauses between the steps.
-func rpUser(t *rapid.T, c *rpCase, email string, states []claim.State, aVerified bool) claim.User {
+func drawPreClaimUser(t *rapid.T, c *retractCase, email string, states []claim.State, aVerified bool) claim.User {
 	e, tb := c.e, c.tb
-	pause := func(label string) { e.clock.Advance(rpDur(t, label, 0, 30*24*time.Hour)) }
+	pause := func(label string) { e.clock.Advance(drawDur(t, label, 0, 30*24*time.Hour)) }
 	if aVerified {
 		states = slices.DeleteFunc(slices.Clone(states), func(s claim.State) bool { return s == claim.NotVerified })
 	}
@@ -864,9 +864,9 @@ func rpUser(t *rapid.T, c *rpCase, email string, states []claim.State, aVerified
 	return e.mustGet(tb, u.ID)
 }
 
-// rpWantReasons fails unless err is a *claim.RetractError with exactly
+// wantRetractReasons fails unless err is a *claim.RetractError with exactly
 // the reasons want, in that order (R7).
-func rpWantReasons(t *rapid.T, err error, want ...error) {
+func wantRetractReasons(t *rapid.T, err error, want ...error) {
 	var re *claim.RetractError
 	if !errors.As(err, &re) {
 		t.Fatalf("Retract() = %v, want a *RetractError with %v", err, want)
@@ -881,7 +881,7 @@ func rpWantReasons(t *rapid.T, err error, want ...error) {
 	}
 }
 
-// rpWindowOrMore draws "14 days or more": [14d, 60d].
-func rpWindowOrMore(t *rapid.T, label string) time.Duration {
-	return rpDur(t, label, window, rpMaxDelay, window+1)
+// drawWindowOrMore draws "14 days or more": [14d, 60d].
+func drawWindowOrMore(t *rapid.T, label string) time.Duration {
+	return drawDur(t, label, window, maxDelay, window+1)
 }

@@ -22,7 +22,7 @@ import (
 // (de)activations, deletions, sweeps, domain claims, clock steps and
 // reads — then checks the invariants, before and after a final sweep.
 func TestConcurrentMixedOperations(t *testing.T) {
-	w := ccSetup(t)
+	w := mixedSetup(t)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	const goroutines, ops = 64, 200
@@ -32,28 +32,28 @@ func TestConcurrentMixedOperations(t *testing.T) {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(seed, uint64(g)))
 			<-start
-			ccWorker(t, w, g, ops, rng)
+			mixedWorker(t, w, g, ops, rng)
 		})
 	}
 	close(start)
 	wg.Wait()
-	ccStats.Lock()
-	t.Logf("operations (calls, successes): %v", ccStats.m)
-	ccStats.Unlock()
-	ccCheckInvariants(t, w)
+	mixedStats.Lock()
+	t.Logf("operations (calls, successes): %v", mixedStats.m)
+	mixedStats.Unlock()
+	checkInvariants(t, w)
 	w.e.clock.Advance(window)
 	if _, err := w.e.svc.Sweep(w.e.ctx); err != nil {
 		t.Fatalf("Sweep() = %v", err)
 	}
-	ccCheckInvariants(t, w)
+	checkInvariants(t, w)
 }
 
-// ccCheckErr fails unless err is nil or wraps one of allowed. allowed is
+// checkMixedErr fails unless err is nil or wraps one of allowed. allowed is
 // the business errors the operation may meet in the mixed run; anything
 // else — a store inconsistency, a sentinel the operation never returns,
 // an error wrapping none of the package's sentinels — is a bug.
-func ccCheckErr(t *testing.T, op string, err error, allowed ...error) {
-	ccTally(op, err)
+func checkMixedErr(t *testing.T, op string, err error, allowed ...error) {
+	tally(op, err)
 	if err == nil {
 		return
 	}
@@ -63,7 +63,7 @@ func ccCheckErr(t *testing.T, op string, err error, allowed ...error) {
 		}
 	}
 	kind := "an error wrapping no sentinel of the package"
-	for _, s := range ccSentinels {
+	for _, s := range allSentinels {
 		if errors.Is(err, s) {
 			kind = "an unexpected sentinel"
 			break
@@ -72,12 +72,12 @@ func ccCheckErr(t *testing.T, op string, err error, allowed ...error) {
 	t.Errorf("%s = %v: %s (allowed: %v)", op, err, kind, allowed)
 }
 
-// ccCheckInvariants checks, through the public API, what no interleaving
+// checkInvariants checks, through the public API, what no interleaving
 // may break: every address belongs to one account; every pending claim
 // has exactly one original account, in the org it was claimed from, held
 // by the claimant; every held original belongs to exactly one pending
 // claim; content is conserved (C5); the event log has no gaps.
-func ccCheckInvariants(t *testing.T, w *ccWorld) {
+func checkInvariants(t *testing.T, w *mixedWorld) {
 	t.Helper()
 	e := w.e
 	var users []claim.User
@@ -155,20 +155,20 @@ func ccCheckInvariants(t *testing.T, w *ccWorld) {
 	t.Logf("%d accounts, %d pending claims, %d events, content %d kept + %d deleted", len(users), len(holders), seq, total, lost)
 }
 
-// ccCheckRetractErr checks the shape of a refused retraction: a
+// checkRetractErr checks the shape of a refused retraction: a
 // *RetractError whose reasons are in R7 order, ErrNotClaimant alone
 // (R1, R7); or ErrNotFound, ErrNoPendingClaim.
-func ccCheckRetractErr(t *testing.T, op string, err error) {
+func checkRetractErr(t *testing.T, op string, err error) {
 	if err == nil {
-		ccTally(op, nil)
+		tally(op, nil)
 		return
 	}
 	var re *claim.RetractError
 	if !errors.As(err, &re) {
-		ccCheckErr(t, op, err, claim.ErrNotFound, claim.ErrNoPendingClaim)
+		checkMixedErr(t, op, err, claim.ErrNotFound, claim.ErrNoPendingClaim)
 		return
 	}
-	ccTally(op, err)
+	tally(op, err)
 	if len(re.Reasons) == 0 {
 		t.Errorf("%s = %v: a RetractError without reasons", op, err)
 	}
@@ -177,11 +177,11 @@ func ccCheckRetractErr(t *testing.T, op string, err error) {
 	}
 	i := 0
 	for _, r := range re.Reasons {
-		for i < len(ccRetractOrder) && ccRetractOrder[i] != r {
+		for i < len(retractReasonOrder) && retractReasonOrder[i] != r {
 			i++
 		}
-		if i == len(ccRetractOrder) {
-			t.Errorf("%s reasons = %v: not a subsequence of %v (R7)", op, re.Reasons, ccRetractOrder)
+		if i == len(retractReasonOrder) {
+			t.Errorf("%s reasons = %v: not a subsequence of %v (R7)", op, re.Reasons, retractReasonOrder)
 			return
 		}
 		i++
@@ -189,15 +189,15 @@ func ccCheckRetractErr(t *testing.T, op string, err error) {
 }
 
 const (
-	ccDomain     = "shared.example" // verified by every claiming org
-	ccSoloDomain = "solo.example"   // verified by cc-b0 only
+	mixedDomain = "shared.example" // verified by every claiming org
+	soloDomain  = "solo.example"   // verified by cc-b0 only
 )
 
-// ccRetractOrder is the order of R7 for a *RetractError's reasons.
-var ccRetractOrder = []error{claim.ErrNotClaimant, claim.ErrSignedIn, claim.ErrRetractWindowClosed, claim.ErrDomainClaimed}
+// retractReasonOrder is the order of R7 for a *RetractError's reasons.
+var retractReasonOrder = []error{claim.ErrNotClaimant, claim.ErrSignedIn, claim.ErrRetractWindowClosed, claim.ErrDomainClaimed}
 
-// ccSentinels are every sentinel error of the package.
-var ccSentinels = []error{
+// allSentinels are every sentinel error of the package.
+var allSentinels = []error{
 	claim.ErrNotFound, claim.ErrInvalidEmail, claim.ErrInvalidDomain, claim.ErrEmailTaken,
 	claim.ErrNotVerified, claim.ErrInactive, claim.ErrHeldByClaim, claim.ErrDomainNotVerified,
 	claim.ErrDomainClaimedByOther, claim.ErrDirectorySyncEnabled, claim.ErrNotAcknowledged,
@@ -207,18 +207,18 @@ var ccSentinels = []error{
 	claim.ErrAlreadyClaimed, claim.ErrDuplicate, claim.ErrInvalidValue, claim.ErrConflict,
 }
 
-// ccSetup makes three claiming orgs, six source orgs of every kind (one
+// mixedSetup makes three claiming orgs, six source orgs of every kind (one
 // with SSO) and 40 users with content in various states.
-func ccSetup(t *testing.T) *ccWorld {
+func mixedSetup(t *testing.T) *mixedWorld {
 	e := newEnv(t)
-	w := &ccWorld{e: e}
+	w := &mixedWorld{e: e}
 	for i := range 3 {
 		id := claim.OrgID(fmt.Sprintf("cc-b%d", i))
 		e.mustOrg(t, id, claim.Enterprise, t0, claim.Settings{AllowContentMigration: i != 1, AutoLicenses: []string{"Meetings"}[:i%2]})
-		e.mustVerify(t, id, ccDomain)
+		e.mustVerify(t, id, mixedDomain)
 		w.claimers = append(w.claimers, id)
 	}
-	e.mustVerify(t, "cc-b0", ccSoloDomain)
+	e.mustVerify(t, "cc-b0", soloDomain)
 	srcs := []struct {
 		kind    claim.OrgKind
 		created time.Time
@@ -236,12 +236,12 @@ func ccSetup(t *testing.T) *ccWorld {
 		e.mustOrg(t, id, s.kind, s.created, s.st)
 		w.sources = append(w.sources, id)
 	}
-	e.mustVerify(t, "cc-a2", ccDomain)
+	e.mustVerify(t, "cc-a2", mixedDomain)
 	w.orgs = append(slices.Clone(w.claimers), w.sources...)
 	for i := range 40 {
-		dom := ccDomain
+		dom := mixedDomain
 		if i%5 == 4 {
-			dom = ccSoloDomain
+			dom = soloDomain
 		}
 		org := w.sources[i%len(w.sources)]
 		content := 1 + i*7%50
@@ -267,29 +267,29 @@ func ccSetup(t *testing.T) *ccWorld {
 	return w
 }
 
-// ccStats counts, per operation, the calls and the successes of the mixed
+// mixedStats counts, per operation, the calls and the successes of the mixed
 // run, so that its log shows the run exercised what it claims to.
-var ccStats struct {
+var mixedStats struct {
 	sync.Mutex
 	m map[string][2]int
 }
 
-func ccTally(op string, err error) {
-	ccStats.Lock()
-	defer ccStats.Unlock()
-	if ccStats.m == nil {
-		ccStats.m = map[string][2]int{}
+func tally(op string, err error) {
+	mixedStats.Lock()
+	defer mixedStats.Unlock()
+	if mixedStats.m == nil {
+		mixedStats.m = map[string][2]int{}
 	}
-	c := ccStats.m[op]
+	c := mixedStats.m[op]
 	c[0]++
 	if err == nil {
 		c[1]++
 	}
-	ccStats.m[op] = c
+	mixedStats.m[op] = c
 }
 
-// ccWorker runs n operations drawn from rng against the shared world.
-func ccWorker(t *testing.T, w *ccWorld, g, n int, rng *rand.Rand) {
+// mixedWorker runs n operations drawn from rng against the shared world.
+func mixedWorker(t *testing.T, w *mixedWorld, g, n int, rng *rand.Rand) {
 	e := w.e
 	ctx := e.ctx
 	pick := func() claim.UserID { return w.ids[rng.IntN(len(w.ids))] }
@@ -302,7 +302,7 @@ func ccWorker(t *testing.T, w *ccWorld, g, n int, rng *rand.Rand) {
 			return anyOrg()
 		}
 		u, err := e.svc.User(ctx, id)
-		ccCheckErr(t, "User", err, claim.ErrNotFound)
+		checkMixedErr(t, "User", err, claim.ErrNotFound)
 		if err != nil {
 			return anyOrg()
 		}
@@ -324,13 +324,13 @@ func ccWorker(t *testing.T, w *ccWorld, g, n int, rng *rand.Rand) {
 			}
 			for _, r := range res {
 				if r.Err == nil {
-					ccTally("ClaimUsers result", nil)
+					tally("ClaimUsers result", nil)
 					if r.Mode != claim.Immediate && r.Mode != claim.Delayed {
 						t.Errorf("ClaimUsers(%s): %s claimed with mode %v", org, r.Input, r.Mode)
 					}
 					continue
 				}
-				ccCheckErr(t, "ClaimUsers result", r.Err, claim.ErrNotEligible, claim.ErrNotFound, claim.ErrDuplicate)
+				checkMixedErr(t, "ClaimUsers result", r.Err, claim.ErrNotEligible, claim.ErrNotFound, claim.ErrDuplicate)
 				var re *claim.RefusalError
 				if errors.Is(r.Err, claim.ErrNotEligible) && (!errors.As(r.Err, &re) || len(re.Reasons) == 0) {
 					t.Errorf("ClaimUsers result %v: not a *RefusalError with reasons", r.Err)
@@ -353,31 +353,31 @@ func ccWorker(t *testing.T, w *ccWorld, g, n int, rng *rand.Rand) {
 					}
 				}
 			}
-			ccCheckRetractErr(t, "Retract", e.svc.Retract(ctx, org, id))
+			checkRetractErr(t, "Retract", e.svc.Retract(ctx, org, id))
 		case p < 42:
 			_, err := e.svc.SignIn(ctx, pick())
-			ccCheckErr(t, "SignIn", err, claim.ErrNotFound, claim.ErrHeldByClaim, claim.ErrNotVerified, claim.ErrInactive)
+			checkMixedErr(t, "SignIn", err, claim.ErrNotFound, claim.ErrHeldByClaim, claim.ErrNotVerified, claim.ErrInactive)
 		case p < 52:
 			ch := claim.Choice{Action: claim.Action(1 + rng.IntN(3))}
 			if ch.Action == claim.ChangeEmail {
 				ch.NewEmail = fmt.Sprintf("moved%d@elsewhere.example", w.newEmails.Add(1))
 			}
 			_, err := e.svc.Choose(ctx, pick(), ch)
-			ccCheckErr(t, "Choose", err, claim.ErrNotFound, claim.ErrNoPendingClaim, claim.ErrChoiceNotAllowed)
+			checkMixedErr(t, "Choose", err, claim.ErrNotFound, claim.ErrNoPendingClaim, claim.ErrChoiceNotAllowed)
 		case p < 57:
 			id := pick()
 			_, err := e.svc.Deactivate(ctx, orgOf(id), id)
-			ccCheckErr(t, "Deactivate", err, claim.ErrNotFound, claim.ErrHeldByClaim)
+			checkMixedErr(t, "Deactivate", err, claim.ErrNotFound, claim.ErrHeldByClaim)
 		case p < 62:
 			id := pick()
 			_, err := e.svc.Reactivate(ctx, orgOf(id), id)
-			ccCheckErr(t, "Reactivate", err, claim.ErrNotFound, claim.ErrHeldByClaim)
+			checkMixedErr(t, "Reactivate", err, claim.ErrNotFound, claim.ErrHeldByClaim)
 		case p < 63:
 			if rng.IntN(8) != 0 { // rare: each deletion shrinks the shared pool
 				continue
 			}
 			id := pick()
-			ccCheckErr(t, "DeleteUser", e.svc.DeleteUser(ctx, orgOf(id), id), claim.ErrNotFound, claim.ErrHeldByClaim)
+			checkMixedErr(t, "DeleteUser", e.svc.DeleteUser(ctx, orgOf(id), id), claim.ErrNotFound, claim.ErrHeldByClaim)
 		case p < 66:
 			if _, err := e.svc.Sweep(ctx); err != nil {
 				t.Errorf("Sweep() = %v", err)
@@ -387,15 +387,15 @@ func ccWorker(t *testing.T, w *ccWorld, g, n int, rng *rand.Rand) {
 		case p < 75:
 			org := claimer()
 			if rng.IntN(3) == 0 {
-				ccCheckErr(t, "ClaimDomain", e.svc.ClaimDomain(ctx, org, ccDomain), claim.ErrDomainClaimedByOther)
+				checkMixedErr(t, "ClaimDomain", e.svc.ClaimDomain(ctx, org, mixedDomain), claim.ErrDomainClaimedByOther)
 			} else {
-				ccCheckErr(t, "ReleaseDomain", e.svc.ReleaseDomain(ctx, org, ccDomain), claim.ErrDomainClaimedByOther, claim.ErrNotFound)
+				checkMixedErr(t, "ReleaseDomain", e.svc.ReleaseDomain(ctx, org, mixedDomain), claim.ErrDomainClaimedByOther, claim.ErrNotFound)
 			}
 		case p < 78:
 			// The source org's side of a claim: the original is frozen (H2).
 			email := w.emails[rng.IntN(len(w.emails))] + claim.OriginalSuffix
 			o, err := e.svc.UserByEmail(ctx, email)
-			ccCheckErr(t, "UserByEmail(original)", err, claim.ErrNotFound)
+			checkMixedErr(t, "UserByEmail(original)", err, claim.ErrNotFound)
 			if err != nil {
 				continue
 			}
@@ -407,10 +407,10 @@ func ccWorker(t *testing.T, w *ccWorld, g, n int, rng *rand.Rand) {
 			// ordinary account, which never becomes an original again.
 			if rng.IntN(2) == 0 {
 				_, err = e.svc.SignIn(ctx, o.ID)
-				ccCheckErr(t, "SignIn(original)", err, claim.ErrHeldByClaim, claim.ErrNotFound, claim.ErrNotVerified, claim.ErrInactive)
+				checkMixedErr(t, "SignIn(original)", err, claim.ErrHeldByClaim, claim.ErrNotFound, claim.ErrNotVerified, claim.ErrInactive)
 			} else {
 				err = e.svc.DeleteUser(ctx, o.Org, o.ID)
-				ccCheckErr(t, "DeleteUser(original)", err, claim.ErrHeldByClaim, claim.ErrNotFound)
+				checkMixedErr(t, "DeleteUser(original)", err, claim.ErrHeldByClaim, claim.ErrNotFound)
 			}
 			if err == nil || !errors.Is(err, claim.ErrHeldByClaim) {
 				if now, err2 := e.svc.User(ctx, o.ID); err2 == nil && (now.HeldBy != "" || strings.HasSuffix(now.Email, claim.OriginalSuffix)) {
@@ -419,14 +419,14 @@ func ccWorker(t *testing.T, w *ccWorld, g, n int, rng *rand.Rand) {
 			}
 		case p < 81:
 			_, err := e.svc.VerifyEmail(ctx, pick())
-			ccCheckErr(t, "VerifyEmail", err, claim.ErrNotFound, claim.ErrHeldByClaim)
+			checkMixedErr(t, "VerifyEmail", err, claim.ErrNotFound, claim.ErrHeldByClaim)
 		case p < 84:
 			_, err := e.svc.DaysLeft(ctx, pick())
-			ccCheckErr(t, "DaysLeft", err, claim.ErrNotFound, claim.ErrNoPendingClaim)
+			checkMixedErr(t, "DaysLeft", err, claim.ErrNotFound, claim.ErrNoPendingClaim)
 		case p < 88:
 			id := pick()
 			u, err := e.svc.User(ctx, id)
-			ccCheckErr(t, "User", err, claim.ErrNotFound)
+			checkMixedErr(t, "User", err, claim.ErrNotFound)
 			if err == nil && u.ID != id {
 				t.Errorf("User(%s) returned %s", id, u.ID)
 			}
@@ -467,8 +467,8 @@ func ccWorker(t *testing.T, w *ccWorld, g, n int, rng *rand.Rand) {
 	}
 }
 
-// ccWorld is the shared state of the mixed run.
-type ccWorld struct {
+// mixedWorld is the shared state of the mixed run.
+type mixedWorld struct {
 	e         *env
 	claimers  []claim.OrgID
 	sources   []claim.OrgID
@@ -490,22 +490,12 @@ type ccWorld struct {
 func TestHostileInput(t *testing.T) {
 	mem := runHostile(t, claim.NewMemoryStore())
 	t.Run("PostgreSQL", func(t *testing.T) {
-		store, _ := smPostgresStore(t)
+		store, _ := postgresStore(t)
 		pg := runHostile(t, store)
 		if diff := cmp.Diff(mem, pg); diff != "" {
 			t.Errorf("outcomes differ between the stores (-memory +postgres):\n%s", diff)
 		}
 	})
-}
-
-// firstErr returns the first error of an iteration.
-func firstErr[T any](seq func(func(T, error) bool)) error {
-	for _, err := range seq {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // hostileOp is one exported method with one string argument made hostile.
@@ -932,7 +922,7 @@ func with(s string) func(strKind) string {
 // domain_not_verified alone and carries no address.
 func TestIsolation(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		w := &isoWorld{env: newEnv(t)}
+		w := &isolationWorld{env: newEnv(t)}
 		w.mustOrg(t, "acting", claim.Enterprise, t0, claim.Settings{})
 		w.mustOrg(t, "orgbeta", claim.Individual, oldOrgDate, claim.Settings{
 			SSO: rapid.Bool().Draw(rt, "beta SSO"), DirectorySync: rapid.Bool().Draw(rt, "beta directory sync")})
@@ -1077,9 +1067,9 @@ func TestIsolation(t *testing.T) {
 	})
 }
 
-// isoWorld is the world of TestIsolation: org "acting" (A) acts; orgs
+// isolationWorld is the world of TestIsolation: org "acting" (A) acts; orgs
 // "orgbeta" and "orgcharlie" hold users A may or may not see.
-type isoWorld struct {
+type isolationWorld struct {
 	*env
 	others []claim.UserID // every user of the other orgs, originals included
 }
@@ -1087,7 +1077,7 @@ type isoWorld struct {
 // secrets returns what A may not learn now: for each other org's user A
 // may not see, its address, ID and names, except what A gave itself
 // (given); and the other orgs' IDs and names, always.
-func (w *isoWorld) secrets(tb testing.TB, given string) []string {
+func (w *isolationWorld) secrets(tb testing.TB, given string) []string {
 	out := []string{"orgbeta", "orgcharlie"}
 	for _, id := range w.others {
 		u, err := w.svc.User(w.ctx, id)
@@ -1111,7 +1101,7 @@ func (w *isoWorld) secrets(tb testing.TB, given string) []string {
 
 // visible reports whether A may see u: a user of its own, or on a domain
 // it has verified (an original account: the domain it was claimed under).
-func (w *isoWorld) visible(tb testing.TB, u claim.User) bool {
+func (w *isolationWorld) visible(tb testing.TB, u claim.User) bool {
 	if u.Org == "acting" {
 		return true
 	}

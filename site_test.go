@@ -21,16 +21,16 @@ import (
 // the users holding something on b's moved site, and every one of them
 // is claimed all the same.
 func TestSiteAccessAtRiskProperty(t *testing.T) {
-	rpCheck(t, func(rt *rapid.T, tb testing.TB) { siteRiskProperty(rt, tb, claim.NewMemoryStore()) })
+	rapidCheck(t, func(rt *rapid.T, tb testing.TB) { siteRiskProperty(rt, tb, claim.NewMemoryStore()) })
 }
 
 // TestSiteAccessAtRiskPropertyPostgres is TestSiteAccessAtRiskProperty on
 // the PostgreSQL store (see TestStateMachinePostgres for the environment).
 func TestSiteAccessAtRiskPropertyPostgres(t *testing.T) {
-	store, empty := smPostgresStore(t)
-	smChecks(t, 15, func(rt *rapid.T) {
+	store, empty := postgresStore(t)
+	rapidChecks(t, 15, func(rt *rapid.T) {
 		empty(t)
-		siteRiskProperty(rt, rpTB{TB: t, rt: rt}, store)
+		siteRiskProperty(rt, rapidTB{TB: t, rt: rt}, store)
 	})
 }
 
@@ -128,7 +128,7 @@ func TestRelicense(t *testing.T) { relicense(t, claim.NewMemoryStore()) }
 // the PostgreSQL store (see TestStateMachinePostgres for the
 // environment).
 func TestRelicensePostgres(t *testing.T) {
-	store, empty := smPostgresStore(t)
+	store, empty := postgresStore(t)
 	t.Run("Relicense", func(t *testing.T) { empty(t); relicense(t, store) })
 	t.Run("DryRun", func(t *testing.T) { empty(t); relicenseDryRun(t, store) })
 }
@@ -296,8 +296,8 @@ func TestRelicenseFaults(t *testing.T) {
 // TestRelicenseFaultsPostgres is TestRelicenseFaults on the PostgreSQL
 // store, whose rollback undoes the writes.
 func TestRelicenseFaultsPostgres(t *testing.T) {
-	store, _ := smPostgresStore(t)
-	clean, _ := smPostgresStore(t)
+	store, _ := postgresStore(t)
+	clean, _ := postgresStore(t)
 	relicenseFaults(t, store, clean)
 }
 
@@ -382,7 +382,7 @@ func TestSiteRefusals(t *testing.T) {
 	if err := e.svc.DeleteOrg(e.ctx, "b"); err != nil {
 		t.Fatal(err)
 	}
-	if n := rfCount(t, e, claim.EventSiteDeleted); n != 2 {
+	if n := countEvents(t, e, claim.EventSiteDeleted); n != 2 {
 		t.Errorf("%d site.deleted events, want b's 2", n)
 	}
 	if ss, err := e.svc.Sites(e.ctx, "o"); err != nil || len(ss) != 1 {

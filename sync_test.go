@@ -21,8 +21,9 @@ import (
 )
 
 // Directory synchronization (Y1–Y6): behaviour on small
-// hand-made orgs. sync_prop_test.go holds the properties, and
-// refusal_test.go's style is followed by TestRefuseSync.
+// hand-made orgs, then the properties (TestSyncDryRunProperty,
+// TestSyncOutcomeProperty); TestRefuseSync follows the style of the
+// refusal tests (runRefusals).
 
 // mustSync runs a sync and fails on an error.
 func (e *env) mustSync(tb testing.TB, org claim.OrgID, entries []claim.DirectoryEntry, opts claim.SyncOptions) claim.SyncReport {
@@ -34,8 +35,8 @@ func (e *env) mustSync(tb testing.TB, org claim.OrgID, entries []claim.Directory
 	return rep
 }
 
-// syEntries returns one entry per address, with names.
-func syEntries(addrs ...string) []claim.DirectoryEntry {
+// syncEntries returns one entry per address, with names.
+func syncEntries(addrs ...string) []claim.DirectoryEntry {
 	es := make([]claim.DirectoryEntry, len(addrs))
 	for i, a := range addrs {
 		es[i] = claim.DirectoryEntry{Email: a, FirstName: "F" + a, LastName: "L", DisplayName: "D " + a}
@@ -43,18 +44,18 @@ func syEntries(addrs ...string) []claim.DirectoryEntry {
 	return es
 }
 
-// syCmp compares reports: errors are equal when one matches the other
+// reportCmp compares reports: errors are equal when one matches the other
 // by errors.Is (a want holding a sentinel) or when both say the same (a
 // dry run's and a real run's errors, made apart).
-var syCmp = cmp.Options{
+var reportCmp = cmp.Options{
 	cmpopts.EquateEmpty(),
 	cmp.Comparer(func(a, b error) bool {
 		return errors.Is(a, b) || errors.Is(b, a) || (a != nil && b != nil && a.Error() == b.Error())
 	}),
 }
 
-// syByEmail returns the user with the address.
-func syByEmail(tb testing.TB, e *env, email string) claim.User {
+// userByEmail returns the user with the address.
+func userByEmail(tb testing.TB, e *env, email string) claim.User {
 	tb.Helper()
 	u, err := e.svc.UserByEmail(e.ctx, email)
 	if err != nil {
@@ -63,9 +64,9 @@ func syByEmail(tb testing.TB, e *env, email string) claim.User {
 	return u
 }
 
-// syEvents returns the events after seq as "type user detail" lines, the
+// eventLines returns the events after seq as "type user detail" lines, the
 // user given by its address (looked up in users).
-func syEvents(tb testing.TB, e *env, seq uint64, users map[claim.UserID]string) []string {
+func eventLines(tb testing.TB, e *env, seq uint64, users map[claim.UserID]string) []string {
 	tb.Helper()
 	var out []string
 	for ev, err := range e.svc.Events(e.ctx, seq) {
@@ -81,13 +82,13 @@ func syEvents(tb testing.TB, e *env, seq uint64, users map[claim.UserID]string) 
 	return out
 }
 
-// syBase makes org d (Enterprise, AutoLicenses Meetings) with users in
+// directoryWorld makes org d (Enterprise, AutoLicenses Meetings) with users in
 // every state on v.example, which d has verified, and on u.example, which
 // it has not: nora Not Verified, vic Verified, ann and gone Active, ina
 // Inactive (signed in before), ian Inactive (never signed in); uma Not
 // Verified, una Inactive (once Verified, never signed in), usa Inactive
 // (signed in before).
-func syBase(tb testing.TB, e *env) {
+func directoryWorld(tb testing.TB, e *env) {
 	tb.Helper()
 	e.mustOrg(tb, "d", claim.Enterprise, t0, claim.Settings{AutoLicenses: []string{"Meetings"}})
 	e.mustUser(tb, "d", "nora@v.example", 0) // before the verification: Not Verified
@@ -106,9 +107,9 @@ func syBase(tb testing.TB, e *env) {
 	if _, err := e.svc.VerifyEmail(e.ctx, usa.ID); err != nil {
 		tb.Fatal(err)
 	}
-	rfMustSignIn(tb, e, usa.ID)
+	mustSignIn(tb, e, usa.ID)
 	for _, u := range []claim.User{ina, ian, una, usa} {
-		rfMustDeactivate(tb, e, "d", u.ID)
+		mustDeactivate(tb, e, "d", u.ID)
 	}
 }
 
@@ -118,9 +119,9 @@ func syBase(tb testing.TB, e *env) {
 // happened.
 func TestSyncFull(t *testing.T) {
 	e := newEnv(t)
-	syBase(t, e)
+	directoryWorld(t, e)
 	e.clock.Advance(time.Hour)
-	dir := syEntries("NORA@V.example", "vic@v.example", "Ann@v.example", "ina@v.example", "ian@v.example",
+	dir := syncEntries("NORA@V.example", "vic@v.example", "Ann@v.example", "ina@v.example", "ian@v.example",
 		"uma@U.EXAMPLE", "una@u.example", "usa@u.example", "Neo Nix <neo@v.example>", "nu@u.example")
 	dir[8].DisplayName = ""
 	// A member keeps its own names, so the limits on names do not refuse
@@ -137,13 +138,13 @@ func TestSyncFull(t *testing.T) {
 	before := e.snapshot(t, "d")
 	dry := e.mustSync(t, "d", dir, claim.SyncOptions{DryRun: true, Full: true})
 	e.unchanged(t, before, "d")
-	if diff := cmp.Diff(want, dry, syCmp); diff != "" {
+	if diff := cmp.Diff(want, dry, reportCmp); diff != "" {
 		t.Errorf("dry run's report (-want +got):\n%s", diff)
 	}
 
 	seq := e.lastSeq(t)
 	got := e.mustSync(t, "d", dir, claim.SyncOptions{Full: true})
-	if diff := cmp.Diff(dry, got, syCmp); diff != "" {
+	if diff := cmp.Diff(dry, got, reportCmp); diff != "" {
 		t.Errorf("real run's report differs from the dry run's (-dry +real):\n%s", diff)
 	}
 	wantStates := map[string]claim.State{
@@ -154,7 +155,7 @@ func TestSyncFull(t *testing.T) {
 	}
 	names := map[claim.UserID]string{}
 	for addr, st := range wantStates {
-		u := syByEmail(t, e, addr)
+		u := userByEmail(t, e, addr)
 		names[u.ID] = addr
 		if u.State != st {
 			t.Errorf("%s = %v, want %v", addr, u.State, st)
@@ -163,16 +164,16 @@ func TestSyncFull(t *testing.T) {
 			t.Errorf("%s: InactiveSince = %v with state %v", addr, u.InactiveSince, u.State)
 		}
 	}
-	if g := syByEmail(t, e, "gone@v.example"); !g.InactiveSince.Equal(t0.Add(time.Hour)) {
+	if g := userByEmail(t, e, "gone@v.example"); !g.InactiveSince.Equal(t0.Add(time.Hour)) {
 		t.Errorf("gone: InactiveSince = %v, want the sync's instant %v (Y2)", g.InactiveSince, t0.Add(time.Hour))
 	}
-	neo := syByEmail(t, e, "neo@v.example")
+	neo := userByEmail(t, e, "neo@v.example")
 	wantNeo := claim.User{ID: neo.ID, Email: "neo@v.example", FirstName: "FNeo Nix <neo@v.example>", LastName: "L",
 		DisplayName: "Neo Nix", Org: "d", State: claim.Active, Licenses: []string{"Meetings"}, CreatedAt: t0.Add(time.Hour)}
 	if diff := cmp.Diff(wantNeo, neo, claimtest.CmpOptions()); diff != "" {
 		t.Errorf("created user (-want +got):\n%s", diff)
 	}
-	if nu := syByEmail(t, e, "nu@u.example"); nu.DisplayName != "D nu@u.example" || nu.FirstName != "Fnu@u.example" {
+	if nu := userByEmail(t, e, "nu@u.example"); nu.DisplayName != "D nu@u.example" || nu.FirstName != "Fnu@u.example" {
 		t.Errorf("nu = %+v, want the entry's names", nu)
 	}
 	wantEvents := []string{
@@ -187,7 +188,7 @@ func TestSyncFull(t *testing.T) {
 		"user.deactivated d gone@v.example Inactive",
 		"directory.synced d full: created 2, promoted 2, reactivated 4, deactivated 1, unchanged 2, refused 0",
 	}
-	if diff := cmp.Diff(wantEvents, syEvents(t, e, seq, names)); diff != "" {
+	if diff := cmp.Diff(wantEvents, eventLines(t, e, seq, names)); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 
@@ -200,7 +201,7 @@ func TestSyncFull(t *testing.T) {
 			}
 		}
 	})}
-	if diff := cmp.Diff(wantAgain, again, syCmp); diff != "" {
+	if diff := cmp.Diff(wantAgain, again, reportCmp); diff != "" {
 		t.Errorf("second sync (-want +got):\n%s", diff)
 	}
 }
@@ -209,18 +210,18 @@ func TestSyncFull(t *testing.T) {
 // reactivates like a full one and deactivates nobody.
 func TestSyncIncremental(t *testing.T) {
 	e := newEnv(t)
-	syBase(t, e)
-	got := e.mustSync(t, "d", syEntries("ina@v.example", "vic@v.example", "new@v.example"), claim.SyncOptions{})
+	directoryWorld(t, e)
+	got := e.mustSync(t, "d", syncEntries("ina@v.example", "vic@v.example", "new@v.example"), claim.SyncOptions{})
 	want := claim.SyncReport{Created: []string{"new@v.example"}, Promoted: []string{"vic@v.example"}, Reactivated: []string{"ina@v.example"}}
-	if diff := cmp.Diff(want, got, syCmp); diff != "" {
+	if diff := cmp.Diff(want, got, reportCmp); diff != "" {
 		t.Errorf("incremental sync (-want +got):\n%s", diff)
 	}
 	for _, a := range []string{"ann@v.example", "gone@v.example", "nora@v.example"} {
-		if u := syByEmail(t, e, a); u.State == claim.Inactive {
+		if u := userByEmail(t, e, a); u.State == claim.Inactive {
 			t.Errorf("%s is Inactive after an incremental sync; it deactivates nobody", a)
 		}
 	}
-	if got := rfCount(t, e, claim.EventDirectorySynced); got != 1 {
+	if got := countEvents(t, e, claim.EventDirectorySynced); got != 1 {
 		t.Errorf("%d directory.synced events, want 1", got)
 	}
 }
@@ -230,15 +231,15 @@ func TestSyncIncremental(t *testing.T) {
 // (Y3, N1, N4, D6, U1).
 func TestSyncRefusedEntries(t *testing.T) {
 	e := newEnv(t)
-	syBase(t, e)
+	directoryWorld(t, e)
 	e.mustOrg(t, "o", claim.Enterprise, t0, claim.Settings{})
 	e.mustUser(t, "o", "olga@v.example", 0)
 	e.mustOrg(t, "c", claim.Enterprise, t0, claim.Settings{})
 	e.mustVerify(t, "c", "c.example")
-	rfMustClaimDomain(t, e, "c", "c.example")
+	mustClaimDomain(t, e, "c", "c.example")
 	e.mustUser(t, "c", "cara@c.example", 0) // another org's account on a claimed domain
 
-	dir := syEntries(
+	dir := syncEntries(
 		"not an address",                 // 1
 		"ann@v.example",                  // 2
 		"ANN@v.example",                  // 3: duplicate in another case
@@ -274,7 +275,7 @@ func TestSyncRefusedEntries(t *testing.T) {
 				t.Errorf("line %d: Mode = %v, want none", r.Line, r.Mode)
 			}
 		}
-		if diff := cmp.Diff(want, got, syCmp); diff != "" {
+		if diff := cmp.Diff(want, got, reportCmp); diff != "" {
 			t.Errorf("DryRun %v: refused (-want +got):\n%s", dry, diff)
 		}
 		for _, r := range rep.Refused {
@@ -292,7 +293,7 @@ func TestSyncRefusedEntries(t *testing.T) {
 			t.Errorf("DryRun %v: Created %v, Unchanged %v; want [new@v.example], [ann@v.example]", dry, rep.Created, rep.Unchanged)
 		}
 	}
-	if u := syByEmail(t, e, "olga@v.example"); u.Org != "o" {
+	if u := userByEmail(t, e, "olga@v.example"); u.Org != "o" {
 		t.Errorf("olga moved to %s", u.Org)
 	}
 	if _, err := e.svc.UserByEmail(e.ctx, "new@c.example"); !errors.Is(err, claim.ErrNotFound) {
@@ -310,8 +311,8 @@ func TestSyncMemberOnClaimedDomain(t *testing.T) {
 	vic := e.mustUser(t, "d", "vic@v.example", 0)
 	e.mustOrg(t, "c", claim.Enterprise, t0, claim.Settings{})
 	e.mustVerify(t, "c", "v.example")
-	rfMustClaimDomain(t, e, "c", "v.example")
-	rep := e.mustSync(t, "d", syEntries("vic@v.example"), claim.SyncOptions{Full: true})
+	mustClaimDomain(t, e, "c", "v.example")
+	rep := e.mustSync(t, "d", syncEntries("vic@v.example"), claim.SyncOptions{Full: true})
 	if !slices.Equal(rep.Promoted, []string{"vic@v.example"}) || len(rep.Refused) != 0 || len(rep.Deactivated) != 0 {
 		t.Errorf("report = %+v, want vic promoted", rep)
 	}
@@ -337,18 +338,18 @@ func TestSyncClaims(t *testing.T) {
 	e.mustOrg(t, "x", claim.Enterprise, t0, claim.Settings{})
 	imm := e.mustActive(t, "x", "imm@v.example", 1) // immediate claim, missing
 	e.mustClaim(t, "d", claim.ClaimOptions{}, dee.ID, dan.ID, dot.ID, imm.ID)
-	rfMustDeactivate(t, e, "d", dot.ID)
+	mustDeactivate(t, e, "d", dot.ID)
 	// b claims kim away from d: kim's original stays in d, held by b.
 	kim := e.mustActive(t, "d", "kim@v.example", 2)
 	e.mustOrg(t, "b", claim.Enterprise, t0, claim.Settings{})
 	e.mustVerify(t, "b", "v.example")
 	e.mustClaim(t, "b", claim.ClaimOptions{}, kim.ID)
-	orig := syByEmail(t, e, "kim@v.example"+claim.OriginalSuffix)
+	orig := userByEmail(t, e, "kim@v.example"+claim.OriginalSuffix)
 
-	dir := syEntries("dee@v.example", "dot@v.example", "kim@v.example", "kim@v.example"+claim.OriginalSuffix)
+	dir := syncEntries("dee@v.example", "dot@v.example", "kim@v.example", "kim@v.example"+claim.OriginalSuffix)
 	dry := e.mustSync(t, "d", dir, claim.SyncOptions{Full: true, DryRun: true})
 	rep := e.mustSync(t, "d", dir, claim.SyncOptions{Full: true})
-	if diff := cmp.Diff(dry, rep, syCmp); diff != "" {
+	if diff := cmp.Diff(dry, rep, reportCmp); diff != "" {
 		t.Errorf("real run differs from the dry run (-dry +real):\n%s", diff)
 	}
 	want := claim.SyncReport{
@@ -356,7 +357,7 @@ func TestSyncClaims(t *testing.T) {
 		Deactivated: []string{"dan@v.example", "imm@v.example"},
 		Unchanged:   []string{"dee@v.example"},
 	}
-	if diff := cmp.Diff(want, rep, syCmp, cmp.FilterPath(func(p cmp.Path) bool {
+	if diff := cmp.Diff(want, rep, reportCmp, cmp.FilterPath(func(p cmp.Path) bool {
 		return p.Last().String() == ".Refused"
 	}, cmp.Ignore())); diff != "" {
 		t.Errorf("report (-want +got):\n%s", diff)
@@ -389,13 +390,13 @@ func TestSyncExpiredClaim(t *testing.T) {
 	ivy := e.mustUser(t, "i", "ivy@v.example", 4) // Not Verified: i has not verified v.example
 	e.mustClaim(t, "d", claim.ClaimOptions{}, ivy.ID)
 	e.clock.Advance(window)
-	dir := syEntries("ivy@v.example")
+	dir := syncEntries("ivy@v.example")
 	dry := e.mustSync(t, "d", dir, claim.SyncOptions{DryRun: true})
-	if c := rfCount(t, e, claim.EventClaimExpired); c != 0 {
+	if c := countEvents(t, e, claim.EventClaimExpired); c != 0 {
 		t.Fatalf("a dry run wrote %d claim.expired events", c)
 	}
 	rep := e.mustSync(t, "d", dir, claim.SyncOptions{})
-	if diff := cmp.Diff(dry, rep, syCmp); diff != "" {
+	if diff := cmp.Diff(dry, rep, reportCmp); diff != "" {
 		t.Errorf("real run differs from the dry run (-dry +real):\n%s", diff)
 	}
 	if !slices.Equal(rep.Promoted, []string{"ivy@v.example"}) {
@@ -405,7 +406,7 @@ func TestSyncExpiredClaim(t *testing.T) {
 	if got.State != claim.Active || got.Claim != nil || got.Content != 4 {
 		t.Errorf("ivy = %v, claim %+v, content %d; want Active, claim resolved, 4 items migrated", got.State, got.Claim, got.Content)
 	}
-	if c := rfCount(t, e, claim.EventClaimExpired); c != 1 {
+	if c := countEvents(t, e, claim.EventClaimExpired); c != 1 {
 		t.Errorf("%d claim.expired events, want 1", c)
 	}
 }
@@ -417,20 +418,20 @@ func TestSyncPurgeClock(t *testing.T) {
 	e := newEnv(t)
 	e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
 	e.mustVerify(t, "d", "v.example")
-	e.mustSync(t, "d", syEntries("ann@v.example", "bob@v.example", "cat@v.example"), claim.SyncOptions{})
-	e.mustSync(t, "d", syEntries("cat@v.example"), claim.SyncOptions{Full: true}) // ann, bob Inactive at t0
+	e.mustSync(t, "d", syncEntries("ann@v.example", "bob@v.example", "cat@v.example"), claim.SyncOptions{})
+	e.mustSync(t, "d", syncEntries("cat@v.example"), claim.SyncOptions{Full: true}) // ann, bob Inactive at t0
 	e.clock.Advance(20 * 24 * time.Hour)
-	rep := e.mustSync(t, "d", syEntries("bob@v.example", "cat@v.example"), claim.SyncOptions{})
+	rep := e.mustSync(t, "d", syncEntries("bob@v.example", "cat@v.example"), claim.SyncOptions{})
 	if !slices.Equal(rep.Reactivated, []string{"bob@v.example"}) {
 		t.Fatalf("Reactivated = %v, want bob", rep.Reactivated)
 	}
 	e.clock.Advance(5 * 24 * time.Hour)
-	e.mustSync(t, "d", syEntries("cat@v.example"), claim.SyncOptions{Full: true}) // bob Inactive at t0+25d
+	e.mustSync(t, "d", syncEntries("cat@v.example"), claim.SyncOptions{Full: true}) // bob Inactive at t0+25d
 	bobSince := t0.Add(25 * 24 * time.Hour)
-	if got := syByEmail(t, e, "bob@v.example"); !got.InactiveSince.Equal(bobSince) {
+	if got := userByEmail(t, e, "bob@v.example"); !got.InactiveSince.Equal(bobSince) {
 		t.Errorf("bob: InactiveSince = %v, want %v", got.InactiveSince, bobSince)
 	}
-	if got := syByEmail(t, e, "ann@v.example"); !got.InactiveSince.Equal(t0) {
+	if got := userByEmail(t, e, "ann@v.example"); !got.InactiveSince.Equal(t0) {
 		t.Errorf("ann: InactiveSince = %v, want %v: a second full sync does not restart an Inactive user's clock", got.InactiveSince, t0)
 	}
 
@@ -448,9 +449,9 @@ func TestSyncPurgeClock(t *testing.T) {
 	}
 }
 
-// syOrgOf fills org d with n users u000@v.example … and inactive more
+// fillOrg fills org d with n users u000@v.example … and inactive more
 // Inactive ones i000@v.example …, which it returns too.
-func syOrgOf(tb testing.TB, e *env, n, inactive int) (addrs, gone []string) {
+func fillOrg(tb testing.TB, e *env, n, inactive int) (addrs, gone []string) {
 	tb.Helper()
 	for i := range n {
 		addrs = append(addrs, fmt.Sprintf("u%03d@v.example", i))
@@ -458,9 +459,9 @@ func syOrgOf(tb testing.TB, e *env, n, inactive int) (addrs, gone []string) {
 	for i := range inactive {
 		gone = append(gone, fmt.Sprintf("i%03d@v.example", i))
 	}
-	e.mustSync(tb, "d", syEntries(append(slices.Clone(addrs), gone...)...), claim.SyncOptions{})
+	e.mustSync(tb, "d", syncEntries(append(slices.Clone(addrs), gone...)...), claim.SyncOptions{})
 	if inactive > 0 {
-		e.mustSync(tb, "d", syEntries(addrs...), claim.SyncOptions{Full: true})
+		e.mustSync(tb, "d", syncEntries(addrs...), claim.SyncOptions{Full: true})
 	}
 	return addrs, gone
 }
@@ -494,31 +495,31 @@ func TestSyncThreshold(t *testing.T) {
 		{reason: "inactive users the directory names are not counted: 20 of 95 refused", users: 95, inactive: 5, named: true, drop: 20, refused: true, of: 95},
 		{reason: "held originals are not counted: 11 of 50 refused", users: 55, held: 5, drop: 11, refused: true, of: 50},
 		{reason: "a threshold of 0.29 lets 29 of 100 go", users: 100, drop: 29,
-			opts: []claim.Option{rfPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold = 0.29 })}},
+			opts: []claim.Option{editPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold = 0.29 })}},
 		{reason: "a threshold of 0.29 refuses 30 of 100", users: 100, drop: 30, refused: true, of: 100,
-			opts: []claim.Option{rfPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold = 0.29 })}},
+			opts: []claim.Option{editPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold = 0.29 })}},
 		{reason: "minimum 0 and threshold 0: one is too many", users: 5, drop: 1, refused: true, of: 5,
-			opts: []claim.Option{rfPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold, p.SyncDeleteMinimum = 0, 0 })}},
+			opts: []claim.Option{editPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold, p.SyncDeleteMinimum = 0, 0 })}},
 		{reason: "minimum 0 and threshold 0: none is fine", users: 5, drop: 0,
-			opts: []claim.Option{rfPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold, p.SyncDeleteMinimum = 0, 0 })}},
+			opts: []claim.Option{editPolicy(func(p *claim.Policy) { p.SyncDeleteThreshold, p.SyncDeleteMinimum = 0, 0 })}},
 	}
 	for _, c := range cases {
 		t.Run(c.reason, func(t *testing.T) {
 			e := newEnv(t, c.opts...)
 			e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
 			e.mustVerify(t, "d", "v.example")
-			addrs, gone := syOrgOf(t, e, c.users, c.inactive)
+			addrs, gone := fillOrg(t, e, c.users, c.inactive)
 			if c.held > 0 {
 				e.mustOrg(t, "b", claim.Enterprise, t0, claim.Settings{})
 				e.mustVerify(t, "b", "v.example")
 				for _, a := range addrs[:c.held] {
-					e.mustClaim(t, "b", claim.ClaimOptions{}, syByEmail(t, e, a).ID)
+					e.mustClaim(t, "b", claim.ClaimOptions{}, userByEmail(t, e, a).ID)
 				}
 				addrs = addrs[c.held:]
 			}
-			dir := syEntries(addrs[c.drop:]...)
+			dir := syncEntries(addrs[c.drop:]...)
 			if c.named {
-				dir = append(dir, syEntries(gone...)...)
+				dir = append(dir, syncEntries(gone...)...)
 			}
 			before := e.snapshot(t, "d", "b")
 			for _, dry := range []bool{true, false} {
@@ -560,8 +561,8 @@ func TestSyncThreshold(t *testing.T) {
 func TestSyncThresholdMessage(t *testing.T) {
 	e := newEnv(t)
 	e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
-	addrs, _ := syOrgOf(t, e, 40, 0)
-	_, err := e.svc.SyncDirectory(e.ctx, "d", syEntries(addrs[:28]...), claim.SyncOptions{Full: true})
+	addrs, _ := fillOrg(t, e, 40, 0)
+	_, err := e.svc.SyncDirectory(e.ctx, "d", syncEntries(addrs[:28]...), claim.SyncOptions{Full: true})
 	want := `claim: full sync of org "d" would deactivate 12 of its 40 users that are not inactive (30.0%), ` +
 		`more than 20% and more than 10; add the users to the directory or set SyncOptions.IgnoreThreshold: ` +
 		`directory sync would deactivate too many users`
@@ -576,7 +577,7 @@ func TestSyncDirectorySyncSetting(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		e := newEnv(t)
 		e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{DirectorySync: on})
-		rep := e.mustSync(t, "d", syEntries("a@v.example"), claim.SyncOptions{Full: true})
+		rep := e.mustSync(t, "d", syncEntries("a@v.example"), claim.SyncOptions{Full: true})
 		if !slices.Equal(rep.Created, []string{"a@v.example"}) {
 			t.Errorf("DirectorySync %v: Created = %v, want [a@v.example]", on, rep.Created)
 		}
@@ -626,21 +627,21 @@ func TestSyncSeqRetried(t *testing.T) {
 	e := newEnvOn(t, rs)
 	e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
 	e.mustVerify(t, "d", "v.example")
-	addrs, _ := syOrgOf(t, e, 5, 0)
-	dir := syEntries(append(addrs[1:], "new@v.example")...)
+	addrs, _ := fillOrg(t, e, 5, 0)
+	dir := syncEntries(append(addrs[1:], "new@v.example")...)
 
 	rs.retries = 1
 	rep, err := e.svc.SyncDirectorySeq(e.ctx, "d", slices.Values(dir), claim.SyncOptions{Full: true})
 	want := claim.SyncReport{Created: []string{"new@v.example"}, Deactivated: addrs[:1], Unchanged: addrs[1:]}
-	if err != nil || !cmp.Equal(want, rep, syCmp) {
+	if err != nil || !cmp.Equal(want, rep, reportCmp) {
 		t.Errorf("retried SyncDirectorySeq() = %+v, %v; want %+v", rep, err, want)
 	}
-	if c := rfCount(t, e, claim.EventDirectorySynced); c != 2 {
+	if c := countEvents(t, e, claim.EventDirectorySynced); c != 2 {
 		t.Errorf("%d directory.synced events, want 2 (the setup's and this one's, once)", c)
 	}
 
 	before := e.snapshot(t, "d")
-	next, stop := iter.Pull(slices.Values(syEntries(addrs...)))
+	next, stop := iter.Pull(slices.Values(syncEntries(addrs...)))
 	defer stop()
 	once := func(yield func(claim.DirectoryEntry) bool) { // a reader: a second range yields nothing
 		for {
@@ -676,7 +677,7 @@ func TestSyncWriteFailure(t *testing.T) {
 			e.mustVerify(t, "d", "v.example")
 			before := e.snapshot(t, "d")
 			fs.failAt, fs.err = at, errors.New("injected")
-			rep, err := e.svc.SyncDirectory(e.ctx, "d", syEntries("vic@v.example", "new@v.example"), claim.SyncOptions{Full: true})
+			rep, err := e.svc.SyncDirectory(e.ctx, "d", syncEntries("vic@v.example", "new@v.example"), claim.SyncOptions{Full: true})
 			fs.failAt = 0
 			if err == nil || err.Error() != "injected" || !cmp.Equal(rep, claim.SyncReport{}) {
 				t.Fatalf("SyncDirectory() = %+v, %v; want an empty report and the injected error", rep, err)
@@ -716,13 +717,13 @@ func TestSyncCancelled(t *testing.T) {
 }
 
 // TestRefuseSync: the call-level refusals of SyncDirectory, in the style
-// of refusal_test.go: each is checked with errors.Is (and the
+// of the refusal tests (runRefusals): each is checked with errors.Is (and the
 // *InputError's field), and the world — users of every org, the event
 // log, orgs and domains — is unchanged (N3, Y5, O2).
 func TestRefuseSync(t *testing.T) {
 	syncOf := func(org claim.OrgID, entries []claim.DirectoryEntry, opts claim.SyncOptions) func(t *testing.T, e *env) func() error {
 		return func(t *testing.T, e *env) func() error {
-			rfBase(t, e)
+			baseFixture(t, e)
 			e.mustOrg(t, "i", claim.Individual, oldOrgDate, claim.Settings{})
 			e.mustUser(t, "i", "ivy@example.com", 0)
 			for k := range 10 { // a has 12 users: ann, nora and these
@@ -736,15 +737,15 @@ func TestRefuseSync(t *testing.T) {
 	}
 	seq := func(org claim.OrgID, entries iter.Seq[claim.DirectoryEntry], opts claim.SyncOptions) func(t *testing.T, e *env) func() error {
 		return func(t *testing.T, e *env) func() error {
-			rfBase(t, e)
+			baseFixture(t, e)
 			return func() error {
 				_, err := e.svc.SyncDirectorySeq(e.ctx, org, entries, opts)
 				return err
 			}
 		}
 	}
-	some := syEntries("ann@example.com", "new@example.com")
-	rfRun(t, []rfCase{
+	some := syncEntries("ann@example.com", "new@example.com")
+	runRefusals(t, []refusalCase{
 		{reason: "N3: an unknown org is ErrNotFound", op: "SyncDirectory(zz)",
 			setup: syncOf("zz", some, claim.SyncOptions{}), want: claim.ErrNotFound},
 		{reason: "N3: an empty org ID is ErrNotFound", op: "SyncDirectory(\"\")",
@@ -760,10 +761,10 @@ func TestRefuseSync(t *testing.T) {
 		{reason: "N3: a nil sequence is refused, not taken for an empty directory", op: "SyncDirectorySeq(a, nil, Full)",
 			setup: seq("a", nil, claim.SyncOptions{Full: true, IgnoreThreshold: true}), want: claim.ErrInvalidValue, field: "entries"},
 		{reason: "an Individual org has no directory", op: "SyncDirectory(i)",
-			setup: syncOf("i", syEntries("ivy@example.com"), claim.SyncOptions{Full: true}), want: claim.ErrInvalidValue, field: "org"},
+			setup: syncOf("i", syncEntries("ivy@example.com"), claim.SyncOptions{Full: true}), want: claim.ErrInvalidValue, field: "org"},
 		{reason: "the Consumer org has no directory", op: "SyncDirectory(zz Consumer)",
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
+				baseFixture(t, e)
 				e.mustOrg(t, "zz", claim.Consumer, t0, claim.Settings{})
 				e.mustUser(t, "zz", "zed@example.org", 0)
 				return func() error {
@@ -776,7 +777,7 @@ func TestRefuseSync(t *testing.T) {
 		{reason: "Y5: the dry run is refused alike", op: "SyncDirectory(a, [], Full, DryRun)",
 			setup: syncOf("a", nil, claim.SyncOptions{Full: true, DryRun: true}), want: claim.ErrSyncThreshold},
 		{reason: "Y5: creations and promotions of a refused sync are undone too", op: "SyncDirectory(a, [new, ...], Full)",
-			setup: syncOf("a", syEntries("new@example.com", "other@example.com", "ann@example.com"), claim.SyncOptions{Full: true}), want: claim.ErrSyncThreshold},
+			setup: syncOf("a", syncEntries("new@example.com", "other@example.com", "ann@example.com"), claim.SyncOptions{Full: true}), want: claim.ErrSyncThreshold},
 	})
 }
 
@@ -822,7 +823,7 @@ func TestSyncSingleUseSeqRetried(t *testing.T) {
 	for _, en := range entries {
 		addrs = append(addrs, en.Email)
 	}
-	if want := (claim.SyncReport{Promoted: addrs}); err != nil || !cmp.Equal(want, rep, syCmp) {
+	if want := (claim.SyncReport{Promoted: addrs}); err != nil || !cmp.Equal(want, rep, reportCmp) {
 		t.Errorf("SyncDirectorySeq(reusable sequence, retried after a failed write) = %+v, %v; want %+v", rep, err, want)
 	}
 }
@@ -862,12 +863,12 @@ func TestSyncPagesLargeOrg(t *testing.T) {
 		t.Run(fmt.Sprintf("lister=%v", lister), func(t *testing.T) {
 			var st claim.Store = claim.NewMemoryStore()
 			if !lister {
-				st = syPlainStore{st}
+				st = noOptionalStore{st}
 			}
 			e := newEnvOn(t, st)
 			e.mustOrg(t, "d", claim.Enterprise, t0, claim.Settings{})
 			e.mustVerify(t, "d", "v.example")
-			addrs, _ := syOrgOf(t, e, 700, 0)
+			addrs, _ := fillOrg(t, e, 700, 0)
 			var kept, gone []string
 			for i, a := range addrs {
 				if i%3 == 1 { // every third user goes, on each of the three pages
@@ -876,7 +877,7 @@ func TestSyncPagesLargeOrg(t *testing.T) {
 					kept = append(kept, a)
 				}
 			}
-			rep, err := e.svc.SyncDirectory(e.ctx, "d", syEntries(kept...), claim.SyncOptions{Full: true, IgnoreThreshold: true})
+			rep, err := e.svc.SyncDirectory(e.ctx, "d", syncEntries(kept...), claim.SyncOptions{Full: true, IgnoreThreshold: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -963,7 +964,7 @@ const syncBenchStore = 200_000
 // error equal the real run's. A real run refused by Y5 changes nothing
 // either.
 func TestSyncDryRunProperty(t *testing.T) {
-	rapid.Check(t, func(rt *rapid.T) { syDryRunProperty(t, rt, claim.NewMemoryStore()) })
+	rapid.Check(t, func(rt *rapid.T) { syncDryRunProperty(t, rt, claim.NewMemoryStore()) })
 }
 
 // TestSyncOutcomeProperty (Y2, Y3, U5, H2): after a full sync every user
@@ -975,32 +976,32 @@ func TestSyncDryRunProperty(t *testing.T) {
 // of another org's claimed domain are not; other orgs do not change. After
 // an incremental sync no one was deactivated. The report says the same.
 func TestSyncOutcomeProperty(t *testing.T) {
-	rapid.Check(t, func(rt *rapid.T) { syOutcomeProperty(t, rt, claim.NewMemoryStore()) })
+	rapid.Check(t, func(rt *rapid.T) { syncOutcomeProperty(t, rt, claim.NewMemoryStore()) })
 }
 
 // TestSyncPropertiesPostgres runs both properties on the PostgreSQL store
 // (see TestStateMachinePostgres for the environment), 30 checks each.
 func TestSyncPropertiesPostgres(t *testing.T) {
-	store, empty := smPostgresStore(t)
+	store, empty := postgresStore(t)
 	const checks = 30
 	t.Run("dry run", func(t *testing.T) {
-		smChecks(t, checks, func(rt *rapid.T) {
+		rapidChecks(t, checks, func(rt *rapid.T) {
 			empty(t)
-			syDryRunProperty(t, rt, store)
+			syncDryRunProperty(t, rt, store)
 		})
 	})
 	t.Run("outcome", func(t *testing.T) {
-		smChecks(t, checks, func(rt *rapid.T) {
+		rapidChecks(t, checks, func(rt *rapid.T) {
 			empty(t)
-			syOutcomeProperty(t, rt, store)
+			syncOutcomeProperty(t, rt, store)
 		})
 	})
 }
 
-func syDraw(tt *testing.T, t *rapid.T, store claim.Store) *syDrawn {
-	tb := smTB{tt, t}
+func drawSync(tt *testing.T, t *rapid.T, store claim.Store) *drawnSync {
+	tb := rapidCheckTB{tt, t}
 	if rapid.Bool().Draw(t, "a Tx without OrgEmailLister") {
-		store = syPlainStore{store}
+		store = noOptionalStore{store}
 	}
 	pol := claim.DefaultPolicy()
 	pol.SyncDeleteMinimum = rapid.IntRange(0, 4).Draw(t, "Policy.SyncDeleteMinimum")
@@ -1013,15 +1014,15 @@ func syDraw(tt *testing.T, t *rapid.T, store claim.Store) *syDrawn {
 	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{})
 	e.mustOrg(tb, "c", claim.Enterprise, t0, claim.Settings{})
 	e.mustVerify(tb, "c", "c.example")
-	rfMustClaimDomain(tb, e, "c", "c.example")
+	mustClaimDomain(tb, e, "c", "c.example")
 	pool := []string{e.mustUser(tb, "c", "cara@c.example", 0).Email,
 		e.mustUser(tb, "x", "xo@v.example", 0).Email, e.mustUser(tb, "x", "xo@x.example", 0).Email,
 		e.mustUser(tb, "i", "io@v.example", 0).Email,
 		"new0@v.example", "new1@v.example", "new2@v.example", "new0@u.example", "new1@u.example", "new@c.example",
 		"bad@", "not an address"}
 
-	specs := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) syUserSpec {
-		s := syUserSpec{dom: rapid.SampledFrom([]string{"v.example", "u.example"}).Draw(t, "domain")}
+	specs := rapid.SliceOfN(rapid.Custom(func(t *rapid.T) userSpec {
+		s := userSpec{dom: rapid.SampledFrom([]string{"v.example", "u.example"}).Draw(t, "domain")}
 		s.early = rapid.Bool().Draw(t, "early")
 		s.verify = rapid.Bool().Draw(t, "verify")
 		s.signIn = s.verify && rapid.Bool().Draw(t, "sign in")
@@ -1029,7 +1030,7 @@ func syDraw(tt *testing.T, t *rapid.T, store claim.Store) *syDrawn {
 		s.away = s.dom == "v.example" && rapid.IntRange(0, 4).Draw(t, "away") == 0
 		return s
 	}), 0, 10).Draw(t, "d's users")
-	addrOf := func(k int, s syUserSpec) string { return fmt.Sprintf("d%d@%s", k, s.dom) }
+	addrOf := func(k int, s userSpec) string { return fmt.Sprintf("d%d@%s", k, s.dom) }
 	for k, s := range specs {
 		if s.early {
 			pool = append(pool, e.mustUser(tb, "d", addrOf(k, s), 0).Email)
@@ -1042,17 +1043,17 @@ func syDraw(tt *testing.T, t *rapid.T, store claim.Store) *syDrawn {
 		if !s.early {
 			pool = append(pool, e.mustUser(tb, "d", addr, 0).Email)
 		}
-		u := syByEmail(tb, e, addr)
+		u := userByEmail(tb, e, addr)
 		if s.verify {
 			if _, err := e.svc.VerifyEmail(e.ctx, u.ID); err != nil {
 				t.Fatalf("VerifyEmail(%s) = %v", addr, err)
 			}
 		}
 		if s.signIn {
-			rfMustSignIn(tb, e, u.ID)
+			mustSignIn(tb, e, u.ID)
 		}
 		if s.deactivate {
-			rfMustDeactivate(tb, e, "d", u.ID)
+			mustDeactivate(tb, e, "d", u.ID)
 		}
 		if s.away {
 			e.mustClaim(tb, "b", claim.ClaimOptions{}, u.ID)
@@ -1080,12 +1081,12 @@ func syDraw(tt *testing.T, t *rapid.T, store claim.Store) *syDrawn {
 			_, _ = e.svc.SignIn(e.ctx, id) // refused for a Not Verified user: no matter
 		}
 		if rapid.Bool().Draw(t, "claimed user deactivated") {
-			rfMustDeactivate(tb, e, "d", id)
+			mustDeactivate(tb, e, "d", id)
 		}
 	}
 	e.clock.Advance(rapid.SampledFrom([]time.Duration{0, window - time.Nanosecond, window, 20 * 24 * time.Hour}).Draw(t, "time passes"))
 
-	w := &syDrawn{e: e}
+	w := &drawnSync{e: e}
 	for range rapid.IntRange(0, 25).Draw(t, "entries") {
 		a := rapid.SampledFrom(pool).Draw(t, "entry address")
 		s := a
@@ -1103,35 +1104,35 @@ func syDraw(tt *testing.T, t *rapid.T, store claim.Store) *syDrawn {
 	return w
 }
 
-// syDrawn is a drawn world and sync.
-type syDrawn struct {
+// drawnSync is a drawn world and sync.
+type drawnSync struct {
 	e    *env
 	dir  []claim.DirectoryEntry
 	addr []string // the address each entry names, as drawn (before case and display-name changes)
 	opts claim.SyncOptions
 }
 
-func syDryRunProperty(tt *testing.T, t *rapid.T, store claim.Store) {
-	w := syDraw(tt, t, store)
-	tb := smTB{tt, t}
+func syncDryRunProperty(tt *testing.T, t *rapid.T, store claim.Store) {
+	w := drawSync(tt, t, store)
+	tb := rapidCheckTB{tt, t}
 	e := w.e
-	before := e.snapshot(tb, syOrgs...)
+	before := e.snapshot(tb, drawnOrgs...)
 	dryOpts := w.opts
 	dryOpts.DryRun = true
 	dry, dryErr := e.svc.SyncDirectory(e.ctx, "d", w.dir, dryOpts)
 	if dryErr != nil && !errors.Is(dryErr, claim.ErrSyncThreshold) {
 		t.Fatalf("dry run = %v", dryErr)
 	}
-	e.unchanged(tb, before, syOrgs...)
+	e.unchanged(tb, before, drawnOrgs...)
 	got, realErr := e.svc.SyncDirectory(e.ctx, "d", w.dir, w.opts)
-	if diff := cmp.Diff(dry, got, syCmp); diff != "" {
+	if diff := cmp.Diff(dry, got, reportCmp); diff != "" {
 		t.Fatalf("reports differ (-dry +real):\n%s", diff)
 	}
 	var dt, rt *claim.SyncThresholdError
 	switch {
 	case dryErr == nil && realErr == nil:
 	case errors.As(dryErr, &dt) && errors.As(realErr, &rt) && *dt == *rt:
-		e.unchanged(tb, before, syOrgs...)
+		e.unchanged(tb, before, drawnOrgs...)
 	default:
 		t.Fatalf("dry run's error %v, real run's %v; want the same", dryErr, realErr)
 	}
@@ -1148,27 +1149,27 @@ func syDryRunProperty(tt *testing.T, t *rapid.T, store claim.Store) {
 // c.example (which org c has claimed), originals' addresses and invalid
 // ones, repeated at will.
 
-// syOrgs are the orgs of a drawn world.
-var syOrgs = []claim.OrgID{"d", "i", "x", "b", "c"}
+// drawnOrgs are the orgs of a drawn world.
+var drawnOrgs = []claim.OrgID{"d", "i", "x", "b", "c"}
 
-func syOutcomeProperty(tt *testing.T, t *rapid.T, store claim.Store) {
-	w := syDraw(tt, t, store)
-	tb := smTB{tt, t}
+func syncOutcomeProperty(tt *testing.T, t *rapid.T, store claim.Store) {
+	w := drawSync(tt, t, store)
+	tb := rapidCheckTB{tt, t}
 	e := w.e
 	now := e.clock.Now()
-	before := e.snapshot(tb, syOrgs...)
+	before := e.snapshot(tb, drawnOrgs...)
 	rep, err := e.svc.SyncDirectory(e.ctx, "d", w.dir, w.opts)
 	if errors.Is(err, claim.ErrSyncThreshold) {
 		if !w.opts.Full || w.opts.IgnoreThreshold {
 			t.Fatalf("SyncDirectory(%+v) = %v; Y5 applies only to a full sync without IgnoreThreshold", w.opts, err)
 		}
-		e.unchanged(tb, before, syOrgs...)
+		e.unchanged(tb, before, drawnOrgs...)
 		return
 	}
 	if err != nil {
 		t.Fatalf("SyncDirectory(%+v) = %v", w.opts, err)
 	}
-	after := e.snapshot(tb, syOrgs...)
+	after := e.snapshot(tb, drawnOrgs...)
 
 	named := map[string]bool{} // normalized addresses of the valid entries
 	for _, a := range w.addr {
@@ -1258,28 +1259,28 @@ func syOutcomeProperty(tt *testing.T, t *rapid.T, store claim.Store) {
 	if !slices.Equal(created, wantNew) || !slices.Equal(rep.Created, wantNew) {
 		t.Fatalf("created %v, report %v; want %v", created, rep.Created, wantNew)
 	}
-	for _, o := range syOrgs[1:] {
+	for _, o := range drawnOrgs[1:] {
 		if diff := cmp.Diff(before.Users[o], after.Users[o], claimtest.CmpOptions()); diff != "" {
 			t.Fatalf("org %s changed (-before +after):\n%s", o, diff)
 		}
 	}
 }
 
-// syPlainStore decorates a Store so that its Tx has no optional
+// noOptionalStore decorates a Store so that its Tx has no optional
 // capability: the sync then takes its fallback path (UsersByOrg instead of
 // claim.OrgEmailLister).
-type syPlainStore struct{ claim.Store }
+type noOptionalStore struct{ claim.Store }
 
-func (s syPlainStore) Update(ctx context.Context, fn func(claim.Tx) error) error {
+func (s noOptionalStore) Update(ctx context.Context, fn func(claim.Tx) error) error {
 	return s.Store.Update(ctx, func(tx claim.Tx) error { return fn(struct{ claim.Tx }{tx}) })
 }
 
-func (s syPlainStore) View(ctx context.Context, fn func(claim.Tx) error) error {
+func (s noOptionalStore) View(ctx context.Context, fn func(claim.Tx) error) error {
 	return s.Store.View(ctx, func(tx claim.Tx) error { return fn(struct{ claim.Tx }{tx}) })
 }
 
-// syUserSpec is how one of d's own users is made.
-type syUserSpec struct {
+// userSpec is how one of d's own users is made.
+type userSpec struct {
 	dom                        string
 	early                      bool // added before d verified v.example: Not Verified there
 	verify, signIn, deactivate bool

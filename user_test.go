@@ -18,7 +18,7 @@ import (
 func TestRefuseUsers(t *testing.T) {
 	addTaken := func(org claim.OrgID, addr string) func(t *testing.T, e *env) func() error {
 		return func(t *testing.T, e *env) func() error {
-			rfBase(t, e)
+			baseFixture(t, e)
 			return func() error {
 				_, err := e.svc.AddUser(e.ctx, org, claim.NewUser{Email: addr})
 				return err
@@ -29,11 +29,11 @@ func TestRefuseUsers(t *testing.T) {
 	// the original account left in a.
 	heldOriginal := func(op func(e *env, orig claim.UserID) error) func(t *testing.T, e *env) func() error {
 		return func(t *testing.T, e *env) func() error {
-			_, ann := rfClaimed(t, e)
+			_, ann := claimedFixture(t, e)
 			return func() error { return op(e, ann.Claim.Original) }
 		}
 	}
-	rfRun(t, []rfCase{
+	runRefusals(t, []refusalCase{
 		{reason: "U1: an address in use in the same org is taken", op: "AddUser(a, ann@example.com)",
 			setup: addTaken("a", "ann@example.com"), want: claim.ErrEmailTaken},
 		{reason: "U1: addresses are unique across orgs, compared case-insensitively", op: "AddUser(c, ANN@EXAMPLE.COM)",
@@ -42,7 +42,7 @@ func TestRefuseUsers(t *testing.T) {
 			setup: addTaken("c", " Ann <Ann@Example.Com> "), want: claim.ErrEmailTaken},
 		{reason: "U1: a claimed user's address stays taken", op: "AddUser(a, ann@example.com) after the claim",
 			setup: func(t *testing.T, e *env) func() error {
-				rfClaimed(t, e)
+				claimedFixture(t, e)
 				return func() error {
 					_, err := e.svc.AddUser(e.ctx, "a", claim.NewUser{Email: "ann@example.com"})
 					return err
@@ -50,8 +50,8 @@ func TestRefuseUsers(t *testing.T) {
 			}, want: claim.ErrEmailTaken},
 		{reason: "U2, D6: a user cannot be added to an org when another org has claimed the domain", op: "AddUser(c, new@example.com)",
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
-				rfMustClaimDomain(t, e, "b", "example.com")
+				baseFixture(t, e)
+				mustClaimDomain(t, e, "b", "example.com")
 				return func() error {
 					_, err := e.svc.AddUser(e.ctx, "c", claim.NewUser{Email: "New@EXAMPLE.com", SiteLinked: true})
 					return err
@@ -59,8 +59,8 @@ func TestRefuseUsers(t *testing.T) {
 			}, want: claim.ErrDomainClaimedByOther},
 		{reason: "U2, D6: the claimed domain is checked before the address (documented order)", op: "AddUser(c, ann@example.com)",
 			setup: func(t *testing.T, e *env) func() error {
-				rfBase(t, e)
-				rfMustClaimDomain(t, e, "b", "example.com")
+				baseFixture(t, e)
+				mustClaimDomain(t, e, "b", "example.com")
 				return func() error {
 					_, err := e.svc.AddUser(e.ctx, "c", claim.NewUser{Email: "ann@example.com"})
 					return err
@@ -68,7 +68,7 @@ func TestRefuseUsers(t *testing.T) {
 			}, want: claim.ErrDomainClaimedByOther, not: []error{claim.ErrEmailTaken}},
 		{reason: "U4: a Not Verified user cannot sign in", op: "SignIn(nora)",
 			setup: func(t *testing.T, e *env) func() error {
-				f := rfBase(t, e)
+				f := baseFixture(t, e)
 				return func() error {
 					_, err := e.svc.SignIn(e.ctx, f.nora.ID)
 					return err
@@ -76,8 +76,8 @@ func TestRefuseUsers(t *testing.T) {
 			}, want: claim.ErrNotVerified},
 		{reason: "U4: an Inactive user cannot sign in", op: "SignIn(ann inactive)",
 			setup: func(t *testing.T, e *env) func() error {
-				f := rfBase(t, e)
-				rfMustDeactivate(t, e, "a", f.ann.ID)
+				f := baseFixture(t, e)
+				mustDeactivate(t, e, "a", f.ann.ID)
 				return func() error {
 					_, err := e.svc.SignIn(e.ctx, f.ann.ID)
 					return err
@@ -85,8 +85,8 @@ func TestRefuseUsers(t *testing.T) {
 			}, want: claim.ErrInactive},
 		{reason: "U4, U5: an immediately claimed Inactive user stays Inactive and cannot sign in", op: "SignIn(ann claimed while inactive)",
 			setup: func(t *testing.T, e *env) func() error {
-				f := rfBase(t, e)
-				rfMustDeactivate(t, e, "a", f.ann.ID)
+				f := baseFixture(t, e)
+				mustDeactivate(t, e, "a", f.ann.ID)
 				e.mustClaim(t, "b", claim.ClaimOptions{}, f.ann.ID)
 				return func() error {
 					_, err := e.svc.SignIn(e.ctx, f.ann.ID)
@@ -95,8 +95,8 @@ func TestRefuseUsers(t *testing.T) {
 			}, want: claim.ErrInactive},
 		{reason: "U4, U5: a Delayed Claim user deactivated by its new org cannot sign in", op: "SignIn(ivy deactivated)",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ivy := rfDelayed(t, e)
-				rfMustDeactivate(t, e, "b", ivy.ID)
+				_, ivy := delayedFixture(t, e)
+				mustDeactivate(t, e, "b", ivy.ID)
 				return func() error {
 					_, err := e.svc.SignIn(e.ctx, ivy.ID)
 					return err
@@ -117,8 +117,8 @@ func TestRefuseUsers(t *testing.T) {
 			}), want: claim.ErrHeldByClaim},
 		{reason: "H2: Reactivate of an Inactive original account", op: "Reactivate(a, inactive original)",
 			setup: func(t *testing.T, e *env) func() error {
-				f := rfBase(t, e)
-				rfMustDeactivate(t, e, "a", f.ann.ID)
+				f := baseFixture(t, e)
+				mustDeactivate(t, e, "a", f.ann.ID)
 				e.mustClaim(t, "b", claim.ClaimOptions{}, f.ann.ID)
 				orig := e.mustGet(t, f.ann.ID).Claim.Original
 				return func() error {
@@ -133,7 +133,7 @@ func TestRefuseUsers(t *testing.T) {
 			}), want: claim.ErrHeldByClaim},
 		{reason: "H2: VerifyEmail of an original account (of a Not Verified user)", op: "VerifyEmail(original)",
 			setup: func(t *testing.T, e *env) func() error {
-				f := rfBase(t, e)
+				f := baseFixture(t, e)
 				e.mustClaim(t, "b", claim.ClaimOptions{}, f.nora.ID)
 				orig := e.mustGet(t, f.nora.ID).Claim.Original
 				return func() error {
@@ -143,13 +143,13 @@ func TestRefuseUsers(t *testing.T) {
 			}, want: claim.ErrHeldByClaim},
 		{reason: "H2: a delayed claim's original is held too", op: "DeleteUser(i, original)",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ivy := rfDelayed(t, e)
+				_, ivy := delayedFixture(t, e)
 				return func() error { return e.svc.DeleteUser(e.ctx, "i", ivy.Claim.Original) }
 			}, want: claim.ErrHeldByClaim},
 		{reason: "H2: the original stays held after the user signed in (immediate claim past its window, no choice yet)", op: "DeleteUser(a, original) at 30d",
 			setup: func(t *testing.T, e *env) func() error {
-				_, ann := rfClaimed(t, e)
-				rfMustSignIn(t, e, ann.ID)
+				_, ann := claimedFixture(t, e)
+				mustSignIn(t, e, ann.ID)
 				e.clock.Advance(30 * 24 * time.Hour)
 				return func() error { return e.svc.DeleteUser(e.ctx, "a", ann.Claim.Original) }
 			}, want: claim.ErrHeldByClaim},
@@ -167,18 +167,18 @@ func TestRefuseNudgeResendGap(t *testing.T) {
 	} {
 		t.Run(r.reason, func(t *testing.T) {
 			e := newEnv(t)
-			f := rfBase(t, e)
+			f := baseFixture(t, e)
 			if n, err := e.svc.NudgeUnverified(e.ctx, "a"); err != nil || n != 1 {
 				t.Fatalf("NudgeUnverified(a) = %d, %v; want 1 (nora)", n, err)
 			}
 			e.clock.Advance(r.after)
-			before := e.snapshot(t, rfOrgs...)
+			before := e.snapshot(t, refusalOrgs...)
 			n, err := e.svc.NudgeUnverified(e.ctx, "a")
 			if err != nil || n != r.want {
 				t.Fatalf("NudgeUnverified(a) after %v = %d, %v; want %d", r.after, n, err, r.want)
 			}
 			if r.want == 0 {
-				e.unchanged(t, before, rfOrgs...)
+				e.unchanged(t, before, refusalOrgs...)
 				return
 			}
 			var last claim.Event
