@@ -26,6 +26,9 @@ import (
 	"github.com/claimkit/claim/postgres"
 )
 
+// ---- Services and the world they hold: the env every test builds on, the
+// must helpers that fail the test on an error, and snapshots.
+
 // t0 is the fixed start of every test clock: a Monday in 2026.
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
@@ -133,6 +136,69 @@ func (e *env) mustGet(tb testing.TB, id claim.UserID) claim.User {
 	return u
 }
 
+func mustSignIn(tb testing.TB, e *env, id claim.UserID) {
+	tb.Helper()
+	if _, err := e.svc.SignIn(e.ctx, id); err != nil {
+		tb.Fatalf("SignIn(%s) = %v", id, err)
+	}
+}
+
+func mustClaimDomain(tb testing.TB, e *env, org claim.OrgID, domain string) {
+	tb.Helper()
+	if err := e.svc.ClaimDomain(e.ctx, org, domain); err != nil {
+		tb.Fatalf("ClaimDomain(%s, %s) = %v", org, domain, err)
+	}
+}
+
+func mustChoose(tb testing.TB, e *env, id claim.UserID, ch claim.Choice) {
+	tb.Helper()
+	if _, err := e.svc.Choose(e.ctx, id, ch); err != nil {
+		tb.Fatalf("Choose(%s, %+v) = %v", id, ch, err)
+	}
+}
+
+func mustRetract(tb testing.TB, e *env, org claim.OrgID, id claim.UserID) {
+	tb.Helper()
+	if err := e.svc.Retract(e.ctx, org, id); err != nil {
+		tb.Fatalf("Retract(%s, %s) = %v", org, id, err)
+	}
+}
+
+func mustDeactivate(tb testing.TB, e *env, org claim.OrgID, id claim.UserID) {
+	tb.Helper()
+	if _, err := e.svc.Deactivate(e.ctx, org, id); err != nil {
+		tb.Fatalf("Deactivate(%s, %s) = %v", org, id, err)
+	}
+}
+
+func mustSettings(tb testing.TB, e *env, org claim.OrgID, st claim.Settings) {
+	tb.Helper()
+	if err := e.svc.UpdateSettings(e.ctx, org, st); err != nil {
+		tb.Fatalf("UpdateSettings(%s) = %v", org, err)
+	}
+}
+
+// claimSingle claims one input into org with the acknowledgement and
+// returns its Result.Err. A call-level error is reported as an error that
+// wraps no sentinel, so a row wanting a per-user refusal fails on it.
+func claimSingle(e *env, org claim.OrgID, input string, byEmail bool) error {
+	var res []claim.Result
+	var err error
+	opts := claim.ClaimOptions{Acknowledge: true}
+	if byEmail {
+		res, err = e.svc.ClaimEmails(e.ctx, org, []string{input}, opts)
+	} else {
+		res, err = e.svc.ClaimUsers(e.ctx, org, []claim.UserID{claim.UserID(input)}, opts)
+	}
+	if err != nil {
+		return fmt.Errorf("call-level error instead of a result: %v", err)
+	}
+	if len(res) != 1 {
+		return fmt.Errorf("%d results, want 1", len(res))
+	}
+	return res[0].Err
+}
+
 // world is everything observable: the users of the given orgs (in e-mail
 // order) and the whole event log.
 type world struct {
@@ -172,8 +238,68 @@ func (e *env) unchanged(tb testing.TB, before world, orgs ...claim.OrgID) {
 	}
 }
 
-// Refusal fixtures. Refusals (must-show item 4), tested in the file of
-// each operation's unit: every refusal of the rules in docs/rules.md — and
+// orgRecords is what a snapshot leaves out: org records and domain records.
+type orgRecords struct {
+	Orgs    map[claim.OrgID]claim.Org
+	Domains map[claim.OrgID][]claim.Domain
+}
+
+func orgRecordsOf(tb testing.TB, e *env) orgRecords {
+	tb.Helper()
+	r := orgRecords{Orgs: map[claim.OrgID]claim.Org{}, Domains: map[claim.OrgID][]claim.Domain{}}
+	for _, id := range refusalOrgs {
+		if o, err := e.svc.Org(e.ctx, id); err == nil {
+			r.Orgs[id] = o
+		}
+		if ds, err := e.svc.Domains(e.ctx, id); err == nil {
+			r.Domains[id] = ds
+		}
+	}
+	return r
+}
+
+// lastSeq is the number of the last event.
+func lastSeq(tb testing.TB, e *env) uint64 {
+	tb.Helper()
+	var last uint64
+	for ev, err := range e.svc.Events(e.ctx, 0) {
+		if err != nil {
+			tb.Fatalf("Events = %v", err)
+		}
+		last = ev.Seq
+	}
+	return last
+}
+
+// countEvents counts the events of a type in the log.
+func countEvents(tb testing.TB, e *env, typ string) int {
+	tb.Helper()
+	n := 0
+	for ev, err := range e.svc.Events(e.ctx, 0) {
+		if err != nil {
+			tb.Fatalf("Events() = %v", err)
+		}
+		if ev.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+// firstErr returns the first error of an iterator (nil if none).
+func firstErr[T any](seq func(func(T, error) bool)) error {
+	for _, err := range seq {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var ack = claim.ClaimOptions{Acknowledge: true}
+
+// ---- Refusals (must-show item 4), tested in the file of each
+// operation's unit: every refusal of the rules in docs/rules.md — and
 // the input rules of section 2, G1 and the Policy — is checked with
 // errors.Is against its sentinel, and the world (users of every org, the
 // whole event log, org records and domain records) is compared before and
@@ -229,72 +355,6 @@ func delayedFixture(tb testing.TB, e *env) (rowFixture, claim.User) {
 		tb.Fatalf("ClaimUsers(b, ivy) mode = %v, want Delayed", res[0].Mode)
 	}
 	return f, e.mustGet(tb, ivy.ID)
-}
-
-func mustSignIn(tb testing.TB, e *env, id claim.UserID) {
-	tb.Helper()
-	if _, err := e.svc.SignIn(e.ctx, id); err != nil {
-		tb.Fatalf("SignIn(%s) = %v", id, err)
-	}
-}
-
-func mustClaimDomain(tb testing.TB, e *env, org claim.OrgID, domain string) {
-	tb.Helper()
-	if err := e.svc.ClaimDomain(e.ctx, org, domain); err != nil {
-		tb.Fatalf("ClaimDomain(%s, %s) = %v", org, domain, err)
-	}
-}
-
-func mustChoose(tb testing.TB, e *env, id claim.UserID, ch claim.Choice) {
-	tb.Helper()
-	if _, err := e.svc.Choose(e.ctx, id, ch); err != nil {
-		tb.Fatalf("Choose(%s, %+v) = %v", id, ch, err)
-	}
-}
-
-func mustRetract(tb testing.TB, e *env, org claim.OrgID, id claim.UserID) {
-	tb.Helper()
-	if err := e.svc.Retract(e.ctx, org, id); err != nil {
-		tb.Fatalf("Retract(%s, %s) = %v", org, id, err)
-	}
-}
-
-func mustDeactivate(tb testing.TB, e *env, org claim.OrgID, id claim.UserID) {
-	tb.Helper()
-	if _, err := e.svc.Deactivate(e.ctx, org, id); err != nil {
-		tb.Fatalf("Deactivate(%s, %s) = %v", org, id, err)
-	}
-}
-
-// claimSingle claims one input into org with the acknowledgement and
-// returns its Result.Err. A call-level error is reported as an error that
-// wraps no sentinel, so a row wanting a per-user refusal fails on it.
-func claimSingle(e *env, org claim.OrgID, input string, byEmail bool) error {
-	var res []claim.Result
-	var err error
-	opts := claim.ClaimOptions{Acknowledge: true}
-	if byEmail {
-		res, err = e.svc.ClaimEmails(e.ctx, org, []string{input}, opts)
-	} else {
-		res, err = e.svc.ClaimUsers(e.ctx, org, []claim.UserID{claim.UserID(input)}, opts)
-	}
-	if err != nil {
-		return fmt.Errorf("call-level error instead of a result: %v", err)
-	}
-	if len(res) != 1 {
-		return fmt.Errorf("%d results, want 1", len(res))
-	}
-	return res[0].Err
-}
-
-// firstErr returns the first error of an iterator (nil if none).
-func firstErr[T any](seq func(func(T, error) bool)) error {
-	for _, err := range seq {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // longDomain is a valid 180-octet domain: labels of 63, 63, 48 and 3.
@@ -413,20 +473,25 @@ func editPolicy(edit func(*claim.Policy)) claim.Option {
 	return claim.WithPolicy(p)
 }
 
-// countEvents counts the events of a type in the log.
-func countEvents(tb testing.TB, e *env, typ string) int {
-	tb.Helper()
-	n := 0
-	for ev, err := range e.svc.Events(e.ctx, 0) {
-		if err != nil {
-			tb.Fatalf("Events() = %v", err)
-		}
-		if ev.Type == typ {
-			n++
-		}
+// checkInputError fails unless err is an *InputError wrapping sentinel
+// with a bounded message and value.
+func checkInputError(t *testing.T, what string, err, sentinel error) {
+	t.Helper()
+	var ie *claim.InputError
+	if !errors.As(err, &ie) || !errors.Is(err, sentinel) {
+		t.Fatalf("%s = %v (%T), want an *InputError wrapping %v", what, err, err, sentinel)
 	}
-	return n
+	if len(err.Error()) > maxErrorBytes || len(ie.Value) > 64 {
+		t.Fatalf("%s: a message of %d bytes and a Value of %d, want at most %d and 64", what, len(err.Error()), len(ie.Value), maxErrorBytes)
+	}
 }
+
+// maxErrorBytes bounds the message of any *InputError: a 64-byte prefix
+// quoted (at most four bytes a byte), a bounded reason, the field and
+// the sentinel.
+const maxErrorBytes = 1024
+
+// ---- Races: a fresh world per run, and functions released at once.
 
 func newRace(t *testing.T, mode claim.Mode, prev claim.State, claimIt bool) *raceWorld {
 	t.Helper()
@@ -491,141 +556,8 @@ func runTogether(fns ...func()) {
 	wg.Wait()
 }
 
-var ack = claim.ClaimOptions{Acknowledge: true}
-
-// lastSeq is the number of the last event.
-func lastSeq(tb testing.TB, e *env) uint64 {
-	tb.Helper()
-	var last uint64
-	for ev, err := range e.svc.Events(e.ctx, 0) {
-		if err != nil {
-			tb.Fatalf("Events = %v", err)
-		}
-		last = ev.Seq
-	}
-	return last
-}
-
-// importWorldOn is importWorld on the store.
-func importWorldOn(tb testing.TB, store claim.Store, n int) (*env, []byte) {
-	tb.Helper()
-	e := newEnvOn(tb, store)
-	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AutoLicenses: []string{"Meetings", "Calling"}})
-	e.mustVerify(tb, "b", "example.com")
-	for i := range n {
-		if i%1000 == 0 {
-			e.mustOrg(tb, claim.OrgID(fmt.Sprintf("o%d", i/1000)), claim.Enterprise, t0, claim.Settings{})
-		}
-		if _, err := e.svc.AddUser(e.ctx, claim.OrgID(fmt.Sprintf("o%d", i/1000)), claim.NewUser{
-			Email: fmt.Sprintf("user%07d@example.com", i), FirstName: "Given", LastName: fmt.Sprintf("Family%d", i),
-			DisplayName: fmt.Sprintf("Given Family%d", i), Content: 3}); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	var buf bytes.Buffer
-	if err := e.svc.ExportClaimable(e.ctx, "b", &buf); err != nil {
-		tb.Fatal(err)
-	}
-	return e, buf.Bytes()
-}
-
-// dumpStore reads the store's records of orgs through a Tx.
-func dumpStore(tb testing.TB, store claim.Store, orgs ...claim.OrgID) storeDump {
-	tb.Helper()
-	d := storeDump{Orgs: map[claim.OrgID]claim.Org{}, Domains: map[claim.OrgID][]claim.Domain{}, Users: map[claim.OrgID][]claim.User{},
-		Sites: map[claim.OrgID][]claim.Site{}, SiteAccess: map[claim.UserID][]claim.SiteAccess{}}
-	err := store.View(context.Background(), func(tx claim.Tx) error {
-		for _, o := range orgs {
-			org, err := tx.Org(o)
-			if err != nil && !errors.Is(err, claim.ErrNotFound) {
-				return err
-			}
-			d.Orgs[o] = org
-			if d.Domains[o], err = tx.Domains(o, "", 1000); err != nil {
-				return err
-			}
-			for after := ""; ; {
-				us, err := tx.UsersByOrg(o, after, 500)
-				if err != nil {
-					return err
-				}
-				d.Users[o] = append(d.Users[o], us...)
-				for _, u := range us {
-					as, err := tx.SiteAccessByUser(u.ID, "", 500)
-					if err != nil {
-						return err
-					}
-					if len(as) > 0 {
-						d.SiteAccess[u.ID] = as
-					}
-				}
-				if len(us) < 500 {
-					break
-				}
-				after = us[len(us)-1].Email
-			}
-			if d.Sites[o], err = tx.SitesByOrg(o, "", 500); err != nil {
-				return err
-			}
-		}
-		for after := uint64(0); ; {
-			evs, err := tx.Events(after, 500)
-			if err != nil {
-				return err
-			}
-			d.Events = append(d.Events, evs...)
-			if len(evs) < 500 {
-				return nil
-			}
-			after = evs[len(evs)-1].Seq
-		}
-	})
-	if err != nil {
-		tb.Fatalf("dumping the store: %v", err)
-	}
-	return d
-}
-
-var resultSentinels = []error{claim.ErrNotFound, claim.ErrNotEligible, claim.ErrInvalidEmail, claim.ErrInvalidValue,
-	claim.ErrDuplicate, claim.ErrStaleMode}
-
-// resultsView is a Result as a dry run is compared with: the error by its
-// text and the sentinels it wraps.
-type resultView struct {
-	Input, User string
-	Mode        claim.Mode
-	Err         string
-	Is          []string
-}
-
-// storeDump is everything a Store holds for the orgs: each org, its
-// domain records and its users, and the whole event log. Comparing dumps
-// compares the store itself, not what the Service shows.
-type storeDump struct {
-	Orgs       map[claim.OrgID]claim.Org
-	Domains    map[claim.OrgID][]claim.Domain
-	Users      map[claim.OrgID][]claim.User
-	Sites      map[claim.OrgID][]claim.Site
-	SiteAccess map[claim.UserID][]claim.SiteAccess
-	Events     []claim.Event
-}
-
-func viewResults(rs []claim.Result) []resultView {
-	out := make([]resultView, len(rs))
-	for i, r := range rs {
-		v := resultView{Input: r.Input, User: string(r.User), Mode: r.Mode}
-		if r.Err != nil {
-			v.Err = r.Err.Error()
-			for _, s := range resultSentinels {
-				if errors.Is(r.Err, s) {
-					v.Is = append(v.Is, s.Error())
-				}
-			}
-		}
-		out[i] = v
-	}
-	return out
-}
+// ---- Stores: a failing store, a PostgreSQL store per test, and a dump of a
+// store's records for dry-run comparisons.
 
 // faultStore decorates a Store: the n-th write of an Update (counted from
 // 1 across the Update's Tx calls) fails with err. It shows the Store and
@@ -683,24 +615,6 @@ func (t *faultTx) fault() error {
 	}
 	return nil
 }
-
-// checkInputError fails unless err is an *InputError wrapping sentinel
-// with a bounded message and value.
-func checkInputError(t *testing.T, what string, err, sentinel error) {
-	t.Helper()
-	var ie *claim.InputError
-	if !errors.As(err, &ie) || !errors.Is(err, sentinel) {
-		t.Fatalf("%s = %v (%T), want an *InputError wrapping %v", what, err, err, sentinel)
-	}
-	if len(err.Error()) > maxErrorBytes || len(ie.Value) > 64 {
-		t.Fatalf("%s: a message of %d bytes and a Value of %d, want at most %d and 64", what, len(err.Error()), len(ie.Value), maxErrorBytes)
-	}
-}
-
-// maxErrorBytes bounds the message of any *InputError: a 64-byte prefix
-// quoted (at most four bytes a byte), a bounded reason, the field and
-// the sentinel.
-const maxErrorBytes = 1024
 
 // postgresStore returns a migrated PostgreSQL store in a new schema, and
 // a function that empties it: no orgs, domains, users, events or
@@ -780,21 +694,181 @@ func withSearchPath(dsn, schema string) string {
 	return dsn + " search_path=" + schema
 }
 
-const purgeAfter = 30 * 24 * time.Hour
-
-func domainOfEmail(email string) string {
-	for i := len(email) - 1; i >= 0; i-- {
-		if email[i] == '@' {
-			return email[i+1:]
+// dumpStore reads the store's records of orgs through a Tx.
+func dumpStore(tb testing.TB, store claim.Store, orgs ...claim.OrgID) storeDump {
+	tb.Helper()
+	d := storeDump{Orgs: map[claim.OrgID]claim.Org{}, Domains: map[claim.OrgID][]claim.Domain{}, Users: map[claim.OrgID][]claim.User{},
+		Sites: map[claim.OrgID][]claim.Site{}, SiteAccess: map[claim.UserID][]claim.SiteAccess{}}
+	err := store.View(context.Background(), func(tx claim.Tx) error {
+		for _, o := range orgs {
+			org, err := tx.Org(o)
+			if err != nil && !errors.Is(err, claim.ErrNotFound) {
+				return err
+			}
+			d.Orgs[o] = org
+			if d.Domains[o], err = tx.Domains(o, "", 1000); err != nil {
+				return err
+			}
+			for after := ""; ; {
+				us, err := tx.UsersByOrg(o, after, 500)
+				if err != nil {
+					return err
+				}
+				d.Users[o] = append(d.Users[o], us...)
+				for _, u := range us {
+					as, err := tx.SiteAccessByUser(u.ID, "", 500)
+					if err != nil {
+						return err
+					}
+					if len(as) > 0 {
+						d.SiteAccess[u.ID] = as
+					}
+				}
+				if len(us) < 500 {
+					break
+				}
+				after = us[len(us)-1].Email
+			}
+			if d.Sites[o], err = tx.SitesByOrg(o, "", 500); err != nil {
+				return err
+			}
 		}
+		for after := uint64(0); ; {
+			evs, err := tx.Events(after, 500)
+			if err != nil {
+				return err
+			}
+			d.Events = append(d.Events, evs...)
+			if len(evs) < 500 {
+				return nil
+			}
+			after = evs[len(evs)-1].Seq
+		}
+	})
+	if err != nil {
+		tb.Fatalf("dumping the store: %v", err)
 	}
-	return ""
+	return d
 }
 
-var (
-	allStates     = []claim.State{claim.NotVerified, claim.Verified, claim.Active, claim.Inactive}
-	choicesByMode = map[claim.Mode][]claim.Action{claim.Delayed: {claim.ChangeEmail, claim.MigrateContent, claim.DeleteOriginal}, claim.Immediate: {claim.ChangeEmail, claim.DeleteOriginal}}
-)
+// storeDump is everything a Store holds for the orgs: each org, its
+// domain records and its users, and the whole event log. Comparing dumps
+// compares the store itself, not what the Service shows.
+type storeDump struct {
+	Orgs       map[claim.OrgID]claim.Org
+	Domains    map[claim.OrgID][]claim.Domain
+	Users      map[claim.OrgID][]claim.User
+	Sites      map[claim.OrgID][]claim.Site
+	SiteAccess map[claim.UserID][]claim.SiteAccess
+	Events     []claim.Event
+}
+
+// resultsView is a Result as a dry run is compared with: the error by its
+// text and the sentinels it wraps.
+type resultView struct {
+	Input, User string
+	Mode        claim.Mode
+	Err         string
+	Is          []string
+}
+
+var resultSentinels = []error{claim.ErrNotFound, claim.ErrNotEligible, claim.ErrInvalidEmail, claim.ErrInvalidValue,
+	claim.ErrDuplicate, claim.ErrStaleMode}
+
+func viewResults(rs []claim.Result) []resultView {
+	out := make([]resultView, len(rs))
+	for i, r := range rs {
+		v := resultView{Input: r.Input, User: string(r.User), Mode: r.Mode}
+		if r.Err != nil {
+			v.Err = r.Err.Error()
+			for _, s := range resultSentinels {
+				if errors.Is(r.Err, s) {
+					v.Is = append(v.Is, s.Error())
+				}
+			}
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// ---- Property tests (rapid): the number of checks, testing.TB adapters, and
+// the drawn orgs and users shared by the properties of several units.
+
+// rapidChecks runs check in rapid checks, checks of them in all unless the
+// caller chose rapid's number of checks, seed or fail file (see smRun).
+func rapidChecks(t *testing.T, checks int, check func(rt *rapid.T)) {
+	rounds, budget := 1, -1 // budget < 0: no limit
+	if !rapidChecksChosen() {
+		n := flag.Lookup("rapid.checks").Value.(flag.Getter).Get().(int)
+		rounds = (checks + n - 1) / n
+		budget = checks
+		if testing.Short() {
+			budget = max(1, checks/5)
+		}
+	}
+	ran, failing := 0, false
+	for range rounds {
+		rapid.Check(t, func(rt *rapid.T) {
+			if budget >= 0 && ran >= budget && !failing {
+				return
+			}
+			ok := false
+			defer func() {
+				if !ok || rt.Failed() {
+					failing = true
+				}
+			}()
+			check(rt)
+			ran++
+			ok = true
+		})
+	}
+	if !failing {
+		t.Logf("ran %d checks", ran)
+	}
+}
+
+// rapidChecksChosen reports whether the caller set rapid's number of checks,
+// seed or fail file, by flag or by environment.
+func rapidChecksChosen() bool {
+	chosen := false
+	flag.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "rapid.checks", "rapid.seed", "rapid.failfile":
+			chosen = true
+		}
+	})
+	for _, v := range []string{"RAPID_CHECKS", "RAPID_SEED", "RAPID_FAILFILE"} {
+		if _, ok := os.LookupEnv(v); ok {
+			chosen = true
+		}
+	}
+	return chosen
+}
+
+// expectErr fails unless err is want (nil: no error).
+func expectErr(t *rapid.T, what string, err, want error) {
+	t.Helper()
+	if !claimtest.Is(err, want) {
+		t.Fatalf("%s = %v, want %v", what, err, want)
+	}
+}
+
+// rapidCheckTB lets the shared helpers, which take a testing.TB (a *rapid.T is
+// not one), fail the rapid check, so that rapid reports and shrinks it.
+type rapidCheckTB struct {
+	testing.TB
+	rt *rapid.T
+}
+
+func (a rapidCheckTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
+
+func (a rapidCheckTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
+
+func (a rapidCheckTB) Helper() {}
+
+func (a rapidCheckTB) Logf(format string, args ...any) { a.rt.Logf(format, args...) }
 
 // rapidCheck runs prop as a rapid property, handing it a testing.TB for the
 // shared helpers.
@@ -803,13 +877,39 @@ func rapidCheck(t *testing.T, prop func(rt *rapid.T, tb testing.TB)) {
 	rapid.Check(t, func(rt *rapid.T) { prop(rt, rapidTB{TB: t, rt: rt}) })
 }
 
-// the latest retraction drawn: 60 days after the claim
+// rapidTB lets the shared helpers, which take a testing.TB, report to a
+// rapid.T: a failing helper fails the property, and rapid shrinks it.
+// Methods not listed go to the test's own testing.TB.
+type rapidTB struct {
+	testing.TB
+	rt *rapid.T
+}
 
-var (
-	delayedCutoff = claim.DefaultPolicy().DelayedClaimCutoff
-	drawnLicenses = []string{"Meetings", "Messaging", "Calling", "Webinars"}
-	drawnDomains  = []string{"example.com", "Corp.Example.ORG", "mail.test"}
-)
+func (a rapidTB) Error(args ...any) { a.rt.Error(args...) }
+
+func (a rapidTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
+
+func (a rapidTB) Fail() { a.rt.Fail() }
+
+func (a rapidTB) FailNow() { a.rt.FailNow() }
+
+func (a rapidTB) Failed() bool { return a.rt.Failed() }
+
+func (a rapidTB) Fatal(args ...any) { a.rt.Fatal(args...) }
+
+func (a rapidTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
+
+func (a rapidTB) Helper() {}
+
+func (a rapidTB) Log(args ...any) { a.rt.Log(args...) }
+
+func (a rapidTB) Logf(format string, args ...any) { a.rt.Logf(format, args...) }
+
+func (a rapidTB) Skip(args ...any) { a.rt.Skip(args...) }
+
+func (a rapidTB) SkipNow() { a.rt.SkipNow() }
+
+func (a rapidTB) Skipf(format string, args ...any) { a.rt.Skipf(format, args...) }
 
 // drawDur draws a duration in [lo, hi], each bound with probability about
 // 1/3, together with the extra edges that lie inside.
@@ -823,6 +923,9 @@ func drawDur(t *rapid.T, label string, lo, hi time.Duration, edges ...time.Durat
 	return time.Duration(rapid.OneOf(gens...).Draw(t, label))
 }
 
+// sourceKind is how a source org is drawn.
+type sourceKind string
+
 const (
 	sourceIndividualOld sourceKind = "Individual, before the cutoff" // delayed-eligible (M2)
 	sourceIndividualNew sourceKind = "Individual, at or after the cutoff"
@@ -830,13 +933,22 @@ const (
 	sourceConsumer      sourceKind = "Consumer"
 )
 
-// noPurge keeps the sweep from purging inactive users within the times
-// these properties draw (at most weeks): retraction is their subject,
-// purging has its own tests (TestPurgeTiming, TestPurgeClaims).
-func noPurge() claim.Option {
-	p := claim.DefaultPolicy()
-	p.InactivePurge = 10 * 365 * 24 * time.Hour
-	return claim.WithPolicy(p)
+// the latest retraction drawn: 60 days after the claim
+
+var (
+	delayedCutoff = claim.DefaultPolicy().DelayedClaimCutoff
+	drawnLicenses = []string{"Meetings", "Messaging", "Calling", "Webinars"}
+	drawnDomains  = []string{"example.com", "Corp.Example.ORG", "mail.test"}
+)
+
+// drawSettings draws settings that keep an org's users claimable (no SSO,
+// no directory sync).
+func drawSettings(t *rapid.T, label string, allowMigration bool) claim.Settings {
+	return claim.Settings{
+		AllowContentMigration: allowMigration,
+		AutoLicenses:          rapid.SliceOfNDistinct(rapid.SampledFrom(drawnLicenses), 0, 3, rapid.ID[string]).Draw(t, label+" AutoLicenses"),
+		Retention:             rapid.SampledFrom([]time.Duration{0, 30 * 24 * time.Hour, 365 * 24 * time.Hour}).Draw(t, label+" Retention"),
+	}
 }
 
 // drawOrg creates an org of the drawn kind, with a creation date drawn for
@@ -858,6 +970,22 @@ func drawOrg(t *rapid.T, e *env, tb testing.TB, id claim.OrgID, kind sourceKind,
 	}
 	e.mustOrg(tb, id, k, created, st)
 }
+
+var (
+	allStates     = []claim.State{claim.NotVerified, claim.Verified, claim.Active, claim.Inactive}
+	choicesByMode = map[claim.Mode][]claim.Action{claim.Delayed: {claim.ChangeEmail, claim.MigrateContent, claim.DeleteOriginal}, claim.Immediate: {claim.ChangeEmail, claim.DeleteOriginal}}
+)
+
+// noPurge keeps the sweep from purging inactive users within the times
+// these properties draw (at most weeks): retraction is their subject,
+// purging has its own tests (TestPurgeTiming, TestPurgeClaims).
+func noPurge() claim.Option {
+	p := claim.DefaultPolicy()
+	p.InactivePurge = 10 * 365 * 24 * time.Hour
+	return claim.WithPolicy(p)
+}
+
+const purgeAfter = 30 * 24 * time.Hour
 
 // populateOn is populate on the given (empty) store.
 func populateOn(t *rapid.T, tb testing.TB, store claim.Store, claimants ...claim.OrgID) *population {
@@ -988,52 +1116,201 @@ func (p *population) history(t *rapid.T, i int) {
 	p.users[i] = got
 }
 
-// drawSettings draws settings that keep an org's users claimable (no SSO,
-// no directory sync).
-func drawSettings(t *rapid.T, label string, allowMigration bool) claim.Settings {
-	return claim.Settings{
-		AllowContentMigration: allowMigration,
-		AutoLicenses:          rapid.SliceOfNDistinct(rapid.SampledFrom(drawnLicenses), 0, 3, rapid.ID[string]).Draw(t, label+" AutoLicenses"),
-		Retention:             rapid.SampledFrom([]time.Duration{0, 30 * 24 * time.Hour, 365 * 24 * time.Hour}).Draw(t, label+" Retention"),
+func domainOfEmail(email string) string {
+	for i := len(email) - 1; i >= 0; i-- {
+		if email[i] == '@' {
+			return email[i+1:]
+		}
+	}
+	return ""
+}
+
+// ---- CSV import worlds.
+
+// importEnv is org b (Enterprise, content migration on, licenses Meetings
+// and Calling, example.com verified) and users to claim on example.com:
+// ann and cy of an Individual org from before the cutoff (Delayed), bob
+// of an Enterprise org (Immediate), and dee, already a member of b.
+func importEnv(tb testing.TB) *env {
+	tb.Helper()
+	return importEnvOn(tb, claim.NewMemoryStore())
+}
+
+// importEnvOn is importEnv on the store.
+func importEnvOn(tb testing.TB, store claim.Store) *env {
+	tb.Helper()
+	e := newEnvOn(tb, store)
+	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings", "Calling"}})
+	e.mustOrg(tb, "old", claim.Individual, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, "ent", claim.Enterprise, t0, claim.Settings{})
+	e.mustVerify(tb, "b", "example.com")
+	e.mustActive(tb, "old", "ann@example.com", 3)
+	e.mustActive(tb, "old", "cy@example.com", 1)
+	e.mustUser(tb, "ent", "bob@example.com", 2)
+	e.mustUser(tb, "b", "dee@example.com", 0)
+	return e
+}
+
+// importString runs ImportClaims on text with Acknowledge set.
+func (e *env) importString(org claim.OrgID, text string, opts claim.ImportOptions) (claim.ImportReport, error) {
+	opts.Acknowledge = true
+	return e.svc.ImportClaims(e.ctx, org, strings.NewReader(text), opts)
+}
+
+// importWorldOn is importWorld on the store.
+func importWorldOn(tb testing.TB, store claim.Store, n int) (*env, []byte) {
+	tb.Helper()
+	e := newEnvOn(tb, store)
+	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AutoLicenses: []string{"Meetings", "Calling"}})
+	e.mustVerify(tb, "b", "example.com")
+	for i := range n {
+		if i%1000 == 0 {
+			e.mustOrg(tb, claim.OrgID(fmt.Sprintf("o%d", i/1000)), claim.Enterprise, t0, claim.Settings{})
+		}
+		if _, err := e.svc.AddUser(e.ctx, claim.OrgID(fmt.Sprintf("o%d", i/1000)), claim.NewUser{
+			Email: fmt.Sprintf("user%07d@example.com", i), FirstName: "Given", LastName: fmt.Sprintf("Family%d", i),
+			DisplayName: fmt.Sprintf("Given Family%d", i), Content: 3}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := e.svc.ExportClaimable(e.ctx, "b", &buf); err != nil {
+		tb.Fatal(err)
+	}
+	return e, buf.Bytes()
+}
+
+// Webex for BroadWorks (B1–B6): attach rules, the three
+// consent flows, the first provisioning, detach.
+
+// ---- BroadWorks worlds and helpers.
+
+const (
+	partnerOrg  claim.OrgID = "partner"  // the service provider
+	consumerOrg claim.OrgID = "consumer" // the free consumer org
+	indOrg      claim.OrgID = "ind"      // a self-signup org
+	custOrg     claim.OrgID = "cust"     // an existing customer org
+	otherOrg    claim.OrgID = "other"    // another customer org
+
+	templateAdmin = "pat@partner.example" // the template's partner admin
+)
+
+// broadWorksWorld creates the partner, consumer, individual and two customer
+// orgs on a memory store; cust has SSO on (its authentication settings,
+// B4).
+func broadWorksWorld(tb testing.TB) *env {
+	tb.Helper()
+	return broadWorksWorldOn(tb, claim.NewMemoryStore())
+}
+
+// broadWorksWorldOn is broadWorksWorld on an empty store.
+func broadWorksWorldOn(tb testing.TB, store claim.Store) *env {
+	tb.Helper()
+	e := newEnvOn(tb, store)
+	e.mustOrg(tb, partnerOrg, claim.Enterprise, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, consumerOrg, claim.Consumer, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, indOrg, claim.Individual, oldOrgDate, claim.Settings{})
+	e.mustOrg(tb, custOrg, claim.Enterprise, oldOrgDate, claim.Settings{SSO: true, AutoLicenses: []string{"Meetings"}})
+	e.mustOrg(tb, otherOrg, claim.Enterprise, oldOrgDate, claim.Settings{})
+	return e
+}
+
+// fataler is what the helpers below need of a *testing.T or *rapid.T.
+type fataler interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// mustEnterprise creates an enterprise of the partner.
+func (e *env) mustEnterprise(tb testing.TB, id claim.EnterpriseID, trusted bool, target claim.OrgID) claim.BroadWorksEnterprise {
+	tb.Helper()
+	ent, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: id, Partner: partnerOrg, Name: "Enterprise " + string(id),
+		Template: claim.Template{PartnerAdmin: templateAdmin, TrustedEmail: trusted}, Target: target})
+	if err != nil {
+		tb.Fatalf("CreateEnterprise(%s) = %v", id, err)
+	}
+	return ent
+}
+
+func (e *env) mustEnterpriseGet(tb fataler, id claim.EnterpriseID) claim.BroadWorksEnterprise {
+	tb.Helper()
+	ent, err := e.svc.BroadWorks().Enterprise(e.ctx, partnerOrg, id)
+	if err != nil {
+		tb.Fatalf("Enterprise(%s) = %v", id, err)
+	}
+	return ent
+}
+
+func (e *env) mustProfile(tb testing.TB, org claim.OrgID) claim.OrgProfile {
+	tb.Helper()
+	p, err := e.svc.BroadWorks().OrgProfile(e.ctx, org)
+	if err != nil {
+		tb.Fatalf("OrgProfile(%s) = %v", org, err)
+	}
+	return p
+}
+
+// mustProvision provisions a subscriber (an empty email for untrusted
+// templates).
+func (e *env) mustProvision(tb testing.TB, ent claim.EnterpriseID, id claim.SubscriberID, email string) claim.Subscriber {
+	tb.Helper()
+	s, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, partnerOrg, ent, claim.NewSubscriber{ID: id, Email: email, FirstName: "F", LastName: "L"})
+	if err != nil {
+		tb.Fatalf("ProvisionSubscriber(%s, %s, %q) = %v", ent, id, email, err)
+	}
+	return s
+}
+
+// events returns the events after seq.
+func (e *env) events(tb fataler, after uint64) []claim.Event {
+	tb.Helper()
+	var out []claim.Event
+	for ev, err := range e.svc.Events(e.ctx, after) {
+		if err != nil {
+			tb.Fatalf("Events() = %v", err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// lastSeq returns the sequence number of the last event.
+func (e *env) lastSeq(tb fataler) uint64 {
+	tb.Helper()
+	var seq uint64
+	for ev, err := range e.svc.Events(e.ctx, 0) {
+		if err != nil {
+			tb.Fatalf("Events() = %v", err)
+		}
+		seq = ev.Seq
+	}
+	return seq
+}
+
+// types returns the types of evs.
+func types(evs []claim.Event) []string {
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.Type
+	}
+	return out
+}
+
+func adminOf(p claim.OrgProfile, email string) (claim.Admin, bool) {
+	for _, a := range p.Admins {
+		if a.Email == email {
+			return a, true
+		}
+	}
+	return claim.Admin{}, false
+}
+
+func mustLicenses(tb testing.TB, e *env, org claim.OrgID, ls ...claim.OrgLicense) {
+	tb.Helper()
+	if err := e.svc.BroadWorks().SetOrgLicenses(e.ctx, org, ls); err != nil {
+		tb.Fatalf("SetOrgLicenses(%s) = %v", org, err)
 	}
 }
-
-// sourceKind is how a source org is drawn.
-type sourceKind string
-
-// rapidTB lets the shared helpers, which take a testing.TB, report to a
-// rapid.T: a failing helper fails the property, and rapid shrinks it.
-// Methods not listed go to the test's own testing.TB.
-type rapidTB struct {
-	testing.TB
-	rt *rapid.T
-}
-
-func (a rapidTB) Error(args ...any) { a.rt.Error(args...) }
-
-func (a rapidTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
-
-func (a rapidTB) Fail() { a.rt.Fail() }
-
-func (a rapidTB) FailNow() { a.rt.FailNow() }
-
-func (a rapidTB) Failed() bool { return a.rt.Failed() }
-
-func (a rapidTB) Fatal(args ...any) { a.rt.Fatal(args...) }
-
-func (a rapidTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
-
-func (a rapidTB) Helper() {}
-
-func (a rapidTB) Log(args ...any) { a.rt.Log(args...) }
-
-func (a rapidTB) Logf(format string, args ...any) { a.rt.Logf(format, args...) }
-
-func (a rapidTB) Skip(args ...any) { a.rt.Skip(args...) }
-
-func (a rapidTB) SkipNow() { a.rt.SkipNow() }
-
-func (a rapidTB) Skipf(format string, args ...any) { a.rt.Skipf(format, args...) }
 
 // Refusals of the Webex-for-BroadWorks operations (B1–B6): each is
 // checked with errors.Is (and, for bad input, the *InputError's field),
@@ -1130,269 +1407,15 @@ func (e *env) broadWorksSnapshotOf(tb testing.TB, ents map[claim.OrgID][]claim.E
 	return st
 }
 
-func adminOf(p claim.OrgProfile, email string) (claim.Admin, bool) {
-	for _, a := range p.Admins {
-		if a.Email == email {
-			return a, true
-		}
-	}
-	return claim.Admin{}, false
+// ---- Sites.
+
+// siteWorld is org b (example.com verified) with three sites: sa, still
+// in Site Admin; ch, moved to Control Hub; and oc, a moved site of
+// another org o. Users to claim are in the Individual org a.
+type siteWorld struct {
+	e          *env
+	sa, ch, oc claim.Site
 }
-
-func mustLicenses(tb testing.TB, e *env, org claim.OrgID, ls ...claim.OrgLicense) {
-	tb.Helper()
-	if err := e.svc.BroadWorks().SetOrgLicenses(e.ctx, org, ls); err != nil {
-		tb.Fatalf("SetOrgLicenses(%s) = %v", org, err)
-	}
-}
-
-// Webex for BroadWorks (B1–B6): attach rules, the three
-// consent flows, the first provisioning, detach.
-
-const (
-	partnerOrg  claim.OrgID = "partner"  // the service provider
-	consumerOrg claim.OrgID = "consumer" // the free consumer org
-	indOrg      claim.OrgID = "ind"      // a self-signup org
-	custOrg     claim.OrgID = "cust"     // an existing customer org
-	otherOrg    claim.OrgID = "other"    // another customer org
-
-	templateAdmin = "pat@partner.example" // the template's partner admin
-)
-
-// broadWorksWorld creates the partner, consumer, individual and two customer
-// orgs on a memory store; cust has SSO on (its authentication settings,
-// B4).
-func broadWorksWorld(tb testing.TB) *env {
-	tb.Helper()
-	return broadWorksWorldOn(tb, claim.NewMemoryStore())
-}
-
-// broadWorksWorldOn is broadWorksWorld on an empty store.
-func broadWorksWorldOn(tb testing.TB, store claim.Store) *env {
-	tb.Helper()
-	e := newEnvOn(tb, store)
-	e.mustOrg(tb, partnerOrg, claim.Enterprise, oldOrgDate, claim.Settings{})
-	e.mustOrg(tb, consumerOrg, claim.Consumer, oldOrgDate, claim.Settings{})
-	e.mustOrg(tb, indOrg, claim.Individual, oldOrgDate, claim.Settings{})
-	e.mustOrg(tb, custOrg, claim.Enterprise, oldOrgDate, claim.Settings{SSO: true, AutoLicenses: []string{"Meetings"}})
-	e.mustOrg(tb, otherOrg, claim.Enterprise, oldOrgDate, claim.Settings{})
-	return e
-}
-
-// events returns the events after seq.
-func (e *env) events(tb fataler, after uint64) []claim.Event {
-	tb.Helper()
-	var out []claim.Event
-	for ev, err := range e.svc.Events(e.ctx, after) {
-		if err != nil {
-			tb.Fatalf("Events() = %v", err)
-		}
-		out = append(out, ev)
-	}
-	return out
-}
-
-// lastSeq returns the sequence number of the last event.
-func (e *env) lastSeq(tb fataler) uint64 {
-	tb.Helper()
-	var seq uint64
-	for ev, err := range e.svc.Events(e.ctx, 0) {
-		if err != nil {
-			tb.Fatalf("Events() = %v", err)
-		}
-		seq = ev.Seq
-	}
-	return seq
-}
-
-// mustEnterprise creates an enterprise of the partner.
-func (e *env) mustEnterprise(tb testing.TB, id claim.EnterpriseID, trusted bool, target claim.OrgID) claim.BroadWorksEnterprise {
-	tb.Helper()
-	ent, err := e.svc.BroadWorks().CreateEnterprise(e.ctx, claim.BroadWorksEnterprise{ID: id, Partner: partnerOrg, Name: "Enterprise " + string(id),
-		Template: claim.Template{PartnerAdmin: templateAdmin, TrustedEmail: trusted}, Target: target})
-	if err != nil {
-		tb.Fatalf("CreateEnterprise(%s) = %v", id, err)
-	}
-	return ent
-}
-
-func (e *env) mustEnterpriseGet(tb fataler, id claim.EnterpriseID) claim.BroadWorksEnterprise {
-	tb.Helper()
-	ent, err := e.svc.BroadWorks().Enterprise(e.ctx, partnerOrg, id)
-	if err != nil {
-		tb.Fatalf("Enterprise(%s) = %v", id, err)
-	}
-	return ent
-}
-
-func (e *env) mustProfile(tb testing.TB, org claim.OrgID) claim.OrgProfile {
-	tb.Helper()
-	p, err := e.svc.BroadWorks().OrgProfile(e.ctx, org)
-	if err != nil {
-		tb.Fatalf("OrgProfile(%s) = %v", org, err)
-	}
-	return p
-}
-
-// mustProvision provisions a subscriber (an empty email for untrusted
-// templates).
-func (e *env) mustProvision(tb testing.TB, ent claim.EnterpriseID, id claim.SubscriberID, email string) claim.Subscriber {
-	tb.Helper()
-	s, err := e.svc.BroadWorks().ProvisionSubscriber(e.ctx, partnerOrg, ent, claim.NewSubscriber{ID: id, Email: email, FirstName: "F", LastName: "L"})
-	if err != nil {
-		tb.Fatalf("ProvisionSubscriber(%s, %s, %q) = %v", ent, id, email, err)
-	}
-	return s
-}
-
-// fataler is what the helpers below need of a *testing.T or *rapid.T.
-type fataler interface {
-	Helper()
-	Fatalf(format string, args ...any)
-}
-
-// types returns the types of evs.
-func types(evs []claim.Event) []string {
-	out := make([]string, len(evs))
-	for i, ev := range evs {
-		out[i] = ev.Type
-	}
-	return out
-}
-
-func mustSettings(tb testing.TB, e *env, org claim.OrgID, st claim.Settings) {
-	tb.Helper()
-	if err := e.svc.UpdateSettings(e.ctx, org, st); err != nil {
-		tb.Fatalf("UpdateSettings(%s) = %v", org, err)
-	}
-}
-
-// orgRecords is what a snapshot leaves out: org records and domain records.
-type orgRecords struct {
-	Orgs    map[claim.OrgID]claim.Org
-	Domains map[claim.OrgID][]claim.Domain
-}
-
-func orgRecordsOf(tb testing.TB, e *env) orgRecords {
-	tb.Helper()
-	r := orgRecords{Orgs: map[claim.OrgID]claim.Org{}, Domains: map[claim.OrgID][]claim.Domain{}}
-	for _, id := range refusalOrgs {
-		if o, err := e.svc.Org(e.ctx, id); err == nil {
-			r.Orgs[id] = o
-		}
-		if ds, err := e.svc.Domains(e.ctx, id); err == nil {
-			r.Domains[id] = ds
-		}
-	}
-	return r
-}
-
-// importEnv is org b (Enterprise, content migration on, licenses Meetings
-// and Calling, example.com verified) and users to claim on example.com:
-// ann and cy of an Individual org from before the cutoff (Delayed), bob
-// of an Enterprise org (Immediate), and dee, already a member of b.
-func importEnv(tb testing.TB) *env {
-	tb.Helper()
-	return importEnvOn(tb, claim.NewMemoryStore())
-}
-
-// importEnvOn is importEnv on the store.
-func importEnvOn(tb testing.TB, store claim.Store) *env {
-	tb.Helper()
-	e := newEnvOn(tb, store)
-	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings", "Calling"}})
-	e.mustOrg(tb, "old", claim.Individual, oldOrgDate, claim.Settings{})
-	e.mustOrg(tb, "ent", claim.Enterprise, t0, claim.Settings{})
-	e.mustVerify(tb, "b", "example.com")
-	e.mustActive(tb, "old", "ann@example.com", 3)
-	e.mustActive(tb, "old", "cy@example.com", 1)
-	e.mustUser(tb, "ent", "bob@example.com", 2)
-	e.mustUser(tb, "b", "dee@example.com", 0)
-	return e
-}
-
-// importString runs ImportClaims on text with Acknowledge set.
-func (e *env) importString(org claim.OrgID, text string, opts claim.ImportOptions) (claim.ImportReport, error) {
-	opts.Acknowledge = true
-	return e.svc.ImportClaims(e.ctx, org, strings.NewReader(text), opts)
-}
-
-// rapidChecks runs check in rapid checks, checks of them in all unless the
-// caller chose rapid's number of checks, seed or fail file (see smRun).
-func rapidChecks(t *testing.T, checks int, check func(rt *rapid.T)) {
-	rounds, budget := 1, -1 // budget < 0: no limit
-	if !rapidChecksChosen() {
-		n := flag.Lookup("rapid.checks").Value.(flag.Getter).Get().(int)
-		rounds = (checks + n - 1) / n
-		budget = checks
-		if testing.Short() {
-			budget = max(1, checks/5)
-		}
-	}
-	ran, failing := 0, false
-	for range rounds {
-		rapid.Check(t, func(rt *rapid.T) {
-			if budget >= 0 && ran >= budget && !failing {
-				return
-			}
-			ok := false
-			defer func() {
-				if !ok || rt.Failed() {
-					failing = true
-				}
-			}()
-			check(rt)
-			ran++
-			ok = true
-		})
-	}
-	if !failing {
-		t.Logf("ran %d checks", ran)
-	}
-}
-
-// expectErr fails unless err is want (nil: no error).
-func expectErr(t *rapid.T, what string, err, want error) {
-	t.Helper()
-	if !claimtest.Is(err, want) {
-		t.Fatalf("%s = %v, want %v", what, err, want)
-	}
-}
-
-// rapidChecksChosen reports whether the caller set rapid's number of checks,
-// seed or fail file, by flag or by environment.
-func rapidChecksChosen() bool {
-	chosen := false
-	flag.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "rapid.checks", "rapid.seed", "rapid.failfile":
-			chosen = true
-		}
-	})
-	for _, v := range []string{"RAPID_CHECKS", "RAPID_SEED", "RAPID_FAILFILE"} {
-		if _, ok := os.LookupEnv(v); ok {
-			chosen = true
-		}
-	}
-	return chosen
-}
-
-// rapidCheckTB lets the shared helpers, which take a testing.TB (a *rapid.T is
-// not one), fail the rapid check, so that rapid reports and shrinks it.
-type rapidCheckTB struct {
-	testing.TB
-	rt *rapid.T
-}
-
-func (a rapidCheckTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
-
-func (a rapidCheckTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
-
-func (a rapidCheckTB) Helper() {}
-
-func (a rapidCheckTB) Logf(format string, args ...any) { a.rt.Logf(format, args...) }
-
-var atRisk = []claim.Warning{claim.WarningSiteAccessAtRisk}
 
 func newSiteWorld(tb testing.TB, store claim.Store) *siteWorld {
 	tb.Helper()
@@ -1421,14 +1444,6 @@ func newSiteWorld(tb testing.TB, store claim.Store) *siteWorld {
 	return w
 }
 
-// siteWorld is org b (example.com verified) with three sites: sa, still
-// in Site Admin; ch, moved to Control Hub; and oc, a moved site of
-// another org o. Users to claim are in the Individual org a.
-type siteWorld struct {
-	e          *env
-	sa, ch, oc claim.Site
-}
-
 // grant sets what user holds on site.
 func (w *siteWorld) grant(tb testing.TB, site claim.Site, user claim.UserID, license, admin bool) {
 	tb.Helper()
@@ -1437,3 +1452,5 @@ func (w *siteWorld) grant(tb testing.TB, site claim.Site, user claim.UserID, lic
 		tb.Fatalf("SetSiteAccess(%+v) = %v", a, err)
 	}
 }
+
+var atRisk = []claim.Warning{claim.WarningSiteAccessAtRisk}
