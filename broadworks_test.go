@@ -10,6 +10,11 @@ import (
 	"github.com/claimkit/claim/claimtest"
 )
 
+// Refusals of the Webex-for-BroadWorks operations (B1–B6): each is
+// checked with errors.Is (and, for bad input, the *InputError's field),
+// and the world — users of every org, the event log, the enterprises,
+// their subscribers and the orgs' profiles — is the same before and after.
+
 func TestBWRefusals(t *testing.T) {
 	ent := func(mod func(*claim.BroadWorksEnterprise)) claim.BroadWorksEnterprise {
 		x := claim.BroadWorksEnterprise{ID: "new", Partner: partnerOrg, Name: "New", Template: claim.Template{PartnerAdmin: templateAdmin}}

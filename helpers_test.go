@@ -933,8 +933,6 @@ const (
 	sourceConsumer      sourceKind = "Consumer"
 )
 
-// the latest retraction drawn: 60 days after the claim
-
 var (
 	delayedCutoff = claim.DefaultPolicy().DelayedClaimCutoff
 	drawnLicenses = []string{"Meetings", "Messaging", "Calling", "Webinars"}
@@ -1180,10 +1178,8 @@ func importWorldOn(tb testing.TB, store claim.Store, n int) (*env, []byte) {
 	return e, buf.Bytes()
 }
 
-// Webex for BroadWorks (B1–B6): attach rules, the three
-// consent flows, the first provisioning, detach.
-
-// ---- BroadWorks worlds and helpers.
+// ---- BroadWorks (B1–B6) worlds and helpers, for the tests of the attach
+// rules, the three consent flows, the first provisioning and detach.
 
 const (
 	partnerOrg  claim.OrgID = "partner"  // the service provider
@@ -1311,11 +1307,6 @@ func mustLicenses(tb testing.TB, e *env, org claim.OrgID, ls ...claim.OrgLicense
 		tb.Fatalf("SetOrgLicenses(%s) = %v", org, err)
 	}
 }
-
-// Refusals of the Webex-for-BroadWorks operations (B1–B6): each is
-// checked with errors.Is (and, for bad input, the *InputError's field),
-// and the world — users of every org, the event log, the enterprises,
-// their subscribers and the orgs' profiles — is the same before and after.
 
 var (
 	broadWorksOrgs        = []claim.OrgID{partnerOrg, consumerOrg, indOrg, custOrg, otherOrg, "claimer"}

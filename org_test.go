@@ -105,6 +105,11 @@ func TestRefuseDeleteOrg(t *testing.T) {
 	})
 }
 
+// DeleteOrg and Webex for BroadWorks (B5, B6): an org an enterprise
+// belongs to, or a partner whose enterprises still hold something, is not
+// deleted; otherwise the org's profile and a partner's empty enterprises
+// go with it.
+
 // TestDeleteOrgBroadWorks: once detached, an attached org and an org
 // created for an enterprise are deleted, each with its profile; a partner
 // whose enterprises are empty and belong to no org is deleted with them.
@@ -326,12 +331,7 @@ func noProfile(tb testing.TB, store claim.Store, org claim.OrgID) {
 	}
 }
 
-// DeleteOrg and Webex for BroadWorks (B5, B6): an org an enterprise
-// belongs to, or a partner whose enterprises still hold something, is not
-// deleted; otherwise the org's profile and a partner's empty enterprises
-// go with it.
-
-const partner2Org claim.OrgID = "p2"
+const partner2Org claim.OrgID = "p2" // a second partner, whose enterprises belong to no org
 
 // mustDetach detaches the partner's enterprise.
 func (e *env) mustDetach(tb testing.TB, id claim.EnterpriseID, flow claim.DetachFlow) {
@@ -340,8 +340,6 @@ func (e *env) mustDetach(tb testing.TB, id claim.EnterpriseID, flow claim.Detach
 		tb.Fatalf("Detach(%s, %s) = %v", id, flow, err)
 	}
 }
-
-// a second partner, whose enterprises belong to no org
 
 // mustEnterpriseOf creates an enterprise of partner.
 func (e *env) mustEnterpriseOf(tb testing.TB, partner claim.OrgID, id claim.EnterpriseID, trusted bool, target claim.OrgID) {

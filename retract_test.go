@@ -268,6 +268,12 @@ func TestRaceRetractSignIn(t *testing.T) {
 	t.Logf("winners: %v", won)
 }
 
+// Property tests of retraction (R1–R9): one property per cell of
+// the retraction table, R4, R6 and R8. Each property draws the orgs
+// (kind, creation date, settings), the user (address, names, content,
+// the state reached through the API), licenses and every time interval
+// inside its cell, edges included.
+
 // TestRetractAfterClaimIsIdentity is R6 as a property: ClaimUsers of
 // several users, some eligible and some not, followed — at a drawn time
 // inside the window, after the claimant deactivated or reactivated some of
@@ -609,7 +615,7 @@ func (c *retractCase) setAt(d time.Duration) { c.e.clock.Set(c.at.Add(d)) }
 // drawInWindow draws "less than 14 days": [0, 14d-1ns].
 func drawInWindow(t *rapid.T, label string) time.Duration { return drawDur(t, label, 0, window-1) }
 
-const maxDelay = 60 * 24 * time.Hour
+const maxDelay = 60 * 24 * time.Hour // the latest retraction drawn: 60 days after the claim
 
 // notSignedInInWindow is the "Yes" cell: not signed in, less than 14
 // days since the claim. Retract succeeds and undoes the claim.

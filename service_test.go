@@ -17,6 +17,13 @@ import (
 	"github.com/claimkit/claim"
 )
 
+// Concurrency (Q1): 64 goroutines running mixed
+// operations on shared users, then the invariants that no interleaving
+// may break; and the races Q1 names, each run many times on fresh state:
+// exactly one operation wins and the other gets the error it would get
+// had it run second. Meant to run under -race. The races (TestRace…)
+// are in the test files of the operations they race.
+
 // TestConcurrentMixedOperations runs 64 goroutines of mixed operations on
 // 40 shared users — claims by three orgs, retractions, sign-ins, choices,
 // (de)activations, deletions, sweeps, domain claims, clock steps and
