@@ -34,7 +34,7 @@ func TestBWStateMachine(t *testing.T) {
 }
 
 // bwPostgresChecks is the number of rapid checks TestBWStateMachinePostgres
-// runs when the caller does not choose (see smChecks): every step is a few
+// runs when the caller does not choose (see rapidChecks): every step is a few
 // dozen round trips to the server (the step, then Check's reads), so a
 // check costs about a third of a second under -race, and the test should
 // stay well under 30 s. The memory-store run (TestBWStateMachine) explores
@@ -47,8 +47,8 @@ const bwPostgresChecks = 30
 // when CLAIM_POSTGRES_DSN is unset or the server cannot be reached, and
 // fails instead when CLAIM_REQUIRE_POSTGRES=1.
 func TestBWStateMachinePostgres(t *testing.T) {
-	store, empty := smPostgresStore(t)
-	smChecks(t, bwPostgresChecks, func(rt *rapid.T) {
+	store, empty := postgresStore(t)
+	rapidChecks(t, bwPostgresChecks, func(rt *rapid.T) {
 		empty(t)
 		rt.Repeat(rapid.StateMachineActions(newBWMachine(t, store)))
 	})
@@ -59,7 +59,7 @@ func TestBWStateMachinePostgres(t *testing.T) {
 // targets big, whose verified domain makes its attach wait for approval).
 var (
 	bwmEnts    = []claim.EnterpriseID{"et", "eu", "ea", "ex", "eb"}
-	bwmTargets = map[claim.EnterpriseID]claim.OrgID{"ea": bwCust, "ex": bwCust, "eb": "big"}
+	bwmTargets = map[claim.EnterpriseID]claim.OrgID{"ea": custOrg, "ex": custOrg, "eb": "big"}
 	bwmSubs    = []claim.SubscriberID{"s1", "s2", "s3", "s4", "s5", "s6"}
 	bwmFree    = []string{"a@x.example", "b@x.example", "c@x.example", "d@x.example"} // consumer accounts come and go
 	bwmAddrs   = append(slices.Clone(bwmFree), "ann@cust.example", "bob@cust.example", "bea@big.example", "oscar@other.example")
@@ -95,17 +95,17 @@ type bwMachine struct {
 
 // newBWMachine builds the machine's world on store, which must be empty.
 func newBWMachine(tb testing.TB, store claim.Store) *bwMachine {
-	e := bwWorldOn(tb, store)
+	e := broadWorksWorldOn(tb, store)
 	e.mustOrg(tb, "big", claim.Enterprise, oldOrgDate, claim.Settings{})
 	e.mustVerify(tb, "big", "big.example")
 	m := &bwMachine{e: e, users: map[string]bwmUser{}, subs: map[claim.SubscriberID]bwmSub{},
 		entOrg: map[claim.EnterpriseID]claim.OrgID{}, hadOld: map[claim.SubscriberID]bool{}, consents: map[claim.SubscriberID]bool{},
-		kinds: map[claim.OrgID]claim.OrgKind{bwConsumer: claim.Consumer, bwInd: claim.Individual, bwCust: claim.Enterprise,
-			bwOther: claim.Enterprise, "big": claim.Enterprise, bwPartner: claim.Enterprise}}
+		kinds: map[claim.OrgID]claim.OrgKind{consumerOrg: claim.Consumer, indOrg: claim.Individual, custOrg: claim.Enterprise,
+			otherOrg: claim.Enterprise, "big": claim.Enterprise, partnerOrg: claim.Enterprise}}
 	for _, a := range []struct {
 		org   claim.OrgID
 		email string
-	}{{bwCust, "ann@cust.example"}, {bwCust, "bob@cust.example"}, {"big", "bea@big.example"}, {bwOther, "oscar@other.example"}} {
+	}{{custOrg, "ann@cust.example"}, {custOrg, "bob@cust.example"}, {"big", "bea@big.example"}, {otherOrg, "oscar@other.example"}} {
 		u := e.mustUser(tb, a.org, a.email, 1)
 		m.users[a.email] = bwmUser{u.ID, a.org, 1}
 	}
@@ -192,11 +192,11 @@ func (m *bwMachine) place(t *rapid.T, id claim.SubscriberID, s bwmSub, got claim
 		if target != "" && found && u.org == target {
 			for other, o := range m.entOrg {
 				if o == target && other != s.ent {
-					smErr(t, call, err, claim.ErrOrgMapped)
+					expectErr(t, call, err, claim.ErrOrgMapped)
 					return
 				}
 			}
-			smErr(t, call, err, nil)
+			expectErr(t, call, err, nil)
 			if target == "big" { // a verified domain: approval needed (B3)
 				s.status = claim.StatusError
 				m.subs[id] = s
@@ -211,10 +211,10 @@ func (m *bwMachine) place(t *rapid.T, id claim.SubscriberID, s bwmSub, got claim
 			return
 		}
 		if found && m.kinds[u.org] == claim.Enterprise {
-			smErr(t, call, err, claim.ErrUseAttach)
+			expectErr(t, call, err, claim.ErrUseAttach)
 			return
 		}
-		smErr(t, call, err, nil)
+		expectErr(t, call, err, nil)
 		ent := m.e.mustEnterpriseGet(t, s.ent)
 		if ent.Org == "" || ent.Attach != claim.AttachNew {
 			t.Fatalf("%s: enterprise %+v, want a new org (B2)", call, ent)
@@ -225,17 +225,17 @@ func (m *bwMachine) place(t *rapid.T, id claim.SubscriberID, s bwmSub, got claim
 	}
 	switch {
 	case !found:
-		smErr(t, call, err, nil)
+		expectErr(t, call, err, nil)
 		s.status, s.user = claim.StatusProvisioned, got.User
 		m.users[s.email] = bwmUser{got.User, org, 0}
 	case u.org == org:
-		smErr(t, call, err, nil)
+		expectErr(t, call, err, nil)
 		s.status, s.user = claim.StatusProvisioned, u.id
 	case m.kinds[u.org] == claim.Enterprise:
-		smErr(t, call, err, claim.ErrUseAttach)
+		expectErr(t, call, err, claim.ErrUseAttach)
 		return
 	default:
-		smErr(t, call, err, nil)
+		expectErr(t, call, err, nil)
 		s.status, s.old = claim.StatusPendingUserMigration, u.id
 		m.hadOld[id] = true
 	}
@@ -247,7 +247,7 @@ func (m *bwMachine) AddConsumerAccount(t *rapid.T) {
 	if _, ok := m.users[email]; ok {
 		t.Skip("address in use")
 	}
-	org := rapid.SampledFrom([]claim.OrgID{bwConsumer, bwInd}).Draw(t, "org")
+	org := rapid.SampledFrom([]claim.OrgID{consumerOrg, indOrg}).Draw(t, "org")
 	content := rapid.IntRange(0, 5).Draw(t, "content")
 	u, err := m.e.svc.AddUser(m.e.ctx, org, claim.NewUser{Email: email, Content: content})
 	if err != nil {
@@ -264,26 +264,26 @@ func (m *bwMachine) Provision(t *rapid.T) {
 	if ent != "eu" {
 		email = rapid.SampledFrom(bwmAddrs).Draw(t, "email")
 	}
-	got, err := m.e.svc.BroadWorks().ProvisionSubscriber(m.e.ctx, bwPartner, ent, claim.NewSubscriber{ID: id, Email: email})
+	got, err := m.e.svc.BroadWorks().ProvisionSubscriber(m.e.ctx, partnerOrg, ent, claim.NewSubscriber{ID: id, Email: email})
 	call := fmt.Sprintf("ProvisionSubscriber(%s, %s, %q)", ent, id, email)
 	defer m.step(t, nil)
 	if _, ok := m.subs[id]; ok {
-		smErr(t, call, err, claim.ErrDuplicate)
+		expectErr(t, call, err, claim.ErrDuplicate)
 		return
 	}
 	if ent == "eu" {
-		smErr(t, call, err, nil)
+		expectErr(t, call, err, nil)
 		m.subs[id] = bwmSub{ent: ent, status: claim.StatusPendingEmailInput}
 		return
 	}
 	for _, s := range m.subs {
 		if s.email == email {
-			smErr(t, call, err, claim.ErrEmailTaken)
+			expectErr(t, call, err, claim.ErrEmailTaken)
 			return
 		}
 	}
 	if werr := m.approvalErr(ent, id); werr != nil {
-		smErr(t, call, err, werr)
+		expectErr(t, call, err, werr)
 		return
 	}
 	m.place(t, id, bwmSub{ent: ent, email: email}, got, err, call)
@@ -298,12 +298,12 @@ func (m *bwMachine) EnterEmail(t *rapid.T) {
 	s, ok := m.subs[id]
 	switch {
 	case !ok:
-		smErr(t, call, err, claim.ErrNotFound)
+		expectErr(t, call, err, claim.ErrNotFound)
 	case s.status != claim.StatusPendingEmailInput:
-		smErr(t, call, err, claim.ErrSubscriberStatus)
+		expectErr(t, call, err, claim.ErrSubscriberStatus)
 	default:
 		werr := m.emailErr(s.ent, id, email)
-		smErr(t, call, err, werr)
+		expectErr(t, call, err, werr)
 		if werr == nil {
 			s.email, s.status = email, claim.StatusPendingEmailValidation
 			m.subs[id] = s
@@ -319,11 +319,11 @@ func (m *bwMachine) SelfActivate(t *rapid.T) {
 	call := fmt.Sprintf("SelfActivate(%s, %s, %q)", ent, id, email)
 	defer m.step(t, nil)
 	if _, ok := m.subs[id]; ok {
-		smErr(t, call, err, claim.ErrDuplicate)
+		expectErr(t, call, err, claim.ErrDuplicate)
 		return
 	}
 	werr := m.emailErr(ent, id, email)
-	smErr(t, call, err, werr)
+	expectErr(t, call, err, werr)
 	if werr == nil {
 		m.subs[id] = bwmSub{ent: ent, email: email, status: claim.StatusPendingEmailValidation}
 	}
@@ -337,11 +337,11 @@ func (m *bwMachine) ValidateEmail(t *rapid.T) {
 	s, ok := m.subs[id]
 	switch {
 	case !ok:
-		smErr(t, call, err, claim.ErrNotFound)
+		expectErr(t, call, err, claim.ErrNotFound)
 	case s.status != claim.StatusPendingEmailValidation:
-		smErr(t, call, err, claim.ErrSubscriberStatus)
+		expectErr(t, call, err, claim.ErrSubscriberStatus)
 	case m.approvalErr(s.ent, id) != nil:
-		smErr(t, call, err, claim.ErrApprovalRequired)
+		expectErr(t, call, err, claim.ErrApprovalRequired)
 	default:
 		m.place(t, id, s, got, err, call)
 	}
@@ -349,15 +349,15 @@ func (m *bwMachine) ValidateEmail(t *rapid.T) {
 
 func (m *bwMachine) Retry(t *rapid.T) {
 	id := rapid.SampledFrom(bwmSubs).Draw(t, "subscriber")
-	got, err := m.e.svc.BroadWorks().RetrySubscriber(m.e.ctx, bwPartner, id)
+	got, err := m.e.svc.BroadWorks().RetrySubscriber(m.e.ctx, partnerOrg, id)
 	call := fmt.Sprintf("RetrySubscriber(%s)", id)
 	defer m.step(t, nil)
 	s, ok := m.subs[id]
 	switch {
 	case !ok:
-		smErr(t, call, err, claim.ErrNotFound)
+		expectErr(t, call, err, claim.ErrNotFound)
 	case s.status != claim.StatusError:
-		smErr(t, call, err, claim.ErrSubscriberStatus)
+		expectErr(t, call, err, claim.ErrSubscriberStatus)
 	default:
 		m.place(t, id, s, got, err, call)
 	}
@@ -370,11 +370,11 @@ func (m *bwMachine) Consent(t *rapid.T) {
 	s, ok := m.subs[id]
 	switch {
 	case !ok:
-		smErr(t, call, err, claim.ErrNotFound)
+		expectErr(t, call, err, claim.ErrNotFound)
 	case s.status != claim.StatusPendingUserMigration:
-		smErr(t, call, err, claim.ErrSubscriberStatus)
+		expectErr(t, call, err, claim.ErrSubscriberStatus)
 	default:
-		smErr(t, call, err, nil)
+		expectErr(t, call, err, nil)
 		old, had := m.users[s.email]
 		if !had {
 			t.Fatalf("%s: the model lost the old account of %s", call, s.email)
@@ -390,11 +390,11 @@ func (m *bwMachine) Consent(t *rapid.T) {
 
 func (m *bwMachine) Remove(t *rapid.T) {
 	id := rapid.SampledFrom(bwmSubs).Draw(t, "subscriber")
-	err := m.e.svc.BroadWorks().RemoveSubscriber(m.e.ctx, bwPartner, id)
+	err := m.e.svc.BroadWorks().RemoveSubscriber(m.e.ctx, partnerOrg, id)
 	if _, ok := m.subs[id]; !ok {
-		smErr(t, "RemoveSubscriber", err, claim.ErrNotFound)
+		expectErr(t, "RemoveSubscriber", err, claim.ErrNotFound)
 	} else {
-		smErr(t, "RemoveSubscriber", err, nil)
+		expectErr(t, "RemoveSubscriber", err, nil)
 		delete(m.subs, id) // its account, if any, stays
 		delete(m.hadOld, id)
 		delete(m.consents, id)

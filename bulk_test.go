@@ -95,7 +95,7 @@ func (t recTx) Events(after uint64, limit int) ([]claim.Event, error) {
 // then cover it.
 func TestBulkClaimPathCalls(t *testing.T) {
 	rec := &passRecorder{Store: claim.NewMemoryStore(), calls: map[string]int{}}
-	e := csvEnvOn(t, rec) // ann and cy (Delayed), bob (Immediate), dee (a member)
+	e := importEnvOn(t, rec) // ann and cy (Delayed), bob (Immediate), dee (a member)
 	// fay's delayed claim by x expires before b's import claims her.
 	e.mustOrg(t, "x", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true})
 	e.mustVerify(t, "x", "other.example")

@@ -44,7 +44,7 @@ func TestEffects(t *testing.T) {
 		t.Errorf("memory store: effects differ from %s (-want +got):\n%s", golden, diff)
 	}
 	t.Run("PostgreSQL", func(t *testing.T) {
-		store, _ := smPostgresStore(t)
+		store, _ := postgresStore(t)
 		if diff := cmp.Diff(string(want), runEffects(t, store)); diff != "" {
 			t.Errorf("PostgreSQL store: effects differ from %s (-want +got):\n%s", golden, diff)
 		}

@@ -15,10 +15,8 @@ package claim_test
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"iter"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -61,64 +59,12 @@ func TestStateMachine(t *testing.T) {
 // can shrink it. With -short, rapid runs a fifth of the checks, and so
 // does smRun. When the caller has chosen, rapid.Check runs once, as told.
 func smRun(t *testing.T, checks int, newStore func(testing.TB) claim.Store) {
-	smChecks(t, checks, func(rt *rapid.T) {
+	rapidChecks(t, checks, func(rt *rapid.T) {
 		actions := rapid.StateMachineActions(smNewMachine(t, rt, newStore))
 		for range smRepeats {
 			rt.Repeat(actions)
 		}
 	})
-}
-
-// smChecks runs check in rapid checks, checks of them in all unless the
-// caller chose rapid's number of checks, seed or fail file (see smRun).
-func smChecks(t *testing.T, checks int, check func(rt *rapid.T)) {
-	rounds, budget := 1, -1 // budget < 0: no limit
-	if !smRapidChosen() {
-		n := flag.Lookup("rapid.checks").Value.(flag.Getter).Get().(int)
-		rounds = (checks + n - 1) / n
-		budget = checks
-		if testing.Short() {
-			budget = max(1, checks/5)
-		}
-	}
-	ran, failing := 0, false
-	for range rounds {
-		rapid.Check(t, func(rt *rapid.T) {
-			if budget >= 0 && ran >= budget && !failing {
-				return
-			}
-			ok := false
-			defer func() {
-				if !ok || rt.Failed() {
-					failing = true
-				}
-			}()
-			check(rt)
-			ran++
-			ok = true
-		})
-	}
-	if !failing {
-		t.Logf("ran %d checks", ran)
-	}
-}
-
-// smRapidChosen reports whether the caller set rapid's number of checks,
-// seed or fail file, by flag or by environment.
-func smRapidChosen() bool {
-	chosen := false
-	flag.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "rapid.checks", "rapid.seed", "rapid.failfile":
-			chosen = true
-		}
-	})
-	for _, v := range []string{"RAPID_CHECKS", "RAPID_SEED", "RAPID_FAILFILE"} {
-		if _, ok := os.LookupEnv(v); ok {
-			chosen = true
-		}
-	}
-	return chosen
 }
 
 // The world of every check: two claiming orgs and a source org of each
@@ -799,20 +745,8 @@ type smMachine struct {
 	lost, losses int
 }
 
-// smTB lets the shared helpers, which take a testing.TB (a *rapid.T is
-// not one), fail the rapid check, so that rapid reports and shrinks it.
-type smTB struct {
-	testing.TB
-	rt *rapid.T
-}
-
-func (a smTB) Helper()                           {}
-func (a smTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
-func (a smTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
-func (a smTB) Logf(format string, args ...any)   { a.rt.Logf(format, args...) }
-
 func smNewMachine(tt *testing.T, t *rapid.T, newStore func(testing.TB) claim.Store) *smMachine {
-	tb := smTB{tt, t}
+	tb := rapidCheckTB{tt, t}
 	s := &smMachine{
 		e: newEnvOn(tb, newStore(tb)),
 		m: &smModel{now: t0, users: map[claim.UserID]smUser{}, claimant: map[string]claim.OrgID{}},
@@ -840,14 +774,6 @@ func smSame(t *rapid.T, what string, want, got any) {
 	}
 	if diff := cmp.Diff(want, got, claimtest.CmpOptions()); diff != "" {
 		t.Fatalf("%s mismatch (-want +got):\n%s", what, diff)
-	}
-}
-
-// smErr fails unless err is want (nil: no error).
-func smErr(t *rapid.T, what string, err, want error) {
-	t.Helper()
-	if !claimtest.Is(err, want) {
-		t.Fatalf("%s = %v, want %v", what, err, want)
 	}
 }
 
@@ -942,7 +868,7 @@ func (s *smMachine) addUser(t *rapid.T, org claim.OrgID, a smAddr, content int) 
 		want = s.m.joinErr(org, a.norm)
 	}
 	got, err := s.e.svc.AddUser(s.e.ctx, org, claim.NewUser{Email: a.raw, FirstName: "F", LastName: "L", Content: content})
-	smErr(t, fmt.Sprintf("AddUser(%s, %q)", org, a.raw), err, want)
+	expectErr(t, fmt.Sprintf("AddUser(%s, %q)", org, a.raw), err, want)
 	if want != nil {
 		s.noEvents(t, "AddUser")
 		return
@@ -1007,7 +933,7 @@ func (s *smMachine) DeleteUser(t *rapid.T) {
 	org := s.drawActingOrg(t, id)
 	wantErr := s.m.deleteUser(org, id)
 	err := s.e.svc.DeleteUser(s.e.ctx, org, id)
-	smErr(t, fmt.Sprintf("DeleteUser(%s, %s)", org, id), err, wantErr)
+	expectErr(t, fmt.Sprintf("DeleteUser(%s, %s)", org, id), err, wantErr)
 	if wantErr != nil {
 		s.noEvents(t, "DeleteUser")
 	}
@@ -1024,7 +950,7 @@ func (s *smMachine) drawActingOrg(t *rapid.T, id claim.UserID) claim.OrgID {
 // compare checks a single-user operation's outcome against the model's.
 func (s *smMachine) compare(t *rapid.T, op string, want claim.User, wantErr error, got claim.User, err error) {
 	t.Helper()
-	smErr(t, op, err, wantErr)
+	expectErr(t, op, err, wantErr)
 	if wantErr != nil {
 		s.noEvents(t, op)
 		return
@@ -1120,7 +1046,7 @@ func (s *smMachine) ClaimEmails(t *rapid.T) {
 func (s *smMachine) claimed(t *rapid.T, op string, b claim.OrgID, in []smInput, opts claim.ClaimOptions, got []claim.Result, err error) {
 	t.Helper()
 	if !opts.Acknowledge {
-		smErr(t, op, err, claim.ErrNotAcknowledged) // K1
+		expectErr(t, op, err, claim.ErrNotAcknowledged) // K1
 		s.noEvents(t, op)
 		return
 	}
@@ -1171,7 +1097,7 @@ func (s *smMachine) Retract(t *rapid.T) {
 	what := fmt.Sprintf("Retract(%s, %s)", org, id)
 	switch {
 	case wantErr != nil:
-		smErr(t, what, err, wantErr)
+		expectErr(t, what, err, wantErr)
 	case len(reasons) > 0:
 		for _, r := range []error{claim.ErrNotClaimant, claim.ErrSignedIn, claim.ErrRetractWindowClosed, claim.ErrDomainClaimed, claim.ErrNoPendingClaim, claim.ErrNotFound} {
 			if errors.Is(err, r) != slices.Contains(reasons, r) {
@@ -1184,7 +1110,7 @@ func (s *smMachine) Retract(t *rapid.T) {
 		}
 		smSame(t, what+": reasons in the order of R7", reasons, re.Reasons)
 	default:
-		smErr(t, what, err, nil)
+		expectErr(t, what, err, nil)
 	}
 	if err != nil {
 		s.noEvents(t, "Retract")
@@ -1210,7 +1136,7 @@ func (s *smMachine) DaysLeft(t *rapid.T) {
 	id := s.drawUser(t, "user", func(id claim.UserID) bool { u, ok := s.m.view(id); return ok && u.rec != nil })
 	want, wantErr := s.m.daysLeft(id)
 	got, err := s.e.svc.DaysLeft(s.e.ctx, id)
-	smErr(t, fmt.Sprintf("DaysLeft(%s)", id), err, wantErr)
+	expectErr(t, fmt.Sprintf("DaysLeft(%s)", id), err, wantErr)
 	if got != want {
 		t.Fatalf("DaysLeft(%s) = %d, want %d", id, got, want)
 	}
@@ -1229,7 +1155,7 @@ func (s *smMachine) ClaimDomain(t *rapid.T) {
 		s.m.claimant[dom] = org
 	}
 	err := s.e.svc.ClaimDomain(s.e.ctx, org, dom)
-	smErr(t, fmt.Sprintf("ClaimDomain(%s, %s)", org, dom), err, want)
+	expectErr(t, fmt.Sprintf("ClaimDomain(%s, %s)", org, dom), err, want)
 	if want != nil {
 		s.noEvents(t, "ClaimDomain")
 	}
@@ -1248,7 +1174,7 @@ func (s *smMachine) ReleaseDomain(t *rapid.T) {
 		delete(s.m.claimant, dom)
 	}
 	err := s.e.svc.ReleaseDomain(s.e.ctx, org, dom)
-	smErr(t, fmt.Sprintf("ReleaseDomain(%s, %s)", org, dom), err, want)
+	expectErr(t, fmt.Sprintf("ReleaseDomain(%s, %s)", org, dom), err, want)
 	if want != nil {
 		s.noEvents(t, "ReleaseDomain")
 	}
@@ -1287,7 +1213,7 @@ func (s *smMachine) Sweep(t *rapid.T) {
 	}
 	want.Purged = s.m.purge()
 	got, err := s.e.svc.Sweep(s.e.ctx)
-	smErr(t, "Sweep", err, nil)
+	expectErr(t, "Sweep", err, nil)
 	smSame(t, "Sweep", want, got)
 }
 
@@ -1323,3 +1249,24 @@ func (s *smMachine) Check(t *rapid.T) {
 		t.Fatalf("content.deleted events: %d events, %d items; want %d events, %d items", s.losses, s.lost, s.m.losses, s.m.lost)
 	}
 }
+
+// TestStateMachinePostgres runs the state machine of TestStateMachine on
+// the PostgreSQL store (see the postgres package's tests for the
+// environment): one store in a schema of its own, emptied before each
+// check. It skips when CLAIM_POSTGRES_DSN is unset or the server cannot
+// be reached, and fails instead when CLAIM_REQUIRE_POSTGRES=1.
+func TestStateMachinePostgres(t *testing.T) {
+	store, empty := postgresStore(t)
+	smRun(t, smPostgresChecks, func(tb testing.TB) claim.Store {
+		empty(tb)
+		return store
+	})
+}
+
+// smPostgresChecks is the number of rapid checks TestStateMachinePostgres
+// runs when the caller does not choose: fewer than the memory store's
+// smMinChecks, because every step of the machine is a few round trips to
+// the server (about a second per check under -race), and the test should
+// take well under a minute. The conformance suite's own model-based test
+// (storetest) covers the store itself; this one covers the engine on it.
+const smPostgresChecks = 30

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -187,4 +189,77 @@ func TestMemoryStoreEventLog(t *testing.T) {
 			}
 		}
 	})
+}
+
+// BenchmarkMemoryStoreClaimWrites is the floor under
+// BenchmarkImportClaims: the memory store alone making the writes of
+// importWorld's 100,000 claims, prepared beforehand, in transactions of
+// 256 rows as ImportClaims makes them, with no CSV, no rule and no
+// engine. Each row is the claimed user re-indexed into org b with a
+// pending claim, its original account inserted, and two events appended
+// (claim.created, notify.claim). Its rows/s bounds what the import can
+// reach on this store.
+func BenchmarkMemoryStoreClaimWrites(b *testing.B) {
+	const rows, batch = 100_000, 256
+	b.ReportAllocs()
+	var total time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		store := claim.NewMemoryStore()
+		e, _ := importWorldOn(b, store, rows)
+		writes := claimWrites(b, e, store)
+		runtime.GC()
+		b.StartTimer()
+		start := time.Now()
+		for lo := 0; lo < len(writes); lo += 4 * batch {
+			ws := writes[lo:min(lo+4*batch, len(writes))]
+			if err := store.Update(e.ctx, func(tx claim.Tx) error {
+				if bt, ok := tx.(claim.BulkTx); ok {
+					return bt.Apply(ws)
+				}
+				return claim.Apply(tx, ws)
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(rows*b.N)/total.Seconds(), "rows/s")
+}
+
+// claimWrites returns the four writes of claiming each user on
+// example.com into org b, as claimOne makes them.
+func claimWrites(tb testing.TB, e *env, store claim.Store) []claim.Write {
+	tb.Helper()
+	now := e.clock.Now()
+	var writes []claim.Write
+	err := store.View(e.ctx, func(tx claim.Tx) error {
+		after := ""
+		for {
+			page, err := tx.UsersByDomain("example.com", after, 1000)
+			if err != nil || len(page) == 0 {
+				return err
+			}
+			for _, u := range page {
+				orig := u
+				orig.ID = claim.UserID(fmt.Sprintf("usr_orig%d", len(writes)))
+				orig.Email = u.Email + claim.OriginalSuffix
+				orig.HeldBy = "b"
+				c := u
+				c.Org, c.Licenses, c.Content, c.State = "b", []string{"Meetings", "Calling"}, 0, claim.Active
+				c.Claim = &claim.ClaimInfo{By: "b", From: u.Org, Mode: claim.Immediate, PrevState: u.State, At: now,
+					Deadline: now.Add(window), Original: orig.ID}
+				writes = append(writes,
+					claim.Write{Op: claim.WriteUpdateUser, User: c},
+					claim.Write{Op: claim.WriteCreateUser, User: orig},
+					claim.Write{Op: claim.WriteAppendEvent, Event: claim.Event{At: now, Type: claim.EventClaimCreated, Org: "b", From: u.Org, User: u.ID, Mode: claim.Immediate}},
+					claim.Write{Op: claim.WriteAppendEvent, Event: claim.Event{At: now, Type: claim.EventNotifyClaim, Org: "b", From: u.Org, User: u.ID, Mode: claim.Immediate, Recipient: u.Email}})
+			}
+			after = page[len(page)-1].Email
+		}
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return writes
 }

@@ -90,7 +90,7 @@ func pageAll[T any](tb testing.TB, limit int, page func(claim.ListOptions) (clai
 func TestUsersPageReadsEachUserOnce(t *testing.T) {
 	t.Run("memory", func(t *testing.T) { usersPageOnce(t, claim.NewMemoryStore()) })
 	t.Run("PostgreSQL", func(t *testing.T) {
-		store, _ := smPostgresStore(t)
+		store, _ := postgresStore(t)
 		usersPageOnce(t, store)
 	})
 }
@@ -140,7 +140,7 @@ func usersPageOnce(t *testing.T, store claim.Store) {
 // RetractablePage, put together, are exactly what Users, Claimable and
 // Retractable yield.
 func TestListingPagesMatchIterators(t *testing.T) {
-	rpCheck(t, func(rt *rapid.T, tb testing.TB) {
+	rapidCheck(t, func(rt *rapid.T, tb testing.TB) {
 		e := newEnv(tb)
 		e.mustOrg(tb, "acme", claim.Enterprise, t0, claim.Settings{})
 		e.mustOrg(tb, "home", claim.Individual, oldOrgDate, claim.Settings{})

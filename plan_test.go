@@ -40,7 +40,7 @@ func sentinels(err error) []string {
 	return out
 }
 
-// TestPlanClaimsProperty (L2): for drawn worlds (rpPopulate), directories
+// TestPlanClaimsProperty (L2): for drawn worlds (populate), directories
 // (any of the world's addresses, in any case, and others) and lists of
 // user IDs, PlanClaims changes nothing, and its per-user predictions
 // equal what then happens when ClaimUsers claims the users with the same
@@ -49,11 +49,11 @@ func sentinels(err error) []string {
 // original account (M2), the licenses, and deactivated or not with the
 // date the purge would delete the user (Y2, Y4).
 func TestPlanClaimsProperty(t *testing.T) {
-	rpCheck(t, func(rt *rapid.T, tb testing.TB) { planProperty(rt, tb, claim.NewMemoryStore()) })
+	rapidCheck(t, func(rt *rapid.T, tb testing.TB) { planProperty(rt, tb, claim.NewMemoryStore()) })
 }
 
 func planProperty(rt *rapid.T, tb testing.TB, store claim.Store) {
-	p := rpPopulateOn(rt, tb, store, "b")
+	p := populateOn(rt, tb, store, "b")
 	e := p.e
 	var pool []claim.UserID
 	var addrs []string
@@ -74,7 +74,7 @@ func planProperty(rt *rapid.T, tb testing.TB, store claim.Store) {
 	opts := claim.ClaimOptions{
 		Acknowledge:   true,
 		ImmediateOnly: rapid.Bool().Draw(rt, "ImmediateOnly"),
-		Licenses:      rapid.SliceOfN(rapid.SampledFrom(rpLicenses), 0, 2).Draw(rt, "licenses"),
+		Licenses:      rapid.SliceOfN(rapid.SampledFrom(drawnLicenses), 0, 2).Draw(rt, "licenses"),
 	}
 	orgs := append(p.orgs, "a1", "a2")
 	before := dumpStore(tb, store, orgs...)
@@ -140,10 +140,10 @@ func planProperty(rt *rapid.T, tb testing.TB, store claim.Store) {
 // TestPlanClaimsPropertyPostgres is TestPlanClaimsProperty on the
 // PostgreSQL store (see TestStateMachinePostgres for the environment).
 func TestPlanClaimsPropertyPostgres(t *testing.T) {
-	store, empty := smPostgresStore(t)
-	smChecks(t, 20, func(rt *rapid.T) {
+	store, empty := postgresStore(t)
+	rapidChecks(t, 20, func(rt *rapid.T) {
 		empty(t)
-		planProperty(rt, rpTB{TB: t, rt: rt}, store)
+		planProperty(rt, rapidTB{TB: t, rt: rt}, store)
 	})
 }
 
@@ -242,7 +242,7 @@ func TestPlanClaims(t *testing.T) {
 
 // TestPlanClaimsRefusals: the call-level errors, nothing changed.
 func TestPlanClaimsRefusals(t *testing.T) {
-	e := csvEnv(t)
+	e := importEnv(t)
 	before := e.snapshot(t, "b", "old", "ent")
 	for _, c := range []struct {
 		name string

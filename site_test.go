@@ -14,52 +14,6 @@ import (
 	"github.com/claimkit/claim/claimtest"
 )
 
-// siteWorld is org b (example.com verified) with three sites: sa, still
-// in Site Admin; ch, moved to Control Hub; and oc, a moved site of
-// another org o. Users to claim are in the Individual org a.
-type siteWorld struct {
-	e          *env
-	sa, ch, oc claim.Site
-}
-
-func newSiteWorld(tb testing.TB, store claim.Store) *siteWorld {
-	tb.Helper()
-	e := newEnvOn(tb, store)
-	e.mustOrg(tb, "b", claim.Enterprise, t0, claim.Settings{AllowContentMigration: true, AutoLicenses: []string{"Meetings"}})
-	e.mustOrg(tb, "o", claim.Enterprise, t0, claim.Settings{})
-	e.mustOrg(tb, "a", claim.Individual, oldOrgDate, claim.Settings{})
-	e.mustVerify(tb, "b", "example.com")
-	w := &siteWorld{e: e}
-	var err error
-	for _, s := range []struct {
-		site *claim.Site
-		org  claim.OrgID
-		url  string
-		move bool
-	}{{&w.sa, "b", "b-sa.webex.example", false}, {&w.ch, "b", "b.webex.example", true}, {&w.oc, "o", "o.webex.example", true}} {
-		if *s.site, err = e.svc.AddSite(e.ctx, s.org, s.url); err != nil {
-			tb.Fatalf("AddSite(%s, %s) = %v", s.org, s.url, err)
-		}
-		if s.move {
-			if *s.site, err = e.svc.MoveSiteToControlHub(e.ctx, s.org, s.site.ID); err != nil {
-				tb.Fatalf("MoveSiteToControlHub(%s) = %v", s.site.ID, err)
-			}
-		}
-	}
-	return w
-}
-
-// grant sets what user holds on site.
-func (w *siteWorld) grant(tb testing.TB, site claim.Site, user claim.UserID, license, admin bool) {
-	tb.Helper()
-	a := claim.SiteAccess{Site: site.ID, User: user, License: license, ExternalAdmin: admin}
-	if err := w.e.svc.SetSiteAccess(w.e.ctx, site.Org, a); err != nil {
-		tb.Fatalf("SetSiteAccess(%+v) = %v", a, err)
-	}
-}
-
-var atRisk = []claim.Warning{claim.WarningSiteAccessAtRisk}
-
 // TestSiteAccessAtRiskProperty (S1): for drawn users, each holding any
 // mix of license and external-admin rights on b's Site Admin site, b's
 // moved site and another org's moved site, Claimable, ClaimablePage, a
@@ -67,16 +21,16 @@ var atRisk = []claim.Warning{claim.WarningSiteAccessAtRisk}
 // the users holding something on b's moved site, and every one of them
 // is claimed all the same.
 func TestSiteAccessAtRiskProperty(t *testing.T) {
-	rpCheck(t, func(rt *rapid.T, tb testing.TB) { siteRiskProperty(rt, tb, claim.NewMemoryStore()) })
+	rapidCheck(t, func(rt *rapid.T, tb testing.TB) { siteRiskProperty(rt, tb, claim.NewMemoryStore()) })
 }
 
 // TestSiteAccessAtRiskPropertyPostgres is TestSiteAccessAtRiskProperty on
 // the PostgreSQL store (see TestStateMachinePostgres for the environment).
 func TestSiteAccessAtRiskPropertyPostgres(t *testing.T) {
-	store, empty := smPostgresStore(t)
-	smChecks(t, 15, func(rt *rapid.T) {
+	store, empty := postgresStore(t)
+	rapidChecks(t, 15, func(rt *rapid.T) {
 		empty(t)
-		siteRiskProperty(rt, rpTB{TB: t, rt: rt}, store)
+		siteRiskProperty(rt, rapidTB{TB: t, rt: rt}, store)
 	})
 }
 
@@ -174,7 +128,7 @@ func TestRelicense(t *testing.T) { relicense(t, claim.NewMemoryStore()) }
 // the PostgreSQL store (see TestStateMachinePostgres for the
 // environment).
 func TestRelicensePostgres(t *testing.T) {
-	store, empty := smPostgresStore(t)
+	store, empty := postgresStore(t)
 	t.Run("Relicense", func(t *testing.T) { empty(t); relicense(t, store) })
 	t.Run("DryRun", func(t *testing.T) { empty(t); relicenseDryRun(t, store) })
 }
@@ -342,8 +296,8 @@ func TestRelicenseFaults(t *testing.T) {
 // TestRelicenseFaultsPostgres is TestRelicenseFaults on the PostgreSQL
 // store, whose rollback undoes the writes.
 func TestRelicenseFaultsPostgres(t *testing.T) {
-	store, _ := smPostgresStore(t)
-	clean, _ := smPostgresStore(t)
+	store, _ := postgresStore(t)
+	clean, _ := postgresStore(t)
 	relicenseFaults(t, store, clean)
 }
 
@@ -428,7 +382,7 @@ func TestSiteRefusals(t *testing.T) {
 	if err := e.svc.DeleteOrg(e.ctx, "b"); err != nil {
 		t.Fatal(err)
 	}
-	if n := rfCount(t, e, claim.EventSiteDeleted); n != 2 {
+	if n := countEvents(t, e, claim.EventSiteDeleted); n != 2 {
 		t.Errorf("%d site.deleted events, want b's 2", n)
 	}
 	if ss, err := e.svc.Sites(e.ctx, "o"); err != nil || len(ss) != 1 {
