@@ -494,14 +494,11 @@ type ImportProgress struct {
 // it reads). With Accept: application/x-ndjson the answer is a stream of
 // ImportProgress lines; otherwise the report as JSON.
 func (a *admin) importCSV(c *call) error {
-	if err := hasType(c.r, "text/csv"); err != nil {
+	upload, err := openBody(c.w, c.r, a.opts.MaxUploadBytes, "text/csv")
+	if err != nil {
 		return err
 	}
-	if c.r.ContentLength > a.opts.MaxUploadBytes {
-		return &http.MaxBytesError{Limit: a.opts.MaxUploadBytes}
-	}
 	var opts claim.ImportOptions
-	var err error
 	if opts.Acknowledge, err = queryBool(c.r, "acknowledge"); err != nil {
 		return err
 	}
@@ -513,7 +510,7 @@ func (a *admin) importCSV(c *call) error {
 		_, err := a.svc.ImportClaims(c.ctx, c.org, strings.NewReader(""), opts)
 		return err
 	}
-	body, err := spool(http.MaxBytesReader(c.w, c.r.Body, a.opts.MaxUploadBytes))
+	body, err := spool(upload)
 	if err != nil {
 		return err
 	}
@@ -562,10 +559,7 @@ func spool(limited io.Reader) (*spooled, error) {
 	}
 	if err != nil {
 		sp.Close()
-		if me, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, me
-		}
-		return nil, badRequest("body", "", "the upload was cut short: "+err.Error())
+		return nil, bodyError(err, "", "the upload was cut short")
 	}
 	return sp, nil
 }
@@ -598,14 +592,11 @@ func partial(err error, rep claim.ImportReport) error {
 // sync serves POST /sync?dryRun=&full=&ignoreThreshold=: the body is
 // application/x-ndjson, one claim.DirectoryEntry per line.
 func (a *admin) sync(c *call) error {
-	if err := hasType(c.r, "application/x-ndjson"); err != nil {
+	dec, err := jsonBody(c.w, c.r, a.opts.MaxUploadBytes, "application/x-ndjson")
+	if err != nil {
 		return err
 	}
-	if c.r.ContentLength > a.opts.MaxUploadBytes {
-		return &http.MaxBytesError{Limit: a.opts.MaxUploadBytes}
-	}
 	var opts claim.SyncOptions
-	var err error
 	if opts.DryRun, err = queryBool(c.r, "dryRun"); err != nil {
 		return err
 	}
@@ -618,8 +609,6 @@ func (a *admin) sync(c *call) error {
 	// The entries are decoded as they arrive, and kept: a store may run
 	// the sync's transaction twice, and a full sync must see the whole
 	// directory, so a body cut short syncs nothing.
-	dec := json.NewDecoder(http.MaxBytesReader(c.w, c.r.Body, a.opts.MaxUploadBytes))
-	dec.DisallowUnknownFields()
 	var entries []claim.DirectoryEntry
 	for line := 1; ; line++ {
 		var e claim.DirectoryEntry
@@ -627,11 +616,8 @@ func (a *admin) sync(c *call) error {
 		if err == io.EOF {
 			break
 		}
-		if me, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return me
-		}
 		if err != nil {
-			return badRequest("body", itoa(int64(line)), "entry "+itoa(int64(line))+" is not a directory entry: "+err.Error())
+			return bodyError(err, itoa(int64(line)), "entry "+itoa(int64(line))+" is not a directory entry")
 		}
 		entries = append(entries, e)
 	}

@@ -154,22 +154,50 @@ func hasType(r *http.Request, types ...string) error {
 		detail: "the body must be " + strings.Join(types, " or ")}
 }
 
+// openBody returns r's body, cut at limit bytes, once its Content-Type
+// is one of types and the length it declares is within limit: the checks
+// of every route that reads a body, before any byte is read.
+func openBody(w http.ResponseWriter, r *http.Request, limit int64, types ...string) (io.Reader, error) {
+	if err := hasType(r, types...); err != nil {
+		return nil, err
+	}
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	return http.MaxBytesReader(w, r.Body, limit), nil
+}
+
+// jsonBody is openBody of a body of JSON values of type ctype, as a
+// decoder that refuses unknown fields.
+func jsonBody(w http.ResponseWriter, r *http.Request, limit int64, ctype string) (*json.Decoder, error) {
+	body, err := openBody(w, r, limit, ctype)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	return dec, nil
+}
+
+// bodyError returns the error of reading a body: the limit's
+// (*http.MaxBytesError) when the body is over it, else a bad_request of
+// the body with value, detail and err's message.
+func bodyError(err error, value, detail string) error {
+	if me, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return me
+	}
+	return badRequest("body", value, detail+": "+err.Error())
+}
+
 // decodeJSON reads r's body, application/json of at most limit bytes,
 // into v: unknown fields and trailing data are refused.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	if err := hasType(r, "application/json"); err != nil {
+	dec, err := jsonBody(w, r, limit, "application/json")
+	if err != nil {
 		return err
 	}
-	if r.ContentLength > limit {
-		return &http.MaxBytesError{Limit: limit}
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		if me, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return me
-		}
-		return badRequest("body", "", "the body is not the JSON this route takes: "+err.Error())
+		return bodyError(err, "", "the body is not the JSON this route takes")
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("body", "", "the body holds more than one JSON value")
