@@ -1,6 +1,7 @@
 package claimhttp
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/claimkit/claim"
 )
 
 // Defaults of Options and UserOptions.
@@ -79,8 +82,8 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			rt.logger.Error("panic serving request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			if rw.status == 0 {
-				WriteProblem(rw, r, rt.logger, errors.New("panic"))
+			if rw.status == 0 { // the line above is the request's log line
+				writeProblem(rw, problemOf(r, errors.New("panic")))
 			}
 			return
 		}
@@ -136,6 +139,60 @@ func newRouter(logger *slog.Logger) *router {
 			detail: "no route " + r.URL.Path})
 	})
 	return rt
+}
+
+// call is one request to a route, for the caller the host named.
+type call struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	ctx  context.Context
+	org  claim.OrgID  // the org of the caller (NewHandler)
+	user claim.UserID // the caller (NewUserHandler)
+}
+
+// reply answers with v as JSON, or returns err for the route's problem:
+// a route is the call of the Service and the shape of its answer,
+// return c.reply(svc.Method(...)).
+func (c *call) reply(v any, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, v)
+	return nil
+}
+
+// done answers 204 No Content, or returns err for the route's problem.
+func (c *call) done(err error) error {
+	if err != nil {
+		return err
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// serve adapts a route's function f: caller names the caller in the
+// call, or refuses it with an error; the error of either is the
+// request's problem, written (and logged once) by WriteProblem.
+func serve(logger *slog.Logger, caller, f func(*call) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c := &call{w: w, r: r, ctx: r.Context()}
+		err := caller(c)
+		if err == nil {
+			err = f(c)
+		}
+		if err != nil {
+			WriteProblem(w, r, logger, err)
+		}
+	}
+}
+
+// orEmpty returns s, or an empty slice for nil, so that a list is
+// written as [] and not null.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // hasType reports whether r's Content-Type is one of types (parameters
