@@ -47,6 +47,12 @@ type admin struct {
 	svc  *claim.Service
 	opts Options
 	rt   *router
+	// policyInfo is the body of GET /policy: the Service's policy does
+	// not change.
+	policyInfo PolicyInfo
+	// domainActions are the Service's functions of POST
+	// /domains/{domain}/{action}, by action.
+	domainActions map[string]func(context.Context, claim.OrgID, string) error
 }
 
 // NewHandler returns the http.Handler of the admin API over svc, with
@@ -84,7 +90,17 @@ func NewHandler(svc *claim.Service, opts Options) (http.Handler, error) {
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = DefaultMaxWait
 	}
-	a := &admin{svc: svc, opts: opts, rt: newRouter(opts.Logger)}
+	p := svc.Policy()
+	a := &admin{svc: svc, opts: opts, rt: newRouter(opts.Logger),
+		policyInfo: PolicyInfo{ListLimit: p.ListLimit, ManualLimit: p.ManualLimit,
+			ClaimWindowDays: int(p.ClaimWindow / (24 * time.Hour)), MaxPageLimit: claim.MaxPageLimit},
+		domainActions: map[string]func(context.Context, claim.OrgID, string) error{
+			"confirm":  svc.ConfirmDomain,
+			"claim":    svc.ClaimDomain,
+			"release":  svc.ReleaseDomain,
+			"unverify": svc.UnverifyDomain,
+		},
+	}
 	type m = map[string]http.HandlerFunc
 	get, post := http.MethodGet, http.MethodPost
 	rt := a.rt
@@ -142,9 +158,7 @@ type PolicyInfo struct {
 }
 
 func (a *admin) policy(c *call) error {
-	p := a.svc.Policy()
-	return c.reply(PolicyInfo{ListLimit: p.ListLimit, ManualLimit: p.ManualLimit,
-		ClaimWindowDays: int(p.ClaimWindow / (24 * time.Hour)), MaxPageLimit: claim.MaxPageLimit}, nil)
+	return c.reply(a.policyInfo, nil)
 }
 
 func (a *admin) org(c *call) error {
@@ -181,14 +195,8 @@ func (a *admin) startVerification(c *call) error {
 
 // domainAction serves POST /domains/{domain}/confirm, claim, release and unverify.
 func (a *admin) domainAction(c *call) error {
-	actions := map[string]func(context.Context, claim.OrgID, string) error{
-		"confirm":  a.svc.ConfirmDomain,
-		"claim":    a.svc.ClaimDomain,
-		"release":  a.svc.ReleaseDomain,
-		"unverify": a.svc.UnverifyDomain,
-	}
 	act := c.r.PathValue("action")
-	f, ok := actions[act]
+	f, ok := a.domainActions[act]
 	if !ok {
 		return &requestError{code: CodeRouteNotFound, field: "action", value: act,
 			detail: "a domain's actions are verification, confirm, claim, release and unverify"}
