@@ -327,16 +327,25 @@ type ClaimResults struct {
 	Results []claim.Result `json:"results"`
 }
 
+// claimInput is the input list of ClaimRequest a claim route takes.
+type claimInput int
+
+const (
+	byUserID claimInput = iota // POST /claims: UserIDs
+	byEmail                    // POST /claims/by-email: Emails
+)
+
 func (a *admin) claimUsers(c *call) error {
-	return a.claim(c, "userIds")
+	return a.claim(c, byUserID)
 }
 
 func (a *admin) claimEmails(c *call) error {
-	return a.claim(c, "emails")
+	return a.claim(c, byEmail)
 }
 
-// claim serves both claim routes; field names the input list the route takes.
-func (a *admin) claim(c *call, field string) error {
+// claim serves both claim routes; by is the input list the route takes,
+// and a body with the other list is refused.
+func (a *admin) claim(c *call, by claimInput) error {
 	var req ClaimRequest
 	if err := decodeJSON(c.w, c.r, a.opts.MaxBodyBytes, &req); err != nil {
 		return err
@@ -344,7 +353,7 @@ func (a *admin) claim(c *call, field string) error {
 	opts := claim.ClaimOptions{Acknowledge: req.Acknowledge, Licenses: req.Licenses, ImmediateOnly: req.ImmediateOnly}
 	var rs []claim.Result
 	var err error
-	if field == "userIds" {
+	if by == byUserID {
 		if req.Emails != nil {
 			return badRequest("emails", "", "POST /claims takes userIds; addresses go to POST /claims/by-email")
 		}

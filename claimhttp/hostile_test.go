@@ -48,6 +48,8 @@ func TestHostileRequests(t *testing.T) {
 				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "body"}},
 			{"addresses to the ID route", "POST", "/claims", `{"emails":["ann@acme.example"],"acknowledge":true}`, []string{"Content-Type", "application/json"},
 				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "emails"}},
+			{"IDs to the address route", "POST", "/claims/by-email", `{"userIds":["` + ann + `"],"acknowledge":true}`, []string{"Content-Type", "application/json"},
+				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "userIds"}},
 			{"no acknowledgement", "POST", "/claims", `{"userIds":["` + ann + `"]}`, []string{"Content-Type", "application/json"},
 				claimhttp.Problem{Status: 400, Code: "not_acknowledged"}},
 			{"too many addresses", "POST", "/claims/by-email", `{"emails":[` + strings.Repeat(`"x@a.b",`, 25) + `"y@a.b"],"acknowledge":true}`, []string{"Content-Type", "application/json"},
