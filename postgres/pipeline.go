@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/claimkit/claim"
@@ -477,7 +478,7 @@ func (t *tx) domainRecords(op, name string) ([]claim.Domain, error) {
 // statement that inserts them at commit.
 type eventBatch struct {
 	n                                                   int
-	at                                                  []*int64
+	at                                                  []pgtype.Int8
 	typ, org, from, user, recipient, detail, subscriber []string
 	content, retention                                  []int64
 	mode, action                                        []int16
