@@ -95,16 +95,23 @@ func (t *tx) checkList(op string, limit int) error {
 // it did: every error from the server aborts a PostgreSQL transaction, and
 // so does a lost connection.
 func (t *tx) fail(op string, err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) || t.conn.Conn().IsClosed() {
+	if _, fromServer := errors.AsType[*pgconn.PgError](err); fromServer || t.conn.Conn().IsClosed() {
 		if t.broken == nil {
 			t.broken = err
 		}
 	}
+	return statementError(op, err)
+}
+
+// statementError returns err, from a statement of what (an operation,
+// and what it names), wrapped with what and with the claim sentinel it
+// means (sentinelOf): the error of every statement of the store.
+func statementError(what string, err error) error {
+	pgErr, _ := errors.AsType[*pgconn.PgError](err)
 	if sentinel := sentinelOf(pgErr); sentinel != nil {
-		return fmt.Errorf("postgres store: %s: %w: %w", op, sentinel, err)
+		return fmt.Errorf("postgres store: %s: %w: %w", what, sentinel, err)
 	}
-	return fmt.Errorf("postgres store: %s: %w", op, err)
+	return fmt.Errorf("postgres store: %s: %w", what, err)
 }
 
 // send sends one batch and waits for its answers: BEGIN if this is the
