@@ -45,28 +45,14 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	if err != nil {
 		return nil, t.fail("UsersByEmails", err)
 	}
-	c := &t.cache
-	c.init()
-	found := make(map[claim.OrgID]*claim.Org, len(orgs))
-	for i := range orgs {
-		found[orgs[i].ID] = &orgs[i]
-	}
 	for _, d := range domains {
 		records[d.Name] = append(records[d.Name], d)
 	}
 	for name, ds := range records {
-		if !c.hasDomain(name) {
-			c.domains[name] = ds // nil: no records
-		}
+		t.cache.keepDomain(name, ds)
 	}
-	for _, u := range us {
-		if _, ok := c.users[u.ID]; !ok {
-			c.putUser(u)
-		}
-		if _, ok := c.orgs[u.Org]; !ok {
-			c.putOrg(u.Org, found[u.Org]) // nil: no such org
-		}
-	}
+	t.cache.keepUsers(us)
+	t.cache.keepOrgsOf(us, orgs)
 	return us, nil
 }
 

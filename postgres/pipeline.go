@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -402,6 +403,45 @@ func (c *cache) putOrg(id claim.OrgID, o *claim.Org) {
 	c.orgs[id] = o
 }
 
+// What a read brings along (fetchUser, UsersByEmails) is kept where
+// the transaction does not know it already: keepUsers, keepOrgsOf,
+// keepDomain.
+
+// keepUsers caches each user of us the transaction does not know.
+func (c *cache) keepUsers(us []claim.User) {
+	c.init()
+	for _, u := range us {
+		if _, ok := c.users[u.ID]; !ok {
+			c.putUser(u)
+		}
+	}
+}
+
+// keepOrgsOf caches the org of each user of us whose org the transaction
+// does not know: the one of orgs with its ID, or that there is none.
+func (c *cache) keepOrgsOf(us []claim.User, orgs []claim.Org) {
+	c.init()
+	for _, u := range us {
+		if _, ok := c.orgs[u.Org]; ok {
+			continue
+		}
+		var o *claim.Org // nil: no such org
+		if i := slices.IndexFunc(orgs, func(o claim.Org) bool { return o.ID == u.Org }); i >= 0 {
+			o = &orgs[i]
+		}
+		c.putOrg(u.Org, o)
+	}
+}
+
+// keepDomain caches ds as every org's records of the name (none when
+// empty), unless the transaction knows them.
+func (c *cache) keepDomain(name string, ds []claim.Domain) {
+	c.init()
+	if !c.hasDomain(name) {
+		c.domains[name] = ds
+	}
+}
+
 // domainOf returns the part of an address after its last '@', as the
 // users table's domain column holds it.
 func domainOf(email string) string {
@@ -439,21 +479,9 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 		return claim.User{}, fmt.Errorf("postgres store: user %s: %w", key, claim.ErrNotFound)
 	}
 	u := users[0]
-	for _, o := range originals {
-		if _, ok := c.users[o.ID]; !ok {
-			c.putUser(o)
-		}
-	}
-	if _, ok := c.orgs[u.Org]; !ok {
-		if len(orgs) == 1 {
-			c.putOrg(u.Org, &orgs[0])
-		} else {
-			c.putOrg(u.Org, nil)
-		}
-	}
-	if d := domainOf(u.Email); !c.hasDomain(d) {
-		c.domains[d] = domains
-	}
+	c.keepUsers(originals)
+	c.keepOrgsOf(users, orgs)
+	c.keepDomain(domainOf(u.Email), domains)
 	c.putUser(u)
 	return u, nil
 }
