@@ -47,6 +47,12 @@ type admin struct {
 	svc  *claim.Service
 	opts Options
 	rt   *router
+	// policyInfo is the body of GET /policy: the Service's policy does
+	// not change.
+	policyInfo PolicyInfo
+	// domainActions are the Service's functions of POST
+	// /domains/{domain}/{action}, by action.
+	domainActions map[string]func(context.Context, claim.OrgID, string) error
 }
 
 // NewHandler returns the http.Handler of the admin API over svc, with
@@ -84,7 +90,17 @@ func NewHandler(svc *claim.Service, opts Options) (http.Handler, error) {
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = DefaultMaxWait
 	}
-	a := &admin{svc: svc, opts: opts, rt: newRouter(opts.Logger)}
+	p := svc.Policy()
+	a := &admin{svc: svc, opts: opts, rt: newRouter(opts.Logger),
+		policyInfo: PolicyInfo{ListLimit: p.ListLimit, ManualLimit: p.ManualLimit,
+			ClaimWindowDays: int(p.ClaimWindow / (24 * time.Hour)), MaxPageLimit: claim.MaxPageLimit},
+		domainActions: map[string]func(context.Context, claim.OrgID, string) error{
+			"confirm":  svc.ConfirmDomain,
+			"claim":    svc.ClaimDomain,
+			"release":  svc.ReleaseDomain,
+			"unverify": svc.UnverifyDomain,
+		},
+	}
 	type m = map[string]http.HandlerFunc
 	get, post := http.MethodGet, http.MethodPost
 	rt := a.rt
@@ -116,28 +132,21 @@ func NewHandler(svc *claim.Service, opts Options) (http.Handler, error) {
 	return rt, nil
 }
 
-// call is one request to a route, for the org of its caller.
-type call struct {
-	w   http.ResponseWriter
-	r   *http.Request
-	ctx context.Context
-	org claim.OrgID
+// do adapts a route's function: the call is for the org Options.Org
+// names, and the route's error is written as a problem.
+func (a *admin) do(f func(c *call) error) http.HandlerFunc {
+	return serve(a.opts.Logger, a.caller, f)
 }
 
-// do adapts a route's function: it asks Options.Org for the org, and
-// writes the route's error as a problem.
-func (a *admin) do(f func(c *call) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		org, err := a.opts.Org(r)
-		if err != nil || org == "" {
-			a.opts.Logger.Info("caller administers no org", "request_id", RequestID(r.Context()), "err", err)
-			WriteProblem(w, r, a.opts.Logger, &requestError{code: CodeForbidden, detail: "the caller administers no organization"})
-			return
-		}
-		if err := f(&call{w: w, r: r, ctx: r.Context(), org: org}); err != nil {
-			WriteProblem(w, r, a.opts.Logger, err)
-		}
+// caller sets the call's org, the one Options.Org names, or refuses the
+// call (the host's error is logged, not sent).
+func (a *admin) caller(c *call) error {
+	org, err := a.opts.Org(c.r)
+	if err != nil || org == "" {
+		return forbidden("the caller administers no organization", err)
 	}
+	c.org = org
+	return nil
 }
 
 // PolicyInfo is what a console needs of the Service's policy.
@@ -149,19 +158,11 @@ type PolicyInfo struct {
 }
 
 func (a *admin) policy(c *call) error {
-	p := a.svc.Policy()
-	writeJSON(c.w, http.StatusOK, PolicyInfo{ListLimit: p.ListLimit, ManualLimit: p.ManualLimit,
-		ClaimWindowDays: int(p.ClaimWindow / (24 * time.Hour)), MaxPageLimit: claim.MaxPageLimit})
-	return nil
+	return c.reply(a.policyInfo, nil)
 }
 
 func (a *admin) org(c *call) error {
-	o, err := a.svc.Org(c.ctx, c.org)
-	if err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, o)
-	return nil
+	return c.reply(a.svc.Org(c.ctx, c.org))
 }
 
 func (a *admin) settings(c *call) error {
@@ -177,14 +178,7 @@ func (a *admin) settings(c *call) error {
 
 func (a *admin) domains(c *call) error {
 	ds, err := a.svc.Domains(c.ctx, c.org)
-	if err != nil {
-		return err
-	}
-	if ds == nil {
-		ds = []claim.Domain{}
-	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"domains": ds})
-	return nil
+	return c.reply(map[string]any{"domains": orEmpty(ds)}, err)
 }
 
 // VerificationStarted is the body of POST /domains/{domain}/verification.
@@ -196,32 +190,18 @@ type VerificationStarted struct {
 func (a *admin) startVerification(c *call) error {
 	d := c.r.PathValue("domain")
 	tok, err := a.svc.StartDomainVerification(c.ctx, c.org, d)
-	if err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, VerificationStarted{Domain: d, Token: tok})
-	return nil
+	return c.reply(VerificationStarted{Domain: d, Token: tok}, err)
 }
 
 // domainAction serves POST /domains/{domain}/confirm, claim, release and unverify.
 func (a *admin) domainAction(c *call) error {
-	actions := map[string]func(context.Context, claim.OrgID, string) error{
-		"confirm":  a.svc.ConfirmDomain,
-		"claim":    a.svc.ClaimDomain,
-		"release":  a.svc.ReleaseDomain,
-		"unverify": a.svc.UnverifyDomain,
-	}
 	act := c.r.PathValue("action")
-	f, ok := actions[act]
+	f, ok := a.domainActions[act]
 	if !ok {
 		return &requestError{code: CodeRouteNotFound, field: "action", value: act,
 			detail: "a domain's actions are verification, confirm, claim, release and unverify"}
 	}
-	if err := f(c.ctx, c.org, c.r.PathValue("domain")); err != nil {
-		return err
-	}
-	c.w.WriteHeader(http.StatusNoContent)
-	return nil
+	return c.done(f(c.ctx, c.org, c.r.PathValue("domain")))
 }
 
 // listOptions reads after, limit and (when states) state parameters.
@@ -250,12 +230,7 @@ func (a *admin) users(c *call) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.svc.UsersPage(c.ctx, c.org, o)
-	if err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, p)
-	return nil
+	return c.reply(a.svc.UsersPage(c.ctx, c.org, o))
 }
 
 // ownUser returns the user of the path's {id} when it belongs to the
@@ -277,12 +252,7 @@ func notFound(id claim.UserID) error {
 }
 
 func (a *admin) user(c *call) error {
-	u, err := a.ownUser(c)
-	if err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, u)
-	return nil
+	return c.reply(a.ownUser(c))
 }
 
 // DaysLeft is the body of GET /users/{id}/days-left.
@@ -297,11 +267,7 @@ func (a *admin) daysLeft(c *call) error {
 		return err
 	}
 	n, err := a.svc.DaysLeft(c.ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, DaysLeft{User: u.ID, Days: n})
-	return nil
+	return c.reply(DaysLeft{User: u.ID, Days: n}, err)
 }
 
 // retract retracts the claim of a user of the caller's org (a claimed
@@ -312,11 +278,7 @@ func (a *admin) retract(c *call) error {
 	if err != nil {
 		return err
 	}
-	if err := a.svc.Retract(c.ctx, c.org, u.ID); err != nil {
-		return err
-	}
-	c.w.WriteHeader(http.StatusNoContent)
-	return nil
+	return c.done(a.svc.Retract(c.ctx, c.org, u.ID))
 }
 
 func (a *admin) claimable(c *call) error {
@@ -324,12 +286,7 @@ func (a *admin) claimable(c *call) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.svc.ClaimablePage(c.ctx, c.org, o)
-	if err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, p)
-	return nil
+	return c.reply(a.svc.ClaimablePage(c.ctx, c.org, o))
 }
 
 func (a *admin) retractable(c *call) error {
@@ -337,12 +294,7 @@ func (a *admin) retractable(c *call) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.svc.RetractablePage(c.ctx, c.org, o)
-	if err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, p)
-	return nil
+	return c.reply(a.svc.RetractablePage(c.ctx, c.org, o))
 }
 
 // Eligibility is the body of GET /eligibility.
@@ -354,14 +306,7 @@ type Eligibility struct {
 func (a *admin) eligibility(c *call) error {
 	email := c.r.URL.Query().Get("email")
 	rs, err := a.svc.Eligibility(c.ctx, c.org, email)
-	if err != nil {
-		return err
-	}
-	if rs == nil {
-		rs = []claim.Reason{}
-	}
-	writeJSON(c.w, http.StatusOK, Eligibility{Email: email, Reasons: rs})
-	return nil
+	return c.reply(Eligibility{Email: email, Reasons: orEmpty(rs)}, err)
 }
 
 // ClaimRequest is the body of POST /claims (UserIDs) and POST
@@ -382,16 +327,25 @@ type ClaimResults struct {
 	Results []claim.Result `json:"results"`
 }
 
+// claimInput is the input list of ClaimRequest a claim route takes.
+type claimInput int
+
+const (
+	byUserID claimInput = iota // POST /claims: UserIDs
+	byEmail                    // POST /claims/by-email: Emails
+)
+
 func (a *admin) claimUsers(c *call) error {
-	return a.claim(c, "userIds")
+	return a.claim(c, byUserID)
 }
 
 func (a *admin) claimEmails(c *call) error {
-	return a.claim(c, "emails")
+	return a.claim(c, byEmail)
 }
 
-// claim serves both claim routes; field names the input list the route takes.
-func (a *admin) claim(c *call, field string) error {
+// claim serves both claim routes; by is the input list the route takes,
+// and a body with the other list is refused.
+func (a *admin) claim(c *call, by claimInput) error {
 	var req ClaimRequest
 	if err := decodeJSON(c.w, c.r, a.opts.MaxBodyBytes, &req); err != nil {
 		return err
@@ -399,7 +353,7 @@ func (a *admin) claim(c *call, field string) error {
 	opts := claim.ClaimOptions{Acknowledge: req.Acknowledge, Licenses: req.Licenses, ImmediateOnly: req.ImmediateOnly}
 	var rs []claim.Result
 	var err error
-	if field == "userIds" {
+	if by == byUserID {
 		if req.Emails != nil {
 			return badRequest("emails", "", "POST /claims takes userIds; addresses go to POST /claims/by-email")
 		}
@@ -410,14 +364,7 @@ func (a *admin) claim(c *call, field string) error {
 		}
 		rs, err = a.svc.ClaimEmails(c.ctx, c.org, req.Emails, opts)
 	}
-	if err != nil {
-		return err
-	}
-	if rs == nil {
-		rs = []claim.Result{}
-	}
-	writeJSON(c.w, http.StatusOK, ClaimResults{Results: rs})
-	return nil
+	return c.reply(ClaimResults{Results: orEmpty(rs)}, err)
 }
 
 // Count is the body of POST /reminders and POST /nudges.
@@ -427,20 +374,12 @@ type Count struct {
 
 func (a *admin) remind(c *call) error {
 	n, err := a.svc.RemindDelayed(c.ctx, c.org)
-	if err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, Count{Sent: n})
-	return nil
+	return c.reply(Count{Sent: n}, err)
 }
 
 func (a *admin) nudge(c *call) error {
 	n, err := a.svc.NudgeUnverified(c.ctx, c.org)
-	if err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, Count{Sent: n})
-	return nil
+	return c.reply(Count{Sent: n}, err)
 }
 
 // export streams the org's claimable users as CSV. An error before the
@@ -494,14 +433,11 @@ type ImportProgress struct {
 // it reads). With Accept: application/x-ndjson the answer is a stream of
 // ImportProgress lines; otherwise the report as JSON.
 func (a *admin) importCSV(c *call) error {
-	if err := hasType(c.r, "text/csv"); err != nil {
+	upload, err := openBody(c.w, c.r, a.opts.MaxUploadBytes, "text/csv")
+	if err != nil {
 		return err
 	}
-	if c.r.ContentLength > a.opts.MaxUploadBytes {
-		return &http.MaxBytesError{Limit: a.opts.MaxUploadBytes}
-	}
 	var opts claim.ImportOptions
-	var err error
 	if opts.Acknowledge, err = queryBool(c.r, "acknowledge"); err != nil {
 		return err
 	}
@@ -513,7 +449,7 @@ func (a *admin) importCSV(c *call) error {
 		_, err := a.svc.ImportClaims(c.ctx, c.org, strings.NewReader(""), opts)
 		return err
 	}
-	body, err := spool(http.MaxBytesReader(c.w, c.r.Body, a.opts.MaxUploadBytes))
+	body, err := spool(upload)
 	if err != nil {
 		return err
 	}
@@ -521,11 +457,7 @@ func (a *admin) importCSV(c *call) error {
 	stream := strings.Contains(c.r.Header.Get("Accept"), "application/x-ndjson")
 	if !stream {
 		rep, err := a.svc.ImportClaims(c.ctx, c.org, body, opts)
-		if err != nil {
-			return partial(err, rep)
-		}
-		writeJSON(c.w, http.StatusOK, rep)
-		return nil
+		return c.reply(rep, partial(err, rep))
 	}
 	c.w.Header().Set("Content-Type", "application/x-ndjson")
 	c.w.Header().Set("Cache-Control", "no-store")
@@ -537,10 +469,10 @@ func (a *admin) importCSV(c *call) error {
 		_ = rc.Flush()
 	}
 	rep, err := a.svc.ImportClaims(c.ctx, c.org, body, opts)
-	if err != nil {
-		p := ProblemFor(partial(err, rep))
-		p.Instance = "urn:claimkit:request:" + RequestID(c.ctx)
-		a.opts.Logger.Info("import failed", "request_id", RequestID(c.ctx), "err", err)
+	if err != nil { // the 200 is sent: the problem is the stream's last line
+		err = partial(err, rep)
+		p := problemOf(c.r, err)
+		logProblem(a.opts.Logger, "import failed", c.r, p, err)
 		return enc.Encode(ImportProgress{Problem: &p})
 	}
 	return enc.Encode(ImportProgress{Report: &rep})
@@ -562,10 +494,7 @@ func spool(limited io.Reader) (*spooled, error) {
 	}
 	if err != nil {
 		sp.Close()
-		if me, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, me
-		}
-		return nil, badRequest("body", "", "the upload was cut short: "+err.Error())
+		return nil, bodyError(err, "", "the upload was cut short")
 	}
 	return sp, nil
 }
@@ -587,9 +516,10 @@ type partialError struct {
 
 func (e *partialError) Unwrap() error { return e.error }
 
-// partial returns err, noting the rows rep claimed before it.
+// partial returns err, noting the rows rep claimed before it; nil if
+// err is nil.
 func partial(err error, rep claim.ImportReport) error {
-	if rep.Claimed == 0 {
+	if err == nil || rep.Claimed == 0 {
 		return err
 	}
 	return &partialError{err, rep.Claimed}
@@ -598,14 +528,11 @@ func partial(err error, rep claim.ImportReport) error {
 // sync serves POST /sync?dryRun=&full=&ignoreThreshold=: the body is
 // application/x-ndjson, one claim.DirectoryEntry per line.
 func (a *admin) sync(c *call) error {
-	if err := hasType(c.r, "application/x-ndjson"); err != nil {
+	dec, err := jsonBody(c.w, c.r, a.opts.MaxUploadBytes, "application/x-ndjson")
+	if err != nil {
 		return err
 	}
-	if c.r.ContentLength > a.opts.MaxUploadBytes {
-		return &http.MaxBytesError{Limit: a.opts.MaxUploadBytes}
-	}
 	var opts claim.SyncOptions
-	var err error
 	if opts.DryRun, err = queryBool(c.r, "dryRun"); err != nil {
 		return err
 	}
@@ -618,8 +545,6 @@ func (a *admin) sync(c *call) error {
 	// The entries are decoded as they arrive, and kept: a store may run
 	// the sync's transaction twice, and a full sync must see the whole
 	// directory, so a body cut short syncs nothing.
-	dec := json.NewDecoder(http.MaxBytesReader(c.w, c.r.Body, a.opts.MaxUploadBytes))
-	dec.DisallowUnknownFields()
 	var entries []claim.DirectoryEntry
 	for line := 1; ; line++ {
 		var e claim.DirectoryEntry
@@ -627,29 +552,16 @@ func (a *admin) sync(c *call) error {
 		if err == io.EOF {
 			break
 		}
-		if me, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return me
-		}
 		if err != nil {
-			return badRequest("body", itoa(int64(line)), "entry "+itoa(int64(line))+" is not a directory entry: "+err.Error())
+			return bodyError(err, itoa(int64(line)), "entry "+itoa(int64(line))+" is not a directory entry")
 		}
 		entries = append(entries, e)
 	}
-	rep, err := a.svc.SyncDirectory(c.ctx, c.org, entries, opts)
-	if err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, rep)
-	return nil
+	return c.reply(a.svc.SyncDirectory(c.ctx, c.org, entries, opts))
 }
 
 func (a *admin) sweep(c *call) error {
-	rep, err := a.svc.Sweep(c.ctx)
-	if err != nil {
-		return err
-	}
-	writeJSON(c.w, http.StatusOK, rep)
-	return nil
+	return c.reply(a.svc.Sweep(c.ctx))
 }
 
 // EventPage is the body of GET /events: the org's events after the
@@ -725,6 +637,5 @@ func (a *admin) events(c *call) error {
 			break // the wait ended: an empty page
 		}
 	}
-	writeJSON(c.w, http.StatusOK, p)
-	return nil
+	return c.reply(p, nil)
 }

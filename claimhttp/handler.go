@@ -1,6 +1,7 @@
 package claimhttp
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/claimkit/claim"
 )
 
 // Defaults of Options and UserOptions.
@@ -79,8 +82,8 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			rt.logger.Error("panic serving request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			if rw.status == 0 {
-				WriteProblem(rw, r, rt.logger, errors.New("panic"))
+			if rw.status == 0 { // the line above is the request's log line
+				writeProblem(rw, problemOf(r, errors.New("panic")))
 			}
 			return
 		}
@@ -138,6 +141,60 @@ func newRouter(logger *slog.Logger) *router {
 	return rt
 }
 
+// call is one request to a route, for the caller the host named.
+type call struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	ctx  context.Context
+	org  claim.OrgID  // the org of the caller (NewHandler)
+	user claim.UserID // the caller (NewUserHandler)
+}
+
+// reply answers with v as JSON, or returns err for the route's problem:
+// a route is the call of the Service and the shape of its answer,
+// return c.reply(svc.Method(...)).
+func (c *call) reply(v any, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, v)
+	return nil
+}
+
+// done answers 204 No Content, or returns err for the route's problem.
+func (c *call) done(err error) error {
+	if err != nil {
+		return err
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// serve adapts a route's function f: caller names the caller in the
+// call, or refuses it with an error; the error of either is the
+// request's problem, written (and logged once) by WriteProblem.
+func serve(logger *slog.Logger, caller, f func(*call) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c := &call{w: w, r: r, ctx: r.Context()}
+		err := caller(c)
+		if err == nil {
+			err = f(c)
+		}
+		if err != nil {
+			WriteProblem(w, r, logger, err)
+		}
+	}
+}
+
+// orEmpty returns s, or an empty slice for nil, so that a list is
+// written as [] and not null.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 // hasType reports whether r's Content-Type is one of types (parameters
 // such as charset aside), or returns an unsupported_media_type error.
 func hasType(r *http.Request, types ...string) error {
@@ -154,22 +211,50 @@ func hasType(r *http.Request, types ...string) error {
 		detail: "the body must be " + strings.Join(types, " or ")}
 }
 
+// openBody returns r's body, cut at limit bytes, once its Content-Type
+// is one of types and the length it declares is within limit: the checks
+// of every route that reads a body, before any byte is read.
+func openBody(w http.ResponseWriter, r *http.Request, limit int64, types ...string) (io.Reader, error) {
+	if err := hasType(r, types...); err != nil {
+		return nil, err
+	}
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	return http.MaxBytesReader(w, r.Body, limit), nil
+}
+
+// jsonBody is openBody of a body of JSON values of type ctype, as a
+// decoder that refuses unknown fields.
+func jsonBody(w http.ResponseWriter, r *http.Request, limit int64, ctype string) (*json.Decoder, error) {
+	body, err := openBody(w, r, limit, ctype)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	return dec, nil
+}
+
+// bodyError returns the error of reading a body: the limit's
+// (*http.MaxBytesError) when the body is over it, else a bad_request of
+// the body with value, detail and err's message.
+func bodyError(err error, value, detail string) error {
+	if me, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return me
+	}
+	return badRequest("body", value, detail+": "+err.Error())
+}
+
 // decodeJSON reads r's body, application/json of at most limit bytes,
 // into v: unknown fields and trailing data are refused.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	if err := hasType(r, "application/json"); err != nil {
+	dec, err := jsonBody(w, r, limit, "application/json")
+	if err != nil {
 		return err
 	}
-	if r.ContentLength > limit {
-		return &http.MaxBytesError{Limit: limit}
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		if me, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return me
-		}
-		return badRequest("body", "", "the body is not the JSON this route takes: "+err.Error())
+		return bodyError(err, "", "the body is not the JSON this route takes")
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("body", "", "the body holds more than one JSON value")

@@ -56,6 +56,8 @@ func TestHostileRequests(t *testing.T) {
 				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "body"}},
 			{"addresses to the ID route", "POST", "/claims", `{"emails":["ann@acme.example"],"acknowledge":true}`, []string{"Content-Type", "application/json"},
 				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "emails"}},
+			{"IDs to the address route", "POST", "/claims/by-email", `{"userIds":["` + ann + `"],"acknowledge":true}`, []string{"Content-Type", "application/json"},
+				claimhttp.Problem{Status: 400, Code: "bad_request", Field: "userIds"}},
 			{"no acknowledgement", "POST", "/claims", `{"userIds":["` + ann + `"]}`, []string{"Content-Type", "application/json"},
 				claimhttp.Problem{Status: 400, Code: "not_acknowledged"}},
 			{"too many addresses", "POST", "/claims/by-email", `{"emails":[` + strings.Repeat(`"x@a.b",`, 25) + `"y@a.b"],"acknowledge":true}`, []string{"Content-Type", "application/json"},
@@ -144,9 +146,51 @@ func TestPanicRecovered(t *testing.T) {
 	if r.header.Get("X-Request-ID") != "req-42" {
 		t.Errorf("X-Request-ID %q", r.header.Get("X-Request-ID"))
 	}
-	logs := w.logs.String()
-	if !strings.Contains(logs, "request_id=req-42") || !strings.Contains(logs, "hunter2") || !strings.Contains(logs, "goroutine") {
-		t.Errorf("the log lacks the panic, its request ID or its stack:\n%s", logs)
+	logs := logLines(w, "req-42")
+	if len(logs) != 1 || !strings.Contains(logs[0], "level=ERROR") || !strings.Contains(logs[0], "hunter2") || !strings.Contains(logs[0], "goroutine") {
+		t.Errorf("want one ERROR line with the panic and its stack, got %d:\n%s", len(logs), strings.Join(logs, "\n"))
+	}
+}
+
+// logLines returns the log lines of the request with the ID, but for the
+// Debug line of every request's end.
+func logLines(w *world, id string) []string {
+	var out []string
+	for _, l := range strings.Split(w.logs.String(), "\n") {
+		if strings.Contains(l, "request_id="+id+" ") && !strings.Contains(l, `msg="request served"`) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestFailureLoggedOnce: a refused request is one log line, at the level
+// its status deserves (Info for a 4xx), with the host's reason for a
+// caller it refused; the problem does not carry that reason.
+func TestFailureLoggedOnce(t *testing.T) {
+	w := newWorld(t, "memory", claimhttp.Options{})
+	for _, c := range []struct {
+		name, id string
+		h        http.Handler
+		target   string
+		hdr      []string
+		status   int
+		reason   string // in the log line, not in the problem
+	}{
+		{"no org", "no-org", w.admin, "/org", nil, 403, "no X-Org header"},
+		{"no user", "no-user", w.user, "/me", nil, 403, "no X-User header"},
+		{"unknown user", "no-such-user", w.admin, "/users/nobody", []string{"X-Org", "acme"}, 404, ""},
+	} {
+		r := serve(t, c.h, "GET", c.target, nil, append([]string{"X-Request-ID", c.id}, c.hdr...)...)
+		p := r.problem(t)
+		if r.status != c.status || c.reason != "" && strings.Contains(string(r.body), c.reason) {
+			t.Errorf("%s: answered %d %s", c.name, r.status, r.body)
+		}
+		logs := logLines(w, c.id)
+		if len(logs) != 1 || !strings.Contains(logs[0], "level=INFO") || !strings.Contains(logs[0], "code="+p.Code) ||
+			!strings.Contains(logs[0], c.reason) {
+			t.Errorf("%s: want one INFO line with code %s and %q, got %d:\n%s", c.name, p.Code, c.reason, len(logs), strings.Join(logs, "\n"))
+		}
 	}
 }
 

@@ -107,12 +107,25 @@ var statusOf = map[string]struct {
 }
 
 // requestError is an error the handler finds in a request: a code of
-// this package, and the parameter it concerns.
+// this package, and the parameter it concerns. Its cause, if any, is
+// logged and not sent: the problem's detail is detail alone.
 type requestError struct {
 	code, field, value, detail string
+	cause                      error
 }
 
-func (e *requestError) Error() string { return e.detail }
+func (e *requestError) Error() string {
+	if e.cause != nil {
+		return e.detail + ": " + e.cause.Error()
+	}
+	return e.detail
+}
+
+// forbidden returns the forbidden error of a caller the host's function
+// refused with cause (nil when it named no one).
+func forbidden(detail string, cause error) error {
+	return &requestError{code: CodeForbidden, detail: detail, cause: cause}
+}
 
 // badRequest returns a bad_request error about field.
 func badRequest(field, value, detail string) error {
@@ -131,7 +144,7 @@ func ProblemFor(err error) Problem {
 	var p Problem
 	if re, ok := errors.AsType[*requestError](err); ok {
 		code = re.code
-		p.Field, p.Value = re.field, re.value
+		p.Field, p.Value, p.Detail = re.field, re.value, re.detail
 	}
 	if me, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		code = CodeBodyTooLarge
@@ -176,11 +189,24 @@ func ProblemFor(err error) Problem {
 // the request's ID at level Error for a 5xx status and Info otherwise
 // (to logger; slog.Default() when nil). A 503 carries Retry-After: 1.
 func WriteProblem(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	p := problemOf(r, err)
+	logProblem(logger, "request refused", r, p, err)
+	writeProblem(w, p)
+}
+
+// problemOf is ProblemFor(err) with r's ID as Instance.
+func problemOf(r *http.Request, err error) Problem {
 	p := ProblemFor(err)
-	id := RequestID(r.Context())
-	if id != "" {
+	if id := RequestID(r.Context()); id != "" {
 		p.Instance = "urn:claimkit:request:" + id
 	}
+	return p
+}
+
+// logProblem logs err, answered with p, as msg with the request's ID: at
+// level Error for a 5xx status and Info otherwise (to logger;
+// slog.Default() when nil). It is the one log line of a failed request.
+func logProblem(logger *slog.Logger, msg string, r *http.Request, p Problem, err error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -188,8 +214,12 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, logger *slog.Logger, e
 	if p.Status >= 500 {
 		level = slog.LevelError
 	}
-	logger.Log(r.Context(), level, "request refused", "request_id", id, "method", r.Method,
+	logger.Log(r.Context(), level, msg, "request_id", RequestID(r.Context()), "method", r.Method,
 		"path", r.URL.Path, "status", p.Status, "code", p.Code, "err", err.Error())
+}
+
+// writeProblem writes p as application/problem+json with its status.
+func writeProblem(w http.ResponseWriter, p Problem) {
 	if p.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}

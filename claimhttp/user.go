@@ -45,39 +45,32 @@ func NewUserHandler(svc *claim.Service, opts UserOptions) (http.Handler, error) 
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	rt := newRouter(opts.Logger)
-	do := func(f func(w http.ResponseWriter, r *http.Request, id claim.UserID) (any, error)) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			id, err := opts.User(r)
-			if err != nil || id == "" {
-				opts.Logger.Info("caller is no user", "request_id", RequestID(r.Context()), "err", err)
-				WriteProblem(w, r, opts.Logger, &requestError{code: CodeForbidden, detail: "the caller is no user"})
-				return
-			}
-			v, err := f(w, r, id)
-			if err != nil {
-				WriteProblem(w, r, opts.Logger, err)
-				return
-			}
-			writeJSON(w, http.StatusOK, v)
+	caller := func(c *call) error {
+		id, err := opts.User(c.r)
+		if err != nil || id == "" {
+			return forbidden("the caller is no user", err)
 		}
+		c.user = id
+		return nil
 	}
+	do := func(f func(c *call) error) http.HandlerFunc { return serve(opts.Logger, caller, f) }
 	user := func(f func(context.Context, claim.UserID) (claim.User, error)) http.HandlerFunc {
-		return do(func(_ http.ResponseWriter, r *http.Request, id claim.UserID) (any, error) { return f(r.Context(), id) })
+		return do(func(c *call) error { return c.reply(f(c.ctx, c.user)) })
 	}
 	type m = map[string]http.HandlerFunc
 	rt.handle("/openapi.json", m{http.MethodGet: serveOpenAPI})
 	rt.handle("/me", m{http.MethodGet: user(svc.User)})
 	rt.handle("/me/sign-in", m{http.MethodPost: user(svc.SignIn)})
-	rt.handle("/me/days-left", m{http.MethodGet: do(func(_ http.ResponseWriter, r *http.Request, id claim.UserID) (any, error) {
-		n, err := svc.DaysLeft(r.Context(), id)
-		return DaysLeft{User: id, Days: n}, err
+	rt.handle("/me/days-left", m{http.MethodGet: do(func(c *call) error {
+		n, err := svc.DaysLeft(c.ctx, c.user)
+		return c.reply(DaysLeft{User: c.user, Days: n}, err)
 	})})
-	rt.handle("/me/choice", m{http.MethodPost: do(func(w http.ResponseWriter, r *http.Request, id claim.UserID) (any, error) {
+	rt.handle("/me/choice", m{http.MethodPost: do(func(c *call) error {
 		var ch claim.Choice
-		if err := decodeJSON(w, r, opts.MaxBodyBytes, &ch); err != nil {
-			return nil, err
+		if err := decodeJSON(c.w, c.r, opts.MaxBodyBytes, &ch); err != nil {
+			return err
 		}
-		return svc.Choose(r.Context(), id, ch)
+		return c.reply(svc.Choose(c.ctx, c.user, ch))
 	})})
 	return rt, nil
 }

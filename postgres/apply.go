@@ -3,7 +3,6 @@ package postgres
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -46,28 +45,14 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	if err != nil {
 		return nil, t.fail("UsersByEmails", err)
 	}
-	c := &t.cache
-	c.init()
-	found := make(map[claim.OrgID]*claim.Org, len(orgs))
-	for i := range orgs {
-		found[orgs[i].ID] = &orgs[i]
-	}
 	for _, d := range domains {
 		records[d.Name] = append(records[d.Name], d)
 	}
 	for name, ds := range records {
-		if !c.hasDomain(name) {
-			c.domains[name] = ds // nil: no records
-		}
+		t.cache.keepDomain(name, ds)
 	}
-	for _, u := range us {
-		if _, ok := c.users[u.ID]; !ok {
-			c.putUser(u)
-		}
-		if _, ok := c.orgs[u.Org]; !ok {
-			c.putOrg(u.Org, found[u.Org]) // nil: no such org
-		}
-	}
+	t.cache.keepUsers(us)
+	t.cache.keepOrgsOf(us, orgs)
 	return us, nil
 }
 
@@ -277,52 +262,11 @@ func (r *userRun) add(i int, u claim.User) error {
 	return c.add(u)
 }
 
-// add appends u's columns, with the checks of userArgs.
+// add appends u's columns (encUser).
 func (c *userCols) add(u claim.User) error {
-	state, err := small("User.State", u.State)
+	r, err := encUser(u)
 	if err != nil {
 		return err
-	}
-	var times [4]pgtype.Int8
-	for k, f := range [...]struct {
-		name string
-		t    time.Time
-	}{{"User.CreatedAt", u.CreatedAt}, {"User.LastSignIn", u.LastSignIn},
-		{"User.InactiveSince", u.InactiveSince}, {"User.ActivationSent", u.ActivationSent}} {
-		if times[k], err = int8Time(f.name, f.t); err != nil {
-			return err
-		}
-	}
-	var heldBy, by, from, original pgtype.Text
-	var mode, prevState, outcome pgtype.Int2
-	var at, deadline, ended pgtype.Int8
-	var signedIn pgtype.Bool
-	if u.HeldBy != "" {
-		heldBy = text(string(u.HeldBy))
-	}
-	if cl := u.Claim; cl != nil {
-		var m, p, o int16
-		if m, err = small("ClaimInfo.Mode", cl.Mode); err != nil {
-			return err
-		}
-		if p, err = small("ClaimInfo.PrevState", cl.PrevState); err != nil {
-			return err
-		}
-		if o, err = small("ClaimInfo.Outcome", cl.Outcome); err != nil {
-			return err
-		}
-		if at, err = int8Time("ClaimInfo.At", cl.At); err != nil {
-			return err
-		}
-		if deadline, err = int8Time("ClaimInfo.Deadline", cl.Deadline); err != nil {
-			return err
-		}
-		if ended, err = int8Time("ClaimInfo.Ended", cl.Ended); err != nil {
-			return err
-		}
-		by, from, original = text(string(cl.By)), text(string(cl.From)), text(string(cl.Original))
-		mode, prevState, outcome = pgtype.Int2{Int16: m, Valid: true}, pgtype.Int2{Int16: p, Valid: true}, pgtype.Int2{Int16: o, Valid: true}
-		signedIn = pgtype.Bool{Bool: cl.SignedIn, Valid: true}
 	}
 	c.id = append(c.id, string(u.ID))
 	c.email = append(c.email, u.Email)
@@ -330,34 +274,22 @@ func (c *userCols) add(u claim.User) error {
 	c.last = append(c.last, u.LastName)
 	c.display = append(c.display, u.DisplayName)
 	c.org = append(c.org, string(u.Org))
-	c.state = append(c.state, state)
+	c.state = append(c.state, r.state)
 	c.licLo = append(c.licLo, int32(len(c.lics)+1))
 	c.lics = append(c.lics, u.Licenses...)
 	c.licHi = append(c.licHi, int32(len(c.lics)))
 	c.content = append(c.content, int64(u.Content))
-	c.created = append(c.created, times[0])
-	c.lastSignIn = append(c.lastSignIn, times[1])
-	c.inactiveSince = append(c.inactiveSince, times[2])
-	c.actSent = append(c.actSent, times[3])
-	c.heldBy = append(c.heldBy, heldBy)
-	c.by, c.from, c.original = append(c.by, by), append(c.from, from), append(c.original, original)
-	c.mode, c.prevState, c.outcome = append(c.mode, mode), append(c.prevState, prevState), append(c.outcome, outcome)
-	c.at, c.deadline, c.ended = append(c.at, at), append(c.deadline, deadline), append(c.ended, ended)
-	c.signedIn = append(c.signedIn, signedIn)
+	c.created = append(c.created, r.created)
+	c.lastSignIn = append(c.lastSignIn, r.lastSignIn)
+	c.inactiveSince = append(c.inactiveSince, r.inactiveSince)
+	c.actSent = append(c.actSent, r.actSent)
+	c.heldBy = append(c.heldBy, r.heldBy)
+	c.by, c.from, c.original = append(c.by, r.by), append(c.from, r.from), append(c.original, r.original)
+	c.mode, c.prevState, c.outcome = append(c.mode, r.mode), append(c.prevState, r.prevState), append(c.outcome, r.outcome)
+	c.at, c.deadline, c.ended = append(c.at, r.at), append(c.deadline, r.deadline), append(c.ended, r.ended)
+	c.signedIn = append(c.signedIn, r.signedIn)
 	return nil
 }
-
-// int8Time is encTime as a pgtype.Int8.
-func int8Time(field string, t time.Time) (pgtype.Int8, error) {
-	n, err := encTime(field, t)
-	if n == nil || err != nil {
-		return pgtype.Int8{}, err
-	}
-	return pgtype.Int8{Int64: *n, Valid: true}, nil
-}
-
-// text is s as a non-NULL pgtype.Text.
-func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: true} }
 
 // userRows is the rows of a run as a table d(ord, userColumns), from $1
 // to $26, one array each but for licenses: $26 holds every row's, in

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/claimkit/claim"
 )
@@ -91,14 +90,9 @@ func leaseArgs(ctx context.Context, op, name, holder string, ttl time.Duration) 
 	return fmt.Errorf("postgres store: %s %q: %s: %w", op, name, why, claim.ErrInvalidValue)
 }
 
-// leaseFail returns err, from the lease statement of op, wrapped with op
-// and with the claim sentinel it means (claim.ErrInvalidValue for a
-// string PostgreSQL cannot hold, such as one with a NUL byte).
+// leaseFail returns err, from the lease statement of op, as
+// statementError does (claim.ErrInvalidValue for a string PostgreSQL
+// cannot hold, such as one with a NUL byte), naming the lease.
 func leaseFail(op, name string, err error) error {
-	var pgErr *pgconn.PgError
-	errors.As(err, &pgErr)
-	if sentinel := sentinelOf(pgErr); sentinel != nil {
-		return fmt.Errorf("postgres store: %s %q: %w: %w", op, name, sentinel, err)
-	}
-	return fmt.Errorf("postgres store: %s %q: %w", op, name, err)
+	return statementError(fmt.Sprintf("%s %q", op, name), err)
 }

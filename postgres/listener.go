@@ -100,6 +100,10 @@ func (s *Store) EventsCommitted() <-chan struct{} {
 // listener keeps the store's LISTEN session.
 type listener struct {
 	connect func(context.Context) (*pgx.Conn, error)
+	// channel is the name of the store's channel, learnt from the pool
+	// by the first session that could ask and kept: the store's schema
+	// does not change. Only run's goroutine uses it.
+	channel string
 
 	mu sync.Mutex
 	// live: LISTEN is in effect on the session. Guarded by mu.
@@ -182,10 +186,14 @@ func listenerBackoff(failures int) time.Duration {
 // until the connection fails or ctx ends. listened reports that LISTEN
 // took effect.
 func (l *listener) session(ctx context.Context, s *Store) (listened bool, err error) {
-	var channel string
-	if err := s.pool.QueryRow(ctx, queryChannel).Scan(&channel); err != nil {
-		return false, fmt.Errorf("naming the channel: %w", err)
+	if l.channel == "" {
+		var channel string
+		if err := s.pool.QueryRow(ctx, queryChannel).Scan(&channel); err != nil {
+			return false, fmt.Errorf("naming the channel: %w", err)
+		}
+		l.channel = channel
 	}
+	channel := l.channel
 	conn, err := l.connect(ctx)
 	if err != nil {
 		return false, fmt.Errorf("connecting: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +86,40 @@ func TestFollowWithoutListener(t *testing.T) {
 	s, _ := newStore(t)
 	if ch := s.EventsCommitted(); ch != nil {
 		t.Errorf("EventsCommitted() without a listener = %v, want nil", ch)
+	}
+}
+
+// TestListenerNamesChannelOnce: the listener asks the store's pool for
+// its channel's name once, and LISTENs on it again after a reconnection
+// without asking again.
+func TestListenerNamesChannelOnce(t *testing.T) {
+	t.Parallel()
+	direct := directDSN(t)
+	_, dsn := newSchema(t)
+	if direct == "" {
+		direct = dsn
+	}
+	var rt roundTrips
+	st := statements{count: map[string]int{}}
+	st.on.Store(true)
+	s := postgres.New(countedPoolOf(t, dsn, 2, &rt, &st), postgres.WithListener(direct))
+	t.Cleanup(s.Close)
+	pid := waitListening(t, s, 0)
+	var killed bool
+	if err := adminPool(t).QueryRow(t.Context(), `SELECT pg_terminate_backend($1)`, int32(pid)).Scan(&killed); err != nil || !killed {
+		t.Fatalf("pg_terminate_backend(%d) = %v, %v", pid, killed, err)
+	}
+	waitListening(t, s, pid)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	named := 0
+	for q, n := range st.count {
+		if strings.HasPrefix(q, "SELECT 'claim_events_'") {
+			named += n
+		}
+	}
+	if named != 1 {
+		t.Errorf("the listener named its channel %d times over two sessions, want 1; statements: %v", named, st.count)
 	}
 }
 

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/claimkit/claim"
@@ -94,16 +96,23 @@ func (t *tx) checkList(op string, limit int) error {
 // it did: every error from the server aborts a PostgreSQL transaction, and
 // so does a lost connection.
 func (t *tx) fail(op string, err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) || t.conn.Conn().IsClosed() {
+	if _, fromServer := errors.AsType[*pgconn.PgError](err); fromServer || t.conn.Conn().IsClosed() {
 		if t.broken == nil {
 			t.broken = err
 		}
 	}
+	return statementError(op, err)
+}
+
+// statementError returns err, from a statement of what (an operation,
+// and what it names), wrapped with what and with the claim sentinel it
+// means (sentinelOf): the error of every statement of the store.
+func statementError(what string, err error) error {
+	pgErr, _ := errors.AsType[*pgconn.PgError](err)
 	if sentinel := sentinelOf(pgErr); sentinel != nil {
-		return fmt.Errorf("postgres store: %s: %w: %w", op, sentinel, err)
+		return fmt.Errorf("postgres store: %s: %w: %w", what, sentinel, err)
 	}
-	return fmt.Errorf("postgres store: %s: %w", op, err)
+	return fmt.Errorf("postgres store: %s: %w", what, err)
 }
 
 // send sends one batch and waits for its answers: BEGIN if this is the
@@ -394,6 +403,45 @@ func (c *cache) putOrg(id claim.OrgID, o *claim.Org) {
 	c.orgs[id] = o
 }
 
+// What a read brings along (fetchUser, UsersByEmails) is kept where
+// the transaction does not know it already: keepUsers, keepOrgsOf,
+// keepDomain.
+
+// keepUsers caches each user of us the transaction does not know.
+func (c *cache) keepUsers(us []claim.User) {
+	c.init()
+	for _, u := range us {
+		if _, ok := c.users[u.ID]; !ok {
+			c.putUser(u)
+		}
+	}
+}
+
+// keepOrgsOf caches the org of each user of us whose org the transaction
+// does not know: the one of orgs with its ID, or that there is none.
+func (c *cache) keepOrgsOf(us []claim.User, orgs []claim.Org) {
+	c.init()
+	for _, u := range us {
+		if _, ok := c.orgs[u.Org]; ok {
+			continue
+		}
+		var o *claim.Org // nil: no such org
+		if i := slices.IndexFunc(orgs, func(o claim.Org) bool { return o.ID == u.Org }); i >= 0 {
+			o = &orgs[i]
+		}
+		c.putOrg(u.Org, o)
+	}
+}
+
+// keepDomain caches ds as every org's records of the name (none when
+// empty), unless the transaction knows them.
+func (c *cache) keepDomain(name string, ds []claim.Domain) {
+	c.init()
+	if !c.hasDomain(name) {
+		c.domains[name] = ds
+	}
+}
+
 // domainOf returns the part of an address after its last '@', as the
 // users table's domain column holds it.
 func domainOf(email string) string {
@@ -431,21 +479,9 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 		return claim.User{}, fmt.Errorf("postgres store: user %s: %w", key, claim.ErrNotFound)
 	}
 	u := users[0]
-	for _, o := range originals {
-		if _, ok := c.users[o.ID]; !ok {
-			c.putUser(o)
-		}
-	}
-	if _, ok := c.orgs[u.Org]; !ok {
-		if len(orgs) == 1 {
-			c.putOrg(u.Org, &orgs[0])
-		} else {
-			c.putOrg(u.Org, nil)
-		}
-	}
-	if d := domainOf(u.Email); !c.hasDomain(d) {
-		c.domains[d] = domains
-	}
+	c.keepUsers(originals)
+	c.keepOrgsOf(users, orgs)
+	c.keepDomain(domainOf(u.Email), domains)
 	c.putUser(u)
 	return u, nil
 }
@@ -477,7 +513,7 @@ func (t *tx) domainRecords(op, name string) ([]claim.Domain, error) {
 // statement that inserts them at commit.
 type eventBatch struct {
 	n                                                   int
-	at                                                  []*int64
+	at                                                  []pgtype.Int8
 	typ, org, from, user, recipient, detail, subscriber []string
 	content, retention                                  []int64
 	mode, action                                        []int16

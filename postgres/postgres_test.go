@@ -1892,3 +1892,20 @@ func TestDeferredWriteGuard(t *testing.T) {
 		return nil
 	})
 }
+
+// TestLeaseStatementErrors: a lease statement the server refuses is
+// mapped to the claim sentinel as a transaction's statements are (a NUL
+// byte, which no text column holds: claim.ErrInvalidValue), and the
+// error names the call and the lease.
+func TestLeaseStatementErrors(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	_, err := s.AcquireLease(t.Context(), "sweep\x00", "a", time.Minute)
+	if !errors.Is(err, claim.ErrInvalidValue) || !strings.Contains(err.Error(), `acquire lease "sweep\x00"`) {
+		t.Errorf("AcquireLease(NUL name) = %v, want ErrInvalidValue naming the lease", err)
+	}
+	err = s.ReleaseLease(t.Context(), "sweep", "a\x00")
+	if !errors.Is(err, claim.ErrInvalidValue) || !strings.Contains(err.Error(), `release lease "sweep"`) {
+		t.Errorf("ReleaseLease(NUL holder) = %v, want ErrInvalidValue naming the lease", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/claimkit/claim"
 )
@@ -57,18 +58,18 @@ var (
 	maxTime = time.Unix(0, math.MaxInt64)
 )
 
-// encTime returns t as Unix nanoseconds, nil for the zero time. It
-// returns an error wrapping claim.ErrInvalidValue for a time outside
-// 1677-09-21 … 2262-04-11, which int64 nanoseconds cannot hold.
-func encTime(field string, t time.Time) (*int64, error) {
+// encTime returns t as Unix nanoseconds, NULL (not Valid) for the zero
+// time, as a value: no allocation. It returns an error wrapping
+// claim.ErrInvalidValue for a time outside 1677-09-21 … 2262-04-11,
+// which int64 nanoseconds cannot hold.
+func encTime(field string, t time.Time) (pgtype.Int8, error) {
 	if t.IsZero() {
-		return nil, nil
+		return pgtype.Int8{}, nil
 	}
 	if t.Before(minTime) || t.After(maxTime) {
-		return nil, fmt.Errorf("postgres store: %s %v: outside the years 1678 to 2262: %w", field, t, claim.ErrInvalidValue)
+		return pgtype.Int8{}, fmt.Errorf("postgres store: %s %v: outside the years 1678 to 2262: %w", field, t, claim.ErrInvalidValue)
 	}
-	n := t.UnixNano()
-	return &n, nil
+	return pgtype.Int8{Int64: t.UnixNano(), Valid: true}, nil
 }
 
 // decTime returns the time n encodes, in UTC.
@@ -377,56 +378,88 @@ const userColumns = `id, email, first_name, last_name, display_name, org_id, sta
 const userValues = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
 	$15, $16, $17, $18, $19, $20, $21, $22, $23, $24`
 
-// userArgs returns u's column values, in userColumns order, or an error
-// wrapping claim.ErrInvalidValue if one cannot be stored.
-func userArgs(u claim.User) ([]any, error) {
-	state, err := small("User.State", u.State)
-	if err != nil {
-		return nil, err
+// userRow holds the column values of a user that need encoding, the
+// others being u's own fields: a single statement's arguments (args) and
+// a run's columns (userCols.add) are both laid out from it. The claim
+// columns are NULL together (users_claim_check), Valid when u has a claim.
+type userRow struct {
+	state                                       int16
+	created, lastSignIn, inactiveSince, actSent pgtype.Int8
+	heldBy, by, from, original                  pgtype.Text
+	mode, prevState, outcome                    pgtype.Int2
+	at, deadline, ended                         pgtype.Int8
+	signedIn                                    pgtype.Bool
+}
+
+// encUser returns u's encoded column values, or an error wrapping
+// claim.ErrInvalidValue if one cannot be stored (a time outside the
+// years encTime takes, a number outside a smallint). It allocates
+// nothing.
+func encUser(u claim.User) (userRow, error) {
+	var r userRow
+	var err error
+	if r.state, err = small("User.State", u.State); err != nil {
+		return r, err
 	}
-	var times [4]*int64
-	for i, f := range []struct {
+	var times [4]pgtype.Int8
+	for i, f := range [...]struct {
 		name string
 		t    time.Time
 	}{{"User.CreatedAt", u.CreatedAt}, {"User.LastSignIn", u.LastSignIn},
 		{"User.InactiveSince", u.InactiveSince}, {"User.ActivationSent", u.ActivationSent}} {
 		if times[i], err = encTime(f.name, f.t); err != nil {
-			return nil, err
+			return r, err
 		}
 	}
-	args := []any{string(u.ID), u.Email, u.FirstName, u.LastName, u.DisplayName, string(u.Org), state,
-		stringsOf(u.Licenses), int64(u.Content), times[0], times[1], times[2], times[3], nullString(u.HeldBy)}
+	r.created, r.lastSignIn, r.inactiveSince, r.actSent = times[0], times[1], times[2], times[3]
+	if u.HeldBy != "" {
+		r.heldBy = text(string(u.HeldBy))
+	}
 	c := u.Claim
 	if c == nil {
-		return append(args, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil), nil
+		return r, nil
 	}
-	mode, err := small("ClaimInfo.Mode", c.Mode)
-	if err != nil {
-		return nil, err
+	var smalls [3]pgtype.Int2
+	for i, f := range [...]struct {
+		name string
+		v    int
+	}{{"ClaimInfo.Mode", int(c.Mode)}, {"ClaimInfo.PrevState", int(c.PrevState)}, {"ClaimInfo.Outcome", int(c.Outcome)}} {
+		n, err := small(f.name, f.v)
+		if err != nil {
+			return r, err
+		}
+		smalls[i] = pgtype.Int2{Int16: n, Valid: true}
 	}
-	prev, err := small("ClaimInfo.PrevState", c.PrevState)
-	if err != nil {
-		return nil, err
+	r.mode, r.prevState, r.outcome = smalls[0], smalls[1], smalls[2]
+	var claimTimes [3]pgtype.Int8
+	for i, f := range [...]struct {
+		name string
+		t    time.Time
+	}{{"ClaimInfo.At", c.At}, {"ClaimInfo.Deadline", c.Deadline}, {"ClaimInfo.Ended", c.Ended}} {
+		if claimTimes[i], err = encTime(f.name, f.t); err != nil {
+			return r, err
+		}
 	}
-	outcome, err := small("ClaimInfo.Outcome", c.Outcome)
-	if err != nil {
-		return nil, err
-	}
-	at, err := encTime("ClaimInfo.At", c.At)
-	if err != nil {
-		return nil, err
-	}
-	deadline, err := encTime("ClaimInfo.Deadline", c.Deadline)
-	if err != nil {
-		return nil, err
-	}
-	ended, err := encTime("ClaimInfo.Ended", c.Ended)
-	if err != nil {
-		return nil, err
-	}
-	return append(args, string(c.By), string(c.From), mode, prev, at, deadline,
-		c.SignedIn, string(c.Original), ended, outcome), nil
+	r.at, r.deadline, r.ended = claimTimes[0], claimTimes[1], claimTimes[2]
+	r.by, r.from, r.original = text(string(c.By)), text(string(c.From)), text(string(c.Original))
+	r.signedIn = pgtype.Bool{Bool: c.SignedIn, Valid: true}
+	return r, nil
 }
+
+// userArgs returns u's column values, in userColumns order, or an error
+// wrapping claim.ErrInvalidValue if one cannot be stored.
+func userArgs(u claim.User) ([]any, error) {
+	r, err := encUser(u)
+	if err != nil {
+		return nil, err
+	}
+	return []any{string(u.ID), u.Email, u.FirstName, u.LastName, u.DisplayName, string(u.Org), r.state,
+		stringsOf(u.Licenses), int64(u.Content), r.created, r.lastSignIn, r.inactiveSince, r.actSent, r.heldBy,
+		r.by, r.from, r.mode, r.prevState, r.at, r.deadline, r.signedIn, r.original, r.ended, r.outcome}, nil
+}
+
+// text is s as a non-NULL pgtype.Text.
+func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: true} }
 
 func scanUser(row pgx.CollectableRow) (claim.User, error) {
 	var (
