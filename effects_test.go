@@ -292,6 +292,9 @@ func runEffects(tb testing.TB, store claim.Store) string {
 	user1("Choose ann MigrateContent", func() (claim.User, error) {
 		return e.svc.Choose(ctx, ann.ID, claim.Choice{Action: claim.MigrateContent})
 	})
+	user1("Choose bob DeleteOriginal (its content goes)", func() (claim.User, error) {
+		return e.svc.Choose(ctx, bob.ID, claim.Choice{Action: claim.DeleteOriginal})
+	})
 	f.step("ClaimUsers cat again", func() (any, error) { return e.svc.ClaimUsers(ctx, "acme", []claim.UserID{cat.ID}, ack) })
 	f.step("DeleteUser cat (claim pending: the original goes back)", func() (any, error) { return nil, e.svc.DeleteUser(ctx, "acme", cat.ID) })
 	user1("VerifyEmail dan (claimed)", func() (claim.User, error) { return e.svc.VerifyEmail(ctx, dan.ID) })
