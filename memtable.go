@@ -1,10 +1,6 @@
 package claim
 
-import (
-	"fmt"
-
-	"github.com/google/btree"
-)
+import "github.com/google/btree"
 
 // memTable is a table of the memory store: records of type V by primary
 // key K, and the secondary indexes derived from them. Its put is the only
@@ -20,8 +16,7 @@ import (
 type memTable[K comparable, V any] struct {
 	rows    map[K]*V
 	clone   func(V) V // a copy sharing no memory; nil: assignment copies V
-	uniques []memIndex[K, V]
-	indexes []memIndex[K, V] // the uniques and the others
+	indexes []memIndex[K, V]
 	// undo is the writes of the running Update, each as the key and the
 	// record it replaced (nil: none), undone last first by rollback.
 	// Kept as data, not closures, so that a write allocates nothing but
@@ -37,11 +32,6 @@ type memWrite[K comparable, V any] struct {
 
 // memIndex is a secondary index of a memTable.
 type memIndex[K comparable, V any] interface {
-	// taken returns the key of the record other than k that holds v's
-	// entry; false if none does or the index is not unique.
-	taken(k K, v *V) (K, bool)
-	// unique reports whether at most one record holds each entry.
-	unique() bool
 	// move replaces the entry of record k for old with the entry for v;
 	// old or v nil stands for no record. An ordered index leaves an
 	// entry whose key does not change where it is, so that an update
@@ -57,15 +47,9 @@ type memLogged interface {
 }
 
 // newMemTable returns an empty table whose records are copied by clone
-// (nil: by assignment), with the indexes, unique ones included.
+// (nil: by assignment), with the indexes.
 func newMemTable[K comparable, V any](clone func(V) V, indexes ...memIndex[K, V]) *memTable[K, V] {
-	t := &memTable[K, V]{rows: make(map[K]*V), clone: clone, indexes: indexes}
-	for _, x := range indexes {
-		if x.unique() {
-			t.uniques = append(t.uniques, x)
-		}
-	}
-	return t
+	return &memTable[K, V]{rows: make(map[K]*V), clone: clone, indexes: indexes}
 }
 
 // has reports whether the table holds the record k.
@@ -104,16 +88,10 @@ func (t *memTable[K, V]) set(k K, v *V) {
 
 // put stores *v, which it owns from then on, as the record k, or removes
 // the record if v is nil, recording the undo. The caller has checked the
-// unique indexes (taken): a record that takes another's unique entry is
-// a bug of the store, and put panics without writing anything.
+// unique indexes: a record that takes another's unique entry (taken
+// reports it) would take it from that record's index entry, so the
+// caller refuses the write instead, with its own error.
 func (t *memTable[K, V]) put(k K, v *V) {
-	if v != nil {
-		for _, x := range t.uniques {
-			if other, ok := x.taken(k, v); ok {
-				panic(fmt.Sprintf("memory store: record %v takes a unique index entry of record %v", k, other))
-			}
-		}
-	}
 	// A stored record is never changed, so prev can be stored again.
 	t.undo = append(t.undo, memWrite[K, V]{key: k, prev: t.rows[k]})
 	t.replace(k, v)
@@ -159,7 +137,8 @@ func memEntries[IK comparable, K comparable, V any](key memKeyFunc[IK, K, V], k 
 	if v != nil {
 		to, toOK = key(k, v)
 	}
-	return from, to, fromOK, toOK, fromOK == toOK && from == to
+	same = fromOK == toOK && (!fromOK || from == to)
+	return from, to, fromOK, toOK, same
 }
 
 // memUnique is a unique index: at most one record holds each of its
@@ -181,8 +160,6 @@ func (x *memUnique[IK, K, V]) lookup(ik IK) (*V, bool) {
 	p, ok := x.m[ik]
 	return p, ok
 }
-
-func (x *memUnique[IK, K, V]) unique() bool { return true }
 
 // taken returns the key of the record other than k that holds v's
 // entry; false if none does.
@@ -219,13 +196,6 @@ type memOrdered[IK comparable, K comparable, V any] struct {
 
 func newMemOrdered[IK comparable, K comparable, V any](less func(a, b IK) bool, key memKeyFunc[IK, K, V]) *memOrdered[IK, K, V] {
 	return &memOrdered[IK, K, V]{tree: btree.NewG(memDegree, less), less: less, key: key}
-}
-
-func (x *memOrdered[IK, K, V]) unique() bool { return false }
-
-func (x *memOrdered[IK, K, V]) taken(K, *V) (K, bool) {
-	var zero K
-	return zero, false
 }
 
 func (x *memOrdered[IK, K, V]) move(k K, old, v *V) {
