@@ -214,15 +214,19 @@ func (x *memOrdered[IK, K, V]) move(k K, old, v *V) {
 // memPage appends to out get of the entries of x that sort after the
 // given one, in order, while in holds, at most limit of them, and
 // returns the extended slice. An entry equal to after is skipped: it is
-// the last of the page before.
+// the last of the page before. Only the first entry read can be: the
+// entries of an index are distinct.
 func memPage[IK comparable, K comparable, V, R any](out []R, x *memOrdered[IK, K, V], after IK, in func(IK) bool, limit int, get func(IK) R) []R {
-	n := 0
+	n, first := 0, true
 	x.tree.AscendGreaterOrEqual(after, func(k IK) bool {
 		if !in(k) {
 			return false
 		}
-		if !x.less(after, k) {
-			return true
+		if first {
+			first = false
+			if !x.less(after, k) {
+				return true
+			}
 		}
 		out = append(out, get(k))
 		n++
