@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/btree"
-
 	"github.com/claimkit/claim/internal/wake"
 )
 
@@ -89,24 +87,23 @@ func (s *memStore) EventsCommitted() <-chan struct{} {
 	return s.committed.Chan()
 }
 
-// memData is the stored records and their indexes. Its set methods are
-// the only code that changes records, and they keep every index in step.
-// Stored values are never changed in place, only replaced, and never
-// handed out without a copy.
+// memData is the stored records and their indexes, in memTables, whose
+// set and put are the only code that changes records.
 type memData struct {
-	users      map[UserID]*User          // never changed in place, only replaced
-	byEmail    map[string]*User          // the same records as users, by address
-	byOrg      *btree.BTreeG[memUserKey] // (Org, Email)
-	byDomain   *btree.BTreeG[memUserKey] // (domain of Email, Email)
-	byClaimant *btree.BTreeG[memUserKey] // (Claim.By, Email), pending claims
-	due        *btree.BTreeG[memDueKey]  // (Claim.Deadline, ID), pending Delayed claims
-	inactive   *btree.BTreeG[memDueKey]  // (InactiveSince, ID), Inactive users not held by a claim
+	users *memTable[UserID, User]
+	// The indexes of users.
+	byEmail    *memUnique[string, UserID, User]
+	byOrg      *memOrdered[memUserKey, UserID, User] // (Org, Email)
+	byDomain   *memOrdered[memUserKey, UserID, User] // (domain of Email, Email)
+	byClaimant *memOrdered[memUserKey, UserID, User] // (Claim.By, Email), pending claims
+	due        *memOrdered[memDueKey, UserID, User]  // (Claim.Deadline, ID), pending Delayed claims
+	inactive   *memOrdered[memDueKey, UserID, User]  // (InactiveSince, ID), Inactive users not held by a claim
 
-	orgs map[OrgID]Org
+	orgs *memTable[OrgID, Org]
 
-	domains     map[memDomainKey]Domain
-	domainNames *btree.BTreeG[memDomainKey] // (Org, Name)
-	claimants   map[string]OrgID            // Name → the org whose record has Claimed
+	domains     *memTable[memDomainKey, Domain]
+	domainNames *memOrdered[memDomainKey, memDomainKey, Domain] // (Org, Name)
+	claimants   *memUnique[string, memDomainKey, Domain]        // Name → the record that has Claimed
 
 	// events is the log in chunks of memEventChunk events, all full but
 	// the last, so that it grows without copying the whole log: the
@@ -118,6 +115,8 @@ type memData struct {
 	bw *memBW // Webex for BroadWorks records (memstore_broadworks.go)
 
 	sites *memSites // meeting sites and site access (memstore_sites.go)
+
+	tables []memLogged // every table, for the end of an Update
 }
 
 // memUserKey is an entry of an index of users in e-mail order within a
@@ -163,21 +162,41 @@ func (a memDomainKey) less(b memDomainKey) bool {
 }
 
 func newMemData() *memData {
-	return &memData{
-		users:       make(map[UserID]*User),
-		byEmail:     make(map[string]*User),
-		byOrg:       btree.NewG(memDegree, memUserKey.less),
-		byDomain:    btree.NewG(memDegree, memUserKey.less),
-		byClaimant:  btree.NewG(memDegree, memUserKey.less),
-		due:         btree.NewG(memDegree, memDueKey.less),
-		inactive:    btree.NewG(memDegree, memDueKey.less),
-		orgs:        make(map[OrgID]Org),
-		domains:     make(map[memDomainKey]Domain),
-		domainNames: btree.NewG(memDegree, memDomainKey.less),
-		claimants:   make(map[string]OrgID),
-		bw:          newMemBW(),
-		sites:       newMemSites(),
+	d := &memData{
+		byEmail: newMemUnique(func(u *User) UserID { return u.ID }, func(_ UserID, u *User) (string, bool) { return u.Email, true }),
+		byOrg: newMemOrdered(memUserKey.less, func(id UserID, u *User) (memUserKey, bool) {
+			return memUserKey{group: string(u.Org), email: u.Email, id: id}, true
+		}),
+		byDomain: newMemOrdered(memUserKey.less, func(id UserID, u *User) (memUserKey, bool) {
+			return memUserKey{group: domainOf(u.Email), email: u.Email, id: id}, true
+		}),
+		byClaimant: newMemOrdered(memUserKey.less, func(id UserID, u *User) (memUserKey, bool) {
+			if !u.Claim.pending() {
+				return memUserKey{}, false
+			}
+			return memUserKey{group: string(u.Claim.By), email: u.Email, id: id}, true
+		}),
+		due: newMemOrdered(memDueKey.less, func(id UserID, u *User) (memDueKey, bool) {
+			if !u.Claim.pending() || u.Claim.Mode != Delayed {
+				return memDueKey{}, false
+			}
+			return memDueKey{deadline: u.Claim.Deadline, id: id}, true
+		}),
+		inactive: newMemOrdered(memDueKey.less, func(id UserID, u *User) (memDueKey, bool) {
+			return memDueKey{deadline: u.InactiveSince, id: id}, memPurgeable(*u)
+		}),
+		domainNames: newMemOrdered(memDomainKey.less, func(k memDomainKey, _ *Domain) (memDomainKey, bool) { return k, true }),
+		claimants: newMemUnique(func(dom *Domain) memDomainKey { return memDomainKey{dom.Org, dom.Name} },
+			func(k memDomainKey, dom *Domain) (string, bool) { return k.name, dom.Claimed }),
+		bw:    newMemBW(),
+		sites: newMemSites(),
 	}
+	d.users = newMemTable(memCloneUser, memIndex[UserID, User](d.byEmail), d.byOrg, d.byDomain, d.byClaimant, d.due, d.inactive)
+	d.orgs = newMemTable[OrgID](memCloneOrg)
+	d.domains = newMemTable(nil, memIndex[memDomainKey, Domain](d.domainNames), d.claimants)
+	d.tables = append([]memLogged{d.users, d.orgs, d.domains}, d.bw.tables()...)
+	d.tables = append(d.tables, d.sites.tables()...)
+	return d
 }
 
 // View runs fn under the read lock. It returns an error wrapping
@@ -216,7 +235,9 @@ func (s *memStore) Update(ctx context.Context, fn func(Tx) error) error {
 		return err
 	}
 	committed = true
-	tx.undo = nil // nothing to undo: let the replaced records go
+	for _, t := range s.data.tables {
+		t.commit() // nothing to undo: let the replaced records go
+	}
 	if s.data.nevents > tx.events0 {
 		// Committed: a View that begins after this sees the events.
 		s.committed.Broadcast()
@@ -224,43 +245,25 @@ func (s *memStore) Update(ctx context.Context, fn func(Tx) error) error {
 	return nil
 }
 
-// memTx is the Tx of a memStore.
+// memTx is the Tx of a memStore. The undo log of an Update's writes is
+// kept by each table (memTable), since an Update runs alone.
 type memTx struct {
 	d        *memData
-	writable bool      // an Update's Tx
-	done     bool      // fn has returned
-	undo     []memUndo // run in reverse to roll back
+	writable bool // an Update's Tx
+	done     bool // fn has returned
 	// events0 is the length of the event log when the transaction began:
 	// rolling back truncates the log to it, so appending an event records
 	// no undo.
 	events0 int
 }
 
-// memUndo is an entry of a transaction's undo log. A user write, by far
-// the most frequent, is kept as data (put prev back as the user id), so
-// that it costs no closure; any other write is undone by fn.
-type memUndo struct {
-	fn   func() // nil: a user write
-	id   UserID
-	prev *User // nil: the user did not exist
-}
-
-// onUndo records fn as the undo of a write other than a user's.
-func (tx *memTx) onUndo(fn func()) {
-	tx.undo = append(tx.undo, memUndo{fn: fn})
-}
-
-// rollback undoes the transaction's writes, last first, then drops the
-// events it appended.
+// rollback undoes the transaction's writes, each table's last first (no
+// index spans two tables, so the tables may be rolled back in any
+// order), then drops the events it appended.
 func (tx *memTx) rollback() {
-	for i := len(tx.undo) - 1; i >= 0; i-- {
-		if u := tx.undo[i]; u.fn != nil {
-			u.fn()
-		} else {
-			tx.d.setUser(u.id, u.prev)
-		}
+	for _, t := range tx.d.tables {
+		t.rollback()
 	}
-	tx.undo = nil
 	tx.d.truncateEvents(tx.events0)
 }
 
@@ -292,11 +295,11 @@ func (tx *memTx) Org(id OrgID) (Org, error) {
 	if err := tx.check("Org", false); err != nil {
 		return Org{}, err
 	}
-	o, ok := tx.d.orgs[id]
+	o, ok := tx.d.orgs.get(id)
 	if !ok {
 		return Org{}, fmt.Errorf("memory store: org %s: %w", id, ErrNotFound)
 	}
-	return memCloneOrg(o), nil
+	return o, nil
 }
 
 // CreateOrg inserts o; ErrDuplicate if its ID exists.
@@ -304,10 +307,10 @@ func (tx *memTx) CreateOrg(o Org) error {
 	if err := tx.check("CreateOrg", true); err != nil {
 		return err
 	}
-	if _, ok := tx.d.orgs[o.ID]; ok {
+	if tx.d.orgs.has(o.ID) {
 		return fmt.Errorf("memory store: org %s: %w", o.ID, ErrDuplicate)
 	}
-	tx.setOrg(o.ID, &o)
+	tx.d.orgs.set(o.ID, &o)
 	return nil
 }
 
@@ -316,10 +319,10 @@ func (tx *memTx) UpdateOrg(o Org) error {
 	if err := tx.check("UpdateOrg", true); err != nil {
 		return err
 	}
-	if _, ok := tx.d.orgs[o.ID]; !ok {
+	if !tx.d.orgs.has(o.ID) {
 		return fmt.Errorf("memory store: org %s: %w", o.ID, ErrNotFound)
 	}
-	tx.setOrg(o.ID, &o)
+	tx.d.orgs.set(o.ID, &o)
 	return nil
 }
 
@@ -328,30 +331,11 @@ func (tx *memTx) DeleteOrg(id OrgID) error {
 	if err := tx.check("DeleteOrg", true); err != nil {
 		return err
 	}
-	if _, ok := tx.d.orgs[id]; !ok {
+	if !tx.d.orgs.has(id) {
 		return fmt.Errorf("memory store: org %s: %w", id, ErrNotFound)
 	}
-	tx.setOrg(id, nil)
+	tx.d.orgs.set(id, nil)
 	return nil
-}
-
-// setOrg stores a copy of *o as the org id, or removes the org if o is
-// nil, recording the undo.
-func (tx *memTx) setOrg(id OrgID, o *Org) {
-	d := tx.d
-	prev, existed := d.orgs[id]
-	tx.onUndo(func() {
-		if existed {
-			d.orgs[id] = prev
-		} else {
-			delete(d.orgs, id)
-		}
-	})
-	if o == nil {
-		delete(d.orgs, id)
-		return
-	}
-	d.orgs[id] = memCloneOrg(*o)
 }
 
 // Domain returns org's record of the name; ErrNotFound if missing.
@@ -359,7 +343,7 @@ func (tx *memTx) Domain(org OrgID, name string) (Domain, error) {
 	if err := tx.check("Domain", false); err != nil {
 		return Domain{}, err
 	}
-	dom, ok := tx.d.domains[memDomainKey{org, name}]
+	dom, ok := tx.d.domains.get(memDomainKey{org, name})
 	if !ok {
 		return Domain{}, fmt.Errorf("memory store: domain %s of org %s: %w", name, org, ErrNotFound)
 	}
@@ -372,12 +356,11 @@ func (tx *memTx) PutDomain(dom Domain) error {
 	if err := tx.check("PutDomain", true); err != nil {
 		return err
 	}
-	if dom.Claimed {
-		if by, ok := tx.d.claimants[dom.Name]; ok && by != dom.Org {
-			return fmt.Errorf("memory store: domain %s claimed by org %s: %w", dom.Name, by, ErrDomainClaimedByOther)
-		}
+	k := memDomainKey{dom.Org, dom.Name}
+	if other, ok := tx.d.claimants.taken(k, &dom); ok {
+		return fmt.Errorf("memory store: domain %s claimed by org %s: %w", dom.Name, other.org, ErrDomainClaimedByOther)
 	}
-	tx.setDomain(memDomainKey{dom.Org, dom.Name}, &dom)
+	tx.d.domains.set(k, &dom)
 	return nil
 }
 
@@ -387,45 +370,11 @@ func (tx *memTx) DeleteDomain(org OrgID, name string) error {
 		return err
 	}
 	k := memDomainKey{org, name}
-	if _, ok := tx.d.domains[k]; !ok {
+	if !tx.d.domains.has(k) {
 		return fmt.Errorf("memory store: domain %s of org %s: %w", name, org, ErrNotFound)
 	}
-	tx.setDomain(k, nil)
+	tx.d.domains.set(k, nil)
 	return nil
-}
-
-// setDomain stores *dom as the record k, or removes the record if dom is
-// nil, keeping the name index and the claimants in step and recording
-// the undo.
-func (tx *memTx) setDomain(k memDomainKey, dom *Domain) {
-	d := tx.d
-	prev, existed := d.domains[k]
-	tx.onUndo(func() {
-		if existed {
-			d.setDomain(k, &prev)
-		} else {
-			d.setDomain(k, nil)
-		}
-	})
-	d.setDomain(k, dom)
-}
-
-func (d *memData) setDomain(k memDomainKey, dom *Domain) {
-	if old, ok := d.domains[k]; ok {
-		if old.Claimed && d.claimants[k.name] == k.org {
-			delete(d.claimants, k.name)
-		}
-		delete(d.domains, k)
-		d.domainNames.Delete(k)
-	}
-	if dom == nil {
-		return
-	}
-	d.domains[k] = *dom
-	d.domainNames.ReplaceOrInsert(k)
-	if dom.Claimed {
-		d.claimants[k.name] = k.org
-	}
 }
 
 // Domains lists org's domain records whose name sorts after the given
@@ -434,17 +383,9 @@ func (tx *memTx) Domains(org OrgID, after string, limit int) ([]Domain, error) {
 	if err := tx.checkList("Domains", limit); err != nil {
 		return nil, err
 	}
-	var out []Domain
-	tx.d.domainNames.AscendGreaterOrEqual(memDomainKey{org: org, name: after}, func(k memDomainKey) bool {
-		if k.org != org || len(out) == limit {
-			return false
-		}
-		if k.name > after {
-			out = append(out, tx.d.domains[k])
-		}
-		return true
-	})
-	return out, nil
+	return memPage(nil, tx.d.domainNames, memDomainKey{org: org, name: after},
+		func(k memDomainKey) bool { return k.org == org }, limit,
+		func(k memDomainKey) Domain { return *tx.d.domains.rows[k] }), nil
 }
 
 // DomainClaimant returns the org that claims the name; ErrNotFound if none
@@ -453,11 +394,11 @@ func (tx *memTx) DomainClaimant(name string) (OrgID, error) {
 	if err := tx.check("DomainClaimant", false); err != nil {
 		return "", err
 	}
-	org, ok := tx.d.claimants[name]
+	dom, ok := tx.d.claimants.lookup(name)
 	if !ok {
 		return "", fmt.Errorf("memory store: claimant of domain %s: %w", name, ErrNotFound)
 	}
-	return org, nil
+	return dom.Org, nil
 }
 
 // User returns the user with the id; ErrNotFound if missing.
@@ -465,11 +406,11 @@ func (tx *memTx) User(id UserID) (User, error) {
 	if err := tx.check("User", false); err != nil {
 		return User{}, err
 	}
-	u, ok := tx.d.users[id]
+	u, ok := tx.d.users.get(id)
 	if !ok {
 		return User{}, fmt.Errorf("memory store: user %s: %w", id, ErrNotFound)
 	}
-	return memCloneUser(*u), nil
+	return u, nil
 }
 
 // UserByEmail returns the user with the address; ErrNotFound if none.
@@ -477,11 +418,11 @@ func (tx *memTx) UserByEmail(email string) (User, error) {
 	if err := tx.check("UserByEmail", false); err != nil {
 		return User{}, err
 	}
-	u, ok := tx.d.byEmail[email]
+	u, ok := tx.d.byEmail.lookup(email)
 	if !ok {
 		return User{}, fmt.Errorf("memory store: user %s: %w", email, ErrNotFound)
 	}
-	return memCloneUser(*u), nil
+	return tx.d.users.copyOf(u), nil
 }
 
 // CreateUser inserts u; ErrDuplicate if its ID exists, ErrEmailTaken if
@@ -493,19 +434,16 @@ func (tx *memTx) CreateUser(u User) error {
 	if err := tx.creatable(&u); err != nil {
 		return err
 	}
-	tx.setUser(u.ID, &u)
+	tx.d.users.set(u.ID, &u)
 	return nil
 }
 
 // creatable returns CreateUser's error for u, if any.
 func (tx *memTx) creatable(u *User) error {
-	if _, ok := tx.d.users[u.ID]; ok {
+	if tx.d.users.has(u.ID) {
 		return fmt.Errorf("memory store: user %s: %w", u.ID, ErrDuplicate)
 	}
-	if other, ok := tx.d.byEmail[u.Email]; ok {
-		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other.ID, ErrEmailTaken)
-	}
-	return nil
+	return tx.emailFree(u)
 }
 
 // UpdateUser replaces the user with u's ID, re-indexing it; ErrNotFound if
@@ -517,17 +455,22 @@ func (tx *memTx) UpdateUser(u User) error {
 	if err := tx.updatable(&u); err != nil {
 		return err
 	}
-	tx.setUser(u.ID, &u)
+	tx.d.users.set(u.ID, &u)
 	return nil
 }
 
 // updatable returns UpdateUser's error for u, if any.
 func (tx *memTx) updatable(u *User) error {
-	if _, ok := tx.d.users[u.ID]; !ok {
+	if !tx.d.users.has(u.ID) {
 		return fmt.Errorf("memory store: user %s: %w", u.ID, ErrNotFound)
 	}
-	if other, ok := tx.d.byEmail[u.Email]; ok && other.ID != u.ID {
-		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other.ID, ErrEmailTaken)
+	return tx.emailFree(u)
+}
+
+// emailFree returns ErrEmailTaken if u.Email is another user's.
+func (tx *memTx) emailFree(u *User) error {
+	if other, ok := tx.d.byEmail.taken(u.ID, u); ok {
+		return fmt.Errorf("memory store: user %s: %s is user %s's: %w", u.ID, u.Email, other, ErrEmailTaken)
 	}
 	return nil
 }
@@ -537,11 +480,11 @@ func (tx *memTx) DeleteUser(id UserID) error {
 	if err := tx.check("DeleteUser", true); err != nil {
 		return err
 	}
-	if _, ok := tx.d.users[id]; !ok {
+	if !tx.d.users.has(id) {
 		return fmt.Errorf("memory store: user %s: %w", id, ErrNotFound)
 	}
 	tx.dropSiteAccess(id)
-	tx.setUser(id, nil)
+	tx.d.users.set(id, nil)
 	return nil
 }
 
@@ -553,8 +496,8 @@ func (tx *memTx) UsersByEmails(emails []string) ([]User, error) {
 	}
 	out := make([]User, 0, len(emails))
 	for _, e := range emails {
-		if u, ok := tx.d.byEmail[e]; ok {
-			out = append(out, memCloneUser(*u))
+		if u, ok := tx.d.byEmail.lookup(e); ok {
+			out = append(out, tx.d.users.copyOf(u))
 		}
 	}
 	return out, nil
@@ -575,12 +518,12 @@ func (tx *memTx) Apply(writes []Write) error {
 		case WriteCreateUser:
 			if err = tx.creatable(&w.User); err == nil {
 				u := w.User
-				tx.putUser(u.ID, &u)
+				tx.d.users.put(u.ID, &u)
 			}
 		case WriteUpdateUser:
 			if err = tx.updatable(&w.User); err == nil {
 				u := w.User
-				tx.putUser(u.ID, &u)
+				tx.d.users.put(u.ID, &u)
 			}
 		case WriteDeleteUser:
 			err = tx.DeleteUser(w.User.ID)
@@ -594,95 +537,6 @@ func (tx *memTx) Apply(writes []Write) error {
 		}
 	}
 	return nil
-}
-
-// setUser stores a copy of *u as the user id, or removes the user if u is
-// nil, recording the undo.
-func (tx *memTx) setUser(id UserID, u *User) {
-	if u != nil {
-		c := memCloneUser(*u)
-		u = &c
-	}
-	tx.putUser(id, u)
-}
-
-// putUser stores *u, which it owns from then on, as the user id, or
-// removes the user if u is nil, recording the undo.
-func (tx *memTx) putUser(id UserID, u *User) {
-	// A stored record is never changed, so prev can be stored again.
-	tx.undo = append(tx.undo, memUndo{id: id, prev: tx.d.users[id]})
-	tx.d.setUser(id, u)
-}
-
-// setUser removes the user id and its index entries, then, if u is not
-// nil, stores *u (which it owns from then on) and indexes it. An index
-// entry whose key does not change is left where it is, so that an update
-// of a user's state costs only the indexes it moves in.
-func (d *memData) setUser(id UserID, u *User) {
-	old, existed := d.users[id]
-	var from, to memEntries
-	if existed {
-		from = memEntriesOf(id, *old)
-		if u == nil || u.Email != old.Email {
-			delete(d.byEmail, old.Email)
-		}
-	}
-	if u == nil {
-		delete(d.users, id)
-	} else {
-		to = memEntriesOf(id, *u)
-		d.users[id] = u
-		d.byEmail[u.Email] = u
-	}
-	memReindex(d.byOrg, from.org, to.org)
-	memReindex(d.byDomain, from.domain, to.domain)
-	memReindex(d.byClaimant, from.claimant, to.claimant)
-	memReindex(d.due, from.due, to.due)
-	memReindex(d.inactive, from.inactive, to.inactive)
-}
-
-// memEntry is an index entry of a user, or none (ok false).
-type memEntry[K comparable] struct {
-	key K
-	ok  bool
-}
-
-// memEntries are the index entries of a stored user.
-type memEntries struct {
-	org, domain, claimant memEntry[memUserKey]
-	due, inactive         memEntry[memDueKey]
-}
-
-// memEntriesOf returns the index entries of user u with the id.
-func memEntriesOf(id UserID, u User) memEntries {
-	e := memEntries{
-		org:    memEntry[memUserKey]{memUserKey{group: string(u.Org), email: u.Email, id: id}, true},
-		domain: memEntry[memUserKey]{memUserKey{group: domainOf(u.Email), email: u.Email, id: id}, true},
-	}
-	if u.Claim.pending() {
-		e.claimant = memEntry[memUserKey]{memUserKey{group: string(u.Claim.By), email: u.Email, id: id}, true}
-		if u.Claim.Mode == Delayed {
-			e.due = memEntry[memDueKey]{memDueKey{deadline: u.Claim.Deadline, id: id}, true}
-		}
-	}
-	if memPurgeable(u) {
-		e.inactive = memEntry[memDueKey]{memDueKey{deadline: u.InactiveSince, id: id}, true}
-	}
-	return e
-}
-
-// memReindex moves an entry of idx from one key to another: it deletes
-// from and inserts to, unless they are the same entry.
-func memReindex[K comparable](idx *btree.BTreeG[K], from, to memEntry[K]) {
-	if from == to {
-		return
-	}
-	if from.ok {
-		idx.Delete(from.key)
-	}
-	if to.ok {
-		idx.ReplaceOrInsert(to.key)
-	}
 }
 
 // memPurgeable reports whether u belongs in the inactive index.
@@ -706,9 +560,9 @@ func (tx *memTx) EmailsByOrg(org OrgID, after string, limit int) ([]string, erro
 	if err := tx.checkList("EmailsByOrg", limit); err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, min(limit, tx.d.byOrg.Len()))
-	memKeysIn(tx.d.byOrg, string(org), after, limit, func(k memUserKey) { out = append(out, k.email) })
-	return out, nil
+	x := tx.d.byOrg
+	return memPage(make([]string, 0, min(limit, x.tree.Len())), x, memUserKey{group: string(org), email: after},
+		memInGroup(string(org)), limit, func(k memUserKey) string { return k.email }), nil
 }
 
 // UsersByDomain lists the users whose Email's domain is the given one and
@@ -731,29 +585,17 @@ func (tx *memTx) PendingClaimsBy(org OrgID, after string, limit int) ([]User, er
 	return tx.d.usersIn(tx.d.byClaimant, string(org), after, limit), nil
 }
 
-// usersIn returns copies of at most limit users of idx's group whose
+// usersIn returns copies of at most limit users of x's group whose
 // Email sorts after the given address, in e-mail order.
-func (d *memData) usersIn(idx *btree.BTreeG[memUserKey], group, after string, limit int) []User {
-	out := make([]User, 0, min(limit, idx.Len())) // a page is usually full: no regrowing
-	memKeysIn(idx, group, after, limit, func(k memUserKey) { out = append(out, memCloneUser(*d.users[k.id])) })
-	return out
+func (d *memData) usersIn(x *memOrdered[memUserKey, UserID, User], group, after string, limit int) []User {
+	out := make([]User, 0, min(limit, x.tree.Len())) // a page is usually full: no regrowing
+	return memPage(out, x, memUserKey{group: group, email: after}, memInGroup(group), limit,
+		func(k memUserKey) User { return memCloneUser(*d.users.rows[k.id]) })
 }
 
-// memKeysIn calls yield with the entries of idx's group whose email sorts
-// after the given one, in order, at most limit of them.
-func memKeysIn(idx *btree.BTreeG[memUserKey], group, after string, limit int, yield func(memUserKey)) {
-	n := 0
-	idx.AscendGreaterOrEqual(memUserKey{group: group, email: after}, func(k memUserKey) bool {
-		if k.group != group {
-			return false
-		}
-		if k.email == after {
-			return true
-		}
-		yield(k)
-		n++
-		return n < limit
-	})
+// memInGroup returns whether an entry of an index of users is in group.
+func memInGroup(group string) func(memUserKey) bool {
+	return func(k memUserKey) bool { return k.group == group }
 }
 
 // DueClaims lists the users whose claim is pending, Delayed and has
@@ -763,15 +605,7 @@ func (tx *memTx) DueClaims(now time.Time, limit int) ([]User, error) {
 	if err := tx.checkList("DueClaims", limit); err != nil {
 		return nil, err
 	}
-	var out []User
-	tx.d.due.Ascend(func(k memDueKey) bool {
-		if k.deadline.After(now) {
-			return false
-		}
-		out = append(out, memCloneUser(*tx.d.users[k.id]))
-		return len(out) < limit
-	})
-	return out, nil
+	return tx.d.usersUntil(tx.d.due, now, limit), nil
 }
 
 // InactiveUsers lists the users that are Inactive, not held by a claim
@@ -781,15 +615,21 @@ func (tx *memTx) InactiveUsers(before time.Time, limit int) ([]User, error) {
 	if err := tx.checkList("InactiveUsers", limit); err != nil {
 		return nil, err
 	}
+	return tx.d.usersUntil(tx.d.inactive, before, limit), nil
+}
+
+// usersUntil returns copies of the first users of x, at most limit, up
+// to those of time t.
+func (d *memData) usersUntil(x *memOrdered[memDueKey, UserID, User], t time.Time, limit int) []User {
 	var out []User
-	tx.d.inactive.Ascend(func(k memDueKey) bool {
-		if k.deadline.After(before) {
+	x.tree.Ascend(func(k memDueKey) bool {
+		if k.deadline.After(t) {
 			return false
 		}
-		out = append(out, memCloneUser(*tx.d.users[k.id]))
+		out = append(out, memCloneUser(*d.users.rows[k.id]))
 		return len(out) < limit
 	})
-	return out, nil
+	return out
 }
 
 // AppendEvent appends e to the log with the next sequence number. The

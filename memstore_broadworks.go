@@ -3,22 +3,18 @@ package claim
 import (
 	"fmt"
 	"slices"
-
-	"github.com/google/btree"
 )
 
 // memBW holds the memory store's Webex-for-BroadWorks records and their
-// indexes. Like memData's, its set methods are the only code that changes
-// records, keep every index in step, and are undone through the Tx's
-// undo log.
+// indexes, in memTables like memData's.
 type memBW struct {
-	enterprises map[EnterpriseID]BroadWorksEnterprise
-	entByOrg    map[OrgID]EnterpriseID                         // B5: at most one enterprise per org
-	entByPart   *btree.BTreeG[memPairKey[OrgID, EnterpriseID]] // (Partner, ID)
-	subscribers map[SubscriberID]Subscriber
-	subByEmail  map[string]SubscriberID
-	subByEnt    *btree.BTreeG[memPairKey[EnterpriseID, SubscriberID]] // (Enterprise, ID)
-	profiles    map[OrgID]OrgProfile
+	enterprises *memTable[EnterpriseID, BroadWorksEnterprise]
+	entByOrg    *memUnique[OrgID, EnterpriseID, BroadWorksEnterprise]                            // B5: at most one enterprise per org
+	entByPart   *memOrdered[memPairKey[OrgID, EnterpriseID], EnterpriseID, BroadWorksEnterprise] // (Partner, ID)
+	subscribers *memTable[SubscriberID, Subscriber]
+	subByEmail  *memUnique[string, SubscriberID, Subscriber]
+	subByEnt    *memOrdered[memPairKey[EnterpriseID, SubscriberID], SubscriberID, Subscriber] // (Enterprise, ID)
+	profiles    *memTable[OrgID, OrgProfile]
 }
 
 // memPairKey is an entry of an index of records (second) by what they
@@ -35,33 +31,38 @@ func (a memPairKey[A, B]) less(b memPairKey[A, B]) bool {
 	return a.second < b.second
 }
 
-// memPage returns at most limit records, got by get, of the entries of
-// index under first whose second sorts after the given one, in order.
-func memPage[A, B ~string, V any](index *btree.BTreeG[memPairKey[A, B]], first A, after B, limit int, get func(B) V) []V {
-	var out []V
-	index.AscendGreaterOrEqual(memPairKey[A, B]{first, after}, func(k memPairKey[A, B]) bool {
-		if k.first != first {
-			return false
-		}
-		if k.second == after {
-			return true
-		}
-		out = append(out, get(k.second))
-		return len(out) < limit
+// memByFirst returns an ordered index of records, each keyed by id, by
+// what they belong to (first).
+func memByFirst[A, B ~string, V any](first func(*V) A) *memOrdered[memPairKey[A, B], B, V] {
+	return newMemOrdered(memPairKey[A, B].less, func(id B, v *V) (memPairKey[A, B], bool) {
+		return memPairKey[A, B]{first(v), id}, true
 	})
-	return out
+}
+
+// memPairPage returns at most limit records, got by get, of the entries
+// of x under first whose second sorts after the given one, in order.
+func memPairPage[A, B ~string, K comparable, V, R any](x *memOrdered[memPairKey[A, B], K, V], first A, after B, limit int, get func(B) R) []R {
+	return memPage(nil, x, memPairKey[A, B]{first, after},
+		func(k memPairKey[A, B]) bool { return k.first == first }, limit,
+		func(k memPairKey[A, B]) R { return get(k.second) })
 }
 
 func newMemBW() *memBW {
-	return &memBW{
-		enterprises: make(map[EnterpriseID]BroadWorksEnterprise),
-		entByOrg:    make(map[OrgID]EnterpriseID),
-		entByPart:   btree.NewG(memDegree, memPairKey[OrgID, EnterpriseID].less),
-		subscribers: make(map[SubscriberID]Subscriber),
-		subByEmail:  make(map[string]SubscriberID),
-		subByEnt:    btree.NewG(memDegree, memPairKey[EnterpriseID, SubscriberID].less),
-		profiles:    make(map[OrgID]OrgProfile),
+	bw := &memBW{
+		entByOrg:   newMemUnique(func(e *BroadWorksEnterprise) EnterpriseID { return e.ID }, func(_ EnterpriseID, e *BroadWorksEnterprise) (OrgID, bool) { return e.Org, e.Org != "" }),
+		entByPart:  memByFirst[OrgID, EnterpriseID](func(e *BroadWorksEnterprise) OrgID { return e.Partner }),
+		subByEmail: newMemUnique(func(s *Subscriber) SubscriberID { return s.ID }, func(_ SubscriberID, s *Subscriber) (string, bool) { return s.Email, s.Email != "" }),
+		subByEnt:   memByFirst[EnterpriseID, SubscriberID](func(s *Subscriber) EnterpriseID { return s.Enterprise }),
+		profiles:   newMemTable[OrgID](memCloneProfile),
 	}
+	bw.enterprises = newMemTable(memCloneEnterprise, memIndex[EnterpriseID, BroadWorksEnterprise](bw.entByOrg), bw.entByPart)
+	bw.subscribers = newMemTable(memCloneSubscriber, memIndex[SubscriberID, Subscriber](bw.subByEmail), bw.subByEnt)
+	return bw
+}
+
+// tables returns bw's tables.
+func (bw *memBW) tables() []memLogged {
+	return []memLogged{bw.enterprises, bw.subscribers, bw.profiles}
 }
 
 // Enterprise returns the enterprise with the id; ErrNotFound if missing.
@@ -69,11 +70,11 @@ func (tx *memTx) Enterprise(id EnterpriseID) (BroadWorksEnterprise, error) {
 	if err := tx.check("Enterprise", false); err != nil {
 		return BroadWorksEnterprise{}, err
 	}
-	e, ok := tx.d.bw.enterprises[id]
+	e, ok := tx.d.bw.enterprises.get(id)
 	if !ok {
 		return BroadWorksEnterprise{}, fmt.Errorf("memory store: enterprise %s: %w", id, ErrNotFound)
 	}
-	return memCloneEnterprise(e), nil
+	return e, nil
 }
 
 // EnterpriseByOrg returns the enterprise whose Org is org; ErrNotFound if
@@ -82,11 +83,11 @@ func (tx *memTx) EnterpriseByOrg(org OrgID) (BroadWorksEnterprise, error) {
 	if err := tx.check("EnterpriseByOrg", false); err != nil {
 		return BroadWorksEnterprise{}, err
 	}
-	id, ok := tx.d.bw.entByOrg[org]
+	e, ok := tx.d.bw.entByOrg.lookup(org)
 	if !ok {
 		return BroadWorksEnterprise{}, fmt.Errorf("memory store: enterprise of org %s: %w", org, ErrNotFound)
 	}
-	return memCloneEnterprise(tx.d.bw.enterprises[id]), nil
+	return tx.d.bw.enterprises.copyOf(e), nil
 }
 
 // PutEnterprise inserts or replaces the enterprise; ErrOrgMapped if e.Org
@@ -97,15 +98,14 @@ func (tx *memTx) PutEnterprise(e BroadWorksEnterprise) error {
 	}
 	bw := tx.d.bw
 	if e.Org != "" {
-		if other, ok := bw.entByOrg[e.Org]; ok && other != e.ID {
+		if other, ok := bw.entByOrg.taken(e.ID, &e); ok {
 			return fmt.Errorf("memory store: enterprise %s: org %s belongs to enterprise %s: %w", e.ID, e.Org, other, ErrOrgMapped)
 		}
-		if old, ok := bw.enterprises[e.ID]; ok && old.Org != "" && old.Org != e.Org {
+		if old, ok := bw.enterprises.rows[e.ID]; ok && old.Org != "" && old.Org != e.Org {
 			return fmt.Errorf("memory store: enterprise %s belongs to org %s, not %s: %w", e.ID, old.Org, e.Org, ErrOrgMapped)
 		}
 	}
-	e = memCloneEnterprise(e)
-	tx.setEnterprise(e.ID, &e)
+	bw.enterprises.set(e.ID, &e)
 	return nil
 }
 
@@ -114,44 +114,11 @@ func (tx *memTx) DeleteEnterprise(id EnterpriseID) error {
 	if err := tx.check("DeleteEnterprise", true); err != nil {
 		return err
 	}
-	if _, ok := tx.d.bw.enterprises[id]; !ok {
+	if !tx.d.bw.enterprises.has(id) {
 		return fmt.Errorf("memory store: enterprise %s: %w", id, ErrNotFound)
 	}
-	tx.setEnterprise(id, nil)
+	tx.d.bw.enterprises.set(id, nil)
 	return nil
-}
-
-// setEnterprise stores *e (owned from then on) as the enterprise id, or
-// removes it if e is nil, recording the undo.
-func (tx *memTx) setEnterprise(id EnterpriseID, e *BroadWorksEnterprise) {
-	bw := tx.d.bw
-	prev, existed := bw.enterprises[id]
-	tx.onUndo(func() {
-		if existed {
-			bw.setEnterprise(id, &prev)
-		} else {
-			bw.setEnterprise(id, nil)
-		}
-	})
-	bw.setEnterprise(id, e)
-}
-
-func (bw *memBW) setEnterprise(id EnterpriseID, e *BroadWorksEnterprise) {
-	if old, ok := bw.enterprises[id]; ok {
-		delete(bw.enterprises, id)
-		if old.Org != "" {
-			delete(bw.entByOrg, old.Org)
-		}
-		bw.entByPart.Delete(memPairKey[OrgID, EnterpriseID]{old.Partner, id})
-	}
-	if e == nil {
-		return
-	}
-	bw.enterprises[id] = *e
-	if e.Org != "" {
-		bw.entByOrg[e.Org] = id
-	}
-	bw.entByPart.ReplaceOrInsert(memPairKey[OrgID, EnterpriseID]{e.Partner, id})
 }
 
 // EnterprisesByPartner lists at most limit enterprises of the partner
@@ -161,8 +128,9 @@ func (tx *memTx) EnterprisesByPartner(partner OrgID, after EnterpriseID, limit i
 	if err := tx.checkList("EnterprisesByPartner", limit); err != nil {
 		return nil, err
 	}
-	return memPage(tx.d.bw.entByPart, partner, after, limit, func(id EnterpriseID) BroadWorksEnterprise {
-		return memCloneEnterprise(tx.d.bw.enterprises[id])
+	t := tx.d.bw.enterprises
+	return memPairPage(tx.d.bw.entByPart, partner, after, limit, func(id EnterpriseID) BroadWorksEnterprise {
+		return t.copyOf(t.rows[id])
 	}), nil
 }
 
@@ -171,11 +139,11 @@ func (tx *memTx) Subscriber(id SubscriberID) (Subscriber, error) {
 	if err := tx.check("Subscriber", false); err != nil {
 		return Subscriber{}, err
 	}
-	s, ok := tx.d.bw.subscribers[id]
+	s, ok := tx.d.bw.subscribers.get(id)
 	if !ok {
 		return Subscriber{}, fmt.Errorf("memory store: subscriber %s: %w", id, ErrNotFound)
 	}
-	return memCloneSubscriber(s), nil
+	return s, nil
 }
 
 // SubscriberByEmail returns the subscriber with the address; ErrNotFound
@@ -184,11 +152,11 @@ func (tx *memTx) SubscriberByEmail(email string) (Subscriber, error) {
 	if err := tx.check("SubscriberByEmail", false); err != nil {
 		return Subscriber{}, err
 	}
-	id, ok := tx.d.bw.subByEmail[email]
+	s, ok := tx.d.bw.subByEmail.lookup(email)
 	if !ok { // subByEmail holds no empty address
 		return Subscriber{}, fmt.Errorf("memory store: subscriber %s: %w", email, ErrNotFound)
 	}
-	return memCloneSubscriber(tx.d.bw.subscribers[id]), nil
+	return tx.d.bw.subscribers.copyOf(s), nil
 }
 
 // PutSubscriber inserts or replaces the subscriber; ErrEmailTaken if
@@ -197,11 +165,10 @@ func (tx *memTx) PutSubscriber(s Subscriber) error {
 	if err := tx.check("PutSubscriber", true); err != nil {
 		return err
 	}
-	if other, ok := tx.d.bw.subByEmail[s.Email]; ok && other != s.ID {
+	if other, ok := tx.d.bw.subByEmail.taken(s.ID, &s); ok {
 		return fmt.Errorf("memory store: subscriber %s: %s is subscriber %s's: %w", s.ID, s.Email, other, ErrEmailTaken)
 	}
-	s = memCloneSubscriber(s)
-	tx.setSubscriber(s.ID, &s)
+	tx.d.bw.subscribers.set(s.ID, &s)
 	return nil
 }
 
@@ -210,44 +177,11 @@ func (tx *memTx) DeleteSubscriber(id SubscriberID) error {
 	if err := tx.check("DeleteSubscriber", true); err != nil {
 		return err
 	}
-	if _, ok := tx.d.bw.subscribers[id]; !ok {
+	if !tx.d.bw.subscribers.has(id) {
 		return fmt.Errorf("memory store: subscriber %s: %w", id, ErrNotFound)
 	}
-	tx.setSubscriber(id, nil)
+	tx.d.bw.subscribers.set(id, nil)
 	return nil
-}
-
-// setSubscriber stores *s (owned from then on) as the subscriber id, or
-// removes it if s is nil, recording the undo.
-func (tx *memTx) setSubscriber(id SubscriberID, s *Subscriber) {
-	bw := tx.d.bw
-	prev, existed := bw.subscribers[id]
-	tx.onUndo(func() {
-		if existed {
-			bw.setSubscriber(id, &prev)
-		} else {
-			bw.setSubscriber(id, nil)
-		}
-	})
-	bw.setSubscriber(id, s)
-}
-
-func (bw *memBW) setSubscriber(id SubscriberID, s *Subscriber) {
-	if old, ok := bw.subscribers[id]; ok {
-		delete(bw.subscribers, id)
-		if old.Email != "" {
-			delete(bw.subByEmail, old.Email)
-		}
-		bw.subByEnt.Delete(memPairKey[EnterpriseID, SubscriberID]{old.Enterprise, id})
-	}
-	if s == nil {
-		return
-	}
-	bw.subscribers[id] = *s
-	if s.Email != "" {
-		bw.subByEmail[s.Email] = id
-	}
-	bw.subByEnt.ReplaceOrInsert(memPairKey[EnterpriseID, SubscriberID]{s.Enterprise, id})
 }
 
 // SubscribersByEnterprise lists at most limit subscribers of the
@@ -257,8 +191,9 @@ func (tx *memTx) SubscribersByEnterprise(e EnterpriseID, after SubscriberID, lim
 	if err := tx.checkList("SubscribersByEnterprise", limit); err != nil {
 		return nil, err
 	}
-	return memPage(tx.d.bw.subByEnt, e, after, limit, func(id SubscriberID) Subscriber {
-		return memCloneSubscriber(tx.d.bw.subscribers[id])
+	t := tx.d.bw.subscribers
+	return memPairPage(tx.d.bw.subByEnt, e, after, limit, func(id SubscriberID) Subscriber {
+		return t.copyOf(t.rows[id])
 	}), nil
 }
 
@@ -267,11 +202,11 @@ func (tx *memTx) OrgProfile(org OrgID) (OrgProfile, error) {
 	if err := tx.check("OrgProfile", false); err != nil {
 		return OrgProfile{}, err
 	}
-	p, ok := tx.d.bw.profiles[org]
+	p, ok := tx.d.bw.profiles.get(org)
 	if !ok {
 		return OrgProfile{}, fmt.Errorf("memory store: profile of org %s: %w", org, ErrNotFound)
 	}
-	return memCloneProfile(p), nil
+	return p, nil
 }
 
 // PutOrgProfile inserts or replaces the profile of p.Org.
@@ -279,16 +214,7 @@ func (tx *memTx) PutOrgProfile(p OrgProfile) error {
 	if err := tx.check("PutOrgProfile", true); err != nil {
 		return err
 	}
-	bw := tx.d.bw
-	prev, existed := bw.profiles[p.Org]
-	tx.onUndo(func() {
-		if existed {
-			bw.profiles[p.Org] = prev
-		} else {
-			delete(bw.profiles, p.Org)
-		}
-	})
-	bw.profiles[p.Org] = memCloneProfile(p)
+	tx.d.bw.profiles.set(p.Org, &p)
 	return nil
 }
 
@@ -298,13 +224,10 @@ func (tx *memTx) DeleteOrgProfile(org OrgID) error {
 	if err := tx.check("DeleteOrgProfile", true); err != nil {
 		return err
 	}
-	bw := tx.d.bw
-	prev, ok := bw.profiles[org]
-	if !ok {
+	if !tx.d.bw.profiles.has(org) {
 		return fmt.Errorf("memory store: profile of org %s: %w", org, ErrNotFound)
 	}
-	tx.onUndo(func() { bw.profiles[org] = prev })
-	delete(bw.profiles, org)
+	tx.d.bw.profiles.set(org, nil)
 	return nil
 }
 

@@ -26,9 +26,9 @@ func BenchmarkMemoryIndexFloor(b *testing.B) {
 			email := fmt.Sprintf("user%07d@example.com", i)
 			keys[i] = memUserKey{group: fmt.Sprintf("o%d", i/1000), email: email, id: id}
 			u := &User{ID: id, Email: email, Org: OrgID(keys[i].group)}
-			d.users[id], d.byEmail[email] = u, u
-			d.byOrg.ReplaceOrInsert(keys[i])
-			d.byDomain.ReplaceOrInsert(memUserKey{group: "example.com", email: email, id: id})
+			d.users.rows[id], d.byEmail.m[email] = u, u
+			d.byOrg.tree.ReplaceOrInsert(keys[i])
+			d.byDomain.tree.ReplaceOrInsert(memUserKey{group: "example.com", email: email, id: id})
 		}
 		origs := make([]*User, rows)
 		for i, k := range keys {
@@ -37,14 +37,14 @@ func BenchmarkMemoryIndexFloor(b *testing.B) {
 		b.StartTimer()
 		start := time.Now()
 		for i, k := range keys {
-			u, o := d.users[k.id], origs[i]
-			d.users[k.id], d.byEmail[k.email] = u, u
-			d.byOrg.Delete(k)
-			d.byOrg.ReplaceOrInsert(memUserKey{group: "b", email: k.email, id: k.id})
-			d.byClaimant.ReplaceOrInsert(memUserKey{group: "b", email: k.email, id: k.id})
-			d.users[o.ID], d.byEmail[o.Email] = o, o
-			d.byOrg.ReplaceOrInsert(memUserKey{group: k.group, email: o.Email, id: o.ID})
-			d.byDomain.ReplaceOrInsert(memUserKey{group: "example.com" + OriginalSuffix, email: o.Email, id: o.ID})
+			u, o := d.users.rows[k.id], origs[i]
+			d.users.rows[k.id], d.byEmail.m[k.email] = u, u
+			d.byOrg.tree.Delete(k)
+			d.byOrg.tree.ReplaceOrInsert(memUserKey{group: "b", email: k.email, id: k.id})
+			d.byClaimant.tree.ReplaceOrInsert(memUserKey{group: "b", email: k.email, id: k.id})
+			d.users.rows[o.ID], d.byEmail.m[o.Email] = o, o
+			d.byOrg.tree.ReplaceOrInsert(memUserKey{group: k.group, email: o.Email, id: o.ID})
+			d.byDomain.tree.ReplaceOrInsert(memUserKey{group: "example.com" + OriginalSuffix, email: o.Email, id: o.ID})
 		}
 		total += time.Since(start)
 	}

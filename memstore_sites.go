@@ -2,29 +2,38 @@ package claim
 
 import (
 	"fmt"
-
-	"github.com/google/btree"
 )
 
 // Meeting sites and what users hold on them (S1), in the memory store.
 
 // memSites holds the sites and site access of a memData.
 type memSites struct {
-	sites  map[SiteID]Site
-	byOrg  *btree.BTreeG[memPairKey[OrgID, SiteID]] // (Org, ID)
-	access map[memPairKey[UserID, SiteID]]SiteAccess
-	byUser *btree.BTreeG[memPairKey[UserID, SiteID]] // (User, Site): the keys of access
-	bySite *btree.BTreeG[memPairKey[SiteID, UserID]] // (Site, User): the same records by site
+	sites  *memTable[SiteID, Site]
+	byOrg  *memOrdered[memPairKey[OrgID, SiteID], SiteID, Site] // (Org, ID)
+	access *memTable[memPairKey[UserID, SiteID], SiteAccess]
+	byUser *memOrdered[memPairKey[UserID, SiteID], memPairKey[UserID, SiteID], SiteAccess] // (User, Site): the keys of access
+	bySite *memOrdered[memPairKey[SiteID, UserID], memPairKey[UserID, SiteID], SiteAccess] // (Site, User): the same records by site
 }
 
 func newMemSites() *memSites {
-	return &memSites{
-		sites:  make(map[SiteID]Site),
-		byOrg:  btree.NewG(memDegree, memPairKey[OrgID, SiteID].less),
-		access: make(map[memPairKey[UserID, SiteID]]SiteAccess),
-		byUser: btree.NewG(memDegree, memPairKey[UserID, SiteID].less),
-		bySite: btree.NewG(memDegree, memPairKey[SiteID, UserID].less),
+	type accessKey = memPairKey[UserID, SiteID]
+	d := &memSites{
+		byOrg: memByFirst[OrgID, SiteID](func(s *Site) OrgID { return s.Org }),
+		byUser: newMemOrdered(accessKey.less, func(k accessKey, _ *SiteAccess) (accessKey, bool) {
+			return k, true
+		}),
+		bySite: newMemOrdered(memPairKey[SiteID, UserID].less, func(k accessKey, _ *SiteAccess) (memPairKey[SiteID, UserID], bool) {
+			return memPairKey[SiteID, UserID]{k.second, k.first}, true
+		}),
 	}
+	d.sites = newMemTable(nil, memIndex[SiteID, Site](d.byOrg))
+	d.access = newMemTable(nil, memIndex[accessKey, SiteAccess](d.byUser), d.bySite)
+	return d
+}
+
+// tables returns d's tables.
+func (d *memSites) tables() []memLogged {
+	return []memLogged{d.sites, d.access}
 }
 
 // Site returns the site with the id; ErrNotFound if missing.
@@ -32,7 +41,7 @@ func (tx *memTx) Site(id SiteID) (Site, error) {
 	if err := tx.check("Site", false); err != nil {
 		return Site{}, err
 	}
-	s, ok := tx.d.sites.sites[id]
+	s, ok := tx.d.sites.sites.get(id)
 	if !ok {
 		return Site{}, fmt.Errorf("memory store: site %s: %w", id, ErrNotFound)
 	}
@@ -44,7 +53,7 @@ func (tx *memTx) PutSite(s Site) error {
 	if err := tx.check("PutSite", true); err != nil {
 		return err
 	}
-	tx.setSite(s.ID, &s)
+	tx.d.sites.sites.set(s.ID, &s)
 	return nil
 }
 
@@ -54,11 +63,12 @@ func (tx *memTx) DeleteSite(id SiteID) error {
 	if err := tx.check("DeleteSite", true); err != nil {
 		return err
 	}
-	if _, ok := tx.d.sites.sites[id]; !ok {
+	d := tx.d.sites
+	if !d.sites.has(id) {
 		return fmt.Errorf("memory store: site %s: %w", id, ErrNotFound)
 	}
 	var users []UserID
-	tx.d.sites.bySite.AscendGreaterOrEqual(memPairKey[SiteID, UserID]{id, ""}, func(k memPairKey[SiteID, UserID]) bool {
+	d.bySite.tree.AscendGreaterOrEqual(memPairKey[SiteID, UserID]{id, ""}, func(k memPairKey[SiteID, UserID]) bool {
 		if k.first != id {
 			return false
 		}
@@ -68,33 +78,8 @@ func (tx *memTx) DeleteSite(id SiteID) error {
 	for _, u := range users {
 		tx.setAccess(SiteAccess{Site: id, User: u})
 	}
-	tx.setSite(id, nil)
+	d.sites.set(id, nil)
 	return nil
-}
-
-// setSite stores s as the site id, or removes it if s is nil, recording
-// the undo.
-func (tx *memTx) setSite(id SiteID, s *Site) {
-	d := tx.d.sites
-	prev, existed := d.sites[id]
-	tx.onUndo(func() {
-		if cur, ok := d.sites[id]; ok {
-			d.byOrg.Delete(memPairKey[OrgID, SiteID]{cur.Org, id})
-			delete(d.sites, id)
-		}
-		if existed {
-			d.sites[id] = prev
-			d.byOrg.ReplaceOrInsert(memPairKey[OrgID, SiteID]{prev.Org, id})
-		}
-	})
-	if existed {
-		d.byOrg.Delete(memPairKey[OrgID, SiteID]{prev.Org, id})
-		delete(d.sites, id)
-	}
-	if s != nil {
-		d.sites[id] = *s
-		d.byOrg.ReplaceOrInsert(memPairKey[OrgID, SiteID]{s.Org, id})
-	}
 }
 
 // SitesByOrg lists org's sites after the given ID, in ID order.
@@ -103,7 +88,7 @@ func (tx *memTx) SitesByOrg(org OrgID, after SiteID, limit int) ([]Site, error) 
 		return nil, err
 	}
 	d := tx.d.sites
-	return memPage(d.byOrg, org, after, limit, func(id SiteID) Site { return d.sites[id] }), nil
+	return memPairPage(d.byOrg, org, after, limit, func(id SiteID) Site { return *d.sites.rows[id] }), nil
 }
 
 // PutSiteAccess inserts, replaces or (holding nothing) removes what
@@ -112,10 +97,10 @@ func (tx *memTx) PutSiteAccess(a SiteAccess) error {
 	if err := tx.check("PutSiteAccess", true); err != nil {
 		return err
 	}
-	if _, ok := tx.d.sites.sites[a.Site]; !ok {
+	if !tx.d.sites.sites.has(a.Site) {
 		return fmt.Errorf("memory store: site %s: %w", a.Site, ErrNotFound)
 	}
-	if _, ok := tx.d.users[a.User]; !ok {
+	if !tx.d.users.has(a.User) {
 		return fmt.Errorf("memory store: user %s: %w", a.User, ErrNotFound)
 	}
 	tx.setAccess(a)
@@ -125,28 +110,19 @@ func (tx *memTx) PutSiteAccess(a SiteAccess) error {
 // setAccess stores a, or removes its record if it holds nothing,
 // recording the undo.
 func (tx *memTx) setAccess(a SiteAccess) {
-	d := tx.d.sites
 	k := memPairKey[UserID, SiteID]{a.User, a.Site}
-	prev, existed := d.access[k]
-	put := func(a SiteAccess, ok bool) {
-		if ok {
-			d.access[k] = a
-			d.byUser.ReplaceOrInsert(k)
-			d.bySite.ReplaceOrInsert(memPairKey[SiteID, UserID]{k.second, k.first})
-			return
-		}
-		delete(d.access, k)
-		d.byUser.Delete(k)
-		d.bySite.Delete(memPairKey[SiteID, UserID]{k.second, k.first})
+	if !a.held() {
+		tx.d.sites.access.set(k, nil)
+		return
 	}
-	tx.onUndo(func() { put(prev, existed) })
-	put(a, a.held())
+	tx.d.sites.access.set(k, &a)
 }
 
 // dropSiteAccess removes every record of the user, which is being
 // deleted.
 func (tx *memTx) dropSiteAccess(user UserID) {
-	for _, a := range memPage(tx.d.sites.byUser, user, "", len(tx.d.sites.access)+1, func(s SiteID) SiteAccess {
+	d := tx.d.sites
+	for _, a := range memPairPage(d.byUser, user, "", len(d.access.rows)+1, func(s SiteID) SiteAccess {
 		return SiteAccess{Site: s, User: user}
 	}) {
 		tx.setAccess(a)
@@ -160,7 +136,7 @@ func (tx *memTx) SiteAccessByUser(user UserID, after SiteID, limit int) ([]SiteA
 		return nil, err
 	}
 	d := tx.d.sites
-	return memPage(d.byUser, user, after, limit, func(s SiteID) SiteAccess {
-		return d.access[memPairKey[UserID, SiteID]{user, s}]
+	return memPairPage(d.byUser, user, after, limit, func(s SiteID) SiteAccess {
+		return *d.access.rows[memPairKey[UserID, SiteID]{user, s}]
 	}), nil
 }
