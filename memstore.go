@@ -292,14 +292,7 @@ func (tx *memTx) checkList(op string, limit int) error {
 
 // Org returns the org with the id; ErrNotFound if missing.
 func (tx *memTx) Org(id OrgID) (Org, error) {
-	if err := tx.check("Org", false); err != nil {
-		return Org{}, err
-	}
-	o, ok := tx.d.orgs.get(id)
-	if !ok {
-		return Org{}, fmt.Errorf("memory store: org %s: %w", id, ErrNotFound)
-	}
-	return o, nil
+	return memRead(tx, "Org", tx.d.orgs, "org", id)
 }
 
 // CreateOrg inserts o; ErrDuplicate if its ID exists.
@@ -328,14 +321,7 @@ func (tx *memTx) UpdateOrg(o Org) error {
 
 // DeleteOrg removes the org record only; ErrNotFound if missing.
 func (tx *memTx) DeleteOrg(id OrgID) error {
-	if err := tx.check("DeleteOrg", true); err != nil {
-		return err
-	}
-	if !tx.d.orgs.has(id) {
-		return fmt.Errorf("memory store: org %s: %w", id, ErrNotFound)
-	}
-	tx.d.orgs.set(id, nil)
-	return nil
+	return memRemove(tx, "DeleteOrg", tx.d.orgs, "org", id, nil)
 }
 
 // Domain returns org's record of the name; ErrNotFound if missing.
@@ -403,14 +389,7 @@ func (tx *memTx) DomainClaimant(name string) (OrgID, error) {
 
 // User returns the user with the id; ErrNotFound if missing.
 func (tx *memTx) User(id UserID) (User, error) {
-	if err := tx.check("User", false); err != nil {
-		return User{}, err
-	}
-	u, ok := tx.d.users.get(id)
-	if !ok {
-		return User{}, fmt.Errorf("memory store: user %s: %w", id, ErrNotFound)
-	}
-	return u, nil
+	return memRead(tx, "User", tx.d.users, "user", id)
 }
 
 // UserByEmail returns the user with the address; ErrNotFound if none.
@@ -477,15 +456,7 @@ func (tx *memTx) emailFree(u *User) error {
 
 // DeleteUser removes the user; ErrNotFound if missing.
 func (tx *memTx) DeleteUser(id UserID) error {
-	if err := tx.check("DeleteUser", true); err != nil {
-		return err
-	}
-	if !tx.d.users.has(id) {
-		return fmt.Errorf("memory store: user %s: %w", id, ErrNotFound)
-	}
-	tx.dropSiteAccess(id)
-	tx.d.users.set(id, nil)
-	return nil
+	return memRemove(tx, "DeleteUser", tx.d.users, "user", id, func() { tx.dropSiteAccess(id) })
 }
 
 // UsersByEmails returns the users with the addresses, in the order of

@@ -67,14 +67,7 @@ func (bw *memBW) tables() []memLogged {
 
 // Enterprise returns the enterprise with the id; ErrNotFound if missing.
 func (tx *memTx) Enterprise(id EnterpriseID) (BroadWorksEnterprise, error) {
-	if err := tx.check("Enterprise", false); err != nil {
-		return BroadWorksEnterprise{}, err
-	}
-	e, ok := tx.d.bw.enterprises.get(id)
-	if !ok {
-		return BroadWorksEnterprise{}, fmt.Errorf("memory store: enterprise %s: %w", id, ErrNotFound)
-	}
-	return e, nil
+	return memRead(tx, "Enterprise", tx.d.bw.enterprises, "enterprise", id)
 }
 
 // EnterpriseByOrg returns the enterprise whose Org is org; ErrNotFound if
@@ -111,14 +104,7 @@ func (tx *memTx) PutEnterprise(e BroadWorksEnterprise) error {
 
 // DeleteEnterprise removes the enterprise; ErrNotFound if missing.
 func (tx *memTx) DeleteEnterprise(id EnterpriseID) error {
-	if err := tx.check("DeleteEnterprise", true); err != nil {
-		return err
-	}
-	if !tx.d.bw.enterprises.has(id) {
-		return fmt.Errorf("memory store: enterprise %s: %w", id, ErrNotFound)
-	}
-	tx.d.bw.enterprises.set(id, nil)
-	return nil
+	return memRemove(tx, "DeleteEnterprise", tx.d.bw.enterprises, "enterprise", id, nil)
 }
 
 // EnterprisesByPartner lists at most limit enterprises of the partner
@@ -136,14 +122,7 @@ func (tx *memTx) EnterprisesByPartner(partner OrgID, after EnterpriseID, limit i
 
 // Subscriber returns the subscriber with the id; ErrNotFound if missing.
 func (tx *memTx) Subscriber(id SubscriberID) (Subscriber, error) {
-	if err := tx.check("Subscriber", false); err != nil {
-		return Subscriber{}, err
-	}
-	s, ok := tx.d.bw.subscribers.get(id)
-	if !ok {
-		return Subscriber{}, fmt.Errorf("memory store: subscriber %s: %w", id, ErrNotFound)
-	}
-	return s, nil
+	return memRead(tx, "Subscriber", tx.d.bw.subscribers, "subscriber", id)
 }
 
 // SubscriberByEmail returns the subscriber with the address; ErrNotFound
@@ -174,14 +153,7 @@ func (tx *memTx) PutSubscriber(s Subscriber) error {
 
 // DeleteSubscriber removes the subscriber; ErrNotFound if missing.
 func (tx *memTx) DeleteSubscriber(id SubscriberID) error {
-	if err := tx.check("DeleteSubscriber", true); err != nil {
-		return err
-	}
-	if !tx.d.bw.subscribers.has(id) {
-		return fmt.Errorf("memory store: subscriber %s: %w", id, ErrNotFound)
-	}
-	tx.d.bw.subscribers.set(id, nil)
-	return nil
+	return memRemove(tx, "DeleteSubscriber", tx.d.bw.subscribers, "subscriber", id, nil)
 }
 
 // SubscribersByEnterprise lists at most limit subscribers of the
@@ -199,14 +171,7 @@ func (tx *memTx) SubscribersByEnterprise(e EnterpriseID, after SubscriberID, lim
 
 // OrgProfile returns the org's profile; ErrNotFound if none was stored.
 func (tx *memTx) OrgProfile(org OrgID) (OrgProfile, error) {
-	if err := tx.check("OrgProfile", false); err != nil {
-		return OrgProfile{}, err
-	}
-	p, ok := tx.d.bw.profiles.get(org)
-	if !ok {
-		return OrgProfile{}, fmt.Errorf("memory store: profile of org %s: %w", org, ErrNotFound)
-	}
-	return p, nil
+	return memRead(tx, "OrgProfile", tx.d.bw.profiles, "profile of org", org)
 }
 
 // PutOrgProfile inserts or replaces the profile of p.Org.
@@ -221,14 +186,7 @@ func (tx *memTx) PutOrgProfile(p OrgProfile) error {
 // DeleteOrgProfile removes the org's profile; ErrNotFound if none was
 // stored.
 func (tx *memTx) DeleteOrgProfile(org OrgID) error {
-	if err := tx.check("DeleteOrgProfile", true); err != nil {
-		return err
-	}
-	if !tx.d.bw.profiles.has(org) {
-		return fmt.Errorf("memory store: profile of org %s: %w", org, ErrNotFound)
-	}
-	tx.d.bw.profiles.set(org, nil)
-	return nil
+	return memRemove(tx, "DeleteOrgProfile", tx.d.bw.profiles, "profile of org", org, nil)
 }
 
 // memCloneEnterprise copies e; no workspaces read as nil, as from

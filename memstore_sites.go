@@ -38,14 +38,7 @@ func (d *memSites) tables() []memLogged {
 
 // Site returns the site with the id; ErrNotFound if missing.
 func (tx *memTx) Site(id SiteID) (Site, error) {
-	if err := tx.check("Site", false); err != nil {
-		return Site{}, err
-	}
-	s, ok := tx.d.sites.sites.get(id)
-	if !ok {
-		return Site{}, fmt.Errorf("memory store: site %s: %w", id, ErrNotFound)
-	}
-	return s, nil
+	return memRead(tx, "Site", tx.d.sites.sites, "site", id)
 }
 
 // PutSite inserts or replaces the site with s's ID.

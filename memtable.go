@@ -1,6 +1,10 @@
 package claim
 
-import "github.com/google/btree"
+import (
+	"fmt"
+
+	"github.com/google/btree"
+)
 
 // memTable is a table of the memory store: records of type V by primary
 // key K, and the secondary indexes derived from them. Its put is the only
@@ -233,4 +237,37 @@ func memPage[IK comparable, K comparable, V, R any](out []R, x *memOrdered[IK, K
 		return n < limit
 	})
 	return out
+}
+
+// memRead is the Tx read op of the record of t with key k: a copy, or an
+// error wrapping ErrNotFound that names it as kind and key ("memory
+// store: user usr_1: not found").
+func memRead[K comparable, V any](tx *memTx, op string, t *memTable[K, V], kind string, k K) (V, error) {
+	var zero V
+	if err := tx.check(op, false); err != nil {
+		return zero, err
+	}
+	v, ok := t.get(k)
+	if !ok {
+		return zero, fmt.Errorf("memory store: %s %v: %w", kind, k, ErrNotFound)
+	}
+	return v, nil
+}
+
+// memRemove is the Tx delete op of the record of t with key k: an error
+// wrapping ErrNotFound, as memRead's, if there is none; otherwise it
+// calls before, if any (to drop what goes with the record), and removes
+// the record.
+func memRemove[K comparable, V any](tx *memTx, op string, t *memTable[K, V], kind string, k K, before func()) error {
+	if err := tx.check(op, true); err != nil {
+		return err
+	}
+	if !t.has(k) {
+		return fmt.Errorf("memory store: %s %v: %w", kind, k, ErrNotFound)
+	}
+	if before != nil {
+		before()
+	}
+	t.set(k, nil)
+	return nil
 }
