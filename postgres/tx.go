@@ -562,15 +562,22 @@ func (t *tx) CreateUser(u claim.User) error {
 			}
 		}
 	}
+	return t.writeUser("CreateUser", queryCreateUser, u, createUserResult)
+}
+
+// writeUser runs query, CreateUser's or UpdateUser's single statement,
+// for u: result turns the two flags the statement returns into the
+// method's error, and a user written is cached.
+func (t *tx) writeUser(op, query string, u claim.User, result func(u claim.User, a, b bool) error) error {
 	args, err := userArgs(u)
 	if err != nil {
 		return err
 	}
-	var inserted, idTaken bool
-	if err := t.writeRow(queryCreateUser, args, &inserted, &idTaken); err != nil {
-		return t.fail("CreateUser", err)
+	var a, b bool
+	if err := t.writeRow(query, args, &a, &b); err != nil {
+		return t.fail(op, err)
 	}
-	if err := createUserResult(u, inserted, idTaken); err != nil {
+	if err := result(u, a, b); err != nil {
 		return err
 	}
 	t.cache.putUser(u)
@@ -621,19 +628,7 @@ func (t *tx) UpdateUser(u claim.User) error {
 			return err
 		}
 	}
-	args, err := userArgs(u)
-	if err != nil {
-		return err
-	}
-	var exists, taken bool
-	if err := t.writeRow(queryUpdateUser, args, &exists, &taken); err != nil {
-		return t.fail("UpdateUser", err)
-	}
-	if err := updateUserResult(u, exists, taken); err != nil {
-		return err
-	}
-	t.cache.putUser(u)
-	return nil
+	return t.writeUser("UpdateUser", queryUpdateUser, u, updateUserResult)
 }
 
 // updateUserResult is UpdateUser's error for what queryUpdateUser found.
