@@ -279,56 +279,12 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 			return err
 		}
 		results = make([]Result, len(inputs))
-		seen := make(map[string]bool, len(inputs))
-		// held: in a dry run, the addresses of the originals the claims so
-		// far would have made (ClaimEmails), which a real call would find.
-		var held map[string]bool
+		c := claimCall{t: t, b: b, licenses: licenses, opts: opts, seen: make(map[string]bool, len(inputs))}
 		for i, input := range inputs {
-			r := &results[i]
-			r.Input = input
 			key, id, err := resolve(t, i, input)
-			if key != "" && seen[key] { // K3: also an address no account has
-				err = errf(ErrDuplicate, "%q is given twice in the call", input)
-			} else if held[key] {
-				err = &RefusalError{Email: key, Reasons: []Reason{ReasonPendingClaim}} // E6
-				id = ""
+			if results[i], err = c.one(input, key, id, err); err != nil {
+				return err
 			}
-			if key != "" {
-				seen[key] = true
-			}
-			if err == nil {
-				var failed error
-				w := wantToday
-				if opts.ImmediateOnly {
-					w = wantImmediate
-				}
-				r.Mode, r.Warnings, err, failed = t.claimSites(b, id, licenses, w, opts)
-				if opts.DryRun && err == nil && failed == nil && key != string(id) {
-					if held == nil {
-						held = make(map[string]bool)
-					}
-					held[key+OriginalSuffix] = true
-				}
-				if failed != nil {
-					return failed // after a write: the call fails, nothing is claimed
-				}
-				if !errors.Is(err, ErrNotFound) {
-					r.User = id // Result.User: the user, when found
-				}
-				if key != string(id) { // by address
-					var hid bool
-					if err, hid = byAddress(err, key); hid {
-						r.User = "" // nor its ID (N3)
-					}
-				}
-			}
-			if err != nil && !isRefusal(err) {
-				return err // a store failure while reading: nothing is claimed
-			}
-			if err != nil {
-				r.Mode = 0
-			}
-			r.Err = err
 		}
 		return nil
 	})
@@ -336,6 +292,68 @@ func (s *Service) claim(ctx context.Context, org OrgID, inputs []string, limit i
 		return nil, err
 	}
 	return results, nil
+}
+
+// claimCall is the state of one ClaimUsers or ClaimEmails transaction.
+type claimCall struct {
+	t        *txn
+	b        Org
+	licenses []string
+	opts     ClaimOptions
+	seen     map[string]bool // the inputs' keys so far (K3)
+	// held: in a dry run, the addresses of the originals the claims so
+	// far would have made (ClaimEmails), which a real call would find.
+	held map[string]bool
+}
+
+// one claims the input whose key and user resolve found (or refused
+// with err) and returns its result. It returns an error, which fails the
+// whole call, for a store failure or a write that failed.
+func (c *claimCall) one(input, key string, id UserID, err error) (Result, error) {
+	r := Result{Input: input}
+	if key != "" && c.seen[key] { // K3: also an address no account has
+		err = errf(ErrDuplicate, "%q is given twice in the call", input)
+	} else if c.held[key] {
+		err = &RefusalError{Email: key, Reasons: []Reason{ReasonPendingClaim}} // E6
+		id = ""
+	}
+	if key != "" {
+		c.seen[key] = true
+	}
+	if err == nil {
+		var failed error
+		w := wantToday
+		if c.opts.ImmediateOnly {
+			w = wantImmediate
+		}
+		r.Mode, r.Warnings, err, failed = c.t.claimSites(c.b, id, c.licenses, w, c.opts)
+		if c.opts.DryRun && err == nil && failed == nil && key != string(id) {
+			if c.held == nil {
+				c.held = make(map[string]bool)
+			}
+			c.held[key+OriginalSuffix] = true
+		}
+		if failed != nil {
+			return r, failed // after a write: the call fails, nothing is claimed
+		}
+		if !errors.Is(err, ErrNotFound) {
+			r.User = id // Result.User: the user, when found
+		}
+		if key != string(id) { // by address
+			var hid bool
+			if err, hid = byAddress(err, key); hid {
+				r.User = "" // nor its ID (N3)
+			}
+		}
+	}
+	if err != nil && !isRefusal(err) {
+		return r, err // a store failure while reading: nothing is claimed
+	}
+	if err != nil {
+		r.Mode = 0
+	}
+	r.Err = err
+	return r, nil
 }
 
 // isRefusal reports whether err refuses one input (as opposed to a store
