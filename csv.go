@@ -727,6 +727,13 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 	for a := range claimed {
 		im.seen[a] = true
 	}
+	im.report()
+	return stopped
+}
+
+// report counts a committed batch's results into the report, keeps the
+// refused and skipped rows, and calls OnRow and Progress.
+func (im *importer) report() {
 	for _, res := range im.results {
 		switch {
 		case res.Err == nil:
@@ -746,7 +753,6 @@ func (im *importer) run(ctx context.Context, batch []csvRow) error {
 	if im.opts.Progress != nil {
 		im.opts.Progress(im.done)
 	}
-	return stopped
 }
 
 // keep lists a refused or skipped row in the report, or counts it as
