@@ -124,30 +124,12 @@ func (s *Service) PlanClaims(ctx context.Context, org OrgID, req PlanRequest) (P
 	var im *importer
 	if req.CSV != nil {
 		im = &importer{s: s, b: b, rep: &ImportReport{}}
-		if err := im.open(req.CSV); err != nil {
+		if rows, err = im.all(req.CSV); err != nil {
 			return Plan{}, err
-		}
-		for {
-			row, err := im.next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return Plan{}, err
-			}
-			rows = append(rows, row)
 		}
 		p.UnknownColumns = im.rep.UnknownColumns
 	}
-	var dir map[string]bool
-	if req.CheckDirectory {
-		dir = make(map[string]bool, len(req.Directory))
-		for _, e := range req.Directory {
-			if a, err := parseEmail("DirectoryEntry.Email", e.Email, true); err == nil {
-				dir[a.addr] = true
-			}
-		}
-	}
+	dir := req.directory()
 	err = s.view(ctx, func(t *txn) error {
 		b, err := t.org(org)
 		if err != nil {
@@ -325,6 +307,40 @@ func (pl *planner) judge(e PlanEntry, id UserID, w want, grants func([]string) [
 	}
 	pl.would[id], pl.wouldAt[u.Email] = true, true
 	return e, nil
+}
+
+// all reads the whole file r as im's rows.
+func (im *importer) all(r io.Reader) ([]csvRow, error) {
+	if err := im.open(r); err != nil {
+		return nil, err
+	}
+	var rows []csvRow
+	for {
+		row, err := im.next()
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
+}
+
+// directory returns the addresses of req's directory entries when it
+// asks for the check (nil otherwise); entries without a valid address
+// name nobody.
+func (req PlanRequest) directory() map[string]bool {
+	if !req.CheckDirectory {
+		return nil
+	}
+	dir := make(map[string]bool, len(req.Directory))
+	for _, e := range req.Directory {
+		if a, err := parseEmail("DirectoryEntry.Email", e.Email, true); err == nil {
+			dir[a.addr] = true
+		}
+	}
+	return dir
 }
 
 // original reports whether addr is the address of the original account
