@@ -36,7 +36,18 @@ type sweepLog struct {
 type sweepAt struct {
 	Who string
 	At  time.Duration
-	Err bool
+	Err string // "", "canceled" for an error wrapping context.Canceled, or "error"
+}
+
+// errKind is sweepAt.Err of err.
+func errKind(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	}
+	return "error"
 }
 
 // leaseAt is a sweeper taking (Held) or leaving the lease.
@@ -56,7 +67,7 @@ func (l *sweepLog) options(who string) claim.SweeperOptions {
 		OnSweep: func(_ claim.SweepReport, err error) {
 			l.mu.Lock()
 			defer l.mu.Unlock()
-			l.sweeps = append(l.sweeps, sweepAt{who, time.Since(l.start), err != nil})
+			l.sweeps = append(l.sweeps, sweepAt{who, time.Since(l.start), errKind(err)})
 		},
 		OnLease: func(held bool) {
 			l.mu.Lock()
@@ -423,7 +434,7 @@ func TestSweeperLostLease(t *testing.T) {
 				time.Sleep(back + 5*time.Second - (tc.lost + 20*time.Second))
 				stop()
 				sweeps, leases := log.take()
-				want := []sweepAt{{"a", tc.lost, true}, {"a", back, false}}
+				want := []sweepAt{{"a", tc.lost, "canceled"}, {"a", back, ""}}
 				if d := cmp.Diff(want, sweeps); d != "" {
 					t.Errorf("sweeps mismatch (-want +got):\n%s", d)
 				}
