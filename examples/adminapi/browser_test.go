@@ -39,7 +39,7 @@ func chromium(t *testing.T) string {
 // 127.0.0.1 until the test ends, and returns its URL and the service.
 func serveDemo(t *testing.T) (string, *claim.Service) {
 	t.Helper()
-	svc, err := demo(t.Context())
+	svc, err := demo(t.Context(), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/claimkit/claim"
 	"github.com/claimkit/claim/claimtest"
 )
 
-// demo returns a service on a memory store holding the demo data set, on
-// the system clock from now on:
+// demo returns a service on a memory store, logging to logger, holding
+// the demo data set, on the system clock from now on:
 //
 //   - acme (Enterprise; content migration on; licenses Meetings and
 //     Messaging) has verified acme.example, with amy@acme.example its member;
@@ -19,9 +20,9 @@ import (
 //   - Webex Free (Consumer): fay@, gil@acme.example, claimed immediately;
 //   - Initech (Enterprise, SSO): dee@acme.example, refused (source_sso);
 //   - hal@elsewhere.example, on a domain acme has not verified.
-func demo(ctx context.Context) (*claim.Service, error) {
+func demo(ctx context.Context, logger *slog.Logger) (*claim.Service, error) {
 	dns := claimtest.NewResolver()
-	svc, err := claim.New(claim.NewMemoryStore(), claim.WithResolver(dns), claim.WithFollowPoll(200*time.Millisecond))
+	svc, err := claim.New(claim.NewMemoryStore(), claim.WithResolver(dns), claim.WithFollowPoll(200*time.Millisecond), claim.WithLogger(logger))
 	if err != nil {
 		return nil, err
 	}

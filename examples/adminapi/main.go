@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	var svc *claim.Service
 	if c.dsn == "" {
-		if svc, err = demo(ctx); err != nil {
+		if svc, err = demo(ctx, logger); err != nil {
 			return fmt.Errorf("demo data set: %w", err)
 		}
 	} else {
