@@ -199,15 +199,11 @@ func apply(u User, s step, now time.Time) (User, bool, []Event, error) {
 	if to == u.State && effects == 0 && r.InactiveSince == u.InactiveSince {
 		return r, false, nil, nil
 	}
-	var specs []eventSpec
+	var evs []Event
 	if userEv != "" {
-		specs = append(specs, eventSpec{userEv, userEvent, ""})
+		evs = append(evs, eventSpec{userEv, userEvent, ""}.event(r, acted))
 	}
-	if hasClaim {
-		specs = append(specs, cs.events...)
-	}
-	evs := make([]Event, 0, len(specs))
-	for _, sp := range specs {
+	for _, sp := range cs.events { // none without a claim row
 		evs = append(evs, sp.event(r, acted))
 	}
 	return r, true, evs, nil
