@@ -855,21 +855,6 @@ func expectErr(t *rapid.T, what string, err, want error) {
 	}
 }
 
-// rapidCheckTB lets the shared helpers, which take a testing.TB (a *rapid.T is
-// not one), fail the rapid check, so that rapid reports and shrinks it.
-type rapidCheckTB struct {
-	testing.TB
-	rt *rapid.T
-}
-
-func (a rapidCheckTB) Errorf(format string, args ...any) { a.rt.Errorf(format, args...) }
-
-func (a rapidCheckTB) Fatalf(format string, args ...any) { a.rt.Fatalf(format, args...) }
-
-func (a rapidCheckTB) Helper() {}
-
-func (a rapidCheckTB) Logf(format string, args ...any) { a.rt.Logf(format, args...) }
-
 // rapidCheck runs prop as a rapid property, handing it a testing.TB for the
 // shared helpers.
 func rapidCheck(t *testing.T, prop func(rt *rapid.T, tb testing.TB)) {

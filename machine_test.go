@@ -746,7 +746,7 @@ type smMachine struct {
 }
 
 func smNewMachine(tt *testing.T, t *rapid.T, newStore func(testing.TB) claim.Store) *smMachine {
-	tb := rapidCheckTB{tt, t}
+	tb := rapidTB{TB: tt, rt: t}
 	s := &smMachine{
 		e: newEnvOn(tb, newStore(tb)),
 		m: &smModel{now: t0, users: map[claim.UserID]smUser{}, claimant: map[string]claim.OrgID{}},

@@ -999,7 +999,7 @@ func TestSyncPropertiesPostgres(t *testing.T) {
 }
 
 func drawSync(tt *testing.T, t *rapid.T, store claim.Store) *drawnSync {
-	tb := rapidCheckTB{tt, t}
+	tb := rapidTB{TB: tt, rt: t}
 	if rapid.Bool().Draw(t, "a Tx without OrgEmailLister") {
 		store = noOptionalStore{store}
 	}
@@ -1114,7 +1114,7 @@ type drawnSync struct {
 
 func syncDryRunProperty(tt *testing.T, t *rapid.T, store claim.Store) {
 	w := drawSync(tt, t, store)
-	tb := rapidCheckTB{tt, t}
+	tb := rapidTB{TB: tt, rt: t}
 	e := w.e
 	before := e.snapshot(tb, drawnOrgs...)
 	dryOpts := w.opts
@@ -1154,7 +1154,7 @@ var drawnOrgs = []claim.OrgID{"d", "i", "x", "b", "c"}
 
 func syncOutcomeProperty(tt *testing.T, t *rapid.T, store claim.Store) {
 	w := drawSync(tt, t, store)
-	tb := rapidCheckTB{tt, t}
+	tb := rapidTB{TB: tt, rt: t}
 	e := w.e
 	now := e.clock.Now()
 	before := e.snapshot(tb, drawnOrgs...)
