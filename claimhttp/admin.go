@@ -595,7 +595,7 @@ func (a *admin) events(c *call) error {
 		limit = claim.DefaultPageLimit
 	}
 	if limit < 1 || limit > claim.MaxPageLimit {
-		return badRequest("limit", itoa(int64(limit)), "must be between 1 and 1000")
+		return badRequest("limit", itoa(int64(limit)), "must be between 1 and "+itoa(claim.MaxPageLimit))
 	}
 	var wait time.Duration
 	if s := q.Get("wait"); s != "" {

@@ -92,7 +92,10 @@ func (t *tx) SitesByOrg(org claim.OrgID, after claim.SiteID, limit int) ([]claim
 	if ss, ok := t.sites[org]; ok {
 		var out []claim.Site
 		for _, s := range ss {
-			if s.ID > after && len(out) < limit {
+			if len(out) == limit {
+				break
+			}
+			if s.ID > after {
 				out = append(out, s)
 			}
 		}
