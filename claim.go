@@ -488,12 +488,6 @@ func claimTrigger(m Mode) trigger {
 	return onClaimImmediate
 }
 
-// claimedState is the state of a user in state st once claimed with mode
-// m (K6).
-func claimedState(st State, m Mode) State {
-	return mustNext(st, claimTrigger(m), facts{})
-}
-
 // Choose records a claimed user's choice about its original account (C1–
 // C6). The rules, in order:
 //

@@ -298,9 +298,12 @@ func (pl *planner) judge(e PlanEntry, id UserID, w want, grants func([]string) [
 		e.InDirectory = pl.dir[u.Email]
 		e.Deactivated = !e.InDirectory
 		if e.Deactivated {
+			// The claim's step, not written: an Inactive user stays so, its
+			// clock running (Y4); otherwise the deactivation starts it now.
+			c, _ := mustApply(u, step{on: claimTrigger(m)}, t.now)
 			since := t.now
-			if claimedState(u.State, m) == Inactive { // the claim keeps it Inactive, its clock running (Y4)
-				since = u.InactiveSince
+			if c.State == Inactive {
+				since = c.InactiveSince
 			}
 			e.PurgeAt = since.Add(t.s.policy.InactivePurge)
 		}

@@ -147,12 +147,6 @@ var transitions = []transition{
 	{anyState, onOrgDeleted, always, anyState, nil, ""},
 }
 
-// next returns the state a user in state from moves to on trigger on.
-func next(from State, on trigger, f facts) (State, error) {
-	to, _, err := row(from, on, f)
-	return to, err
-}
-
 // row returns the state a user in state from moves to on trigger on, and
 // the event the row writes.
 func row(from State, on trigger, f facts) (State, string, error) {
@@ -169,18 +163,6 @@ func row(from State, on trigger, f facts) (State, string, error) {
 		return tr.to, tr.event, nil
 	}
 	panic(fmt.Sprintf("claim: no transition from %v on %v with %+v", from, on, f))
-}
-
-// mustNext is next for the triggers no row refuses (infallible, checked
-// by TestInfallibleTriggers): claims and expiry, which callers decide on
-// before they reach the table. A row with an error added for one of them
-// fails that test rather than being ignored here.
-func mustNext(from State, on trigger, f facts) State {
-	to, err := next(from, on, f)
-	if err != nil {
-		panic(fmt.Sprintf("claim: transition from %v on %v refused (%v); the trigger must be infallible", from, on, err))
-	}
-	return to
 }
 
 //go:generate go test -run ^(TestDocTransitions|TestDiagrams)$ -update .

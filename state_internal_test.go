@@ -46,22 +46,22 @@ func TestDocTransitions(t *testing.T) {
 	t.Errorf("doc.go's transition table differs from state.go; run go test -run TestDocTransitions -update")
 }
 
-// TestNextPanicsWithoutRow: a trigger with no matching row is an engine
+// TestRowPanicsWithoutRow: a trigger with no matching row is an engine
 // bug, never a silent no-op.
-func TestNextPanicsWithoutRow(t *testing.T) {
+func TestRowPanicsWithoutRow(t *testing.T) {
 	defer func() {
 		if recover() == nil {
-			t.Error("next(Verified, onExpire) did not panic; want a panic for a missing row")
+			t.Error("row(Verified, onExpire) did not panic; want a panic for a missing row")
 		}
 	}()
-	next(Verified, onExpire, facts{})
+	row(Verified, onExpire, facts{})
 }
 
-// infallible are the triggers mustNext takes.
+// infallible are the triggers mustApply takes.
 var infallible = []trigger{onClaimImmediate, onClaimDelayed, onExpire}
 
 // TestInfallibleTriggers: no row of the transition table refuses a
-// trigger that mustNext takes, so that mustNext never panics on a
+// trigger that mustApply takes, so that mustApply never panics on a
 // refusal and no refusal is dropped.
 func TestInfallibleTriggers(t *testing.T) {
 	rows := 0
@@ -71,7 +71,7 @@ func TestInfallibleTriggers(t *testing.T) {
 		}
 		rows++
 		if tr.err != nil {
-			t.Errorf("row %v --%v--> %v refuses with %v, but mustNext takes %v", tr.from, tr.on, tr.to, tr.err, tr.on)
+			t.Errorf("row %v --%v--> %v refuses with %v, but mustApply takes %v", tr.from, tr.on, tr.to, tr.err, tr.on)
 		}
 	}
 	if rows == 0 {
