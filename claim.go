@@ -535,11 +535,12 @@ func (s *Service) Choose(ctx context.Context, id UserID, ch Choice) (User, error
 		if err != nil {
 			return err
 		}
-		switch phaseOf(u.Claim) {
-		case phaseNone:
-			return errf(ErrNoPendingClaim, "user %q", id)
-		case phasePending:
-			return errf(ErrChoiceNotAllowed, "user %q has not signed in since the claim", id)
+		// The claim table's refusals come first (rules 2 and 3).
+		switch err := claimRefusal(u.Claim, onChoose); {
+		case errors.Is(err, ErrChoiceNotAllowed):
+			return errf(err, "user %q has not signed in since the claim", id)
+		case err != nil:
+			return errf(err, "user %q", id)
 		}
 		c := *u.Claim
 		if ch.Action == MigrateContent && c.Mode != Delayed {

@@ -146,6 +146,17 @@ func claimRow(from claimPhase, on trigger) (claimStep, bool) {
 	return claimStep{}, false
 }
 
+// claimRefusal returns the claim table's refusal of trigger on for a
+// user whose claim record is c, or nil, so that an operation can refuse
+// before its other checks in the order its rules give; apply refuses the
+// same.
+func claimRefusal(c *ClaimInfo, on trigger) error {
+	if cs, ok := claimRow(phaseOf(c), on); ok {
+		return cs.err
+	}
+	return nil
+}
+
 // step is a trigger applied to a user, with what its guards, effects and
 // events need beyond the user's record.
 type step struct {
