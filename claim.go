@@ -322,11 +322,7 @@ func (c *claimCall) one(input, key string, id UserID, err error) (Result, error)
 	}
 	if err == nil {
 		var failed error
-		w := wantToday
-		if c.opts.ImmediateOnly {
-			w = wantImmediate
-		}
-		r.Mode, r.Warnings, err, failed = c.t.claimSites(c.b, id, c.licenses, w, c.opts)
+		r.Mode, r.Warnings, err, failed = c.t.claimSites(c.b, id, c.licenses, c.opts)
 		if c.opts.DryRun && err == nil && failed == nil && key != string(id) {
 			if c.held == nil {
 				c.held = make(map[string]bool)

@@ -148,7 +148,7 @@ func (s *Service) PlanClaims(ctx context.Context, org OrgID, req PlanRequest) (P
 			p.Entries = append(p.Entries, e)
 		}
 		for i, a := range req.Emails {
-			e, err := pl.byEmail(fmt.Sprintf("Emails[%d]", i), a, csvRow{want: pl.want()}, nil)
+			e, err := pl.byEmail(fmt.Sprintf("Emails[%d]", i), a, csvRow{want: pl.opts.want()}, nil)
 			if err != nil {
 				return err
 			}
@@ -182,9 +182,9 @@ type planner struct {
 	wouldAt map[string]bool // their addresses
 }
 
-// want is the mode the plan's IDs and addresses ask for.
-func (pl *planner) want() want {
-	if pl.opts.ImmediateOnly {
+// want is the mode a claim with opts asks for (M1).
+func (opts ClaimOptions) want() want {
+	if opts.ImmediateOnly {
 		return wantImmediate
 	}
 	return wantToday
@@ -197,7 +197,7 @@ func (pl *planner) byID(i int, id UserID) (PlanEntry, error) {
 		e.Err = err
 		return e, nil
 	}
-	return pl.judge(e, id, pl.want(), nil, nil)
+	return pl.judge(e, id, pl.opts.want(), nil, nil)
 }
 
 // byEmail plans an address: Emails[i] (field set) or a CSV row (row's

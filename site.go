@@ -284,42 +284,13 @@ func warnings(risky []SiteAccess, relicense bool) []Warning {
 	return []Warning{WarningSiteAccessAtRisk}
 }
 
-// claimSites claims user id into b (claimOne) with S1's rules: the
+// claimSites judges user id and claims it into b with S1's rules: the
 // result's warnings, and with opts.Relicense the workaround — the user's
 // licenses and rights on b's moved sites are removed, the user claimed,
 // and they are granted again, each step an event, all in t. In a dry run
 // it only judges (L1).
-func (t *txn) claimSites(b Org, id UserID, licenses []string, w want, opts ClaimOptions) (m Mode, warn []Warning, refused, failed error) {
-	if opts.DryRun || opts.Relicense {
-		m, refused, failed = t.judge(b, id, w)
-		if refused != nil || failed != nil {
-			return 0, nil, refused, failed
-		}
-		risky, err := t.siteRisk(b.ID, id)
-		if err != nil {
-			return 0, nil, nil, err
-		}
-		if opts.DryRun {
-			return m, warnings(risky, opts.Relicense), nil, nil
-		}
-		for _, a := range risky {
-			if err := t.setAccess(b.ID, SiteAccess{Site: a.Site, User: id}, a); err != nil {
-				return 0, nil, nil, err
-			}
-		}
-		// Site access plays no part in the judgement (S1 only warns), so
-		// the claim judged above is made as judged.
-		if err := t.makeClaim(b, id, m, licenses); err != nil {
-			return 0, nil, nil, err
-		}
-		for _, a := range risky {
-			if err := t.setAccess(b.ID, a, SiteAccess{}); err != nil {
-				return 0, nil, nil, err
-			}
-		}
-		return m, nil, nil, nil
-	}
-	m, refused, failed = t.claimOne(b, id, licenses, w)
+func (t *txn) claimSites(b Org, id UserID, licenses []string, opts ClaimOptions) (m Mode, warn []Warning, refused, failed error) {
+	m, refused, failed = t.judge(b, id, opts.want())
 	if refused != nil || failed != nil {
 		return 0, nil, refused, failed
 	}
@@ -327,7 +298,29 @@ func (t *txn) claimSites(b Org, id UserID, licenses []string, w want, opts Claim
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	return m, warnings(risky, false), nil, nil
+	if opts.DryRun {
+		return m, warnings(risky, opts.Relicense), nil, nil
+	}
+	relicensed := risky
+	if !opts.Relicense {
+		relicensed = nil
+	}
+	for _, a := range relicensed {
+		if err := t.setAccess(b.ID, SiteAccess{Site: a.Site, User: id}, a); err != nil {
+			return 0, nil, nil, err
+		}
+	}
+	// Site access plays no part in the judgement (S1 only warns), so the
+	// claim judged above is made as judged.
+	if err := t.makeClaim(b, id, m, licenses); err != nil {
+		return 0, nil, nil, err
+	}
+	for _, a := range relicensed {
+		if err := t.setAccess(b.ID, a, SiteAccess{}); err != nil {
+			return 0, nil, nil, err
+		}
+	}
+	return m, warnings(risky, opts.Relicense), nil, nil
 }
 
 // deleteSites removes org's sites, and every access to them, when the org
