@@ -561,7 +561,7 @@ func (tx *memTx) PendingClaimsBy(org OrgID, after string, limit int) ([]User, er
 func (d *memData) usersIn(x *memOrdered[memUserKey, UserID, User], group, after string, limit int) []User {
 	out := make([]User, 0, min(limit, x.tree.Len())) // a page is usually full: no regrowing
 	return memPage(out, x, memUserKey{group: group, email: after}, memInGroup(group), limit,
-		func(k memUserKey) User { return memCloneUser(*d.users.rows[k.id]) })
+		func(k memUserKey) User { return d.users.copyOf(d.users.rows[k.id]) })
 }
 
 // memInGroup returns whether an entry of an index of users is in group.
@@ -597,7 +597,7 @@ func (d *memData) usersUntil(x *memOrdered[memDueKey, UserID, User], t time.Time
 		if k.deadline.After(t) {
 			return false
 		}
-		out = append(out, memCloneUser(*d.users.rows[k.id]))
+		out = append(out, d.users.copyOf(d.users.rows[k.id]))
 		return len(out) < limit
 	})
 	return out

@@ -53,26 +53,22 @@ func (tx *memTx) PutSite(s Site) error {
 // DeleteSite removes the site and every access to it; ErrNotFound if
 // missing.
 func (tx *memTx) DeleteSite(id SiteID) error {
-	if err := tx.check("DeleteSite", true); err != nil {
-		return err
-	}
 	d := tx.d.sites
-	if !d.sites.has(id) {
-		return fmt.Errorf("memory store: site %s: %w", id, ErrNotFound)
-	}
-	var users []UserID
-	d.bySite.tree.AscendGreaterOrEqual(memPairKey[SiteID, UserID]{id, ""}, func(k memPairKey[SiteID, UserID]) bool {
-		if k.first != id {
-			return false
+	return memRemove(tx, "DeleteSite", d.sites, "site", id, func() {
+		// Every access on the site, the empty user ID included (a bare
+		// walk: memPairPage starts after a key).
+		var users []UserID
+		d.bySite.tree.AscendGreaterOrEqual(memPairKey[SiteID, UserID]{id, ""}, func(k memPairKey[SiteID, UserID]) bool {
+			if k.first != id {
+				return false
+			}
+			users = append(users, k.second)
+			return true
+		})
+		for _, u := range users {
+			tx.setAccess(SiteAccess{Site: id, User: u})
 		}
-		users = append(users, k.second)
-		return true
 	})
-	for _, u := range users {
-		tx.setAccess(SiteAccess{Site: id, User: u})
-	}
-	d.sites.set(id, nil)
-	return nil
 }
 
 // SitesByOrg lists org's sites after the given ID, in ID order.
