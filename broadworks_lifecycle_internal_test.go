@@ -179,6 +179,9 @@ func TestMoveSubscriber(t *testing.T) {
 	if err := tx.moveSubscriber(e, &sub, onAccount, subFacts{user: "usr1"}); err != nil {
 		t.Fatal(err)
 	}
+	if len(rec.events) != 1 {
+		t.Fatalf("provisioned: %d events, want 1: %+v", len(rec.events), rec.events)
+	}
 	if sub.Status != StatusProvisioned || sub.User != "usr1" || sub.Old != "" || rec.events[0].User != "usr1" {
 		t.Errorf("provisioned: status %s, User %q, Old %q, event %+v; want provisioned, usr1, none, usr1", sub.Status, sub.User, sub.Old, rec.events[0])
 	}

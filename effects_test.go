@@ -92,6 +92,15 @@ func (f *effects) read() []string {
 	var lines []string
 	add := func(kind string, v any) { lines = append(lines, kind+" "+f.text(v)) }
 	err := f.store.View(f.e.ctx, func(tx claim.Tx) error {
+		// The lists read in one call must not fill it, or records past it
+		// would go unseen.
+		const one = 1000
+		whole := func(what string, n int, err error) error {
+			if err == nil && n == one {
+				err = fmt.Errorf("%s filled a read of %d: page it", what, one)
+			}
+			return err
+		}
 		for _, id := range f.orgs {
 			// A deleted org's other records are still read: any left
 			// behind shows.
@@ -101,8 +110,8 @@ func (f *effects) read() []string {
 			} else if !errors.Is(err, claim.ErrNotFound) {
 				return err
 			}
-			ds, err := tx.Domains(id, "", 1000)
-			if err != nil {
+			ds, err := tx.Domains(id, "", one)
+			if err := whole("Domains", len(ds), err); err != nil {
 				return err
 			}
 			for _, d := range ds {
@@ -115,8 +124,8 @@ func (f *effects) read() []string {
 				}
 				for _, u := range us {
 					add("user", u)
-					as, err := tx.SiteAccessByUser(u.ID, "", 100)
-					if err != nil {
+					as, err := tx.SiteAccessByUser(u.ID, "", one)
+					if err := whole("SiteAccessByUser", len(as), err); err != nil {
 						return err
 					}
 					for _, a := range as {
@@ -128,8 +137,8 @@ func (f *effects) read() []string {
 				}
 				after = us[len(us)-1].Email
 			}
-			sites, err := tx.SitesByOrg(id, "", 100)
-			if err != nil {
+			sites, err := tx.SitesByOrg(id, "", one)
+			if err := whole("SitesByOrg", len(sites), err); err != nil {
 				return err
 			}
 			for _, site := range sites {
@@ -140,14 +149,14 @@ func (f *effects) read() []string {
 			} else if !errors.Is(err, claim.ErrNotFound) {
 				return err
 			}
-			es, err := tx.EnterprisesByPartner(id, "", 100)
-			if err != nil {
+			es, err := tx.EnterprisesByPartner(id, "", one)
+			if err := whole("EnterprisesByPartner", len(es), err); err != nil {
 				return err
 			}
 			for _, ent := range es {
 				add("enterprise", ent)
-				subs, err := tx.SubscribersByEnterprise(ent.ID, "", 100)
-				if err != nil {
+				subs, err := tx.SubscribersByEnterprise(ent.ID, "", one)
+				if err := whole("SubscribersByEnterprise", len(subs), err); err != nil {
 					return err
 				}
 				for _, s := range subs {

@@ -244,8 +244,18 @@ func TestPageStartsAfterAnyAddress(t *testing.T) {
 // *InputError naming the field, before anything is read; an unknown org
 // is ErrNotFound.
 func TestPageBadInput(t *testing.T) {
-	e := newEnv(t)
+	count := &readCountStore{Store: claim.NewMemoryStore()}
+	e := newEnvOn(t, count)
 	e.mustOrg(t, "acme", claim.Enterprise, t0, claim.Settings{})
+	e.mustUser(t, "acme", "ann@acme.example", 0) // a user a listing would read
+	// unread fails the test if the refused call read a user.
+	unread := func(t *testing.T, call string) {
+		t.Helper()
+		if count.users != 0 {
+			t.Errorf("%s read %d users before refusing; want none", call, count.users)
+		}
+		count.users = 0
+	}
 	long := make([]byte, claim.MaxInputBytes+1)
 	for i := range long {
 		long[i] = 'a'
@@ -264,7 +274,9 @@ func TestPageBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			count.users = 0
 			_, err := e.svc.UsersPage(e.ctx, "acme", c.opts)
+			unread(t, "UsersPage")
 			var ie *claim.InputError
 			if !errors.As(err, &ie) || ie.Field != c.field || !errors.Is(err, claim.ErrInvalidValue) {
 				t.Errorf("UsersPage(%+v) = %v; want an *InputError on %s wrapping ErrInvalidValue", c.opts, err, c.field)
@@ -276,12 +288,14 @@ func TestPageBadInput(t *testing.T) {
 		"RetractablePage": func(o claim.ListOptions) error { _, err := e.svc.RetractablePage(e.ctx, "acme", o); return err },
 	} {
 		var ie *claim.InputError
+		count.users = 0
 		if err := call(claim.ListOptions{States: []claim.State{claim.Active}}); !errors.As(err, &ie) || ie.Field != "ListOptions.States" {
 			t.Errorf("%s with a state filter = %v; want an *InputError on ListOptions.States", name, err)
 		}
 		if err := call(claim.ListOptions{Limit: -1}); !errors.As(err, &ie) || ie.Field != "ListOptions.Limit" {
 			t.Errorf("%s with limit -1 = %v; want an *InputError on ListOptions.Limit", name, err)
 		}
+		unread(t, name)
 	}
 	if _, err := e.svc.UsersPage(e.ctx, "nope", claim.ListOptions{}); !errors.Is(err, claim.ErrNotFound) {
 		t.Errorf("UsersPage(unknown org) = %v; want ErrNotFound", err)

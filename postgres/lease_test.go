@@ -206,7 +206,7 @@ func checkSweeperEvents(t *testing.T, all []procEvent, killed map[string]time.Ti
 		default:
 			expired += e.expired
 			if last, ok := lastSweep[e.who]; ok && e.at.Sub(last) < procSweepInterval/2 {
-				t.Errorf("%s swept at %v and again %v later, want an interval apart", e.who, last, e.at.Sub(last))
+				t.Errorf("%s swept at %v and again %v later, want half an interval apart at least", e.who, last, e.at.Sub(last))
 			}
 			lastSweep[e.who] = e.at
 		}
