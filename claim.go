@@ -563,12 +563,11 @@ func (s *Service) Choose(ctx context.Context, id UserID, ch Choice) (User, error
 				return err
 			}
 		case MigrateContent:
-			u.Content += orig.Content
 			if err := t.migrate(u, orig); err != nil {
 				return err
 			}
 		}
-		u, _, evs, err := t.apply(u, step{on: onChoose, action: ch.Action})
+		u, _, evs, err := t.apply(u, step{on: onChoose, action: ch.Action, original: orig})
 		if err != nil {
 			return err
 		}

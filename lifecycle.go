@@ -66,7 +66,8 @@ const (
 	markSignedIn
 	// endClaim: the claim ends now with the step's action (a choice, or
 	// DeleteOriginal when the original's org is deleted); expiry ends it
-	// at its deadline with MigrateContent (X1).
+	// at its deadline with MigrateContent (X1). Ending with
+	// MigrateContent moves the original's content to the user (C4).
 	endClaim
 	// restoreOriginal: the user becomes its original account again,
 	// under its own ID and address, with the content of both (R6).
@@ -164,7 +165,7 @@ type step struct {
 	verified bool          // the user's org has verified the domain (guards of add, reactivate, sync)
 	by       OrgID         // startClaim: the claiming org
 	licenses []string      // startClaim: the licenses the claiming org gives
-	original User          // startClaim: the original account (its ID); originalClock and restoreOriginal: the original
+	original User          // startClaim: the original account (its ID); originalClock, restoreOriginal and MigrateContent: the original
 	action   Action        // endClaim on choose or org deletion: how the claim ended
 	window   time.Duration // startClaim: the claim window (Policy.ClaimWindow)
 }
@@ -248,6 +249,8 @@ func claimEffects(u User, effects effect, s step, now time.Time) (User, *ClaimIn
 		c.Ended, c.Outcome = now, s.action
 		if s.on == onExpire {
 			c.Ended, c.Outcome = c.Deadline, MigrateContent
+		}
+		if c.Outcome == MigrateContent { // the original's content moves to the user (C4, X1)
 			r.Content += s.original.Content
 		}
 		r.Claim = &c
