@@ -6,7 +6,6 @@ package claim
 
 import (
 	"context"
-	"errors"
 )
 
 // EnterEmail is the user following the activation link of the untrusted
@@ -93,13 +92,8 @@ func (b *BroadWorks) SelfActivate(ctx context.Context, id EnterpriseID, ns NewSu
 	}
 	var out Subscriber
 	err = b.s.update(ctx, func(t *txn) error {
-		if err := checkID(ErrNotFound, "enterprise", id, true); err != nil {
-			return err
-		}
-		e, err := t.tx.Enterprise(id)
-		if errors.Is(err, ErrNotFound) {
-			return errf(ErrNotFound, "enterprise %q", id)
-		} else if err != nil {
+		e, err := t.enterprise(nil, id) // the user's own step: any partner's
+		if err != nil {
 			return err
 		}
 		sub := Subscriber{ID: ns.ID, Enterprise: id, Flow: FlowSelfActivation, Email: p.addr,

@@ -55,7 +55,7 @@ func (b *BroadWorks) Detach(ctx context.Context, partner OrgID, id EnterpriseID,
 		return invalid(ErrInvalidValue, "flow", flow, "must be standard or hybrid")
 	}
 	return b.s.update(ctx, func(t *txn) error {
-		e, err := t.enterprise(partner, id)
+		e, err := t.enterprise(&partner, id)
 		if err != nil {
 			return err
 		}

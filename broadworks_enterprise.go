@@ -85,19 +85,20 @@ func (b *BroadWorks) Enterprise(ctx context.Context, partner OrgID, id Enterpris
 	var e BroadWorksEnterprise
 	err := b.s.view(ctx, func(t *txn) error {
 		var err error
-		e, err = t.enterprise(partner, id)
+		e, err = t.enterprise(&partner, id)
 		return err
 	})
 	return e, err
 }
 
-// enterprise returns the partner's enterprise, or ErrNotFound.
-func (t *txn) enterprise(partner OrgID, id EnterpriseID) (BroadWorksEnterprise, error) {
+// enterprise returns the enterprise, or ErrNotFound; with a partner, an
+// enterprise of another partner is ErrNotFound too (N3).
+func (t *txn) enterprise(partner *OrgID, id EnterpriseID) (BroadWorksEnterprise, error) {
 	if err := checkID(ErrNotFound, "enterprise", id, true); err != nil {
 		return BroadWorksEnterprise{}, err
 	}
 	e, err := t.tx.Enterprise(id)
-	if errors.Is(err, ErrNotFound) || err == nil && e.Partner != partner {
+	if errors.Is(err, ErrNotFound) || err == nil && partner != nil && e.Partner != *partner {
 		return BroadWorksEnterprise{}, errf(ErrNotFound, "enterprise %q", id) // the same text for another partner's (N3)
 	}
 	return e, err
@@ -144,7 +145,7 @@ func (b *BroadWorks) Subscribers(ctx context.Context, partner OrgID, id Enterpri
 	return everyPage(func(after string) (Page[Subscriber], error) {
 		var p Page[Subscriber]
 		err := b.s.view(ctx, func(t *txn) error {
-			if _, err := t.enterprise(partner, id); err != nil {
+			if _, err := t.enterprise(&partner, id); err != nil {
 				return err
 			}
 			subs, err := t.tx.SubscribersByEnterprise(id, SubscriberID(after), pageSize)
@@ -318,7 +319,7 @@ func (s *Service) workspace(ctx context.Context, partner OrgID, id EnterpriseID,
 		return invalid(ErrInvalidValue, "workspace", name, "required")
 	}
 	return s.update(ctx, func(t *txn) error {
-		e, err := t.enterprise(partner, id)
+		e, err := t.enterprise(&partner, id)
 		if err != nil {
 			return err
 		}

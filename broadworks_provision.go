@@ -99,7 +99,7 @@ func (b *BroadWorks) ProvisionSubscriber(ctx context.Context, partner OrgID, id 
 		if _, err := t.org(partner); err != nil {
 			return err
 		}
-		e, err := t.enterprise(partner, id)
+		e, err := t.enterprise(&partner, id)
 		if err != nil {
 			return err
 		}
