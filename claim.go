@@ -641,7 +641,7 @@ func (s *Service) RemindDelayed(ctx context.Context, org OrgID) (int, error) {
 	var n int
 	err := s.update(ctx, func(t *txn) error {
 		n = 0
-		if _, err := t.org(org); err != nil {
+		if _, err := t.wholeOrg(org); err != nil {
 			return err
 		}
 		list := func(after string, limit int) ([]User, error) { return t.tx.PendingClaimsBy(org, after, limit) }

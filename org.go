@@ -75,7 +75,7 @@ func (s *Service) UpdateSettings(ctx context.Context, id OrgID, st Settings) err
 		return err
 	}
 	return s.update(ctx, func(t *txn) error {
-		o, err := t.org(id)
+		o, err := t.wholeOrg(id)
 		if err != nil {
 			return err
 		}
@@ -159,7 +159,7 @@ func cleanSettings(st Settings) (Settings, error) {
 // (B1), whose Consent, the account being gone, then deletes nothing.
 func (s *Service) DeleteOrg(ctx context.Context, id OrgID) error {
 	return s.update(ctx, func(t *txn) error {
-		if _, err := t.org(id); err != nil {
+		if _, err := t.wholeOrg(id); err != nil {
 			return err
 		}
 		ents, err := t.orgEnterprises(id)

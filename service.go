@@ -183,6 +183,21 @@ func (t *txn) org(id OrgID) (Org, error) {
 	return o, err
 }
 
+// wholeOrg is org for a transaction that will list the org's users and
+// may write them and the org: it tells a store that locks (OrgLocker)
+// so before it reads anything of the org.
+func (t *txn) wholeOrg(id OrgID) (Org, error) {
+	if err := checkID(ErrNotFound, "org", id, true); err != nil {
+		return Org{}, err
+	}
+	if l, ok := t.tx.(OrgLocker); ok {
+		if err := l.LockOrg(id); err != nil {
+			return Org{}, err
+		}
+	}
+	return t.org(id)
+}
+
 // user returns the user as of t.now (see current).
 // An identifier outside the limits is an *InputError.
 func (t *txn) user(id UserID) (User, error) {

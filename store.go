@@ -224,3 +224,23 @@ type EventTx interface {
 type OrgEmailLister interface {
 	EmailsByOrg(org OrgID, after string, limit int) ([]string, error)
 }
+
+// OrgLocker is an optional capability of a Tx, for stores that keep
+// transactions apart with locks. The engine calls LockOrg(org) first in
+// a transaction that will list org's users and may then write any of
+// them or the org record (a directory sync, DeleteOrg, an attach, a
+// change of the org's settings), before it reads anything of the org.
+// The store may then lock the org at once in the mode such a list needs,
+// where it would otherwise lock it shared at the first read and upgrade
+// at the list: two transactions that each hold the shared lock and wait
+// for the exclusive one deadlock, and the store must wait for the
+// deadlock to be found and run one of them again.
+//
+// LockOrg is a hint about order, not a read: it returns an error only if
+// the transaction cannot go on (the connection failed, say), never
+// ErrNotFound, and changes no outcome. A store that serializes
+// transactions otherwise (the memory store runs one at a time) need not
+// have it. The PostgreSQL store has it.
+type OrgLocker interface {
+	LockOrg(org OrgID) error
+}

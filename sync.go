@@ -130,9 +130,9 @@ func (s *Service) SyncDirectory(ctx context.Context, org OrgID, entries []Direct
 // what the dry run, a read-only transaction on the same data, reports
 // (Y1), and a refusal or failure leaves no trace. On the memory store it
 // holds the write lock for its duration; on PostgreSQL it is one
-// serializable transaction, which a concurrent write to the org may make
-// the store run again (its retry takes the store's write lock, so it
-// runs at most twice). Because a store may run it again, entries is
+// transaction that locks the org's users first (OrgLocker) and waits for
+// the writers of them in flight; a store may still run it again, after a
+// deadlock or a lost connection. Because a store may run it again, entries is
 // ranged over once per attempt and must yield the same entries each
 // time (a Seq over a slice does; one that reads a file must reopen it);
 // an attempt that sees other entries fails with an error wrapping
@@ -309,7 +309,7 @@ const syncCheckEvery = 1000
 // run is the whole sync in the transaction sy.t.
 func (sy *syncer) run(id OrgID, entries iter.Seq[DirectoryEntry], fp *syncFingerprint) error {
 	t := sy.t
-	o, err := t.org(id)
+	o, err := t.wholeOrg(id)
 	if err != nil {
 		return err
 	}
