@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -34,9 +36,21 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	names := make([]string, 0, len(records))
 	for d := range records {
 		names = append(names, d)
+		t.lock(lockShared, keyDomain+d)
 	}
+	t.lock(lockShared, keyUsers)
+	forUpdate := ""
+	if t.writable {
+		forUpdate = " ORDER BY id FOR UPDATE"
+	}
+	var locked []claim.OrgID
 	err := t.send(t.ctx, func(b *pgx.Batch) {
-		queueRows(b, &us, scanUser, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`, emails)
+		if t.writable {
+			// The orgs' keys before the rows (see fetchUser).
+			queueRows(b, &locked, scanLockedOrg, `SELECT org_id, `+lockExpr(keyOrg, "org_id")+`::text
+				FROM (SELECT DISTINCT org_id FROM users WHERE lower(email) = ANY($1) ORDER BY org_id) AS o`, emails)
+		}
+		queueRows(b, &us, scanUser, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`+forUpdate, emails)
 		queueRows(b, &orgs, scanOrg, `SELECT `+orgColumns+` FROM orgs
 			WHERE id IN (SELECT org_id FROM users WHERE lower(email) = ANY($1))`, emails)
 		queueRows(b, &domains, scanDomain, `SELECT `+domainColumns+` FROM domains
@@ -51,9 +65,32 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	for name, ds := range records {
 		t.cache.keepDomain(name, ds)
 	}
+	if t.writable {
+		for _, u := range us {
+			t.hold(lockShared, keyOrg+string(u.Org))
+		}
+	}
 	t.cache.keepUsers(us)
-	t.cache.keepOrgsOf(us, orgs)
+	keep := us
+	if t.writable {
+		// A user that moved to an org whose key was not locked (a claim
+		// committed between the two statements) leaves its org unknown:
+		// reading it locks the key first.
+		for _, o := range locked {
+			t.hold(lockShared, keyOrg+string(o))
+		}
+		keep = slices.DeleteFunc(slices.Clone(us), func(u claim.User) bool { return !slices.Contains(locked, u.Org) })
+	}
+	t.cache.keepOrgsOf(keep, orgs)
 	return us, nil
+}
+
+// scanLockedOrg scans an org whose key a statement locked.
+func scanLockedOrg(row pgx.CollectableRow) (claim.OrgID, error) {
+	var org string
+	var lock *string
+	err := row.Scan(&org, &lock)
+	return claim.OrgID(org), err
 }
 
 // Apply performs the writes of a batch of claims (claim.BulkTx) set by
@@ -88,6 +125,9 @@ func (t *tx) Apply(writes []claim.Write) error {
 
 // apply is Apply once the Tx is checked.
 func (t *tx) apply(writes []claim.Write) error {
+	if err := t.lockWrites(writes); err != nil {
+		return err
+	}
 	var runs []*userRun
 	var seg segment
 	for i, w := range writes {
@@ -159,6 +199,41 @@ func (t *tx) apply(writes []claim.Write) error {
 	}
 	if err != nil {
 		return t.fail("Apply", err)
+	}
+	return nil
+}
+
+// lockWrites queues the locks of the user writes of writes: the list
+// keys the single methods take (userKeys), reading first a user to update
+// or delete that the transaction has not read. Unlike CreateUser, it
+// takes no lock a row (the key of each new ID and address), which would
+// fill PostgreSQL's lock table (64 locks a connection by default) with
+// a batch of hundreds; nor does UsersByEmails lock the addresses it finds
+// no user at. See the package documentation ("Concurrency") for why the
+// batch stays serializable without them.
+func (t *tx) lockWrites(writes []claim.Write) error {
+	var keys []string
+	defer func() { t.lock(lockShared, keys...) }()
+	for i, w := range writes {
+		switch w.Op {
+		case claim.WriteCreateUser:
+			keys = userKeys(keys, &w.User)
+		case claim.WriteUpdateUser, claim.WriteDeleteUser:
+			old, err := t.before("Apply", w.User.ID)
+			if errors.Is(err, claim.ErrNotFound) {
+				continue // the write's own statement finds it missing
+			}
+			if err != nil {
+				return fmt.Errorf("postgres store: Apply: write %d: %w", i, err)
+			}
+			keys = userKeys(keys, &old)
+			if w.Op == claim.WriteUpdateUser {
+				keys = userKeys(keys, &w.User)
+				if old.Email != w.User.Email {
+					t.lock(lockExclusive, emailKey(w.User.Email))
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -48,6 +48,7 @@ func (t *tx) enterprise(op, key, query, arg string) (claim.BroadWorksEnterprise,
 // Enterprise returns the enterprise with the id; an error wrapping
 // claim.ErrNotFound if there is none.
 func (t *tx) Enterprise(id claim.EnterpriseID) (claim.BroadWorksEnterprise, error) {
+	t.lock(lockExclusive, keyEnterprise+string(id))
 	return t.enterprise("Enterprise", string(id), `SELECT `+enterpriseColumns+` FROM bw_enterprises WHERE id = $1`, string(id))
 }
 
@@ -57,13 +58,15 @@ const queryEnterpriseByOrg = `SELECT ` + enterpriseColumns + ` FROM bw_enterpris
 // EnterpriseByOrg returns the enterprise whose Org is org, from
 // bw_enterprises_org_key; an error wrapping claim.ErrNotFound if none.
 func (t *tx) EnterpriseByOrg(org claim.OrgID) (claim.BroadWorksEnterprise, error) {
+	t.lock(lockExclusive, keyEnterpriseOf+string(org))
 	return t.enterprise("EnterpriseByOrg", "of org "+string(org), queryEnterpriseByOrg, string(org))
 }
 
 // queryPutEnterprise upserts an enterprise unless its org is another
 // enterprise's or it would move from one org to another (B5), and tells
-// which. A mapping committed concurrently makes the insert fail on
-// bw_enterprises_org_key (or with a serialization failure).
+// which. The keys of the enterprise and of its org, which the
+// transaction holds exclusive, keep other writers of them out
+// (bw_enterprises_org_key stays the schema's guard).
 const queryPutEnterprise = `
 WITH other AS (
 	SELECT id FROM bw_enterprises WHERE $8::text IS NOT NULL AND org_id = $8::text AND id <> $1::text
@@ -94,6 +97,9 @@ func (t *tx) PutEnterprise(e claim.BroadWorksEnterprise) error {
 	if err != nil {
 		return err
 	}
+	t.lockEnterpriseWrite(e.ID)
+	t.lock(lockExclusive, keyEnterpriseOf+string(e.Org))
+	t.lock(lockShared, keyPartner+string(e.Partner))
 	var other, moved *string
 	err = t.writeRow(queryPutEnterprise, []any{string(e.ID), string(e.Partner), e.Name, e.Template.PartnerAdmin,
 		e.Template.TrustedEmail, e.Template.NoAdminInvite, nullString(e.Target), nullString(e.Org), string(e.Attach),
@@ -112,7 +118,16 @@ func (t *tx) PutEnterprise(e claim.BroadWorksEnterprise) error {
 // DeleteEnterprise removes the enterprise; an error wrapping
 // claim.ErrNotFound if there is none.
 func (t *tx) DeleteEnterprise(id claim.EnterpriseID) error {
+	t.lockEnterpriseWrite(id)
 	return t.deleteRow("DeleteEnterprise", "enterprise", `DELETE FROM bw_enterprises WHERE id = $1`, string(id))
+}
+
+// lockEnterpriseWrite queues the locks of a write of the enterprise: its
+// key, and the keys of the org and the partner it has now.
+func (t *tx) lockEnterpriseWrite(id claim.EnterpriseID) {
+	t.lock(lockExclusive, keyEnterprise+string(id))
+	t.lockRow(`SELECT `+lockExprExclusive(keyEnterpriseOf, "org_id")+`, `+lockExpr(keyPartner, "partner_id")+`
+		FROM bw_enterprises WHERE id = $1`, string(id))
 }
 
 // queryEnterprisesByPartner is served by bw_enterprises_partner_idx.
@@ -127,6 +142,7 @@ func (t *tx) EnterprisesByPartner(partner claim.OrgID, after claim.EnterpriseID,
 	if err := t.checkList("EnterprisesByPartner", limit); err != nil {
 		return nil, err
 	}
+	t.lock(lockExclusive, keyPartner+string(partner))
 	return collect(t, "EnterprisesByPartner", scanEnterprise, queryEnterprisesByPartner, string(partner), string(after), limit)
 }
 
@@ -189,6 +205,7 @@ func (t *tx) subscriber(op, key, query, arg string) (claim.Subscriber, error) {
 // Subscriber returns the subscriber with the id; an error wrapping
 // claim.ErrNotFound if there is none.
 func (t *tx) Subscriber(id claim.SubscriberID) (claim.Subscriber, error) {
+	t.lock(lockExclusive, keySubscriber+string(id))
 	return t.subscriber("Subscriber", string(id), `SELECT `+subscriberColumns+` FROM bw_subscribers WHERE id = $1`, string(id))
 }
 
@@ -198,6 +215,7 @@ const querySubscriberByEmail = `SELECT ` + subscriberColumns + ` FROM bw_subscri
 // SubscriberByEmail returns the subscriber with the address, from
 // bw_subscribers_email_key; an error wrapping claim.ErrNotFound if none.
 func (t *tx) SubscriberByEmail(email string) (claim.Subscriber, error) {
+	t.lock(lockExclusive, keySubEmail+email)
 	return t.subscriber("SubscriberByEmail", email, querySubscriberByEmail, email)
 }
 
@@ -239,6 +257,9 @@ func (t *tx) PutSubscriber(s claim.Subscriber) error {
 	for i, r := range s.Reasons {
 		reasons[i] = string(r)
 	}
+	t.lockSubscriberWrite(s.ID)
+	t.lock(lockExclusive, keySubEmail+s.Email)
+	t.lock(lockShared, keySubscribers+string(s.Enterprise))
 	var other string
 	err = t.writeRow(queryPutSubscriber, []any{string(s.ID), string(s.Enterprise), string(s.Flow),
 		nullString(s.Email), s.FirstName, s.LastName, string(s.Status), s.Admin, nullString(s.User),
@@ -255,7 +276,16 @@ func (t *tx) PutSubscriber(s claim.Subscriber) error {
 // DeleteSubscriber removes the subscriber; an error wrapping
 // claim.ErrNotFound if there is none.
 func (t *tx) DeleteSubscriber(id claim.SubscriberID) error {
+	t.lockSubscriberWrite(id)
 	return t.deleteRow("DeleteSubscriber", "subscriber", `DELETE FROM bw_subscribers WHERE id = $1`, string(id))
+}
+
+// lockSubscriberWrite queues the locks of a write of the subscriber: its
+// key, and the keys of the address and the enterprise it has now.
+func (t *tx) lockSubscriberWrite(id claim.SubscriberID) {
+	t.lock(lockExclusive, keySubscriber+string(id))
+	t.lockRow(`SELECT `+lockExprExclusive(keySubEmail, "email")+`, `+lockExpr(keySubscribers, "enterprise_id")+`
+		FROM bw_subscribers WHERE id = $1`, string(id))
 }
 
 // querySubscribersByEnterprise is served by bw_subscribers_enterprise_idx.
@@ -270,6 +300,7 @@ func (t *tx) SubscribersByEnterprise(e claim.EnterpriseID, after claim.Subscribe
 	if err := t.checkList("SubscribersByEnterprise", limit); err != nil {
 		return nil, err
 	}
+	t.lock(lockExclusive, keySubscribers+string(e))
 	return collect(t, "SubscribersByEnterprise", scanSubscriber, querySubscribersByEnterprise, string(e), string(after), limit)
 }
 
@@ -279,6 +310,7 @@ func (t *tx) OrgProfile(org claim.OrgID) (claim.OrgProfile, error) {
 	if err := t.check("OrgProfile", false); err != nil {
 		return claim.OrgProfile{}, err
 	}
+	t.lock(lockExclusive, keyProfile+string(org))
 	p := claim.OrgProfile{Org: org}
 	err := t.queryRow(`SELECT restricted_admin_mode, admins, licenses FROM bw_org_profiles WHERE org_id = $1`,
 		[]any{string(org)}, &p.RestrictedAdminMode, &p.Admins, &p.Licenses)
@@ -309,6 +341,7 @@ func (t *tx) PutOrgProfile(p claim.OrgProfile) error {
 	if licenses == nil {
 		licenses = []claim.OrgLicense{}
 	}
+	t.lock(lockExclusive, keyProfile+string(p.Org))
 	_, err := t.write(`INSERT INTO bw_org_profiles (org_id, restricted_admin_mode, admins, licenses)
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (org_id) DO UPDATE
@@ -323,5 +356,6 @@ func (t *tx) PutOrgProfile(p claim.OrgProfile) error {
 // DeleteOrgProfile removes the org's profile; an error wrapping
 // claim.ErrNotFound if none was stored.
 func (t *tx) DeleteOrgProfile(org claim.OrgID) error {
+	t.lock(lockExclusive, keyProfile+string(org))
 	return t.deleteRow("DeleteOrgProfile", "profile of org", `DELETE FROM bw_org_profiles WHERE org_id = $1`, string(org))
 }

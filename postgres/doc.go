@@ -98,40 +98,93 @@
 //
 // # Concurrency
 //
-// Update runs its function in a SERIALIZABLE transaction: whatever the
-// interleaving of Updates across goroutines and processes, the outcome is
-// that of some serial order of them, which is what lets the engine read,
-// decide and write without locks of its own (Q1). No lock is held across
-// a transaction's body: transactions on different users do not wait for
-// each other. When PostgreSQL cannot serialize a transaction (SQLSTATE
-// 40001) or breaks a deadlock (40P01), or the connection fails before
+// Update runs its function in a READ COMMITTED transaction that locks
+// what it reads, until it ends, in a mode that conflicts with every write
+// that could change what it read: strict two-phase locking, on rows and
+// on keys. Whatever the interleaving of Updates across goroutines and
+// processes, the outcome is that of running them one at a time in the
+// order they commit (Q1), which is what lets the engine read, decide and
+// write without locks of its own. The argument: a statement at READ
+// COMMITTED reads what had committed when it started; an Update's
+// statement starts once its locks are granted, when every transaction
+// that could change what it reads has ended, and none can start to
+// until this one ends. So everything an Update reads is, at its COMMIT,
+// still what it read, as if the whole Update ran at that instant.
+// Writes are covered too: a write takes the lock that conflicts with
+// every read of what it changes, and PostgreSQL's own row lock orders
+// writers of one row.
+//
+// What is locked (locks.go has the list):
+//
+//   - A user, by its row (SELECT … FOR UPDATE), when an Update reads it
+//     by ID, by address or in a batch of addresses, with the original
+//     account its claim holds. Before the read, the key of the ID or the
+//     address is locked exclusive, found or not, and CreateUser and a
+//     change of address lock it too: a user found missing stays missing.
+//   - An org, by a key (a transaction-level advisory lock on a hash of
+//     "o:" and its ID): shared to read the org (also when a user read
+//     brings it along, and then before the user's row, so that locks
+//     are taken in one order), exclusive to write it. The same key stands
+//     for the org's users: each write of a user locks shared the keys of
+//     the orgs it belongs to or is claimed by, before and after, and
+//     UsersByOrg, EmailsByOrg and PendingClaimsBy lock it exclusive, so a
+//     directory sync or DeleteOrg sees every user of the org, and no
+//     other writer changes one, until it ends. The engine calls LockOrg
+//     (claim.OrgLocker) first in such a transaction, so the key is taken
+//     exclusive at once rather than upgraded from shared.
+//   - Every user, by the key "users": shared with an Update's first read
+//     or write of a user, exclusive for DueClaims and InactiveUsers,
+//     whose lists any write of a user may change. A sweep's batch
+//     therefore runs alone among the writers of users (it waits for those
+//     in flight, and they for it), for the few milliseconds it takes.
+//   - Domain records (by name, and an org's list), sites (by ID, an org's
+//     list, a user's access), BroadWorks enterprises, subscribers and org
+//     profiles, each by keys of the same kind.
+//
+// Transactions on different users therefore do not wait for each other:
+// the keys they share (the orgs both read) are shared; the hot records
+// are locked where they are: a user's row. A lock that is waited for is
+// held by a transaction that reads or writes the same data, which would
+// have made a SERIALIZABLE transaction fail and run again.
+//
+// Two transactions can still wait for each other: two that read one
+// record shared and then write it (two changes of one org's settings),
+// or that lock in different orders what a single read cannot take in
+// order. PostgreSQL finds such a deadlock after deadlock_timeout (one
+// second by default) and fails one of the two with SQLSTATE 40P01. When
+// a transaction deadlocks, or PostgreSQL cannot serialize it (40001: not
+// expected at READ COMMITTED, but safe), or the connection fails before
 // COMMIT is sent, Update runs the function again, up to 10 attempts with
 // a randomized exponential backoff from 2ms to 200ms, each retry logged
 // at Debug level through claim.ContextLogger (the service's logger) with
-// its SQLSTATE; then it returns an error wrapping claim.ErrConflict. From
-// the second attempt on, the transaction first locks the users table in
-// SHARE ROW EXCLUSIVE mode, before its snapshot is taken, so that a
-// transaction that lost once to concurrent writers of users cannot lose
-// again, however hot the record.
+// its SQLSTATE; then it returns an error wrapping claim.ErrConflict.
+// From the second attempt on, the transaction first locks the users
+// table in SHARE ROW EXCLUSIVE mode, so that it cannot lose again.
 //
-// PostgreSQL's serializable isolation tracks what a transaction read by
-// index page, not by row. On a table of a few hundred users every user's
-// index entries share a page or two, so transactions on different users
-// look as if they conflicted and one of each concurrent pair is retried;
-// among thousands of users the pages differ and retries are rare (see
-// BenchmarkPostgresClaimRetract and BenchmarkPostgresSerializableFloor).
-// Each writing transaction also sets enable_seqscan off for itself: on a
-// small table the planner prefers a sequential scan, whose predicate lock
-// covers the whole table.
+// The locks cost no round trip: each batch starts with one statement
+// that takes the keys the batch needs, in key order. A transaction holds
+// a few keys (a claim of one user: about ten, in three statements). A
+// batch of an import (claim.BulkTx) holds one key per org, domain name
+// and address domain of its rows, not one per row, since PostgreSQL's
+// lock table holds 64 locks per connection by default: its users are
+// locked by row, and the addresses it finds no user at, and the IDs and
+// addresses of the originals it creates, are not locked. That leaves the
+// batch serializable: a user created concurrently at an address the
+// batch found free comes after the batch in the serial order (whatever
+// that creator read of the batch's users it read by waiting for the
+// batch), and an original's address, in the reserved .convert-user.local
+// space, and its new random ID are looked up by no other transaction
+// before they exist; the unique indexes still refuse a second user at
+// one address or ID. The keys live in the advisory-lock space of the
+// database, hashed with the OID of the schema's users table, so stores
+// in two schemas do not wait for each other, and a key that collides with
+// another merely waits longer.
 //
 // View runs its function in BEGIN ISOLATION LEVEL REPEATABLE READ READ
 // ONLY: one snapshot of everything committed when it starts. Such a
-// transaction never waits, never fails to serialize and takes no
-// predicate locks, so its reads cost writers nothing (Events waits for
-// the event lock, below). (SERIALIZABLE READ ONLY DEFERRABLE would also
-// exclude the rare read-only anomaly of snapshot isolation, at the price
-// of waiting for a safe snapshot under load. The engine decides nothing
-// in a View, so the cheaper snapshot is enough.)
+// transaction never waits and takes no locks, so its reads cost writers
+// nothing (Events waits for the event lock, below). The engine decides
+// nothing in a View, so one snapshot is enough.
 //
 // A claim.Tx is one transaction on one pooled connection; it is not safe
 // for concurrent use. Expected refusals (claim.ErrNotFound,

@@ -57,3 +57,9 @@ func ListenerPID(s *Store) uint32 {
 	defer s.listener.mu.Unlock()
 	return s.listener.pid
 }
+
+// PID returns the server process of the connection of x, a Tx of this
+// package, without a round trip.
+func PID(x claim.Tx) uint32 {
+	return x.(*tx).conn.Conn().PgConn().PID()
+}

@@ -54,6 +54,9 @@ type tx struct {
 	cache cache
 	// sites holds the sites of the orgs read (sites.go).
 	sites siteCache
+	// locks are the advisory locks an Update holds and will take
+	// (locks.go).
+	locks locks
 }
 
 // deferred is a write sent with the next batch. Its statement fails on
@@ -123,19 +126,13 @@ func (t *tx) send(ctx context.Context, add func(*pgx.Batch)) error {
 	b := &pgx.Batch{}
 	if !t.begun {
 		queue(b, t.begin)
-		if t.writable {
-			// Index scans take predicate locks on index pages; a
-			// sequential scan takes one on the whole table, which
-			// every write to it conflicts with. On a small table the
-			// planner prefers the latter.
-			queue(b, `SET LOCAL enable_seqscan = off`)
-		}
 		if t.pessimistic {
 			// Before any query, so that the snapshot is taken once
 			// every earlier writer of users has ended.
 			queue(b, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`)
 		}
 	}
+	t.queueLocks(b)
 	for _, w := range t.pending {
 		b.Queue(w.sql, w.args...).QueryRow(func(row pgx.Row) error {
 			var one int64
@@ -234,10 +231,11 @@ func one[T any](t *tx, op, what, key string, scan pgx.RowToFunc[T], query string
 // on its own, only when the transaction's own reads prove that the store
 // cannot refuse it: UpdateUser of a user it has read, with the address
 // unchanged; DeleteUser of a user it has read; CreateUser of an ID and an
-// address it has found free. Its statement then cannot fail but for a
-// concurrent transaction, which SERIALIZABLE reports as a serialization
-// failure (and the store retries), or for a value the schema refuses,
-// which userStorable checks first. Every other write goes at once, with
+// address it has found free. Its statement then cannot fail: the
+// transaction has locked the user's row, or the keys of the ID and the
+// address it found free (locks.go), so no concurrent transaction can
+// change what it read; and userStorable checks first that the schema
+// takes the values. Every other write goes at once, with
 // whatever is deferred before it, and returns its refusal as the Tx
 // contract says.
 
@@ -452,14 +450,51 @@ func domainOf(email string) string {
 // what a decision about the user reads next, in one round trip: the
 // original account its claim holds, its org, and every org's record of
 // its domain. It caches them all.
+//
+// In an Update it locks what it reads (locks.go): the key of the ID or
+// the address, exclusive, if no user has it (a user found is locked by
+// its row instead, so that a transaction that reads hundreds of users,
+// an import's, does not fill PostgreSQL's lock table with keys); the keys
+// of the user's org and domain, shared, by a statement that reads them
+// from the user's row; then the user's row and its original's (FOR
+// UPDATE). A user gone between the first statement and the read (deleted
+// by a transaction that committed between them) is read again, its key
+// locked first. The keys come
+// before the row, as in every transaction that locks both (a sync locks
+// its org, then the users it reads), so that two such transactions do
+// not deadlock. Should the user have moved to another org between the
+// two statements (a claim that committed between them), the org and the
+// domain records read are not kept: reading them again locks their keys
+// first.
 func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 	var users, originals []claim.User
 	var orgs []claim.Org
 	var domains []claim.Domain
+	var locked []lockedKeys
+	t.lock(lockShared, keyUsers)
+	name := keyUserID + key
+	if where == whereUserEmail {
+		name = emailKey(key)
+	}
+	keyed := !t.writable || t.locks.has(name, lockExclusive)
+	forUpdate := ""
+	if t.writable {
+		forUpdate = " FOR UPDATE"
+	}
 	err := t.send(t.ctx, func(b *pgx.Batch) {
-		queueRows(b, &users, scanUser, `SELECT `+userColumns+` FROM users WHERE `+where, key)
+		if !keyed {
+			b.Queue(`SELECT CASE WHEN EXISTS (SELECT FROM users WHERE `+where+`) THEN false
+				ELSE `+lockExprExclusive("", "$2::text")+`::text IS NOT NULL END`, key, name).QueryRow(func(row pgx.Row) error {
+				return row.Scan(&keyed)
+			})
+		}
+		if t.writable {
+			queueRows(b, &locked, scanLockedKeys, `SELECT org_id, domain, `+lockExpr(keyOrg, "org_id")+`::text, `+
+				lockExpr(keyDomain, "domain")+`::text FROM users WHERE `+where, key)
+		}
+		queueRows(b, &users, scanUser, `SELECT `+userColumns+` FROM users WHERE `+where+forUpdate, key)
 		queueRows(b, &originals, scanUser, `SELECT `+userColumns+` FROM users
-			WHERE id = (SELECT claim_original FROM users WHERE `+where+`)`, key)
+			WHERE id = (SELECT claim_original FROM users WHERE `+where+`)`+forUpdate, key)
 		queueRows(b, &orgs, scanOrg, `SELECT `+orgColumns+` FROM orgs
 			WHERE id = (SELECT org_id FROM users WHERE `+where+`)`, key)
 		queueRows(b, &domains, scanDomain, `SELECT `+domainColumns+` FROM domains
@@ -468,8 +503,15 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 	if err != nil {
 		return claim.User{}, t.fail(op, err)
 	}
+	if keyed && t.writable {
+		t.hold(lockExclusive, name)
+	}
 	c := &t.cache
 	c.init()
+	if len(users) == 0 && !keyed {
+		t.lock(lockExclusive, name)
+		return t.fetchUser(op, key, where)
+	}
 	if len(users) == 0 {
 		if where == whereUserID {
 			c.users[claim.UserID(key)] = nil
@@ -480,10 +522,30 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 	}
 	u := users[0]
 	c.keepUsers(originals)
-	c.keepOrgsOf(users, orgs)
-	c.keepDomain(domainOf(u.Email), domains)
+	if !t.writable || len(locked) == 1 && locked[0].org == u.Org && locked[0].domain == domainOf(u.Email) {
+		if t.writable {
+			t.hold(lockShared, keyOrg+string(u.Org), keyDomain+domainOf(u.Email))
+		}
+		c.keepOrgsOf(users, orgs)
+		c.keepDomain(domainOf(u.Email), domains)
+	}
 	c.putUser(u)
 	return u, nil
+}
+
+// lockedKeys are the org and the domain whose keys a statement locked.
+type lockedKeys struct {
+	org    claim.OrgID
+	domain string
+}
+
+func scanLockedKeys(row pgx.CollectableRow) (lockedKeys, error) {
+	var k lockedKeys
+	var org string
+	var a, b *string
+	err := row.Scan(&org, &k.domain, &a, &b)
+	k.org = claim.OrgID(org)
+	return k, err
 }
 
 // The where clauses of fetchUser.
@@ -499,6 +561,7 @@ func (t *tx) domainRecords(op, name string) ([]claim.Domain, error) {
 	if ds, ok := t.cache.domains[name]; ok {
 		return ds, nil
 	}
+	t.lock(lockShared, keyDomain+name)
 	ds, err := collect(t, op, scanDomain, `SELECT `+domainColumns+` FROM domains WHERE name = $1 ORDER BY org_id`, name)
 	if err != nil {
 		return nil, err

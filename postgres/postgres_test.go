@@ -911,39 +911,23 @@ func TestInactiveUsers(t *testing.T) {
 	}
 }
 
-// TestUpdateRetriesSerializationFailure: two Updates read the same user,
-// wait until both have read it, and write it back incremented. PostgreSQL
-// refuses the second write (SERIALIZABLE), Update runs its fn again, and
-// both increments count.
-func TestUpdateRetriesSerializationFailure(t *testing.T) {
+// TestUpdateWaitsForWriter: two Updates read the same user and write it
+// back incremented. The second one's read waits for the first's lock on
+// the user (it is seen waiting), then reads the first's write: both
+// increments count, and neither Update runs its fn again.
+func TestUpdateWaitsForWriter(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
 	mustUpdate(t, s, func(tx claim.Tx) error { return tx.CreateUser(user("u1", "ann@x.com", "acme")) })
-	var calls atomic.Int32
-	bothRead := newBarrier(2)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() {
-			first := true
-			err := s.Update(t.Context(), func(tx claim.Tx) error {
-				calls.Add(1)
-				u, err := tx.User("u1")
-				if err != nil {
-					return err
-				}
-				if first {
-					first = false
-					bothRead.wait()
-				}
-				u.Content++
-				return tx.UpdateUser(u)
-			})
-			if err != nil {
-				t.Errorf("Update() = %v, want nil", err)
-			}
-		})
-	}
-	wg.Wait()
+	calls := inTurn(t, s, func(tx claim.Tx, first bool, blocked func()) error {
+		u, err := tx.User("u1")
+		if err != nil {
+			return err
+		}
+		blocked()
+		u.Content++
+		return tx.UpdateUser(u)
+	}, func(error) bool { return true })
 	mustView(t, s, func(tx claim.Tx) error {
 		u, err := tx.User("u1")
 		if err != nil || u.Content != 2 {
@@ -951,15 +935,87 @@ func TestUpdateRetriesSerializationFailure(t *testing.T) {
 		}
 		return nil
 	})
-	if n := calls.Load(); n < 3 {
-		t.Errorf("fn ran %d times, want at least 3 (one retry)", n)
+	if calls != 2 {
+		t.Errorf("fn ran %d times, want 2 (a wait, no retry)", calls)
+	}
+}
+
+// inTurn runs fn in two concurrent Updates and returns how many times fn
+// ran in all. The first Update runs fn, which calls blocked once it has
+// read what it decides on; blocked returns once the second Update, which
+// starts then, waits for a lock the first holds (or fails after 10s).
+// The first then writes and commits; the second's fn gets blocked as a
+// no-op. ok tells the errors the Updates may return (a refusal that the
+// serial order gives).
+func inTurn(t *testing.T, s *postgres.Store, fn func(tx claim.Tx, first bool, blocked func()) error, ok func(error) bool) int {
+	t.Helper()
+	var calls atomic.Int32
+	read := make(chan struct{})
+	pid := make(chan uint32, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		once := true
+		err := s.Update(t.Context(), func(tx claim.Tx) error {
+			calls.Add(1)
+			return fn(tx, true, func() {
+				if once {
+					once = false
+					close(read)
+					awaitLockWait(t, <-pid)
+				}
+			})
+		})
+		if err != nil && !ok(err) {
+			t.Errorf("first Update() = %v", err)
+		}
+	})
+	wg.Go(func() {
+		<-read
+		once := true
+		err := s.Update(t.Context(), func(tx claim.Tx) error {
+			calls.Add(1)
+			if once {
+				once = false
+				pid <- postgres.PID(tx)
+			}
+			return fn(tx, false, func() {})
+		})
+		if err != nil && !ok(err) {
+			t.Errorf("second Update() = %v", err)
+		}
+	})
+	wg.Wait()
+	return int(calls.Load())
+}
+
+// awaitLockWait returns once the server process pid waits for a lock, or
+// fails the test after 10s.
+func awaitLockWait(t *testing.T, pid uint32) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting bool
+		err := adminPool(t).QueryRow(t.Context(), `SELECT coalesce(bool_or(wait_event_type = 'Lock'), false)
+			FROM pg_stat_activity WHERE pid = $1`, int32(pid)).Scan(&waiting)
+		switch {
+		case err != nil:
+			t.Errorf("reading pg_stat_activity: %v", err)
+			return
+		case waiting:
+			return
+		case time.Now().After(deadline):
+			t.Errorf("server process %d never waited for a lock", pid)
+			return
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
 // TestWriteSkew: two Updates each read two users and, finding neither
 // flagged, flag their own — the write skew that snapshot isolation
-// (REPEATABLE READ) lets through and SERIALIZABLE does not. Exactly one
-// flag must end up set.
+// (REPEATABLE READ) lets through. The first's reads lock both users, so
+// the second's waits, then finds the first's flag: exactly one flag
+// ends up set, with no retry.
 func TestWriteSkew(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
@@ -969,42 +1025,26 @@ func TestWriteSkew(t *testing.T) {
 		}
 		return tx.CreateUser(user("b", "b@x.com", "acme"))
 	})
-	var calls atomic.Int32
-	bothRead := newBarrier(2)
-	var wg sync.WaitGroup
-	for _, id := range []claim.UserID{"a", "b"} {
-		wg.Go(func() {
-			first := true
-			err := s.Update(t.Context(), func(tx claim.Tx) error {
-				calls.Add(1)
-				a, err := tx.User("a")
-				if err != nil {
-					return err
-				}
-				b, err := tx.User("b")
-				if err != nil {
-					return err
-				}
-				if first {
-					first = false
-					bothRead.wait()
-				}
-				if a.Content+b.Content > 0 {
-					return nil // the other one is flagged
-				}
-				u := a
-				if id == "b" {
-					u = b
-				}
-				u.Content = 1
-				return tx.UpdateUser(u)
-			})
-			if err != nil {
-				t.Errorf("Update() = %v, want nil", err)
-			}
-		})
-	}
-	wg.Wait()
+	calls := inTurn(t, s, func(tx claim.Tx, first bool, blocked func()) error {
+		a, err := tx.User("a")
+		if err != nil {
+			return err
+		}
+		b, err := tx.User("b")
+		if err != nil {
+			return err
+		}
+		blocked()
+		if a.Content+b.Content > 0 {
+			return nil // the other one is flagged
+		}
+		u := a
+		if !first {
+			u = b
+		}
+		u.Content = 1
+		return tx.UpdateUser(u)
+	}, func(error) bool { return false })
 	mustView(t, s, func(tx claim.Tx) error {
 		users, err := tx.UsersByOrg("acme", "", 10)
 		flagged := 0
@@ -1016,10 +1056,8 @@ func TestWriteSkew(t *testing.T) {
 		}
 		return nil
 	})
-	// At least one retry; both may fail once, as both send their write
-	// with COMMIT and PostgreSQL may find each the pivot of the other.
-	if n := calls.Load(); n < 3 {
-		t.Errorf("fn ran %d times, want 3 or more (a retry)", n)
+	if calls != 2 {
+		t.Errorf("fn ran %d times, want 2 (a wait, no retry)", calls)
 	}
 }
 
@@ -1100,77 +1138,72 @@ func viewOrg(t *testing.T, s claim.Store, id claim.OrgID) (claim.Org, error) {
 
 // TestConcurrentRefusals: two Updates race to take one address, or to
 // claim one domain; one wins, and the other gets the error it would get
-// had it run second (Q1).
+// had it run second (Q1). An Update that reads an address locks it, so
+// the second waits for the first and then finds the address taken. Both
+// may read a domain's records (a shared lock): the two then deadlock on
+// their writes, PostgreSQL breaks the deadlock, and the loser runs again
+// and finds the domain claimed.
 func TestConcurrentRefusals(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
-	tests := []struct {
-		reason string
-		fn     func(i int) func(tx claim.Tx) error
-		want   error
-	}{
-		{"CreateUser of one address", func(i int) func(tx claim.Tx) error {
-			return func(tx claim.Tx) error {
-				switch _, err := tx.UserByEmail("race@x.com"); {
-				case err == nil:
-					return fmt.Errorf("race@x.com: %w", claim.ErrEmailTaken)
-				case !errors.Is(err, claim.ErrNotFound):
-					return err
+	isTaken := func(err error) bool { return errors.Is(err, claim.ErrEmailTaken) }
+	errs := 0
+	calls := inTurn(t, s, func(tx claim.Tx, first bool, blocked func()) error {
+		_, err := tx.UserByEmail("race@x.com")
+		blocked()
+		switch {
+		case err == nil:
+			errs++
+			return fmt.Errorf("race@x.com: %w", claim.ErrEmailTaken)
+		case !errors.Is(err, claim.ErrNotFound):
+			return err
+		}
+		id := "racer1"
+		if !first {
+			id = "racer2"
+		}
+		return tx.CreateUser(user(claim.UserID(id), "race@x.com", "acme"))
+	}, isTaken)
+	if calls != 2 || errs != 1 {
+		t.Errorf("CreateUser of one address: fn ran %d times and found the address taken %d times, want 2 and 1", calls, errs)
+	}
+
+	bothRead := newBarrier(2)
+	results := make([]error, 2)
+	var n atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			first := true
+			results[i] = s.Update(t.Context(), func(tx claim.Tx) error {
+				n.Add(1)
+				var x claim.Tx = tx
+				if first {
+					first = false
+					x = readThenWait{tx, bothRead} // both read before either writes
 				}
-				return tx.CreateUser(user(claim.UserID(fmt.Sprint("racer", i)), "race@x.com", "acme"))
-			}
-		}, claim.ErrEmailTaken},
-		{"PutDomain claiming one name", func(i int) func(tx claim.Tx) error {
-			return func(tx claim.Tx) error {
-				switch _, err := tx.DomainClaimant("race.com"); {
+				switch _, err := x.DomainClaimant("race.com"); {
 				case err == nil:
 					return fmt.Errorf("race.com: %w", claim.ErrDomainClaimedByOther)
 				case !errors.Is(err, claim.ErrNotFound):
 					return err
 				}
 				return tx.PutDomain(claim.Domain{Org: claim.OrgID(fmt.Sprint("org", i)), Name: "race.com", Claimed: true})
-			}
-		}, claim.ErrDomainClaimedByOther},
-	}
-	for _, tt := range tests {
-		bothRead := newBarrier(2)
-		errs := make([]error, 2)
-		var calls atomic.Int32
-		var wg sync.WaitGroup
-		for i := range 2 {
-			wg.Go(func() {
-				first := true
-				fn := tt.fn(i)
-				errs[i] = s.Update(t.Context(), func(tx claim.Tx) error {
-					calls.Add(1)
-					if !first {
-						return fn(tx)
-					}
-					first = false
-					// Both read before either writes.
-					err := fn(readThenWait{tx, bothRead})
-					return err
-				})
 			})
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range results {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, claim.ErrDomainClaimedByOther):
+			t.Errorf("PutDomain claiming one name: Update() = %v, want nil or an error wrapping ErrDomainClaimedByOther", err)
 		}
-		wg.Wait()
-		ok := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, tt.want):
-				t.Errorf("%s: Update() = %v, want nil or an error wrapping %v", tt.reason, err, tt.want)
-			}
-		}
-		if ok != 1 {
-			t.Errorf("%s: %d Updates succeeded, want 1 (errors %v)", tt.reason, ok, errs)
-		}
-		// Both wrote on the same snapshot: the loser's write failed to
-		// serialize, and its second run saw the winner's.
-		if n := calls.Load(); n != 3 {
-			t.Errorf("%s: fn ran %d times, want 3", tt.reason, n)
-		}
+	}
+	if ok != 1 || n.Load() != 3 {
+		t.Errorf("PutDomain claiming one name: %d Updates succeeded and fn ran %d times, want 1 and 3 (errors %v)", ok, n.Load(), results)
 	}
 }
 
@@ -1178,11 +1211,6 @@ func TestConcurrentRefusals(t *testing.T) {
 type readThenWait struct {
 	claim.Tx
 	b *barrier
-}
-
-func (r readThenWait) UserByEmail(email string) (claim.User, error) {
-	defer r.wait()
-	return r.Tx.UserByEmail(email)
 }
 
 func (r readThenWait) DomainClaimant(name string) (claim.OrgID, error) {

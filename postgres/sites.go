@@ -56,6 +56,7 @@ func (c *siteCache) put(org claim.OrgID, sites []claim.Site) {
 // Site returns the site with the id; an error wrapping claim.ErrNotFound
 // if there is none.
 func (t *tx) Site(id claim.SiteID) (claim.Site, error) {
+	t.lock(lockShared, keySite+string(id))
 	return one(t, "Site", "site", string(id), scanSite, `SELECT `+siteColumns+` FROM sites WHERE id = $1`, string(id))
 }
 
@@ -66,6 +67,8 @@ func (t *tx) PutSite(s claim.Site) error {
 		return err
 	}
 	t.sites = nil
+	t.lock(lockExclusive, keySite+string(s.ID), keyOrgSites+string(s.Org))
+	t.lockRow(`SELECT `+lockExprExclusive(keyOrgSites, "org_id")+` FROM sites WHERE id = $1`, string(s.ID))
 	_, err := t.write(`INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, url = excluded.url, control_hub = excluded.control_hub`,
 		string(s.ID), string(s.Org), s.URL, s.ControlHub)
@@ -79,6 +82,9 @@ func (t *tx) PutSite(s claim.Site) error {
 // an error wrapping claim.ErrNotFound if there is none.
 func (t *tx) DeleteSite(id claim.SiteID) error {
 	t.sites = nil
+	t.lock(lockExclusive, keySite+string(id))
+	t.lockRow(`SELECT `+lockExprExclusive(keyOrgSites, "org_id")+` FROM sites WHERE id = $1`, string(id))
+	t.lockRow(`SELECT `+lockExprExclusive(keySiteAccess, "user_id")+` FROM site_access WHERE site_id = $1 ORDER BY user_id`, string(id))
 	return t.deleteRow("DeleteSite", "site", `DELETE FROM sites WHERE id = $1`, string(id))
 }
 
@@ -101,6 +107,7 @@ func (t *tx) SitesByOrg(org claim.OrgID, after claim.SiteID, limit int) ([]claim
 		}
 		return out, nil
 	}
+	t.lock(lockShared, keyOrgSites+string(org))
 	return collect(t, "SitesByOrg", scanSite, `SELECT `+siteColumns+` FROM sites
 		WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3`, string(org), string(after), limit)
 }
@@ -127,6 +134,8 @@ func (t *tx) PutSiteAccess(a claim.SiteAccess) error {
 	if err := t.check("PutSiteAccess", true); err != nil {
 		return err
 	}
+	t.lock(lockExclusive, keySiteAccess+string(a.User), keyUserID+string(a.User))
+	t.lock(lockShared, keySite+string(a.Site))
 	var site, user bool
 	err := t.writeRow(queryPutSiteAccess, []any{string(a.Site), string(a.User), a.License, a.ExternalAdmin}, &site, &user)
 	switch {
@@ -147,6 +156,7 @@ func (t *tx) SiteAccessByUser(user claim.UserID, after claim.SiteID, limit int) 
 	if err := t.checkList("SiteAccessByUser", limit); err != nil {
 		return nil, err
 	}
+	t.lock(lockShared, keySiteAccess+string(user))
 	return collect(t, "SiteAccessByUser", func(row pgx.CollectableRow) (claim.SiteAccess, error) {
 		var a claim.SiteAccess
 		var site, u string

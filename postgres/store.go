@@ -162,20 +162,22 @@ var errLostBeforeCommit = errors.New("connection lost before COMMIT was sent")
 // The statements that begin a transaction.
 const (
 	beginView   = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`
-	beginUpdate = `BEGIN ISOLATION LEVEL SERIALIZABLE`
+	beginUpdate = `BEGIN ISOLATION LEVEL READ COMMITTED`
 )
 
-// Update runs fn in a read-write transaction at isolation level
-// SERIALIZABLE, so that concurrent Updates, in this process or another,
-// have the outcome of some serial order of them (Q1, Q2). BEGIN travels
+// Update runs fn in a read-write transaction at isolation level READ
+// COMMITTED that locks what fn reads until it ends (see the package
+// documentation, "Concurrency"), so that concurrent Updates, in this
+// process or another, have the outcome of running them one at a time in
+// the order they commit (Q1, Q2). BEGIN travels
 // with fn's first statement, and the writes fn defers, its events and
 // COMMIT travel together at the end (see the package documentation).
 //
 // Update runs fn again, after a randomized, exponentially growing wait
 // (2ms at first, at most 200ms), up to 10 times in all, when the attempt
 // failed in a way that committed nothing and may pass if tried again:
-// PostgreSQL could not serialize the transaction (SQLSTATE 40001) or
-// found it in a deadlock (40P01), at any statement or at COMMIT, even if
+// PostgreSQL found it in a deadlock (40P01) or could not serialize it
+// (40001), at any statement or at COMMIT, even if
 // fn swallowed the error; or the connection failed, or the server ended
 // the session (SQLSTATE class 08, 57P01 to 57P03), or no connection could
 // be had, before COMMIT was sent. Each retry is logged at Debug level
@@ -183,11 +185,10 @@ const (
 // must have no effect outside the transaction.
 //
 // From the second attempt on, the transaction first locks the users table
-// in SHARE ROW EXCLUSIVE mode, before its first query, so that its
-// snapshot is taken once every earlier writer of users has ended: no
-// other transaction can then write a user until it ends, so it cannot
-// lose to another writer of users again, and a hot record (four sweepers
-// on the same due claims, say) does not starve it. Readers are not
+// in SHARE ROW EXCLUSIVE mode, before its first query, so that it starts
+// once every earlier writer of users has ended: no other transaction can
+// then write a user until it ends, so it cannot deadlock with another
+// writer of users again. Readers are not
 // blocked. The lock is the transaction's and ends with it, so it works
 // behind a pooler in transaction mode.
 //
@@ -246,7 +247,7 @@ func logRetry(ctx context.Context, attempt int, err error) {
 		slog.Int("attempt", attempt), slog.String("sqlstate", code), slog.String("error", err.Error()))
 }
 
-// attempt runs fn once in a serializable transaction. retry reports that
+// attempt runs fn once in a transaction. retry reports that
 // the attempt committed nothing and fn should run again; err is then the
 // failure.
 func (s *Store) attempt(ctx context.Context, fn func(claim.Tx) error, pessimistic bool) (retry bool, err error) {

@@ -167,6 +167,7 @@ func (t *tx) Org(id claim.OrgID) (claim.Org, error) {
 		return cloneOrg(*o), nil
 	}
 	// The org's sites come along, in the same round trip (sites.go).
+	t.lock(lockShared, keyOrg+string(id), keyOrgSites+string(id))
 	var orgs []claim.Org
 	var sites []claim.Site
 	err := t.send(t.ctx, func(b *pgx.Batch) {
@@ -195,6 +196,7 @@ func (t *tx) CreateOrg(o claim.Org) error {
 	if err != nil {
 		return err
 	}
+	t.lock(lockExclusive, keyOrg+string(o.ID))
 	tag, err := t.write(`INSERT INTO orgs (`+orgColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (id) DO NOTHING`, args...)
 	if err != nil {
@@ -217,6 +219,7 @@ func (t *tx) UpdateOrg(o claim.Org) error {
 	if err != nil {
 		return err
 	}
+	t.lock(lockExclusive, keyOrg+string(o.ID))
 	tag, err := t.write(`UPDATE orgs SET name = $2, kind = $3, created_at = $4,
 		allow_content_migration = $5, auto_licenses = $6, directory_sync = $7, sso = $8, retention = $9
 		WHERE id = $1`, args...)
@@ -236,6 +239,7 @@ func (t *tx) DeleteOrg(id claim.OrgID) error {
 	if err := t.check("DeleteOrg", true); err != nil {
 		return err
 	}
+	t.lock(lockExclusive, keyOrg+string(id))
 	tag, err := t.write(`DELETE FROM orgs WHERE id = $1`, string(id))
 	if err != nil {
 		return t.fail("DeleteOrg", err)
@@ -283,8 +287,9 @@ func (t *tx) Domain(org claim.OrgID, name string) (claim.Domain, error) {
 
 // queryPutDomain upserts a domain record unless it claims a name another
 // org claims, and returns that org then. The two parts run on one
-// snapshot; a claim committed concurrently by another org makes the
-// insert fail on domains_claimant_key (or with a serialization failure).
+// snapshot; the key of the name, which the transaction holds exclusive,
+// keeps other writers of its records out (domains_claimant_key stays the
+// schema's guard).
 const queryPutDomain = `
 WITH other AS (
 	SELECT org_id FROM domains
@@ -310,6 +315,7 @@ func (t *tx) PutDomain(d claim.Domain) error {
 	if err != nil {
 		return err
 	}
+	t.lock(lockExclusive, keyDomain+d.Name, keyOrgDomains+string(d.Org))
 	var by string
 	err = t.writeRow(queryPutDomain, []any{string(d.Org), d.Name, d.Token, d.Verified, verifiedAt, d.Claimed}, &by)
 	delete(t.cache.domains, d.Name)
@@ -328,6 +334,7 @@ func (t *tx) DeleteDomain(org claim.OrgID, name string) error {
 	if err := t.check("DeleteDomain", true); err != nil {
 		return err
 	}
+	t.lock(lockExclusive, keyDomain+name, keyOrgDomains+string(org))
 	tag, err := t.write(`DELETE FROM domains WHERE org_id = $1 AND name = $2`, string(org), name)
 	delete(t.cache.domains, name)
 	if err != nil {
@@ -345,6 +352,7 @@ func (t *tx) Domains(org claim.OrgID, after string, limit int) ([]claim.Domain, 
 	if err := t.checkList("Domains", limit); err != nil {
 		return nil, err
 	}
+	t.lock(lockShared, keyOrgDomains+string(org))
 	return collect(t, "Domains", scanDomain, `SELECT `+domainColumns+` FROM domains WHERE org_id = $1 AND name > $2 ORDER BY name LIMIT $3`,
 		string(org), after, limit)
 }
@@ -555,6 +563,7 @@ func (t *tx) CreateUser(u claim.User) error {
 	if err := t.check("CreateUser", true); err != nil {
 		return err
 	}
+	t.lockUserWrite(nil, &u)
 	if _, idFound, idKnown := t.cache.user(u.ID); idKnown && !idFound {
 		if _, emailFound, emailKnown := t.cache.userByEmail(u.Email); emailKnown && !emailFound {
 			if ok, err := t.deferUser("CreateUser", u, queryDeferredCreateUser); ok {
@@ -623,6 +632,11 @@ func (t *tx) UpdateUser(u claim.User) error {
 	if err := t.check("UpdateUser", true); err != nil {
 		return err
 	}
+	old, err := t.before("UpdateUser", u.ID)
+	if err != nil {
+		return err
+	}
+	t.lockUserWrite(&old, &u)
 	if t.unchangedAddress(u) {
 		if ok, err := t.deferUser("UpdateUser", u, queryDeferredUpdateUser); ok {
 			return err
@@ -642,35 +656,33 @@ func updateUserResult(u claim.User, exists, taken bool) error {
 	return nil
 }
 
+// before returns the user with the id as the transaction knows it, which
+// a write of it replaces, reading it (and locking it) if the transaction
+// has not; an error wrapping claim.ErrNotFound if there is none.
+func (t *tx) before(op string, id claim.UserID) (claim.User, error) {
+	if u, found, ok := t.cache.user(id); ok {
+		if !found {
+			return claim.User{}, fmt.Errorf("postgres store: user %s: %w", id, claim.ErrNotFound)
+		}
+		return u, nil
+	}
+	return t.fetchUser(op, string(id), whereUserID)
+}
+
 // DeleteUser removes the user; an error wrapping claim.ErrNotFound if
 // there is none.
 func (t *tx) DeleteUser(id claim.UserID) error {
 	if err := t.check("DeleteUser", true); err != nil {
 		return err
 	}
-	if _, found, _ := t.cache.user(id); found {
-		t.pending = append(t.pending, deferred{op: "DeleteUser", key: string(id), sql: queryDeferredDeleteUser, args: []any{string(id)}})
-		t.cache.dropUser(id)
-		return nil
-	}
-	tag, err := t.write(queryDeleteUser, string(id))
+	old, err := t.before("DeleteUser", id)
 	if err != nil {
-		return t.fail("DeleteUser", err)
-	}
-	if err := deleteUserResult(id, tag); err != nil {
 		return err
 	}
+	t.lockUserWrite(&old, nil)
+	// The transaction has read the user: the delete cannot be refused.
+	t.pending = append(t.pending, deferred{op: "DeleteUser", key: string(id), sql: queryDeferredDeleteUser, args: []any{string(id)}})
 	t.cache.dropUser(id)
-	return nil
-}
-
-const queryDeleteUser = `DELETE FROM users WHERE id = $1`
-
-// deleteUserResult is DeleteUser's error for what its DELETE did.
-func deleteUserResult(id claim.UserID, tag pgconn.CommandTag) error {
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres store: user %s: %w", id, claim.ErrNotFound)
-	}
 	return nil
 }
 
@@ -700,21 +712,28 @@ const (
 
 // users runs a list query.
 //
-// In an Update the transaction keeps the users it lists, and reads in the
-// same round trip the original accounts their claims hold, which a
+// In an Update the transaction locks what it lists (see locks.go) by the
+// list's key, exclusive: every writer of a user of the list locks it
+// shared, so that the list, and each user on it, stays as read until the
+// transaction ends. It keeps the users it lists, and reads in the same round trip
+// the original accounts their claims hold (locking their rows), which a
 // decision about a listed user reads next (a Sweep expiring claims).
-func (t *tx) users(op string, limit int, query string, args ...any) ([]claim.User, error) {
+func (t *tx) users(op, key string, limit int, query string, args ...any) ([]claim.User, error) {
 	if err := t.checkList(op, limit); err != nil {
 		return nil, err
 	}
 	if !t.writable {
 		return collect(t, op, scanUser, query, args...)
 	}
+	if key != keyUsers {
+		t.lock(lockShared, keyUsers)
+	}
+	t.lock(lockExclusive, key)
 	var users, originals []claim.User
 	err := t.send(t.ctx, func(b *pgx.Batch) {
 		queueRows(b, &users, scanUser, query, args...)
 		queueRows(b, &originals, scanUser, `SELECT `+userColumns+` FROM users
-			WHERE id IN (SELECT claim_original FROM (`+query+`) AS listed)`, args...)
+			WHERE id IN (SELECT claim_original FROM (`+query+`) AS listed) FOR UPDATE`, args...)
 	})
 	if err != nil {
 		return nil, t.fail(op, err)
@@ -731,7 +750,7 @@ func (t *tx) users(op string, limit int, query string, args ...any) ([]claim.Use
 // in e-mail order, from users_org_email_idx. Returns an error wrapping
 // claim.ErrInvalidValue if limit <= 0.
 func (t *tx) UsersByOrg(org claim.OrgID, after string, limit int) ([]claim.User, error) {
-	return t.users("UsersByOrg", limit, queryUsersByOrg, string(org), after, limit)
+	return t.users("UsersByOrg", keyOrg+string(org), limit, queryUsersByOrg, string(org), after, limit)
 }
 
 // EmailsByOrg lists the addresses of org's users that sort after the
@@ -742,6 +761,7 @@ func (t *tx) EmailsByOrg(org claim.OrgID, after string, limit int) ([]string, er
 	if err := t.checkList("EmailsByOrg", limit); err != nil {
 		return nil, err
 	}
+	t.lock(lockExclusive, keyOrg+string(org))
 	return collect(t, "EmailsByOrg", pgx.RowTo[string], queryEmailsByOrg, string(org), after, limit)
 }
 
@@ -750,7 +770,7 @@ func (t *tx) EmailsByOrg(org claim.OrgID, after string, limit int) ([]string, er
 // users_domain_email_idx. Returns an error wrapping claim.ErrInvalidValue
 // if limit <= 0.
 func (t *tx) UsersByDomain(domain, after string, limit int) ([]claim.User, error) {
-	return t.users("UsersByDomain", limit, queryUsersByDomain, domain, after, limit)
+	return t.users("UsersByDomain", keyDomainUsers+domain, limit, queryUsersByDomain, domain, after, limit)
 }
 
 // PendingClaimsBy lists the users with a pending claim by org whose Email
@@ -758,7 +778,7 @@ func (t *tx) UsersByDomain(domain, after string, limit int) ([]claim.User, error
 // users_claim_by_email_idx. Returns an error wrapping
 // claim.ErrInvalidValue if limit <= 0.
 func (t *tx) PendingClaimsBy(org claim.OrgID, after string, limit int) ([]claim.User, error) {
-	return t.users("PendingClaimsBy", limit, queryPendingClaimsBy, string(org), after, limit)
+	return t.users("PendingClaimsBy", keyOrg+string(org), limit, queryPendingClaimsBy, string(org), after, limit)
 }
 
 // DueClaims lists the users whose claim is pending, Delayed and has
@@ -777,7 +797,7 @@ func (t *tx) DueClaims(now time.Time, limit int) ([]claim.User, error) {
 	default:
 		n = now.UnixNano()
 	}
-	return t.users("DueClaims", limit, queryDueClaims, n, limit)
+	return t.users("DueClaims", keyUsers, limit, queryDueClaims, n, limit)
 }
 
 // InactiveUsers lists the users that are Inactive, not held by a claim
@@ -797,7 +817,7 @@ func (t *tx) InactiveUsers(before time.Time, limit int) ([]claim.User, error) {
 	default:
 		n = before.UnixNano()
 	}
-	return t.users("InactiveUsers", limit, queryInactiveUsers, n, limit)
+	return t.users("InactiveUsers", keyUsers, limit, queryInactiveUsers, n, limit)
 }
 
 // Events.

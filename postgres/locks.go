@@ -1,0 +1,233 @@
+package postgres
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/claimkit/claim"
+)
+
+// Locks (see the package documentation, "Concurrency").
+//
+// An Update runs at READ COMMITTED and makes itself serializable by
+// locking what it reads, until it ends, in a mode that conflicts with
+// every write that could change what it read:
+//
+//   - a user it reads, by its row (FOR UPDATE);
+//   - anything else it reads or finds missing, by a key: a
+//     transaction-level advisory lock on a hash of a name such as
+//     "o:acme" (the org acme) or "m:acme" (the users of acme), which its
+//     writers lock too.
+//
+// A key is a record's or a list's. A record key (an org, a domain name,
+// an address, a site…) is locked shared to read the record and exclusive
+// to write it. A list key (the users of an org, the due claims…) is
+// locked by its readers and by the writers of its members, in one of two
+// ways, chosen by which side is frequent: where members are written often
+// and the list is read rarely, by writers that may then write too (the
+// users of an org, which every claim writes and only sync, DeleteOrg and
+// an attach list in an Update), the list's readers lock it exclusive and
+// its writers shared, so that writers do not wait for each other; where
+// the list is read often (an org's sites and domains, which claims read),
+// its readers lock it shared and its writers exclusive.
+
+// lockMode is the mode of an advisory lock: shared or exclusive.
+type lockMode uint8
+
+const (
+	lockShared lockMode = iota + 1
+	lockExclusive
+)
+
+// The key prefixes. A key is a prefix and a name; its lock is
+// hashtextextended(key, the OID of the users table), so that stores in
+// two schemas of one database do not wait for each other.
+const (
+	keyOrg         = "o:"  // an org's record, and list: its users and its pending claims (exclusive to read)
+	keyProfile     = "p:"  // an org's BroadWorks profile
+	keyDomain      = "d:"  // every org's records of a domain name
+	keyOrgDomains  = "od:" // list: an org's domain records (shared to read)
+	keyUserID      = "u:"  // a user ID, found or missing (exclusive)
+	keyEmail       = "e:"  // an address, found or missing (exclusive)
+	keyDomainUsers = "ud:" // list: the users of a domain (exclusive to read)
+	// keyUsers is every user: an Update locks it shared with its first
+	// read or write of a user, before any user's row; DueClaims and
+	// InactiveUsers, whose lists any write of a user may change, lock it
+	// exclusive.
+	keyUsers        = "users"
+	keySite         = "s:"  // a site
+	keyOrgSites     = "os:" // list: an org's sites (shared to read)
+	keySiteAccess   = "sa:" // list: what a user holds on sites (shared to read)
+	keyEnterprise   = "en:" // an enterprise
+	keyEnterpriseOf = "eo:" // the enterprise of an org
+	keyPartner      = "ep:" // list: a partner's enterprises (exclusive to read)
+	keySubscriber   = "sb:" // a subscriber ID, found or missing
+	keySubEmail     = "se:" // a subscriber address, found or missing
+	keySubscribers  = "sn:" // list: an enterprise's subscribers (exclusive to read)
+)
+
+// lockSeed is the seed of a key's hash: the users table's OID.
+const lockSeed = `'users'::regclass::oid::bigint`
+
+// queryLock takes the locks of $1 (keys) in the modes of $2 (exclusive
+// or not), in the order given.
+const queryLock = `SELECT CASE WHEN l.x THEN pg_advisory_xact_lock(hashtextextended(l.k, ` + lockSeed + `))
+	ELSE pg_advisory_xact_lock_shared(hashtextextended(l.k, ` + lockSeed + `)) END
+FROM unnest($1::text[], $2::boolean[]) AS l(k, x)`
+
+// lockExpr is the expression that locks the key prefix || col shared,
+// for a statement that locks what it reads from a row (the org and the
+// domain of a user the transaction has read). A NULL column locks
+// nothing.
+func lockExpr(prefix, col string) string {
+	return `pg_advisory_xact_lock_shared(hashtextextended('` + prefix + `' || ` + col + `, ` + lockSeed + `))`
+}
+
+// lockExprExclusive is lockExpr, exclusive.
+func lockExprExclusive(prefix, col string) string {
+	return `pg_advisory_xact_lock(hashtextextended('` + prefix + `' || ` + col + `, ` + lockSeed + `))`
+}
+
+// locks holds the locks a transaction has taken and those it will take
+// with its next batch.
+type locks struct {
+	held   map[string]lockMode
+	queued map[string]lockMode
+	// stmts lock the keys of what a row holds now, for a write that
+	// changes or deletes it: they run after the queued keys are locked.
+	stmts []string
+	args  [][]any
+}
+
+// lockRow has t run, with its next batch, a statement that locks keys
+// read from the row a write is about to change (lockExpr): the lists the
+// row leaves.
+func (t *tx) lockRow(sql string, args ...any) {
+	if !t.writable {
+		return
+	}
+	t.locks.stmts = append(t.locks.stmts, sql)
+	t.locks.args = append(t.locks.args, args)
+}
+
+// lock has t take the keys' locks in mode with its next batch, before
+// anything else the batch holds; a lock t holds in that mode or a
+// stronger one is not taken again. A View takes none: it reads one
+// snapshot and writes nothing.
+func (t *tx) lock(mode lockMode, keys ...string) {
+	if !t.writable {
+		return
+	}
+	l := &t.locks
+	for _, k := range keys {
+		if l.held[k] >= mode || l.queued[k] >= mode {
+			continue
+		}
+		if l.queued == nil {
+			l.queued = make(map[string]lockMode)
+		}
+		l.queued[k] = mode
+	}
+}
+
+// has reports whether t holds the key's lock in mode or a stronger one,
+// or will take it with its next batch.
+func (l *locks) has(key string, mode lockMode) bool {
+	return l.held[key] >= mode || l.queued[key] >= mode
+}
+
+// hold records that t holds the keys' locks in mode: locks a statement
+// took by itself (lockExpr).
+func (t *tx) hold(mode lockMode, keys ...string) {
+	l := &t.locks
+	if l.held == nil {
+		l.held = make(map[string]lockMode)
+	}
+	for _, k := range keys {
+		l.held[k] = max(l.held[k], mode)
+	}
+}
+
+// queueLocks queues the statement that takes the queued locks, in key
+// order (so that two transactions asking for the same keys at once do
+// not deadlock), and counts them as held: if the statement fails, so does
+// the transaction.
+func (t *tx) queueLocks(b *pgx.Batch) {
+	l := &t.locks
+	defer func() {
+		for i, sql := range l.stmts {
+			queue(b, sql, l.args[i]...)
+		}
+		l.stmts, l.args = l.stmts[:0], l.args[:0]
+	}()
+	if len(l.queued) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(l.queued))
+	for k := range l.queued {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	excl := make([]bool, len(keys))
+	for i, k := range keys {
+		excl[i] = l.queued[k] == lockExclusive
+	}
+	queue(b, queryLock, keys, excl)
+	for k, m := range l.queued {
+		t.hold(m, k)
+	}
+	clear(l.queued)
+}
+
+// userKeys appends the list keys a write of u (as it was, or as it will
+// be) locks shared: the lists u is a member of.
+func userKeys(keys []string, u *claim.User) []string {
+	keys = append(keys, keyOrg+string(u.Org), keyDomainUsers+domainOf(u.Email))
+	if u.Claim != nil {
+		keys = append(keys, keyOrg+string(u.Claim.By))
+	}
+	return keys
+}
+
+// emailKey is the key of a user's address.
+func emailKey(email string) string { return keyEmail + strings.ToLower(email) }
+
+// lockUserWrite queues the locks of a write of a user from old (nil: a
+// create) to u (nil: a delete).
+func (t *tx) lockUserWrite(old, u *claim.User) {
+	var keys []string
+	if old != nil {
+		keys = userKeys(keys, old)
+	}
+	t.lock(lockShared, keyUsers)
+	if u == nil {
+		// What the user holds on sites goes with it (the cascade).
+		t.lock(lockExclusive, keySiteAccess+string(old.ID))
+	}
+	if u != nil {
+		keys = userKeys(keys, u)
+		if old == nil || old.Email != u.Email {
+			t.lock(lockExclusive, emailKey(u.Email))
+		}
+		if old == nil {
+			t.lock(lockExclusive, keyUserID+string(u.ID))
+		}
+	}
+	t.lock(lockShared, keys...)
+}
+
+var _ claim.OrgLocker = (*tx)(nil)
+
+// LockOrg locks the org's key exclusive with the transaction's next
+// batch, in an Update (claim.OrgLocker): the engine calls it before it
+// reads anything of an org whose users it will list, so that the list
+// does not upgrade a shared lock taken by an earlier read.
+func (t *tx) LockOrg(org claim.OrgID) error {
+	if err := t.check("LockOrg", false); err != nil {
+		return err
+	}
+	t.lock(lockExclusive, keyOrg+string(org))
+	return nil
+}
