@@ -743,6 +743,13 @@ func TestIsolationSweep(t *testing.T) {
 // other's fail with ErrDomainClaimedByOther (at ConfirmDomain or
 // ClaimDomain, whichever saw the claim). Afterwards exactly the winner's
 // record is claimed, and the log holds one domain.claimed, the winner's.
+//
+// In the same rounds, on another fresh domain that o1 has verified,
+// UnverifyDomain against ClaimDomain by o1 itself, which no unique index
+// decides: the unverify first, the record is gone and ClaimDomain is
+// ErrDomainNotVerified; the claim first, UnverifyDomain is
+// ErrDomainClaimed (D4) and the record is claimed. Never both, and the
+// log holds domain.claimed or domain.unverified for it, not both.
 func TestIsolationDomain(t *testing.T) {
 	f := newFleet(t)
 	ctx := isoContext(t)
@@ -754,9 +761,13 @@ func TestIsolationDomain(t *testing.T) {
 	fol := isoFollow(ctx, f.svcs[0], seq0)
 	wonBy := map[claim.OrgID]int{}
 	winners := map[string]claim.OrgID{}
+	unverifyWon := map[string]bool{}
+	counts := map[string]int{}
 	var elapsed time.Duration
 	for r := range isoRounds {
 		domain := fmt.Sprintf("r%02d.example", r)
+		other := fmt.Sprintf("u%02d.example", r)
+		f.mustVerify(t, "o1", other)
 		var toks []string
 		for _, o := range orgs {
 			tok, err := f.svcs[0].StartDomainVerification(ctx, o, domain)
@@ -775,9 +786,42 @@ func TestIsolationDomain(t *testing.T) {
 				}
 			})
 		}
+		var unverifyErr, claimErr error
+		fns[0] = func() {
+			together(
+				func() {
+					if errs[0] = f.svcs[0].ConfirmDomain(ctx, "o1", domain); errs[0] == nil {
+						errs[0] = f.svcs[0].ClaimDomain(ctx, "o1", domain)
+					}
+				},
+				func() { unverifyErr = f.svcs[0].UnverifyDomain(ctx, "o1", other) },
+				func() { claimErr = f.svcs[1].ClaimDomain(ctx, "o1", other) },
+			)
+		}
 		start := time.Now()
 		together(fns...)
 		elapsed += time.Since(start)
+		noConflict(t, other+": UnverifyDomain()", unverifyErr)
+		noConflict(t, other+": ClaimDomain()", claimErr)
+		doms, err := f.svcs[2].Domains(ctx, "o1")
+		if err != nil {
+			t.Fatalf("Domains(o1) = %v", err)
+		}
+		i := slices.IndexFunc(doms, func(d claim.Domain) bool { return d.Name == other })
+		switch {
+		case unverifyErr == nil && errors.Is(claimErr, claim.ErrDomainNotVerified) && i < 0:
+			unverifyWon[other] = true
+			counts["unverify first"]++
+		case claimErr == nil && errors.Is(unverifyErr, claim.ErrDomainClaimed) && i >= 0 && doms[i].Claimed && doms[i].Verified:
+			counts["claim first"]++
+		default:
+			var rec any = "none"
+			if i >= 0 {
+				rec = doms[i]
+			}
+			t.Fatalf("%s: UnverifyDomain() = %v racing ClaimDomain() = %v by o1, its record %+v; want one nil and the other ErrDomainNotVerified (no record) or ErrDomainClaimed (claimed)",
+				other, unverifyErr, claimErr, rec)
+		}
 		var winner claim.OrgID
 		for i, o := range orgs {
 			noConflict(t, fmt.Sprintf("%s: %s's ConfirmDomain/ClaimDomain", domain, o), errs[i])
@@ -809,7 +853,7 @@ func TestIsolationDomain(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d domains raced for in %v: won by %v", isoRounds, elapsed.Round(time.Millisecond), wonBy)
+	t.Logf("%d domains raced for in %v: won by %v; o1's unverify against its claim: %v", isoRounds, elapsed.Round(time.Millisecond), wonBy, counts)
 	fol.check(t)
 	evs := isoEvents(t, f.svcs[2], seq0)
 	for domain, winner := range winners {
@@ -821,6 +865,12 @@ func TestIsolationDomain(t *testing.T) {
 		}
 		if !slices.Equal(by, []claim.OrgID{winner}) {
 			t.Errorf("domain.claimed events of %s by %v, want one by %s", domain, by, winner)
+		}
+		other := "u" + strings.TrimPrefix(domain, "r")
+		ofDomain := func(ev claim.Event) bool { return ev.Detail == other }
+		claimed, unverified := isoCount(evs, claim.EventDomainClaimed, ofDomain), isoCount(evs, claim.EventDomainUnverified, ofDomain)
+		if want := btoi(unverifyWon[other]); claimed != 1-want || unverified != want {
+			t.Errorf("%s: %d domain.claimed and %d domain.unverified events; the unverify won: %v", other, claimed, unverified, unverifyWon[other])
 		}
 	}
 }
