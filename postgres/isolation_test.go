@@ -1263,3 +1263,91 @@ func TestIsolationBroadWorks(t *testing.T) {
 	t.Logf("%d rounds raced in %v: %v", isoRounds, elapsed.Round(time.Millisecond), counts)
 	fol.check(t)
 }
+
+// TestIsolationDeleteUser races, isoRounds times on two fresh users u1
+// and u2 of org src, one ClaimUsers of both by org b (immediate and
+// delayed by turns) against DeleteUser of each by src, on a service each,
+// and a SignIn of u1 on the fourth. Per user a serial order allows
+// exactly:
+//
+//   - the delete first: its claim result is ErrNotFound, the user and
+//     any original are gone, and the log holds its user.deleted and no
+//     claim.created.
+//   - the claim first: DeleteUser is ErrNotFound (the user is no longer
+//     src's, N3) and the user is b's, its original src's held by b; the
+//     log holds its claim.created and no user.deleted.
+//
+// SignIn of u1 succeeds (before or after the claim) unless the delete
+// came first, when it may be ErrNotFound. Content is conserved.
+func TestIsolationDeleteUser(t *testing.T) {
+	f := newFleet(t)
+	ctx := isoContext(t)
+	const domain = "deluser.example"
+	f.mustOrg(t, "src", claim.Individual, raceOldOrg, claim.Settings{})
+	f.mustOrg(t, "b", claim.Enterprise, raceOldOrg, claim.Settings{AllowContentMigration: true})
+	f.mustVerify(t, "b", domain)
+	seq0 := lastSeq(t, f.svcs[0])
+	fol := isoFollow(ctx, f.svcs[0], seq0)
+	content := 0
+	counts := map[string]int{}
+	var elapsed time.Duration
+	for r := range isoRounds {
+		prefix := fmt.Sprintf("du%02d", r)
+		ids, c := f.mustUsers(t, "src", prefix, domain, 2, claim.Active)
+		content += c
+		mode := []claim.Mode{claim.Immediate, claim.Delayed}[r%2]
+		seqR := lastSeq(t, f.svcs[0])
+		var res []claim.Result
+		var claimErr, signErr error
+		delErr := make([]error, 2)
+		start := time.Now()
+		together(
+			func() {
+				res, claimErr = f.svcs[0].ClaimUsers(ctx, "b", ids, claim.ClaimOptions{Acknowledge: true, ImmediateOnly: mode == claim.Immediate})
+			},
+			func() { delErr[0] = f.svcs[1].DeleteUser(ctx, "src", ids[0]) },
+			func() { delErr[1] = f.svcs[2].DeleteUser(ctx, "src", ids[1]) },
+			func() { _, signErr = f.svcs[3].SignIn(ctx, ids[0]) },
+		)
+		elapsed += time.Since(start)
+		what := fmt.Sprintf("round %d (%v claim)", r, mode)
+		noConflict(t, what+": ClaimUsers()", claimErr)
+		noConflict(t, what+": SignIn()", signErr)
+		if claimErr != nil || len(res) != 2 {
+			t.Fatalf("%s: ClaimUsers() = %+v, %v; want two results", what, res, claimErr)
+		}
+		evs := isoEvents(t, f.svcs[1], seqR)
+		for i, id := range ids {
+			noConflict(t, what+": DeleteUser()", delErr[i])
+			u, err := f.svcs[2].User(ctx, id)
+			o, oErr := isoOriginal(ctx, f.svcs[3], isoEmail(prefix, i, domain))
+			created, deleted := isoCount(evs, claim.EventClaimCreated, ofUser(id)), isoCount(evs, claim.EventUserDeleted, ofUser(id))
+			switch {
+			case delErr[i] == nil:
+				counts["delete first"]++
+				if !errors.Is(res[i].Err, claim.ErrNotFound) || !errors.Is(err, claim.ErrNotFound) || !errors.Is(oErr, claim.ErrNotFound) || created != 0 || deleted != 1 {
+					t.Fatalf("%s: DeleteUser(%s) won, but its claim result is %v, User() = %+v, %v, its original %+v, %v, %d claim.created, %d user.deleted",
+						what, id, res[i].Err, u, err, o, oErr, created, deleted)
+				}
+				if i == 0 && signErr != nil && !errors.Is(signErr, claim.ErrNotFound) {
+					t.Fatalf("%s: SignIn() of a deleted user = %v, want nil or ErrNotFound", what, signErr)
+				}
+			case errors.Is(delErr[i], claim.ErrNotFound):
+				counts["claim first"]++
+				if res[i].Err != nil || res[i].Mode != mode || err != nil || u.Org != "b" || u.Claim == nil || u.Claim.Original != o.ID ||
+					oErr != nil || o.Org != "src" || o.HeldBy != "b" || created != 1 || deleted != 0 {
+					t.Fatalf("%s: the claim of %s won, but its result is %v %v, User() = %+v, %v, its original %+v, %v, %d claim.created, %d user.deleted",
+						what, id, res[i].Mode, res[i].Err, u, err, o, oErr, created, deleted)
+				}
+				if i == 0 && signErr != nil {
+					t.Fatalf("%s: SignIn() of a user never deleted = %v, want nil", what, signErr)
+				}
+			default:
+				t.Fatalf("%s: DeleteUser(%s) = %v, want nil or ErrNotFound", what, id, delErr[i])
+			}
+		}
+	}
+	t.Logf("%d rounds raced in %v: %v", isoRounds, elapsed.Round(time.Millisecond), counts)
+	fol.check(t)
+	checkFleet(t, f, []claim.OrgID{"src", "b"}, content)
+}
