@@ -38,7 +38,6 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 		names = append(names, d)
 		t.lock(lockShared, keyDomain+d)
 	}
-	t.lock(lockShared, keyUsers)
 	forUpdate := ""
 	if t.writable {
 		forUpdate = " ORDER BY id FOR UPDATE"

@@ -53,9 +53,9 @@ const (
 	keyEmail       = "e:"  // an address, found or missing (exclusive)
 	keyDomainUsers = "ud:" // list: the users of a domain (exclusive to read)
 	// keyUsers is every user: an Update locks it shared with its first
-	// read or write of a user, before any user's row; DueClaims and
-	// InactiveUsers, whose lists any write of a user may change, lock it
-	// exclusive.
+	// batch, before any user's row; DueClaims and InactiveUsers, whose
+	// lists any write of a user may change, lock it exclusive (in the
+	// first batch of a sweep's transaction, so not as an upgrade).
 	keyUsers        = "users"
 	keySite         = "s:"  // a site
 	keyOrgSites     = "os:" // list: an org's sites (shared to read)
@@ -201,7 +201,6 @@ func (t *tx) lockUserWrite(old, u *claim.User) {
 	if old != nil {
 		keys = userKeys(keys, old)
 	}
-	t.lock(lockShared, keyUsers)
 	if u == nil {
 		// What the user holds on sites goes with it (the cascade).
 		t.lock(lockExclusive, keySiteAccess+string(old.ID))

@@ -126,6 +126,9 @@ func (t *tx) send(ctx context.Context, add func(*pgx.Batch)) error {
 	b := &pgx.Batch{}
 	if !t.begun {
 		queue(b, t.begin)
+		// Every Update holds keyUsers shared, unless its first batch
+		// takes it exclusive (locks.go).
+		t.lock(lockShared, keyUsers)
 		if t.pessimistic {
 			// Before any query, so that the snapshot is taken once
 			// every earlier writer of users has ended.
@@ -470,8 +473,7 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 	var users, originals []claim.User
 	var orgs []claim.Org
 	var domains []claim.Domain
-	var locked []lockedKeys
-	t.lock(lockShared, keyUsers)
+	var locked lockedKeys
 	name := keyUserID + key
 	if where == whereUserEmail {
 		name = emailKey(key)
@@ -482,15 +484,22 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 		forUpdate = " FOR UPDATE"
 	}
 	err := t.send(t.ctx, func(b *pgx.Batch) {
-		if !keyed {
-			b.Queue(`SELECT CASE WHEN EXISTS (SELECT FROM users WHERE `+where+`) THEN false
-				ELSE `+lockExprExclusive("", "$2::text")+`::text IS NOT NULL END`, key, name).QueryRow(func(row pgx.Row) error {
-				return row.Scan(&keyed)
-			})
-		}
 		if t.writable {
-			queueRows(b, &locked, scanLockedKeys, `SELECT org_id, domain, `+lockExpr(keyOrg, "org_id")+`::text, `+
-				lockExpr(keyDomain, "domain")+`::text FROM users WHERE `+where, key)
+			// One row: the user's org and domain, their keys locked,
+			// or NULLs and the key of the ID or address locked.
+			b.Queue(`SELECT org_id, domain, `+lockExpr(keyOrg, "org_id")+`::text, `+lockExpr(keyDomain, "domain")+`::text,
+				CASE WHEN id IS NULL AND NOT $2::boolean THEN `+lockExprExclusive("", "$3::text")+`::text END
+				FROM (SELECT) AS one LEFT JOIN users ON `+where, key, keyed, name).QueryRow(func(row pgx.Row) error {
+				var org, domain, a, b, absent *string
+				if err := row.Scan(&org, &domain, &a, &b, &absent); err != nil {
+					return err
+				}
+				if org != nil {
+					locked = lockedKeys{org: claim.OrgID(*org), domain: *domain}
+				}
+				keyed = keyed || absent != nil
+				return nil
+			})
 		}
 		queueRows(b, &users, scanUser, `SELECT `+userColumns+` FROM users WHERE `+where+forUpdate, key)
 		queueRows(b, &originals, scanUser, `SELECT `+userColumns+` FROM users
@@ -522,7 +531,7 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 	}
 	u := users[0]
 	c.keepUsers(originals)
-	if !t.writable || len(locked) == 1 && locked[0].org == u.Org && locked[0].domain == domainOf(u.Email) {
+	if !t.writable || locked.org == u.Org && locked.domain == domainOf(u.Email) {
 		if t.writable {
 			t.hold(lockShared, keyOrg+string(u.Org), keyDomain+domainOf(u.Email))
 		}
@@ -537,15 +546,6 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 type lockedKeys struct {
 	org    claim.OrgID
 	domain string
-}
-
-func scanLockedKeys(row pgx.CollectableRow) (lockedKeys, error) {
-	var k lockedKeys
-	var org string
-	var a, b *string
-	err := row.Scan(&org, &k.domain, &a, &b)
-	k.org = claim.OrgID(org)
-	return k, err
 }
 
 // The where clauses of fetchUser.

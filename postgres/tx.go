@@ -725,9 +725,6 @@ func (t *tx) users(op, key string, limit int, query string, args ...any) ([]clai
 	if !t.writable {
 		return collect(t, op, scanUser, query, args...)
 	}
-	if key != keyUsers {
-		t.lock(lockShared, keyUsers)
-	}
 	t.lock(lockExclusive, key)
 	var users, originals []claim.User
 	err := t.send(t.ctx, func(b *pgx.Batch) {
