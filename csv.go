@@ -214,9 +214,10 @@ func (s *Service) ExportTemplate(ctx context.Context, org OrgID, w io.Writer) er
 // It is as large as ImportOptions.Progress allows (a call at least every
 // 1,000 rows), since each transaction has a cost of its own whatever its
 // rows (BEGIN, its reads of the org and of what the batch's users point
-// to, COMMIT, which waits for the disk): 1,000 rows a transaction pay it
-// a quarter as often as 256 did. A transaction holds its rows' users
-// until it commits, some tens of milliseconds on PostgreSQL.
+// to, COMMIT, which waits for the disk), which an import of 1,000-row
+// transactions pays a quarter as often as one of 256. A transaction holds
+// its rows' users until it commits, some tens of milliseconds on
+// PostgreSQL.
 const ImportBatchRows = 1000
 
 // maxRecordBytes bounds one CSV record, so that a file that is not CSV at

@@ -177,10 +177,11 @@ type segment struct {
 	runs   [3]*userRun // delete, update, create
 	ids    map[claim.UserID]bool
 	emails map[string]bool
-	// left counts the writes of each kind not yet in a run, this
-	// segment's or an earlier one's: what a run and the maps may come to
-	// hold, so that they are made that large once rather than grown
-	// (a batch of an import is hundreds of writes of a kind).
+	// left bounds, per kind, the writes that this segment's runs (or a
+	// later segment's) may still take: the writes of the kind not yet in
+	// a segment's run. A run and the maps are made that large at once
+	// rather than grown, a batch of an import being a thousand writes of
+	// a kind.
 	left [3]int
 }
 
