@@ -474,17 +474,19 @@ func claimedOf(tb testing.TB, e *env) (users, events int) {
 }
 
 func TestImportClaimsCancel(t *testing.T) {
-	e, file := bulkEnv(t, 2000)
+	// Cancelled while the second batch is read: the first one is claimed.
+	const rows = 2 * claim.ImportBatchRows
+	e, file := bulkEnv(t, rows)
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	var progress []int
-	r := &cancelReader{r: strings.NewReader(file), at: len(file) / 3, cancel: cancel}
+	r := &cancelReader{r: strings.NewReader(file), at: len(file) * 3 / 4, cancel: cancel}
 	rep, err := e.svc.ImportClaims(ctx, "b", r, claim.ImportOptions{Acknowledge: true, Progress: func(n int) { progress = append(progress, n) }})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("ImportClaims = %v, want context.Canceled", err)
 	}
-	if rep.Claimed == 0 || rep.Claimed >= 2000 {
-		t.Fatalf("claimed %d of 2000: want the import stopped part way", rep.Claimed)
+	if rep.Claimed == 0 || rep.Claimed >= rows {
+		t.Fatalf("claimed %d of %d: want the import stopped part way", rep.Claimed, rows)
 	}
 	users, events := claimedOf(t, e)
 	if users != rep.Claimed || events != rep.Claimed {
@@ -498,11 +500,11 @@ func TestImportClaimsCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep2.Claimed != 2000-rep.Claimed || rep2.Skipped != rep.Claimed {
-		t.Errorf("re-run: %d claimed, %d skipped; want %d and %d", rep2.Claimed, rep2.Skipped, 2000-rep.Claimed, rep.Claimed)
+	if rep2.Claimed != rows-rep.Claimed || rep2.Skipped != rep.Claimed {
+		t.Errorf("re-run: %d claimed, %d skipped; want %d and %d", rep2.Claimed, rep2.Skipped, rows-rep.Claimed, rep.Claimed)
 	}
-	if users, events := claimedOf(t, e); users != 2000 || events != 2000 {
-		t.Errorf("after the re-run b has %d users and the log %d claims, want 2000", users, events)
+	if users, events := claimedOf(t, e); users != rows || events != rows {
+		t.Errorf("after the re-run b has %d users and the log %d claims, want %d", users, events, rows)
 	}
 }
 
@@ -552,7 +554,7 @@ func TestImportClaimsProgress(t *testing.T) {
 func TestImportClaimsStoreFailure(t *testing.T) {
 	boom := errors.New("disk on fire")
 	fs := &faultStore{Store: claim.NewMemoryStore(), err: boom}
-	f, file := bulkEnvOn(t, fs, 600)
+	f, file := bulkEnvOn(t, fs, claim.ImportBatchRows+344)
 	// Once the first batch is reported, a write of the third claim of the
 	// second batch fails (each claim writes the user, its original and
 	// two events).
@@ -560,19 +562,19 @@ func TestImportClaimsStoreFailure(t *testing.T) {
 	n := 0
 	rep, err := f.importString("b", file, claim.ImportOptions{OnRow: func(claim.RowResult) {
 		onRow++
-		if n++; n == 256 {
+		if n++; n == claim.ImportBatchRows {
 			fs.failAt = 2*4 + 1
 		}
 	}})
 	if !errors.Is(err, boom) {
 		t.Fatalf("ImportClaims = %v, want %v", err, boom)
 	}
-	if rep.Claimed != 256 || onRow != 256 {
-		t.Errorf("report %+v, OnRow %d: want the first batch of 256 only", rep, onRow)
+	if rep.Claimed != claim.ImportBatchRows || onRow != claim.ImportBatchRows {
+		t.Errorf("report %+v, OnRow %d: want the first batch of %d only", rep, onRow, claim.ImportBatchRows)
 	}
 	fs.failAt = 0
-	if users, events := claimedOf(t, f); users != 256 || events != 256 {
-		t.Errorf("b has %d users and the log %d claims, want 256", users, events)
+	if users, events := claimedOf(t, f); users != claim.ImportBatchRows || events != claim.ImportBatchRows {
+		t.Errorf("b has %d users and the log %d claims, want %d", users, events, claim.ImportBatchRows)
 	}
 }
 
@@ -705,7 +707,7 @@ func TestImportClaimsOrgChangesMidImport(t *testing.T) {
 		e.mustVerify(t, "b", "example.com")
 		var f strings.Builder
 		f.WriteString("User ID/Email (Required),Claim Type\n")
-		for i := range 300 {
+		for i := range claim.ImportBatchRows + 44 {
 			e.mustUser(t, "a", fmt.Sprintf("u%04d@example.com", i), 1)
 			mode := "Immediate"
 			if kind == claim.Individual {
@@ -731,11 +733,11 @@ func TestImportClaimsOrgChangesMidImport(t *testing.T) {
 				t.Fatal(err)
 			}
 		})})
-		if !errors.Is(err, claim.ErrDirectorySyncEnabled) || rep.Claimed != 256 {
-			t.Errorf("ImportClaims = %d claimed, %v; want the first batch (256) and ErrDirectorySyncEnabled", rep.Claimed, err)
+		if !errors.Is(err, claim.ErrDirectorySyncEnabled) || rep.Claimed != claim.ImportBatchRows {
+			t.Errorf("ImportClaims = %d claimed, %v; want the first batch (%d) and ErrDirectorySyncEnabled", rep.Claimed, err, claim.ImportBatchRows)
 		}
-		if users, _ := claimedOf(t, e); users != 256 {
-			t.Errorf("b has %d users, want 256", users)
+		if users, _ := claimedOf(t, e); users != claim.ImportBatchRows {
+			t.Errorf("b has %d users, want %d", users, claim.ImportBatchRows)
 		}
 	})
 	t.Run("E8: the org deleted stops the import", func(t *testing.T) {
@@ -746,7 +748,7 @@ func TestImportClaimsOrgChangesMidImport(t *testing.T) {
 			switch {
 			case i == 0:
 				f.WriteString(line)
-			case i <= 256:
+			case i <= claim.ImportBatchRows:
 				f.WriteString(line + ",FALSE") // the first batch claims nobody
 			default:
 				f.WriteString(line + ",TRUE")
@@ -758,8 +760,8 @@ func TestImportClaimsOrgChangesMidImport(t *testing.T) {
 				t.Fatal(err)
 			}
 		})})
-		if !errors.Is(err, claim.ErrNotFound) || rep.Claimed != 0 || rep.Skipped != 256 {
-			t.Errorf("ImportClaims = %+v, %v; want 256 skipped, nothing claimed and ErrNotFound", rep, err)
+		if !errors.Is(err, claim.ErrNotFound) || rep.Claimed != 0 || rep.Skipped != claim.ImportBatchRows {
+			t.Errorf("ImportClaims = %+v, %v; want %d skipped, nothing claimed and ErrNotFound", rep, err, claim.ImportBatchRows)
 		}
 	})
 	t.Run("M3: content migration turned off refuses the Delayed rows after it", func(t *testing.T) {
@@ -769,8 +771,8 @@ func TestImportClaimsOrgChangesMidImport(t *testing.T) {
 				t.Fatal(err)
 			}
 		})})
-		if err != nil || rep.Claimed != 256 || rep.Refused != 44 {
-			t.Fatalf("ImportClaims = %d claimed, %d refused, %v; want 256 and 44", rep.Claimed, rep.Refused, err)
+		if err != nil || rep.Claimed != claim.ImportBatchRows || rep.Refused != 44 {
+			t.Fatalf("ImportClaims = %d claimed, %d refused, %v; want %d and 44", rep.Claimed, rep.Refused, err, claim.ImportBatchRows)
 		}
 		for _, r := range rep.Rows {
 			if !errors.Is(r.Err, claim.ErrStaleMode) {

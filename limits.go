@@ -73,11 +73,19 @@ func bounded(v string) (string, bool) {
 // line and paragraph separators, and the other default-ignorable
 // characters (variation selectors, Hangul fillers).
 func invisible(r rune) bool {
+	if r < utf8.RuneSelf { // no ASCII character is one
+		return false
+	}
 	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
 }
 
 // control reports whether r is a control character (C0, DEL, C1).
-func control(r rune) bool { return unicode.Is(unicode.Cc, r) }
+func control(r rune) bool {
+	if r < utf8.RuneSelf { // without the table: every ID and most text
+		return r < 0x20 || r == 0x7f
+	}
+	return unicode.Is(unicode.Cc, r)
+}
 
 // badRune returns the reason v is refused: invalid UTF-8, or its first
 // character that bad reports; "" if none.

@@ -129,6 +129,11 @@ func (t *tx) apply(writes []claim.Write) error {
 	}
 	var runs []*userRun
 	var seg segment
+	for _, w := range writes {
+		if k := runKind(w.Op); k >= 0 {
+			seg.left[k]++
+		}
+	}
 	for i, w := range writes {
 		switch w.Op {
 		case claim.WriteCreateUser, claim.WriteUpdateUser, claim.WriteDeleteUser:
@@ -245,6 +250,26 @@ type segment struct {
 	runs   [3]*userRun // delete, update, create
 	ids    map[claim.UserID]bool
 	emails map[string]bool
+	// left bounds, per kind, the writes that this segment's runs (or a
+	// later segment's) may still take: the writes of the kind not yet in
+	// a segment's run. A run and the maps are made that large at once
+	// rather than grown, a batch of an import being a thousand writes of
+	// a kind.
+	left [3]int
+}
+
+// runKind is the index in segment.runs of op's run; -1 for an op of no
+// run.
+func runKind(op claim.WriteOp) int {
+	switch op {
+	case claim.WriteDeleteUser:
+		return 0
+	case claim.WriteUpdateUser:
+		return 1
+	case claim.WriteCreateUser:
+		return 2
+	}
+	return -1
 }
 
 // takes records that a write touches the ID and the address, unless the
@@ -255,24 +280,21 @@ func (g *segment) takes(id claim.UserID, email string) bool {
 		return false
 	}
 	if g.ids == nil {
-		g.ids, g.emails = map[claim.UserID]bool{}, map[string]bool{}
+		n := g.left[0] + g.left[1] + g.left[2]
+		g.ids, g.emails = make(map[claim.UserID]bool, n), make(map[string]bool, n)
 	}
 	g.ids[id], g.emails[email] = true, true
 	return true
 }
 
-// run returns the segment's run of op.
+// run returns the segment's run of op, a user write, for one more write.
 func (g *segment) run(op claim.WriteOp) *userRun {
-	k := 2 // creates
-	switch op {
-	case claim.WriteDeleteUser:
-		k = 0
-	case claim.WriteUpdateUser:
-		k = 1
-	}
+	k := runKind(op)
 	if g.runs[k] == nil {
 		g.runs[k] = &userRun{op: op}
+		g.runs[k].grow(g.left[k])
 	}
+	g.left[k]--
 	return g.runs[k]
 }
 
@@ -284,7 +306,7 @@ func (g *segment) close(runs []*userRun) []*userRun {
 			runs = append(runs, r)
 		}
 	}
-	*g = segment{}
+	*g = segment{left: g.left}
 	return runs
 }
 
@@ -318,6 +340,26 @@ type userCols struct {
 	mode, prevState, outcome                    []pgtype.Int2
 	at, deadline, ended                         []pgtype.Int8
 	signedIn                                    []pgtype.Bool
+}
+
+// grow makes room for n writes.
+func (r *userRun) grow(n int) {
+	r.index = slices.Grow(r.index, n)
+	c := &r.cols
+	c.id = slices.Grow(c.id, n)
+	if r.op == claim.WriteDeleteUser {
+		return
+	}
+	c.email, c.first, c.last = slices.Grow(c.email, n), slices.Grow(c.first, n), slices.Grow(c.last, n)
+	c.display, c.org = slices.Grow(c.display, n), slices.Grow(c.org, n)
+	c.state, c.licLo, c.licHi = slices.Grow(c.state, n), slices.Grow(c.licLo, n), slices.Grow(c.licHi, n)
+	c.content = slices.Grow(c.content, n)
+	c.created, c.lastSignIn = slices.Grow(c.created, n), slices.Grow(c.lastSignIn, n)
+	c.inactiveSince, c.actSent = slices.Grow(c.inactiveSince, n), slices.Grow(c.actSent, n)
+	c.heldBy, c.by, c.from, c.original = slices.Grow(c.heldBy, n), slices.Grow(c.by, n), slices.Grow(c.from, n), slices.Grow(c.original, n)
+	c.mode, c.prevState, c.outcome = slices.Grow(c.mode, n), slices.Grow(c.prevState, n), slices.Grow(c.outcome, n)
+	c.at, c.deadline, c.ended = slices.Grow(c.at, n), slices.Grow(c.deadline, n), slices.Grow(c.ended, n)
+	c.signedIn = slices.Grow(c.signedIn, n)
 }
 
 // add adds the write of u, the writes' i-th.

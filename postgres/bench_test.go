@@ -583,7 +583,8 @@ func importedEmail(i, g int) string { return fmt.Sprintf("i%d-%06d@target.exampl
 // that reads the users by address, updates them, inserts the originals
 // and the events, sent with BEGIN and COMMIT in one round trip.
 //
-// tx is the rows a transaction (ImportClaims commits every 256); iso is
+// tx is the rows a transaction (ImportClaims commits every
+// claim.ImportBatchRows, 1,000; it committed every 256 before); iso is
 // its isolation level (the store's is serializable); conns is how many
 // connections run transactions at once, each on rows of its own (an
 // import runs one at a time), a transaction that fails to serialize being
@@ -594,7 +595,8 @@ func BenchmarkPostgresImportFloor(b *testing.B) {
 		tx    int
 		iso   string
 		conns int
-	}{{256, "serializable", 1}, {256, "read committed", 1}, {importRows, "serializable", 1},
+	}{{256, "serializable", 1}, {256, "read committed", 1}, {claim.ImportBatchRows, "serializable", 1},
+		{claim.ImportBatchRows, "read committed", 1}, {importRows, "serializable", 1},
 		{256, "serializable", 2}, {256, "read committed", 2}} {
 		b.Run(fmt.Sprintf("tx=%d/iso=%s/conns=%d", c.tx, strings.ReplaceAll(c.iso, " ", "_"), c.conns), func(b *testing.B) {
 			benchImportFloor(b, c.tx, c.iso, c.conns)

@@ -226,7 +226,8 @@
 //   - Retract: 3.
 //   - Sweep, fewer claims due than a batch: 5, whatever their number (a
 //     list reads the original accounts of the users it lists with them).
-//   - ImportClaims of 256 rows: 6 (5 for a dry run): BEGIN with the
+//   - ImportClaims of up to claim.ImportBatchRows (1,000) rows, here 256: 6
+//     (5 for a dry run): BEGIN with the
 //     acting org; the rows' users with their orgs and every org's records
 //     of their domains (claim.BulkTx's UsersByEmails); the writes, a
 //     statement over arrays per kind and segment (BulkTx.Apply); events
