@@ -226,12 +226,12 @@
 //   - Retract: 3.
 //   - Sweep, fewer claims due than a batch: 5, whatever their number (a
 //     list reads the original accounts of the users it lists with them).
-//   - ImportClaims of up to claim.ImportBatchRows (1,000) rows, here 256: 6
-//     (5 for a dry run): BEGIN with the
-//     acting org; the rows' users with their orgs and every org's records
-//     of their domains (claim.BulkTx's UsersByEmails); the writes, a
-//     statement over arrays per kind and segment (BulkTx.Apply); events
-//     and COMMIT; and 2 for the import's first read of the org, in a
+//   - ImportClaims of one batch of rows (claim.ImportBatchRows, 1,000,
+//     or fewer): 6 (5 for a dry run): BEGIN with the acting org; the
+//     rows' users with their orgs and every org's records of their
+//     domains (claim.BulkTx's UsersByEmails); the writes, a statement
+//     over arrays per kind and segment (BulkTx.Apply); events and
+//     COMMIT; and 2 for the import's first read of the org, in a
 //     transaction of its own.
 //   - An Events page: 1.
 //
