@@ -45,13 +45,12 @@ const (
 // hashtextextended(key, the OID of the users table), so that stores in
 // two schemas of one database do not wait for each other.
 const (
-	keyOrg         = "o:"  // an org's record, and list: its users and its pending claims (exclusive to read)
-	keyProfile     = "p:"  // an org's BroadWorks profile
-	keyDomain      = "d:"  // every org's records of a domain name
-	keyOrgDomains  = "od:" // list: an org's domain records (shared to read)
-	keyUserID      = "u:"  // a user ID, found or missing (exclusive)
-	keyEmail       = "e:"  // an address, found or missing (exclusive)
-	keyDomainUsers = "ud:" // list: the users of a domain (exclusive to read)
+	keyOrg        = "o:"  // an org's record, and list: its users and its pending claims (exclusive to read)
+	keyProfile    = "p:"  // an org's BroadWorks profile
+	keyDomain     = "d:"  // every org's records of a domain name
+	keyOrgDomains = "od:" // list: an org's domain records (shared to read)
+	keyUserID     = "u:"  // a user ID, found or missing (exclusive)
+	keyEmail      = "e:"  // an address, found or missing (exclusive)
 	// keyUsers is every user: an Update locks it shared with its first
 	// batch, before any user's row; DueClaims and InactiveUsers, whose
 	// lists any write of a user may change, lock it exclusive (in the
@@ -72,10 +71,13 @@ const (
 const lockSeed = `'users'::regclass::oid::bigint`
 
 // queryLock takes the locks of $1 (keys) in the modes of $2 (exclusive
-// or not), in the order given.
-const queryLock = `SELECT CASE WHEN l.x THEN pg_advisory_xact_lock(hashtextextended(l.k, ` + lockSeed + `))
-	ELSE pg_advisory_xact_lock_shared(hashtextextended(l.k, ` + lockSeed + `)) END
-FROM unnest($1::text[], $2::boolean[]) AS l(k, x)`
+// or not), in the order given, then, if $4, the event lock shared ($3 is
+// eventLockClass): the two parts of UNION ALL run in order.
+const queryLock = `SELECT CASE WHEN l.x THEN pg_advisory_xact_lock(hashtextextended(l.k, ` + lockSeed + `))::text
+	ELSE pg_advisory_xact_lock_shared(hashtextextended(l.k, ` + lockSeed + `))::text END
+FROM unnest($1::text[], $2::boolean[]) AS l(k, x)
+UNION ALL
+SELECT pg_advisory_xact_lock_shared($3::int4, 'events'::regclass::oid::int4)::text WHERE $4::boolean`
 
 // lockExpr is the expression that locks the key prefix || col shared,
 // for a statement that locks what it reads from a row (the org and the
@@ -95,6 +97,10 @@ func lockExprExclusive(prefix, col string) string {
 type locks struct {
 	held   map[string]lockMode
 	queued map[string]lockMode
+	// events: the next batch numbers events; it takes the event lock
+	// (see the package documentation, "Event sequence numbers") after
+	// the queued keys, in the same statement.
+	events bool
 	// stmts lock the keys of what a row holds now, for a write that
 	// changes or deletes it: they run after the queued keys are locked.
 	stmts []string
@@ -162,7 +168,7 @@ func (t *tx) queueLocks(b *pgx.Batch) {
 		}
 		l.stmts, l.args = l.stmts[:0], l.args[:0]
 	}()
-	if len(l.queued) == 0 {
+	if len(l.queued) == 0 && !l.events {
 		return
 	}
 	keys := make([]string, 0, len(l.queued))
@@ -174,7 +180,8 @@ func (t *tx) queueLocks(b *pgx.Batch) {
 	for i, k := range keys {
 		excl[i] = l.queued[k] == lockExclusive
 	}
-	queue(b, queryLock, keys, excl)
+	queue(b, queryLock, keys, excl, int32(eventLockClass), l.events)
+	l.events = false
 	for k, m := range l.queued {
 		t.hold(m, k)
 	}
@@ -184,7 +191,7 @@ func (t *tx) queueLocks(b *pgx.Batch) {
 // userKeys appends the list keys a write of u (as it was, or as it will
 // be) locks shared: the lists u is a member of.
 func userKeys(keys []string, u *claim.User) []string {
-	keys = append(keys, keyOrg+string(u.Org), keyDomainUsers+domainOf(u.Email))
+	keys = append(keys, keyOrg+string(u.Org))
 	if u.Claim != nil {
 		keys = append(keys, keyOrg+string(u.Claim.By))
 	}

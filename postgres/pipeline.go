@@ -627,8 +627,7 @@ const (
 	// of one database do not wait for each other.
 	eventLockClass = 0x636c6d65 // "clme"
 
-	queryLockEventsShared = `SELECT pg_advisory_xact_lock_shared($1, 'events'::regclass::oid::int4)`
-	queryLockEvents       = `SELECT pg_advisory_xact_lock($1, 'events'::regclass::oid::int4)`
+	queryLockEvents = `SELECT pg_advisory_xact_lock($1, 'events'::regclass::oid::int4)`
 )
 
 // queryInsertEvents inserts $1 events with numbers from the event
@@ -669,8 +668,9 @@ var queryInsertFewEvents = func() []string {
 const fewEvents = 4
 
 // queue queues the statements that number and insert the events.
+// The batch must hold the event lock already: the transaction takes it
+// with the batch's locks (locks.events).
 func (b *eventBatch) queue(batch *pgx.Batch) {
-	queue(batch, queryLockEventsShared, eventLockClass)
 	if b.n <= fewEvents {
 		args := make([]any, 0, 12*b.n)
 		for i := range b.n {

@@ -292,6 +292,7 @@ func (t *tx) commit(ctx context.Context) (retry bool, err error) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
 	committed := false
+	t.locks.events = t.events.n > 0
 	err = t.send(cctx, func(b *pgx.Batch) {
 		if t.events.n > 0 {
 			t.events.queue(b)

@@ -767,7 +767,9 @@ func (t *tx) EmailsByOrg(org claim.OrgID, after string, limit int) ([]string, er
 // users_domain_email_idx. Returns an error wrapping claim.ErrInvalidValue
 // if limit <= 0.
 func (t *tx) UsersByDomain(domain, after string, limit int) ([]claim.User, error) {
-	return t.users("UsersByDomain", keyDomainUsers+domain, limit, queryUsersByDomain, domain, after, limit)
+	// Every user, not the domain's: no write of a user locks a key of its
+	// domain, as the engine lists a domain's users in Views only.
+	return t.users("UsersByDomain", keyUsers, limit, queryUsersByDomain, domain, after, limit)
 }
 
 // PendingClaimsBy lists the users with a pending claim by org whose Email
