@@ -266,6 +266,12 @@ func errUseAttach(email string, org OrgID) error {
 // provisions sub or makes it wait for consent (B1), moving it on trigger
 // on. It updates *e and *sub; the caller stores sub.
 func (t *txn) place(e *BroadWorksEnterprise, sub *Subscriber, on subTrigger) error {
+	if e.Org == "" && e.Target != "" {
+		// An attach lists the target's users (attachReasons).
+		if err := t.lockOrg(e.Target); err != nil {
+			return err
+		}
+	}
 	u, kind, found, err := t.holderOf(sub.Email)
 	if err != nil {
 		return err

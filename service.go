@@ -190,12 +190,19 @@ func (t *txn) wholeOrg(id OrgID) (Org, error) {
 	if err := checkID(ErrNotFound, "org", id, true); err != nil {
 		return Org{}, err
 	}
-	if l, ok := t.tx.(OrgLocker); ok {
-		if err := l.LockOrg(id); err != nil {
-			return Org{}, err
-		}
+	if err := t.lockOrg(id); err != nil {
+		return Org{}, err
 	}
 	return t.org(id)
+}
+
+// lockOrg tells a store that locks (OrgLocker) that t will list org's
+// users and may write them and the org, before t reads anything of it.
+func (t *txn) lockOrg(id OrgID) error {
+	if l, ok := t.tx.(OrgLocker); ok {
+		return l.LockOrg(id)
+	}
+	return nil
 }
 
 // user returns the user as of t.now (see current).

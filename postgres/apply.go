@@ -22,6 +22,12 @@ var _ claim.BulkTx = (*tx)(nil)
 // orgs they belong to and every org's records of the addresses' domains,
 // which it caches (unless the transaction knows them already), so that a
 // batch of claims costs no round trip a user's org or domain.
+//
+// In an Update it locks, before it reads the users' rows (FOR UPDATE),
+// the keys of the addresses it finds no user at, exclusive (one key per
+// such address: a transaction that reads hundreds of users it finds holds
+// no key per user), and the keys of the users' orgs and of their claims'
+// orgs, shared, as fetchUser does.
 func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	if err := t.check("UsersByEmails", false); err != nil {
 		return nil, err
@@ -45,9 +51,15 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	var locked []claim.OrgID
 	err := t.send(t.ctx, func(b *pgx.Batch) {
 		if t.writable {
-			// The orgs' keys before the rows (see fetchUser).
-			queueRows(b, &locked, scanLockedOrg, `SELECT org_id, `+lockExpr(keyOrg, "org_id")+`::text
-				FROM (SELECT DISTINCT org_id FROM users WHERE lower(email) = ANY($1) ORDER BY org_id) AS o`, emails)
+			// The keys before the rows (see fetchUser).
+			queue(b, `SELECT `+lockExprExclusive(keyEmail, "lower(r.e)")+`::text, `+lockExpr("", "'"+keyNewUsers+"'")+`::text
+				FROM unnest($1::text[]) AS r(e)
+				WHERE NOT EXISTS (SELECT FROM users WHERE lower(email) = lower(r.e)) ORDER BY lower(r.e)`, emails)
+			queueRows(b, &locked, scanLockedOrg, `SELECT o, `+lockExpr(keyOrg, "o")+`::text FROM (
+				SELECT org_id FROM users WHERE lower(email) = ANY($1)
+				UNION SELECT claim_by FROM users WHERE lower(email) = ANY($1)
+				UNION SELECT claim_from FROM users WHERE lower(email) = ANY($1)) AS k(o)
+				WHERE o IS NOT NULL ORDER BY o`, emails)
 		}
 		queueRows(b, &us, scanUser, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`+forUpdate, emails)
 		queueRows(b, &orgs, scanOrg, `SELECT `+orgColumns+` FROM orgs
@@ -63,11 +75,6 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	}
 	for name, ds := range records {
 		t.cache.keepDomain(name, ds)
-	}
-	if t.writable {
-		for _, u := range us {
-			t.hold(lockShared, keyOrg+string(u.Org))
-		}
 	}
 	t.cache.keepUsers(us)
 	keep := us

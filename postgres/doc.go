@@ -118,25 +118,37 @@
 //
 //   - A user, by its row (SELECT … FOR UPDATE), when an Update reads it
 //     by ID, by address or in a batch of addresses, with the original
-//     account its claim holds. Before the read, the key of the ID or the
-//     address is locked exclusive, found or not, and CreateUser and a
-//     change of address lock it too: a user found missing stays missing.
+//     account its claim holds. An ID or an address that no user has is
+//     locked instead by its key, exclusive, which CreateUser and a change
+//     of address take too: a user found missing stays missing.
 //   - An org, by a key (a transaction-level advisory lock on a hash of
-//     "o:" and its ID): shared to read the org (also when a user read
-//     brings it along, and then before the user's row, so that locks
-//     are taken in one order), exclusive to write it. The same key stands
-//     for the org's users: each write of a user locks shared the keys of
-//     the orgs it belongs to or is claimed by, before and after, and
-//     UsersByOrg, EmailsByOrg and PendingClaimsBy lock it exclusive, so a
-//     directory sync or DeleteOrg sees every user of the org, and no
-//     other writer changes one, until it ends. The engine calls LockOrg
-//     (claim.OrgLocker) first in such a transaction, so the key is taken
-//     exclusive at once rather than upgraded from shared.
-//   - Every user, by the key "users": shared with an Update's first read
-//     or write of a user, exclusive for DueClaims and InactiveUsers,
-//     whose lists any write of a user may change. A sweep's batch
-//     therefore runs alone among the writers of users (it waits for those
-//     in flight, and they for it), for the few milliseconds it takes.
+//     "o:" and its ID): shared to read the org, exclusive to write it.
+//     The same key stands for the org's users: each write of a user
+//     locks shared the keys of the orgs it belongs to or is claimed by or
+//     from, before and after, and UsersByOrg, EmailsByOrg and
+//     PendingClaimsBy lock it exclusive, so a directory sync or DeleteOrg
+//     sees every user of the org, and no other writer changes one, until
+//     it ends. A read of a user locks these keys, shared, before the
+//     user's row (one statement reads them from the row, the next locks
+//     the row), so that keys come before rows in every transaction. The
+//     engine calls LockOrg (claim.OrgLocker) first in a transaction that
+//     lists an org's users, so the key is taken exclusive at once rather
+//     than upgraded from shared.
+//   - DueClaims and InactiveUsers lock the rows they list, after the
+//     keys of their orgs. A user that a transaction changes while the
+//     list waits for it is read as that transaction left it, or left out
+//     if it no longer belongs (so a sweep's batch may come out short, and
+//     the sweep then ends; the next one goes on). A user that joins the
+//     list while it runs is not listed, as if the sweep had run first.
+//     That is a serial order unless the transaction that made the user
+//     join had also changed a user the list read, which the engine never
+//     does for DueClaims (a claim's deadline is Policy.ClaimWindow, which
+//     is positive, after its start: only time makes a claim due) and
+//     does for InactiveUsers only in one benign way: a transaction that
+//     restores or releases a long-inactive original while it changes a
+//     listed user leaves that original for the next sweep to purge.
+//   - The users of a domain (UsersByDomain, which the engine reads in
+//     Views only) by a key each write of a user locks shared.
 //   - Domain records (by name, and an org's list), sites (by ID, an org's
 //     list, a user's access), BroadWorks enterprises, subscribers and org
 //     profiles, each by keys of the same kind.
@@ -148,37 +160,34 @@
 // have made a SERIALIZABLE transaction fail and run again.
 //
 // Two transactions can still wait for each other: two that read one
-// record shared and then write it (two changes of one org's settings),
-// or that lock in different orders what a single read cannot take in
-// order. PostgreSQL finds such a deadlock after deadlock_timeout (one
-// second by default) and fails one of the two with SQLSTATE 40P01. When
-// a transaction deadlocks, or PostgreSQL cannot serialize it (40001: not
-// expected at READ COMMITTED, but safe), or the connection fails before
-// COMMIT is sent, Update runs the function again, up to 10 attempts with
-// a randomized exponential backoff from 2ms to 200ms, each retry logged
-// at Debug level through claim.ContextLogger (the service's logger) with
-// its SQLSTATE; then it returns an error wrapping claim.ErrConflict.
-// From the second attempt on, the transaction first locks the users
-// table in SHARE ROW EXCLUSIVE mode, so that it cannot lose again.
+// record shared and then write it (two changes of one domain's records
+// by two orgs), or that lock in different orders what a single read
+// cannot take in order (a sweep that expires a claim of an org whose
+// users a sync is listing). PostgreSQL finds such a deadlock after
+// deadlock_timeout (one second by default) and fails one of the two with
+// SQLSTATE 40P01. When a transaction deadlocks, or PostgreSQL cannot
+// serialize it (40001: not expected at READ COMMITTED, but safe), or the
+// connection fails before COMMIT is sent, Update runs the function again,
+// up to 10 attempts with a randomized exponential backoff from 2ms to
+// 200ms, each retry logged at Debug level through claim.ContextLogger
+// (the service's logger) with its SQLSTATE; then it returns an error
+// wrapping claim.ErrConflict.
 //
-// The locks cost no round trip: each batch starts with one statement
-// that takes the keys the batch needs, in key order. A transaction holds
-// a few keys (a claim of one user: about ten, in three statements). A
-// batch of an import (claim.BulkTx) holds one key per org, domain name
-// and address domain of its rows, not one per row, since PostgreSQL's
-// lock table holds 64 locks per connection by default: its users are
-// locked by row, and the addresses it finds no user at, and the IDs and
-// addresses of the originals it creates, are not locked. That leaves the
-// batch serializable: a user created concurrently at an address the
-// batch found free comes after the batch in the serial order (whatever
-// that creator read of the batch's users it read by waiting for the
-// batch), and an original's address, in the reserved .convert-user.local
-// space, and its new random ID are looked up by no other transaction
-// before they exist; the unique indexes still refuse a second user at
-// one address or ID. The keys live in the advisory-lock space of the
-// database, hashed with the OID of the schema's users table, so stores
-// in two schemas do not wait for each other, and a key that collides with
-// another merely waits longer.
+// The locks cost no round trip: each batch starts with the statements
+// that take the keys it needs, in key order. A transaction holds a few
+// keys (a claim of one user: about ten). A batch of an import
+// (claim.BulkTx) holds one key per org, domain name and address domain of
+// its rows, and one per address it finds no user at, but none per user
+// it finds (those are locked by row), since PostgreSQL's lock table has
+// room for max_locks_per_transaction (64 by default) times the server's
+// connections in all. The IDs and addresses of the originals a batch
+// creates are not locked: an original's address, in the reserved
+// .convert-user.local space, and its new random ID are looked up by no
+// other transaction before they exist, and the unique indexes still
+// refuse a second user at one address or ID. The keys live in the
+// advisory-lock space of the database, hashed with the OID of the
+// schema's users table, so stores in two schemas do not wait for each
+// other, and a key that collides with another merely waits longer.
 //
 // View runs its function in BEGIN ISOLATION LEVEL REPEATABLE READ READ
 // ONLY: one snapshot of everything committed when it starts. Such a

@@ -45,17 +45,18 @@ const (
 // hashtextextended(key, the OID of the users table), so that stores in
 // two schemas of one database do not wait for each other.
 const (
-	keyOrg        = "o:"  // an org's record, and list: its users and its pending claims (exclusive to read)
-	keyProfile    = "p:"  // an org's BroadWorks profile
-	keyDomain     = "d:"  // every org's records of a domain name
-	keyOrgDomains = "od:" // list: an org's domain records (shared to read)
-	keyUserID     = "u:"  // a user ID, found or missing (exclusive)
-	keyEmail      = "e:"  // an address, found or missing (exclusive)
-	// keyUsers is every user: an Update locks it shared with its first
-	// batch, before any user's row; DueClaims and InactiveUsers, whose
-	// lists any write of a user may change, lock it exclusive (in the
-	// first batch of a sweep's transaction, so not as an upgrade).
-	keyUsers        = "users"
+	keyOrg         = "o:"  // an org's record, and list: its users and its pending claims (exclusive to read)
+	keyProfile     = "p:"  // an org's BroadWorks profile
+	keyDomain      = "d:"  // every org's records of a domain name
+	keyOrgDomains  = "od:" // list: an org's domain records (shared to read)
+	keyUserID      = "u:"  // a user ID, found or missing (exclusive)
+	keyEmail       = "e:"  // an address, found or missing (exclusive)
+	keyDomainUsers = "ud:" // list: the users of a domain (exclusive to read)
+	// keyNewUsers is every ID and address no user has: an Update that
+	// finds one missing locks it shared (beside the missing one's key),
+	// and one that creates more than newUserKeys users (or changes as
+	// many addresses) locks it exclusive instead of a key a user.
+	keyNewUsers     = "nu"
 	keySite         = "s:"  // a site
 	keyOrgSites     = "os:" // list: an org's sites (shared to read)
 	keySiteAccess   = "sa:" // list: what a user holds on sites (shared to read)
@@ -97,6 +98,8 @@ func lockExprExclusive(prefix, col string) string {
 type locks struct {
 	held   map[string]lockMode
 	queued map[string]lockMode
+	// news counts the keys of new IDs and addresses taken (lockNew).
+	news int
 	// events: the next batch numbers events; it takes the event lock
 	// (see the package documentation, "Event sequence numbers") after
 	// the queued keys, in the same statement.
@@ -162,12 +165,12 @@ func (t *tx) hold(mode lockMode, keys ...string) {
 // the transaction.
 func (t *tx) queueLocks(b *pgx.Batch) {
 	l := &t.locks
-	defer func() {
-		for i, sql := range l.stmts {
-			queue(b, sql, l.args[i]...)
-		}
-		l.stmts, l.args = l.stmts[:0], l.args[:0]
-	}()
+	// The keys read from rows first: they are exclusive keys of writes,
+	// which must not wait while the batch holds the event lock.
+	for i, sql := range l.stmts {
+		queue(b, sql, l.args[i]...)
+	}
+	l.stmts, l.args = l.stmts[:0], l.args[:0]
 	if len(l.queued) == 0 && !l.events {
 		return
 	}
@@ -191,7 +194,7 @@ func (t *tx) queueLocks(b *pgx.Batch) {
 // userKeys appends the list keys a write of u (as it was, or as it will
 // be) locks shared: the lists u is a member of.
 func userKeys(keys []string, u *claim.User) []string {
-	keys = append(keys, keyOrg+string(u.Org))
+	keys = append(keys, keyOrg+string(u.Org), keyDomainUsers+domainOf(u.Email))
 	if u.Claim != nil {
 		keys = append(keys, keyOrg+string(u.Claim.By))
 	}
@@ -208,20 +211,37 @@ func (t *tx) lockUserWrite(old, u *claim.User) {
 	if old != nil {
 		keys = userKeys(keys, old)
 	}
-	if u == nil {
-		// What the user holds on sites goes with it (the cascade).
-		t.lock(lockExclusive, keySiteAccess+string(old.ID))
-	}
 	if u != nil {
 		keys = userKeys(keys, u)
 		if old == nil || old.Email != u.Email {
-			t.lock(lockExclusive, emailKey(u.Email))
+			t.lockNew(emailKey(u.Email))
 		}
 		if old == nil {
-			t.lock(lockExclusive, keyUserID+string(u.ID))
+			t.lockNew(keyUserID + string(u.ID))
 		}
 	}
 	t.lock(lockShared, keys...)
+}
+
+// newUserKeys is how many keys of new IDs and addresses an Update locks
+// one by one before it locks keyNewUsers instead: a sync that creates
+// thousands of users would fill PostgreSQL's lock table.
+const newUserKeys = 32
+
+// lockNew locks exclusive the key of an ID or an address a write gives a
+// user, or keyNewUsers once the transaction has locked newUserKeys such
+// keys.
+func (t *tx) lockNew(key string) {
+	l := &t.locks
+	switch {
+	case l.has(keyNewUsers, lockExclusive), l.has(key, lockExclusive):
+		return
+	case l.news >= newUserKeys:
+		t.lock(lockExclusive, keyNewUsers)
+		return
+	}
+	l.news++
+	t.lock(lockExclusive, key)
 }
 
 var _ claim.OrgLocker = (*tx)(nil)

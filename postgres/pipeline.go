@@ -30,13 +30,10 @@ type tx struct {
 	ctx      context.Context
 	pool     *pgxpool.Pool // for Events in a transaction that has begun
 	conn     *pgxpool.Conn
-	writable bool // an Update's
-	// pessimistic: the transaction locks the users table against other
-	// writers before its first read (an Update's later attempts).
-	pessimistic bool
-	begin       string // the statement that begins the transaction
-	begun       bool   // begin has been sent, with the first batch
-	done        bool   // fn has returned
+	writable bool   // an Update's
+	begin    string // the statement that begins the transaction
+	begun    bool   // begin has been sent, with the first batch
+	done     bool   // fn has returned
 	// committed: COMMIT succeeded.
 	committed bool
 	// wrote: a write statement has been sent (not only deferred).
@@ -126,14 +123,6 @@ func (t *tx) send(ctx context.Context, add func(*pgx.Batch)) error {
 	b := &pgx.Batch{}
 	if !t.begun {
 		queue(b, t.begin)
-		// Every Update holds keyUsers shared, unless its first batch
-		// takes it exclusive (locks.go).
-		t.lock(lockShared, keyUsers)
-		if t.pessimistic {
-			// Before any query, so that the snapshot is taken once
-			// every earlier writer of users has ended.
-			queue(b, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`)
-		}
 	}
 	t.queueLocks(b)
 	for _, w := range t.pending {
@@ -485,13 +474,16 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 	}
 	err := t.send(t.ctx, func(b *pgx.Batch) {
 		if t.writable {
-			// One row: the user's org and domain, their keys locked,
-			// or NULLs and the key of the ID or address locked.
+			// One row: the user's org and domain, their keys locked
+			// (and those of the orgs of its claim, which a write of it
+			// locks), or NULLs and the key of the ID or address locked.
 			b.Queue(`SELECT org_id, domain, `+lockExpr(keyOrg, "org_id")+`::text, `+lockExpr(keyDomain, "domain")+`::text,
-				CASE WHEN id IS NULL AND NOT $2::boolean THEN `+lockExprExclusive("", "$3::text")+`::text END
+				`+lockExpr(keyOrg, "claim_by")+`::text, `+lockExpr(keyOrg, "claim_from")+`::text,
+				CASE WHEN id IS NULL AND NOT $2::boolean THEN `+lockExprExclusive("", "$3::text")+`::text || `+
+				lockExpr("", "'"+keyNewUsers+"'")+`::text END
 				FROM (SELECT) AS one LEFT JOIN users ON `+where, key, keyed, name).QueryRow(func(row pgx.Row) error {
-				var org, domain, a, b, absent *string
-				if err := row.Scan(&org, &domain, &a, &b, &absent); err != nil {
+				var org, domain, a, b, c, d, absent *string
+				if err := row.Scan(&org, &domain, &a, &b, &c, &d, &absent); err != nil {
 					return err
 				}
 				if org != nil {

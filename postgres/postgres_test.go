@@ -1937,3 +1937,49 @@ func TestLeaseStatementErrors(t *testing.T) {
 		t.Errorf("ReleaseLease(NUL holder) = %v, want ErrInvalidValue naming the lease", err)
 	}
 }
+
+// TestLargeTransactionsFitTheLockTable: transactions that create,
+// list and delete thousands of users, or look up a thousand missing
+// addresses, hold a bounded number of advisory locks, not one or two a
+// user, which would overflow PostgreSQL's lock table (64 a connection by
+// default: "out of shared memory").
+func TestLargeTransactionsFitTheLockTable(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	const n = 8_000
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		if err := tx.CreateOrg(claim.Org{ID: "big", Name: "Big", Kind: claim.Enterprise}); err != nil {
+			return err
+		}
+		for i := range n {
+			if err := tx.CreateUser(user(claim.UserID(fmt.Sprintf("u%05d", i)), fmt.Sprintf("u%05d@big.example", i), "big")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	svc, err := claim.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	for i := range 1_000 {
+		missing = append(missing, fmt.Sprintf("nobody%04d@big.example", i))
+	}
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		us, err := tx.(claim.BulkTx).UsersByEmails(missing)
+		if err != nil || len(us) != 0 {
+			return fmt.Errorf("UsersByEmails(1,000 missing) = %d users, %v; want none", len(us), err)
+		}
+		return nil
+	})
+	if err := svc.DeleteOrg(t.Context(), "big"); err != nil {
+		t.Fatalf("DeleteOrg(big) of %d users = %v, want nil", n, err)
+	}
+	mustView(t, s, func(tx claim.Tx) error {
+		if us, err := tx.UsersByOrg("big", "", 10); err != nil || len(us) != 0 {
+			t.Errorf("UsersByOrg(big) after DeleteOrg = %d users, %v; want none", len(us), err)
+		}
+		return nil
+	})
+}

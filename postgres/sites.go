@@ -84,7 +84,6 @@ func (t *tx) DeleteSite(id claim.SiteID) error {
 	t.sites = nil
 	t.lock(lockExclusive, keySite+string(id))
 	t.lockRow(`SELECT `+lockExprExclusive(keyOrgSites, "org_id")+` FROM sites WHERE id = $1`, string(id))
-	t.lockRow(`SELECT `+lockExprExclusive(keySiteAccess, "user_id")+` FROM site_access WHERE site_id = $1 ORDER BY user_id`, string(id))
 	return t.deleteRow("DeleteSite", "site", `DELETE FROM sites WHERE id = $1`, string(id))
 }
 
@@ -156,6 +155,13 @@ func (t *tx) SiteAccessByUser(user claim.UserID, after claim.SiteID, limit int) 
 	if err := t.checkList("SiteAccessByUser", limit); err != nil {
 		return nil, err
 	}
+	// In an Update: the key keeps new records out (PutSiteAccess locks
+	// it), the rows' locks keep the ones listed as read (a DeleteSite or
+	// DeleteUser removes them by its cascade, which locks them).
+	forUpdate := ""
+	if t.writable {
+		forUpdate = " FOR UPDATE"
+	}
 	t.lock(lockShared, keySiteAccess+string(user))
 	return collect(t, "SiteAccessByUser", func(row pgx.CollectableRow) (claim.SiteAccess, error) {
 		var a claim.SiteAccess
@@ -164,5 +170,5 @@ func (t *tx) SiteAccessByUser(user claim.UserID, after claim.SiteID, limit int) 
 		a.Site, a.User = claim.SiteID(site), claim.UserID(u)
 		return a, err
 	}, `SELECT user_id, site_id, license, external_admin FROM site_access
-		WHERE user_id = $1 AND site_id > $2 ORDER BY site_id LIMIT $3`, string(user), string(after), limit)
+		WHERE user_id = $1 AND site_id > $2 ORDER BY site_id LIMIT $3`+forUpdate, string(user), string(after), limit)
 }

@@ -36,9 +36,6 @@ const (
 	// cleanupTimeout bounds the rollback after a transaction, which runs
 	// even when the caller's context is done.
 	cleanupTimeout = 10 * time.Second
-	// pessimisticAttempt is the first attempt that locks the users table
-	// against other writers before it reads (see Update).
-	pessimisticAttempt = 2
 	// commitTimeout bounds the wait for the answer to COMMIT, which runs
 	// even when the caller's context is done: past it the outcome is
 	// unknown.
@@ -184,14 +181,6 @@ const (
 // through the logger of claim.ContextLogger(ctx), with its SQLSTATE. fn
 // must have no effect outside the transaction.
 //
-// From the second attempt on, the transaction first locks the users table
-// in SHARE ROW EXCLUSIVE mode, before its first query, so that it starts
-// once every earlier writer of users has ended: no other transaction can
-// then write a user until it ends, so it cannot deadlock with another
-// writer of users again. Readers are not
-// blocked. The lock is the transaction's and ends with it, so it works
-// behind a pooler in transaction mode.
-//
 // Update returns nil when the transaction committed, and no error but
 // one wrapping claim.ErrOutcomeUnknown for a transaction that committed.
 // It returns fn's error, after rolling back, when fn returns one (and
@@ -223,7 +212,7 @@ func (s *Store) Update(ctx context.Context, fn func(claim.Tx) error) error {
 				return fmt.Errorf("postgres store: update: waiting to retry after %w: %w", last, err)
 			}
 		}
-		retry, err := s.attempt(ctx, fn, attempt >= pessimisticAttempt)
+		retry, err := s.attempt(ctx, fn)
 		if !retry {
 			return err
 		}
@@ -250,13 +239,12 @@ func logRetry(ctx context.Context, attempt int, err error) {
 // attempt runs fn once in a transaction. retry reports that
 // the attempt committed nothing and fn should run again; err is then the
 // failure.
-func (s *Store) attempt(ctx context.Context, fn func(claim.Tx) error, pessimistic bool) (retry bool, err error) {
+func (s *Store) attempt(ctx context.Context, fn func(claim.Tx) error) (retry bool, err error) {
 	t, err := s.begin(ctx, beginUpdate, true)
 	if err != nil {
 		var connectErr *pgconn.ConnectError
 		return errors.As(err, &connectErr) && ctx.Err() == nil, err
 	}
-	t.pessimistic = pessimistic
 	defer t.end()
 	ferr := fn(t)
 	t.done = true

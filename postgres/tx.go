@@ -712,10 +712,17 @@ const (
 
 // users runs a list query.
 //
-// In an Update the transaction locks what it lists (see locks.go) by the
-// list's key, exclusive: every writer of a user of the list locks it
-// shared, so that the list, and each user on it, stays as read until the
-// transaction ends. It keeps the users it lists, and reads in the same round trip
+// In an Update the transaction locks what it lists (see locks.go). With a
+// key, by the list's key, exclusive: every writer of a user of the list
+// locks it shared, so that the list, and each user on it, stays as read
+// until the transaction ends. Without one (DueClaims, InactiveUsers), by
+// the rows it lists (FOR UPDATE), after the keys of their orgs, which a
+// write of them locks, so that the keys come before the rows as in every
+// transaction: a listed user that a transaction changes meanwhile is
+// read as that transaction left it, and left out if it no longer belongs
+// to the list (so the list may be short of limit); see the package
+// documentation for why a user that joins the list meanwhile may be left
+// out too. It keeps the users it lists, and reads in the same round trip
 // the original accounts their claims hold (locking their rows), which a
 // decision about a listed user reads next (a Sweep expiring claims).
 func (t *tx) users(op, key string, limit int, query string, args ...any) ([]claim.User, error) {
@@ -725,10 +732,19 @@ func (t *tx) users(op, key string, limit int, query string, args ...any) ([]clai
 	if !t.writable {
 		return collect(t, op, scanUser, query, args...)
 	}
-	t.lock(lockExclusive, key)
+	list := query
+	if key != "" {
+		t.lock(lockExclusive, key)
+	} else {
+		list += " FOR UPDATE"
+	}
 	var users, originals []claim.User
 	err := t.send(t.ctx, func(b *pgx.Batch) {
-		queueRows(b, &users, scanUser, query, args...)
+		if key == "" {
+			queue(b, `SELECT `+lockExpr(keyOrg, "org_id")+`::text, `+lockExpr(keyOrg, "claim_by")+`::text, `+
+				lockExpr(keyOrg, "claim_from")+`::text FROM (`+query+`) AS listed`, args...)
+		}
+		queueRows(b, &users, scanUser, list, args...)
 		queueRows(b, &originals, scanUser, `SELECT `+userColumns+` FROM users
 			WHERE id IN (SELECT claim_original FROM (`+query+`) AS listed) FOR UPDATE`, args...)
 	})
@@ -767,9 +783,7 @@ func (t *tx) EmailsByOrg(org claim.OrgID, after string, limit int) ([]string, er
 // users_domain_email_idx. Returns an error wrapping claim.ErrInvalidValue
 // if limit <= 0.
 func (t *tx) UsersByDomain(domain, after string, limit int) ([]claim.User, error) {
-	// Every user, not the domain's: no write of a user locks a key of its
-	// domain, as the engine lists a domain's users in Views only.
-	return t.users("UsersByDomain", keyUsers, limit, queryUsersByDomain, domain, after, limit)
+	return t.users("UsersByDomain", keyDomainUsers+domain, limit, queryUsersByDomain, domain, after, limit)
 }
 
 // PendingClaimsBy lists the users with a pending claim by org whose Email
@@ -796,7 +810,7 @@ func (t *tx) DueClaims(now time.Time, limit int) ([]claim.User, error) {
 	default:
 		n = now.UnixNano()
 	}
-	return t.users("DueClaims", keyUsers, limit, queryDueClaims, n, limit)
+	return t.users("DueClaims", "", limit, queryDueClaims, n, limit)
 }
 
 // InactiveUsers lists the users that are Inactive, not held by a claim
@@ -816,7 +830,7 @@ func (t *tx) InactiveUsers(before time.Time, limit int) ([]claim.User, error) {
 	default:
 		n = before.UnixNano()
 	}
-	return t.users("InactiveUsers", keyUsers, limit, queryInactiveUsers, n, limit)
+	return t.users("InactiveUsers", "", limit, queryInactiveUsers, n, limit)
 }
 
 // Events.
