@@ -24,10 +24,13 @@ var _ claim.BulkTx = (*tx)(nil)
 // batch of claims costs no round trip a user's org or domain.
 //
 // In an Update it locks, before it reads the users' rows (FOR UPDATE),
-// the keys of the addresses it finds no user at, exclusive (one key per
-// such address: a transaction that reads hundreds of users it finds holds
-// no key per user), and the keys of the users' orgs and of their claims'
-// orgs, shared, as fetchUser does.
+// the keys of new addresses of each domain it finds an address of missing
+// (keyNewAddresses), exclusive, and the keys of the users' orgs and of
+// their claims' orgs, shared, as fetchUser does: a key a domain or an
+// org, none a user, so that a batch of hundreds holds few. An address
+// that a user had in the first statement and has no more in the second
+// (its user deleted or renamed between them) is read again, its domain's
+// key locked first.
 func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	if err := t.check("UsersByEmails", false); err != nil {
 		return nil, err
@@ -48,13 +51,13 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	if t.writable {
 		forUpdate = " ORDER BY id FOR UPDATE"
 	}
-	var locked []claim.OrgID
+	var locked, lockedDomains []claim.OrgID
 	err := t.send(t.ctx, func(b *pgx.Batch) {
 		if t.writable {
 			// The keys before the rows (see fetchUser).
-			queue(b, `SELECT `+lockExprExclusive(keyEmail, "lower(r.e)")+`::text, `+lockExpr("", "'"+keyNewUsers+"'")+`::text
-				FROM unnest($1::text[]) AS r(e)
-				WHERE NOT EXISTS (SELECT FROM users WHERE lower(email) = lower(r.e)) ORDER BY lower(r.e)`, emails)
+			queueRows(b, &lockedDomains, scanLockedOrg, `SELECT d, `+lockExprExclusive(keyNewAddresses, "d")+`::text FROM (
+				SELECT DISTINCT substring(lower(r.e) from '[^@]*$') FROM unnest($1::text[]) AS r(e)
+				WHERE NOT EXISTS (SELECT FROM users WHERE lower(email) = lower(r.e))) AS m(d) ORDER BY d`, emails)
 			queueRows(b, &locked, scanLockedOrg, `SELECT o, `+lockExpr(keyOrg, "o")+`::text FROM (
 				SELECT org_id FROM users WHERE lower(email) = ANY($1)
 				UNION SELECT claim_by FROM users WHERE lower(email) = ANY($1)
@@ -88,7 +91,29 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 		keep = slices.DeleteFunc(slices.Clone(us), func(u claim.User) bool { return !slices.Contains(locked, u.Org) })
 	}
 	t.cache.keepOrgsOf(keep, orgs)
-	return us, nil
+	if !t.writable {
+		return us, nil
+	}
+	for _, d := range lockedDomains {
+		t.hold(lockExclusive, keyNewAddresses+string(d))
+	}
+	// Addresses missing now whose domain's key was not locked.
+	found := make(map[string]bool, len(us))
+	for _, u := range us {
+		found[strings.ToLower(u.Email)] = true
+	}
+	var again []string
+	for _, e := range emails {
+		if k := keyNewAddresses + domainOf(strings.ToLower(e)); !found[strings.ToLower(e)] && !t.locks.has(k, lockExclusive) {
+			t.lock(lockExclusive, k)
+			again = append(again, e)
+		}
+	}
+	if len(again) == 0 {
+		return us, nil
+	}
+	more, err := t.UsersByEmails(again)
+	return append(us, more...), err
 }
 
 // scanLockedOrg scans an org whose key a statement locked.
@@ -217,11 +242,10 @@ func (t *tx) apply(writes []claim.Write) error {
 // lockWrites queues the locks of the user writes of writes: the list
 // keys the single methods take (userKeys), reading first a user to update
 // or delete that the transaction has not read. Unlike CreateUser, it
-// takes no lock a row (the key of each new ID and address), which would
-// fill PostgreSQL's lock table (64 locks a connection by default) with
-// a batch of hundreds; nor does UsersByEmails lock the addresses it finds
-// no user at. See the package documentation ("Concurrency") for why the
-// batch stays serializable without them.
+// locks no key of the new IDs and addresses it creates: a batch creates
+// only held originals, at reserved addresses and new random IDs that no
+// other transaction looks up before they exist (see the package
+// documentation, "Concurrency").
 func (t *tx) lockWrites(writes []claim.Write) error {
 	var keys []string
 	defer func() { t.lock(lockShared, keys...) }()

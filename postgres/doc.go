@@ -119,34 +119,43 @@
 //   - A user, by its row (SELECT … FOR UPDATE), when an Update reads it
 //     by ID, by address or in a batch of addresses, with the original
 //     account its claim holds. An ID or an address that no user has is
-//     locked instead by its key, exclusive, which CreateUser and a change
-//     of address take too: a user found missing stays missing.
+//     locked instead by its key, exclusive, and the key of every new ID
+//     (or of every new address of its domain), shared; CreateUser and a
+//     change of address lock the key of the ID or address they give, so
+//     a user found missing stays missing. Past 32 such keys a transaction
+//     (a sync creating thousands of users) locks the key of every new ID,
+//     or of the domain's new addresses, exclusive instead, so that it
+//     holds a bounded number of locks; a batch of an import locks its
+//     missing addresses by their domains' keys at once.
 //   - An org, by a key (a transaction-level advisory lock on a hash of
 //     "o:" and its ID): shared to read the org, exclusive to write it.
 //     The same key stands for the org's users: each write of a user
-//     locks shared the keys of the orgs it belongs to or is claimed by or
-//     from, before and after, and UsersByOrg, EmailsByOrg and
+//     locks shared the keys of the org it belongs to and of the org its
+//     claim is by, before and after, and UsersByOrg, EmailsByOrg and
 //     PendingClaimsBy lock it exclusive, so a directory sync or DeleteOrg
 //     sees every user of the org, and no other writer changes one, until
-//     it ends. A read of a user locks these keys, shared, before the
-//     user's row (one statement reads them from the row, the next locks
-//     the row), so that keys come before rows in every transaction. The
-//     engine calls LockOrg (claim.OrgLocker) first in a transaction that
-//     lists an org's users, so the key is taken exclusive at once rather
-//     than upgraded from shared.
-//   - DueClaims and InactiveUsers lock the rows they list, after the
-//     keys of their orgs. A user that a transaction changes while the
-//     list waits for it is read as that transaction left it, or left out
-//     if it no longer belongs (so a sweep's batch may come out short, and
-//     the sweep then ends; the next one goes on). A user that joins the
-//     list while it runs is not listed, as if the sweep had run first.
-//     That is a serial order unless the transaction that made the user
-//     join had also changed a user the list read, which the engine never
-//     does for DueClaims (a claim's deadline is Policy.ClaimWindow, which
-//     is positive, after its start: only time makes a claim due) and
-//     does for InactiveUsers only in one benign way: a transaction that
-//     restores or releases a long-inactive original while it changes a
-//     listed user leaves that original for the next sweep to purge.
+//     it ends. A read of a user locks the keys of its org and of its
+//     claim's orgs, shared, before the user's row (one statement reads
+//     them from the row, the next locks the row). The engine calls
+//     LockOrg (claim.OrgLocker) first in a transaction that lists an
+//     org's users, so the key is taken exclusive at once rather than
+//     upgraded from shared.
+//   - DueClaims and InactiveUsers lock the rows they list (FOR UPDATE),
+//     after the keys of the orgs of the users the first statement finds.
+//     A listed user that a transaction changes while the list waits for
+//     its row is read as that transaction left it, and left out if it no
+//     longer belongs (PostgreSQL then reads further rows, whose org keys
+//     the list takes after their rows: a sweep and a sync of one org may
+//     then deadlock, and one runs again). A user that joins the list
+//     after the list's statement began is not listed, as if the sweep had
+//     run first; that is a serial order unless the transaction that made
+//     the user join also wrote something the sweep reads afterwards,
+//     which the engine never does for DueClaims (a claim's deadline is
+//     Policy.ClaimWindow, which is positive, after its start: only time
+//     makes a claim due) and does for InactiveUsers only in one benign
+//     way: a transaction that restores or releases a long-inactive
+//     original while it changes a user the sweep reads leaves that
+//     original for the next sweep to purge.
 //   - The users of a domain (UsersByDomain, which the engine reads in
 //     Views only) by a key each write of a user locks shared.
 //   - Domain records (by name, and an org's list), sites (by ID, an org's
@@ -160,10 +169,10 @@
 // have made a SERIALIZABLE transaction fail and run again.
 //
 // Two transactions can still wait for each other: two that read one
-// record shared and then write it (two changes of one domain's records
-// by two orgs), or that lock in different orders what a single read
-// cannot take in order (a sweep that expires a claim of an org whose
-// users a sync is listing). PostgreSQL finds such a deadlock after
+// record shared and then write it (two orgs claiming one domain name,
+// two syncs that each create more than 32 users of one domain), or that
+// lock in different orders what a single read cannot take in order (a
+// sweep that expires a claim of an org whose users a sync is listing). PostgreSQL finds such a deadlock after
 // deadlock_timeout (one second by default) and fails one of the two with
 // SQLSTATE 40P01. When a transaction deadlocks, or PostgreSQL cannot
 // serialize it (40001: not expected at READ COMMITTED, but safe), or the
@@ -175,13 +184,13 @@
 //
 // The locks cost no round trip: each batch starts with the statements
 // that take the keys it needs, in key order. A transaction holds a few
-// keys (a claim of one user: about ten). A batch of an import
-// (claim.BulkTx) holds one key per org, domain name and address domain of
-// its rows, and one per address it finds no user at, but none per user
-// it finds (those are locked by row), since PostgreSQL's lock table has
-// room for max_locks_per_transaction (64 by default) times the server's
-// connections in all. The IDs and addresses of the originals a batch
-// creates are not locked: an original's address, in the reserved
+// keys (a claim of one user: about ten), and at most 32 a user it finds
+// missing or creates, then one a domain; a batch of an import holds one
+// key per org, domain name and domain of a missing address, none per
+// user, since PostgreSQL's lock table has room for
+// max_locks_per_transaction (64 by default) times the server's
+// connections in all. The IDs and addresses of the originals an import
+// batch creates are not locked: an original's address, in the reserved
 // .convert-user.local space, and its new random ID are looked up by no
 // other transaction before they exist, and the unique indexes still
 // refuse a second user at one address or ID. The keys live in the

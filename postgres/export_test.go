@@ -58,8 +58,14 @@ func ListenerPID(s *Store) uint32 {
 	return s.listener.pid
 }
 
-// PID returns the server process of the connection of x, a Tx of this
-// package, without a round trip.
-func PID(x claim.Tx) uint32 {
-	return x.(*tx).conn.Conn().PgConn().PID()
+// BackendPID returns the server process that runs x, a Tx of this
+// package, by a statement of x (which begins x if it has not begun):
+// behind PgBouncer the process the connection names is the pooler's.
+func BackendPID(x claim.Tx) (int32, error) {
+	t := x.(*tx)
+	var pid int32
+	if err := t.queryRow(`SELECT pg_backend_pid()`, nil, &pid); err != nil {
+		return 0, t.fail("BackendPID", err)
+	}
+	return pid, nil
 }

@@ -52,11 +52,14 @@ const (
 	keyUserID      = "u:"  // a user ID, found or missing (exclusive)
 	keyEmail       = "e:"  // an address, found or missing (exclusive)
 	keyDomainUsers = "ud:" // list: the users of a domain (exclusive to read)
-	// keyNewUsers is every ID and address no user has: an Update that
-	// finds one missing locks it shared (beside the missing one's key),
-	// and one that creates more than newUserKeys users (or changes as
-	// many addresses) locks it exclusive instead of a key a user.
+	// keyNewUsers is every user ID no user has, keyNewAddresses every
+	// address of a domain no user has: an Update that finds an ID or an
+	// address missing locks them shared beside its own key; one that
+	// has locked newUserKeys keys of IDs and addresses (found missing,
+	// or given to a user) locks them exclusive instead of one more key
+	// (newKeys).
 	keyNewUsers     = "nu"
+	keyNewAddresses = "na:"
 	keySite         = "s:"  // a site
 	keyOrgSites     = "os:" // list: an org's sites (shared to read)
 	keySiteAccess   = "sa:" // list: what a user holds on sites (shared to read)
@@ -214,34 +217,62 @@ func (t *tx) lockUserWrite(old, u *claim.User) {
 	if u != nil {
 		keys = userKeys(keys, u)
 		if old == nil || old.Email != u.Email {
-			t.lockNew(emailKey(u.Email))
+			t.lockNew(true, u.Email, true)
 		}
 		if old == nil {
-			t.lockNew(keyUserID + string(u.ID))
+			t.lockNew(false, string(u.ID), true)
 		}
 	}
 	t.lock(lockShared, keys...)
 }
 
-// newUserKeys is how many keys of new IDs and addresses an Update locks
-// one by one before it locks keyNewUsers instead: a sync that creates
-// thousands of users would fill PostgreSQL's lock table.
+// newUserKeys is how many keys of IDs and addresses that no user has
+// (found missing, or given to a user) an Update locks one by one; after
+// them it locks the coarse key instead (keyNewUsers for an ID, the ud:
+// key of its domain for an address), exclusive: a sync that looks up and
+// creates thousands of users would otherwise fill PostgreSQL's lock
+// table.
 const newUserKeys = 32
 
-// lockNew locks exclusive the key of an ID or an address a write gives a
-// user, or keyNewUsers once the transaction has locked newUserKeys such
-// keys.
-func (t *tx) lockNew(key string) {
+// newKeys returns the keys that lock an ID or an address (byEmail) no
+// user has, for a write that gives it to a user or a read that finds it
+// missing: the fine key (the ID's or the address's), exclusive, and for
+// a read also the coarse one (keyNewUsers, or keyNewAddresses and the
+// domain), shared; or, once the transaction has locked newUserKeys fine
+// keys, only the coarse one, exclusive. Every such write therefore
+// conflicts with every such read, and a transaction holds at most
+// newUserKeys fine keys. done reports that the transaction holds (or has
+// queued) what covers the key already.
+func (t *tx) newKeys(byEmail bool, key string, write bool) (fine, coarse string, mode lockMode, done bool) {
 	l := &t.locks
+	fine, coarse = keyUserID+key, keyNewUsers
+	if byEmail {
+		fine, coarse = emailKey(key), keyNewAddresses+domainOf(strings.ToLower(key))
+	}
 	switch {
-	case l.has(keyNewUsers, lockExclusive), l.has(key, lockExclusive):
-		return
+	case l.has(fine, lockExclusive) || l.has(coarse, lockExclusive):
+		return "", "", 0, true
 	case l.news >= newUserKeys:
-		t.lock(lockExclusive, keyNewUsers)
+		return "", coarse, lockExclusive, false
+	case write:
+		return fine, "", 0, false
+	}
+	return fine, coarse, lockShared, false
+}
+
+// lockNew queues the locks newKeys returns, counting a fine key.
+func (t *tx) lockNew(byEmail bool, key string, write bool) {
+	fine, coarse, mode, done := t.newKeys(byEmail, key, write)
+	if done {
 		return
 	}
-	l.news++
-	t.lock(lockExclusive, key)
+	if fine != "" {
+		t.locks.news++
+		t.lock(lockExclusive, fine)
+	}
+	if coarse != "" {
+		t.lock(mode, coarse)
+	}
 }
 
 var _ claim.OrgLocker = (*tx)(nil)

@@ -463,11 +463,9 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 	var orgs []claim.Org
 	var domains []claim.Domain
 	var locked lockedKeys
-	name := keyUserID + key
-	if where == whereUserEmail {
-		name = emailKey(key)
-	}
-	keyed := !t.writable || t.locks.has(name, lockExclusive)
+	fine, coarse, coarseMode, done := t.newKeys(where == whereUserEmail, key, false)
+	keyed := done || !t.writable // the key of a missing ID or address is covered
+	lockedMissing := false       // the statement below locked it
 	forUpdate := ""
 	if t.writable {
 		forUpdate = " FOR UPDATE"
@@ -479,9 +477,10 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 			// locks), or NULLs and the key of the ID or address locked.
 			b.Queue(`SELECT org_id, domain, `+lockExpr(keyOrg, "org_id")+`::text, `+lockExpr(keyDomain, "domain")+`::text,
 				`+lockExpr(keyOrg, "claim_by")+`::text, `+lockExpr(keyOrg, "claim_from")+`::text,
-				CASE WHEN id IS NULL AND NOT $2::boolean THEN `+lockExprExclusive("", "$3::text")+`::text || `+
-				lockExpr("", "'"+keyNewUsers+"'")+`::text END
-				FROM (SELECT) AS one LEFT JOIN users ON `+where, key, keyed, name).QueryRow(func(row pgx.Row) error {
+				CASE WHEN id IS NULL AND NOT $2::boolean THEN coalesce(`+lockExprExclusive("", "$3::text")+`::text, '')
+					|| CASE WHEN $5::boolean THEN `+lockExprExclusive("", "$4::text")+`::text
+						ELSE `+lockExpr("", "$4::text")+`::text END END
+				FROM (SELECT) AS one LEFT JOIN users ON `+where, key, keyed, nullString(fine), coarse, coarseMode == lockExclusive).QueryRow(func(row pgx.Row) error {
 				var org, domain, a, b, c, d, absent *string
 				if err := row.Scan(&org, &domain, &a, &b, &c, &d, &absent); err != nil {
 					return err
@@ -489,7 +488,7 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 				if org != nil {
 					locked = lockedKeys{org: claim.OrgID(*org), domain: *domain}
 				}
-				keyed = keyed || absent != nil
+				lockedMissing = absent != nil
 				return nil
 			})
 		}
@@ -504,13 +503,18 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 	if err != nil {
 		return claim.User{}, t.fail(op, err)
 	}
-	if keyed && t.writable {
-		t.hold(lockExclusive, name)
+	if lockedMissing {
+		keyed = true
+		if fine != "" {
+			t.locks.news++
+			t.hold(lockExclusive, fine)
+		}
+		t.hold(coarseMode, coarse)
 	}
 	c := &t.cache
 	c.init()
 	if len(users) == 0 && !keyed {
-		t.lock(lockExclusive, name)
+		t.lockNew(where == whereUserEmail, key, false)
 		return t.fetchUser(op, key, where)
 	}
 	if len(users) == 0 {

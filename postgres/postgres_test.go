@@ -951,7 +951,7 @@ func inTurn(t *testing.T, s *postgres.Store, fn func(tx claim.Tx, first bool, bl
 	t.Helper()
 	var calls atomic.Int32
 	read := make(chan struct{})
-	pid := make(chan uint32, 1)
+	pid := make(chan int32, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		once := true
@@ -976,7 +976,12 @@ func inTurn(t *testing.T, s *postgres.Store, fn func(tx claim.Tx, first bool, bl
 			calls.Add(1)
 			if once {
 				once = false
-				pid <- postgres.PID(tx)
+				p, err := postgres.BackendPID(tx)
+				if err != nil {
+					pid <- 0
+					return err
+				}
+				pid <- p
 			}
 			return fn(tx, false, func() {})
 		})
@@ -990,13 +995,13 @@ func inTurn(t *testing.T, s *postgres.Store, fn func(tx claim.Tx, first bool, bl
 
 // awaitLockWait returns once the server process pid waits for a lock, or
 // fails the test after 10s.
-func awaitLockWait(t *testing.T, pid uint32) {
+func awaitLockWait(t *testing.T, pid int32) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var waiting bool
 		err := adminPool(t).QueryRow(t.Context(), `SELECT coalesce(bool_or(wait_event_type = 'Lock'), false)
-			FROM pg_stat_activity WHERE pid = $1`, int32(pid)).Scan(&waiting)
+			FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&waiting)
 		switch {
 		case err != nil:
 			t.Errorf("reading pg_stat_activity: %v", err)
@@ -1939,14 +1944,14 @@ func TestLeaseStatementErrors(t *testing.T) {
 }
 
 // TestLargeTransactionsFitTheLockTable: transactions that create,
-// list and delete thousands of users, or look up a thousand missing
-// addresses, hold a bounded number of advisory locks, not one or two a
+// list and delete thousands of users, a directory sync that creates
+// thousands, or a batch that looks up a thousand missing addresses, hold a bounded number of advisory locks, not one or two a
 // user, which would overflow PostgreSQL's lock table (64 a connection by
 // default: "out of shared memory").
 func TestLargeTransactionsFitTheLockTable(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
-	const n = 8_000
+	const n = 15_000
 	mustUpdate(t, s, func(tx claim.Tx) error {
 		if err := tx.CreateOrg(claim.Org{ID: "big", Name: "Big", Kind: claim.Enterprise}); err != nil {
 			return err
@@ -1973,6 +1978,19 @@ func TestLargeTransactionsFitTheLockTable(t *testing.T) {
 		}
 		return nil
 	})
+	// A directory sync that creates thousands of users, each looked up
+	// missing first.
+	if _, err := svc.CreateOrg(t.Context(), claim.Org{ID: "dir", Name: "Dir", Kind: claim.Enterprise}); err != nil {
+		t.Fatal(err)
+	}
+	entries := make([]claim.DirectoryEntry, n)
+	for i := range entries {
+		entries[i] = claim.DirectoryEntry{Email: fmt.Sprintf("d%05d@dir.example", i)}
+	}
+	rep, err := svc.SyncDirectory(t.Context(), "dir", entries, claim.SyncOptions{})
+	if err != nil || len(rep.Created) != n {
+		t.Fatalf("SyncDirectory(%d new users) = %d created, %v; want %d, nil", n, len(rep.Created), err, n)
+	}
 	if err := svc.DeleteOrg(t.Context(), "big"); err != nil {
 		t.Fatalf("DeleteOrg(big) of %d users = %v, want nil", n, err)
 	}

@@ -133,7 +133,8 @@ func (t *tx) PutSiteAccess(a claim.SiteAccess) error {
 	if err := t.check("PutSiteAccess", true); err != nil {
 		return err
 	}
-	t.lock(lockExclusive, keySiteAccess+string(a.User), keyUserID+string(a.User))
+	t.lock(lockExclusive, keySiteAccess+string(a.User))
+	t.lockNew(false, string(a.User), false) // the user may be missing
 	t.lock(lockShared, keySite+string(a.Site))
 	var site, user bool
 	err := t.writeRow(queryPutSiteAccess, []any{string(a.Site), string(a.User), a.License, a.ExternalAdmin}, &site, &user)
