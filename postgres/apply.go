@@ -51,14 +51,14 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	if t.writable {
 		forUpdate = " ORDER BY id FOR UPDATE"
 	}
-	var locked, lockedDomains []claim.OrgID
+	var lockedOrgs, lockedDomains []string
 	err := t.send(t.ctx, func(b *pgx.Batch) {
 		if t.writable {
 			// The keys before the rows (see fetchUser).
-			queueRows(b, &lockedDomains, scanLockedOrg, `SELECT d, `+lockExprExclusive(keyNewAddresses, "d")+`::text FROM (
+			queueRows(b, &lockedDomains, scanLocked, `SELECT d, `+lockExpr(lockExclusive, keyNewAddresses, "d")+`::text FROM (
 				SELECT DISTINCT substring(lower(r.e) from '[^@]*$') FROM unnest($1::text[]) AS r(e)
 				WHERE NOT EXISTS (SELECT FROM users WHERE lower(email) = lower(r.e))) AS m(d) ORDER BY d`, emails)
-			queueRows(b, &locked, scanLockedOrg, `SELECT o, `+lockExpr(keyOrg, "o")+`::text FROM (
+			queueRows(b, &lockedOrgs, scanLocked, `SELECT o, `+lockExpr(lockShared, keyOrg, "o")+`::text FROM (
 				SELECT org_id FROM users WHERE lower(email) = ANY($1)
 				UNION SELECT claim_by FROM users WHERE lower(email) = ANY($1)
 				UNION SELECT claim_from FROM users WHERE lower(email) = ANY($1)) AS k(o)
@@ -80,23 +80,23 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 		t.cache.keepDomain(name, ds)
 	}
 	t.cache.keepUsers(us)
-	keep := us
-	if t.writable {
-		// A user that moved to an org whose key was not locked (a claim
-		// committed between the two statements) leaves its org unknown:
-		// reading it locks the key first.
-		for _, o := range locked {
-			t.hold(lockShared, keyOrg+string(o))
-		}
-		keep = slices.DeleteFunc(slices.Clone(us), func(u claim.User) bool { return !slices.Contains(locked, u.Org) })
-	}
-	t.cache.keepOrgsOf(keep, orgs)
 	if !t.writable {
+		t.cache.keepOrgsOf(us, orgs)
 		return us, nil
 	}
-	for _, d := range lockedDomains {
-		t.hold(lockExclusive, keyNewAddresses+string(d))
+	for _, o := range lockedOrgs {
+		t.hold(lockShared, keyOrg+o)
 	}
+	for _, d := range lockedDomains {
+		t.hold(lockExclusive, keyNewAddresses+d)
+	}
+	// A user that moved to an org whose key was not locked (a claim
+	// committed between the two statements) leaves its org unknown:
+	// reading it locks the key first.
+	t.cache.keepOrgsOf(slices.DeleteFunc(slices.Clone(us), func(u claim.User) bool {
+		_, ok := slices.BinarySearch(lockedOrgs, string(u.Org)) // in key order
+		return !ok
+	}), orgs)
 	// Addresses missing now whose domain's key was not locked.
 	found := make(map[string]bool, len(us))
 	for _, u := range us {
@@ -104,7 +104,11 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	}
 	var again []string
 	for _, e := range emails {
-		if k := keyNewAddresses + domainOf(strings.ToLower(e)); !found[strings.ToLower(e)] && !t.locks.has(k, lockExclusive) {
+		e := strings.ToLower(e)
+		if found[e] {
+			continue
+		}
+		if k := keyNewAddresses + domainOf(e); !t.locks.has(k, lockExclusive) {
 			t.lock(lockExclusive, k)
 			again = append(again, e)
 		}
@@ -116,12 +120,13 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	return append(us, more...), err
 }
 
-// scanLockedOrg scans an org whose key a statement locked.
-func scanLockedOrg(row pgx.CollectableRow) (claim.OrgID, error) {
-	var org string
+// scanLocked scans a row of a statement that locks keys: the name whose
+// key it locked, then the lock function's empty result.
+func scanLocked(row pgx.CollectableRow) (string, error) {
+	var name string
 	var lock *string
-	err := row.Scan(&org, &lock)
-	return claim.OrgID(org), err
+	err := row.Scan(&name, &lock)
+	return name, err
 }
 
 // Apply performs the writes of a batch of claims (claim.BulkTx) set by
@@ -239,20 +244,18 @@ func (t *tx) apply(writes []claim.Write) error {
 	return nil
 }
 
-// lockWrites queues the locks of the user writes of writes: the list
-// keys the single methods take (userKeys), reading first a user to update
-// or delete that the transaction has not read. Unlike CreateUser, it
-// locks no key of the new IDs and addresses it creates: a batch creates
-// only held originals, at reserved addresses and new random IDs that no
-// other transaction looks up before they exist (see the package
-// documentation, "Concurrency").
+// lockWrites queues the locks of the user writes of writes, as the
+// single methods take them (lockUserWrite), reading first a user to
+// update or delete that the transaction has not read. Unlike CreateUser,
+// a create locks only its lists' keys, none of its new ID and address: a
+// batch creates only held originals, at reserved addresses and new random
+// IDs that no other transaction looks up before they exist (see the
+// package documentation, "Concurrency").
 func (t *tx) lockWrites(writes []claim.Write) error {
-	var keys []string
-	defer func() { t.lock(lockShared, keys...) }()
 	for i, w := range writes {
 		switch w.Op {
 		case claim.WriteCreateUser:
-			keys = userKeys(keys, &w.User)
+			t.lock(lockShared, userKeys(nil, &w.User)...)
 		case claim.WriteUpdateUser, claim.WriteDeleteUser:
 			old, err := t.before("Apply", w.User.ID)
 			if errors.Is(err, claim.ErrNotFound) {
@@ -261,12 +264,10 @@ func (t *tx) lockWrites(writes []claim.Write) error {
 			if err != nil {
 				return fmt.Errorf("postgres store: Apply: write %d: %w", i, err)
 			}
-			keys = userKeys(keys, &old)
-			if w.Op == claim.WriteUpdateUser {
-				keys = userKeys(keys, &w.User)
-				if old.Email != w.User.Email {
-					t.lock(lockExclusive, emailKey(w.User.Email))
-				}
+			if w.Op == claim.WriteDeleteUser {
+				t.lockUserWrite(&old, nil)
+			} else {
+				t.lockUserWrite(&old, &w.User)
 			}
 		}
 	}
@@ -314,6 +315,7 @@ func (g *segment) takes(id claim.UserID, email string) bool {
 		n := g.left[0] + g.left[1] + g.left[2]
 		g.ids, g.emails = make(map[claim.UserID]bool, n), make(map[string]bool, n)
 	}
+	// (close empties the maps for the next segment, which reuses them.)
 	g.ids[id], g.emails[email] = true, true
 	return true
 }
@@ -337,7 +339,9 @@ func (g *segment) close(runs []*userRun) []*userRun {
 			runs = append(runs, r)
 		}
 	}
-	*g = segment{left: g.left}
+	g.runs = [3]*userRun{}
+	clear(g.ids)
+	clear(g.emails)
 	return runs
 }
 

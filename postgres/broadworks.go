@@ -126,7 +126,7 @@ func (t *tx) DeleteEnterprise(id claim.EnterpriseID) error {
 // key, and the keys of the org and the partner it has now.
 func (t *tx) lockEnterpriseWrite(id claim.EnterpriseID) {
 	t.lock(lockExclusive, keyEnterprise+string(id))
-	t.lockRow(`SELECT `+lockExprExclusive(keyEnterpriseOf, "org_id")+`, `+lockExpr(keyPartner, "partner_id")+`
+	t.lockRow(`SELECT `+lockExpr(lockExclusive, keyEnterpriseOf, "org_id")+`, `+lockExpr(lockShared, keyPartner, "partner_id")+`
 		FROM bw_enterprises WHERE id = $1`, string(id))
 }
 
@@ -284,7 +284,7 @@ func (t *tx) DeleteSubscriber(id claim.SubscriberID) error {
 // key, and the keys of the address and the enterprise it has now.
 func (t *tx) lockSubscriberWrite(id claim.SubscriberID) {
 	t.lock(lockExclusive, keySubscriber+string(id))
-	t.lockRow(`SELECT `+lockExprExclusive(keySubEmail, "email")+`, `+lockExpr(keySubscribers, "enterprise_id")+`
+	t.lockRow(`SELECT `+lockExpr(lockExclusive, keySubEmail, "email")+`, `+lockExpr(lockShared, keySubscribers, "enterprise_id")+`
 		FROM bw_subscribers WHERE id = $1`, string(id))
 }
 

@@ -299,8 +299,8 @@
 // for it wait that long; a writer holds it from numbering to the end of
 // its commit. Numbers are taken only in the batch that commits, so a
 // transaction whose function fails, panics or is canceled uses none; a
-// transaction whose COMMIT itself fails (a serialization failure found
-// at commit, a lost connection) skips the numbers it took, which the
+// transaction whose COMMIT itself fails (a deadlock found in its commit
+// batch, a lost connection) skips the numbers it took, which the
 // claim.Tx contract allows. Events in a transaction that has already
 // begun reads on another connection of the pool. (The comment on
 // events_seq in migrations/0001_initial.sql describes the session lock

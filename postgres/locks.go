@@ -18,12 +18,12 @@ import (
 //   - a user it reads, by its row (FOR UPDATE);
 //   - anything else it reads or finds missing, by a key: a
 //     transaction-level advisory lock on a hash of a name such as
-//     "o:acme" (the org acme) or "m:acme" (the users of acme), which its
+//     "o:acme" (the org acme, and its users as a list), which its
 //     writers lock too.
 //
 // A key is a record's or a list's. A record key (an org, a domain name,
 // an address, a site…) is locked shared to read the record and exclusive
-// to write it. A list key (the users of an org, the due claims…) is
+// to write it. A list key (the users of an org, an org's sites…) is
 // locked by its readers and by the writers of its members, in one of two
 // ways, chosen by which side is frequent: where members are written often
 // and the list is read rarely, by writers that may then write too (the
@@ -46,11 +46,11 @@ const (
 // two schemas of one database do not wait for each other.
 const (
 	keyOrg         = "o:"  // an org's record, and list: its users and its pending claims (exclusive to read)
-	keyProfile     = "p:"  // an org's BroadWorks profile
+	keyProfile     = "p:"  // an org's BroadWorks profile (exclusive, as the BroadWorks keys below)
 	keyDomain      = "d:"  // every org's records of a domain name
 	keyOrgDomains  = "od:" // list: an org's domain records (shared to read)
-	keyUserID      = "u:"  // a user ID, found or missing (exclusive)
-	keyEmail       = "e:"  // an address, found or missing (exclusive)
+	keyUserID      = "u:"  // a user ID no user has (exclusive; newKeys)
+	keyEmail       = "e:"  // an address no user has (exclusive; newKeys)
 	keyDomainUsers = "ud:" // list: the users of a domain (exclusive to read)
 	// keyNewUsers is every user ID no user has, keyNewAddresses every
 	// address of a domain no user has: an Update that finds an ID or an
@@ -63,6 +63,9 @@ const (
 	keySite         = "s:"  // a site
 	keyOrgSites     = "os:" // list: an org's sites (shared to read)
 	keySiteAccess   = "sa:" // list: what a user holds on sites (shared to read)
+	// BroadWorks records are read and written in the same transactions
+	// (a provisioning flow), so their record keys are taken exclusive to
+	// read as well, found or missing: no upgrade from shared.
 	keyEnterprise   = "en:" // an enterprise
 	keyEnterpriseOf = "eo:" // the enterprise of an org
 	keyPartner      = "ep:" // list: a partner's enterprises (exclusive to read)
@@ -83,17 +86,16 @@ FROM unnest($1::text[], $2::boolean[]) AS l(k, x)
 UNION ALL
 SELECT pg_advisory_xact_lock_shared($3::int4, 'events'::regclass::oid::int4)::text WHERE $4::boolean`
 
-// lockExpr is the expression that locks the key prefix || col shared,
+// lockExpr is the expression that locks the key prefix || col in mode,
 // for a statement that locks what it reads from a row (the org and the
 // domain of a user the transaction has read). A NULL column locks
 // nothing.
-func lockExpr(prefix, col string) string {
-	return `pg_advisory_xact_lock_shared(hashtextextended('` + prefix + `' || ` + col + `, ` + lockSeed + `))`
-}
-
-// lockExprExclusive is lockExpr, exclusive.
-func lockExprExclusive(prefix, col string) string {
-	return `pg_advisory_xact_lock(hashtextextended('` + prefix + `' || ` + col + `, ` + lockSeed + `))`
+func lockExpr(mode lockMode, prefix, col string) string {
+	fn := "pg_advisory_xact_lock_shared"
+	if mode == lockExclusive {
+		fn = "pg_advisory_xact_lock"
+	}
+	return fn + `(hashtextextended('` + prefix + `' || ` + col + `, ` + lockSeed + `))`
 }
 
 // locks holds the locks a transaction has taken and those it will take
@@ -260,18 +262,23 @@ func (t *tx) newKeys(byEmail bool, key string, write bool) (fine, coarse string,
 	return fine, coarse, lockShared, false
 }
 
-// lockNew queues the locks newKeys returns, counting a fine key.
+// lockNew queues the locks newKeys returns.
 func (t *tx) lockNew(byEmail bool, key string, write bool) {
 	fine, coarse, mode, done := t.newKeys(byEmail, key, write)
-	if done {
-		return
+	if !done {
+		t.takeNew(t.lock, fine, coarse, mode)
 	}
+}
+
+// takeNew takes (by queuing them, or recording that a statement took
+// them) the keys newKeys returned, counting a fine key.
+func (t *tx) takeNew(take func(lockMode, ...string), fine, coarse string, mode lockMode) {
 	if fine != "" {
 		t.locks.news++
-		t.lock(lockExclusive, fine)
+		take(lockExclusive, fine)
 	}
 	if coarse != "" {
-		t.lock(mode, coarse)
+		take(mode, coarse)
 	}
 }
 

@@ -474,12 +474,13 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 		if t.writable {
 			// One row: the user's org and domain, their keys locked
 			// (and those of the orgs of its claim, which a write of it
-			// locks), or NULLs and the key of the ID or address locked.
-			b.Queue(`SELECT org_id, domain, `+lockExpr(keyOrg, "org_id")+`::text, `+lockExpr(keyDomain, "domain")+`::text,
-				`+lockExpr(keyOrg, "claim_by")+`::text, `+lockExpr(keyOrg, "claim_from")+`::text,
-				CASE WHEN id IS NULL AND NOT $2::boolean THEN coalesce(`+lockExprExclusive("", "$3::text")+`::text, '')
-					|| CASE WHEN $5::boolean THEN `+lockExprExclusive("", "$4::text")+`::text
-						ELSE `+lockExpr("", "$4::text")+`::text END END
+			// or of its original locks: taken here, before the rows),
+			// or NULLs and the key of the ID or address locked.
+			b.Queue(`SELECT org_id, domain, `+lockExpr(lockShared, keyOrg, "org_id")+`::text, `+lockExpr(lockShared, keyDomain, "domain")+`::text,
+				`+lockExpr(lockShared, keyOrg, "claim_by")+`::text, `+lockExpr(lockShared, keyOrg, "claim_from")+`::text,
+				CASE WHEN id IS NULL AND NOT $2::boolean THEN coalesce(`+lockExpr(lockExclusive, "", "$3::text")+`::text, '')
+					|| CASE WHEN $5::boolean THEN `+lockExpr(lockExclusive, "", "$4::text")+`::text
+						ELSE `+lockExpr(lockShared, "", "$4::text")+`::text END END
 				FROM (SELECT) AS one LEFT JOIN users ON `+where, key, keyed, nullString(fine), coarse, coarseMode == lockExclusive).QueryRow(func(row pgx.Row) error {
 				var org, domain, a, b, c, d, absent *string
 				if err := row.Scan(&org, &domain, &a, &b, &c, &d, &absent); err != nil {
@@ -505,11 +506,7 @@ func (t *tx) fetchUser(op, key, where string) (claim.User, error) {
 	}
 	if lockedMissing {
 		keyed = true
-		if fine != "" {
-			t.locks.news++
-			t.hold(lockExclusive, fine)
-		}
-		t.hold(coarseMode, coarse)
+		t.takeNew(t.hold, fine, coarse, coarseMode)
 	}
 	c := &t.cache
 	c.init()

@@ -68,7 +68,7 @@ func (t *tx) PutSite(s claim.Site) error {
 	}
 	t.sites = nil
 	t.lock(lockExclusive, keySite+string(s.ID), keyOrgSites+string(s.Org))
-	t.lockRow(`SELECT `+lockExprExclusive(keyOrgSites, "org_id")+` FROM sites WHERE id = $1`, string(s.ID))
+	t.lockRow(`SELECT `+lockExpr(lockExclusive, keyOrgSites, "org_id")+` FROM sites WHERE id = $1`, string(s.ID))
 	_, err := t.write(`INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, url = excluded.url, control_hub = excluded.control_hub`,
 		string(s.ID), string(s.Org), s.URL, s.ControlHub)
@@ -83,7 +83,7 @@ func (t *tx) PutSite(s claim.Site) error {
 func (t *tx) DeleteSite(id claim.SiteID) error {
 	t.sites = nil
 	t.lock(lockExclusive, keySite+string(id))
-	t.lockRow(`SELECT `+lockExprExclusive(keyOrgSites, "org_id")+` FROM sites WHERE id = $1`, string(id))
+	t.lockRow(`SELECT `+lockExpr(lockExclusive, keyOrgSites, "org_id")+` FROM sites WHERE id = $1`, string(id))
 	return t.deleteRow("DeleteSite", "site", `DELETE FROM sites WHERE id = $1`, string(id))
 }
 

@@ -739,10 +739,13 @@ func (t *tx) users(op, key string, limit int, query string, args ...any) ([]clai
 		list += " FOR UPDATE"
 	}
 	var users, originals []claim.User
+	var orgs []string // whose keys the first statement locked
 	err := t.send(t.ctx, func(b *pgx.Batch) {
 		if key == "" {
-			queue(b, `SELECT `+lockExpr(keyOrg, "org_id")+`::text, `+lockExpr(keyOrg, "claim_by")+`::text, `+
-				lockExpr(keyOrg, "claim_from")+`::text FROM (`+query+`) AS listed`, args...)
+			queueRows(b, &orgs, scanLocked, `SELECT o, `+lockExpr(lockShared, keyOrg, "o")+`::text FROM (
+				SELECT DISTINCT o FROM (`+query+`) AS listed,
+					unnest(ARRAY[listed.org_id, listed.claim_by, listed.claim_from]) AS k(o)
+				WHERE o IS NOT NULL) AS keys ORDER BY o`, args...)
 		}
 		queueRows(b, &users, scanUser, list, args...)
 		queueRows(b, &originals, scanUser, `SELECT `+userColumns+` FROM users
@@ -750,6 +753,9 @@ func (t *tx) users(op, key string, limit int, query string, args ...any) ([]clai
 	})
 	if err != nil {
 		return nil, t.fail(op, err)
+	}
+	for _, o := range orgs {
+		t.hold(lockShared, keyOrg+o)
 	}
 	for _, u := range append(users, originals...) {
 		if _, ok := t.cache.users[u.ID]; !ok {
