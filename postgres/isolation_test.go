@@ -270,24 +270,10 @@ func TestIsolationDeleteOrg(t *testing.T) {
 		case errors.Is(delClaimer, claim.ErrPendingClaims):
 			won["claim into"]++
 			claimWon[rd.claimer] = true
-			if intoErr != nil || orgErr != nil {
-				t.Fatalf("%s: DeleteOrg(%s) refused with pending claims, but ClaimUsers = %v and Org() = %v", what, rd.claimer, intoErr, orgErr)
+			if orgErr != nil {
+				t.Fatalf("%s: DeleteOrg(%s) refused with pending claims, but Org() = %v", what, rd.claimer, orgErr)
 			}
-			for i, res := range intoRes {
-				if res.Err != nil || res.Mode != rd.mode {
-					t.Fatalf("%s: ClaimUsers into %s won but result %d is %v, %v; want claimed %v", what, rd.claimer, i, res.Mode, res.Err, rd.mode)
-				}
-			}
-			for _, id := range rd.claimIDs {
-				u, err := f.svcs[1].User(ctx, id)
-				if err != nil || u.Org != rd.claimer || u.Claim == nil || u.Claim.By != rd.claimer || u.Claim.From != "src" {
-					t.Fatalf("%s: ClaimUsers into %s won but user %s is %+v, %v", what, rd.claimer, id, u, err)
-				}
-				o, err := f.svcs[2].User(ctx, u.Claim.Original)
-				if err != nil || o.Org != "src" || o.HeldBy != rd.claimer {
-					t.Fatalf("%s: the original of %s is %+v, %v; want in src held by %s", what, id, o, err, rd.claimer)
-				}
-			}
+			isoClaimed(ctx, t, f, what, intoRes, intoErr, rd.claimIDs, rd.claimer, "src", rd.mode)
 		default:
 			t.Fatalf("%s: DeleteOrg(%s) = %v racing ClaimUsers into it (%v); want nil or ErrPendingClaims", what, rd.claimer, delClaimer, intoErr)
 		}
@@ -314,24 +300,10 @@ func TestIsolationDeleteOrg(t *testing.T) {
 		case errors.Is(delSource, claim.ErrPendingClaims):
 			won["claim from"]++
 			claimWon[rd.source] = true
-			if fromErr != nil || orgErr != nil {
-				t.Fatalf("%s: DeleteOrg(%s) refused with pending claims, but ClaimUsers = %v and Org() = %v", what, rd.source, fromErr, orgErr)
+			if orgErr != nil {
+				t.Fatalf("%s: DeleteOrg(%s) refused with pending claims, but Org() = %v", what, rd.source, orgErr)
 			}
-			for i, res := range fromRes {
-				if res.Err != nil || res.Mode != rd.mode {
-					t.Fatalf("%s: ClaimUsers from %s won but result %d is %v, %v; want claimed %v", what, rd.source, i, res.Mode, res.Err, rd.mode)
-				}
-			}
-			for _, id := range rd.sourceIDs {
-				u, err := f.svcs[1].User(ctx, id)
-				if err != nil || u.Org != "b" || u.Claim == nil || u.Claim.From != rd.source {
-					t.Fatalf("%s: ClaimUsers from %s won but user %s is %+v, %v", what, rd.source, id, u, err)
-				}
-				o, err := f.svcs[2].User(ctx, u.Claim.Original)
-				if err != nil || o.Org != rd.source || o.HeldBy != "b" {
-					t.Fatalf("%s: the original of %s is %+v, %v; want in %s held by b", what, id, o, err, rd.source)
-				}
-			}
+			isoClaimed(ctx, t, f, what, fromRes, fromErr, rd.sourceIDs, "b", rd.source, rd.mode)
 		default:
 			t.Fatalf("%s: DeleteOrg(%s) = %v racing ClaimUsers of its users (%v); want nil or ErrPendingClaims", what, rd.source, delSource, fromErr)
 		}
@@ -1350,4 +1322,29 @@ func TestIsolationDeleteUser(t *testing.T) {
 	t.Logf("%d rounds raced in %v: %v", isoRounds, elapsed.Round(time.Millisecond), counts)
 	fol.check(t)
 	checkFleet(t, f, []claim.OrgID{"src", "b"}, content)
+}
+
+// isoClaimed fails unless ClaimUsers, returning res and err, claimed each
+// user of ids into org by from org from in mode, its original left in
+// from and held by by.
+func isoClaimed(ctx context.Context, t *testing.T, f *fleet, what string, res []claim.Result, err error, ids []claim.UserID, by, from claim.OrgID, mode claim.Mode) {
+	t.Helper()
+	if err != nil || len(res) != len(ids) {
+		t.Fatalf("%s: ClaimUsers into %s won but returned %d results, %v; want %d", what, by, len(res), err, len(ids))
+	}
+	for i, r := range res {
+		if r.Err != nil || r.Mode != mode {
+			t.Fatalf("%s: ClaimUsers into %s won but result %d is %v, %v; want claimed %v", what, by, i, r.Mode, r.Err, mode)
+		}
+	}
+	for _, id := range ids {
+		u, err := f.svcs[1].User(ctx, id)
+		if err != nil || u.Org != by || u.Claim == nil || u.Claim.By != by || u.Claim.From != from {
+			t.Fatalf("%s: ClaimUsers into %s won but user %s is %+v, %v; want claimed from %s", what, by, id, u, err, from)
+		}
+		o, err := f.svcs[2].User(ctx, u.Claim.Original)
+		if err != nil || o.Org != from || o.HeldBy != by {
+			t.Fatalf("%s: the original of %s is %+v, %v; want in %s held by %s", what, id, o, err, from, by)
+		}
+	}
 }

@@ -1945,12 +1945,16 @@ func TestLeaseStatementErrors(t *testing.T) {
 
 // TestLargeTransactionsFitTheLockTable: transactions that create,
 // list and delete thousands of users, a directory sync that creates
-// thousands, or a batch that looks up a thousand missing addresses, hold a bounded number of advisory locks, not one or two a
-// user, which would overflow PostgreSQL's lock table (64 a connection by
-// default: "out of shared memory").
+// thousands, or a batch that looks up a thousand missing addresses, hold
+// a bounded number of advisory locks, not one or two a user, which would
+// overflow PostgreSQL's lock table (max_locks_per_transaction, 64 by
+// default, times the connections: "out of shared memory"). Each
+// transaction's locks are counted in pg_locks when its function returns
+// and must stay within 64, the default's share of one connection.
 func TestLargeTransactionsFitTheLockTable(t *testing.T) {
 	t.Parallel()
-	s, _ := newStore(t)
+	pg, _ := newStore(t)
+	s := &lockCounter{Store: pg, t: t}
 	const n = 15_000
 	mustUpdate(t, s, func(tx claim.Tx) error {
 		if err := tx.CreateOrg(claim.Org{ID: "big", Name: "Big", Kind: claim.Enterprise}); err != nil {
@@ -1963,6 +1967,7 @@ func TestLargeTransactionsFitTheLockTable(t *testing.T) {
 		}
 		return nil
 	})
+	s.check("CreateUser of 15,000 users")
 	svc, err := claim.New(s)
 	if err != nil {
 		t.Fatal(err)
@@ -1978,6 +1983,7 @@ func TestLargeTransactionsFitTheLockTable(t *testing.T) {
 		}
 		return nil
 	})
+	s.check("UsersByEmails of 1,000 missing addresses")
 	// A directory sync that creates thousands of users, each looked up
 	// missing first.
 	if _, err := svc.CreateOrg(t.Context(), claim.Org{ID: "dir", Name: "Dir", Kind: claim.Enterprise}); err != nil {
@@ -1991,13 +1997,56 @@ func TestLargeTransactionsFitTheLockTable(t *testing.T) {
 	if err != nil || len(rep.Created) != n {
 		t.Fatalf("SyncDirectory(%d new users) = %d created, %v; want %d, nil", n, len(rep.Created), err, n)
 	}
+	s.check("SyncDirectory creating 15,000 users")
 	if err := svc.DeleteOrg(t.Context(), "big"); err != nil {
 		t.Fatalf("DeleteOrg(big) of %d users = %v, want nil", n, err)
 	}
+	s.check("DeleteOrg of 15,000 users")
 	mustView(t, s, func(tx claim.Tx) error {
 		if us, err := tx.UsersByOrg("big", "", 10); err != nil || len(us) != 0 {
 			t.Errorf("UsersByOrg(big) after DeleteOrg = %d users, %v; want none", len(us), err)
 		}
 		return nil
 	})
+}
+
+// lockCounter is a Store whose Updates count, when their function has
+// returned, the advisory locks their transaction holds, keeping the
+// largest count since the last check.
+type lockCounter struct {
+	*postgres.Store
+	t    *testing.T
+	most atomic.Int64
+}
+
+func (s *lockCounter) Update(ctx context.Context, fn func(claim.Tx) error) error {
+	return s.Store.Update(ctx, func(tx claim.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		// BackendPID's statement takes the locks the Tx has queued.
+		pid, err := postgres.BackendPID(tx)
+		if err != nil {
+			return err
+		}
+		var held int64
+		if err := adminPool(s.t).QueryRow(ctx, `SELECT count(*) FROM pg_locks
+			WHERE locktype = 'advisory' AND pid = $1`, pid).Scan(&held); err != nil {
+			return err
+		}
+		for m := s.most.Load(); held > m && !s.most.CompareAndSwap(m, held); m = s.most.Load() {
+		}
+		return nil
+	})
+}
+
+// check fails if a transaction since the last check held more than 64
+// advisory locks.
+func (s *lockCounter) check(what string) {
+	s.t.Helper()
+	if most := s.most.Swap(0); most > 64 {
+		s.t.Errorf("%s: a transaction held %d advisory locks, want at most 64", what, most)
+	} else if most == 0 {
+		s.t.Errorf("%s: no transaction held an advisory lock: the count sees nothing", what)
+	}
 }

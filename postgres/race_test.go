@@ -163,8 +163,9 @@ func together(fns ...func()) {
 	wg.Wait()
 }
 
-// noConflict fails if err is claim.ErrConflict: the store retries
-// serialization failures, and so few transactions racing never use up
+// noConflict fails if err is claim.ErrConflict: transactions racing on
+// the same records wait for each other's locks, and the store retries
+// the rare deadlock PostgreSQL breaks, so so few of them never use up
 // its attempts.
 func noConflict(t *testing.T, op string, err error) {
 	t.Helper()
