@@ -147,14 +147,14 @@ func subMoves(from SubscriberStatus, on subTrigger) bool {
 // subRefusal is the ErrSubscriberStatus of trigger on for sub, naming the
 // statuses the table moves on it.
 func subRefusal(sub Subscriber, on subTrigger) error {
-	var from []string
-	for _, tr := range subTransitions {
-		if tr.on == on && !slices.Contains(from, string(tr.from)) {
-			from = append(from, string(tr.from))
-		}
-	}
 	if sub.Status == noSubscriber {
 		return errf(ErrSubscriberStatus, "%s does not add a subscriber", on)
+	}
+	var from []string
+	for _, tr := range subTransitions {
+		if tr.on == on && tr.from != noSubscriber && !slices.Contains(from, string(tr.from)) {
+			from = append(from, string(tr.from))
+		}
 	}
 	return errf(ErrSubscriberStatus, "subscriber %q is %s, not %s", sub.ID, sub.Status, strings.Join(from, " or "))
 }

@@ -198,7 +198,7 @@ func apply(u User, s step, now time.Time) (User, bool, []Event, error) {
 	if err != nil {
 		return u, false, nil, err
 	}
-	effects := triggerEffects[s.on]
+	effects := triggerEffects(s.on)
 	if hasClaim {
 		effects |= cs.effects
 	}
@@ -221,8 +221,13 @@ func apply(u User, s step, now time.Time) (User, bool, []Event, error) {
 	return r, true, evs, nil
 }
 
-// triggerEffects are the effects of a trigger whatever the rows.
-var triggerEffects = map[trigger]effect{onSignIn: stampSignIn}
+// triggerEffects returns the effects of a trigger whatever the rows.
+func triggerEffects(on trigger) effect {
+	if on == onSignIn {
+		return stampSignIn
+	}
+	return 0
+}
 
 // claimEffects returns u after the claim effects among effects, and the
 // claim record they acted on (nil if none): the new one, the ended one,

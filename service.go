@@ -183,8 +183,8 @@ func (t *txn) org(id OrgID) (Org, error) {
 	return o, err
 }
 
-// wholeOrg is org for a transaction that will list the org's users and
-// may write them and the org: it tells a store that locks (OrgLocker)
+// wholeOrg is org for a transaction that will list the org's users (or
+// read and then write the org): it tells a store that locks (OrgLocker)
 // so before it reads anything of the org.
 func (t *txn) wholeOrg(id OrgID) (Org, error) {
 	if err := checkID(ErrNotFound, "org", id, true); err != nil {
