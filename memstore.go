@@ -154,6 +154,9 @@ type memDomainKey struct {
 	name string
 }
 
+// String names the record in errors: "<name> of org <org>".
+func (a memDomainKey) String() string { return a.name + " of org " + string(a.org) }
+
 func (a memDomainKey) less(b memDomainKey) bool {
 	if a.org != b.org {
 		return a.org < b.org
@@ -326,14 +329,7 @@ func (tx *memTx) DeleteOrg(id OrgID) error {
 
 // Domain returns org's record of the name; ErrNotFound if missing.
 func (tx *memTx) Domain(org OrgID, name string) (Domain, error) {
-	if err := tx.check("Domain", false); err != nil {
-		return Domain{}, err
-	}
-	dom, ok := tx.d.domains.get(memDomainKey{org, name})
-	if !ok {
-		return Domain{}, fmt.Errorf("memory store: domain %s of org %s: %w", name, org, ErrNotFound)
-	}
-	return dom, nil
+	return memRead(tx, "Domain", tx.d.domains, "domain", memDomainKey{org, name})
 }
 
 // PutDomain inserts or replaces the record (d.Org, d.Name). It returns
@@ -352,15 +348,7 @@ func (tx *memTx) PutDomain(dom Domain) error {
 
 // DeleteDomain removes org's record of the name; ErrNotFound if missing.
 func (tx *memTx) DeleteDomain(org OrgID, name string) error {
-	if err := tx.check("DeleteDomain", true); err != nil {
-		return err
-	}
-	k := memDomainKey{org, name}
-	if !tx.d.domains.has(k) {
-		return fmt.Errorf("memory store: domain %s of org %s: %w", name, org, ErrNotFound)
-	}
-	tx.d.domains.set(k, nil)
-	return nil
+	return memRemove(tx, "DeleteDomain", tx.d.domains, "domain", memDomainKey{org, name}, nil)
 }
 
 // Domains lists org's domain records whose name sorts after the given
