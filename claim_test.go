@@ -1188,11 +1188,7 @@ func TestClaimDryRunProperty(t *testing.T) {
 // TestClaimDryRunPropertyPostgres is TestClaimDryRunProperty on the
 // PostgreSQL store (see TestStateMachinePostgres for the environment).
 func TestClaimDryRunPropertyPostgres(t *testing.T) {
-	store, empty := postgresStore(t)
-	rapidChecks(t, 20, func(rt *rapid.T) {
-		empty(t)
-		dryRunProperty(rt, rapidTB{TB: t, rt: rt}, store)
-	})
+	rapidCheckPostgres(t, 20, dryRunProperty)
 }
 
 func dryRunProperty(t *rapid.T, tb testing.TB, store claim.Store) {

@@ -862,6 +862,17 @@ func rapidCheck(t *testing.T, prop func(rt *rapid.T, tb testing.TB)) {
 	rapid.Check(t, func(rt *rapid.T) { prop(rt, rapidTB{TB: t, rt: rt}) })
 }
 
+// rapidCheckPostgres runs prop as a rapid property checks times on a
+// PostgreSQL store (see postgresStore), emptied before each check.
+func rapidCheckPostgres(t *testing.T, checks int, prop func(rt *rapid.T, tb testing.TB, store claim.Store)) {
+	t.Helper()
+	store, empty := postgresStore(t)
+	rapidChecks(t, checks, func(rt *rapid.T) {
+		empty(t)
+		prop(rt, rapidTB{TB: t, rt: rt}, store)
+	})
+}
+
 // rapidTB lets the shared helpers, which take a testing.TB, report to a
 // rapid.T: a failing helper fails the property, and rapid shrinks it.
 // Methods not listed go to the test's own testing.TB.

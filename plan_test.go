@@ -140,11 +140,7 @@ func planProperty(rt *rapid.T, tb testing.TB, store claim.Store) {
 // TestPlanClaimsPropertyPostgres is TestPlanClaimsProperty on the
 // PostgreSQL store (see TestStateMachinePostgres for the environment).
 func TestPlanClaimsPropertyPostgres(t *testing.T) {
-	store, empty := postgresStore(t)
-	rapidChecks(t, 20, func(rt *rapid.T) {
-		empty(t)
-		planProperty(rt, rapidTB{TB: t, rt: rt}, store)
-	})
+	rapidCheckPostgres(t, 20, planProperty)
 }
 
 // TestPlanClaims: a plan of IDs, addresses and a CSV file in one, with

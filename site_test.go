@@ -27,11 +27,7 @@ func TestSiteAccessAtRiskProperty(t *testing.T) {
 // TestSiteAccessAtRiskPropertyPostgres is TestSiteAccessAtRiskProperty on
 // the PostgreSQL store (see TestStateMachinePostgres for the environment).
 func TestSiteAccessAtRiskPropertyPostgres(t *testing.T) {
-	store, empty := postgresStore(t)
-	rapidChecks(t, 15, func(rt *rapid.T) {
-		empty(t)
-		siteRiskProperty(rt, rapidTB{TB: t, rt: rt}, store)
-	})
+	rapidCheckPostgres(t, 15, siteRiskProperty)
 }
 
 func siteRiskProperty(rt *rapid.T, tb testing.TB, store claim.Store) {
