@@ -480,8 +480,8 @@ func (a *admin) importCSV(c *call) error {
 
 // spool copies limited to a temporary file and returns
 // the file at its start, removed when closed. A read error is the
-// limit's (*http.MaxBytesError), the context's, or a bad_request for a
-// body cut short.
+// limit's (*http.MaxBytesError), or a bad_request naming the body for
+// any other (a body cut short, a client gone), as bodyError makes it.
 func spool(limited io.Reader) (*spooled, error) {
 	f, err := os.CreateTemp("", "claimhttp-import-*.csv")
 	if err != nil {
