@@ -109,7 +109,13 @@ func (s *Service) userPage(ctx context.Context, org OrgID, opts ListOptions,
 		}
 		list, keep := of(t)
 		var err error
-		p, err = t.scanPage(list, opts.After, limit, keep)
+		p, err = scanPage(t, func(after string, n int) ([]User, bool, error) {
+			raw, err := list(after, n)
+			return raw, len(raw) < n, err
+		}, opts.After, limit, func(u User) (User, bool, error) {
+			ok, err := keep(u)
+			return public(u), ok, err
+		})
 		return err
 	})
 	return p, err
@@ -124,32 +130,34 @@ func (t *txn) retractable(org OrgID, u User) (bool, error) {
 	return len(rs) == 0, err
 }
 
-// scanPage reads users after the cursor with list, in reads that never
-// ask for more than the page still lacks, brings each up to date, keeps
-// those keep accepts, and stops when the page is full, the list ends, or
-// it has read scanFactor × limit users. Next is the last user read, so the
-// next page reads none of them again.
-func (t *txn) scanPage(list func(after string, n int) ([]User, error), after string, limit int, keep func(User) (bool, error)) (Page[User], error) {
-	p := Page[User]{Items: []User{}}
+// scanPage reads users after the cursor with list, which returns at most
+// n users in e-mail order and whether the list ends with them, in reads
+// that never ask for more than the page still lacks; it brings each user
+// up to date, keeps the items keep makes of those it accepts, and stops
+// when the page is full, the list ends, or it has read scanFactor × limit
+// users. Next is the last user read, so the next page reads none of them
+// again.
+func scanPage[T any](t *txn, list func(after string, n int) ([]User, bool, error), after string, limit int, keep func(User) (T, bool, error)) (Page[T], error) {
+	p := Page[T]{Items: []T{}}
 	for read := 0; len(p.Items) < limit && read < scanFactor*limit; {
 		need := limit - len(p.Items)
-		raw, err := list(after, need)
+		raw, ended, err := list(after, need)
 		if err != nil {
-			return Page[User]{}, err
+			return Page[T]{}, err
 		}
 		read += len(raw)
 		err = t.visit(raw, func(u User) error {
-			ok, err := keep(u)
+			item, ok, err := keep(u)
 			if ok {
-				p.Items = append(p.Items, public(u))
+				p.Items = append(p.Items, item)
 			}
 			return err
 		})
 		if err != nil {
-			return Page[User]{}, err
+			return Page[T]{}, err
 		}
-		if len(raw) < need {
-			return p, nil // the list has ended
+		if ended {
+			return p, nil
 		}
 		after = raw[len(raw)-1].Email
 	}
@@ -189,44 +197,29 @@ func (s *Service) ClaimablePage(ctx context.Context, org OrgID, opts ListOptions
 				doms = append(doms, d.Name)
 			}
 		}
-		p = Page[Candidate]{Items: []Candidate{}}
-		after := opts.After
-		for read := 0; len(p.Items) < limit && read < scanFactor*limit; {
-			need := limit - len(p.Items)
-			// The next need users in e-mail order over every verified
-			// domain: need from each, merged, cut at need.
-			var merged []User
+		// The next n users in e-mail order over every verified domain:
+		// n from each, merged, cut at n.
+		merged := func(after string, n int) ([]User, bool, error) {
+			var us []User
 			ended := true
 			for _, d := range doms {
-				raw, err := t.tx.UsersByDomain(d, after, need)
+				raw, err := t.tx.UsersByDomain(d, after, n)
 				if err != nil {
-					return err
+					return nil, false, err
 				}
-				ended = ended && len(raw) < need
-				merged = append(merged, raw...)
+				ended = ended && len(raw) < n
+				us = append(us, raw...)
 			}
-			slices.SortFunc(merged, func(a, b User) int { return strings.Compare(a.Email, b.Email) })
-			if len(merged) > need {
-				merged, ended = merged[:need], false
+			slices.SortFunc(us, func(a, b User) int { return strings.Compare(a.Email, b.Email) })
+			if len(us) > n {
+				us, ended = us[:n], false
 			}
-			read += len(merged)
-			err := t.visit(merged, func(u User) error {
-				c, ok, err := s.candidate(t, b, u)
-				if ok {
-					p.Items = append(p.Items, c)
-				}
-				return err
-			})
-			if err != nil {
-				return err
-			}
-			if ended {
-				return nil
-			}
-			after = merged[len(merged)-1].Email
+			return us, ended, nil
 		}
-		p.Next = after
-		return nil
+		p, err = scanPage(t, merged, opts.After, limit, func(u User) (Candidate, bool, error) {
+			return s.candidate(t, b, u)
+		})
+		return err
 	})
 	return p, err
 }
