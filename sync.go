@@ -529,55 +529,53 @@ func (sy *syncer) deactivateMissing() error {
 	for k := syncPromoted; k <= syncUnchanged; k++ {
 		*sy.rep.list(k) = make([]string, 0, sy.kinds[k])
 	}
-	// A listed user: its address, and the user when the listing read it.
-	type listed struct {
-		email string
-		raw   *User
-	}
-	lister, _ := t.tx.(OrgEmailLister)
-	list := func(after string, limit int) ([]listed, error) {
-		var out []listed
-		if lister != nil {
-			emails, err := lister.EmailsByOrg(sy.org.ID, after, limit)
-			for _, e := range emails {
-				out = append(out, listed{email: e})
-			}
-			return out, err
+	// visit handles a listed user: its address, and the user when the
+	// listing read it.
+	visit := func(email string, raw *User) error {
+		if seen, ok := sy.seen[email]; ok {
+			sy.list(email, seen.kind)
+			return nil
 		}
-		users, err := t.tx.UsersByOrg(sy.org.ID, after, limit)
-		for i := range users {
-			out = append(out, listed{email: users[i].Email, raw: &users[i]})
-		}
-		return out, err
-	}
-	return keyed(list, func(l listed) string { return l.email }, func(page []listed) error {
-		if err := t.ctx.Err(); err != nil {
-			return err
-		}
-		for _, l := range page {
-			if seen, ok := sy.seen[l.email]; ok {
-				sy.list(l.email, seen.kind)
-				continue
-			}
-			raw := l.raw
-			if raw == nil {
-				u, err := t.tx.UserByEmail(l.email)
-				if err != nil {
-					return err
-				}
-				raw = &u
-			}
-			// Decide on the read-only view: a user the sync leaves alone
-			// keeps its expired claim unpersisted (X3).
-			ro := t.readOnly()
-			u, err := ro.current(*raw)
-			if errors.Is(err, ErrNotFound) {
-				continue // an original whose claim has expired (X1)
-			}
+		if raw == nil {
+			u, err := t.tx.UserByEmail(email)
 			if err != nil {
 				return err
 			}
-			if err := sy.missing(*raw, u); err != nil {
+			raw = &u
+		}
+		// Decide on the read-only view: a user the sync leaves alone
+		// keeps its expired claim unpersisted (X3).
+		ro := t.readOnly()
+		u, err := ro.current(*raw)
+		if errors.Is(err, ErrNotFound) {
+			return nil // an original whose claim has expired (X1)
+		}
+		if err != nil {
+			return err
+		}
+		return sy.missing(*raw, u)
+	}
+	if lister, ok := t.tx.(OrgEmailLister); ok {
+		list := func(after string, limit int) ([]string, error) { return lister.EmailsByOrg(sy.org.ID, after, limit) }
+		return keyed(list, func(e string) string { return e }, func(page []string) error {
+			if err := t.ctx.Err(); err != nil {
+				return err
+			}
+			for _, e := range page {
+				if err := visit(e, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	list := func(after string, limit int) ([]User, error) { return t.tx.UsersByOrg(sy.org.ID, after, limit) }
+	return keyed(list, func(u User) string { return u.Email }, func(page []User) error {
+		if err := t.ctx.Err(); err != nil {
+			return err
+		}
+		for i := range page {
+			if err := visit(page[i].Email, &page[i]); err != nil {
 				return err
 			}
 		}
