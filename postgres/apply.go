@@ -54,15 +54,24 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	var lockedOrgs, lockedDomains []string
 	err := t.send(t.ctx, func(b *pgx.Batch) {
 		if t.writable {
-			// The keys before the rows (see fetchUser).
-			queueRows(b, &lockedDomains, scanLocked, `SELECT d, `+lockExpr(lockExclusive, keyNewAddresses, "d")+`::text FROM (
-				SELECT DISTINCT substring(lower(r.e) from '[^@]*$') FROM unnest($1::text[]) AS r(e)
-				WHERE NOT EXISTS (SELECT FROM users WHERE lower(email) = lower(r.e))) AS m(d) ORDER BY d`, emails)
-			queueRows(b, &lockedOrgs, scanLocked, `SELECT o, `+lockExpr(lockShared, keyOrg, "o")+`::text FROM (
-				SELECT org_id FROM users WHERE lower(email) = ANY($1)
-				UNION SELECT claim_by FROM users WHERE lower(email) = ANY($1)
-				UNION SELECT claim_from FROM users WHERE lower(email) = ANY($1)) AS k(o)
-				WHERE o IS NOT NULL ORDER BY o`, emails)
+			// The keys before the rows (see fetchUser), in one statement
+			// that looks each address up once.
+			b.Queue(queryLockUsersByEmails, emails).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					var domain bool
+					var name string
+					var lock *string
+					if err := rows.Scan(&domain, &name, &lock); err != nil {
+						return err
+					}
+					if domain {
+						lockedDomains = append(lockedDomains, name)
+					} else {
+						lockedOrgs = append(lockedOrgs, name)
+					}
+				}
+				return rows.Err()
+			})
 		}
 		queueRows(b, &us, scanUser, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`+forUpdate, emails)
 		queueRows(b, &orgs, scanOrg, `SELECT `+orgColumns+` FROM orgs
@@ -119,6 +128,24 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	more, err := t.UsersByEmails(again)
 	return append(us, more...), err
 }
+
+// queryLockUsersByEmails locks, for UsersByEmails, the keys of new
+// addresses of each domain of which an address in $1 has no user,
+// exclusive, in name order, then the keys of the orgs and claims' orgs
+// of the users that have one, shared, in ID order (UNION ALL runs its
+// parts in order, as queryLock's do). Each row names a key it locked:
+// true and a domain, or false and an org. It looks each address up once,
+// through the index on lower(email).
+var queryLockUsersByEmails = `WITH f AS MATERIALIZED (
+	SELECT r.e, u.org_id, u.claim_by, u.claim_from
+	FROM unnest($1::text[]) AS r(e) LEFT JOIN users u ON lower(u.email) = lower(r.e)
+)
+(SELECT true, d, ` + lockExpr(lockExclusive, keyNewAddresses, "d") + `::text FROM (
+	SELECT DISTINCT substring(lower(e) from '[^@]*$') FROM f WHERE org_id IS NULL) AS m(d) ORDER BY d)
+UNION ALL
+(SELECT false, o, ` + lockExpr(lockShared, keyOrg, "o") + `::text FROM (
+	SELECT org_id FROM f UNION SELECT claim_by FROM f UNION SELECT claim_from FROM f) AS k(o)
+	WHERE o IS NOT NULL ORDER BY o)`
 
 // scanLocked scans a row of a statement that locks keys: the name whose
 // key it locked, then the lock function's empty result.
