@@ -24,22 +24,52 @@ func scanSite(row pgx.CollectableRow) (claim.Site, error) {
 }
 
 // siteCache holds the sites of the orgs a transaction has read: Org
-// reads an org's sites with it, in the same round trip, so that a claim's
+// reads an org's sites with it, in the same statement, so that a claim's
 // look at the claiming org's sites (S1) costs none of its own (without
 // it, ClaimUsers of one user takes 5 round trips, not TestRoundTrips' 4).
-// Callers that never read sites pay a statement in a batch that goes
-// anyway, not a round trip: Org cannot know whether sites follow. An org
-// with more than sitePrefetch sites is not kept; SitesByOrg then reads
-// them. A write of a site empties it.
+// Callers that never read sites pay an indexed subquery, not a round
+// trip nor a statement: Org cannot know whether sites follow. An org with
+// more than sitePrefetch sites is not kept, nor are the sites of an org
+// that is not found; SitesByOrg then reads them. A write of a site
+// empties it.
 type siteCache map[claim.OrgID][]claim.Site
 
 // sitePrefetch is the most sites of an org that Org reads along.
 const sitePrefetch = 64
 
-// queueOrgSites queues the read of org's first sitePrefetch+1 sites.
-func queueOrgSites(b *pgx.Batch, out *[]claim.Site, org claim.OrgID) {
-	queueRows(b, out, scanSite, `SELECT `+siteColumns+` FROM sites WHERE org_id = $1 ORDER BY id LIMIT $2`,
-		string(org), sitePrefetch+1)
+// queryOrgSites reads the org $1 and, in arrays, the ID, URL and
+// ControlHub of its first $2 sites in ID order: no row if there is no
+// such org.
+const queryOrgSites = `SELECT ` + orgColumns + `, s.ids, s.urls, s.hubs FROM orgs, LATERAL (
+	SELECT coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(url ORDER BY id), '{}'),
+		coalesce(array_agg(control_hub ORDER BY id), '{}')
+	FROM (SELECT id, url, control_hub FROM sites WHERE org_id = $1 ORDER BY id LIMIT $2) AS f
+) AS s(ids, urls, hubs)
+WHERE orgs.id = $1`
+
+// orgSites is a row of queryOrgSites.
+type orgSites struct {
+	org   claim.Org
+	sites []claim.Site
+}
+
+func scanOrgSites(row pgx.CollectableRow) (orgSites, error) {
+	var (
+		ids, urls []string
+		hubs      []bool
+	)
+	o, err := scanOrgWith(row, &ids, &urls, &hubs)
+	if err != nil {
+		return orgSites{}, err
+	}
+	if len(urls) != len(ids) || len(hubs) != len(ids) {
+		return orgSites{}, fmt.Errorf("org %s: %d site IDs, %d URLs, %d ControlHub values", o.ID, len(ids), len(urls), len(hubs))
+	}
+	sites := make([]claim.Site, len(ids))
+	for i, id := range ids {
+		sites[i] = claim.Site{ID: claim.SiteID(id), Org: o.ID, URL: urls[i], ControlHub: hubs[i]}
+	}
+	return orgSites{o, sites}, nil
 }
 
 // put keeps org's sites, when they are all there.

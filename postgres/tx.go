@@ -135,7 +135,11 @@ func orgArgs(o claim.Org) ([]any, error) {
 		stringsOf(st.AutoLicenses), st.DirectorySync, st.SSO, int64(st.Retention)}, nil
 }
 
-func scanOrg(row pgx.CollectableRow) (claim.Org, error) {
+func scanOrg(row pgx.CollectableRow) (claim.Org, error) { return scanOrgWith(row) }
+
+// scanOrgWith scans a row of orgColumns followed by the columns extra
+// scans.
+func scanOrgWith(row pgx.Row, extra ...any) (claim.Org, error) {
 	var (
 		o         claim.Org
 		id        string
@@ -144,8 +148,8 @@ func scanOrg(row pgx.CollectableRow) (claim.Org, error) {
 		retention int64
 		lics      []string
 	)
-	err := row.Scan(&id, &o.Name, &kind, &created, &o.Settings.AllowContentMigration,
-		&lics, &o.Settings.DirectorySync, &o.Settings.SSO, &retention)
+	err := row.Scan(append([]any{&id, &o.Name, &kind, &created, &o.Settings.AllowContentMigration,
+		&lics, &o.Settings.DirectorySync, &o.Settings.SSO, &retention}, extra...)...)
 	o.ID = claim.OrgID(id)
 	o.Kind = claim.OrgKind(kind)
 	o.CreatedAt = decTime(created)
@@ -166,24 +170,22 @@ func (t *tx) Org(id claim.OrgID) (claim.Org, error) {
 		}
 		return cloneOrg(*o), nil
 	}
-	// The org's sites come along, in the same round trip (sites.go).
+	// The org's sites come along, in the same statement (sites.go).
 	t.lock(lockShared, keyOrg+string(id), keyOrgSites+string(id))
-	var orgs []claim.Org
-	var sites []claim.Site
+	var orgs []orgSites
 	err := t.send(t.ctx, func(b *pgx.Batch) {
-		queueRows(b, &orgs, scanOrg, `SELECT `+orgColumns+` FROM orgs WHERE id = $1`, string(id))
-		queueOrgSites(b, &sites, id)
+		queueRows(b, &orgs, scanOrgSites, queryOrgSites, string(id), sitePrefetch+1)
 	})
 	if err != nil {
 		return claim.Org{}, t.fail("Org", err)
 	}
-	t.sites.put(id, sites)
 	if len(orgs) == 0 {
 		t.cache.putOrg(id, nil)
 		return claim.Org{}, fmt.Errorf("postgres store: org %s: %w", id, claim.ErrNotFound)
 	}
-	t.cache.putOrg(id, &orgs[0])
-	return orgs[0], nil
+	t.sites.put(id, orgs[0].sites)
+	t.cache.putOrg(id, &orgs[0].org)
+	return orgs[0].org, nil
 }
 
 // CreateOrg inserts o; an error wrapping claim.ErrDuplicate if its ID
