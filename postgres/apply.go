@@ -24,13 +24,18 @@ var _ claim.BulkTx = (*tx)(nil)
 // batch of claims costs no round trip a user's org or domain.
 //
 // In an Update it locks, before it reads the users' rows (FOR UPDATE),
-// the keys of new addresses of each domain it finds an address of missing
-// (keyNewAddresses), exclusive, and the keys of the users' orgs and of
-// their claims' orgs, shared, as fetchUser does: a key a domain or an
-// org, none a user, so that a batch of hundreds holds few. An address
-// that a user had in the first statement and has no more in the second
-// (its user deleted or renamed between them) is read again, its domain's
-// key locked first.
+// the coarse keys of new addresses of each domain it finds an address of
+// missing, exclusive (as a coarse read does: newKeys), and the keys of the
+// users' orgs and of their claims' orgs, shared, as fetchUser does: a key
+// a domain or an org, none a user, so that a batch of hundreds holds few.
+// An address that a user had in the first statement and has no more in
+// the second (its user deleted or renamed between them) is read again,
+// its domain's keys locked first. The first statement finds the orgs
+// whose keys it locks in its own snapshot, taken before it waited for any
+// domain's keys: a user that a transaction it waited for created or moved
+// is found by the second with an org whose key is not locked; that org is
+// then not kept, and reading it locks its key after the row (which may
+// deadlock with a writer of that org, and run again).
 func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	if err := t.check("UsersByEmails", false); err != nil {
 		return nil, err
@@ -97,7 +102,7 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 		t.hold(lockShared, keyOrg+o)
 	}
 	for _, d := range lockedDomains {
-		t.hold(lockExclusive, keyNewAddresses+d)
+		t.hold(lockExclusive, keyNewAddresses+d, keyNewAddressesRead+d)
 	}
 	// A user that moved to an org whose key was not locked (a claim
 	// committed between the two statements) leaves its org unknown:
@@ -117,8 +122,9 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 		if found[e] {
 			continue
 		}
-		if k := keyNewAddresses + domainOf(e); !t.locks.has(k, lockExclusive) {
-			t.lock(lockExclusive, k)
+		d := domainOf(e)
+		if w, r := keyNewAddresses+d, keyNewAddressesRead+d; !t.locks.has(w, lockExclusive) || !t.locks.has(r, lockExclusive) {
+			t.lock(lockExclusive, w, r)
 			again = append(again, e)
 		}
 	}
@@ -129,19 +135,20 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	return append(us, more...), err
 }
 
-// queryLockUsersByEmails locks, for UsersByEmails, the keys of new
-// addresses of each domain of which an address in $1 has no user,
-// exclusive, in name order, then the keys of the orgs and claims' orgs
-// of the users that have one, shared, in ID order (UNION ALL runs its
-// parts in order, as queryLock's do). Each row names a key it locked:
-// true and a domain, or false and an org. It looks each address up once,
-// through the index on lower(email).
+// queryLockUsersByEmails locks, for UsersByEmails, the coarse keys of
+// new addresses (both, as a coarse read does: newKeys) of each domain of
+// which an address in $1 has no user, exclusive, in key order, then the
+// keys of the orgs and claims' orgs of the users that have one, shared,
+// in ID order (UNION ALL runs its parts in order, as queryLock's do).
+// Each row names a key it locked: true and a domain, or false and an org.
+// It looks each address up once, through the index on lower(email).
 var queryLockUsersByEmails = `WITH f AS MATERIALIZED (
 	SELECT r.e, u.org_id, u.claim_by, u.claim_from
-	FROM unnest($1::text[]) AS r(e) LEFT JOIN users u ON lower(u.email) = lower(r.e)
+	FROM unnest($1::text[]) AS r(e) LEFT JOIN users u ON lower(u.email) = lower(r.e COLLATE "C")
 )
-(SELECT true, d, ` + lockExpr(lockExclusive, keyNewAddresses, "d") + `::text FROM (
-	SELECT DISTINCT substring(lower(e) from '[^@]*$') FROM f WHERE org_id IS NULL) AS m(d) ORDER BY d)
+(SELECT true, d, ` + lockExpr(lockExclusive, "", "k") + `::text FROM (
+	SELECT DISTINCT substring(lower(e COLLATE "C") from '[^@]*$') FROM f WHERE org_id IS NULL) AS m(d),
+	LATERAL (VALUES ('` + keyNewAddresses + `' || d), ('` + keyNewAddressesRead + `' || d)) AS p(k) ORDER BY k COLLATE "C")
 UNION ALL
 (SELECT false, o, ` + lockExpr(lockShared, keyOrg, "o") + `::text FROM (
 	SELECT org_id FROM f UNION SELECT claim_by FROM f UNION SELECT claim_from FROM f) AS k(o)

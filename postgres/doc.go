@@ -119,14 +119,16 @@
 //   - A user, by its row (SELECT … FOR UPDATE), when an Update reads it
 //     by ID, by address or in a batch of addresses, with the original
 //     account its claim holds. An ID or an address that no user has is
-//     locked instead by its key, exclusive, and the key of every new ID
-//     (or of every new address of its domain), shared; CreateUser and a
-//     change of address lock the key of the ID or address they give, so
-//     a user found missing stays missing. Past 32 such keys a transaction
-//     (a sync creating thousands of users) locks the key of every new ID,
-//     or of the domain's new addresses, exclusive instead, so that it
-//     holds a bounded number of locks; a batch of an import locks its
-//     missing addresses by their domains' keys at once.
+//     locked instead by its key, exclusive, and by the writers' key of
+//     every new ID (or of every new address of its domain), shared;
+//     CreateUser and a change of address lock the key of the ID or
+//     address they give, exclusive, and the readers' key of every new ID
+//     (address of the domain), shared; so a user found missing stays
+//     missing. Past 32 such keys a transaction (a sync creating thousands
+//     of users) locks only those coarse keys, exclusive (a reader both,
+//     a writer the writers'), so that it holds a bounded number of locks
+//     and a sync's writes do not hold up other writers; a batch of an
+//     import locks its missing addresses by their domains' keys at once.
 //   - An org, by a key (a transaction-level advisory lock on a hash of
 //     "o:" and its ID): shared to read the org, exclusive to write it.
 //     The same key stands for the org's users: each write of a user
@@ -160,7 +162,11 @@
 //     Views only) by a key each write of a user locks shared.
 //   - Domain records (by name, and an org's list), sites (by ID, an org's
 //     list, a user's access), BroadWorks enterprises, subscribers and org
-//     profiles, each by keys of the same kind.
+//     profiles, each by keys of the same kind. A write that moves or
+//     deletes such a record locks, besides its key, the keys of the lists
+//     it leaves, read from its row once its key is held (so that no writer
+//     of the record has yet to commit). DeleteUser locks the key of the
+//     user's site access, which its cascade removes.
 //
 // Transactions on different users therefore do not wait for each other:
 // the keys they share (the orgs both read) are shared; the hot records
@@ -183,11 +189,12 @@
 // wrapping claim.ErrConflict.
 //
 // The locks cost no round trip: each batch starts with the statements
-// that take the keys it needs, in key order. A transaction holds a few
-// keys (a claim of one user: about ten), and at most 32 a user it finds
-// missing or creates, then one a domain; a batch of an import holds one
-// key per org, domain name and domain of a missing address, none per
-// user, since PostgreSQL's lock table has room for
+// that take the keys it needs, in key order, then the keys read from the
+// rows it is about to move or delete, then, in the batch that commits,
+// the event lock: a batch never waits for a key while it holds the event
+// lock. A transaction holds a few keys a record it reads or writes, and
+// at most 32 a user it finds missing or creates, then two a domain; a batch of an import holds one key per org and domain name
+// and two per domain of a missing address, none per user, since PostgreSQL's lock table has room for
 // max_locks_per_transaction (64 by default) times the server's
 // connections in all. The IDs and addresses of the originals an import
 // batch creates are not locked: an original's address, in the reserved

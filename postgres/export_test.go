@@ -69,3 +69,10 @@ func BackendPID(x claim.Tx) (int32, error) {
 	}
 	return pid, nil
 }
+
+// NewUserKeys is newUserKeys: how many keys of new IDs and addresses an
+// Update locks one by one before it locks the coarse key instead.
+const NewUserKeys = newUserKeys
+
+// EventLockClass is the first key of the event lock (pg_locks' classid).
+const EventLockClass = eventLockClass

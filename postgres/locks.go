@@ -52,17 +52,17 @@ const (
 	keyUserID      = "u:"  // a user ID no user has (exclusive; newKeys)
 	keyEmail       = "e:"  // an address no user has (exclusive; newKeys)
 	keyDomainUsers = "ud:" // list: the users of a domain (exclusive to read)
-	// keyNewUsers is every user ID no user has, keyNewAddresses every
-	// address of a domain no user has: an Update that finds an ID or an
-	// address missing locks them shared beside its own key; one that
-	// has locked newUserKeys keys of IDs and addresses (found missing,
-	// or given to a user) locks them exclusive instead of one more key
-	// (newKeys).
-	keyNewUsers     = "nu"
-	keyNewAddresses = "na:"
-	keySite         = "s:"  // a site
-	keyOrgSites     = "os:" // list: an org's sites (shared to read)
-	keySiteAccess   = "sa:" // list: what a user holds on sites (shared to read)
+	// The coarse keys of IDs and addresses no user has (newKeys), each
+	// of two: keyNewUsers is every user ID no user has, as writers take
+	// it, keyNewUsersRead the same as readers take it; keyNewAddresses
+	// and keyNewAddressesRead are every address of a domain no user has.
+	keyNewUsers         = "nu"
+	keyNewUsersRead     = "nur"
+	keyNewAddresses     = "na:"
+	keyNewAddressesRead = "nar:"
+	keySite             = "s:"  // a site
+	keyOrgSites         = "os:" // list: an org's sites (shared to read)
+	keySiteAccess       = "sa:" // list: what a user holds on sites (shared to read)
 	// BroadWorks records are read and written in the same transactions
 	// (a provisioning flow), so their record keys are taken exclusive to
 	// read as well, found or missing: no upgrade from shared.
@@ -74,17 +74,40 @@ const (
 	keySubscribers  = "sn:" // list: an enterprise's subscribers (exclusive to read)
 )
 
+// queryLockEventsShared takes the event lock shared ($1 is
+// eventLockClass), as queryLock does last.
+const queryLockEventsShared = `SELECT pg_advisory_xact_lock_shared($1::int4, 'events'::regclass::oid::int4)`
+
 // lockSeed is the seed of a key's hash: the users table's OID.
 const lockSeed = `'users'::regclass::oid::bigint`
 
 // queryLock takes the locks of $1 (keys) in the modes of $2 (exclusive
 // or not), in the order given, then, if $4, the event lock shared ($3 is
 // eventLockClass): the two parts of UNION ALL run in order.
-const queryLock = `SELECT CASE WHEN l.x THEN pg_advisory_xact_lock(hashtextextended(l.k, ` + lockSeed + `))::text
-	ELSE pg_advisory_xact_lock_shared(hashtextextended(l.k, ` + lockSeed + `))::text END
-FROM unnest($1::text[], $2::boolean[]) AS l(k, x)
+const queryLock = lockKeys + `
 UNION ALL
-SELECT pg_advisory_xact_lock_shared($3::int4, 'events'::regclass::oid::int4)::text WHERE $4::boolean`
+` + lockEvents
+
+// queryLockDeleting is queryLock for a batch that deletes the users in
+// $5: between the keys and the event lock, it locks their rows of
+// site_access (FOR UPDATE, in key order). The CTE r runs when the part
+// of UNION ALL that reads it runs, as EXPLAIN ANALYZE shows.
+const queryLockDeleting = `WITH r AS MATERIALIZED (
+	SELECT FROM site_access WHERE user_id = ANY($5::text[]) ORDER BY user_id, site_id FOR UPDATE
+)
+` + lockKeys + `
+UNION ALL
+SELECT NULL FROM (SELECT count(*) FROM r) AS c
+UNION ALL
+` + lockEvents
+
+// The parts of queryLock.
+const (
+	lockKeys = `SELECT CASE WHEN l.x THEN pg_advisory_xact_lock(hashtextextended(l.k, ` + lockSeed + `))::text
+	ELSE pg_advisory_xact_lock_shared(hashtextextended(l.k, ` + lockSeed + `))::text END
+FROM unnest($1::text[], $2::boolean[]) AS l(k, x)`
+	lockEvents = `SELECT pg_advisory_xact_lock_shared($3::int4, 'events'::regclass::oid::int4)::text WHERE $4::boolean`
+)
 
 // lockExpr is the expression that locks the key prefix || col in mode,
 // for a statement that locks what it reads from a row (the org and the
@@ -107,12 +130,19 @@ type locks struct {
 	news int
 	// events: the next batch numbers events; it takes the event lock
 	// (see the package documentation, "Event sequence numbers") after
-	// the queued keys, in the same statement.
+	// the queued keys and stmts.
 	events bool
 	// stmts lock the keys of what a row holds now, for a write that
-	// changes or deletes it: they run after the queued keys are locked.
+	// changes or deletes it: they run after the queued keys are locked,
+	// among them the record's own key, exclusive, so that no other
+	// writer changes what they read from the row until the transaction
+	// ends.
 	stmts []string
 	args  [][]any
+	// deletes are the users whose deletes the next batch sends: it
+	// locks what they hold on sites (the rows the deletes' cascade
+	// removes) after the queued keys.
+	deletes []string
 }
 
 // lockRow has t run, with its next batch, a statement that locks keys
@@ -164,36 +194,57 @@ func (t *tx) hold(mode lockMode, keys ...string) {
 	}
 }
 
-// queueLocks queues the statement that takes the queued locks, in key
-// order (so that two transactions asking for the same keys at once do
-// not deadlock), and counts them as held: if the statement fails, so does
-// the transaction.
+// queueLocks queues the statements that take the queued locks, and
+// counts them as held (if a statement fails, so does the transaction):
+//
+//  1. the queued keys, in key order, so that two transactions asking for
+//     the same keys at once do not deadlock;
+//  2. the rows of site_access of the users the batch deletes, which the
+//     deletes' cascade removes (rows, not keys: a batch may delete
+//     thousands of users, and PostgreSQL's lock table holds few keys);
+//  3. the statements that lock the keys a row holds (lockRow), which read
+//     the row once its record's key, queued by the same write, is held:
+//     a writer that changed the row and has not ended would otherwise
+//     show them the row as it was, and they would lock keys the row no
+//     longer holds;
+//  4. the event lock, last: what comes before it may wait for other
+//     writers, which must not happen while the batch holds it.
+//
+// 1, 2 and 4 are one statement (queryLock, or queryLockDeleting), unless
+// there are lockRow statements: then 4 is a statement of its own, after
+// them.
 func (t *tx) queueLocks(b *pgx.Batch) {
 	l := &t.locks
-	// The keys read from rows first: they are exclusive keys of writes,
-	// which must not wait while the batch holds the event lock.
+	rows := len(l.stmts) > 0
+	if len(l.queued) > 0 || len(l.deletes) > 0 || l.events && !rows {
+		keys := make([]string, 0, len(l.queued))
+		for k := range l.queued {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		excl := make([]bool, len(keys))
+		for i, k := range keys {
+			excl[i] = l.queued[k] == lockExclusive
+		}
+		if len(l.deletes) > 0 {
+			queue(b, queryLockDeleting, keys, excl, int32(eventLockClass), l.events && !rows, l.deletes)
+		} else {
+			queue(b, queryLock, keys, excl, int32(eventLockClass), l.events && !rows)
+		}
+		l.deletes = nil
+		for k, m := range l.queued {
+			t.hold(m, k)
+		}
+		clear(l.queued)
+	}
 	for i, sql := range l.stmts {
 		queue(b, sql, l.args[i]...)
 	}
 	l.stmts, l.args = l.stmts[:0], l.args[:0]
-	if len(l.queued) == 0 && !l.events {
-		return
+	if l.events && rows {
+		queue(b, queryLockEventsShared, int32(eventLockClass))
 	}
-	keys := make([]string, 0, len(l.queued))
-	for k := range l.queued {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	excl := make([]bool, len(keys))
-	for i, k := range keys {
-		excl[i] = l.queued[k] == lockExclusive
-	}
-	queue(b, queryLock, keys, excl, int32(eventLockClass), l.events)
 	l.events = false
-	for k, m := range l.queued {
-		t.hold(m, k)
-	}
-	clear(l.queued)
 }
 
 // userKeys appends the list keys a write of u (as it was, or as it will
@@ -230,36 +281,52 @@ func (t *tx) lockUserWrite(old, u *claim.User) {
 
 // newUserKeys is how many keys of IDs and addresses that no user has
 // (found missing, or given to a user) an Update locks one by one; after
-// them it locks the coarse key instead (keyNewUsers for an ID, the ud:
-// key of its domain for an address), exclusive: a sync that looks up and
+// them it locks coarse keys instead (newKeys): a sync that looks up and
 // creates thousands of users would otherwise fill PostgreSQL's lock
 // table.
 const newUserKeys = 32
 
-// newKeys returns the keys that lock an ID or an address (byEmail) no
-// user has, for a write that gives it to a user or a read that finds it
-// missing: the fine key (the ID's or the address's), exclusive, and for
-// a read also the coarse one (keyNewUsers, or keyNewAddresses and the
-// domain), shared; or, once the transaction has locked newUserKeys fine
-// keys, only the coarse one, exclusive. Every such write therefore
-// conflicts with every such read, and a transaction holds at most
-// newUserKeys fine keys. done reports that the transaction holds (or has
-// queued) what covers the key already.
+// newKeys returns the keys that lock an ID or an address (byEmail) that
+// no user has, for a read that finds it missing (write false) or a write
+// that gives it to a user (write true): fine, to lock exclusive, and
+// coarse, to lock in mode; or done, if the transaction holds (or has
+// queued) them already. A transaction that has locked newUserKeys fine
+// keys is coarse: it locks coarse keys only, which stand for every ID
+// (keyNewUsers) or every address of the domain (keyNewAddresses), each in
+// two keys, the readers' and the writers':
+//
+//	fine read     the key's own, exclusive; the writers', shared
+//	fine write    the key's own, exclusive; the readers', shared
+//	coarse read   the readers', exclusive (in fine's place); the writers', exclusive
+//	coarse write  the writers', exclusive
+//
+// Every such write therefore conflicts with every such read of its ID or
+// address, fine or coarse, and a transaction holds at most newUserKeys
+// fine keys; writes do not conflict with each other (the unique indexes
+// order writers of one ID or address), so a sync that creates thousands
+// of users does not hold up the claims that create held originals.
 func (t *tx) newKeys(byEmail bool, key string, write bool) (fine, coarse string, mode lockMode, done bool) {
 	l := &t.locks
-	fine, coarse = keyUserID+key, keyNewUsers
+	fine, readers, writers := keyUserID+key, keyNewUsersRead, keyNewUsers
 	if byEmail {
-		fine, coarse = emailKey(key), keyNewAddresses+domainOf(strings.ToLower(key))
+		d := domainOf(strings.ToLower(key))
+		fine, readers, writers = emailKey(key), keyNewAddressesRead+d, keyNewAddresses+d
 	}
+	isCoarse := l.news >= newUserKeys
 	switch {
-	case l.has(fine, lockExclusive) || l.has(coarse, lockExclusive):
+	case write && (l.has(writers, lockExclusive) || l.has(fine, lockExclusive) && l.has(readers, lockShared)):
 		return "", "", 0, true
-	case l.news >= newUserKeys:
-		return "", coarse, lockExclusive, false
+	case write && isCoarse:
+		return "", writers, lockExclusive, false
 	case write:
-		return fine, "", 0, false
+		return fine, readers, lockShared, false
+	case l.has(fine, lockExclusive) && l.has(writers, lockShared) ||
+		l.has(readers, lockExclusive) && l.has(writers, lockExclusive):
+		return "", "", 0, true
+	case isCoarse:
+		return readers, writers, lockExclusive, false
 	}
-	return fine, coarse, lockShared, false
+	return fine, writers, lockShared, false
 }
 
 // lockNew queues the locks newKeys returns.
@@ -274,7 +341,9 @@ func (t *tx) lockNew(byEmail bool, key string, write bool) {
 // them) the keys newKeys returned, counting a fine key.
 func (t *tx) takeNew(take func(lockMode, ...string), fine, coarse string, mode lockMode) {
 	if fine != "" {
-		t.locks.news++
+		if !t.locks.has(fine, lockExclusive) {
+			t.locks.news++
+		}
 		take(lockExclusive, fine)
 	}
 	if coarse != "" {

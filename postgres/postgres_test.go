@@ -997,11 +997,21 @@ func inTurn(t *testing.T, s *postgres.Store, fn func(tx claim.Tx, first bool, bl
 // fails the test after 10s.
 func awaitLockWait(t *testing.T, pid int32) {
 	t.Helper()
+	awaitLockWaitOr(t, pid, nil)
+}
+
+// awaitLockWaitOr returns once the server process pid waits for a lock or
+// done is closed, or fails the test after 10s.
+func awaitLockWaitOr(t *testing.T, pid int32, done <-chan struct{}) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var waiting bool
-		err := adminPool(t).QueryRow(t.Context(), `SELECT coalesce(bool_or(wait_event_type = 'Lock'), false)
-			FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&waiting)
+		waiting, err := waitsForLock(t, pid)
+		select {
+		case <-done:
+			return
+		default:
+		}
 		switch {
 		case err != nil:
 			t.Errorf("reading pg_stat_activity: %v", err)
@@ -1014,6 +1024,265 @@ func awaitLockWait(t *testing.T, pid int32) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// TestNewKeyWriteWaitsForCoarseRead: an Update that has found more IDs
+// (or addresses) missing than it locks one by one (NewUserKeys) holds
+// only the coarse key of the next one it finds missing. A write that
+// gives that ID (address) to a user in another Update must wait for it
+// all the same, so that the first, which read it free, can take it: the
+// second is then refused, as in the serial order.
+func TestNewKeyWriteWaitsForCoarseRead(t *testing.T) {
+	t.Parallel()
+	for _, byEmail := range []bool{false, true} {
+		t.Run(fmt.Sprintf("byEmail=%v", byEmail), func(t *testing.T) {
+			t.Parallel()
+			s, _ := newStore(t)
+			inTurn(t, s, func(tx claim.Tx, first bool, blocked func()) error {
+				if !first {
+					if byEmail {
+						return tx.CreateUser(user("y", "x@d.com", "acme"))
+					}
+					return tx.CreateUser(user("x", "other@e.com", "acme"))
+				}
+				for i := range postgres.NewUserKeys + 1 {
+					var err error
+					if byEmail {
+						_, err = tx.UserByEmail(fmt.Sprintf("m%d@d.com", i))
+					} else {
+						_, err = tx.User(claim.UserID(fmt.Sprintf("m%d", i)))
+					}
+					if !errors.Is(err, claim.ErrNotFound) {
+						t.Errorf("reading missing user %d: %v, want ErrNotFound", i, err)
+					}
+				}
+				var err error
+				if byEmail {
+					_, err = tx.UserByEmail("x@d.com")
+				} else {
+					_, err = tx.User("x")
+				}
+				if !errors.Is(err, claim.ErrNotFound) {
+					return fmt.Errorf("reading x: %w, want ErrNotFound", err)
+				}
+				blocked()
+				return tx.CreateUser(user("x", "x@d.com", "acme"))
+			}, func(err error) bool { return errors.Is(err, claim.ErrDuplicate) || errors.Is(err, claim.ErrEmailTaken) })
+			mustView(t, s, func(tx claim.Tx) error {
+				u, err := tx.UserByEmail("x@d.com")
+				if err != nil || u.ID != "x" {
+					t.Errorf("UserByEmail(x@d.com) = %s, %v; want x, the first Update's, which read it free", u.ID, err)
+				}
+				return nil
+			})
+		})
+	}
+}
+
+// TestCoarseWriteDoesNotHoldUpCreates: an Update that has created more
+// users than it locks IDs and addresses of one by one (a sync) holds the
+// writers' coarse keys; another Update that creates a user of the same
+// domain (a claim creating a held original) does not wait for it: writes
+// of new IDs and addresses conflict with reads of them, not with each
+// other.
+func TestCoarseWriteDoesNotHoldUpCreates(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	created := make(chan struct{})
+	other, done := make(chan int32, 1), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		once := true
+		err := s.Update(t.Context(), func(tx claim.Tx) error {
+			for i := range postgres.NewUserKeys + 2 {
+				if err := tx.CreateUser(user(claim.UserID(fmt.Sprintf("s%d", i)), fmt.Sprintf("s%d@d.com", i), "acme")); err != nil {
+					return err
+				}
+			}
+			if once {
+				once = false
+				close(created)
+				pid := <-other
+				deadline := time.Now().Add(10 * time.Second)
+				for {
+					select {
+					case <-done:
+						return nil
+					default:
+					}
+					waiting, err := waitsForLock(t, pid)
+					if err != nil || waiting || time.Now().After(deadline) {
+						t.Errorf("the other create waits for the sync (%v)", err)
+						return nil
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Errorf("the sync: %v", err)
+		}
+	})
+	wg.Go(func() {
+		<-created
+		defer close(done)
+		sent := false
+		err := s.Update(t.Context(), func(tx claim.Tx) error {
+			if err := sendPIDOnce(tx, &sent, other); err != nil {
+				return err
+			}
+			return tx.CreateUser(user("o", "o@d.com", "acme"))
+		})
+		if err != nil {
+			t.Errorf("the other create: %v", err)
+		}
+	})
+	wg.Wait()
+}
+
+// TestDeleteSiteLocksTheOrgItIsIn: DeleteSite waits for a writer that
+// moves the site to another org, then locks that org's list of sites,
+// which the site leaves: a reader of that list that starts before the
+// delete commits waits for it, and does not see the site.
+func TestDeleteSiteLocksTheOrgItIsIn(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		return tx.PutSite(claim.Site{ID: "s1", Org: "a", URL: "https://a.example.com"})
+	})
+	moved, deleted, read := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	deleter, reader := make(chan int32, 1), make(chan int32, 1)
+	var listed []claim.Site
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		once := true
+		err := s.Update(t.Context(), func(tx claim.Tx) error {
+			if err := tx.PutSite(claim.Site{ID: "s1", Org: "b", URL: "https://b.example.com"}); err != nil {
+				return err
+			}
+			if once {
+				once = false
+				close(moved)
+				awaitLockWait(t, <-deleter)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Errorf("moving the site: %v", err)
+		}
+	})
+	wg.Go(func() {
+		<-moved
+		sent := false
+		err := s.Update(t.Context(), func(tx claim.Tx) error {
+			first := !sent
+			if err := sendPIDOnce(tx, &sent, deleter); err != nil {
+				return err
+			}
+			if err := tx.DeleteSite("s1"); err != nil {
+				return err
+			}
+			if first {
+				close(deleted)
+				awaitLockWaitOr(t, <-reader, read)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Errorf("deleting the site: %v", err)
+		}
+	})
+	wg.Go(func() {
+		<-deleted
+		defer close(read)
+		sent := false
+		err := s.Update(t.Context(), func(tx claim.Tx) error {
+			if err := sendPIDOnce(tx, &sent, reader); err != nil {
+				return err
+			}
+			var err error
+			listed, err = tx.SitesByOrg("b", "", 10)
+			return err
+		})
+		if err != nil {
+			t.Errorf("listing b's sites: %v", err)
+		}
+	})
+	wg.Wait()
+	if len(listed) != 0 {
+		t.Errorf("SitesByOrg(b) = %v while the site was being deleted; want none: the reader must wait for the delete", listed)
+	}
+}
+
+// TestDeleteUserWaitsBeforeTheEventLock: DeleteUser, deferred to the
+// batch that commits, removes what the user holds on sites by a cascade.
+// When another Update has listed that, the delete waits for it before
+// its batch takes the event lock (by the key of the user's site access),
+// not after: a writer waiting while it holds the event lock would hold
+// up every reader of the events, and every writer behind them.
+func TestDeleteUserWaitsBeforeTheEventLock(t *testing.T) {
+	t.Parallel()
+	s, schema := newStore(t)
+	mustUpdate(t, s, func(tx claim.Tx) error {
+		if err := tx.CreateUser(user("u", "u@x.com", "acme")); err != nil {
+			return err
+		}
+		if err := tx.PutSite(claim.Site{ID: "s1", Org: "acme", URL: "https://acme.example.com"}); err != nil {
+			return err
+		}
+		return tx.PutSiteAccess(claim.SiteAccess{Site: "s1", User: "u", License: true})
+	})
+	inTurn(t, s, func(tx claim.Tx, first bool, blocked func()) error {
+		if first {
+			if as, err := tx.SiteAccessByUser("u", "", 10); err != nil || len(as) != 1 {
+				return fmt.Errorf("SiteAccessByUser(u) = %v, %v; want one", as, err)
+			}
+			blocked()
+			var held int
+			err := adminPool(t).QueryRow(t.Context(), `SELECT count(*) FROM pg_locks
+				WHERE locktype = 'advisory' AND granted AND classid = $1 AND objid = $2::regclass::oid`,
+				postgres.EventLockClass, qualified(schema, "events")).Scan(&held)
+			if err != nil || held != 0 {
+				t.Errorf("%d event locks held while the delete waits (%v); want none", held, err)
+			}
+			return nil
+		}
+		if _, err := tx.User("u"); err != nil {
+			return err
+		}
+		if err := tx.DeleteUser("u"); err != nil {
+			return err
+		}
+		return tx.AppendEvent(claim.Event{Type: "user.deleted", Org: "acme", User: "u", At: time.Now()})
+	}, func(error) bool { return false })
+	mustView(t, s, func(tx claim.Tx) error {
+		if _, err := tx.User("u"); !errors.Is(err, claim.ErrNotFound) {
+			t.Errorf("User(u) = %v after the delete; want ErrNotFound", err)
+		}
+		return nil
+	})
+}
+
+// sendPIDOnce sends to pids the server process that runs tx, the first
+// time it is called (*sent false, which it sets): a function that an
+// Update may run again tells its process once.
+func sendPIDOnce(tx claim.Tx, sent *bool, pids chan<- int32) error {
+	if *sent {
+		return nil
+	}
+	*sent = true
+	pid, err := postgres.BackendPID(tx)
+	pids <- pid
+	return err
+}
+
+// waitsForLock reports whether the server process pid waits for a lock.
+func waitsForLock(t *testing.T, pid int32) (bool, error) {
+	var waiting bool
+	err := adminPool(t).QueryRow(t.Context(), `SELECT coalesce(bool_or(wait_event_type = 'Lock'), false)
+		FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&waiting)
+	return waiting, err
 }
 
 // TestWriteSkew: two Updates each read two users and, finding neither

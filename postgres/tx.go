@@ -682,6 +682,11 @@ func (t *tx) DeleteUser(id claim.UserID) error {
 		return err
 	}
 	t.lockUserWrite(&old, nil)
+	// The delete removes what the user holds on sites (the cascade),
+	// whose rows a reader of them may hold: the batch locks them before
+	// it takes the event lock (queueLocks), so that the cascade does not
+	// wait for that reader while the batch holds it.
+	t.locks.deletes = append(t.locks.deletes, string(id))
 	// The transaction has read the user: the delete cannot be refused.
 	t.pending = append(t.pending, deferred{op: "DeleteUser", key: string(id), sql: queryDeferredDeleteUser, args: []any{string(id)}})
 	t.cache.dropUser(id)
