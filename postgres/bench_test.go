@@ -183,7 +183,8 @@ func countedPoolOf(b testing.TB, dsn string, conns int32, rt *roundTrips, st *st
 }
 
 // measure runs fn, n times, alone, and returns the round trips each run
-// needed on average and the statements of one run, most frequent first.
+// needed on average and the statements of one run: their number, then
+// each, most frequent first.
 func measure(rt *roundTrips, st *statements, n int, fn func()) (float64, []string) {
 	st.mu.Lock()
 	st.count = map[string]int{}
@@ -198,11 +199,14 @@ func measure(rt *roundTrips, st *statements, n int, fn func()) (float64, []strin
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	var lines []string
+	all := 0
 	for q, k := range st.count {
 		lines = append(lines, fmt.Sprintf("%5.2f× %s", float64(k)/float64(n), q))
+		all += k
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(lines)))
-	return trips, lines
+	// The total first: go test keeps only the first lines of a log.
+	return trips, append([]string{fmt.Sprintf("%5.2f× in all", float64(all)/float64(n))}, lines...)
 }
 
 // report adds the benchmark's throughput, its round trips per operation,
