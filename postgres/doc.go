@@ -165,8 +165,9 @@
 //     profiles, each by keys of the same kind. A write that moves or
 //     deletes such a record locks, besides its key, the keys of the lists
 //     it leaves, read from its row once its key is held (so that no writer
-//     of the record has yet to commit). DeleteUser locks the key of the
-//     user's site access, which its cascade removes.
+//     of the record has yet to commit). DeleteUser locks the user's rows
+//     of site access, which its cascade removes, before its batch takes
+//     the event lock.
 //
 // Transactions on different users therefore do not wait for each other:
 // the keys they share (the orgs both read) are shared; the hot records

@@ -279,25 +279,25 @@ func (t *tx) lockUserWrite(old, u *claim.User) {
 	t.lock(lockShared, keys...)
 }
 
-// newUserKeys is how many keys of IDs and addresses that no user has
-// (found missing, or given to a user) an Update locks one by one; after
-// them it locks coarse keys instead (newKeys): a sync that looks up and
-// creates thousands of users would otherwise fill PostgreSQL's lock
-// table.
+// newUserKeys is how many keys for IDs and addresses that no user has
+// (found missing, or given to a user) an Update locks one by one, their
+// own and their domains' coarse keys in shared mode; after them it locks
+// coarse keys only (newKeys): a sync that looks up and creates thousands
+// of users would otherwise fill PostgreSQL's lock table.
 const newUserKeys = 32
 
 // newKeys returns the keys that lock an ID or an address (byEmail) that
 // no user has, for a read that finds it missing (write false) or a write
 // that gives it to a user (write true): fine, to lock exclusive, and
 // coarse, to lock in mode; or done, if the transaction holds (or has
-// queued) them already. A transaction that has locked newUserKeys fine
-// keys is coarse: it locks coarse keys only, which stand for every ID
+// queued) them already. A transaction that has locked newUserKeys such
+// keys (fine, or coarse in shared mode) is coarse: it locks coarse keys only, which stand for every ID
 // (keyNewUsers) or every address of the domain (keyNewAddresses), each in
 // two keys, the readers' and the writers':
 //
 //	fine read     the key's own, exclusive; the writers', shared
 //	fine write    the key's own, exclusive; the readers', shared
-//	coarse read   the readers', exclusive (in fine's place); the writers', exclusive
+//	coarse read   the writers', exclusive (in fine's place); the readers', exclusive
 //	coarse write  the writers', exclusive
 //
 // Every such write therefore conflicts with every such read of its ID or
@@ -324,7 +324,10 @@ func (t *tx) newKeys(byEmail bool, key string, write bool) (fine, coarse string,
 		l.has(readers, lockExclusive) && l.has(writers, lockExclusive):
 		return "", "", 0, true
 	case isCoarse:
-		return readers, writers, lockExclusive, false
+		// Both exclusive: the writers' key in fine's place, so that the
+		// two are taken in key order ("na:d" < "nar:d", "nu" < "nur"),
+		// as queryLock takes them, also by fetchUser's statement.
+		return writers, readers, lockExclusive, false
 	}
 	return fine, writers, lockShared, false
 }
@@ -338,12 +341,15 @@ func (t *tx) lockNew(byEmail bool, key string, write bool) {
 }
 
 // takeNew takes (by queuing them, or recording that a statement took
-// them) the keys newKeys returned, counting a fine key.
+// them) the keys newKeys returned, counting those the transaction did not
+// hold in any mode.
 func (t *tx) takeNew(take func(lockMode, ...string), fine, coarse string, mode lockMode) {
-	if fine != "" {
-		if !t.locks.has(fine, lockExclusive) {
-			t.locks.news++
+	for _, k := range [...]string{fine, coarse} {
+		if k != "" && !t.locks.has(k, lockShared) {
+			t.locks.news++ // a key more, in whatever mode
 		}
+	}
+	if fine != "" {
 		take(lockExclusive, fine)
 	}
 	if coarse != "" {

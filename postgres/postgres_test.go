@@ -1079,66 +1079,161 @@ func TestNewKeyWriteWaitsForCoarseRead(t *testing.T) {
 	}
 }
 
-// TestCoarseWriteDoesNotHoldUpCreates: an Update that has created more
-// users than it locks IDs and addresses of one by one (a sync) holds the
-// writers' coarse keys; another Update that creates a user of the same
-// domain (a claim creating a held original) does not wait for it: writes
-// of new IDs and addresses conflict with reads of them, not with each
-// other.
-func TestCoarseWriteDoesNotHoldUpCreates(t *testing.T) {
+// TestCoarseReadTakesItsKeysInOrder: an Update's first coarse read of a
+// missing address takes the domain's two coarse keys in key order, the
+// writers' first, so that it waits for another Update that read an
+// address of the domain missing (holding the writers' key shared) before
+// it holds the readers' key, which that Update's CreateUser takes shared:
+// both run once, without the deadlock that the other order makes.
+func TestCoarseReadTakesItsKeysInOrder(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
-	created := make(chan struct{})
-	other, done := make(chan int32, 1), make(chan struct{})
+	var calls1, calls2 atomic.Int32
+	read, found := make(chan struct{}), make(chan struct{})
+	first := make(chan int32, 1)
+	missing := func(tx claim.Tx, email string) {
+		if _, err := tx.UserByEmail(email); !errors.Is(err, claim.ErrNotFound) {
+			t.Errorf("UserByEmail(%s) = %v, want ErrNotFound", email, err)
+		}
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		once := true
+		sent := false
 		err := s.Update(t.Context(), func(tx claim.Tx) error {
-			for i := range postgres.NewUserKeys + 2 {
-				if err := tx.CreateUser(user(claim.UserID(fmt.Sprintf("s%d", i)), fmt.Sprintf("s%d@d.com", i), "acme")); err != nil {
-					return err
-				}
+			once := calls1.Add(1) == 1
+			if err := sendPIDOnce(tx, &sent, first); err != nil {
+				return err
+			}
+			// Each locks its address's key and, the first, the domain's
+			// writers' key shared: NewUserKeys in all, after which the
+			// next read is coarse.
+			for i := range postgres.NewUserKeys - 1 {
+				missing(tx, fmt.Sprintf("m%d@d.com", i))
 			}
 			if once {
-				once = false
-				close(created)
-				pid := <-other
-				deadline := time.Now().Add(10 * time.Second)
-				for {
-					select {
-					case <-done:
-						return nil
-					default:
-					}
-					waiting, err := waitsForLock(t, pid)
-					if err != nil || waiting || time.Now().After(deadline) {
-						t.Errorf("the other create waits for the sync (%v)", err)
-						return nil
-					}
-					time.Sleep(time.Millisecond)
-				}
+				close(read)
+				<-found
 			}
+			missing(tx, "coarse@d.com")
 			return nil
 		})
 		if err != nil {
-			t.Errorf("the sync: %v", err)
+			t.Errorf("the reader of many addresses: %v", err)
 		}
 	})
 	wg.Go(func() {
-		<-created
-		defer close(done)
-		sent := false
+		<-read
 		err := s.Update(t.Context(), func(tx claim.Tx) error {
-			if err := sendPIDOnce(tx, &sent, other); err != nil {
-				return err
+			missing(tx, "z@d.com")
+			if calls2.Add(1) == 1 {
+				close(found)
+				awaitLockWait(t, <-first)
 			}
-			return tx.CreateUser(user("o", "o@d.com", "acme"))
+			return tx.CreateUser(user("z", "z@d.com", "acme"))
 		})
 		if err != nil {
-			t.Errorf("the other create: %v", err)
+			t.Errorf("the creator: %v", err)
 		}
 	})
 	wg.Wait()
+	if c1, c2 := calls1.Load(), calls2.Load(); c1 != 1 || c2 != 1 {
+		t.Errorf("the Updates ran %d and %d times; want once each (a retry is a deadlock)", c1, c2)
+	}
+	mustView(t, s, func(tx claim.Tx) error {
+		if _, err := tx.User("z"); err != nil {
+			t.Errorf("User(z) = %v, want the creator's user", err)
+		}
+		return nil
+	})
+}
+
+// TestCoarseWriteDoesNotHoldUpOthers: an Update that has created more
+// users than it locks IDs and addresses of one by one (a sync) holds the
+// writers' coarse keys; another Update does not wait for it when it
+// creates a user of the same domain (as a claim creates a held
+// original), nor when it gives a user it has read access to a site (as
+// a claim that relicenses does): writes of new IDs and addresses
+// conflict with reads that find them missing, not with each other, and a
+// user read is no missing ID.
+func TestCoarseWriteDoesNotHoldUpOthers(t *testing.T) {
+	t.Parallel()
+	for name, other := range map[string]func(tx claim.Tx) error{
+		"create": func(tx claim.Tx) error { return tx.CreateUser(user("o", "o@d.com", "acme")) },
+		"site access": func(tx claim.Tx) error {
+			if _, err := tx.User("u"); err != nil {
+				return err
+			}
+			return tx.PutSiteAccess(claim.SiteAccess{Site: "s1", User: "u", License: true})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := newStore(t)
+			mustUpdate(t, s, func(tx claim.Tx) error {
+				if err := tx.CreateUser(user("u", "u@x.com", "acme")); err != nil {
+					return err
+				}
+				return tx.PutSite(claim.Site{ID: "s1", Org: "acme", URL: "https://acme.example.com"})
+			})
+			created := make(chan struct{})
+			pids, done := make(chan int32, 1), make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				once := true
+				err := s.Update(t.Context(), func(tx claim.Tx) error {
+					for i := range postgres.NewUserKeys + 2 {
+						if err := tx.CreateUser(user(claim.UserID(fmt.Sprintf("s%d", i)), fmt.Sprintf("s%d@d.com", i), "acme")); err != nil {
+							return err
+						}
+					}
+					if once {
+						once = false
+						close(created)
+						awaitDoneNotWaiting(t, <-pids, done)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Errorf("the sync: %v", err)
+				}
+			})
+			wg.Go(func() {
+				<-created
+				defer close(done)
+				sent := false
+				err := s.Update(t.Context(), func(tx claim.Tx) error {
+					if err := sendPIDOnce(tx, &sent, pids); err != nil {
+						return err
+					}
+					return other(tx)
+				})
+				if err != nil {
+					t.Errorf("the other Update: %v", err)
+				}
+			})
+			wg.Wait()
+		})
+	}
+}
+
+// awaitDoneNotWaiting returns once done is closed; it fails the test if
+// the server process pid waits for a lock before, or after 10s.
+func awaitDoneNotWaiting(t *testing.T, pid int32, done <-chan struct{}) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		waiting, err := waitsForLock(t, pid)
+		if err != nil || waiting || time.Now().After(deadline) {
+			t.Errorf("server process %d waits for a lock (%v), or its Update has not ended in 10s", pid, err)
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // TestDeleteSiteLocksTheOrgItIsIn: DeleteSite waits for a writer that

@@ -164,7 +164,11 @@ func (t *tx) PutSiteAccess(a claim.SiteAccess) error {
 		return err
 	}
 	t.lock(lockExclusive, keySiteAccess+string(a.User))
-	t.lockNew(false, string(a.User), false) // the user may be missing
+	if _, found, _ := t.cache.user(a.User); !found {
+		// The user may be missing: lock its ID as a read that finds it
+		// so. A user the transaction has read is locked by its row.
+		t.lockNew(false, string(a.User), false)
+	}
 	t.lock(lockShared, keySite+string(a.Site))
 	var site, user bool
 	err := t.writeRow(queryPutSiteAccess, []any{string(a.Site), string(a.User), a.License, a.ExternalAdmin}, &site, &user)
