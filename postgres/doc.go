@@ -179,11 +179,16 @@
 // record shared and then write it (two orgs claiming one domain name,
 // two syncs that each create more than 32 users of one domain), or that
 // lock in different orders what a single read cannot take in order (a
-// sweep that expires a claim of an org whose users a sync is listing). PostgreSQL finds such a deadlock after
-// deadlock_timeout (one second by default) and fails one of the two with
-// SQLSTATE 40P01. When a transaction deadlocks, or PostgreSQL cannot
-// serialize it (40001: not expected at READ COMMITTED, but safe), or the
-// connection fails before COMMIT is sent, Update runs the function again,
+// sweep that expires a claim of an org whose users a sync is listing; a
+// transaction past 32 keys that finds an address of a domain missing,
+// which locks the domain's two coarse keys exclusive in key order, and
+// one that created a user of that domain and then finds another of its
+// addresses missing, which took them shared in the other order).
+// PostgreSQL finds such a deadlock after deadlock_timeout (one second by
+// default) and fails one of the two with SQLSTATE 40P01. When a
+// transaction deadlocks, or PostgreSQL cannot serialize it (40001: not
+// expected at READ COMMITTED, but safe), or the connection fails before
+// COMMIT is sent, Update runs the function again,
 // up to 10 attempts with a randomized exponential backoff from 2ms to
 // 200ms, each retry logged at Debug level through claim.ContextLogger
 // (the service's logger) with its SQLSTATE; then it returns an error

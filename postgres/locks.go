@@ -324,9 +324,15 @@ func (t *tx) newKeys(byEmail bool, key string, write bool) (fine, coarse string,
 		l.has(readers, lockExclusive) && l.has(writers, lockExclusive):
 		return "", "", 0, true
 	case isCoarse:
-		// Both exclusive: the writers' key in fine's place, so that the
-		// two are taken in key order ("na:d" < "nar:d", "nu" < "nur"),
-		// as queryLock takes them, also by fetchUser's statement.
+		// Both exclusive: the writers' key in fine's place, so that
+		// fetchUser's statement takes the two in key order ("na:d" <
+		// "nar:d", "nu" < "nur"), as queryLock does: it then waits for
+		// a transaction that read a missing address of the domain (the
+		// writers' key shared) before it holds the readers' key, which
+		// that transaction takes if it goes on to create one. One that
+		// created first and reads next takes them in the other order,
+		// which no order here avoids: the deadlock that may follow is
+		// broken by PostgreSQL, and one of the two runs again.
 		return writers, readers, lockExclusive, false
 	}
 	return fine, writers, lockShared, false

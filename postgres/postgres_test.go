@@ -1084,7 +1084,10 @@ func TestNewKeyWriteWaitsForCoarseRead(t *testing.T) {
 // writers' first, so that it waits for another Update that read an
 // address of the domain missing (holding the writers' key shared) before
 // it holds the readers' key, which that Update's CreateUser takes shared:
-// both run once, without the deadlock that the other order makes.
+// both run once, without the deadlock that the other order makes. (An
+// Update that creates first and then reads takes the two keys in the
+// other order and may still deadlock with a coarse read, and run again:
+// see the package documentation.)
 func TestCoarseReadTakesItsKeysInOrder(t *testing.T) {
 	t.Parallel()
 	s, _ := newStore(t)
