@@ -71,7 +71,7 @@ func BackendPID(x claim.Tx) (int32, error) {
 }
 
 // NewUserKeys is newUserKeys: how many keys of new IDs and addresses an
-// Update locks one by one before it locks the coarse key instead.
+// Update locks one by one before it locks coarse keys only.
 const NewUserKeys = newUserKeys
 
 // EventLockClass is the first key of the event lock (pg_locks' classid).

@@ -74,10 +74,6 @@ const (
 	keySubscribers  = "sn:" // list: an enterprise's subscribers (exclusive to read)
 )
 
-// queryLockEventsShared takes the event lock shared ($1 is
-// eventLockClass), as queryLock does last.
-const queryLockEventsShared = `SELECT pg_advisory_xact_lock_shared($1::int4, 'events'::regclass::oid::int4)`
-
 // lockSeed is the seed of a key's hash: the users table's OID.
 const lockSeed = `'users'::regclass::oid::bigint`
 
@@ -242,7 +238,7 @@ func (t *tx) queueLocks(b *pgx.Batch) {
 	}
 	l.stmts, l.args = l.stmts[:0], l.args[:0]
 	if l.events && rows {
-		queue(b, queryLockEventsShared, int32(eventLockClass))
+		queue(b, queryLock, []string(nil), []bool(nil), int32(eventLockClass), true) // no keys
 	}
 	l.events = false
 }
@@ -291,9 +287,10 @@ const newUserKeys = 32
 // that gives it to a user (write true): fine, to lock exclusive, and
 // coarse, to lock in mode; or done, if the transaction holds (or has
 // queued) them already. A transaction that has locked newUserKeys such
-// keys (fine, or coarse in shared mode) is coarse: it locks coarse keys only, which stand for every ID
-// (keyNewUsers) or every address of the domain (keyNewAddresses), each in
-// two keys, the readers' and the writers':
+// keys (fine, or coarse in shared mode) is coarse: it locks coarse keys
+// only, which stand for every ID (keyNewUsers) or every address of the
+// domain (keyNewAddresses), each in two keys, the readers' and the
+// writers':
 //
 //	fine read     the key's own, exclusive; the writers', shared
 //	fine write    the key's own, exclusive; the readers', shared

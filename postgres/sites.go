@@ -164,9 +164,10 @@ func (t *tx) PutSiteAccess(a claim.SiteAccess) error {
 		return err
 	}
 	t.lock(lockExclusive, keySiteAccess+string(a.User))
-	if _, found, _ := t.cache.user(a.User); !found {
+	if t.cache.users[a.User] == nil {
 		// The user may be missing: lock its ID as a read that finds it
-		// so. A user the transaction has read is locked by its row.
+		// so. A user the transaction knows (read by its row, listed
+		// under its list's key, or written) stays until it ends.
 		t.lockNew(false, string(a.User), false)
 	}
 	t.lock(lockShared, keySite+string(a.Site))
