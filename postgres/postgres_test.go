@@ -997,30 +997,33 @@ func inTurn(t *testing.T, s *postgres.Store, fn func(tx claim.Tx, first bool, bl
 // fails the test after 10s.
 func awaitLockWait(t *testing.T, pid int32) {
 	t.Helper()
-	awaitLockWaitOr(t, pid, nil)
+	lockWaitOrDone(t, pid, nil)
 }
 
-// awaitLockWaitOr returns once the server process pid waits for a lock or
-// done is closed, or fails the test after 10s.
-func awaitLockWaitOr(t *testing.T, pid int32, done <-chan struct{}) {
+// lockWaitOrDone polls the server process pid until it waits for a lock
+// (true) or done is closed (false); it fails the test, and returns false,
+// on an error or when neither happens within 10s.
+func lockWaitOrDone(t *testing.T, pid int32, done <-chan struct{}) bool {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		waiting, err := waitsForLock(t, pid)
 		select {
 		case <-done:
-			return
+			return false
 		default:
 		}
+		var waiting bool
+		err := adminPool(t).QueryRow(t.Context(), `SELECT coalesce(bool_or(wait_event_type = 'Lock'), false)
+			FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&waiting)
 		switch {
 		case err != nil:
 			t.Errorf("reading pg_stat_activity: %v", err)
-			return
+			return false
 		case waiting:
-			return
+			return true
 		case time.Now().After(deadline):
-			t.Errorf("server process %d never waited for a lock", pid)
-			return
+			t.Errorf("server process %d neither waited for a lock nor ended in 10s", pid)
+			return false
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -1192,7 +1195,9 @@ func TestCoarseWriteDoesNotHoldUpOthers(t *testing.T) {
 					if once {
 						once = false
 						close(created)
-						awaitDoneNotWaiting(t, <-pids, done)
+						if pid := <-pids; lockWaitOrDone(t, pid, done) {
+							t.Errorf("the other Update (server process %d) waits for a lock of the sync", pid)
+						}
 					}
 					return nil
 				})
@@ -1216,26 +1221,6 @@ func TestCoarseWriteDoesNotHoldUpOthers(t *testing.T) {
 			})
 			wg.Wait()
 		})
-	}
-}
-
-// awaitDoneNotWaiting returns once done is closed; it fails the test if
-// the server process pid waits for a lock before, or after 10s.
-func awaitDoneNotWaiting(t *testing.T, pid int32, done <-chan struct{}) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case <-done:
-			return
-		default:
-		}
-		waiting, err := waitsForLock(t, pid)
-		if err != nil || waiting || time.Now().After(deadline) {
-			t.Errorf("server process %d waits for a lock (%v), or its Update has not ended in 10s", pid, err)
-			return
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -1283,7 +1268,7 @@ func TestDeleteSiteLocksTheOrgItIsIn(t *testing.T) {
 			}
 			if first {
 				close(deleted)
-				awaitLockWaitOr(t, <-reader, read)
+				lockWaitOrDone(t, <-reader, read)
 			}
 			return nil
 		})
@@ -1373,14 +1358,6 @@ func sendPIDOnce(tx claim.Tx, sent *bool, pids chan<- int32) error {
 	pid, err := postgres.BackendPID(tx)
 	pids <- pid
 	return err
-}
-
-// waitsForLock reports whether the server process pid waits for a lock.
-func waitsForLock(t *testing.T, pid int32) (bool, error) {
-	var waiting bool
-	err := adminPool(t).QueryRow(t.Context(), `SELECT coalesce(bool_or(wait_event_type = 'Lock'), false)
-		FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&waiting)
-	return waiting, err
 }
 
 // TestWriteSkew: two Updates each read two users and, finding neither
