@@ -721,11 +721,31 @@ FROM c CROSS JOIN (VALUES (1, 'claim.created'), (2, 'notify.claim')) AS t(k, typ
 // and both with BenchmarkPostgresBaseline's tx/s.
 func BenchmarkPostgresPairFloor(b *testing.B) {
 	for _, iso := range []pgx.TxIsoLevel{pgx.Serializable, pgx.ReadCommitted} {
-		b.Run("iso="+strings.ReplaceAll(string(iso), " ", "_"), func(b *testing.B) { benchPairFloor(b, iso) })
+		b.Run("iso="+strings.ReplaceAll(string(iso), " ", "_"), func(b *testing.B) {
+			benchPairFloor(b, iso, benchGoroutines, 100_000)
+		})
 	}
 }
 
-func benchPairFloor(b *testing.B, iso pgx.TxIsoLevel) {
+// BenchmarkPostgresPairFloorScaling is the floor under
+// BenchmarkPostgresClaimRetractScaling: BenchmarkPostgresPairFloor's
+// pairs at READ COMMITTED, among 10,000 other users, on 1 connection (1
+// goroutine) and on 8 (8 goroutines). Its speedup of 8 over 1, divided
+// by BenchmarkPostgresBaseline's own in the same run, is the most the
+// scaling figure can reach with this schema's writes on this machine:
+// the fewer the statements of a pair, the less of its time on one
+// connection is CPU, and the more 8 connections can overlap.
+func BenchmarkPostgresPairFloorScaling(b *testing.B) {
+	for _, conns := range []int{1, 8} {
+		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
+			benchPairFloor(b, pgx.ReadCommitted, conns, 10_000)
+		})
+	}
+}
+
+// benchPairFloor runs the floor's pairs at isolation level iso on conns
+// connections (and goroutines) among others other users.
+func benchPairFloor(b *testing.B, iso pgx.TxIsoLevel, conns, others int) {
 	lock := ""
 	if iso != pgx.Serializable {
 		lock = " FOR NO KEY UPDATE"
@@ -733,13 +753,13 @@ func benchPairFloor(b *testing.B, iso pgx.TxIsoLevel) {
 	schema, dsn := newSchema(b)
 	var rt roundTrips
 	var st statements
-	pool := countedPool(b, dsn, &rt, &st)
+	pool := countedPoolOf(b, dsn, int32(conns), &rt, &st)
 	ctx := context.Background()
 	if err := postgres.New(pool).Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	addOthers(b, schema, 100_000)
-	goroutines := parallelism(benchGoroutines) * runtime.GOMAXPROCS(0)
+	addOthers(b, schema, others)
+	goroutines := parallelism(conns) * runtime.GOMAXPROCS(0)
 	if _, err := pool.Exec(ctx, `INSERT INTO users (id, email, first_name, last_name, display_name, org_id, state, licenses, content)
 		SELECT 'usr_' || substr(md5('floor' || g), 1, 20), 'floor' || g || '@target.example', '', '', '', 'src', 3, '{}', 5
 		FROM generate_series(0, $1::int - 1) g`, goroutines); err != nil {
@@ -799,5 +819,5 @@ func benchPairFloor(b *testing.B, iso pgx.TxIsoLevel) {
 		pair(id)
 	}
 	alone, _ := measure(&rt, &st, 5, func() { pair(ids[0]) })
-	runParallel(b, benchGoroutines, &rt, &st, alone, "pair", func(g, _ int) { pair(ids[g%len(ids)]) })
+	runParallel(b, conns, &rt, &st, alone, "pair", func(g, _ int) { pair(ids[g%len(ids)]) })
 }
