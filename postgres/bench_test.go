@@ -529,6 +529,14 @@ func benchSerializableFloor(b *testing.B, rows int) {
 // store of 8 connections: rows/s, to compare with
 // BenchmarkPostgresBaseline's tx/s. Each iteration imports users of its
 // own, made before the clock starts.
+//
+// Measure the baseline before the import, in the same run:
+//
+//	go test -run '^$' -bench 'BenchmarkPostgres(Baseline|Import|ImportFloor)$' -benchtime=3s ./postgres/
+//
+// A baseline measured right after an import runs while the server
+// writes out what the import dirtied, and can be half as fast, which
+// would flatter the import's ratio.
 func BenchmarkPostgresImport(b *testing.B) {
 	var rt roundTrips
 	var st statements
