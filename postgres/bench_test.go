@@ -246,9 +246,10 @@ func BenchmarkPostgresClaimRetract(b *testing.B) {
 
 // BenchmarkPostgresClaimRetractScaling is BenchmarkPostgresClaimRetract
 // among 10,000 other users, with each goroutine claiming into an org of
-// its own (its own domain), on 1 connection (1 goroutine) and on 8 (8
-// goroutines): how writes scale with connections. Compare the speedup
-// of 8 over 1 with BenchmarkPostgresBaseline's own.
+// its own (its own domain), on 1 connection and on 8, with a goroutine
+// per connection (on 1 connection, GOMAXPROCS goroutines that take turns:
+// see parallelism): how writes scale with connections. Compare the
+// speedup of 8 over 1 with BenchmarkPostgresBaseline's own.
 func BenchmarkPostgresClaimRetractScaling(b *testing.B) {
 	for _, conns := range []int{1, 8} {
 		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
@@ -410,8 +411,9 @@ func runParallel(b *testing.B, conns int, rt *roundTrips, st *statements, alone 
 // BenchmarkPostgresClaimRetract: transactions of one single-row UPDATE
 // each (BEGIN, UPDATE … WHERE id = $1, COMMIT, at the default isolation
 // level), from 8 goroutines on a pool of 8 connections (conns=8), and
-// from 1 goroutine on 1 (conns=1), each goroutine updating a row of its
-// own. It reports tx/s and the round trips per transaction.
+// on 1 connection (conns=1, which GOMAXPROCS goroutines take turns on:
+// see parallelism), each goroutine updating a row of its own. It
+// reports tx/s and the round trips per transaction.
 func BenchmarkPostgresBaseline(b *testing.B) {
 	for _, conns := range []int{1, 8} {
 		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) { benchBaseline(b, conns) })
@@ -737,12 +739,13 @@ func BenchmarkPostgresPairFloor(b *testing.B) {
 
 // BenchmarkPostgresPairFloorScaling is the floor under
 // BenchmarkPostgresClaimRetractScaling: BenchmarkPostgresPairFloor's
-// pairs at READ COMMITTED, among 10,000 other users, on 1 connection (1
-// goroutine) and on 8 (8 goroutines). Its speedup of 8 over 1, divided
-// by BenchmarkPostgresBaseline's own in the same run, is the most the
-// scaling figure can reach with this schema's writes on this machine:
-// the fewer the statements of a pair, the less of its time on one
-// connection is CPU, and the more 8 connections can overlap.
+// pairs at READ COMMITTED, among 10,000 other users, on 1 connection and
+// on 8, with goroutines as BenchmarkPostgresClaimRetractScaling has
+// them. Its speedup of 8 over 1, divided by BenchmarkPostgresBaseline's
+// own in the same run, is what the scaling figure can reach with this
+// schema's writes on this machine (one run's noise may put the engine
+// above it): the fewer the statements of a pair, the less of its time on
+// one connection is CPU, and the more 8 connections can overlap.
 func BenchmarkPostgresPairFloorScaling(b *testing.B) {
 	for _, conns := range []int{1, 8} {
 		b.Run(fmt.Sprintf("conns=%d", conns), func(b *testing.B) {
