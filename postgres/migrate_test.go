@@ -193,12 +193,7 @@ func TestMigrateRenamesLegacyTable(t *testing.T) {
 	if err := admin.QueryRow(t.Context(), `SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = 'claim_schema_migrations_pkey'`, schema).Scan(&idx); err != nil || idx != 1 {
 		t.Errorf("claim_schema_migrations_pkey: %d indexes, %v; want the renamed primary key", idx, err)
 	}
-	mustView(t, s, func(tx claim.Tx) error {
-		if _, err := tx.User("u1"); err != nil {
-			t.Errorf("User(u1) after the upgrade = %v, want the user kept", err)
-		}
-		return nil
-	})
+	mustHaveUser(t, s, "u1", "the user kept after the upgrade")
 }
 
 // TestMigrationsFS applies the files of postgres.Migrations by hand, as
@@ -244,12 +239,7 @@ func TestMigrationsFS(t *testing.T) {
 	}
 	s := postgres.New(pool)
 	mustUpdate(t, s, func(tx claim.Tx) error { return tx.CreateUser(user("u1", "ann@x.com", "acme")) })
-	mustView(t, s, func(tx claim.Tx) error {
-		if _, err := tx.User("u1"); err != nil {
-			t.Errorf("User(u1) = %v on a schema migrated from Migrations()", err)
-		}
-		return nil
-	})
+	mustHaveUser(t, s, "u1", "the user, on a schema migrated from Migrations()")
 }
 
 // TestMigrateLogsFailure: a migration that fails is logged at level Error

@@ -210,6 +210,18 @@ func mustView(t *testing.T, s claim.Store, fn func(tx claim.Tx) error) {
 	}
 }
 
+// mustHaveUser fails the test unless a View finds the user with the id;
+// want says what it should be, for the message.
+func mustHaveUser(t *testing.T, s claim.Store, id claim.UserID, want string) {
+	t.Helper()
+	mustView(t, s, func(tx claim.Tx) error {
+		if _, err := tx.User(id); err != nil {
+			t.Errorf("User(%s) = %v; want %s", id, err, want)
+		}
+		return nil
+	})
+}
+
 // user returns a valid user.
 func user(id claim.UserID, email string, org claim.OrgID) claim.User {
 	return claim.User{ID: id, Email: email, Org: org, State: claim.Active, Licenses: []string{"messaging"}}
@@ -370,12 +382,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if !slices.Contains(indexes(t, schema), "users_inactive_idx") {
 		t.Errorf("indexes = %v, want users_inactive_idx among them", indexes(t, schema))
 	}
-	mustView(t, s, func(tx claim.Tx) error {
-		if _, err := tx.User("u1"); err != nil {
-			t.Errorf("User(u1) after migrating again = %v, want the user kept", err)
-		}
-		return nil
-	})
+	mustHaveUser(t, s, "u1", "the user kept after migrating again")
 }
 
 // TestMigrateConcurrently migrates a fresh schema from four stores, as
@@ -686,12 +693,7 @@ func TestValuesOutOfRange(t *testing.T) {
 		}
 		return tx.CreateUser(user("u1", "a@x.com", "o"))
 	})
-	mustView(t, s, func(tx claim.Tx) error {
-		if _, err := tx.User("u1"); err != nil {
-			t.Errorf("User(u1) = %v, want the user the transaction went on to create", err)
-		}
-		return nil
-	})
+	mustHaveUser(t, s, "u1", "the user the transaction went on to create")
 }
 
 // TestNanoseconds: times keep their nanoseconds, come back in UTC, and
@@ -1145,12 +1147,7 @@ func TestCoarseReadTakesItsKeysInOrder(t *testing.T) {
 	if c1, c2 := calls1.Load(), calls2.Load(); c1 != 1 || c2 != 1 {
 		t.Errorf("the Updates ran %d and %d times; want once each (a retry is a deadlock)", c1, c2)
 	}
-	mustView(t, s, func(tx claim.Tx) error {
-		if _, err := tx.User("z"); err != nil {
-			t.Errorf("User(z) = %v, want the creator's user", err)
-		}
-		return nil
-	})
+	mustHaveUser(t, s, "z", "the creator's user")
 }
 
 // TestCoarseWriteDoesNotHoldUpOthers: an Update that has created more
