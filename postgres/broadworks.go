@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -341,12 +342,23 @@ func (t *tx) PutOrgProfile(p claim.OrgProfile) error {
 	if licenses == nil {
 		licenses = []claim.OrgLicense{}
 	}
+	// The store sends the JSON itself, as text, so that pgx need not know
+	// the parameters' type: it does not in its exec and simple protocol
+	// modes (see the package documentation, "Behind PgBouncer").
+	adminsJSON, err := json.Marshal(admins)
+	if err != nil {
+		return fmt.Errorf("postgres store: PutOrgProfile %s: admins: %w", p.Org, err)
+	}
+	licensesJSON, err := json.Marshal(licenses)
+	if err != nil {
+		return fmt.Errorf("postgres store: PutOrgProfile %s: licenses: %w", p.Org, err)
+	}
 	t.lock(lockExclusive, keyProfile+string(p.Org))
-	_, err := t.write(`INSERT INTO bw_org_profiles (org_id, restricted_admin_mode, admins, licenses)
-		VALUES ($1, $2, $3, $4)
+	_, err = t.write(`INSERT INTO bw_org_profiles (org_id, restricted_admin_mode, admins, licenses)
+		VALUES ($1, $2, $3::jsonb, $4::jsonb)
 		ON CONFLICT (org_id) DO UPDATE
 		SET restricted_admin_mode = excluded.restricted_admin_mode, admins = excluded.admins, licenses = excluded.licenses`,
-		string(p.Org), p.RestrictedAdminMode, admins, licenses)
+		string(p.Org), p.RestrictedAdminMode, string(adminsJSON), string(licensesJSON))
 	if err != nil {
 		return t.fail("PutOrgProfile", err)
 	}

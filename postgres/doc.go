@@ -28,11 +28,12 @@
 // in transaction mode (PgBouncer pool_mode=transaction), the way most
 // production PostgreSQL is reached. Two settings of the DSN matter there:
 //
-//   - default_query_exec_mode=cache_describe (or exec): pgx's default
-//     caches named prepared statements per connection, which a pooler in
-//     transaction mode may hand to another client's server connection.
-//     PgBouncer 1.21 and later can track them (max_prepared_statements),
-//     and then the default works too.
+//   - default_query_exec_mode=cache_describe (or exec, or
+//     simple_protocol): pgx's default caches named prepared statements
+//     per connection, which a pooler in transaction mode may hand to
+//     another client's server connection. PgBouncer 1.21 and later can
+//     track them (max_prepared_statements), and then the default works
+//     too. The store passes its conformance suite in each of these modes.
 //   - no search_path parameter: PgBouncer (before 1.20) refuses or drops
 //     startup parameters it does not track. Give the store's role a
 //     default instead (ALTER ROLE app SET search_path = claim), or keep
