@@ -56,12 +56,16 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 	if t.writable {
 		forUpdate = " ORDER BY id FOR UPDATE"
 	}
+	addresses := make(column[str], len(emails)) // sent three times
+	for i, e := range emails {
+		addresses[i] = str(e)
+	}
 	var lockedOrgs, lockedDomains []string
 	err := t.send(t.ctx, func(b *pgx.Batch) {
 		if t.writable {
 			// The keys before the rows (see fetchUser), in one statement
 			// that looks each address up once.
-			b.Queue(queryLockUsersByEmails, emails).Query(func(rows pgx.Rows) error {
+			b.Queue(queryLockUsersByEmails, addresses).Query(func(rows pgx.Rows) error {
 				for rows.Next() {
 					var domain bool
 					var name string
@@ -78,9 +82,9 @@ func (t *tx) UsersByEmails(emails []string) ([]claim.User, error) {
 				return rows.Err()
 			})
 		}
-		queueRows(b, &us, scanUser, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`+forUpdate, emails)
+		queueRows(b, &us, scanUser, `SELECT `+userColumns+` FROM users WHERE lower(email) = ANY($1)`+forUpdate, addresses)
 		queueRows(b, &orgs, scanOrg, `SELECT `+orgColumns+` FROM orgs
-			WHERE id IN (SELECT org_id FROM users WHERE lower(email) = ANY($1))`, emails)
+			WHERE id IN (SELECT org_id FROM users WHERE lower(email) = ANY($1))`, addresses)
 		queueRows(b, &domains, scanDomain, `SELECT `+domainColumns+` FROM domains
 			WHERE name = ANY($1) ORDER BY name, org_id`, names)
 	})
@@ -402,15 +406,13 @@ type userRun struct {
 // allocation a row. Licenses are one array of every row's, lics; a row's
 // are lics[licLo-1:licHi], in SQL's 1-based slice.
 type userCols struct {
-	id, email, first, last, display, org, lics  []string
-	state                                       []int16
-	licLo, licHi                                []int32
-	content                                     []int64
-	created, lastSignIn, inactiveSince, actSent []pgtype.Int8
-	heldBy, by, from, original                  []pgtype.Text
-	mode, prevState, outcome                    []pgtype.Int2
-	at, deadline, ended                         []pgtype.Int8
-	signedIn                                    []pgtype.Bool
+	id, email, first, last, display, org, lics  column[str]
+	state, licLo, licHi, content                column[num]
+	created, lastSignIn, inactiveSince, actSent column[pgtype.Int8]
+	heldBy, by, from, original                  column[pgtype.Text]
+	mode, prevState, outcome                    column[pgtype.Int2]
+	at, deadline, ended                         column[pgtype.Int8]
+	signedIn                                    column[pgtype.Bool]
 }
 
 // grow makes room for n writes.
@@ -438,7 +440,7 @@ func (r *userRun) add(i int, u claim.User) error {
 	r.index = append(r.index, i)
 	c := &r.cols
 	if r.op == claim.WriteDeleteUser {
-		c.id = append(c.id, string(u.ID))
+		c.id = append(c.id, str(u.ID))
 		return nil
 	}
 	if r.single {
@@ -455,17 +457,19 @@ func (c *userCols) add(u claim.User) error {
 	if err != nil {
 		return err
 	}
-	c.id = append(c.id, string(u.ID))
-	c.email = append(c.email, u.Email)
-	c.first = append(c.first, u.FirstName)
-	c.last = append(c.last, u.LastName)
-	c.display = append(c.display, u.DisplayName)
-	c.org = append(c.org, string(u.Org))
-	c.state = append(c.state, r.state)
-	c.licLo = append(c.licLo, int32(len(c.lics)+1))
-	c.lics = append(c.lics, u.Licenses...)
-	c.licHi = append(c.licHi, int32(len(c.lics)))
-	c.content = append(c.content, int64(u.Content))
+	c.id = append(c.id, str(u.ID))
+	c.email = append(c.email, str(u.Email))
+	c.first = append(c.first, str(u.FirstName))
+	c.last = append(c.last, str(u.LastName))
+	c.display = append(c.display, str(u.DisplayName))
+	c.org = append(c.org, str(u.Org))
+	c.state = append(c.state, num(r.state))
+	c.licLo = append(c.licLo, num(len(c.lics)+1))
+	for _, l := range u.Licenses {
+		c.lics = append(c.lics, str(l))
+	}
+	c.licHi = append(c.licHi, num(len(c.lics)))
+	c.content = append(c.content, num(u.Content))
 	c.created = append(c.created, r.created)
 	c.lastSignIn = append(c.lastSignIn, r.lastSignIn)
 	c.inactiveSince = append(c.inactiveSince, r.inactiveSince)
@@ -567,7 +571,7 @@ func (r *userRun) queue(b *pgx.Batch, writes []claim.Write, refused func(int, er
 	if args == nil {
 		args = []any{c.id, c.email, c.first, c.last, c.display, c.org, c.state, c.licLo, c.content,
 			c.created, c.lastSignIn, c.inactiveSince, c.actSent, c.heldBy, c.by, c.from, c.mode, c.prevState,
-			c.at, c.deadline, c.signedIn, c.original, c.ended, c.outcome, c.licHi, stringsOf(c.lics)}
+			c.at, c.deadline, c.signedIn, c.original, c.ended, c.outcome, c.licHi, c.lics.orEmpty()}
 	}
 	b.Queue(q, args...).Query(func(rows pgx.Rows) error {
 		k := 0

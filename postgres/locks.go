@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/claimkit/claim"
 )
@@ -213,14 +214,14 @@ func (t *tx) queueLocks(b *pgx.Batch) {
 	l := &t.locks
 	rows := len(l.stmts) > 0
 	if len(l.queued) > 0 || len(l.deletes) > 0 || l.events && !rows {
-		keys := make([]string, 0, len(l.queued))
+		keys := make(column[str], 0, len(l.queued))
 		for k := range l.queued {
-			keys = append(keys, k)
+			keys = append(keys, str(k))
 		}
 		slices.Sort(keys)
-		excl := make([]bool, len(keys))
+		excl := make(column[pgtype.Bool], len(keys))
 		for i, k := range keys {
-			excl[i] = l.queued[k] == lockExclusive
+			excl[i] = pgtype.Bool{Bool: l.queued[string(k)] == lockExclusive, Valid: true}
 		}
 		if len(l.deletes) > 0 {
 			queue(b, queryLockDeleting, keys, excl, int32(eventLockClass), l.events && !rows, l.deletes)

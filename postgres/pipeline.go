@@ -54,6 +54,8 @@ type tx struct {
 	// locks are the advisory locks an Update holds and will take
 	// (locks.go).
 	locks locks
+	// undescribed: send columns as plain slices (describesNot).
+	undescribed bool
 }
 
 // deferred is a write sent with the next batch. Its statement fails on
@@ -140,8 +142,35 @@ func (t *tx) send(ctx context.Context, add func(*pgx.Batch)) error {
 	clear(t.pending)
 	t.pending = t.pending[:0]
 	add(b)
+	if t.undescribed {
+		plainColumns(b)
+	}
 	t.begun = true
 	return t.conn.SendBatch(ctx, b).Close()
+}
+
+// describesNot reports whether connections of c send statements
+// without learning their parameters' types first (pgx's exec and simple
+// protocol modes): pgx then picks an argument's SQL type from its Go
+// type, and knows a column's only as a plain slice.
+func describesNot(c *pgx.ConnConfig) bool {
+	switch c.DefaultQueryExecMode {
+	case pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol:
+		return true
+	}
+	return false
+}
+
+// plainColumns replaces the columns among the arguments of b's
+// statements by plain slices (column.plain).
+func plainColumns(b *pgx.Batch) {
+	for _, q := range b.QueuedQueries {
+		for i, a := range q.Arguments {
+			if c, ok := a.(interface{ plain() any }); ok {
+				q.Arguments[i] = c.plain()
+			}
+		}
+	}
 }
 
 // queue queues a statement whose result is not read. Its error, if it
@@ -569,10 +598,9 @@ func (t *tx) domainRecords(op, name string) ([]claim.Domain, error) {
 // statement that inserts them at commit.
 type eventBatch struct {
 	n                                                   int
-	at                                                  []pgtype.Int8
-	typ, org, from, user, recipient, detail, subscriber []string
-	content, retention                                  []int64
-	mode, action                                        []int16
+	at                                                  column[pgtype.Int8]
+	typ, org, from, user, recipient, detail, subscriber column[str]
+	content, retention, mode, action                    column[num]
 }
 
 // add appends e's columns.
@@ -596,17 +624,17 @@ func (b *eventBatch) add(e claim.Event) error {
 	}
 	b.n++
 	b.at = append(b.at, at)
-	b.typ = append(b.typ, e.Type)
-	b.org = append(b.org, string(e.Org))
-	b.from = append(b.from, string(e.From))
-	b.user = append(b.user, string(e.User))
-	b.recipient = append(b.recipient, e.Recipient)
-	b.content = append(b.content, int64(e.Content))
-	b.mode = append(b.mode, mode)
-	b.action = append(b.action, action)
-	b.retention = append(b.retention, int64(e.Retention))
-	b.detail = append(b.detail, e.Detail)
-	b.subscriber = append(b.subscriber, string(e.Subscriber))
+	b.typ = append(b.typ, str(e.Type))
+	b.org = append(b.org, str(e.Org))
+	b.from = append(b.from, str(e.From))
+	b.user = append(b.user, str(e.User))
+	b.recipient = append(b.recipient, str(e.Recipient))
+	b.content = append(b.content, num(e.Content))
+	b.mode = append(b.mode, num(mode))
+	b.action = append(b.action, num(action))
+	b.retention = append(b.retention, num(e.Retention))
+	b.detail = append(b.detail, str(e.Detail))
+	b.subscriber = append(b.subscriber, str(e.Subscriber))
 	return nil
 }
 

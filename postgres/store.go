@@ -64,6 +64,9 @@ type Store struct {
 	closeOnce sync.Once
 	log       *slog.Logger // WithLogger; nil: none (options.go)
 	listener  *listener    // WithListener; nil: none (listener.go)
+	// undescribed: the pool's connections send statements without
+	// learning their parameters' types (describesNot).
+	undescribed bool
 }
 
 // Open connects to the database named by dsn (a PostgreSQL URL or
@@ -90,7 +93,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres store: open: %w", err)
 	}
-	return (&Store{pool: pool, owned: true}).with(opts), nil
+	s := New(pool, opts...)
+	s.owned = true
+	return s, nil
 }
 
 // New returns a store on pool, which the caller owns: Close does not
@@ -98,7 +103,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 // the store works in the first schema of it. Options (WithLogger,
 // WithListener) configure the store.
 func New(pool *pgxpool.Pool, opts ...Option) *Store {
-	return (&Store{pool: pool}).with(opts)
+	return (&Store{pool: pool, undescribed: describesNot(pool.Config().ConnConfig)}).with(opts)
 }
 
 // Close stops the listener (WithListener) and closes its connection, then
@@ -327,7 +332,7 @@ func (s *Store) begin(ctx context.Context, begin string, writable bool) (*tx, er
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: begin: %w", err)
 	}
-	return &tx{ctx: ctx, pool: s.pool, conn: c, writable: writable, begin: begin}, nil
+	return &tx{ctx: ctx, pool: s.pool, conn: c, writable: writable, begin: begin, undescribed: s.undescribed}, nil
 }
 
 // end finishes t: it rolls back unless t committed or never began, and
