@@ -152,7 +152,9 @@ func (t *tx) send(ctx context.Context, add func(*pgx.Batch)) error {
 // describesNot reports whether connections of c send statements
 // without learning their parameters' types first (pgx's exec and simple
 // protocol modes): pgx then picks an argument's SQL type from its Go
-// type, and knows a column's only as a plain slice.
+// type, and knows a column's only as a plain slice. New reads the mode
+// of the pool's configuration, once: a BeforeConnect hook that changes
+// a connection's mode is not seen.
 func describesNot(c *pgx.ConnConfig) bool {
 	switch c.DefaultQueryExecMode {
 	case pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol:
