@@ -401,9 +401,9 @@ type userRun struct {
 	cols   userCols
 }
 
-// userCols are the columns of users, an array each (userRows). The
-// nullable ones are pgtype values, which pgx encodes without an
-// allocation a row. Licenses are one array of every row's, lics; a row's
+// userCols are the columns of users, an array each (userRows), which
+// pgx encodes without an allocation a value (column); the nullable ones
+// hold pgtype values, invalid for NULL. Licenses are one array of every row's, lics; a row's
 // are lics[licLo-1:licHi], in SQL's 1-based slice.
 type userCols struct {
 	id, email, first, last, display, org, lics  column[str]

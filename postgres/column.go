@@ -17,9 +17,12 @@ import "github.com/jackc/pgx/v5/pgtype"
 type column[T any] []T
 
 // Dimensions implements pgtype.ArrayGetter: one dimension, of the
-// column's length. (pgx sends a nil column as NULL without asking it:
-// see orEmpty.)
+// column's length, or none for a nil column, which is NULL (pgx sends a
+// nil slice as NULL before it asks: see orEmpty).
 func (c column[T]) Dimensions() []pgtype.ArrayDimension {
+	if c == nil {
+		return nil
+	}
 	return []pgtype.ArrayDimension{{Length: int32(len(c)), LowerBound: 1}}
 }
 
@@ -74,7 +77,8 @@ func (s str) TextValue() (pgtype.Text, error) {
 
 // num is an integer value of a column (smallint, int or bigint): pgx
 // encodes a *num through pgtype.Int64Valuer, and refuses one out of the
-// range of the column's SQL type.
+// range of the column's SQL type (in the exec and simple protocol modes
+// the server does). The store checks ranges before (small, encUser).
 type num int64
 
 // Int64Value implements pgtype.Int64Valuer.

@@ -59,6 +59,12 @@ func TestColumnsEncodeTheirValues(t *testing.T) {
 	if diff := cmp.Diff([]pgtype.Bool{{Bool: true, Valid: true}, {}, {Valid: true}}, bools); diff != "" {
 		t.Errorf("column[pgtype.Bool] (-want +got):\n%s", diff)
 	}
+	if d := column[str](nil).Dimensions(); d != nil {
+		t.Errorf("a nil column's dimensions = %v, want none (NULL)", d)
+	}
+	if d := (column[str]{}).Dimensions(); len(d) != 1 || d[0].Length != 0 {
+		t.Errorf("an empty column's dimensions = %v, want one of length 0", d)
+	}
 	empty := []string{"not replaced"}
 	roundTrip(t, pgtype.TextArrayOID, column[str](nil).orEmpty(), &empty)
 	if empty == nil || len(empty) != 0 {

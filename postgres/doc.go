@@ -33,7 +33,8 @@
 //     per connection, which a pooler in transaction mode may hand to
 //     another client's server connection. PgBouncer 1.21 and later can
 //     track them (max_prepared_statements), and then the default works
-//     too. The store passes its conformance suite in each of these modes.
+//     too. The tests run the store's conformance suite in each of these
+//     modes (all but its model-based part in exec and simple_protocol).
 //   - no search_path parameter: PgBouncer (before 1.20) refuses or drops
 //     startup parameters it does not track. Give the store's role a
 //     default instead (ALTER ROLE app SET search_path = claim), or keep

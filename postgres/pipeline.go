@@ -151,8 +151,10 @@ func (t *tx) send(ctx context.Context, add func(*pgx.Batch)) error {
 
 // describesNot reports whether connections of c send statements
 // without learning their parameters' types first (pgx's exec and simple
-// protocol modes): pgx then picks an argument's SQL type from its Go
-// type, and knows a column's only as a plain slice. New reads the mode
+// protocol modes): pgx then encodes each argument as text by its Go type
+// (the server infers the parameter's type from the statement, in exec
+// mode; pgx quotes it into the statement, in simple protocol mode), and
+// can do so for a column only as a plain slice. New reads the mode
 // of the pool's configuration, once: a BeforeConnect hook that changes
 // a connection's mode is not seen.
 func describesNot(c *pgx.ConnConfig) bool {
