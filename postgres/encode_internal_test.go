@@ -37,15 +37,12 @@ func TestUserEncodings(t *testing.T) {
 		if err := c.add(u); err != nil {
 			t.Fatalf("userCols.add(%s) = %v", u.ID, err)
 		}
-		var lics []string
-		for _, l := range c.lics[c.licLo[0]-1 : c.licHi[0]] {
-			lics = append(lics, string(l))
-		}
+		lics := c.lics[c.licLo[0]-1 : c.licHi[0]].plain().([]string)
 		cols := []any{c.id[0], c.email[0], c.first[0], c.last[0], c.display[0], c.org[0], c.state[0],
 			stringsOf(lics), c.content[0], c.created[0], c.lastSignIn[0], c.inactiveSince[0],
 			c.actSent[0], c.heldBy[0], c.by[0], c.from[0], c.mode[0], c.prevState[0], c.at[0], c.deadline[0],
 			c.signedIn[0], c.original[0], c.ended[0], c.outcome[0]}
-		if diff := cmp.Diff(plain(args), plain(cols)); diff != "" {
+		if diff := cmp.Diff(widened(args), widened(cols)); diff != "" {
 			t.Errorf("user %s: userArgs (-) and userCols (+) differ:\n%s", u.ID, diff)
 		}
 		if got := decTime(ptrOf(c.at[0].Int64, c.at[0].Valid)); u.Claim != nil && !got.Equal(u.Claim.At) {
@@ -54,10 +51,10 @@ func TestUserEncodings(t *testing.T) {
 	}
 }
 
-// plain returns vs with the column element types (str, num) and the
+// widened returns vs with the column element types (str, num) and the
 // integers of a single statement's arguments as string and int64, so
 // that the two encodings compare value by value.
-func plain(vs []any) []any {
+func widened(vs []any) []any {
 	out := make([]any, len(vs))
 	for i, v := range vs {
 		switch v := v.(type) {
