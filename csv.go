@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 )
 
@@ -217,7 +219,8 @@ func (s *Service) ExportTemplate(ctx context.Context, org OrgID, w io.Writer) er
 // to, COMMIT, which waits for the disk), which an import of 1,000-row
 // transactions pays a quarter as often as one of 256. A transaction holds
 // its rows' users until it commits, some tens of milliseconds on
-// PostgreSQL.
+// PostgreSQL, where the next batch's transaction runs beside it
+// (ParallelStore) and holds its own users meanwhile.
 const ImportBatchRows = 1000
 
 // maxRecordBytes bounds one CSV record, so that a file that is not CSV at
@@ -263,7 +266,11 @@ const maxRecordBytes = 1 << 20
 //
 // Rows are claimed in transactions of ImportBatchRows (with the store's
 // BulkTx path when it has one); every row is claimed entirely or not at
-// all. Each transaction reads the org again: an org deleted or put under
+// all. On a store whose transactions run side by side (ParallelStore, as
+// the PostgreSQL store's do) a batch's transaction starts once the one
+// before it has read its users, and commits only after that one has
+// committed: whatever stops an import, the rows it committed are the
+// file's first ones. Each transaction reads the org again: an org deleted or put under
 // directory sync in the middle of an import stops it there with rule 1's
 // error, and changed settings (the mode of M1, AutoLicenses) apply from
 // the next transaction on. The file's license columns are matched against
@@ -330,40 +337,196 @@ func (s *Service) importClaims(ctx context.Context, org OrgID, r io.Reader, opts
 	if err != nil {
 		return rep, err
 	}
-	im := &importer{s: s, b: b, opts: opts, rep: &rep, bt: newBulkTx(nil)}
+	im := &importer{s: s, b: b, opts: opts, rep: &rep}
 	if opts.DryRun {
 		im.seen = make(map[string]bool)
+	} else if p, ok := s.store.(ParallelStore); ok {
+		im.parallel = p.ParallelUpdates()
+	}
+	for i := range im.batches {
+		im.batches[i] = &importBatch{bt: newBulkTx(nil), rows: make([]csvRow, 0, ImportBatchRows)}
 	}
 	if err := im.open(r); err != nil {
 		return rep, err
 	}
-	batch := make([]csvRow, 0, ImportBatchRows)
-	for {
-		batch = batch[:0]
-		var readErr error
-		for len(batch) < ImportBatchRows {
-			row, err := im.next()
-			if err != nil {
-				readErr = err
-				break
-			}
-			batch = append(batch, row)
-		}
-		if len(batch) > 0 {
+	var prev *importBatch // a batch running or done, not yet reported
+	for i := 0; ; i++ {
+		cur := im.batches[i%2] // not prev, which is the other one
+		readErr := im.fill(cur)
+		if len(cur.rows) > 0 {
 			if err := ctx.Err(); err != nil {
+				if prev != nil {
+					if err := im.finish(prev, nil); err != nil {
+						return rep, err
+					}
+				}
 				return rep, err
 			}
-			if err := im.run(ctx, batch); err != nil {
-				return rep, err
+			if prev != nil && !im.overlaps(prev, cur) {
+				if err := im.finish(prev, nil); err != nil {
+					return rep, err
+				}
+				prev = nil
 			}
-		}
-		if readErr == io.EOF {
-			return rep, nil // Progress has had the last batch's count
+			if !im.parallel {
+				im.run(ctx, cur, nil, 0)
+				if err := im.finish(cur, nil); err != nil {
+					return rep, err
+				}
+			} else {
+				var before *batchEnd
+				if prev != nil {
+					before = prev.end
+					<-before.locked
+				}
+				go im.runAside(ctx, cur, before, im.patience())
+				if prev != nil {
+					if err := im.finish(prev, cur); err != nil {
+						<-cur.end.done // it rolls back: nothing of it outlives the call
+						return rep, err
+					}
+				}
+				prev = cur
+			}
 		}
 		if readErr != nil {
+			if prev != nil {
+				if err := im.finish(prev, nil); err != nil {
+					return rep, err
+				}
+			}
+			if readErr == io.EOF {
+				return rep, nil // Progress has had the last batch's count
+			}
 			return rep, readErr
 		}
 	}
+}
+
+// importBatch is one transaction of an import: its rows and, once it has
+// ended, their results. An import keeps two and uses them in turn: one
+// may run while the other is read from the file.
+type importBatch struct {
+	rows    []csvRow
+	emails  map[string]bool // its rows' addresses, in a parallel import
+	bt      *bulkTx         // its transaction's decorator
+	results []RowResult
+	claimed map[string]bool // dry run: the addresses it would claim
+	stopped error           // ctx's error, when its rows stopped part way
+	err     error           // its transaction's, or errPredecessor
+	took    time.Duration   // how long it ran
+	end     *batchEnd       // this run's; a new one each time
+	// panicked is what a batch run aside (runAside) panicked with, for
+	// finish to panic with in the import's goroutine.
+	panicked any
+}
+
+// batchEnd tells a batch of a parallel import how the batch before it
+// ended. It is a new one for every batch run, so that the batch after it
+// still reads it once the import has reused the batch's memory.
+type batchEnd struct {
+	// locked is closed once the batch has read its users, which its
+	// store then holds until the batch ends (or once it has ended); done
+	// once it has ended.
+	locked, done chan struct{}
+	lockedOnce   sync.Once
+	ok           bool // written before done is closed: it committed all its rows
+}
+
+// errPredecessor ends a batch of a parallel import whose predecessor
+// failed or stopped: it must not commit, so that the rows committed stay
+// the file's first ones. The import returns the predecessor's error.
+var errPredecessor = errors.New("claim: the import's previous batch did not commit")
+
+// errYield ends a batch of a parallel import that has waited too long
+// for its predecessor to end (see importPatience); it runs again once
+// the predecessor has ended.
+var errYield = errors.New("claim: the import's batch waited too long for the one before it")
+
+// importPatience is the least time a batch of a parallel import, its
+// rows done, waits for the batch before it to end before it gives up its
+// transaction and runs again after it. That one may be waiting for what
+// this one holds: for a lock this one took after that one's first
+// attempt failed (its store runs it again), or, through a third
+// transaction queued behind this one, for a lock this one shares with it.
+// A store cannot see the wait of one batch for the other, which the
+// engine does, so it cannot break such a cycle; giving up does. The
+// patience is at least twice the time the previous batch took, so that a
+// slow store does not make batches give up for nothing.
+const importPatience = time.Second
+
+// markLocked closes e.locked, once.
+func (e *batchEnd) markLocked() {
+	e.lockedOnce.Do(func() { close(e.locked) })
+}
+
+// fill reads the next batch of rows from the file into b, made ready to
+// run again; the error is the one that ended the reading (io.EOF at the
+// end of the file), if any.
+func (im *importer) fill(b *importBatch) error {
+	b.rows = b.rows[:0]
+	b.results = b.results[:0]
+	b.stopped, b.err, b.panicked = nil, nil, nil
+	b.end = &batchEnd{locked: make(chan struct{}), done: make(chan struct{})}
+	if im.seen != nil {
+		b.claimed = make(map[string]bool)
+	}
+	if im.parallel {
+		if b.emails == nil {
+			b.emails = make(map[string]bool, ImportBatchRows)
+		}
+		clear(b.emails)
+	}
+	for len(b.rows) < ImportBatchRows {
+		row, err := im.next()
+		if err != nil {
+			return err
+		}
+		b.rows = append(b.rows, row)
+		if im.parallel && row.err == nil {
+			b.emails[row.email] = true
+		}
+	}
+	return nil
+}
+
+// overlaps reports whether cur may run while prev does: in a parallel
+// import, when none of its rows repeats an address of prev's. A repeated
+// address waits for prev to end, so that the later row is the one
+// skipped (V4) whatever happens to prev's transaction.
+func (im *importer) overlaps(prev, cur *importBatch) bool {
+	if !im.parallel {
+		return false
+	}
+	for a := range cur.emails {
+		if prev.emails[a] {
+			return false
+		}
+	}
+	return true
+}
+
+// finish waits for b to end, then reports it: its transaction's error,
+// or ctx's error if its rows stopped part way. If b panicked (runAside),
+// finish waits for next, the batch after it, if any (which then rolls
+// back), and panics with the same value.
+func (im *importer) finish(b, next *importBatch) error {
+	<-b.end.done
+	if b.panicked != nil {
+		if next != nil {
+			<-next.end.done
+		}
+		panic(b.panicked)
+	}
+	if b.err != nil {
+		return b.err
+	}
+	im.took = b.took
+	for a := range b.claimed {
+		im.seen[a] = true
+	}
+	im.report(b.results)
+	return b.stopped
 }
 
 // csvRow is a row of an import, with what its cells alone decide.
@@ -388,10 +551,11 @@ type importer struct {
 	header                  []string // the header's cells, as read
 	email, claimType, claim int      // column indexes; -1: absent
 	licCols                 []licenseColumn
-	lastLine                int // the last line of the last record read
-	done                    int // rows done
-	results                 []RowResult
-	bt                      *bulkTx // the batches' decorator, reused
+	lastLine                int             // the last line of the last record read
+	done                    int             // rows done
+	parallel                bool            // batches overlap (ParallelStore)
+	batches                 [2]*importBatch // used in turn
+	took                    time.Duration   // how long the last batch reported ran
 }
 
 // licenseColumn is a column of the file naming a license.
@@ -670,79 +834,125 @@ func boolCell(column, v string) (bool, error) {
 	return false, invalid(ErrInvalidValue, column, v, "must be TRUE or FALSE")
 }
 
-// run claims (or, in a dry run, judges) a batch of rows in one
-// transaction, then reports them. When ctx is cancelled during the batch
-// the rows done so far commit and ctx's error is returned.
-func (im *importer) run(ctx context.Context, batch []csvRow) error {
-	var stopped error
-	var claimed map[string]bool
-	emails := make([]string, 0, len(batch))
-	for _, row := range batch {
+// run claims (or, in a dry run, judges) the rows of b in one
+// transaction, then ends b: when ctx is cancelled during the batch the
+// rows done so far commit and b.stopped is ctx's error. With prev, the
+// end of the batch before b, which may still run, b commits only once
+// that batch has committed all its rows (or gives up and runs again after
+// it, see importPatience); if that batch fails or stops, b rolls back.
+func (im *importer) run(ctx context.Context, b *importBatch, prev *batchEnd, patience time.Duration) {
+	start := time.Now()
+	emails := make([]string, 0, len(b.rows))
+	for _, row := range b.rows {
 		if row.err == nil {
 			emails = append(emails, row.email)
 		}
 	}
 	fn := func(t *txn) error {
-		im.results = im.results[:0] // a store may run fn again
-		stopped = nil
-		if im.seen != nil {
-			claimed = make(map[string]bool)
-		}
+		b.results = b.results[:0] // a store may run fn again
+		b.stopped = nil
+		clear(b.claimed)
 		// The org as of this batch (rule 1 again): an org deleted or put
 		// under directory sync meanwhile stops the import here, and
 		// settings changed meanwhile apply from here on (M1, V7).
-		b, err := t.actingOrg(im.b.ID)
+		o, err := t.actingOrg(im.b.ID)
 		if err != nil {
 			return err
 		}
-		base, err := cleanLicenses("ImportOptions.Licenses", b.Settings.AutoLicenses, im.opts.Licenses)
+		base, err := cleanLicenses("ImportOptions.Licenses", o.Settings.AutoLicenses, im.opts.Licenses)
 		if err != nil {
 			return err
 		}
-		bt := im.bt
+		bt := b.bt
 		bt.rebind(t.tx) // empty, also when a store runs fn again
 		if err := bt.prefetch(emails); err != nil {
 			return err
 		}
+		b.end.markLocked()
 		bulk := *t
 		bulk.tx = bt
-		for _, row := range batch {
+		for _, row := range b.rows {
 			if err := ctx.Err(); err != nil {
-				stopped = err
+				b.stopped = err
 				break
 			}
-			res, err := im.one(&bulk, b, base, row, claimed)
+			res, err := im.one(&bulk, o, base, row, b.claimed)
 			if err != nil {
 				return err
 			}
-			im.results = append(im.results, res)
+			b.results = append(b.results, res)
 		}
-		return bt.flush()
+		if err := bt.flush(); err != nil {
+			return err
+		}
+		if prev == nil {
+			return nil
+		}
+		timer := time.NewTimer(patience)
+		defer timer.Stop()
+		select {
+		case <-prev.done:
+			if !prev.ok {
+				return errPredecessor
+			}
+			return nil
+		case <-timer.C:
+			return errYield
+		}
 	}
 	// The transaction runs on a context that cancellation does not end, so
 	// that the rows done before a cancellation commit; fn checks ctx
 	// between rows.
-	var err error
-	if im.opts.DryRun {
-		err = im.s.view(context.WithoutCancel(ctx), fn)
-	} else {
-		err = im.s.update(context.WithoutCancel(ctx), fn)
+	for {
+		if im.opts.DryRun {
+			b.err = im.s.view(context.WithoutCancel(ctx), fn)
+		} else {
+			b.err = im.s.update(context.WithoutCancel(ctx), fn)
+		}
+		if prev == nil || !errors.Is(b.err, errYield) {
+			break
+		}
+		im.s.log.LogAttrs(ctx, slog.LevelDebug, "claim: import batch runs again after the one before it",
+			slog.String("op", "import"), slog.String("org", string(im.b.ID)), slog.Int("line", b.rows[0].line),
+			slog.Duration("waited", patience))
+		<-prev.done
+		if !prev.ok {
+			b.err = errPredecessor
+			break
+		}
+		prev = nil
 	}
-	im.bt.release() // the transaction has ended: hold nothing of it
-	if err != nil {
-		return err
-	}
-	for a := range claimed {
-		im.seen[a] = true
-	}
-	im.report()
-	return stopped
+	b.bt.release() // the transaction has ended: hold nothing of it
+	b.took = time.Since(start)
+	b.end.ok = b.err == nil && b.stopped == nil
+	b.end.markLocked()
+	close(b.end.done)
+}
+
+// runAside is run in a goroutine of its own: a panic ends b, to panic
+// again in finish, in the import's goroutine.
+func (im *importer) runAside(ctx context.Context, b *importBatch, prev *batchEnd, patience time.Duration) {
+	defer func() {
+		if r := recover(); r != nil {
+			b.panicked = r
+			b.bt.release()
+			b.end.markLocked()
+			close(b.end.done) // ok stays false: the batch after b rolls back
+		}
+	}()
+	im.run(ctx, b, prev, patience)
+}
+
+// patience is how long the next batch of a parallel import waits for
+// the one before it (importPatience).
+func (im *importer) patience() time.Duration {
+	return max(importPatience, 2*im.took)
 }
 
 // report counts a committed batch's results into the report, keeps the
 // refused and skipped rows, and calls OnRow and Progress.
-func (im *importer) report() {
-	for _, res := range im.results {
+func (im *importer) report(results []RowResult) {
+	for _, res := range results {
 		switch {
 		case res.Err == nil:
 			im.rep.Claimed++
@@ -757,7 +967,7 @@ func (im *importer) report() {
 			im.opts.OnRow(res)
 		}
 	}
-	im.done += len(im.results)
+	im.done += len(results)
 	if im.opts.Progress != nil {
 		im.opts.Progress(im.done)
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -575,6 +576,80 @@ func TestImportClaimsStoreFailure(t *testing.T) {
 	fs.failAt = 0
 	if users, events := claimedOf(t, f); users != claim.ImportBatchRows || events != claim.ImportBatchRows {
 		t.Errorf("b has %d users and the log %d claims, want %d", users, events, claim.ImportBatchRows)
+	}
+}
+
+// parallelStore is a memory store that says its Updates run side by side
+// (claim.ParallelStore), so that ImportClaims overlaps its batches on it,
+// though they still run one at a time. Its panicAt-th Update (counted
+// from 1) panics with boom.
+type parallelStore struct {
+	claim.Store
+	mu      sync.Mutex
+	updates int
+	panicAt int
+	boom    any
+}
+
+func (s *parallelStore) ParallelUpdates() bool { return true }
+
+func (s *parallelStore) Update(ctx context.Context, fn func(claim.Tx) error) error {
+	s.mu.Lock()
+	s.updates++
+	n := s.updates
+	s.mu.Unlock()
+	if n == s.panicAt {
+		return s.Store.Update(ctx, func(claim.Tx) error { panic(s.boom) })
+	}
+	return s.Store.Update(ctx, fn)
+}
+
+// On a store that runs Updates side by side, batches overlap: every row
+// is still claimed once, reported once in file order, and Progress
+// counts them in steps of a batch.
+func TestImportClaimsParallel(t *testing.T) {
+	const rows = 3*claim.ImportBatchRows + 500
+	e, file := bulkEnvOn(t, &parallelStore{Store: claim.NewMemoryStore()}, rows)
+	var progress, lines []int
+	rep, err := e.importString("b", file, claim.ImportOptions{
+		Progress: func(n int) { progress = append(progress, n) },
+		OnRow:    func(r claim.RowResult) { lines = append(lines, r.Line) },
+	})
+	if err != nil || rep.Claimed != rows {
+		t.Fatalf("ImportClaims = %+v, %v; want %d claimed", rep, err, rows)
+	}
+	if want := []int{1000, 2000, 3000, rows}; !slices.Equal(progress, want) {
+		t.Errorf("progress %v, want %v", progress, want)
+	}
+	if len(lines) != rows || !slices.IsSorted(lines) || lines[0] != 2 {
+		t.Errorf("OnRow saw %d rows (first %v): want every row in file order", len(lines), lines[:min(3, len(lines))])
+	}
+	if users, events := claimedOf(t, e); users != rows || events != rows {
+		t.Errorf("b has %d users and the log %d claims, want %d", users, events, rows)
+	}
+}
+
+// A batch that panics while the next one runs beside it makes
+// ImportClaims panic with the same value, in the caller's goroutine,
+// once the next one has rolled back: the batches before stay claimed.
+func TestImportClaimsParallelPanic(t *testing.T) {
+	const rows = 3 * claim.ImportBatchRows
+	ps := &parallelStore{Store: claim.NewMemoryStore()}
+	e, file := bulkEnvOn(t, ps, rows)
+	ps.mu.Lock()
+	ps.panicAt, ps.boom = ps.updates+2, "batch two"
+	ps.mu.Unlock()
+	func() {
+		defer func() {
+			if r := recover(); r != "batch two" {
+				t.Errorf("ImportClaims panicked with %v, want %q", r, "batch two")
+			}
+		}()
+		rep, err := e.importString("b", file, claim.ImportOptions{})
+		t.Errorf("ImportClaims = %+v, %v; want a panic", rep, err)
+	}()
+	if users, events := claimedOf(t, e); users != claim.ImportBatchRows || events != claim.ImportBatchRows {
+		t.Errorf("b has %d users and the log %d claims, want the first batch's %d", users, events, claim.ImportBatchRows)
 	}
 }
 

@@ -244,3 +244,30 @@ type OrgEmailLister interface {
 type OrgLocker interface {
 	LockOrg(org OrgID) error
 }
+
+// ParallelStore is an optional capability of a Store, found by type
+// assertion: a store whose Update transactions run side by side, each
+// waiting only for those that touch what it touches (as the PostgreSQL
+// store's do, with row and key locks), rather than one at a time (as the
+// memory store's do).
+//
+// On such a store ImportClaims overlaps its batches: a batch's
+// transaction starts as soon as the one before it has read (and so
+// locked) its own users, and runs while that one writes and commits; it
+// commits only after that one has committed, and rolls back if that one
+// fails or stops. The rows committed are therefore always the file's
+// first ones, as when batches run one at a time. A batch whose rows are
+// done waits for the one before it at most a second (or twice as long as
+// the last batch took): that one may be waiting for a lock the waiting
+// batch holds, a wait the store cannot see, so the waiting batch then
+// rolls back and runs again after it (logged at Debug).
+//
+// A store that has it runs the functions of two Updates at the same
+// time, from two goroutines. A wrapper that decorates such a store
+// should have it too, passing it on; without it imports run their
+// batches one at a time, with the same outcome.
+type ParallelStore interface {
+	// ParallelUpdates reports whether Update transactions on different
+	// data run side by side.
+	ParallelUpdates() bool
+}
