@@ -190,39 +190,8 @@ func TestUsersByEmailsCachesWhatItReads(t *testing.T) {
 // domain the importing org has not verified, a row not selected, an
 // address that is not one, and license columns that grant and withhold.
 func TestImportMatchesMemoryStore(t *testing.T) {
-	pg, _ := newStore(t)
-	type outcome struct {
-		Report claim.ImportReport
-		Codes  []string // the report rows' error codes
-		Users  []string // every user, by address: org, state, licenses, claim
-		Events []string // type, org, from, recipient, mode
-	}
-	run := func(store claim.Store) outcome {
+	mem := importOnBoth(t, func(svc *claim.Service) string {
 		ctx := t.Context()
-		clock := claimtest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-		dns := claimtest.NewResolver()
-		svc, err := claim.New(store, claim.WithClock(clock), claim.WithResolver(dns))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range []claim.Org{
-			{ID: "src", Name: "Src", Kind: claim.Individual, CreatedAt: time.Date(2019, 8, 1, 0, 0, 0, 0, time.UTC)},
-			{ID: "ent", Name: "Ent", Kind: claim.Enterprise},
-			{ID: "acme", Name: "Acme", Kind: claim.Enterprise, Settings: claim.Settings{AllowContentMigration: true,
-				AutoLicenses: []string{"messaging", "calling"}}},
-		} {
-			if _, err := svc.CreateOrg(ctx, o); err != nil {
-				t.Fatalf("CreateOrg(%s) = %v", o.ID, err)
-			}
-		}
-		tok, err := svc.StartDomainVerification(ctx, "acme", "target.example")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dns.Set("target.example", tok)
-		if err := svc.ConfirmDomain(ctx, "acme", "target.example"); err != nil {
-			t.Fatal(err)
-		}
 		var ids []claim.UserID
 		for i, a := range []struct {
 			org   claim.OrgID
@@ -251,39 +220,8 @@ func TestImportMatchesMemoryStore(t *testing.T) {
 			"e2@target.example,TRUE,Delayed,TRUE,FALSE",
 			"s2@target.example,TRUE,Delayed,,",
 		}, "\n") + "\n"
-		var out outcome
-		out.Report, err = svc.ImportClaims(ctx, "acme", strings.NewReader(file), claim.ImportOptions{Acknowledge: true})
-		if err != nil {
-			t.Fatalf("ImportClaims() = %v", err)
-		}
-		for i, r := range out.Report.Rows {
-			out.Codes = append(out.Codes, claim.ErrorCode(r.Err))
-			out.Report.Rows[i].Err = nil
-		}
-		for _, o := range []claim.OrgID{"src", "ent", "acme"} {
-			for u, err := range svc.Users(ctx, o) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				line := fmt.Sprintf("%s org=%s state=%v licenses=%v content=%d held=%s", u.Email, u.Org, u.State, u.Licenses, u.Content, u.HeldBy)
-				if c := u.Claim; c != nil {
-					line += fmt.Sprintf(" claim=%s from %s %v prev=%v at=%v deadline=%v", c.By, c.From, c.Mode, c.PrevState, c.At, c.Deadline)
-				}
-				out.Users = append(out.Users, line)
-			}
-		}
-		for e, err := range svc.Events(ctx, 0) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			out.Events = append(out.Events, fmt.Sprintf("%s org=%s from=%s to=%s mode=%v", e.Type, e.Org, e.From, e.Recipient, e.Mode))
-		}
-		return out
-	}
-	mem, got := run(claim.NewMemoryStore()), run(pg)
-	if d := cmp.Diff(mem, got); d != "" {
-		t.Errorf("the import on PostgreSQL differs from the memory store's (-memory +postgres):\n%s", d)
-	}
+		return file
+	})
 	if mem.Report.Claimed != 3 {
 		t.Errorf("the memory store claimed %d rows, want 3: %+v %v", mem.Report.Claimed, mem.Report, mem.Codes)
 	}

@@ -265,7 +265,12 @@
 //     domains (claim.BulkTx's UsersByEmails); the writes, a statement
 //     over arrays per kind and segment (BulkTx.Apply); events and
 //     COMMIT; and 2 for the import's first read of the org, in a
-//     transaction of its own.
+//     transaction of its own. Batches overlap (Store.ParallelUpdates,
+//     claim.ParallelStore): the next batch's transaction starts on a
+//     second connection of the pool once this one has read its users,
+//     and commits after this one has, so an import keeps two
+//     connections busy and PostgreSQL runs one batch's statements while
+//     the engine decides the next batch's rows.
 //   - An Events page: 1.
 //
 // # Certain outcomes

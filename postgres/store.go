@@ -167,6 +167,14 @@ const (
 	beginUpdate = `BEGIN ISOLATION LEVEL READ COMMITTED`
 )
 
+var _ claim.ParallelStore = (*Store)(nil)
+
+// ParallelUpdates reports true: an Update locks the rows and keys it
+// reads and writes, not the store, so Updates on different users run
+// side by side, and ImportClaims overlaps its batches
+// (claim.ParallelStore; see "Concurrency" in the package documentation).
+func (s *Store) ParallelUpdates() bool { return true }
+
 // Update runs fn in a read-write transaction at isolation level READ
 // COMMITTED that locks what fn reads until it ends (see the package
 // documentation, "Concurrency"), so that concurrent Updates, in this
