@@ -269,8 +269,12 @@ const maxRecordBytes = 1 << 20
 // all. On a store whose transactions run side by side (ParallelStore, as
 // the PostgreSQL store's do) a batch's transaction starts once the one
 // before it has read its users, and commits only after that one has
-// committed: whatever stops an import, the rows it committed are the
-// file's first ones. Each transaction reads the org again: an org deleted or put under
+// committed and been reported: whatever stops an import (a panic in a
+// callback included), the rows it committed are the file's first ones.
+// OnRow and Progress are called in the caller's goroutine, in file order,
+// and may run while the next batch's transaction is open: a slow callback
+// holds that batch's users longer.
+// Each transaction reads the org again: an org deleted or put under
 // directory sync in the middle of an import stops it there with rule 1's
 // error, and changed settings (the mode of M1, AutoLicenses) apply from
 // the next transaction on. The file's license columns are matched against
@@ -349,6 +353,10 @@ func (s *Service) importClaims(ctx context.Context, org OrgID, r io.Reader, opts
 	if err := im.open(r); err != nil {
 		return rep, err
 	}
+	// However the call ends (an error, a panic in a callback or in the
+	// reader), a batch still running beside it rolls back, and has ended
+	// when the call returns.
+	defer im.abandon()
 	var prev *importBatch // a batch running or done, not yet reported
 	for i := 0; ; i++ {
 		cur := im.batches[i%2] // not prev, which is the other one
@@ -356,21 +364,21 @@ func (s *Service) importClaims(ctx context.Context, org OrgID, r io.Reader, opts
 		if len(cur.rows) > 0 {
 			if err := ctx.Err(); err != nil {
 				if prev != nil {
-					if err := im.finish(prev, nil); err != nil {
+					if err := im.finish(prev); err != nil {
 						return rep, err
 					}
 				}
 				return rep, err
 			}
 			if prev != nil && !im.overlaps(prev, cur) {
-				if err := im.finish(prev, nil); err != nil {
+				if err := im.finish(prev); err != nil {
 					return rep, err
 				}
 				prev = nil
 			}
 			if !im.parallel {
 				im.run(ctx, cur, nil, 0)
-				if err := im.finish(cur, nil); err != nil {
+				if err := im.finish(cur); err != nil {
 					return rep, err
 				}
 			} else {
@@ -379,11 +387,11 @@ func (s *Service) importClaims(ctx context.Context, org OrgID, r io.Reader, opts
 					before = prev.end
 					<-before.locked
 				}
+				cur.end.started = true
 				go im.runAside(ctx, cur, before, im.patience())
 				if prev != nil {
-					if err := im.finish(prev, cur); err != nil {
-						<-cur.end.done // it rolls back: nothing of it outlives the call
-						return rep, err
+					if err := im.finish(prev); err != nil {
+						return rep, err // cur rolls back (abandon)
 					}
 				}
 				prev = cur
@@ -391,7 +399,7 @@ func (s *Service) importClaims(ctx context.Context, org OrgID, r io.Reader, opts
 		}
 		if readErr != nil {
 			if prev != nil {
-				if err := im.finish(prev, nil); err != nil {
+				if err := im.finish(prev); err != nil {
 					return rep, err
 				}
 			}
@@ -414,7 +422,7 @@ type importBatch struct {
 	claimed map[string]bool // dry run: the addresses it would claim
 	stopped error           // ctx's error, when its rows stopped part way
 	err     error           // its transaction's, or errPredecessor
-	took    time.Duration   // how long it ran
+	took    time.Duration   // how long its last attempt took to do its rows
 	end     *batchEnd       // this run's; a new one each time
 	// panicked is what a batch run aside (runAside) panicked with, for
 	// finish to panic with in the import's goroutine.
@@ -426,11 +434,21 @@ type importBatch struct {
 // still reads it once the import has reused the batch's memory.
 type batchEnd struct {
 	// locked is closed once the batch has read its users, which its
-	// store then holds until the batch ends (or once it has ended); done
-	// once it has ended.
-	locked, done chan struct{}
-	lockedOnce   sync.Once
-	ok           bool // written before done is closed: it committed all its rows
+	// store then holds until the batch ends, or once it has ended. (A
+	// batch its store runs again, or that runs again after the one before
+	// it, may not hold its users yet when the next batch starts beside
+	// it; the next one then waits for it, or gives up, as for any other
+	// lock.)
+	locked chan struct{}
+	// done is closed once the batch has ended; settled once the import
+	// has reported it, or given it up, with ok written before: the batch
+	// committed all its rows and they are reported. The batch after it
+	// commits only then.
+	done, settled chan struct{}
+	ok            bool
+	started       bool // run aside (runAside), in the import's goroutine
+	lockedOnce    sync.Once
+	settleOnce    sync.Once
 }
 
 // errPredecessor ends a batch of a parallel import whose predecessor
@@ -451,13 +469,38 @@ var errYield = errors.New("claim: the import's batch waited too long for the one
 // transaction queued behind this one, for a lock this one shares with it.
 // A store cannot see the wait of one batch for the other, which the
 // engine does, so it cannot break such a cycle; giving up does. The
-// patience is at least twice the time the previous batch took, so that a
-// slow store does not make batches give up for nothing.
-const importPatience = time.Second
+// patience is twice the time the last batch reported took to do its rows
+// (its wait for the one before it apart), so that a slow store does not
+// make batches give up for nothing, within importPatience and
+// importPatienceMax.
+const (
+	importPatience    = time.Second
+	importPatienceMax = 30 * time.Second
+)
 
 // markLocked closes e.locked, once.
 func (e *batchEnd) markLocked() {
 	e.lockedOnce.Do(func() { close(e.locked) })
+}
+
+// settle tells the batch after e's whether e's rows committed and are
+// reported (ok), once: the first call decides.
+func (e *batchEnd) settle(ok bool) {
+	e.settleOnce.Do(func() {
+		e.ok = ok
+		close(e.settled)
+	})
+}
+
+// abandon gives up the import's batches that have not been reported and
+// waits for those run aside to end: they roll back.
+func (im *importer) abandon() {
+	for _, b := range im.batches {
+		if b.end != nil && b.end.started {
+			b.end.settle(false)
+			<-b.end.done
+		}
+	}
 }
 
 // fill reads the next batch of rows from the file into b, made ready to
@@ -467,7 +510,7 @@ func (im *importer) fill(b *importBatch) error {
 	b.rows = b.rows[:0]
 	b.results = b.results[:0]
 	b.stopped, b.err, b.panicked = nil, nil, nil
-	b.end = &batchEnd{locked: make(chan struct{}), done: make(chan struct{})}
+	b.end = &batchEnd{locked: make(chan struct{}), done: make(chan struct{}), settled: make(chan struct{})}
 	if im.seen != nil {
 		b.claimed = make(map[string]bool)
 	}
@@ -491,12 +534,18 @@ func (im *importer) fill(b *importBatch) error {
 }
 
 // overlaps reports whether cur may run while prev does: in a parallel
-// import, when none of its rows repeats an address of prev's. A repeated
-// address waits for prev to end, so that the later row is the one
-// skipped (V4) whatever happens to prev's transaction.
+// import, when prev has not ended yet (one that has, failed perhaps, is
+// reported first) and none of cur's rows repeats an address of prev's. A
+// repeated address waits for prev to end, so that the later row is the
+// one skipped (V4) whatever happens to prev's transaction.
 func (im *importer) overlaps(prev, cur *importBatch) bool {
 	if !im.parallel {
 		return false
+	}
+	select {
+	case <-prev.end.done:
+		return false
+	default:
 	}
 	for a := range cur.emails {
 		if prev.emails[a] {
@@ -506,19 +555,17 @@ func (im *importer) overlaps(prev, cur *importBatch) bool {
 	return true
 }
 
-// finish waits for b to end, then reports it: its transaction's error,
-// or ctx's error if its rows stopped part way. If b panicked (runAside),
-// finish waits for next, the batch after it, if any (which then rolls
-// back), and panics with the same value.
-func (im *importer) finish(b, next *importBatch) error {
+// finish waits for b to end, reports it, and settles it for the batch
+// after it; it returns b's transaction's error, or ctx's error if b's
+// rows stopped part way. If b panicked (runAside), finish panics with the
+// same value, and the batch after b rolls back (abandon).
+func (im *importer) finish(b *importBatch) error {
 	<-b.end.done
 	if b.panicked != nil {
-		if next != nil {
-			<-next.end.done
-		}
 		panic(b.panicked)
 	}
 	if b.err != nil {
+		b.end.settle(false)
 		return b.err
 	}
 	im.took = b.took
@@ -526,6 +573,7 @@ func (im *importer) finish(b, next *importBatch) error {
 		im.seen[a] = true
 	}
 	im.report(b.results)
+	b.end.settle(b.stopped == nil)
 	return b.stopped
 }
 
@@ -841,7 +889,6 @@ func boolCell(column, v string) (bool, error) {
 // that batch has committed all its rows (or gives up and runs again after
 // it, see importPatience); if that batch fails or stops, b rolls back.
 func (im *importer) run(ctx context.Context, b *importBatch, prev *batchEnd, patience time.Duration) {
-	start := time.Now()
 	emails := make([]string, 0, len(b.rows))
 	for _, row := range b.rows {
 		if row.err == nil {
@@ -849,6 +896,7 @@ func (im *importer) run(ctx context.Context, b *importBatch, prev *batchEnd, pat
 		}
 	}
 	fn := func(t *txn) error {
+		start := time.Now()
 		b.results = b.results[:0] // a store may run fn again
 		b.stopped = nil
 		clear(b.claimed)
@@ -885,6 +933,7 @@ func (im *importer) run(ctx context.Context, b *importBatch, prev *batchEnd, pat
 		if err := bt.flush(); err != nil {
 			return err
 		}
+		b.took = time.Since(start)
 		if prev == nil {
 			return nil
 		}
@@ -892,13 +941,15 @@ func (im *importer) run(ctx context.Context, b *importBatch, prev *batchEnd, pat
 		defer timer.Stop()
 		select {
 		case <-prev.done:
-			if !prev.ok {
-				return errPredecessor
-			}
-			return nil
 		case <-timer.C:
 			return errYield
 		}
+		// prev holds nothing now: wait for the import to report it.
+		<-prev.settled
+		if !prev.ok {
+			return errPredecessor
+		}
+		return nil
 	}
 	// The transaction runs on a context that cancellation does not end, so
 	// that the rows done before a cancellation commit; fn checks ctx
@@ -915,7 +966,7 @@ func (im *importer) run(ctx context.Context, b *importBatch, prev *batchEnd, pat
 		im.s.log.LogAttrs(ctx, slog.LevelDebug, "claim: import batch runs again after the one before it",
 			slog.String("op", "import"), slog.String("org", string(im.b.ID)), slog.Int("line", b.rows[0].line),
 			slog.Duration("waited", patience))
-		<-prev.done
+		<-prev.settled
 		if !prev.ok {
 			b.err = errPredecessor
 			break
@@ -923,30 +974,38 @@ func (im *importer) run(ctx context.Context, b *importBatch, prev *batchEnd, pat
 		prev = nil
 	}
 	b.bt.release() // the transaction has ended: hold nothing of it
-	b.took = time.Since(start)
-	b.end.ok = b.err == nil && b.stopped == nil
 	b.end.markLocked()
 	close(b.end.done)
 }
 
 // runAside is run in a goroutine of its own: a panic ends b, to panic
-// again in finish, in the import's goroutine.
+// again in finish, in the import's goroutine, as does a runtime.Goexit.
 func (im *importer) runAside(ctx context.Context, b *importBatch, prev *batchEnd, patience time.Duration) {
+	ended := false
 	defer func() {
-		if r := recover(); r != nil {
-			b.panicked = r
-			b.bt.release()
-			b.end.markLocked()
-			close(b.end.done) // ok stays false: the batch after b rolls back
+		if ended {
+			return
 		}
+		b.panicked = recover()
+		if b.panicked == nil {
+			b.panicked = errGoexit
+		}
+		b.bt.release()
+		b.end.markLocked()
+		close(b.end.done) // finish panics, and the batch after b rolls back
 	}()
 	im.run(ctx, b, prev, patience)
+	ended = true
 }
+
+// errGoexit is what ImportClaims panics with when a batch's goroutine
+// called runtime.Goexit (a store's Update calling t.FailNow, say).
+var errGoexit = errors.New("claim: an import batch's goroutine exited (runtime.Goexit)")
 
 // patience is how long the next batch of a parallel import waits for
 // the one before it (importPatience).
 func (im *importer) patience() time.Duration {
-	return max(importPatience, 2*im.took)
+	return min(max(importPatience, 2*im.took), importPatienceMax)
 }
 
 // report counts a committed batch's results into the report, keeps the

@@ -3,11 +3,11 @@ package claim
 import "testing"
 
 // TestImportBatchesOverlap: in a parallel import a batch runs beside the
-// one before it unless it repeats one of that batch's addresses; in any
-// other import batches run one at a time.
+// one before it unless it repeats one of that batch's addresses or that
+// batch has ended; in any other import batches run one at a time.
 func TestImportBatchesOverlap(t *testing.T) {
 	batch := func(emails ...string) *importBatch {
-		b := &importBatch{emails: map[string]bool{}}
+		b := &importBatch{emails: map[string]bool{}, end: &batchEnd{done: make(chan struct{})}}
 		for _, e := range emails {
 			b.emails[e] = true
 		}
@@ -29,5 +29,9 @@ func TestImportBatchesOverlap(t *testing.T) {
 		if got := im.overlaps(prev, c.cur); got != c.want {
 			t.Errorf("%s: overlaps() = %v, want %v", c.name, got, c.want)
 		}
+	}
+	close(prev.end.done)
+	if (&importer{parallel: true}).overlaps(prev, batch("c@x.example")) {
+		t.Errorf("overlaps() = true after the batch before has ended, want false")
 	}
 }

@@ -581,14 +581,21 @@ func TestImportClaimsStoreFailure(t *testing.T) {
 
 // parallelStore is a memory store that says its Updates run side by side
 // (claim.ParallelStore), so that ImportClaims overlaps its batches on it,
-// though they still run one at a time. Its panicAt-th Update (counted
-// from 1) panics with boom.
+// though they still run one at a time. Its Updates are counted from 1;
+// the n-th can panic, fail before it runs its function, or commit and
+// then, after a delay, report a failure. It counts the Updates running.
 type parallelStore struct {
 	claim.Store
 	mu      sync.Mutex
 	updates int
-	panicAt int
+	running int
+	panicAt int // with boom
 	boom    any
+	failAt  int // with err, before running the function
+	exitAt  int // runtime.Goexit, before running the function
+	lateAt  int // with err, after committing and sleeping late
+	late    time.Duration
+	err     error
 }
 
 func (s *parallelStore) ParallelUpdates() bool { return true }
@@ -596,20 +603,59 @@ func (s *parallelStore) ParallelUpdates() bool { return true }
 func (s *parallelStore) Update(ctx context.Context, fn func(claim.Tx) error) error {
 	s.mu.Lock()
 	s.updates++
+	s.running++
 	n := s.updates
 	s.mu.Unlock()
-	if n == s.panicAt {
+	defer func() {
+		s.mu.Lock()
+		s.running--
+		s.mu.Unlock()
+	}()
+	switch n {
+	case s.panicAt:
 		return s.Store.Update(ctx, func(claim.Tx) error { panic(s.boom) })
+	case s.failAt:
+		return s.err
+	case s.exitAt:
+		runtime.Goexit()
+	case s.lateAt:
+		if err := s.Store.Update(ctx, fn); err != nil {
+			return err
+		}
+		time.Sleep(s.late)
+		return s.err
 	}
 	return s.Store.Update(ctx, fn)
 }
 
+// arm sets the store up with edit, its Updates counted from the next.
+func (s *parallelStore) arm(edit func(s *parallelStore, next int)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	edit(s, s.updates+1)
+}
+
+// idle fails the test if an Update is still running.
+func (s *parallelStore) idle(t *testing.T) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running != 0 {
+		t.Errorf("%d Updates still run after ImportClaims returned", s.running)
+	}
+}
+
 // On a store that runs Updates side by side, batches overlap: every row
 // is still claimed once, reported once in file order, and Progress
-// counts them in steps of a batch.
+// counts them in steps of a batch; a dry run, which does not overlap its
+// batches, forecasts it.
 func TestImportClaimsParallel(t *testing.T) {
 	const rows = 3*claim.ImportBatchRows + 500
 	e, file := bulkEnvOn(t, &parallelStore{Store: claim.NewMemoryStore()}, rows)
+	dry, err := e.importString("b", file, claim.ImportOptions{DryRun: true})
+	if err != nil || dry.Claimed != rows {
+		t.Fatalf("ImportClaims(dry run) = %+v, %v; want %d claimed", dry, err, rows)
+	}
 	var progress, lines []int
 	rep, err := e.importString("b", file, claim.ImportOptions{
 		Progress: func(n int) { progress = append(progress, n) },
@@ -629,27 +675,107 @@ func TestImportClaimsParallel(t *testing.T) {
 	}
 }
 
+// parallelImport imports rows users on a parallelStore set up by arm
+// (its Updates counted from the import's first batch), in a goroutine,
+// and returns what ImportClaims returned or panicked with, failing the
+// test if it takes a minute; and how many of the rows are claimed.
+func parallelImport(t *testing.T, rows int, opts claim.ImportOptions, arm func(s *parallelStore, first int)) (rep claim.ImportReport, panicked any, claimed int, err error) {
+	t.Helper()
+	ps := &parallelStore{Store: claim.NewMemoryStore()}
+	e, file := bulkEnvOn(t, ps, rows)
+	ps.arm(arm)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { panicked = recover() }()
+		rep, err = e.importString("b", file, opts)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("ImportClaims has not returned after a minute")
+	}
+	ps.idle(t)
+	claimed, _ = claimedOf(t, e)
+	return rep, panicked, claimed, err
+}
+
 // A batch that panics while the next one runs beside it makes
 // ImportClaims panic with the same value, in the caller's goroutine,
 // once the next one has rolled back: the batches before stay claimed.
 func TestImportClaimsParallelPanic(t *testing.T) {
-	const rows = 3 * claim.ImportBatchRows
-	ps := &parallelStore{Store: claim.NewMemoryStore()}
-	e, file := bulkEnvOn(t, ps, rows)
-	ps.mu.Lock()
-	ps.panicAt, ps.boom = ps.updates+2, "batch two"
-	ps.mu.Unlock()
-	func() {
-		defer func() {
-			if r := recover(); r != "batch two" {
-				t.Errorf("ImportClaims panicked with %v, want %q", r, "batch two")
-			}
-		}()
-		rep, err := e.importString("b", file, claim.ImportOptions{})
-		t.Errorf("ImportClaims = %+v, %v; want a panic", rep, err)
-	}()
-	if users, events := claimedOf(t, e); users != claim.ImportBatchRows || events != claim.ImportBatchRows {
-		t.Errorf("b has %d users and the log %d claims, want the first batch's %d", users, events, claim.ImportBatchRows)
+	_, panicked, claimed, _ := parallelImport(t, 3*claim.ImportBatchRows, claim.ImportOptions{}, func(s *parallelStore, first int) {
+		s.panicAt, s.boom = first+1, "batch two"
+	})
+	if panicked != "batch two" {
+		t.Errorf("ImportClaims panicked with %v, want %q", panicked, "batch two")
+	}
+	if claimed != claim.ImportBatchRows {
+		t.Errorf("b has %d users, want the first batch's %d", claimed, claim.ImportBatchRows)
+	}
+}
+
+// A panic in OnRow while the next batch runs beside the one reported
+// rolls the next one back: only the rows reported (or being reported)
+// are claimed, and nothing runs once ImportClaims has returned.
+func TestImportClaimsParallelCallbackPanic(t *testing.T) {
+	n := 0
+	_, panicked, claimed, _ := parallelImport(t, 3*claim.ImportBatchRows, claim.ImportOptions{OnRow: func(claim.RowResult) {
+		if n++; n == claim.ImportBatchRows/2 {
+			panic("OnRow")
+		}
+	}}, func(*parallelStore, int) {})
+	if panicked != "OnRow" {
+		t.Errorf("ImportClaims panicked with %v, want %q", panicked, "OnRow")
+	}
+	if claimed != claim.ImportBatchRows {
+		t.Errorf("b has %d users, want the first batch's %d", claimed, claim.ImportBatchRows)
+	}
+}
+
+// A batch whose goroutine exits (runtime.Goexit, as t.FailNow does)
+// makes ImportClaims panic rather than wait for it for ever.
+func TestImportClaimsParallelGoexit(t *testing.T) {
+	_, panicked, claimed, _ := parallelImport(t, 3*claim.ImportBatchRows, claim.ImportOptions{}, func(s *parallelStore, first int) {
+		s.exitAt = first + 1
+	})
+	if err, ok := panicked.(error); !ok || !strings.Contains(err.Error(), "Goexit") {
+		t.Errorf("ImportClaims panicked with %v, want an error naming runtime.Goexit", panicked)
+	}
+	if claimed != claim.ImportBatchRows {
+		t.Errorf("b has %d users, want the first batch's %d", claimed, claim.ImportBatchRows)
+	}
+}
+
+// A batch that fails before it reads anything (before it holds its
+// users) ends the import with its error at once; the batch after it,
+// running or not, commits nothing.
+func TestImportClaimsParallelFailsEarly(t *testing.T) {
+	boom := errors.New("no connection")
+	rep, panicked, claimed, err := parallelImport(t, 4*claim.ImportBatchRows, claim.ImportOptions{}, func(s *parallelStore, first int) {
+		s.failAt, s.err = first+1, boom
+	})
+	if !errors.Is(err, boom) || panicked != nil || rep.Claimed != claim.ImportBatchRows || claimed != claim.ImportBatchRows {
+		t.Errorf("ImportClaims = %d claimed, %v (panic %v); b has %d users; want the first batch's %d and %v",
+			rep.Claimed, err, panicked, claimed, claim.ImportBatchRows, boom)
+	}
+}
+
+// A batch whose rows are done waits for the one before it for a second
+// (importPatience), then runs again after it; when that one then fails,
+// the waiting batch commits nothing, though it has run again.
+func TestImportClaimsParallelYieldThenPredecessorFails(t *testing.T) {
+	boom := errors.New("commit lost")
+	rep, _, claimed, err := parallelImport(t, 3*claim.ImportBatchRows, claim.ImportOptions{}, func(s *parallelStore, first int) {
+		// The second batch commits, then reports a failure 1.5s later.
+		s.lateAt, s.late, s.err = first+1, 1500*time.Millisecond, boom
+	})
+	if !errors.Is(err, boom) || rep.Claimed != claim.ImportBatchRows {
+		t.Errorf("ImportClaims = %d claimed, %v; want the first batch's %d and %v", rep.Claimed, err, claim.ImportBatchRows, boom)
+	}
+	if claimed != 2*claim.ImportBatchRows {
+		t.Errorf("b has %d users, want the first two batches' %d (the second committed, then failed): the third must not commit",
+			claimed, 2*claim.ImportBatchRows)
 	}
 }
 
