@@ -273,7 +273,8 @@ const maxRecordBytes = 1 << 20
 // callback included), the rows it committed are the file's first ones.
 // OnRow and Progress are called in the caller's goroutine, in file order,
 // and may run while the next batch's transaction is open: a slow callback
-// holds that batch's users longer.
+// holds that batch's users longer. (If the reader r panics, the batch
+// running beside it may commit without OnRow seeing its rows.)
 // Each transaction reads the org again: an org deleted or put under
 // directory sync in the middle of an import stops it there with rule 1's
 // error, and changed settings (the mode of M1, AutoLicenses) apply from
@@ -465,11 +466,13 @@ var errPredecessor = errors.New("claim: the import's previous batch did not comm
 var errYield = errors.New("claim: the import's batch waited too long for the one before it")
 
 // importPatience is the least time a batch of a parallel import, its
-// rows done, waits for the batch before it to end before it gives up its
-// transaction and runs again after it. That one may be waiting for what
-// this one holds: for a lock this one took after that one's first
-// attempt failed (its store runs it again), or, through a third
-// transaction queued behind this one, for a lock this one shares with it.
+// rows done, waits for the batch before it to end and be reported before
+// it gives up its transaction and runs again after it. That one may be
+// waiting for what this one holds: for a lock this one took after that
+// one's first attempt failed (its store runs it again), or, through a
+// third transaction queued behind this one, for a lock this one shares
+// with it; or a callback reporting it may (OnRow writing to this one's
+// users, say).
 // A store cannot see the wait of one batch for the other, which the
 // engine does, so it cannot break such a cycle; giving up does. The
 // patience is twice the time the last batch reported took to do its rows
@@ -495,12 +498,19 @@ func (e *batchEnd) settle(ok bool) {
 	})
 }
 
-// abandon gives up the import's batches that have not been reported and
-// waits for those run aside to end: they roll back.
+// abandon gives up the import's batches that have not been reported,
+// then waits for those run aside to end: a batch waiting for its
+// predecessor to be reported rolls back, one already let commit (its
+// predecessor reported) commits unreported. All are settled before any
+// is waited for, as each may wait for the other's settling.
 func (im *importer) abandon() {
 	for _, b := range im.batches {
 		if b.end != nil && b.end.started {
 			b.end.settle(false)
+		}
+	}
+	for _, b := range im.batches {
+		if b.end != nil && b.end.started {
 			<-b.end.done
 		}
 	}
@@ -940,15 +950,17 @@ func (im *importer) run(ctx context.Context, b *importBatch, prev *batchEnd, pat
 		if prev == nil {
 			return nil
 		}
+		// Wait for prev to end, then for the import to report it (a
+		// callback may wait for what b holds, too), within the patience.
 		timer := time.NewTimer(patience)
 		defer timer.Stop()
-		select {
-		case <-prev.done:
-		case <-timer.C:
-			return errYield
+		for _, c := range []chan struct{}{prev.done, prev.settled} {
+			select {
+			case <-c:
+			case <-timer.C:
+				return errYield
+			}
 		}
-		// prev holds nothing now: wait for the import to report it.
-		<-prev.settled
 		if !prev.ok {
 			return errPredecessor
 		}

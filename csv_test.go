@@ -583,19 +583,23 @@ func TestImportClaimsStoreFailure(t *testing.T) {
 // (claim.ParallelStore), so that ImportClaims overlaps its batches on it,
 // though they still run one at a time. Its Updates are counted from 1;
 // the n-th can panic, fail before it runs its function, or commit and
-// then, after a delay, report a failure. It counts the Updates running.
+// then, after a delay, report a failure or panic. It counts the Updates
+// running, and keeps the errors its functions returned.
 type parallelStore struct {
 	claim.Store
-	mu      sync.Mutex
-	updates int
-	running int
-	panicAt int // with boom
-	boom    any
-	failAt  int // with err, before running the function
-	exitAt  int // runtime.Goexit, before running the function
-	lateAt  int // with err, after committing and sleeping late
-	late    time.Duration
-	err     error
+	mu          sync.Mutex
+	updates     int
+	running     int
+	maxRunning  int
+	fnErrs      []error
+	panicAt     int // with boom, before running the function
+	panicLateAt int // with boom, after running it and sleeping late
+	boom        any
+	failAt      int // with err, before running the function
+	exitAt      int // runtime.Goexit, before running the function
+	lateAt      int // with err (nil: none), after committing and sleeping late
+	late        time.Duration
+	err         error
 }
 
 func (s *parallelStore) ParallelUpdates() bool { return true }
@@ -604,6 +608,7 @@ func (s *parallelStore) Update(ctx context.Context, fn func(claim.Tx) error) err
 	s.mu.Lock()
 	s.updates++
 	s.running++
+	s.maxRunning = max(s.maxRunning, s.running)
 	n := s.updates
 	s.mu.Unlock()
 	defer func() {
@@ -611,21 +616,36 @@ func (s *parallelStore) Update(ctx context.Context, fn func(claim.Tx) error) err
 		s.running--
 		s.mu.Unlock()
 	}()
+	recorded := func(tx claim.Tx) error {
+		err := fn(tx)
+		s.mu.Lock()
+		s.fnErrs = append(s.fnErrs, err)
+		s.mu.Unlock()
+		return err
+	}
 	switch n {
 	case s.panicAt:
 		return s.Store.Update(ctx, func(claim.Tx) error { panic(s.boom) })
+	case s.panicLateAt:
+		return s.Store.Update(ctx, func(tx claim.Tx) error {
+			if err := recorded(tx); err != nil {
+				return err
+			}
+			time.Sleep(s.late)
+			panic(s.boom)
+		})
 	case s.failAt:
 		return s.err
 	case s.exitAt:
 		runtime.Goexit()
 	case s.lateAt:
-		if err := s.Store.Update(ctx, fn); err != nil {
+		if err := s.Store.Update(ctx, recorded); err != nil {
 			return err
 		}
 		time.Sleep(s.late)
 		return s.err
 	}
-	return s.Store.Update(ctx, fn)
+	return s.Store.Update(ctx, recorded)
 }
 
 // arm sets the store up with edit, its Updates counted from the next.
@@ -651,7 +671,8 @@ func (s *parallelStore) idle(t *testing.T) {
 // batches, forecasts it.
 func TestImportClaimsParallel(t *testing.T) {
 	const rows = 3*claim.ImportBatchRows + 500
-	e, file := bulkEnvOn(t, &parallelStore{Store: claim.NewMemoryStore()}, rows)
+	ps := &parallelStore{Store: claim.NewMemoryStore()}
+	e, file := bulkEnvOn(t, ps, rows)
 	dry, err := e.importString("b", file, claim.ImportOptions{DryRun: true})
 	if err != nil || dry.Claimed != rows {
 		t.Fatalf("ImportClaims(dry run) = %+v, %v; want %d claimed", dry, err, rows)
@@ -673,22 +694,32 @@ func TestImportClaimsParallel(t *testing.T) {
 	if users, events := claimedOf(t, e); users != rows || events != rows {
 		t.Errorf("b has %d users and the log %d claims, want %d", users, events, rows)
 	}
+	if ps.maxRunning != 2 {
+		t.Errorf("at most %d Updates ran at once, want 2: the batches did not overlap", ps.maxRunning)
+	}
 }
 
 // parallelImport imports rows users on a parallelStore set up by arm
 // (its Updates counted from the import's first batch), in a goroutine,
-// and returns what ImportClaims returned or panicked with, failing the
-// test if it takes a minute; and how many of the rows are claimed.
-func parallelImport(t *testing.T, rows int, opts claim.ImportOptions, arm func(s *parallelStore, first int)) (rep claim.ImportReport, panicked any, claimed int, err error) {
+// reading the file through reader when it is not nil, and returns what
+// ImportClaims returned or panicked with, failing the test if it takes a
+// minute; and how many of the rows are claimed.
+func parallelImport(t *testing.T, rows int, reader func(file string) io.Reader, opts claim.ImportOptions,
+	arm func(s *parallelStore, first int)) (rep claim.ImportReport, panicked any, claimed int, err error) {
 	t.Helper()
 	ps := &parallelStore{Store: claim.NewMemoryStore()}
 	e, file := bulkEnvOn(t, ps, rows)
 	ps.arm(arm)
+	var r io.Reader = strings.NewReader(file)
+	if reader != nil {
+		r = reader(file)
+	}
+	opts.Acknowledge = true
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		defer func() { panicked = recover() }()
-		rep, err = e.importString("b", file, opts)
+		rep, err = e.svc.ImportClaims(e.ctx, "b", r, opts)
 	}()
 	select {
 	case <-done:
@@ -704,39 +735,90 @@ func parallelImport(t *testing.T, rows int, opts claim.ImportOptions, arm func(s
 // ImportClaims panic with the same value, in the caller's goroutine,
 // once the next one has rolled back: the batches before stay claimed.
 func TestImportClaimsParallelPanic(t *testing.T) {
-	_, panicked, claimed, _ := parallelImport(t, 3*claim.ImportBatchRows, claim.ImportOptions{}, func(s *parallelStore, first int) {
-		s.panicAt, s.boom = first+1, "batch two"
-	})
-	if panicked != "batch two" {
-		t.Errorf("ImportClaims panicked with %v, want %q", panicked, "batch two")
-	}
-	if claimed != claim.ImportBatchRows {
-		t.Errorf("b has %d users, want the first batch's %d", claimed, claim.ImportBatchRows)
+	for _, c := range []struct {
+		name string
+		arm  func(s *parallelStore, first int)
+	}{
+		{"before its function", func(s *parallelStore, first int) { s.panicAt = first + 1 }},
+		// The third batch has started when the second panics.
+		{"after its function", func(s *parallelStore, first int) { s.panicLateAt, s.late = first+1, 200*time.Millisecond }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, panicked, claimed, _ := parallelImport(t, 3*claim.ImportBatchRows, nil, claim.ImportOptions{}, func(s *parallelStore, first int) {
+				c.arm(s, first)
+				s.boom = "batch two"
+			})
+			if panicked != "batch two" {
+				t.Errorf("ImportClaims panicked with %v, want %q", panicked, "batch two")
+			}
+			if claimed != claim.ImportBatchRows {
+				t.Errorf("b has %d users, want the first batch's %d", claimed, claim.ImportBatchRows)
+			}
+		})
 	}
 }
 
 // A panic in OnRow while the next batch runs beside the one reported
-// rolls the next one back: only the rows reported (or being reported)
-// are claimed, and nothing runs once ImportClaims has returned.
+// rolls the next one back: only the batches reported (or being reported)
+// are claimed, and nothing runs once ImportClaims has returned. The
+// second batch ends 200ms after it commits, so that the third runs
+// beside it.
 func TestImportClaimsParallelCallbackPanic(t *testing.T) {
-	n := 0
-	_, panicked, claimed, _ := parallelImport(t, 3*claim.ImportBatchRows, claim.ImportOptions{OnRow: func(claim.RowResult) {
-		if n++; n == claim.ImportBatchRows/2 {
-			panic("OnRow")
-		}
-	}}, func(*parallelStore, int) {})
-	if panicked != "OnRow" {
-		t.Errorf("ImportClaims panicked with %v, want %q", panicked, "OnRow")
+	for _, at := range []int{claim.ImportBatchRows / 2, claim.ImportBatchRows * 3 / 2} {
+		t.Run(fmt.Sprint("row ", at), func(t *testing.T) {
+			n := 0
+			_, panicked, claimed, _ := parallelImport(t, 3*claim.ImportBatchRows, nil, claim.ImportOptions{OnRow: func(claim.RowResult) {
+				if n++; n == at {
+					panic("OnRow")
+				}
+			}}, func(s *parallelStore, first int) { s.lateAt, s.late = first+1, 200*time.Millisecond })
+			if panicked != "OnRow" {
+				t.Errorf("ImportClaims panicked with %v, want %q", panicked, "OnRow")
+			}
+			if want := (at/claim.ImportBatchRows + 1) * claim.ImportBatchRows; claimed != want {
+				t.Errorf("b has %d users, want %d, the batches up to the one OnRow panicked in", claimed, want)
+			}
+		})
 	}
-	if claimed != claim.ImportBatchRows {
-		t.Errorf("b has %d users, want the first batch's %d", claimed, claim.ImportBatchRows)
+}
+
+// A reader that panics while a batch runs beside the import makes
+// ImportClaims panic once that batch has ended: it was let commit (the
+// one before it was reported), so its rows are claimed, unreported.
+func TestImportClaimsParallelReaderPanic(t *testing.T) {
+	var onRow int
+	_, panicked, claimed, _ := parallelImport(t, 3*claim.ImportBatchRows,
+		func(file string) io.Reader { return &panicReader{r: strings.NewReader(file), at: len(file) * 3 / 4} },
+		claim.ImportOptions{OnRow: func(claim.RowResult) { onRow++ }},
+		func(s *parallelStore, first int) { s.lateAt, s.late = first+1, 200*time.Millisecond })
+	if panicked != "reader" {
+		t.Errorf("ImportClaims panicked with %v, want %q", panicked, "reader")
 	}
+	if claimed != 2*claim.ImportBatchRows || onRow != claim.ImportBatchRows {
+		t.Errorf("b has %d users and OnRow saw %d rows; want the first two batches claimed, the first reported", claimed, onRow)
+	}
+}
+
+// panicReader reads r, and panics once at bytes have been read.
+type panicReader struct {
+	r  io.Reader
+	n  int
+	at int
+}
+
+func (p *panicReader) Read(b []byte) (int, error) {
+	if p.n >= p.at {
+		panic("reader")
+	}
+	n, err := p.r.Read(b[:min(len(b), p.at-p.n)])
+	p.n += n
+	return n, err
 }
 
 // A batch whose goroutine exits (runtime.Goexit, as t.FailNow does)
 // makes ImportClaims panic rather than wait for it for ever.
 func TestImportClaimsParallelGoexit(t *testing.T) {
-	_, panicked, claimed, _ := parallelImport(t, 3*claim.ImportBatchRows, claim.ImportOptions{}, func(s *parallelStore, first int) {
+	_, panicked, claimed, _ := parallelImport(t, 3*claim.ImportBatchRows, nil, claim.ImportOptions{}, func(s *parallelStore, first int) {
 		s.exitAt = first + 1
 	})
 	if err, ok := panicked.(error); !ok || !strings.Contains(err.Error(), "Goexit") {
@@ -752,7 +834,7 @@ func TestImportClaimsParallelGoexit(t *testing.T) {
 // running or not, commits nothing.
 func TestImportClaimsParallelFailsEarly(t *testing.T) {
 	boom := errors.New("no connection")
-	rep, panicked, claimed, err := parallelImport(t, 4*claim.ImportBatchRows, claim.ImportOptions{}, func(s *parallelStore, first int) {
+	rep, panicked, claimed, err := parallelImport(t, 4*claim.ImportBatchRows, nil, claim.ImportOptions{}, func(s *parallelStore, first int) {
 		s.failAt, s.err = first+1, boom
 	})
 	if !errors.Is(err, boom) || panicked != nil || rep.Claimed != claim.ImportBatchRows || claimed != claim.ImportBatchRows {
@@ -766,10 +848,21 @@ func TestImportClaimsParallelFailsEarly(t *testing.T) {
 // the waiting batch commits nothing, though it has run again.
 func TestImportClaimsParallelYieldThenPredecessorFails(t *testing.T) {
 	boom := errors.New("commit lost")
-	rep, _, claimed, err := parallelImport(t, 3*claim.ImportBatchRows, claim.ImportOptions{}, func(s *parallelStore, first int) {
+	var ps *parallelStore
+	rep, _, claimed, err := parallelImport(t, 3*claim.ImportBatchRows, nil, claim.ImportOptions{}, func(s *parallelStore, first int) {
 		// The second batch commits, then reports a failure 1.5s later.
 		s.lateAt, s.late, s.err = first+1, 1500*time.Millisecond, boom
+		ps = s
 	})
+	yields := 0
+	for _, err := range ps.fnErrs {
+		if err != nil && strings.Contains(err.Error(), "waited too long") {
+			yields++
+		}
+	}
+	if yields != 1 {
+		t.Errorf("the import's batches gave up %d times (%v), want once: the third", yields, ps.fnErrs)
+	}
 	if !errors.Is(err, boom) || rep.Claimed != claim.ImportBatchRows {
 		t.Errorf("ImportClaims = %d claimed, %v; want the first batch's %d and %v", rep.Claimed, err, claim.ImportBatchRows, boom)
 	}

@@ -376,3 +376,49 @@ func TestImportParallelYields(t *testing.T) {
 		t.Errorf("logged %v; want the second batch (line %d) run again once, at Debug", again, claim.ImportBatchRows+2)
 	}
 }
+
+// TestImportParallelCallbackWaits has OnRow, while it reports the second
+// batch, claim a user of the third batch, which runs beside it and holds
+// that user until the second batch is reported: the third batch gives up
+// after its patience, OnRow's claim goes through, and the third batch,
+// run again, skips that user as already claimed.
+func TestImportParallelCallbackWaits(t *testing.T) {
+	const rows = 3 * claim.ImportBatchRows
+	store, schema := newStore(t)
+	svc := importService(t, store)
+	emails := addSrcUsers(t, schema, "w", rows)
+	var taken claim.UserID
+	if err := adminPool(t).QueryRow(t.Context(), fmt.Sprintf(`SELECT id FROM %s WHERE email = $1`, qualified(schema, "users")),
+		emails[rows-1]).Scan(&taken); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var claimErr error
+	done := make(chan struct{})
+	var rep claim.ImportReport
+	var err error
+	go func() {
+		defer close(done)
+		rep, err = svc.ImportClaims(context.Background(), "acme", strings.NewReader(claimFile(emails)), claim.ImportOptions{Acknowledge: true,
+			OnRow: func(claim.RowResult) {
+				if n++; n == claim.ImportBatchRows+1 {
+					// Waiting for ever would hang the test; 20s fails it.
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					defer cancel()
+					_, claimErr = svc.ClaimUsers(ctx, "acme", []claim.UserID{taken}, claim.ClaimOptions{Acknowledge: true})
+				}
+			}})
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("ImportClaims has not returned after a minute")
+	}
+	if err != nil || claimErr != nil || rep.Claimed != rows-1 || rep.Skipped != 1 || !errors.Is(rep.Rows[0].Err, claim.ErrAlreadyClaimed) {
+		t.Fatalf("ImportClaims() = %d claimed, %d skipped (%v), %v; OnRow's ClaimUsers: %v; want all but the last claimed, the last skipped as already claimed",
+			rep.Claimed, rep.Skipped, rep.Rows, err, claimErr)
+	}
+	if claimed, events := claimedRows(t, schema, emails); claimed != rows || events != rows {
+		t.Errorf("the database has %d rows claimed and %d claim.created events; want %d", claimed, events, rows)
+	}
+}
