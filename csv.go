@@ -362,23 +362,30 @@ func (s *Service) importClaims(ctx context.Context, org OrgID, r io.Reader, opts
 	// busy.)
 	defer im.abandon()
 	var prev *importBatch // a batch running or done, not yet reported
+	// finishPrev reports prev, if any; a batch running beside it rolls
+	// back if it fails (abandon).
+	finishPrev := func() error {
+		if prev == nil {
+			return nil
+		}
+		b := prev
+		prev = nil
+		return im.finish(b)
+	}
 	for i := 0; ; i++ {
 		cur := im.batches[i%2] // not prev, which is the other one
 		readErr := im.fill(cur)
 		if len(cur.rows) > 0 {
 			if err := ctx.Err(); err != nil {
-				if prev != nil {
-					if err := im.finish(prev); err != nil {
-						return rep, err
-					}
+				if err := finishPrev(); err != nil {
+					return rep, err
 				}
 				return rep, err
 			}
 			if prev != nil && !im.overlaps(prev, cur) {
-				if err := im.finish(prev); err != nil {
+				if err := finishPrev(); err != nil {
 					return rep, err
 				}
-				prev = nil
 			}
 			if !im.parallel {
 				im.run(ctx, cur, nil, 0)
@@ -393,19 +400,15 @@ func (s *Service) importClaims(ctx context.Context, org OrgID, r io.Reader, opts
 				}
 				cur.end.started = true
 				go im.runAside(ctx, cur, before, im.patience())
-				if prev != nil {
-					if err := im.finish(prev); err != nil {
-						return rep, err // cur rolls back (abandon)
-					}
+				if err := finishPrev(); err != nil {
+					return rep, err
 				}
 				prev = cur
 			}
 		}
 		if readErr != nil {
-			if prev != nil {
-				if err := im.finish(prev); err != nil {
-					return rep, err
-				}
+			if err := finishPrev(); err != nil {
+				return rep, err
 			}
 			if readErr == io.EOF {
 				return rep, nil // Progress has had the last batch's count
@@ -444,10 +447,11 @@ type batchEnd struct {
 	// it; the next one then waits for it, or gives up, as for any other
 	// lock.)
 	locked chan struct{}
-	// done is closed once the batch has ended; settled once the import
-	// has reported it, or given it up, with ok written before: the batch
-	// committed all its rows and they are reported. The batch after it
-	// commits only then.
+	// done is closed once the batch has ended, for the import; settled
+	// once the import has reported it (after done), or given it up, with
+	// ok written before: the batch committed all its rows and they are
+	// reported. The batch after it waits for settled only, and commits
+	// only if ok.
 	done, settled chan struct{}
 	ok            bool
 	started       bool // run aside (runAside), in the import's goroutine
@@ -950,16 +954,15 @@ func (im *importer) run(ctx context.Context, b *importBatch, prev *batchEnd, pat
 		if prev == nil {
 			return nil
 		}
-		// Wait for prev to end, then for the import to report it (a
-		// callback may wait for what b holds, too), within the patience.
+		// Wait for the import to report prev, once it has ended (or to
+		// give it up), within the patience: prev may wait for what b
+		// holds, and so may a callback reporting it.
 		timer := time.NewTimer(patience)
 		defer timer.Stop()
-		for _, c := range []chan struct{}{prev.done, prev.settled} {
-			select {
-			case <-c:
-			case <-timer.C:
-				return errYield
-			}
+		select {
+		case <-prev.settled:
+		case <-timer.C:
+			return errYield
 		}
 		if !prev.ok {
 			return errPredecessor
@@ -988,7 +991,13 @@ func (im *importer) run(ctx context.Context, b *importBatch, prev *batchEnd, pat
 		}
 		prev = nil
 	}
-	b.bt.release() // the transaction has ended: hold nothing of it
+	b.ended()
+}
+
+// ended marks b ended: it holds nothing of its transaction, and the
+// batch after it and the import learn so.
+func (b *importBatch) ended() {
+	b.bt.release()
 	b.end.markLocked()
 	close(b.end.done)
 }
@@ -1005,9 +1014,7 @@ func (im *importer) runAside(ctx context.Context, b *importBatch, prev *batchEnd
 		if b.panicked == nil {
 			b.panicked = errGoexit
 		}
-		b.bt.release()
-		b.end.markLocked()
-		close(b.end.done) // finish panics, and the batch after b rolls back
+		b.ended() // finish panics, and the batch after b rolls back
 	}()
 	im.run(ctx, b, prev, patience)
 	ended = true

@@ -844,8 +844,8 @@ func TestImportClaimsParallelFailsEarly(t *testing.T) {
 }
 
 // A batch whose rows are done waits for the one before it for a second
-// (importPatience), then runs again after it; when that one then fails,
-// the waiting batch commits nothing, though it has run again.
+// (importPatience), then gives up its transaction; when that one then
+// fails, the batch that gave up commits nothing: it does not run again.
 func TestImportClaimsParallelYieldThenPredecessorFails(t *testing.T) {
 	boom := errors.New("commit lost")
 	var ps *parallelStore

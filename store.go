@@ -255,13 +255,14 @@ type OrgLocker interface {
 // transaction starts as soon as the one before it has read (and so
 // locked) its own users, and runs while that one writes and commits; it
 // commits only after that one has committed and the import has reported
-// it, and rolls back if that one fails or stops. The rows committed are therefore always the file's
-// first ones, as when batches run one at a time. A batch whose rows are
-// done waits for the one before it to end and be reported for twice as
-// long as the last batch reported took to do its rows, at least a second
-// and at most 30 seconds: that one may be waiting for a lock the waiting
-// batch holds, a wait the store cannot see, so the waiting batch then
-// rolls back and runs again after it (logged at Debug).
+// it, and rolls back if that one fails or stops. The rows committed are
+// therefore always the file's first ones, as when batches run one at a
+// time. A batch whose rows are done waits for the one before it to end
+// and be reported for twice as long as the last batch reported took to
+// do its rows, at least a second and at most 30 seconds: that one may be
+// waiting for a lock the waiting batch holds, a wait the store cannot
+// see, so the waiting batch then rolls back and runs again after it
+// (logged at Debug).
 //
 // A store that has it runs the functions of two Updates at the same
 // time, from two goroutines. A wrapper that decorates such a store
