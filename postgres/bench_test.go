@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -316,14 +315,7 @@ func benchClaimer(b *testing.B, svc *claim.Service, dns *claimtest.Resolver, id 
 	if _, err := svc.CreateOrg(ctx, o); err != nil {
 		b.Fatalf("CreateOrg(%s) = %v", id, err)
 	}
-	tok, err := svc.StartDomainVerification(ctx, id, domain)
-	if err != nil {
-		b.Fatalf("StartDomainVerification() = %v", err)
-	}
-	dns.Set(domain, tok)
-	if err := svc.ConfirmDomain(ctx, id, domain); err != nil {
-		b.Fatalf("ConfirmDomain() = %v", err)
-	}
+	verifyDomain(b, svc, dns, id, domain)
 }
 
 func benchClaimRetract(b *testing.B, pb pairBench) {
@@ -549,15 +541,10 @@ func BenchmarkPostgresImport(b *testing.B) {
 	b.StopTimer()
 	var elapsed time.Duration
 	for i := range b.N {
-		addImported(b, schema, i)
-		var file bytes.Buffer
-		file.WriteString(claim.ColumnEmail + "," + claim.ColumnClaim + "\n")
-		for g := 1; g <= importRows; g++ {
-			fmt.Fprintf(&file, "%s,TRUE\n", importedEmail(i, g))
-		}
+		file := claimFile(addImported(b, schema, i))
 		t0 := time.Now()
 		b.StartTimer()
-		rep, err := svc.ImportClaims(ctx, "acme", &file, claim.ImportOptions{Acknowledge: true})
+		rep, err := svc.ImportClaims(ctx, "acme", strings.NewReader(file), claim.ImportOptions{Acknowledge: true})
 		b.StopTimer()
 		elapsed += time.Since(t0)
 		if err != nil || rep.Claimed != importRows {
@@ -571,22 +558,11 @@ func BenchmarkPostgresImport(b *testing.B) {
 const importRows = 20_000
 
 // addImported adds the importRows users that iteration i of an import
-// benchmark claims, in org src on target.example.
-func addImported(b *testing.B, schema string, i int) {
-	_, err := adminPool(b).Exec(context.Background(), fmt.Sprintf(`
-		INSERT INTO %[1]s (id, email, first_name, last_name, display_name, org_id, state, licenses, content, created_at, last_sign_in)
-		SELECT 'usr_' || substr(md5($2::int::text || '.' || g::text), 1, 20), 'i' || $2::int || '-' || lpad(g::text, 6, '0') || '@target.example',
-			'F', 'L', 'F L', 'src', 3, '{}', 1, $3::bigint, $3::bigint
-		FROM generate_series(1, $1::int) AS g`, qualified(schema, "users")), importRows, i,
-		time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	if err != nil {
-		b.Fatalf("adding the users to import: %v", err)
-	}
+// benchmark claims, in org src on target.example, and returns their
+// addresses.
+func addImported(b *testing.B, schema string, i int) []string {
+	return addSrcUsers(b, schema, fmt.Sprintf("i%d", i), importRows)
 }
-
-// importedEmail is the address of the g-th user addImported adds for
-// iteration i.
-func importedEmail(i, g int) string { return fmt.Sprintf("i%d-%06d@target.example", i, g) }
 
 // BenchmarkPostgresImportFloor is the floor under
 // BenchmarkPostgresImport: the same effect on the same data (each user
@@ -684,11 +660,7 @@ FROM c CROSS JOIN (VALUES (1, 'claim.created'), (2, 'notify.claim')) AS t(k, typ
 	var elapsed time.Duration
 	var txs, retries atomic.Int64
 	for i := range b.N {
-		addImported(b, schema, i)
-		emails := make([]string, importRows)
-		for g := range emails {
-			emails[g] = importedEmail(i, g+1)
-		}
+		emails := addImported(b, schema, i)
 		var next atomic.Int64 // the next transaction's first row
 		t0 := time.Now()
 		b.StartTimer()

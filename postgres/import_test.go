@@ -49,29 +49,23 @@ func importService(t *testing.T, store claim.Store, opts ...claim.Option) *claim
 			t.Fatalf("CreateOrg(%s) = %v", o.ID, err)
 		}
 	}
-	tok, err := svc.StartDomainVerification(ctx, "acme", "target.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dns.Set("target.example", tok)
-	if err := svc.ConfirmDomain(ctx, "acme", "target.example"); err != nil {
-		t.Fatal(err)
-	}
+	verifyDomain(t, svc, dns, "acme", "target.example")
 	return svc
 }
 
-// addSrcUsers adds n users of org src at prefix-000000@target.example
-// and on, in one statement, and returns their addresses in order.
-func addSrcUsers(t *testing.T, schema, prefix string, n int) []string {
-	t.Helper()
-	_, err := adminPool(t).Exec(t.Context(), fmt.Sprintf(`
-		INSERT INTO %s (id, email, first_name, last_name, display_name, org_id, state, licenses, content, created_at)
-		SELECT 'usr_' || md5($1 || g::text), $1 || '-' || lpad(g::text, 6, '0') || '@target.example',
-			'F', 'L', 'F L', 'src', 3, '{}', 1, $3::bigint
+// addSrcUsers adds n active users of org src, created and last signed
+// in on 1 March 2026, at prefix-000000@target.example and on, in one
+// statement, and returns their addresses in order.
+func addSrcUsers(tb testing.TB, schema, prefix string, n int) []string {
+	tb.Helper()
+	_, err := adminPool(tb).Exec(tb.Context(), fmt.Sprintf(`
+		INSERT INTO %s (id, email, first_name, last_name, display_name, org_id, state, licenses, content, created_at, last_sign_in)
+		SELECT 'usr_' || substr(md5($1 || '.' || g::text), 1, 20), $1 || '-' || lpad(g::text, 6, '0') || '@target.example',
+			'F', 'L', 'F L', 'src', 3, '{}', 1, $3::bigint, $3::bigint
 		FROM generate_series(0, $2::int - 1) AS g`, qualified(schema, "users")), prefix, n,
 		time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	if err != nil {
-		t.Fatalf("adding the users: %v", err)
+		tb.Fatalf("adding the users: %v", err)
 	}
 	emails := make([]string, n)
 	for i := range emails {
@@ -101,20 +95,18 @@ func claimedRows(t *testing.T, schema string, emails []string) (rows, events int
 	if err != nil {
 		t.Fatal(err)
 	}
-	claimed := map[string]bool{}
-	for r.Next() {
-		var e string
-		if err := r.Scan(&e); err != nil {
-			t.Fatal(err)
-		}
-		claimed[e] = true
-	}
-	if err := r.Err(); err != nil {
+	list, err := pgx.CollectRows(r, pgx.RowTo[string])
+	if err != nil {
 		t.Fatal(err)
+	}
+	claimed := make(map[string]bool, len(list))
+	for _, e := range list {
+		claimed[e] = true
 	}
 	for i, e := range emails {
 		if claimed[e] != (i < len(claimed)) {
-			t.Fatalf("%d of the %d rows are claimed, but row %d (%s) is claimed: %v; want the file's first rows", len(claimed), len(emails), i+1, e, claimed[e])
+			t.Fatalf("%d of the %d rows are claimed, and row %d (%s) is claimed: %v; want the file's first %d rows claimed",
+				len(claimed), len(emails), i+1, e, claimed[e], len(claimed))
 		}
 	}
 	err = adminPool(t).QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s e JOIN %s u ON u.id = e.user_id

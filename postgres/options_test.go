@@ -60,14 +60,7 @@ func TestServiceLogs(t *testing.T) {
 		CreatedAt: time.Date(2019, 8, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := svc.StartDomainVerification(ctx, "acme", "acme.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dns.Set("acme.example", tok)
-	if err := svc.ConfirmDomain(ctx, "acme", "acme.example"); err != nil {
-		t.Fatal(err)
-	}
+	verifyDomain(t, svc, dns, "acme", "acme.example")
 	for _, a := range []string{"ann@acme.example", "bob@acme.example"} {
 		if _, err := svc.AddUser(ctx, "home", claim.NewUser{Email: a}); err != nil {
 			t.Fatal(err)

@@ -196,6 +196,19 @@ func qualified(schema, table string) string {
 	return pgx.Identifier{schema, table}.Sanitize()
 }
 
+// verifyDomain has org verify the domain through the static resolver.
+func verifyDomain(tb testing.TB, svc *claim.Service, dns *claimtest.Resolver, org claim.OrgID, domain string) {
+	tb.Helper()
+	tok, err := svc.StartDomainVerification(tb.Context(), org, domain)
+	if err != nil {
+		tb.Fatalf("StartDomainVerification(%s, %s) = %v, want nil", org, domain, err)
+	}
+	dns.Set(domain, tok)
+	if err := svc.ConfirmDomain(tb.Context(), org, domain); err != nil {
+		tb.Fatalf("ConfirmDomain(%s, %s) = %v, want nil", org, domain, err)
+	}
+}
+
 func mustUpdate(t *testing.T, s claim.Store, fn func(tx claim.Tx) error) {
 	t.Helper()
 	if err := s.Update(t.Context(), fn); err != nil {

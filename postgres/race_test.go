@@ -85,15 +85,7 @@ func (f *fleet) mustOrg(t *testing.T, id claim.OrgID, kind claim.OrgKind, create
 // mustVerify verifies the domain for org through the static resolver.
 func (f *fleet) mustVerify(t *testing.T, org claim.OrgID, domain string) {
 	t.Helper()
-	svc := f.svcs[0]
-	tok, err := svc.StartDomainVerification(t.Context(), org, domain)
-	if err != nil {
-		t.Fatalf("StartDomainVerification(%s, %s) = %v, want nil", org, domain, err)
-	}
-	f.dns.Set(domain, tok)
-	if err := svc.ConfirmDomain(t.Context(), org, domain); err != nil {
-		t.Fatalf("ConfirmDomain(%s, %s) = %v, want nil", org, domain, err)
-	}
+	verifyDomain(t, f.svcs[0], f.dns, org, domain)
 }
 
 // mustUsers adds n users to org in one store transaction, as AddUser
